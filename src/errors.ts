@@ -1,0 +1,99 @@
+/**
+ * One error class for every failure midair reports, with a stable string `code`.
+ *
+ * Messages name operations, stores, tables, columns and constraints — never row
+ * values or credentials, which are users' personal data and secrets. The
+ * driver's own error is kept as `cause` for debugging.
+ *
+ * @example
+ * ```ts
+ * try { await store.put(user); }
+ * catch (err) {
+ *   if (err instanceof MidairError && err.code === 'UNIQUE_VIOLATION') { … }
+ * }
+ * ```
+ */
+export const ERROR_CODES = [
+  'UNIQUE_VIOLATION',
+  'CONSTRAINT',
+  'CONNECTION',
+  'TIMEOUT',
+  'DEADLOCK',
+  'SCHEMA_MISMATCH',
+  'INVALID_ARGUMENT',
+  'INVALID_VALUE',
+  'ENCODING',
+  'NOT_SUPPORTED',
+  'ABORTED',
+  'CLOSED',
+  'UNKNOWN',
+] as const;
+
+export type MidairErrorCode = (typeof ERROR_CODES)[number];
+
+/** Identifiers (never values) that help locate a failure. */
+export interface MidairErrorDetails {
+  readonly store?: string;
+  readonly operation?: string;
+  readonly table?: string;
+  readonly column?: string;
+  readonly constraint?: string;
+  readonly field?: string;
+  /** The driver's own error code (`23505`, `ER_DUP_ENTRY`, `SQLITE_BUSY` …). */
+  readonly driverCode?: string;
+}
+
+export class MidairError extends Error {
+  override readonly name = 'MidairError';
+  readonly code: MidairErrorCode;
+  readonly details: MidairErrorDetails;
+
+  constructor(code: MidairErrorCode, message: string, options: { cause?: unknown; details?: MidairErrorDetails } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = Object.freeze({ ...options.details });
+  }
+
+  /** True for failures worth retrying as they are: deadlocks, lock timeouts, dropped connections. */
+  get retryable(): boolean {
+    return this.code === 'DEADLOCK' || this.code === 'TIMEOUT' || this.code === 'CONNECTION';
+  }
+}
+
+const DESCRIPTIONS: Record<MidairErrorCode, string> = {
+  UNIQUE_VIOLATION: 'a unique constraint was violated',
+  CONSTRAINT: 'a constraint was violated',
+  CONNECTION: 'the database connection failed',
+  TIMEOUT: 'the operation timed out',
+  DEADLOCK: 'a deadlock or serialization conflict aborted the transaction',
+  SCHEMA_MISMATCH: 'the live schema does not match the mapping (run store.check() for details)',
+  INVALID_ARGUMENT: 'an argument was invalid',
+  INVALID_VALUE: 'a value does not fit its column',
+  ENCODING: 'a value could not be encoded or decoded',
+  NOT_SUPPORTED: 'the operation is not supported by this store',
+  ABORTED: 'the operation was aborted',
+  CLOSED: 'the store is closed',
+  UNKNOWN: 'the database reported an error',
+};
+
+/**
+ * Builds the one message format used for driver failures, whatever backend
+ * produced them: `<operation> on <store> failed: <description> (table …, constraint …)`.
+ */
+export function describeFailure(code: MidairErrorCode, details: MidairErrorDetails): string {
+  const where = [
+    details.table && `table ${details.table}`,
+    details.column && `column ${details.column}`,
+    details.constraint && `constraint ${details.constraint}`,
+    details.driverCode && `driver code ${details.driverCode}`,
+  ].filter(Boolean);
+  const head = `${details.operation ?? 'operation'} on ${details.store ?? 'store'} failed: ${DESCRIPTIONS[code]}`;
+  return where.length > 0 ? `${head} (${where.join(', ')})` : head;
+}
+
+/** Throws ABORTED if the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined, operation: string): void {
+  if (signal?.aborted) {
+    throw new MidairError('ABORTED', `${operation} was aborted`, { cause: signal.reason, details: { operation } });
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * midair — zero-downtime data migrations for TypeScript.
+ *
+ * The core is driver-free; database adapters live under `midair/postgres`,
+ * `midair/mysql` and `midair/sqlite`.
+ */
+
+// Errors
+export { ERROR_CODES, MidairError, describeFailure } from './errors.js';
+export type { MidairErrorCode, MidairErrorDetails } from './errors.js';
+
+// Keys and versions
+export { compareKeys, keyId } from './keys.js';
+export type { Key, KeyPart } from './keys.js';
+export { compareVersions } from './versions.js';
+export type { Version } from './versions.js';
+
+// The Store contract
+export { CHECK_PROBLEM_CODES, DEFAULT_CAPABILITIES } from './store.js';
+export type {
+  BulkWriteResult,
+  CallOptions,
+  Capabilities,
+  CheckProblem,
+  CheckProblemCode,
+  CheckReport,
+  DeleteOptions,
+  PutOptions,
+  ScanOptions,
+  Store,
+  Tombstone,
+} from './store.js';
+export { decideWrite } from './entity.js';
+export type { EntityShape, WriteDecision } from './entity.js';
+
+// Mapping
+export { COLUMN_FAMILIES, DIALECTS, canonicalDecimal, codecs } from './mapping/codecs.js';
+export type { Codec, ColumnFamily, CustomCodecSpec, DialectName, TimestampOptions } from './mapping/codecs.js';
+export { col, sqlMapping } from './mapping/mapping.js';
+export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, TableMapping } from './mapping/mapping.js';
+
+// Adapters without a driver
+export { memoryStore } from './memory/memory-store.js';
+export type { MemoryStoreOptions } from './memory/memory-store.js';
+
+// For adapter authors
+export { SqlDialect } from './sql/sql-dialect.js';
+export type { ClassifiedError, ColumnInfo, TableInfo } from './sql/sql-dialect.js';
+export type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from './sql/sql-driver.js';
+export { SqlStore } from './sql/sql-store.js';
+export type { SqlStoreOptions } from './sql/sql-store.js';

@@ -1,0 +1,107 @@
+import { MidairError } from '../errors.js';
+
+/**
+ * Timestamps at microsecond precision, the precision PostgreSQL, MySQL and
+ * MariaDB all keep. An instant is held as a bigint of microseconds since the
+ * Unix epoch; its canonical text is `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
+ */
+const TIMESTAMP_RE =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)?$/i;
+
+interface Parts {
+  readonly y: number;
+  readonly mo: number;
+  readonly d: number;
+  readonly h: number;
+  readonly mi: number;
+  readonly s: number;
+  readonly micros: number;
+  readonly offsetSeconds: number | undefined;
+}
+
+function parseParts(text: string): Parts {
+  const m = TIMESTAMP_RE.exec(text.trim());
+  if (!m) throw new MidairError('ENCODING', 'a timestamp is not in ISO 8601 form (expected YYYY-MM-DD HH:MM:SS[.ffffff][±HH:MM])');
+  const frac = (m[7] ?? '').padEnd(6, '0').slice(0, 6);
+  let offsetSeconds: number | undefined;
+  const zone = m[8];
+  if (zone !== undefined) {
+    if (zone === 'Z' || zone === 'z') offsetSeconds = 0;
+    else {
+      const digits = zone.slice(1).replace(/:/g, '');
+      const oh = Number(digits.slice(0, 2));
+      const om = Number(digits.slice(2, 4) || '0');
+      const os = Number(digits.slice(4, 6) || '0');
+      offsetSeconds = (zone.startsWith('-') ? -1 : 1) * (oh * 3600 + om * 60 + os);
+    }
+  }
+  return {
+    y: Number(m[1]),
+    mo: Number(m[2]),
+    d: Number(m[3]),
+    h: Number(m[4] ?? '0'),
+    mi: Number(m[5] ?? '0'),
+    s: Number(m[6] ?? '0'),
+    micros: Number(frac),
+    offsetSeconds,
+  };
+}
+
+function wallMicros(p: Parts): bigint {
+  const ms = Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s);
+  return BigInt(ms) * 1000n + BigInt(p.micros);
+}
+
+/** Parses an ISO-like timestamp; text without a zone is read as UTC. */
+export function parseInstant(text: string): bigint {
+  const p = parseParts(text);
+  return wallMicros(p) - BigInt(p.offsetSeconds ?? 0) * 1_000_000n;
+}
+
+/** Canonical UTC text with microseconds: `2024-05-01T12:00:00.000001Z`. */
+export function formatInstant(micros: bigint): string {
+  return `${formatWall(micros)}Z`;
+}
+
+/** Canonical zone-less text with microseconds: `2024-05-01T12:00:00.000001`. */
+export function formatWall(micros: bigint): string {
+  const ms = floorDiv(micros, 1000n);
+  const iso = new Date(Number(ms)).toISOString(); // YYYY-MM-DDTHH:MM:SS.mmmZ
+  const sub = ((micros % 1_000_000n) + 1_000_000n) % 1_000_000n;
+  return `${iso.slice(0, 19)}.${sub.toString().padStart(6, '0')}`;
+}
+
+/** Reads a zone-less timestamp (any zone given is ignored) into canonical wall-clock text. */
+export function canonicalWall(text: string): string {
+  return formatWall(wallMicros(parseParts(text)));
+}
+
+export function instantFromDate(date: Date): bigint {
+  const t = date.getTime();
+  if (Number.isNaN(t)) throw new MidairError('ENCODING', 'an invalid Date cannot be stored');
+  return BigInt(t) * 1000n;
+}
+
+export function dateFromInstant(micros: bigint): Date {
+  return new Date(Number(floorDiv(micros, 1000n)));
+}
+
+/** Seconds since the epoch as exact decimal text (`1700000000.123456`). */
+export function instantToEpochSeconds(micros: bigint): string {
+  const sec = floorDiv(micros, 1_000_000n);
+  const sub = micros - sec * 1_000_000n;
+  return `${sec.toString()}.${sub.toString().padStart(6, '0')}`;
+}
+
+/** Inverse of {@link instantToEpochSeconds}; accepts an integer or a decimal with up to 9 places. */
+export function epochSecondsToInstant(text: string): bigint {
+  const m = /^(-?)(\d+)(?:\.(\d{1,9}))?$/.exec(text.trim());
+  if (!m) throw new MidairError('ENCODING', 'an epoch timestamp is not a decimal number');
+  const micros = BigInt(m[2] ?? '0') * 1_000_000n + BigInt((m[3] ?? '').padEnd(6, '0').slice(0, 6));
+  return m[1] === '-' ? -micros : micros;
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}

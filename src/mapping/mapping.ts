@@ -1,0 +1,161 @@
+import { MidairError } from '../errors.js';
+import { codecs, type Codec, type CustomCodecSpec, type TimestampOptions } from './codecs.js';
+
+/** One entity field stored in one column. */
+export interface ColumnSpec {
+  readonly column: string;
+  readonly codec: Codec<never>;
+}
+
+function spec(column: string, codec: Codec<never>): ColumnSpec {
+  if (typeof column !== 'string' || column.length === 0) {
+    throw new MidairError('INVALID_ARGUMENT', 'a column mapping needs a non-empty column name');
+  }
+  return Object.freeze({ column, codec });
+}
+
+/**
+ * Column factories for mappings: `col.bigint('id')` maps a field to column
+ * `id` through the bigint codec.
+ *
+ * @example
+ * ```ts
+ * columns: { id: col.bigint('id'), createdAt: col.timestamptz('created_at', { as: 'string' }) }
+ * ```
+ */
+export const col = Object.freeze({
+  integer: (column: string) => spec(column, codecs.integer as Codec<never>),
+  bigint: (column: string) => spec(column, codecs.bigint as Codec<never>),
+  numeric: (column: string) => spec(column, codecs.numeric as Codec<never>),
+  text: (column: string) => spec(column, codecs.text as Codec<never>),
+  boolean: (column: string) => spec(column, codecs.boolean as Codec<never>),
+  timestamptz: (column: string, options?: TimestampOptions) => spec(column, codecs.timestamptz(options) as Codec<never>),
+  timestamp: (column: string) => spec(column, codecs.timestamp as Codec<never>),
+  date: (column: string) => spec(column, codecs.date as Codec<never>),
+  json: (column: string) => spec(column, codecs.json as Codec<never>),
+  bytes: (column: string) => spec(column, codecs.bytes as Codec<never>),
+  uuid: (column: string) => spec(column, codecs.uuid as Codec<never>),
+  custom: <T>(column: string, codec: Codec<T> | CustomCodecSpec<T>) =>
+    spec(column, ('accepts' in codec && typeof codec.accepts === 'function' ? codec : codecs.custom(codec as CustomCodecSpec<T>)) as Codec<never>),
+});
+
+type FieldOf<E> = keyof E & string;
+
+/** One table holding some of the entity's fields; every table holds the key. */
+export interface TableMapping<E> {
+  readonly table: string;
+  /** Schema (PostgreSQL) or database (MySQL); default: the connection's current one. */
+  readonly schema?: string;
+  readonly columns: { readonly [F in FieldOf<E>]?: ColumnSpec };
+}
+
+/**
+ * How an entity maps onto one or more tables that share its key. The first
+ * table is the primary one: an entity exists when its primary row exists.
+ */
+export interface SqlMappingSpec<E> {
+  readonly key: FieldOf<E> | readonly FieldOf<E>[];
+  /** The field that only grows with every write; enables newer-wins writes. */
+  readonly version?: FieldOf<E>;
+  readonly tables: readonly [TableMapping<E>, ...TableMapping<E>[]];
+  /** Table for tombstones; default `<primary table>_midair_tombstones`. */
+  readonly tombstoneTable?: string;
+}
+
+export interface MappedField {
+  readonly field: string;
+  readonly column: string;
+  readonly codec: Codec<never>;
+  readonly isKey: boolean;
+}
+
+export interface MappedTable {
+  readonly table: string;
+  readonly schema: string | undefined;
+  readonly fields: readonly MappedField[];
+  readonly keyColumns: readonly MappedField[];
+  readonly valueColumns: readonly MappedField[];
+}
+
+/** A validated mapping, ready for statement building. */
+export interface SqlMapping<E> {
+  readonly spec: SqlMappingSpec<E>;
+  readonly keyFields: readonly string[];
+  readonly versionField: string | undefined;
+  readonly tables: readonly [MappedTable, ...MappedTable[]];
+  readonly tombstone: { readonly table: string; readonly schema: string | undefined };
+  /** Every field of the entity, in SELECT order: primary table first, then the others' value columns. */
+  readonly selectFields: readonly (MappedField & { readonly tableIndex: number })[];
+}
+
+/**
+ * Declares and validates an entity ↔ tables mapping.
+ *
+ * @example
+ * ```ts
+ * interface User { id: bigint; email: string; bio: string | null; version: number }
+ * const users = sqlMapping<User>({
+ *   key: 'id',
+ *   version: 'version',
+ *   tables: [
+ *     { table: 'users', columns: { id: col.bigint('id'), email: col.text('email'), version: col.integer('version') } },
+ *     { table: 'user_profiles', columns: { id: col.bigint('user_id'), bio: col.text('bio') } },
+ *   ],
+ * });
+ * ```
+ */
+export function sqlMapping<E extends object>(spec: SqlMappingSpec<E>): SqlMapping<E> {
+  const keyFields: string[] = typeof spec.key === 'string' ? [spec.key] : [...(spec.key as readonly string[])];
+  const invalid = (what: string): MidairError => new MidairError('INVALID_ARGUMENT', `invalid mapping: ${what}`);
+  if (keyFields.length === 0) throw invalid('`key` names no field; give the key field name, or an array for a composite key');
+  if (!Array.isArray(spec.tables) || spec.tables.length === 0) throw invalid('`tables` is empty; list at least the primary table');
+
+  const seen = new Map<string, string>();
+  const tables = spec.tables.map((t, index): MappedTable => {
+    if (!t.table) throw invalid(`table #${index + 1} has no name`);
+    const fields = Object.entries(t.columns as Record<string, ColumnSpec | undefined>)
+      .filter((e): e is [string, ColumnSpec] => e[1] !== undefined)
+      .map(([field, c]) => ({ field, column: c.column, codec: c.codec, isKey: keyFields.includes(field) }));
+    for (const k of keyFields) {
+      if (!fields.some((f) => f.field === k)) {
+        throw invalid(`table ${t.table} does not map key field "${k}"; every table of an entity holds the key`);
+      }
+    }
+    const columns = new Set<string>();
+    for (const f of fields) {
+      if (columns.has(f.column)) throw invalid(`table ${t.table} maps column ${f.column} twice`);
+      columns.add(f.column);
+      if (f.isKey) continue;
+      const other = seen.get(f.field);
+      if (other) throw invalid(`field "${f.field}" is mapped in both ${other} and ${t.table}; map it in one table`);
+      seen.set(f.field, t.table);
+    }
+    // Key columns in the order of the key fields, so composite keys line up across tables.
+    const keyColumns = keyFields.map((k) => fields.find((f) => f.field === k) as MappedField);
+    return Object.freeze({
+      table: t.table,
+      schema: t.schema,
+      fields,
+      keyColumns,
+      valueColumns: fields.filter((f) => !f.isKey),
+    });
+  }) as unknown as [MappedTable, ...MappedTable[]];
+
+  const primary = tables[0];
+  if (spec.version !== undefined) {
+    if (keyFields.includes(spec.version)) throw invalid('the version field cannot be a key field');
+    if (!primary.fields.some((f) => f.field === spec.version)) {
+      throw invalid(`version field "${spec.version}" must be mapped in the primary table ${primary.table}`);
+    }
+  }
+
+  const selectFields = tables.flatMap((t, tableIndex) => (tableIndex === 0 ? t.fields : t.valueColumns).map((f) => ({ ...f, tableIndex })));
+  return Object.freeze({
+    spec,
+    keyFields,
+    versionField: spec.version,
+    tables,
+    tombstone: { table: spec.tombstoneTable ?? `${primary.table}_midair_tombstones`, schema: primary.schema },
+    selectFields,
+  });
+}

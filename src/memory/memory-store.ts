@@ -1,0 +1,200 @@
+import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader, type EntityShape } from '../entity.js';
+import { MidairError, throwIfAborted } from '../errors.js';
+import { compareKeys, keyId, type Key } from '../keys.js';
+import {
+  DEFAULT_CAPABILITIES,
+  emptyBulkResult,
+  type BulkWriteResult,
+  type CallOptions,
+  type CheckReport,
+  type DeleteOptions,
+  type PutOptions,
+  type ScanOptions,
+  type Store,
+  type Tombstone,
+} from '../store.js';
+import type { Version } from '../versions.js';
+
+export interface MemoryStoreOptions<E> extends EntityShape<E> {
+  readonly name?: string;
+}
+
+/**
+ * A real in-process store for simulations and demos: sorted keys, deep-copied
+ * entities, tombstones and the same conditional-write rule as every SQL
+ * adapter. Every call is atomic (it never yields midway).
+ *
+ * @example
+ * ```ts
+ * const store = memoryStore<number, User>({ key: 'id', version: 'version' });
+ * await store.put({ id: 1, name: 'Ada', version: 1 });
+ * ```
+ */
+export function memoryStore<K extends Key, E extends object>(options: MemoryStoreOptions<E>): Store<K, E> {
+  return new MemoryStore<K, E>(options);
+}
+
+class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
+  readonly name: string;
+  readonly capabilities;
+  readonly keyOf: (entity: E) => K;
+  readonly versionOf: (entity: E) => Version | undefined;
+  readonly #rows = new Map<string, E>();
+  readonly #keys: K[] = [];
+  readonly #tombstones = new Map<string, Tombstone<K>>();
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions<E>) {
+    this.name = options.name ?? 'memory';
+    const keyFields = typeof options.key === 'string' ? [options.key] : [...options.key];
+    this.keyOf = keyReader<K, E>(keyFields, `${this.name}.keyOf`);
+    this.versionOf = versionReader<E>(options.version);
+    this.capabilities = Object.freeze({ ...DEFAULT_CAPABILITIES, versioned: options.version !== undefined, transactions: true });
+  }
+
+  #open(operation: string, options?: CallOptions): void {
+    if (this.#closed) throw new MidairError('CLOSED', `${operation} on ${this.name}: the store is closed`);
+    throwIfAborted(options?.signal, operation);
+  }
+
+  /** Index of the first key greater than `key` (or equal, when `inclusive`). */
+  #position(key: K, inclusive: boolean): number {
+    let lo = 0;
+    let hi = this.#keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = compareKeys(this.#keys[mid] as K, key);
+      if (c < 0 || (c === 0 && !inclusive)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #set(key: K, entity: E): void {
+    const id = keyId(key);
+    if (!this.#rows.has(id)) this.#keys.splice(this.#position(key, true), 0, key);
+    this.#rows.set(id, structuredClone(entity));
+  }
+
+  #remove(key: K): boolean {
+    const id = keyId(key);
+    if (!this.#rows.delete(id)) return false;
+    const at = this.#position(key, true);
+    this.#keys.splice(at, 1);
+    return true;
+  }
+
+  async get(key: K, options?: CallOptions): Promise<E | undefined> {
+    this.#open('get', options);
+    const row = this.#rows.get(keyId(key));
+    return Promise.resolve(row === undefined ? undefined : structuredClone(row));
+  }
+
+  async getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]> {
+    this.#open('getMany', options);
+    return Promise.resolve(keys.map((k) => {
+      const row = this.#rows.get(keyId(k));
+      return row === undefined ? undefined : structuredClone(row);
+    }));
+  }
+
+  async put(entity: E, options?: PutOptions): Promise<void> {
+    this.#open('put', options);
+    const key = this.keyOf(entity);
+    if (this.capabilities.versioned) this.versionOf(entity);
+    this.#set(key, entity);
+    if (!options?.keepTombstone) this.#tombstones.delete(keyId(key));
+    return Promise.resolve();
+  }
+
+  async delete(key: K, options?: DeleteOptions): Promise<boolean> {
+    this.#open('delete', options);
+    if (options?.version !== undefined && !this.capabilities.versioned) {
+      throw new MidairError('INVALID_ARGUMENT', `delete on ${this.name}: a version was given but the store has no version field`);
+    }
+    const id = keyId(key);
+    const row = this.#rows.get(id);
+    if (row && !deleteAllowed(options?.version, this.versionOf(row))) return Promise.resolve(false);
+    const existed = this.#remove(key);
+    if (options?.tombstone ?? true) {
+      const previous = this.#tombstones.get(id);
+      this.#tombstones.set(id, { key, version: maxVersion(previous?.version, options?.version), deletedAt: new Date() });
+    }
+    return Promise.resolve(existed);
+  }
+
+  async count(options?: CallOptions): Promise<number> {
+    this.#open('count', options);
+    return Promise.resolve(this.#rows.size);
+  }
+
+  async *scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
+    const size = options.chunkSize ?? 1000;
+    let after = options.after;
+    for (;;) {
+      this.#open('scan', options);
+      const start = after === undefined ? 0 : this.#position(after, false);
+      const keys = this.#keys.slice(start, start + size);
+      if (keys.length === 0) return;
+      yield keys.map((k) => structuredClone(this.#rows.get(keyId(k)) as E));
+      after = keys[keys.length - 1];
+      await Promise.resolve();
+    }
+  }
+
+  async writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> {
+    this.#open('writeIfNewer', options);
+    const result = emptyBulkResult();
+    // Validate everything before touching anything: a bad entity writes nothing.
+    const prepared = entities.map((e) => ({ entity: e, key: this.keyOf(e), version: this.versionOf(e) }));
+    for (const { entity, key, version } of prepared) {
+      const id = keyId(key);
+      const row = this.#rows.get(id);
+      const decision = decideWrite(version, row && { version: this.versionOf(row) }, this.#tombstones.get(id));
+      if (decision === 'insert' || decision === 'update') {
+        this.#set(key, entity);
+        this.#tombstones.delete(id);
+        result[decision === 'insert' ? 'inserted' : 'updated']++;
+      } else {
+        result[decision]++;
+      }
+    }
+    return Promise.resolve(result);
+  }
+
+  async getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined> {
+    this.#open('getTombstone', options);
+    return Promise.resolve(this.#tombstones.get(keyId(key)));
+  }
+
+  async purgeTombstones(options?: CallOptions): Promise<number> {
+    this.#open('purgeTombstones', options);
+    const n = this.#tombstones.size;
+    this.#tombstones.clear();
+    return Promise.resolve(n);
+  }
+
+  async setup(options?: CallOptions): Promise<void> {
+    this.#open('setup', options);
+    return Promise.resolve();
+  }
+
+  async check(options?: CallOptions): Promise<CheckReport> {
+    this.#open('check', options);
+    const problems = this.capabilities.versioned
+      ? []
+      : [
+          {
+            code: 'MISSING_VERSION' as const,
+            severity: 'warning' as const,
+            message: `${this.name} has no version field: conditional writes are insert-only (never overwrite); verification's repair closes the gap`,
+          },
+        ];
+    return Promise.resolve({ store: this.name, ok: true, problems });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    return Promise.resolve();
+  }
+}

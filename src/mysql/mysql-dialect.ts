@@ -1,0 +1,162 @@
+import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
+import type { SqlConnection } from '../sql/sql-driver.js';
+import type { ColumnFamily } from '../mapping/codecs.js';
+
+function family(dataType: string, columnType: string): ColumnFamily {
+  switch (dataType) {
+    case 'tinyint':
+      return columnType.startsWith('tinyint(1)') ? 'boolean' : 'int32';
+    case 'smallint':
+    case 'mediumint':
+    case 'int':
+    case 'integer':
+      return 'int32';
+    case 'bigint':
+      return 'int64';
+    case 'decimal':
+    case 'numeric':
+      return 'numeric';
+    case 'float':
+    case 'double':
+      return 'float';
+    case 'char':
+    case 'varchar':
+    case 'tinytext':
+    case 'text':
+    case 'mediumtext':
+    case 'longtext':
+    case 'enum':
+    case 'set':
+      return 'text';
+    case 'json':
+      return 'json';
+    case 'binary':
+    case 'varbinary':
+    case 'tinyblob':
+    case 'blob':
+    case 'mediumblob':
+    case 'longblob':
+      return 'bytes';
+    case 'timestamp':
+      return 'timestamptz';
+    case 'datetime':
+      return 'timestamp';
+    case 'date':
+      return 'date';
+    case 'uuid':
+      return 'uuid';
+    default:
+      return 'other';
+  }
+}
+
+/** MySQL's and MariaDB's spelling of SQL, their catalog and their error numbers. */
+export class MysqlDialect extends SqlDialect {
+  readonly name = 'mysql' as const;
+  override readonly maxParams = 60_000;
+
+  quoteId(name: string): string {
+    return `\`${name.replace(/`/g, '``')}\``;
+  }
+
+  placeholder(): string {
+    return '?';
+  }
+
+  /** Expanded form: MariaDB does not use an index for a row-value comparison. */
+  override keyAfter(columns: readonly string[], params: readonly string[]): string {
+    const ors = columns.map((c, i) => {
+      const eq = columns.slice(0, i).map((p, j) => `${p} = ${params[j] ?? ''}`);
+      return `(${[...eq, `${c} > ${params[i] ?? ''}`].join(' AND ')})`;
+    });
+    return ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
+  }
+
+  upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string {
+    const values = rows.map((r) => `(${r.join(', ')})`).join(', ');
+    const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = VALUES(${c})`);
+    const first = keyColumns[0] ?? columns[0] ?? '';
+    const action = updates.length > 0 ? updates.join(', ') : `${first} = ${first}`;
+    return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ON DUPLICATE KEY UPDATE ${action}`;
+  }
+
+  /**
+   * Nothing beyond InnoDB: under REPEATABLE READ, the locking reads of the
+   * tombstone and row tables take record and gap locks on every key — present
+   * or absent — so a concurrent delete or write of the same key waits, or
+   * deadlocks and is retried.
+   */
+  async lockKeys(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  deletedAtColumn(): string {
+    return 'TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)';
+  }
+
+  async introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {
+    const { rows } = await conn.query(
+      `SELECT COLUMN_NAME, LOWER(COLUMN_TYPE), LOWER(DATA_TYPE), IS_NULLABLE, COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' OR EXTRA LIKE '%GENERATED%',
+              DATETIME_PRECISION
+         FROM information_schema.COLUMNS
+        WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?
+        ORDER BY ORDINAL_POSITION`,
+      [schema ?? null, table],
+    );
+    if (rows.length === 0) return undefined;
+    const columns = new Map<string, ColumnInfo>();
+    for (const r of rows) {
+      const [name, type, dataType, nullable, hasDefault, precision] = r.map(cellText);
+      const fam = family(dataType ?? '', type ?? '');
+      columns.set(name ?? '', {
+        name: name ?? '',
+        type: type ?? '',
+        family: fam,
+        nullable: nullable === 'YES',
+        hasDefault: hasDefault === '1',
+        fractionalDigits: fam === 'timestamptz' || fam === 'timestamp' ? Number(precision ?? 0) : undefined,
+      });
+    }
+    const pk = await conn.query(
+      `SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE
+        WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY'
+        ORDER BY ORDINAL_POSITION`,
+      [schema ?? null, table],
+    );
+    return { columns, primaryKey: pk.rows.map((r) => cellText(r[0]) ?? '') };
+  }
+
+  classifyError(err: unknown): ClassifiedError {
+    const f = errorFields(err);
+    const details = { driverCode: f.code ?? (f.errno === undefined ? undefined : String(f.errno)) };
+    switch (f.errno) {
+      case 1062:
+        return { code: 'UNIQUE_VIOLATION', details };
+      case 1213:
+        return { code: 'DEADLOCK', details };
+      case 1205:
+      case 3024:
+      case 1969:
+        return { code: 'TIMEOUT', details };
+      case 1146:
+      case 1054:
+        return { code: 'SCHEMA_MISMATCH', details };
+      case 1048:
+      case 1451:
+      case 1452:
+      case 3819:
+      case 4025:
+        return { code: 'CONSTRAINT', details };
+      case 1264:
+      case 1265:
+      case 1292:
+      case 1366:
+      case 1406:
+        return { code: 'INVALID_VALUE', details };
+      default:
+        break;
+    }
+    if (SOCKET_ERROR_CODES.has(f.code ?? '') || f.errno === 2013 || f.errno === 2006) return { code: 'CONNECTION', details };
+    return { code: 'UNKNOWN', details };
+  }
+}

@@ -1,0 +1,111 @@
+import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
+import type { SqlConnection } from '../sql/sql-driver.js';
+import type { ColumnFamily } from '../mapping/codecs.js';
+import { lockId64 } from '../sql/lock-ids.js';
+
+const FAMILIES: Record<string, ColumnFamily> = {
+  int2: 'int32',
+  int4: 'int32',
+  int8: 'int64',
+  numeric: 'numeric',
+  float4: 'float',
+  float8: 'float',
+  text: 'text',
+  varchar: 'text',
+  bpchar: 'text',
+  name: 'text',
+  citext: 'text',
+  bool: 'boolean',
+  timestamptz: 'timestamptz',
+  timestamp: 'timestamp',
+  date: 'date',
+  json: 'json',
+  jsonb: 'json',
+  bytea: 'bytes',
+  uuid: 'uuid',
+};
+
+/** PostgreSQL's spelling of SQL, its catalog and its error codes. */
+export class PostgresDialect extends SqlDialect {
+  readonly name = 'postgres' as const;
+  override readonly maxParams = 65_000;
+
+  quoteId(name: string): string {
+    return `"${name.replace(/"/g, '""')}"`;
+  }
+
+  placeholder(index: number): string {
+    return `$${index}`;
+  }
+
+  upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string {
+    const values = rows.map((r) => `(${r.join(', ')})`).join(', ');
+    const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
+    const action = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
+    return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ON CONFLICT (${keyColumns.join(', ')}) ${action}`;
+  }
+
+  /**
+   * Transaction-scoped advisory locks on each key's 64-bit hash, taken in
+   * sorted order. A row lock cannot hold a key that does not exist yet; an
+   * advisory lock can.
+   */
+  async lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void> {
+    if (keyIds.length === 0) return;
+    const ids = [...new Set(keyIds.map((id) => lockId64(namespace, id)))].sort();
+    await conn.query('SELECT count(pg_advisory_xact_lock(x)) FROM unnest($1::int8[]) AS u(x)', [ids]);
+  }
+
+  deletedAtColumn(): string {
+    return 'timestamptz NOT NULL DEFAULT now()';
+  }
+
+  async introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {
+    const qualified = this.qualify(table, schema);
+    const { rows } = await conn.query(
+      `SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.atttypmod,
+              coalesce(array_position(i.indkey::int2[], a.attnum), 0)
+         FROM pg_attribute a
+         JOIN pg_type t ON t.oid = a.atttypid
+         LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary
+        WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped
+        ORDER BY a.attnum`,
+      [qualified],
+    );
+    if (rows.length === 0) return undefined;
+    const columns = new Map<string, ColumnInfo>();
+    const pk: { name: string; pos: number }[] = [];
+    for (const r of rows) {
+      const [name, type, typname, notnull, hasDefault, typmod, pkPos] = r.map((v) => cellText(v) ?? '');
+      const family = FAMILIES[typname ?? ''] ?? 'other';
+      const isTime = family === 'timestamptz' || family === 'timestamp';
+      const mod = Number(typmod);
+      columns.set(name ?? '', {
+        name: name ?? '',
+        type: type ?? '',
+        family,
+        nullable: notnull !== 't',
+        hasDefault: hasDefault === 't',
+        fractionalDigits: isTime ? (mod >= 0 ? mod : 6) : undefined,
+      });
+      if (Number(pkPos) > 0) pk.push({ name: name ?? '', pos: Number(pkPos) });
+    }
+    return { columns, primaryKey: pk.sort((a, b) => a.pos - b.pos).map((p) => p.name) };
+  }
+
+  classifyError(err: unknown): ClassifiedError {
+    const f = errorFields(err);
+    const details = { driverCode: f.code, constraint: f.constraint, table: f.table, column: f.column };
+    const code = f.code ?? '';
+    if (code === '23505') return { code: 'UNIQUE_VIOLATION', details };
+    if (code.startsWith('23')) return { code: 'CONSTRAINT', details };
+    if (code === '40P01' || code === '40001') return { code: 'DEADLOCK', details };
+    if (code === '57014' || code === '55P03') return { code: 'TIMEOUT', details };
+    if (code === '42P01' || code === '42703' || code === '42704') return { code: 'SCHEMA_MISMATCH', details };
+    if (code.startsWith('22')) return { code: 'INVALID_VALUE', details };
+    if (code.startsWith('08') || code === '57P01' || SOCKET_ERROR_CODES.has(code) || /Connection terminated/i.test(f.message)) {
+      return { code: 'CONNECTION', details };
+    }
+    return { code: 'UNKNOWN', details };
+  }
+}

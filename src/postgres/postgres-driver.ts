@@ -1,0 +1,72 @@
+import type { SqlConnection, SqlDriver, SqlResult } from '../sql/sql-driver.js';
+
+/** The query shape midair sends: array rows, values left as text. */
+export interface PostgresQueryConfig {
+  readonly text: string;
+  readonly values?: unknown[];
+  readonly rowMode?: 'array';
+  readonly types?: { getTypeParser(...args: never[]): unknown };
+}
+
+export interface PostgresQueryResult {
+  readonly rows: unknown[];
+  readonly rowCount: number | null;
+}
+
+/** The subset of a `pg` client midair uses. */
+export interface PostgresClient {
+  query(config: PostgresQueryConfig): Promise<PostgresQueryResult>;
+}
+
+/** The subset of a `pg` pooled client midair uses. */
+export interface PostgresPoolClient extends PostgresClient {
+  release(destroy?: Error | boolean): void;
+}
+
+/** The subset of a `pg` `Pool` midair uses: it never needs the package itself. */
+export interface PostgresPool extends PostgresClient {
+  connect(): Promise<PostgresPoolClient>;
+  end?(): Promise<void>;
+}
+
+/** Hands every value back as the server's text, so codecs decide (no lossy Date or float parsing). */
+const RAW_TEXT = Object.freeze({ getTypeParser: () => (value: string) => value });
+
+async function run(client: PostgresClient, sql: string, params: readonly unknown[] = []): Promise<SqlResult> {
+  const result = await client.query({ text: sql, values: [...params], rowMode: 'array', types: RAW_TEXT });
+  return { rows: result.rows as unknown[][], affected: result.rowCount ?? 0 };
+}
+
+export interface PostgresDriverOptions {
+  /** End the pool on `close()`: only for a pool midair created. Default false. */
+  readonly ownsPool?: boolean;
+}
+
+/** Adapts a `pg` pool to midair's SQL driver contract. */
+export function postgresDriver(pool: PostgresPool, options: PostgresDriverOptions = {}): SqlDriver {
+  return {
+    query: (sql, params) => run(pool, sql, params),
+    async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      let broken = false;
+      try {
+        await run(client, 'BEGIN');
+        const result = await fn({ query: (sql, params) => run(client, sql, params) });
+        await run(client, 'COMMIT');
+        return result;
+      } catch (err) {
+        try {
+          await run(client, 'ROLLBACK');
+        } catch {
+          broken = true; // the connection is unusable: destroy it rather than return it to the pool
+        }
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
+    async close() {
+      if (options.ownsPool) await pool.end?.();
+    },
+  };
+}

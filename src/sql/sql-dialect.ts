@@ -1,0 +1,100 @@
+import type { MidairErrorCode, MidairErrorDetails } from '../errors.js';
+import type { ColumnFamily, DialectName } from '../mapping/codecs.js';
+import type { SqlConnection } from './sql-driver.js';
+
+/** A live column, as introspection sees it. */
+export interface ColumnInfo {
+  readonly name: string;
+  /** The full type as the database prints it, lower case (`varchar(64)`, `timestamp(6) with time zone`). */
+  readonly type: string;
+  readonly family: ColumnFamily;
+  readonly nullable: boolean;
+  readonly hasDefault: boolean;
+  /** Fractional-second digits of a timestamp column, when known. */
+  readonly fractionalDigits?: number | undefined;
+}
+
+export interface TableInfo {
+  readonly columns: ReadonlyMap<string, ColumnInfo>;
+  readonly primaryKey: readonly string[];
+}
+
+/** A driver failure, classified. */
+export interface ClassifiedError {
+  readonly code: MidairErrorCode;
+  readonly details: MidairErrorDetails;
+}
+
+/**
+ * Everything that differs between SQL databases, behind one small class.
+ * Defaults follow standard SQL; each dialect overrides what it must.
+ */
+export abstract class SqlDialect {
+  abstract readonly name: DialectName;
+  /** Bound parameters one statement may carry. */
+  readonly maxParams: number = 32_000;
+  /** Appended to a SELECT that must lock the rows it reads. */
+  readonly forUpdate: string = ' FOR UPDATE';
+
+  abstract quoteId(name: string): string;
+  /** The placeholder for the 1-based parameter `index`. */
+  abstract placeholder(index: number): string;
+
+  qualify(table: string, schema: string | undefined): string {
+    return schema ? `${this.quoteId(schema)}.${this.quoteId(table)}` : this.quoteId(table);
+  }
+
+  /** `(a, b) > (?, ?)`: rows after a key, in index order. */
+  keyAfter(columns: readonly string[], params: readonly string[]): string {
+    if (columns.length === 1) return `${columns[0]} > ${params[0]}`;
+    return `(${columns.join(', ')}) > (${params.join(', ')})`;
+  }
+
+  /** `INSERT … ON CONFLICT … DO UPDATE` or its dialect's spelling. */
+  abstract upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string;
+
+  /** Serialises writers of the same keys for the rest of the transaction (beyond what row locks give). */
+  abstract lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void>;
+
+  /** The column type for the tombstone table's deletion time, with its default. */
+  abstract deletedAtColumn(): string;
+
+  abstract introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined>;
+
+  abstract classifyError(err: unknown): ClassifiedError;
+}
+
+/** Reads the driver error fields every dialect looks at. */
+export function errorFields(err: unknown): { code?: string; errno?: number; message: string; constraint?: string; table?: string; column?: string } {
+  if (typeof err !== 'object' || err === null) return { message: String(err) };
+  const e = err as Record<string, unknown>;
+  const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+  return {
+    code: str(e.code) ?? (typeof e.code === 'number' ? String(e.code) : undefined),
+    errno: typeof e.errno === 'number' ? e.errno : undefined,
+    message: typeof e.message === 'string' ? e.message : '',
+    constraint: str(e.constraint),
+    table: str(e.table),
+    column: str(e.column),
+  };
+}
+
+/** Network-level failures that every driver reports through Node's socket errors. */
+export const SOCKET_ERROR_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'PROTOCOL_CONNECTION_LOST',
+]);
+
+/** A catalog cell as text (drivers may hand back strings, numbers, bigints or buffers); NULL stays null. */
+export function cellText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return value.toString();
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return JSON.stringify(value);
+}

@@ -1,0 +1,27 @@
+/**
+ * What the generic SQL store needs from a database client: run a statement
+ * with bound parameters and get rows as arrays of raw values, and run a
+ * function inside one transaction on one connection. Each dialect folder
+ * adapts its driver to this; the core never imports a driver.
+ */
+export interface SqlResult {
+  /** Rows as arrays, in SELECT-list order, values as the driver gave them (text where midair asked for text). */
+  readonly rows: readonly (readonly unknown[])[];
+  /** Rows changed by INSERT/UPDATE/DELETE. */
+  readonly affected: number;
+}
+
+export interface SqlConnection {
+  query(sql: string, params?: readonly unknown[]): Promise<SqlResult>;
+}
+
+export interface TransactionOptions {
+  /** MySQL/MariaDB conditional writes rely on REPEATABLE READ's gap locks. */
+  readonly isolation?: 'repeatable read';
+}
+
+export interface SqlDriver extends SqlConnection {
+  transaction<T>(fn: (conn: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /** Closes only what the driver opened itself. */
+  close(): Promise<void>;
+}

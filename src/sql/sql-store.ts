@@ -1,0 +1,465 @@
+import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader } from '../entity.js';
+import { describeFailure, MidairError, throwIfAborted } from '../errors.js';
+import { keyId, type Key } from '../keys.js';
+import { codecs } from '../mapping/codecs.js';
+import type { MappedField, MappedTable, SqlMapping } from '../mapping/mapping.js';
+import {
+  DEFAULT_CAPABILITIES,
+  emptyBulkResult,
+  type BulkWriteResult,
+  type CallOptions,
+  type Capabilities,
+  type CheckReport,
+  type DeleteOptions,
+  type PutOptions,
+  type ScanOptions,
+  type Store,
+  type Tombstone,
+} from '../store.js';
+import type { Version } from '../versions.js';
+import { checkSchema } from './sql-check.js';
+import type { SqlDialect, TableInfo } from './sql-dialect.js';
+import type { SqlConnection, SqlDriver, TransactionOptions } from './sql-driver.js';
+import { chunked, keyEquals, keyIn, Params, readExpr } from './sql-statements.js';
+
+export interface SqlStoreOptions {
+  /** A name for messages and metrics; default `<dialect>:<primary table>`. */
+  readonly name?: string;
+  /** Attempts for a write aborted by a deadlock before the error reaches the caller. Default 8. */
+  readonly deadlockRetries?: number;
+}
+
+/** Columns midair adds to the tombstone table beside the key columns. */
+export const TOMBSTONE_VERSION_COLUMN = 'midair_version';
+export const TOMBSTONE_DELETED_AT_COLUMN = 'midair_deleted_at';
+
+const deletedAtCodec = codecs.timestamptz({ as: 'date' });
+const deletedAtField: MappedField = { field: 'deletedAt', column: TOMBSTONE_DELETED_AT_COLUMN, codec: deletedAtCodec as never, isKey: false };
+
+interface Prepared<K, E> {
+  readonly entity: E;
+  readonly key: K;
+  readonly id: string;
+  readonly version: Version | undefined;
+}
+
+/**
+ * The one SQL store: statements are built here from the mapping and the
+ * dialect; each database folder supplies only its dialect and driver.
+ *
+ * Concurrency: every mutating call runs in a transaction that first takes
+ * the dialect's per-key locks (PostgreSQL advisory locks; MySQL/MariaDB gap
+ * and row locks under REPEATABLE READ; SQLite's database write lock), then
+ * reads the tombstone and the current version, so the conditional-write rule
+ * is decided on the latest committed state. See docs/decisions/0002.
+ */
+export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  readonly keyOf: (entity: E) => K;
+  readonly versionOf: (entity: E) => Version | undefined;
+  readonly #dialect: SqlDialect;
+  readonly #driver: SqlDriver;
+  readonly #mapping: SqlMapping<E>;
+  readonly #retries: number;
+  readonly #primary: MappedTable;
+  readonly #tables: readonly string[];
+  readonly #tomb: string;
+  /** Lock ids hash the bare table name: a collision only serialises more, a miss would not serialise at all. */
+  readonly #lockNamespace: string;
+  readonly #select: string;
+  readonly #keyCols0: readonly string[];
+  readonly #keyCols: readonly string[];
+  readonly #versionMapped: MappedField | undefined;
+  readonly #tombVersion: MappedField | undefined;
+  readonly #writeTx: TransactionOptions;
+  #closed = false;
+
+  constructor(dialect: SqlDialect, driver: SqlDriver, mapping: SqlMapping<E>, options: SqlStoreOptions = {}) {
+    this.#dialect = dialect;
+    this.#driver = driver;
+    this.#mapping = mapping;
+    this.#retries = options.deadlockRetries ?? 8;
+    const q = (s: string): string => dialect.quoteId(s);
+    this.#primary = mapping.tables[0];
+    this.name = options.name ?? `${dialect.name}:${this.#primary.table}`;
+    this.keyOf = keyReader<K, E>(mapping.keyFields, `${this.name}.keyOf`);
+    this.versionOf = versionReader<E>(mapping.versionField);
+    this.capabilities = Object.freeze({
+      ...DEFAULT_CAPABILITIES,
+      versioned: mapping.versionField !== undefined,
+      transactions: true,
+      shared: dialect.name !== 'sqlite',
+    });
+    this.#tables = mapping.tables.map((t) => dialect.qualify(t.table, t.schema));
+    this.#tomb = dialect.qualify(mapping.tombstone.table, mapping.tombstone.schema);
+    this.#lockNamespace = this.#primary.table;
+    this.#keyCols = this.#primary.keyColumns.map((f) => q(f.column));
+    this.#keyCols0 = this.#keyCols.map((c) => `t0.${c}`);
+    this.#versionMapped = this.#primary.fields.find((f) => f.field === mapping.versionField);
+    this.#tombVersion = this.#versionMapped && { ...this.#versionMapped, column: TOMBSTONE_VERSION_COLUMN };
+    this.#writeTx = dialect.name === 'mysql' ? { isolation: 'repeatable read' } : {};
+
+    const exprs = mapping.selectFields.map((f) => readExpr(dialect, f, `t${f.tableIndex}.${q(f.column)}`));
+    const joins = mapping.tables.slice(1).map((t, i) => {
+      const alias = `t${i + 1}`;
+      const on = t.keyColumns.map((f, j) => `${alias}.${q(f.column)} = ${this.#keyCols0[j] ?? ''}`).join(' AND ');
+      return ` LEFT JOIN ${this.#tables[i + 1] ?? ''} ${alias} ON ${on}`;
+    });
+    this.#select = `SELECT ${exprs.join(', ')} FROM ${this.#tables[0] ?? ''} t0${joins.join('')}`;
+  }
+
+  // ── plumbing ────────────────────────────────────────────────────────────
+
+  #wrap(operation: string, err: unknown): MidairError {
+    if (err instanceof MidairError) return err;
+    const { code, details } = this.#dialect.classifyError(err);
+    const full = { ...details, store: this.name, operation };
+    return new MidairError(code, describeFailure(code, full), { cause: err, details: full });
+  }
+
+  #open(operation: string, options?: CallOptions): void {
+    if (this.#closed) throw new MidairError('CLOSED', `${operation} on ${this.name}: the store is closed`);
+    throwIfAborted(options?.signal, operation);
+  }
+
+  async #query(operation: string, sql: string, params: readonly unknown[]): Promise<{ rows: readonly (readonly unknown[])[]; affected: number }> {
+    try {
+      return await this.#driver.query(sql, params);
+    } catch (err) {
+      throw this.#wrap(operation, err);
+    }
+  }
+
+  /** Runs a write transaction, retrying it when the database aborts it for a deadlock. */
+  async #write<T>(operation: string, options: CallOptions | undefined, fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(options?.signal, operation);
+      try {
+        return await this.#driver.transaction(fn, this.#writeTx);
+      } catch (err) {
+        const error = this.#wrap(operation, err);
+        if (error.code !== 'DEADLOCK' || attempt >= this.#retries) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
+  #decode(row: readonly unknown[]): E {
+    const entity: Record<string, unknown> = {};
+    const fields = this.#mapping.selectFields;
+    for (let i = 0; i < fields.length; i++) {
+      const f = fields[i] as MappedField;
+      const raw = row[i];
+      entity[f.field] = raw === null || raw === undefined ? null : f.codec.decode(raw, this.#dialect.name);
+    }
+    return entity as E;
+  }
+
+  #decodeKey(row: readonly unknown[], offset = 0): K {
+    const parts = this.#primary.keyColumns.map((f, i) => f.codec.decode(row[offset + i] as never, this.#dialect.name) as unknown);
+    return (parts.length === 1 ? parts[0] : parts) as K;
+  }
+
+  #keyReadExprs(alias: string): string {
+    return this.#primary.keyColumns.map((f) => readExpr(this.#dialect, f, `${alias}${this.#dialect.quoteId(f.column)}`)).join(', ');
+  }
+
+  /** Versions (or `undefined` for unversioned rows) of the keys that exist, locked for the transaction. */
+  async #currentVersions(conn: SqlConnection, keys: readonly K[], table: string, version: MappedField | undefined): Promise<Map<string, Version | undefined>> {
+    const found = new Map<string, Version | undefined>();
+    for (const batch of chunked(keys, this.#batchRows(1))) {
+      const params = new Params(this.#dialect);
+      const where = keyIn(this.#keyCols, this.#primary.keyColumns, batch, params);
+      const vexpr = version ? `, ${readExpr(this.#dialect, version, this.#dialect.quoteId(version.column))}` : '';
+      const sql = `SELECT ${this.#keyReadExprs('')}${vexpr} FROM ${table} WHERE ${where}${this.#dialect.forUpdate}`;
+      const { rows } = await conn.query(sql, params.values);
+      const arity = this.#keyCols.length;
+      for (const row of rows) {
+        const raw = version ? row[arity] : null;
+        const v = raw === null || raw === undefined || !version ? undefined : (version.codec.decode(raw, this.#dialect.name) as Version);
+        found.set(keyId(this.#decodeKey(row)), v);
+      }
+    }
+    return found;
+  }
+
+  /** Rows per statement so that `columnsPerRow` parameters each stay under the dialect's limit. */
+  #batchRows(columnsPerRow: number): number {
+    return Math.max(1, Math.min(1000, Math.floor(this.#dialect.maxParams / Math.max(1, columnsPerRow * this.#keyCols.length))));
+  }
+
+  async #upsert(conn: SqlConnection, entities: readonly E[]): Promise<void> {
+    for (let t = 0; t < this.#mapping.tables.length; t++) {
+      const table = this.#mapping.tables[t] as MappedTable;
+      const columns = table.fields.map((f) => this.#dialect.quoteId(f.column));
+      const keyColumns = table.keyColumns.map((f) => this.#dialect.quoteId(f.column));
+      for (const batch of chunked(entities, Math.max(1, Math.floor(this.#dialect.maxParams / table.fields.length)))) {
+        const params = new Params(this.#dialect);
+        const rows = batch.map((e) => table.fields.map((f) => params.field(f, (e as Record<string, unknown>)[f.field])));
+        await conn.query(this.#dialect.upsert(this.#tables[t] as string, columns, keyColumns, rows), params.values);
+      }
+    }
+  }
+
+  async #deleteTombstones(conn: SqlConnection, keys: readonly K[]): Promise<void> {
+    for (const batch of chunked(keys, this.#batchRows(1))) {
+      const params = new Params(this.#dialect);
+      await conn.query(`DELETE FROM ${this.#tomb} WHERE ${keyIn(this.#keyCols, this.#primary.keyColumns, batch, params)}`, params.values);
+    }
+  }
+
+  #prepare(entities: readonly E[]): Prepared<K, E>[] {
+    return entities.map((entity) => {
+      const key = this.keyOf(entity);
+      const version = this.versionOf(entity);
+      // Encode every field now, so a value that cannot be stored fails before anything is written.
+      for (const table of this.#mapping.tables) {
+        for (const f of table.fields) {
+          const v = (entity as Record<string, unknown>)[f.field];
+          if (v !== null && v !== undefined) {
+            try {
+              f.codec.encode(v as never, this.#dialect.name);
+            } catch (err) {
+              throw new MidairError('ENCODING', `field "${f.field}" of key ${keyId(key)} cannot be stored in ${table.table}.${f.column}`, {
+                cause: err,
+                details: { store: this.name, field: f.field, table: table.table, column: f.column },
+              });
+            }
+          }
+        }
+      }
+      return { entity, key, id: keyId(key), version };
+    });
+  }
+
+  // ── reads ───────────────────────────────────────────────────────────────
+
+  async get(key: K, options?: CallOptions): Promise<E | undefined> {
+    this.#open('get', options);
+    const params = new Params(this.#dialect);
+    const where = keyEquals(this.#keyCols0, this.#primary.keyColumns, key, params);
+    const { rows } = await this.#query('get', `${this.#select} WHERE ${where}`, params.values);
+    return rows[0] === undefined ? undefined : this.#decode(rows[0]);
+  }
+
+  async getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]> {
+    this.#open('getMany', options);
+    const found = new Map<string, E>();
+    for (const batch of chunked(keys, this.#batchRows(1))) {
+      throwIfAborted(options?.signal, 'getMany');
+      const params = new Params(this.#dialect);
+      const where = keyIn(this.#keyCols0, this.#primary.keyColumns, batch, params);
+      const { rows } = await this.#query('getMany', `${this.#select} WHERE ${where}`, params.values);
+      for (const row of rows) {
+        const entity = this.#decode(row);
+        found.set(keyId(this.keyOf(entity)), entity);
+      }
+    }
+    return keys.map((k) => found.get(keyId(k)));
+  }
+
+  async count(options?: CallOptions): Promise<number> {
+    this.#open('count', options);
+    const { rows } = await this.#query('count', `SELECT COUNT(*) FROM ${this.#tables[0] ?? ''}`, []);
+    return Number(rows[0]?.[0] ?? 0);
+  }
+
+  async *scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
+    const size = options.chunkSize ?? 1000;
+    if (!Number.isSafeInteger(size) || size < 1) throw new MidairError('INVALID_ARGUMENT', 'scan: chunkSize must be a positive integer');
+    const order = ` ORDER BY ${this.#keyCols0.join(', ')} LIMIT ${size}`;
+    let after = options.after;
+    for (;;) {
+      this.#open('scan', options);
+      const params = new Params(this.#dialect);
+      let where = '';
+      if (after !== undefined) {
+        const arity = this.#keyCols.length;
+        const parts = arity === 1 ? [after] : (after as readonly unknown[]);
+        const phs = this.#primary.keyColumns.map((f, i) => params.field(f, parts[i]));
+        where = ` WHERE ${this.#dialect.keyAfter(this.#keyCols0, phs)}`;
+      }
+      const { rows } = await this.#query('scan', `${this.#select}${where}${order}`, params.values);
+      if (rows.length === 0) return;
+      const chunk = rows.map((r) => this.#decode(r));
+      yield chunk;
+      if (rows.length < size) return;
+      after = this.keyOf(chunk[chunk.length - 1] as E);
+    }
+  }
+
+  async getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined> {
+    this.#open('getTombstone', options);
+    const params = new Params(this.#dialect);
+    const where = keyEquals(this.#keyCols, this.#primary.keyColumns, key, params);
+    const vexpr = this.#tombVersion ? readExpr(this.#dialect, this.#tombVersion, this.#dialect.quoteId(TOMBSTONE_VERSION_COLUMN)) : 'NULL';
+    const dexpr = readExpr(this.#dialect, deletedAtField, this.#dialect.quoteId(TOMBSTONE_DELETED_AT_COLUMN));
+    const { rows } = await this.#query('getTombstone', `SELECT ${vexpr}, ${dexpr} FROM ${this.#tomb} WHERE ${where}`, params.values);
+    const row = rows[0];
+    if (!row) return undefined;
+    const name = this.#dialect.name;
+    const version = row[0] === null || row[0] === undefined || !this.#tombVersion ? undefined : (this.#tombVersion.codec.decode(row[0], name) as Version);
+    return { key, version, deletedAt: deletedAtCodec.decode(row[1], name) as Date };
+  }
+
+  // ── writes ──────────────────────────────────────────────────────────────
+
+  async put(entity: E, options?: PutOptions): Promise<void> {
+    this.#open('put', options);
+    const [prepared] = this.#prepare([entity]);
+    if (!prepared) return;
+    await this.#write('put', options, async (conn) => {
+      await this.#dialect.lockKeys(conn, this.#lockNamespace, [prepared.id]);
+      if (!options?.keepTombstone) await this.#deleteTombstones(conn, [prepared.key]);
+      await this.#upsert(conn, [entity]);
+    });
+  }
+
+  async delete(key: K, options?: DeleteOptions): Promise<boolean> {
+    this.#open('delete', options);
+    const version = options?.version;
+    if (version !== undefined && !this.capabilities.versioned) {
+      throw new MidairError('INVALID_ARGUMENT', `delete on ${this.name}: a version was given but the mapping has no version field`);
+    }
+    const tombstone = options?.tombstone ?? true;
+    return this.#write('delete', options, async (conn) => {
+      await this.#dialect.lockKeys(conn, this.#lockNamespace, [keyId(key)]);
+      // Lock order everywhere: tombstone first, then the rows (no deadlock between midair's own writers).
+      const tombs = tombstone ? await this.#currentVersions(conn, [key], this.#tomb, this.#tombVersion) : new Map<string, Version | undefined>();
+      const existing = await this.#currentVersions(conn, [key], this.#tables[0] as string, this.#versionMapped);
+      const id = keyId(key);
+      if (existing.has(id) && !deleteAllowed(version, existing.get(id))) return false;
+      let deleted = 0;
+      for (let t = this.#tables.length - 1; t >= 0; t--) {
+        const table = this.#mapping.tables[t] as MappedTable;
+        const params = new Params(this.#dialect);
+        const where = keyEquals(table.keyColumns.map((f) => this.#dialect.quoteId(f.column)), table.keyColumns, key, params);
+        const res = await conn.query(`DELETE FROM ${this.#tables[t] ?? ''} WHERE ${where}`, params.values);
+        if (t === 0) deleted = res.affected;
+      }
+      if (tombstone) {
+        const params = new Params(this.#dialect);
+        const keyFields = this.#primary.keyColumns;
+        const parts = keyFields.length === 1 ? [key] : (key as readonly unknown[]);
+        const cols = [...this.#keyCols];
+        const values = keyFields.map((f, i) => params.field(f, parts[i]));
+        if (this.#tombVersion) {
+          cols.push(this.#dialect.quoteId(TOMBSTONE_VERSION_COLUMN));
+          values.push(params.field(this.#tombVersion, maxVersion(tombs.get(id), version) ?? null));
+        }
+        cols.push(this.#dialect.quoteId(TOMBSTONE_DELETED_AT_COLUMN));
+        values.push(params.field(deletedAtField, new Date()));
+        await conn.query(this.#dialect.upsert(this.#tomb, cols, this.#keyCols, [values]), params.values);
+      }
+      return deleted > 0;
+    });
+  }
+
+  async writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> {
+    this.#open('writeIfNewer', options);
+    const result = emptyBulkResult();
+    // Within one call, a key given twice keeps what writing them in order would keep.
+    const latest = new Map<string, Prepared<K, E>>();
+    for (const p of this.#prepare(entities)) {
+      const seen = latest.get(p.id);
+      if (seen && decideWrite(p.version, { version: seen.version }, undefined) !== 'update') {
+        result.skippedExisting++;
+        continue;
+      }
+      if (seen) result.skippedExisting++;
+      latest.set(p.id, p);
+    }
+    const widest = Math.max(...this.#mapping.tables.map((t) => t.fields.length));
+    for (const batch of chunked([...latest.values()], this.#batchRows(Math.ceil(widest / this.#keyCols.length)))) {
+      const part = await this.#write('writeIfNewer', options, async (conn) => {
+        const counts = emptyBulkResult();
+        const ids = batch.map((p) => p.id).sort();
+        await this.#dialect.lockKeys(conn, this.#lockNamespace, ids);
+        const keys = batch.map((p) => p.key);
+        const tombs = await this.#currentVersions(conn, keys, this.#tomb, this.#tombVersion);
+        const existing = await this.#currentVersions(conn, keys, this.#tables[0] as string, this.#versionMapped);
+        const writes: E[] = [];
+        const passedTombstones: K[] = [];
+        for (const p of batch) {
+          const decision = decideWrite(
+            p.version,
+            existing.has(p.id) ? { version: existing.get(p.id) } : undefined,
+            tombs.has(p.id) ? { version: tombs.get(p.id) } : undefined,
+          );
+          if (decision === 'insert' || decision === 'update') {
+            writes.push(p.entity);
+            if (tombs.has(p.id)) passedTombstones.push(p.key);
+            counts[decision === 'insert' ? 'inserted' : 'updated']++;
+          } else {
+            counts[decision]++;
+          }
+        }
+        if (passedTombstones.length > 0) await this.#deleteTombstones(conn, passedTombstones);
+        if (writes.length > 0) await this.#upsert(conn, writes);
+        return counts;
+      });
+      result.inserted += part.inserted;
+      result.updated += part.updated;
+      result.skippedExisting += part.skippedExisting;
+      result.skippedTombstoned += part.skippedTombstoned;
+    }
+    return result;
+  }
+
+  async purgeTombstones(options?: CallOptions): Promise<number> {
+    this.#open('purgeTombstones', options);
+    const { affected } = await this.#query('purgeTombstones', `DELETE FROM ${this.#tomb}`, []);
+    return affected;
+  }
+
+  // ── schema ──────────────────────────────────────────────────────────────
+
+  async #introspect(table: string, schema: string | undefined): Promise<TableInfo | undefined> {
+    try {
+      return await this.#dialect.introspect(this.#driver, table, schema);
+    } catch (err) {
+      throw this.#wrap('check', err);
+    }
+  }
+
+  async setup(options?: CallOptions): Promise<void> {
+    this.#open('setup', options);
+    const info = await this.#introspect(this.#primary.table, this.#primary.schema);
+    if (!info) {
+      throw new MidairError('SCHEMA_MISMATCH', `setup on ${this.name}: table ${this.#primary.table} does not exist; create it before midair's tombstone table`, {
+        details: { store: this.name, operation: 'setup', table: this.#primary.table },
+      });
+    }
+    const typeOf = (f: MappedField): string => {
+      const column = info.columns.get(f.column);
+      if (!column) {
+        throw new MidairError('SCHEMA_MISMATCH', `setup on ${this.name}: column ${this.#primary.table}.${f.column} does not exist (run check() for the full report)`, {
+          details: { store: this.name, operation: 'setup', table: this.#primary.table, column: f.column },
+        });
+      }
+      return column.type;
+    };
+    const q = (s: string): string => this.#dialect.quoteId(s);
+    const defs = this.#primary.keyColumns.map((f) => `${q(f.column)} ${typeOf(f)} NOT NULL`);
+    if (this.#versionMapped) defs.push(`${q(TOMBSTONE_VERSION_COLUMN)} ${typeOf(this.#versionMapped)} NULL`);
+    defs.push(`${q(TOMBSTONE_DELETED_AT_COLUMN)} ${this.#dialect.deletedAtColumn()}`);
+    defs.push(`PRIMARY KEY (${this.#keyCols.join(', ')})`);
+    await this.#query('setup', `CREATE TABLE IF NOT EXISTS ${this.#tomb} (${defs.join(', ')})`, []);
+  }
+
+  async check(options?: CallOptions): Promise<CheckReport> {
+    this.#open('check', options);
+    const infos = [];
+    for (const t of this.#mapping.tables) infos.push(await this.#introspect(t.table, t.schema));
+    const tomb = await this.#introspect(this.#mapping.tombstone.table, this.#mapping.tombstone.schema);
+    const problems = checkSchema(this.#mapping, this.#dialect.name, infos, tomb);
+    return { store: this.name, ok: !problems.some((p) => p.severity === 'error'), problems };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#driver.close();
+  }
+}

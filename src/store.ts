@@ -1,0 +1,158 @@
+import type { Key } from './keys.js';
+import type { Version } from './versions.js';
+
+/** Options every store call accepts. */
+export interface CallOptions {
+  /** Aborts the call: checked before each statement, and passed to drivers that honour it. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * What a store can do. Adapters start from {@link DEFAULT_CAPABILITIES} and
+ * switch on what they support, so a new capability never breaks an adapter.
+ */
+export interface Capabilities {
+  /** Entities carry a version; conditional writes compare it. */
+  readonly versioned: boolean;
+  /** Multi-statement writes are atomic. */
+  readonly transactions: boolean;
+  /** Deletes can leave tombstones that conditional writes respect. */
+  readonly tombstones: boolean;
+  /** Row hashes can be computed inside the database (verification). */
+  readonly hashPushdown: boolean;
+  /** A bulk-copy fast path exists for conditional writes (backfill). */
+  readonly bulkCopy: boolean;
+  /** Concurrent processes may share the store (a server, not an in-process structure). */
+  readonly shared: boolean;
+}
+
+export const DEFAULT_CAPABILITIES: Capabilities = Object.freeze({
+  versioned: false,
+  transactions: false,
+  tombstones: true,
+  hashPushdown: false,
+  bulkCopy: false,
+  shared: false,
+});
+
+/** A record that a key was deleted while the migration runs. */
+export interface Tombstone<K extends Key = Key> {
+  readonly key: K;
+  /** The version the delete carried (versioned stores), so only newer writes may pass it. */
+  readonly version?: Version | undefined;
+  readonly deletedAt: Date;
+}
+
+export interface DeleteOptions extends CallOptions {
+  /** Leave a tombstone so a conditional write cannot bring the key back. Default true. */
+  readonly tombstone?: boolean;
+  /**
+   * Conditional delete (versioned stores): delete only if the stored version
+   * is not newer than this one. The tombstone records the greater version.
+   */
+  readonly version?: Version;
+}
+
+export interface PutOptions extends CallOptions {
+  /** Keep an existing tombstone for the key instead of clearing it. Default false. */
+  readonly keepTombstone?: boolean;
+}
+
+export interface ScanOptions<K extends Key = Key> extends CallOptions {
+  /** Resume after this key (exclusive). */
+  readonly after?: K | undefined;
+  /** Entities per chunk. Default 1000. */
+  readonly chunkSize?: number;
+}
+
+/** What a conditional bulk write did, entity by entity, summed. */
+export interface BulkWriteResult {
+  /** Absent and not tombstoned: inserted. */
+  readonly inserted: number;
+  /** Present with an older version: overwritten. */
+  readonly updated: number;
+  /** Present and not older (or the store is unversioned): left alone. */
+  readonly skippedExisting: number;
+  /** A tombstone at least as new as the incoming entity: left deleted. */
+  readonly skippedTombstoned: number;
+}
+
+export const CHECK_PROBLEM_CODES = [
+  'MISSING_TABLE',
+  'MISSING_COLUMN',
+  'TYPE_MISMATCH',
+  'MISSING_PRIMARY_KEY',
+  'KEY_MISMATCH',
+  'MISSING_VERSION',
+  'MISSING_TOMBSTONE_TABLE',
+  'PRECISION_LOSS',
+] as const;
+export type CheckProblemCode = (typeof CHECK_PROBLEM_CODES)[number];
+
+/** One finding of {@link Store.check}, in plain words. */
+export interface CheckProblem {
+  readonly code: CheckProblemCode;
+  /** `error` stops a migration; `warning` works with a stated limitation. */
+  readonly severity: 'error' | 'warning';
+  readonly message: string;
+  readonly table?: string;
+  readonly column?: string;
+  readonly field?: string;
+}
+
+export interface CheckReport {
+  readonly store: string;
+  /** True when there is no `error`-severity problem. */
+  readonly ok: boolean;
+  readonly problems: readonly CheckProblem[];
+}
+
+/**
+ * A keyed collection of entities in one datastore. Each adapter maps the
+ * application's entity to its own storage; midair only ever speaks entities.
+ *
+ * @example
+ * ```ts
+ * const store: Store<bigint, User> = postgresStore(pool, usersMapping);
+ * await store.put({ id: 1n, email: 'a@example.com', version: 1 });
+ * for await (const chunk of store.scan({ chunkSize: 500 })) { … }
+ * ```
+ */
+export interface Store<K extends Key, E extends object> {
+  readonly name: string;
+  readonly capabilities: Capabilities;
+  /** The entity's key (a scalar for one key field, a tuple for several). */
+  keyOf(entity: E): K;
+  /** The entity's version, if the store is versioned. */
+  versionOf(entity: E): Version | undefined;
+
+  get(key: K, options?: CallOptions): Promise<E | undefined>;
+  /** One result per key, in the order given; `undefined` where absent. */
+  getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]>;
+  /** Unconditional upsert of the full entity; clears the key's tombstone. */
+  put(entity: E, options?: PutOptions): Promise<void>;
+  /** Deletes the key (and by default leaves a tombstone). Resolves true if a row was deleted. */
+  delete(key: K, options?: DeleteOptions): Promise<boolean>;
+  count(options?: CallOptions): Promise<number>;
+  /** Keyset scan in the store's key order, in chunks; resumes after `options.after`. */
+  scan(options?: ScanOptions<K>): AsyncIterable<E[]>;
+  /**
+   * The conditional bulk write: insert where absent, overwrite only where the
+   * incoming version is newer, never over a tombstone at least as new. Safe
+   * beside concurrent writers of the same keys.
+   */
+  writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult>;
+  getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined>;
+  /** Removes all tombstones (after a migration completes). Resolves how many. */
+  purgeTombstones(options?: CallOptions): Promise<number>;
+  /** Creates what midair itself needs beside the user's tables (the tombstone table). Idempotent. */
+  setup(options?: CallOptions): Promise<void>;
+  /** Compares the mapping with the live schema and reports problems in plain words. */
+  check(options?: CallOptions): Promise<CheckReport>;
+  /** Releases what the store opened itself; a pool passed in by the user stays open. */
+  close(): Promise<void>;
+}
+
+export function emptyBulkResult(): { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number } {
+  return { inserted: 0, updated: 0, skippedExisting: 0, skippedTombstoned: 0 };
+}
