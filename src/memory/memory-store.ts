@@ -34,6 +34,15 @@ export function memoryStore<K extends Key, E extends object>(options: MemoryStor
   return new MemoryStore<K, E>(options);
 }
 
+/** A deep copy that keeps a Buffer a Buffer (structuredClone turns it into a plain Uint8Array). */
+function cloneEntity<E extends object>(entity: E): E {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(entity)) {
+    out[field] = Buffer.isBuffer(value) ? Buffer.from(value) : typeof value === 'object' && value !== null ? structuredClone(value) : value;
+  }
+  return out as E;
+}
+
 class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   readonly name: string;
   readonly capabilities;
@@ -73,7 +82,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   #set(key: K, entity: E): void {
     const id = keyId(key);
     if (!this.#rows.has(id)) this.#keys.splice(this.#position(key, true), 0, key);
-    this.#rows.set(id, structuredClone(entity));
+    this.#rows.set(id, cloneEntity(entity));
   }
 
   #remove(key: K): boolean {
@@ -87,14 +96,14 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   async get(key: K, options?: CallOptions): Promise<E | undefined> {
     this.#open('get', options);
     const row = this.#rows.get(keyId(key));
-    return Promise.resolve(row === undefined ? undefined : structuredClone(row));
+    return Promise.resolve(row === undefined ? undefined : cloneEntity(row));
   }
 
   async getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]> {
     this.#open('getMany', options);
     return Promise.resolve(keys.map((k) => {
       const row = this.#rows.get(keyId(k));
-      return row === undefined ? undefined : structuredClone(row);
+      return row === undefined ? undefined : cloneEntity(row);
     }));
   }
 
@@ -136,7 +145,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
       const start = after === undefined ? 0 : this.#position(after, false);
       const keys = this.#keys.slice(start, start + size);
       if (keys.length === 0) return;
-      yield keys.map((k) => structuredClone(this.#rows.get(keyId(k)) as E));
+      yield keys.map((k) => cloneEntity(this.#rows.get(keyId(k)) as E));
       after = keys[keys.length - 1];
       await Promise.resolve();
     }

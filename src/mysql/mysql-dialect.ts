@@ -54,6 +54,7 @@ function family(dataType: string, columnType: string): ColumnFamily {
 export class MysqlDialect extends SqlDialect {
   readonly name = 'mysql' as const;
   override readonly maxParams = 60_000;
+  override readonly upsertTargetsKeyOnly = false;
 
   quoteId(name: string): string {
     return `\`${name.replace(/`/g, '``')}\``;
@@ -64,10 +65,10 @@ export class MysqlDialect extends SqlDialect {
   }
 
   /** Expanded form: MariaDB does not use an index for a row-value comparison. */
-  override keyAfter(columns: readonly string[], params: readonly string[]): string {
+  override keyAfter(columns: readonly string[], param: (part: number) => string): string {
     const ors = columns.map((c, i) => {
-      const eq = columns.slice(0, i).map((p, j) => `${p} = ${params[j] ?? ''}`);
-      return `(${[...eq, `${c} > ${params[i] ?? ''}`].join(' AND ')})`;
+      const eq = columns.slice(0, i).map((p, j) => `${p} = ${param(j)}`);
+      return `(${[...eq, `${c} > ${param(i)}`].join(' AND ')})`;
     });
     return ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
   }

@@ -3,6 +3,8 @@ import type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from '..
 /** A field as `mysql2` hands it to a `typeCast` function. */
 export interface MysqlTypeCastField {
   readonly type: string;
+  /** MariaDB's extended metadata: `json` for its JSON alias of LONGTEXT. */
+  readonly extendedFormat?: string;
   string(encoding?: string): string | null;
   buffer(): Buffer | null;
 }
@@ -35,8 +37,9 @@ const PASS_THROUGH = new Set(['VAR_STRING', 'STRING', 'VARCHAR', 'BLOB', 'TINY_B
 
 /** Numbers, decimals and dates come back as the server's exact text, so codecs decide. */
 function typeCast(field: MysqlTypeCastField, next: () => unknown): unknown {
+  // Before the pass-through: mysql2 would parse MariaDB's JSON text itself.
+  if (field.type === 'JSON' || field.extendedFormat === 'json') return field.string('utf8');
   if (PASS_THROUGH.has(field.type)) return next();
-  if (field.type === 'JSON') return field.string('utf8');
   return field.string();
 }
 

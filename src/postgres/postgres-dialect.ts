@@ -64,7 +64,7 @@ export class PostgresDialect extends SqlDialect {
     const qualified = this.qualify(table, schema);
     const { rows } = await conn.query(
       `SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.atttypmod,
-              coalesce(array_position(i.indkey::int2[], a.attnum), 0)
+              coalesce(array_position(i.indkey::int2[], a.attnum) + 1, 0) -- int2vector subscripts start at 0
          FROM pg_attribute a
          JOIN pg_type t ON t.oid = a.atttypid
          LEFT JOIN pg_index i ON i.indrelid = a.attrelid AND i.indisprimary

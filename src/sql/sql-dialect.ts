@@ -44,10 +44,20 @@ export abstract class SqlDialect {
     return schema ? `${this.quoteId(schema)}.${this.quoteId(table)}` : this.quoteId(table);
   }
 
-  /** `(a, b) > (?, ?)`: rows after a key, in index order. */
-  keyAfter(columns: readonly string[], params: readonly string[]): string {
-    if (columns.length === 1) return `${columns[0]} > ${params[0]}`;
-    return `(${columns.join(', ')}) > (${params.join(', ')})`;
+  /**
+   * False where an upsert also swallows conflicts on other unique keys
+   * (MySQL's ON DUPLICATE KEY UPDATE): the store then inserts absent rows and
+   * updates present ones separately, so a duplicate secondary key still fails.
+   */
+  readonly upsertTargetsKeyOnly: boolean = true;
+
+  /**
+   * `(a, b) > (?, ?)`: rows after a key, in index order. `param(i)` binds key
+   * part `i` and returns a fresh placeholder each time it is called.
+   */
+  keyAfter(columns: readonly string[], param: (part: number) => string): string {
+    if (columns.length === 1) return `${columns[0]} > ${param(0)}`;
+    return `(${columns.join(', ')}) > (${columns.map((_, i) => param(i)).join(', ')})`;
   }
 
   /** `INSERT … ON CONFLICT … DO UPDATE` or its dialect's spelling. */

@@ -161,18 +161,22 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     return (parts.length === 1 ? parts[0] : parts) as K;
   }
 
-  #keyReadExprs(alias: string): string {
-    return this.#primary.keyColumns.map((f) => readExpr(this.#dialect, f, `${alias}${this.#dialect.quoteId(f.column)}`)).join(', ');
-  }
-
   /** Versions (or `undefined` for unversioned rows) of the keys that exist, locked for the transaction. */
-  async #currentVersions(conn: SqlConnection, keys: readonly K[], table: string, version: MappedField | undefined): Promise<Map<string, Version | undefined>> {
+  async #currentVersions(
+    conn: SqlConnection,
+    keys: readonly K[],
+    table: string,
+    version: MappedField | undefined,
+    mapped: MappedTable = this.#primary,
+  ): Promise<Map<string, Version | undefined>> {
     const found = new Map<string, Version | undefined>();
+    const keyColumns = mapped.keyColumns.map((f) => this.#dialect.quoteId(f.column));
+    const keyExprs = mapped.keyColumns.map((f) => readExpr(this.#dialect, f, this.#dialect.quoteId(f.column))).join(', ');
     for (const batch of chunked(keys, this.#batchRows(1))) {
       const params = new Params(this.#dialect);
-      const where = keyIn(this.#keyCols, this.#primary.keyColumns, batch, params);
+      const where = keyIn(keyColumns, mapped.keyColumns, batch, params);
       const vexpr = version ? `, ${readExpr(this.#dialect, version, this.#dialect.quoteId(version.column))}` : '';
-      const sql = `SELECT ${this.#keyReadExprs('')}${vexpr} FROM ${table} WHERE ${where}${this.#dialect.forUpdate}`;
+      const sql = `SELECT ${keyExprs}${vexpr} FROM ${table} WHERE ${where}${this.#dialect.forUpdate}`;
       const { rows } = await conn.query(sql, params.values);
       const arity = this.#keyCols.length;
       for (const row of rows) {
@@ -189,15 +193,34 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     return Math.max(1, Math.min(1000, Math.floor(this.#dialect.maxParams / Math.max(1, columnsPerRow * this.#keyCols.length))));
   }
 
+  /** Writes every table of each entity: insert where absent, overwrite where present. */
   async #upsert(conn: SqlConnection, entities: readonly E[]): Promise<void> {
+    const d = this.#dialect;
     for (let t = 0; t < this.#mapping.tables.length; t++) {
       const table = this.#mapping.tables[t] as MappedTable;
-      const columns = table.fields.map((f) => this.#dialect.quoteId(f.column));
-      const keyColumns = table.keyColumns.map((f) => this.#dialect.quoteId(f.column));
-      for (const batch of chunked(entities, Math.max(1, Math.floor(this.#dialect.maxParams / table.fields.length)))) {
-        const params = new Params(this.#dialect);
-        const rows = batch.map((e) => table.fields.map((f) => params.field(f, (e as Record<string, unknown>)[f.field])));
-        await conn.query(this.#dialect.upsert(this.#tables[t] as string, columns, keyColumns, rows), params.values);
+      const qualified = this.#tables[t] as string;
+      const columns = table.fields.map((f) => d.quoteId(f.column));
+      const keyColumns = table.keyColumns.map((f) => d.quoteId(f.column));
+      const values = (e: E, f: MappedField, params: Params): string => params.field(f, (e as Record<string, unknown>)[f.field]);
+      let inserts = entities;
+      if (!d.upsertTargetsKeyOnly) {
+        // Split by (locked) existence so that a clash on another unique key raises instead of updating that other row.
+        const present = await this.#currentVersions(conn, entities.map((e) => this.keyOf(e)), qualified, undefined, table);
+        inserts = entities.filter((e) => !present.has(keyId(this.keyOf(e))));
+        for (const e of entities.filter((x) => present.has(keyId(this.keyOf(x))))) {
+          if (table.valueColumns.length === 0) continue;
+          const params = new Params(d);
+          const sets = table.valueColumns.map((f) => `${d.quoteId(f.column)} = ${values(e, f, params)}`).join(', ');
+          await conn.query(`UPDATE ${qualified} SET ${sets} WHERE ${keyEquals(keyColumns, table.keyColumns, this.keyOf(e), params)}`, params.values);
+        }
+      }
+      for (const batch of chunked(inserts, Math.max(1, Math.floor(d.maxParams / table.fields.length)))) {
+        const params = new Params(d);
+        const rows = batch.map((e) => table.fields.map((f) => values(e, f, params)));
+        const sql = d.upsertTargetsKeyOnly
+          ? d.upsert(qualified, columns, keyColumns, rows)
+          : `INSERT INTO ${qualified} (${columns.join(', ')}) VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')}`;
+        await conn.query(sql, params.values);
       }
     }
   }
@@ -275,10 +298,9 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       const params = new Params(this.#dialect);
       let where = '';
       if (after !== undefined) {
-        const arity = this.#keyCols.length;
-        const parts = arity === 1 ? [after] : (after as readonly unknown[]);
-        const phs = this.#primary.keyColumns.map((f, i) => params.field(f, parts[i]));
-        where = ` WHERE ${this.#dialect.keyAfter(this.#keyCols0, phs)}`;
+        const fields = this.#primary.keyColumns;
+        const parts = fields.length === 1 ? [after] : (after as readonly unknown[]);
+        where = ` WHERE ${this.#dialect.keyAfter(this.#keyCols0, (i) => params.field(fields[i] as MappedField, parts[i]))}`;
       }
       const { rows } = await this.#query('scan', `${this.#select}${where}${order}`, params.values);
       if (rows.length === 0) return;

@@ -1,0 +1,113 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { col, compareKeys, keyId, sqlMapping, type Key, type Store } from '../../src/index.js';
+import type { Backend } from '../support/backends.js';
+import { versionedRows, type Row } from './fixtures.js';
+
+async function collectKeys<K extends Key, E extends object>(store: Store<K, E>, after?: K, chunkSize = 997): Promise<K[]> {
+  const keys: K[] = [];
+  for await (const chunk of store.scan({ after, chunkSize })) {
+    expect(chunk.length).toBeLessThanOrEqual(chunkSize);
+    for (const e of chunk) keys.push(store.keyOf(e));
+  }
+  return keys;
+}
+
+function expectStrictlyIncreasing(keys: readonly Key[]): void {
+  for (let i = 1; i < keys.length; i++) {
+    if (compareKeys(keys[i - 1] as Key, keys[i] as Key) >= 0) {
+      throw new Error(`keys out of order at ${i}: ${keyId(keys[i - 1] as Key)} then ${keyId(keys[i] as Key)}`);
+    }
+  }
+}
+
+interface Tagged {
+  name: string;
+  n: number;
+}
+interface Event {
+  tenant: number;
+  seq: bigint;
+  payload: string;
+}
+
+export function scanSuite(get: () => Backend): void {
+  describe('keyset scan', () => {
+    const N = 100_000;
+    let store: Store<bigint, Row>;
+    let expected: bigint[];
+
+    beforeAll(async () => {
+      ({ store } = await versionedRows(get()));
+      // Sparse keys with gaps, written out of order, some beyond 2^53.
+      expected = Array.from({ length: N }, (_, i) => BigInt(i) * 7n + (i % 3 === 0 ? 9007199254740000n : 0n));
+      const shuffled = [...expected].sort(() => Math.random() - 0.5);
+      for (let i = 0; i < shuffled.length; i += 5000) {
+        await store.writeIfNewer(shuffled.slice(i, i + 5000).map((id) => ({ id, version: 1, v: `r${id}` })));
+      }
+      expected.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    });
+
+    it(`returns every one of ${N} keys exactly once, in key order`, async () => {
+      expect(await store.count()).toBe(N);
+      const keys = await collectKeys(store);
+      expect(keys.length).toBe(N);
+      expectStrictlyIncreasing(keys);
+      expect(keys).toEqual(expected);
+    });
+
+    it('resumes after any key, including one that does not exist', async () => {
+      for (const at of [0, 1, 4999, 5000, 73_211, N - 2, N - 1]) {
+        const after = expected[at] as bigint;
+        expect(await collectKeys(store, after, 1000)).toEqual(expected.slice(at + 1));
+      }
+      expect(await collectKeys(store, (expected[10] as bigint) + 1n, 1000)).toEqual(expected.slice(11));
+      expect(await collectKeys(store, -1n, 5000)).toEqual(expected);
+    });
+
+    it('scans string keys in order and resumes from any of them', async () => {
+      const backend = get();
+      const table = backend.unique('tags');
+      await backend.ddl({
+        postgres: `CREATE TABLE ${table} (name varchar(100) PRIMARY KEY, n integer NOT NULL)`,
+        mysql: `CREATE TABLE ${table} (name varchar(100) PRIMARY KEY, n int NOT NULL) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+        sqlite: `CREATE TABLE ${table} (name TEXT PRIMARY KEY, n INTEGER NOT NULL)`,
+      });
+      const tags = backend.store<string, Tagged>(sqlMapping<Tagged>({ key: 'name', tables: [{ table, columns: { name: col.text('name'), n: col.integer('n') } }] }));
+      await tags.setup();
+      const names = Array.from({ length: 3000 }, (_, i) => `k${String(i * 13).padStart(6, '0')}`);
+      await tags.writeIfNewer(names.map((name, n) => ({ name, n })));
+      const sorted = [...names].sort();
+      expect(await collectKeys(tags, undefined, 250)).toEqual(sorted);
+      expect(await collectKeys(tags, sorted[1234], 250)).toEqual(sorted.slice(1235));
+    });
+
+    it('scans composite keys in order and resumes from any of them (regression: MySQL keyset predicate reused positional placeholders)', async () => {
+      const backend = get();
+      const table = backend.unique('events');
+      await backend.ddl({
+        postgres: `CREATE TABLE ${table} (tenant integer, seq bigint, payload text NOT NULL, PRIMARY KEY (tenant, seq))`,
+        mysql: `CREATE TABLE ${table} (tenant int, seq bigint, payload text NOT NULL, PRIMARY KEY (tenant, seq))`,
+        sqlite: `CREATE TABLE ${table} (tenant INTEGER, seq INTEGER, payload TEXT NOT NULL, PRIMARY KEY (tenant, seq))`,
+      });
+      const events = backend.store<[number, bigint], Event>(
+        sqlMapping<Event>({
+          key: ['tenant', 'seq'],
+          tables: [{ table, columns: { tenant: col.integer('tenant'), seq: col.bigint('seq'), payload: col.text('payload') } }],
+        }),
+      );
+      await events.setup();
+      const all: Event[] = [];
+      for (let tenant = 1; tenant <= 30; tenant++) for (let s = 0; s < 100; s++) all.push({ tenant, seq: BigInt(s * s), payload: `p${tenant}.${s}` });
+      await events.writeIfNewer([...all].reverse());
+      const keys = all.map((e) => [e.tenant, e.seq] as [number, bigint]);
+      expect(await collectKeys(events, undefined, 77)).toEqual(keys);
+      expect(await collectKeys(events, [7, 50n], 77)).toEqual(keys.filter(([t, s]) => t > 7 || (t === 7 && s > 50n)));
+      expect(await events.get([7, 49n])).toEqual({ tenant: 7, seq: 49n, payload: 'p7.7' });
+      expect(await events.getMany([[7, 49n], [7, 50n], [30, 9801n]])).toEqual([
+        { tenant: 7, seq: 49n, payload: 'p7.7' },
+        undefined,
+        { tenant: 30, seq: 9801n, payload: 'p30.99' },
+      ]);
+    });
+  });
+}

@@ -1,0 +1,36 @@
+import { afterAll, beforeAll, describe } from 'vitest';
+import { availability, openBackend, type Backend, type BackendKind } from '../support/backends.js';
+import { checkSuite } from './check.js';
+import { conditionalWriteSuite } from './conditional-write.js';
+import { scanSuite } from './scan.js';
+import { tableSplitSuite } from './table-split.js';
+import { typesSuite } from './types.js';
+
+/**
+ * The one conformance suite every adapter passes, on a real database.
+ * The memory store holds whole entities, so the SQL-mapping parts (table
+ * split, schema check) are not its to pass.
+ */
+export function storeConformance(kind: BackendKind): void {
+  const { run, reason } = availability(kind);
+  describe.skipIf(!run)(`${kind} store${run ? '' : ` — skipped: ${reason}`}`, () => {
+    let backend: Backend | undefined;
+    const get = (): Backend => {
+      if (!backend) throw new Error('backend not open');
+      return backend;
+    };
+    beforeAll(async () => {
+      backend = await openBackend(kind);
+    });
+    afterAll(async () => {
+      await backend?.close();
+    });
+    typesSuite(get, kind);
+    scanSuite(get);
+    conditionalWriteSuite(get);
+    if (kind !== 'memory') {
+      tableSplitSuite(get);
+      checkSuite(get, kind);
+    }
+  });
+}

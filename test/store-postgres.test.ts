@@ -1,0 +1,3 @@
+import { storeConformance } from './conformance/suite.js';
+
+storeConformance('postgres');
