@@ -9,6 +9,9 @@
 export { ERROR_CODES, MidairError, describeFailure } from './errors.js';
 export type { MidairErrorCode, MidairErrorDetails } from './errors.js';
 
+// Comparing entities
+export { diffEntities, valuesEqual } from './compare.js';
+
 // Keys and versions
 export { compareKeys, keyId } from './keys.js';
 export type { Key, KeyPart } from './keys.js';

@@ -1,4 +1,4 @@
-import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
+import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, missingTableName, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
 import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
 
@@ -140,6 +140,7 @@ export class MysqlDialect extends SqlDialect {
       case 1969:
         return { code: 'TIMEOUT', details };
       case 1146:
+        return { code: 'SCHEMA_MISMATCH', details: { ...details, table: missingTableName(f.message) } };
       case 1054:
         return { code: 'SCHEMA_MISMATCH', details };
       case 1048:

@@ -1,4 +1,4 @@
-import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
+import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, missingTableName, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
 import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
 import { lockId64 } from '../sql/lock-ids.js';
@@ -101,7 +101,7 @@ export class PostgresDialect extends SqlDialect {
     if (code.startsWith('23')) return { code: 'CONSTRAINT', details };
     if (code === '40P01' || code === '40001') return { code: 'DEADLOCK', details };
     if (code === '57014' || code === '55P03') return { code: 'TIMEOUT', details };
-    if (code === '42P01' || code === '42703' || code === '42704') return { code: 'SCHEMA_MISMATCH', details };
+    if (code === '42P01' || code === '42703' || code === '42704') return { code: 'SCHEMA_MISMATCH', details: { ...details, table: f.table ?? missingTableName(f.message) } };
     if (code.startsWith('22')) return { code: 'INVALID_VALUE', details };
     if (code.startsWith('08') || code === '57P01' || SOCKET_ERROR_CODES.has(code) || /Connection terminated/i.test(f.message)) {
       return { code: 'CONNECTION', details };

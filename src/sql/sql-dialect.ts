@@ -89,6 +89,16 @@ export function errorFields(err: unknown): { code?: string; errno?: number; mess
   };
 }
 
+/**
+ * The table a "no such table" message names — an identifier, never a value.
+ * PostgreSQL: `relation "x" does not exist`; MySQL: `Table 'db.x' doesn't exist`; SQLite: `no such table: x`.
+ */
+export function missingTableName(message: string): string | undefined {
+  const m = /relation "([^"]+)" does not exist|Table '([^']+)' doesn't exist|no such table: (\S+)/.exec(message);
+  const name = m?.[1] ?? m?.[2] ?? m?.[3];
+  return name?.split('.').pop();
+}
+
 /** Network-level failures that every driver reports through Node's socket errors. */
 export const SOCKET_ERROR_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',

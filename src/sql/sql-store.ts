@@ -115,7 +115,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     if (err instanceof MidairError) return err;
     const { code, details } = this.#dialect.classifyError(err);
     const full = { ...details, store: this.name, operation };
-    return new MidairError(code, describeFailure(code, full), { cause: err, details: full });
+    const hint = details.table === this.#mapping.tombstone.table ? "; run store.setup() to create midair's tombstone table" : '';
+    return new MidairError(code, describeFailure(code, full) + hint, { cause: err, details: full });
   }
 
   #open(operation: string, options?: CallOptions): void {

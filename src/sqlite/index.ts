@@ -19,6 +19,7 @@ import { sqliteDriver, type SqliteDatabase, type SqliteDriverOptions } from './s
 export { SqliteDialect } from './sqlite-dialect.js';
 export { sqliteDriver } from './sqlite-driver.js';
 export type { SqliteDatabase, SqliteDriverOptions, SqliteStatement } from './sqlite-driver.js';
+export { openSqlite } from './open.js';
 
 /** A {@link Store} over SQLite. The database handle stays the caller's unless `ownsDatabase` is set. */
 export function sqliteStore<K extends Key, E extends object>(

@@ -1,4 +1,4 @@
-import { SqlDialect, cellText, errorFields, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
+import { SqlDialect, cellText, errorFields, missingTableName, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
 import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
 
@@ -72,7 +72,7 @@ export class SqliteDialect extends SqlDialect {
     if (code.startsWith('SQLITE_CONSTRAINT')) return { code: 'CONSTRAINT', details };
     if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return { code: 'TIMEOUT', details };
     if (code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE') return { code: 'INVALID_VALUE', details };
-    if (/no such (table|column)|has no column named/i.test(f.message)) return { code: 'SCHEMA_MISMATCH', details };
+    if (/no such (table|column)|has no column named/i.test(f.message)) return { code: 'SCHEMA_MISMATCH', details: { ...details, table: missingTableName(f.message) } };
     if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_NOTADB') return { code: 'CONNECTION', details };
     return { code: 'UNKNOWN', details };
   }

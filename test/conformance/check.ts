@@ -25,6 +25,19 @@ export function checkSuite(get: () => Backend, kind: BackendKind): void {
       expect(await store.check()).toEqual({ store: store.name, ok: true, problems: [] });
     });
 
+    it('a write before setup() fails with SCHEMA_MISMATCH and says to run store.setup()', async () => {
+      const backend = get();
+      const table = backend.unique('nosetup');
+      await backend.ddl({
+        postgres: `CREATE TABLE ${table} (id bigint PRIMARY KEY, version integer NOT NULL, v text NOT NULL)`,
+        mysql: `CREATE TABLE ${table} (id bigint PRIMARY KEY, version int NOT NULL, v text NOT NULL)`,
+        sqlite: `CREATE TABLE ${table} (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, v TEXT NOT NULL)`,
+      });
+      const err = await backend.store(rowMapping(table)).writeIfNewer([{ id: 1n, version: 1, v: 'x' }]).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'SCHEMA_MISMATCH' });
+      expect((err as Error).message).toContain('run store.setup()');
+    });
+
     it('names a missing table, a missing column, an unmapped NOT NULL column and a missing version column', async () => {
       const backend = get();
       const table = backend.unique('partial');
