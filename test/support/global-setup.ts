@@ -29,7 +29,7 @@ async function probe(service: Service): Promise<string | undefined> {
 }
 
 /** Probes each server once, tells the suites which are up, and says which suites it skips. */
-export default async function setup(project: TestProject): Promise<() => void> {
+export default async function setup(project: TestProject): Promise<void> {
   const runId = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
   const services = {} as Record<Service, { available: boolean; reason: string }>;
   const missing: string[] = [];
@@ -46,7 +46,4 @@ export default async function setup(project: TestProject): Promise<() => void> {
   const summary = (): string =>
     SERVICES.map((s) => (services[s].available ? `${SERVICE_LABELS[s]} suites ran` : `${SERVICE_LABELS[s]} suites SKIPPED (unreachable: ${services[s].reason})`)).join('; ');
   console.log(`[midair] servers: ${summary()}`);
-  return () => {
-    console.log(`[midair] servers: ${summary()}`);
-  };
 }
