@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { col, sqlMapping, type CheckProblemCode, type CheckReport } from '../../src/index.js';
 import type { Backend, BackendKind } from '../support/backends.js';
-import { rowMapping } from './fixtures.js';
+import { rowDdl, rowMapping } from './fixtures.js';
 
 const codes = (r: CheckReport): CheckProblemCode[] => r.problems.map((p) => p.code);
 
@@ -10,11 +10,7 @@ export function checkSuite(get: () => Backend, kind: BackendKind): void {
     it('passes a matching schema once setup() created the tombstone table', async () => {
       const backend = get();
       const table = backend.unique('ok');
-      await backend.ddl({
-        postgres: `CREATE TABLE ${table} (id bigint PRIMARY KEY, version integer NOT NULL, v text NOT NULL)`,
-        mysql: `CREATE TABLE ${table} (id bigint PRIMARY KEY, version int NOT NULL, v text NOT NULL)`,
-        sqlite: `CREATE TABLE ${table} (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, v TEXT NOT NULL)`,
-      });
+      await backend.ddl(rowDdl(table));
       const store = backend.store(rowMapping(table));
       const before = await store.check();
       expect(before.ok).toBe(false);
@@ -28,11 +24,7 @@ export function checkSuite(get: () => Backend, kind: BackendKind): void {
     it('a write before setup() fails with SCHEMA_MISMATCH and says to run store.setup()', async () => {
       const backend = get();
       const table = backend.unique('nosetup');
-      await backend.ddl({
-        postgres: `CREATE TABLE ${table} (id bigint PRIMARY KEY, version integer NOT NULL, v text NOT NULL)`,
-        mysql: `CREATE TABLE ${table} (id bigint PRIMARY KEY, version int NOT NULL, v text NOT NULL)`,
-        sqlite: `CREATE TABLE ${table} (id INTEGER PRIMARY KEY, version INTEGER NOT NULL, v TEXT NOT NULL)`,
-      });
+      await backend.ddl(rowDdl(table));
       const err = await backend.store(rowMapping(table)).writeIfNewer([{ id: 1n, version: 1, v: 'x' }]).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_MISMATCH' });
       expect((err as Error).message).toContain('run store.setup()');
