@@ -84,3 +84,27 @@ export function assertKey(key: unknown, arity: number, where: string): asserts k
     }
   }
 }
+
+/**
+ * The key a {@link keyId} names. Integers come back as a `number` when safe
+ * and a `bigint` beyond 2^53 (codecs accept either for integer columns).
+ *
+ * @example parseKeyId(keyId([1n, 'a'])) // [1, 'a']
+ */
+export function parseKeyId(id: string): Key {
+  if (id.startsWith('[')) {
+    const parts = JSON.parse(id) as unknown;
+    if (!Array.isArray(parts) || !parts.every((p) => typeof p === 'string')) throw new MidairError('INVALID_ARGUMENT', 'not a key id');
+    return parts.map((p: string) => parsePart(p));
+  }
+  return parsePart(id);
+}
+
+function parsePart(id: string): KeyPart {
+  if (id.startsWith('s')) return id.slice(1);
+  if (id.startsWith('n') && /^n-?\d+$/.test(id)) {
+    const big = BigInt(id.slice(1));
+    return big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+  }
+  throw new MidairError('INVALID_ARGUMENT', 'not a key id');
+}

@@ -1,0 +1,131 @@
+import type { Phase } from '../migration/phases.js';
+
+/** What a phase change sets. */
+export interface PhaseSetting {
+  readonly phase: Phase;
+  /** Percent of keys (0–100) read from new in `ramp`. */
+  readonly rampPercent: number;
+  /** The cutover freeze: instances hold writes (they wait, they do not fail) while authority changes hands. */
+  readonly writesPaused: boolean;
+  /** Strict dual writes: both stores or neither. */
+  readonly strict: boolean;
+}
+
+/** The fleet-wide toggle: one per migration, changed only by compare-and-swap on `version`. */
+export interface PhaseState extends PhaseSetting {
+  readonly migration: string;
+  readonly version: number;
+  readonly changedAt: Date;
+}
+
+export const AUDIT_ACTIONS = ['init', 'advance', 'rollback', 'set', 'halt', 'pause', 'strict'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** Who changed what, when and why. */
+export interface AuditEntry {
+  readonly seq: number;
+  readonly migration: string;
+  readonly at: Date;
+  readonly actor: string;
+  readonly action: AuditAction;
+  readonly from: PhaseSetting | undefined;
+  readonly to: PhaseSetting;
+  /** The state version the change produced. */
+  readonly version: number;
+  readonly reason: string;
+  readonly forced: boolean;
+}
+
+export interface AuditInput {
+  readonly actor: string;
+  readonly action: AuditAction;
+  readonly reason: string;
+  readonly forced: boolean;
+}
+
+/** One application instance, as its last heartbeat described it. */
+export interface InstanceInfo {
+  readonly migration: string;
+  readonly instanceId: string;
+  readonly host: string;
+  /** The phase-state version this instance serves with. */
+  readonly phaseVersion: number;
+  /** Writes it has started and not finished. */
+  readonly inFlightWrites: number;
+  readonly lastSeen: Date;
+  readonly startedAt: Date;
+}
+
+export type HeartbeatInput = Omit<InstanceInfo, 'lastSeen' | 'startedAt'>;
+
+export const REPAIR_DIRECTIONS = ['old-to-new', 'new-to-old'] as const;
+/** Which way a repair copies: from the store that was authoritative when the write failed. */
+export type RepairDirection = (typeof REPAIR_DIRECTIONS)[number];
+
+export interface RepairInput {
+  /** The key as `keyId()` spells it (see `parseKeyId`). Keys are not row values; storing them is allowed. */
+  readonly keyId: string;
+  /** Why: an error code, `TIMEOUT`, `COMPENSATION` … — never a value. */
+  readonly reason: string;
+}
+
+export interface RepairEntry extends RepairInput {
+  readonly migration: string;
+  readonly direction: RepairDirection;
+  /** Bumped by every enqueue of the same key: completing an older seq leaves a newer enqueue in place. */
+  readonly seq: number;
+  readonly enqueuedAt: Date;
+  readonly attempts: number;
+}
+
+/**
+ * Where a migration's shared state lives: the phase toggle with its audit
+ * log, instance heartbeats, the durable repair queue and checkpoints.
+ * Backends: memory (simulations), SQLite (the embedded default), PostgreSQL,
+ * MySQL/MariaDB — all pass one conformance suite.
+ *
+ * @example
+ * ```ts
+ * const state = await control.init('users-to-pg', 'ops@host');
+ * await control.compareAndSet('users-to-pg', state.version, { ...state, phase: 'dual-write' },
+ *   { actor: 'ops@host', action: 'advance', reason: 'start dual writes', forced: false });
+ * ```
+ */
+export interface ControlStore {
+  readonly name: string;
+  /** Creates the control tables. Idempotent. */
+  setup(): Promise<void>;
+  /** Creates the migration's state in `old-only` (version 1) unless it exists; returns the current state. */
+  init(migration: string, actor: string): Promise<PhaseState>;
+  getState(migration: string): Promise<PhaseState | undefined>;
+  /**
+   * Applies `next` and appends its audit entry in one step, iff the state is
+   * still at `expectedVersion`. Resolves the new state, or `undefined` when
+   * another change won.
+   */
+  compareAndSet(migration: string, expectedVersion: number, next: PhaseSetting, audit: AuditInput): Promise<PhaseState | undefined>;
+  /** Newest first. */
+  auditLog(migration: string, options?: { readonly limit?: number }): Promise<AuditEntry[]>;
+
+  heartbeat(info: HeartbeatInput): Promise<void>;
+  /** Instances whose last heartbeat is at or after `since`. */
+  instances(migration: string, since: Date): Promise<InstanceInfo[]>;
+  removeInstance(migration: string, instanceId: string): Promise<void>;
+
+  /** Adds keys to the repair queue, or bumps the seq of keys already there. */
+  enqueueRepairs(migration: string, direction: RepairDirection, entries: readonly RepairInput[]): Promise<void>;
+  /** Which of `keyIds` have a pending repair in that direction. */
+  pendingRepairs(migration: string, direction: RepairDirection, keyIds: readonly string[]): Promise<Set<string>>;
+  /** Up to `limit` entries, oldest first; they stay queued until completed. */
+  peekRepairs(migration: string, direction: RepairDirection, limit: number): Promise<RepairEntry[]>;
+  /** Removes the entry iff its seq is still `seq`. Resolves whether it did. */
+  completeRepair(migration: string, direction: RepairDirection, keyId: string, seq: number): Promise<boolean>;
+  /** Counts a failed attempt; the entry stays queued. */
+  failRepair(migration: string, direction: RepairDirection, keyId: string, seq: number): Promise<void>;
+  repairDepth(migration: string, direction?: RepairDirection): Promise<number>;
+
+  saveCheckpoint(migration: string, name: string, value: string): Promise<void>;
+  loadCheckpoint(migration: string, name: string): Promise<string | undefined>;
+
+  close(): Promise<void>;
+}

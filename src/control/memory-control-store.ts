@@ -1,0 +1,129 @@
+import type {
+  AuditEntry,
+  AuditInput,
+  ControlStore,
+  HeartbeatInput,
+  InstanceInfo,
+  PhaseSetting,
+  PhaseState,
+  RepairDirection,
+  RepairEntry,
+  RepairInput,
+} from './control-store.js';
+
+/** The state a new migration starts in. */
+export const INITIAL_SETTING: PhaseSetting = Object.freeze({ phase: 'old-only', rampPercent: 0, writesPaused: false, strict: false });
+
+/**
+ * A control store in process memory: for simulations and tests of one
+ * process. Every call is atomic. Not durable — use SQLite, PostgreSQL or
+ * MySQL for a real migration.
+ *
+ * @example const control = memoryControlStore();
+ */
+export function memoryControlStore(): ControlStore {
+  const states = new Map<string, PhaseState>();
+  const audits = new Map<string, AuditEntry[]>();
+  const instances = new Map<string, InstanceInfo>();
+  const repairs = new Map<string, RepairEntry>();
+  const checkpoints = new Map<string, string>();
+  let auditSeq = 0;
+  const rkey = (m: string, d: RepairDirection, k: string): string => `${m}\u0000${d}\u0000${k}`;
+  const log = (migration: string, from: PhaseSetting | undefined, state: PhaseState, audit: AuditInput): void => {
+    const list = audits.get(migration) ?? [];
+    const to: PhaseSetting = { phase: state.phase, rampPercent: state.rampPercent, writesPaused: state.writesPaused, strict: state.strict };
+    list.push({ seq: ++auditSeq, migration, at: state.changedAt, ...audit, from, to, version: state.version });
+    audits.set(migration, list);
+  };
+  const queued = (migration: string, direction?: RepairDirection): RepairEntry[] =>
+    [...repairs.values()].filter((r) => r.migration === migration && (direction === undefined || r.direction === direction));
+
+  return {
+    name: 'memory',
+    setup: async () => Promise.resolve(),
+    async init(migration, actor) {
+      let state = states.get(migration);
+      if (!state) {
+        state = { migration, ...INITIAL_SETTING, version: 1, changedAt: new Date() };
+        states.set(migration, state);
+        log(migration, undefined, state, { actor, action: 'init', reason: 'migration created', forced: false });
+      }
+      return Promise.resolve(state);
+    },
+    getState: async (migration) => Promise.resolve(states.get(migration)),
+    async compareAndSet(migration, expectedVersion, next, audit) {
+      const current = states.get(migration);
+      if (!current || current.version !== expectedVersion) return Promise.resolve(undefined);
+      const state: PhaseState = {
+        migration,
+        phase: next.phase,
+        rampPercent: next.rampPercent,
+        writesPaused: next.writesPaused,
+        strict: next.strict,
+        version: current.version + 1,
+        changedAt: new Date(),
+      };
+      states.set(migration, state);
+      log(migration, current, state, audit);
+      return Promise.resolve(state);
+    },
+    async auditLog(migration, options) {
+      const list = [...(audits.get(migration) ?? [])].reverse();
+      return Promise.resolve(options?.limit === undefined ? list : list.slice(0, options.limit));
+    },
+    async heartbeat(info: HeartbeatInput) {
+      const id = `${info.migration}\u0000${info.instanceId}`;
+      const now = new Date();
+      instances.set(id, { ...info, lastSeen: now, startedAt: instances.get(id)?.startedAt ?? now });
+      return Promise.resolve();
+    },
+    async instances(migration, since) {
+      return Promise.resolve([...instances.values()].filter((i) => i.migration === migration && i.lastSeen >= since));
+    },
+    async removeInstance(migration, instanceId) {
+      instances.delete(`${migration}\u0000${instanceId}`);
+      return Promise.resolve();
+    },
+    async enqueueRepairs(migration, direction, entries: readonly RepairInput[]) {
+      for (const e of entries) {
+        const id = rkey(migration, direction, e.keyId);
+        const prev = repairs.get(id);
+        repairs.set(id, {
+          migration,
+          direction,
+          keyId: e.keyId,
+          reason: e.reason,
+          seq: (prev?.seq ?? 0) + 1,
+          enqueuedAt: prev?.enqueuedAt ?? new Date(),
+          attempts: prev?.attempts ?? 0,
+        });
+      }
+      return Promise.resolve();
+    },
+    async pendingRepairs(migration, direction, keyIds) {
+      return Promise.resolve(new Set(keyIds.filter((k) => repairs.has(rkey(migration, direction, k)))));
+    },
+    async peekRepairs(migration, direction, limit) {
+      return Promise.resolve(queued(migration, direction).sort((a, b) => a.enqueuedAt.getTime() - b.enqueuedAt.getTime()).slice(0, limit));
+    },
+    async completeRepair(migration, direction, keyId, seq) {
+      const id = rkey(migration, direction, keyId);
+      if (repairs.get(id)?.seq !== seq) return Promise.resolve(false);
+      repairs.delete(id);
+      return Promise.resolve(true);
+    },
+    async failRepair(migration, direction, keyId, seq) {
+      const id = rkey(migration, direction, keyId);
+      const entry = repairs.get(id);
+      if (entry?.seq === seq) repairs.set(id, { ...entry, attempts: entry.attempts + 1 });
+      return Promise.resolve();
+    },
+    repairDepth: async (migration, direction) => Promise.resolve(queued(migration, direction).length),
+    async saveCheckpoint(migration, name, value) {
+      checkpoints.set(`${migration}\u0000${name}`, value);
+      return Promise.resolve();
+    },
+    loadCheckpoint: async (migration, name) => Promise.resolve(checkpoints.get(`${migration}\u0000${name}`)),
+    close: async () => Promise.resolve(),
+  };
+}
