@@ -77,6 +77,9 @@ export interface BulkWriteResult {
   readonly skippedTombstoned: number;
 }
 
+/** What a sync did: wrote the source's entity, deleted a row the source no longer has, or found nothing on either side. */
+export type SyncResult = 'put' | 'deleted' | 'absent';
+
 export const CHECK_PROBLEM_CODES = [
   'MISSING_TABLE',
   'MISSING_COLUMN',
@@ -142,6 +145,15 @@ export interface Store<K extends Key, E extends object> {
    * beside concurrent writers of the same keys.
    */
   writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult>;
+  /**
+   * Sync by key: under a per-key lock in this store, calls `read` (the
+   * authoritative store's current value) and writes what it returns — a put
+   * that clears the tombstone, or, for `undefined`, a delete that leaves one.
+   * Syncs of one key are serialised and each reads the latest state, so the
+   * last one to run leaves this store equal to the source, whatever order the
+   * writes arrived in (docs/decisions/0003).
+   */
+  syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult>;
   getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined>;
   /** Removes all tombstones (after a migration completes). Resolves how many. */
   purgeTombstones(options?: CallOptions): Promise<number>;

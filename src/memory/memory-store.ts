@@ -11,9 +11,11 @@ import {
   type PutOptions,
   type ScanOptions,
   type Store,
+  type SyncResult,
   type Tombstone,
 } from '../store.js';
 import type { Version } from '../versions.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 
 export interface MemoryStoreOptions<E> extends EntityShape<E> {
   readonly name?: string;
@@ -51,6 +53,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   readonly #rows = new Map<string, E>();
   readonly #keys: K[] = [];
   readonly #tombstones = new Map<string, Tombstone<K>>();
+  readonly #locks = new KeyedMutex();
   #closed = false;
 
   constructor(options: MemoryStoreOptions<E>) {
@@ -121,15 +124,38 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     if (options?.version !== undefined && !this.capabilities.versioned) {
       throw new MidairError('INVALID_ARGUMENT', `delete on ${this.name}: a version was given but the store has no version field`);
     }
+    const row = this.#rows.get(keyId(key));
+    if (row && !deleteAllowed(options?.version, this.versionOf(row))) return Promise.resolve(false);
+    return Promise.resolve(this.#delete(key, options?.tombstone ?? true, options?.version));
+  }
+
+  /** Removes the row and records a tombstone at the greatest version known for the key. */
+  #delete(key: K, tombstone: boolean, version: Version | undefined): boolean {
     const id = keyId(key);
     const row = this.#rows.get(id);
-    if (row && !deleteAllowed(options?.version, this.versionOf(row))) return Promise.resolve(false);
     const existed = this.#remove(key);
-    if (options?.tombstone ?? true) {
+    if (tombstone) {
       const previous = this.#tombstones.get(id);
-      this.#tombstones.set(id, { key, version: maxVersion(previous?.version, options?.version), deletedAt: new Date() });
+      const rowVersion = row && this.capabilities.versioned ? this.versionOf(row) : undefined;
+      this.#tombstones.set(id, { key, version: maxVersion(maxVersion(previous?.version, rowVersion), version), deletedAt: new Date() });
     }
-    return Promise.resolve(existed);
+    return existed;
+  }
+
+  async syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult> {
+    this.#open('syncKey', options);
+    const release = await this.#locks.acquire(keyId(key));
+    try {
+      const value = await read();
+      this.#open('syncKey', options);
+      if (value === undefined) return this.#delete(key, true, undefined) ? 'deleted' : 'absent';
+      if (keyId(this.keyOf(value)) !== keyId(key)) throw new MidairError('INVALID_ARGUMENT', `syncKey on ${this.name}: the source returned an entity of another key`);
+      this.#set(key, value);
+      this.#tombstones.delete(keyId(key));
+      return 'put';
+    } finally {
+      release();
+    }
   }
 
   async count(options?: CallOptions): Promise<number> {

@@ -14,6 +14,7 @@ import {
   type PutOptions,
   type ScanOptions,
   type Store,
+  type SyncResult,
   type Tombstone,
 } from '../store.js';
 import type { Version } from '../versions.js';
@@ -347,36 +348,70 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     }
     const tombstone = options?.tombstone ?? true;
     return this.#write('delete', options, async (conn) => {
-      await this.#dialect.lockKeys(conn, this.#lockNamespace, [keyId(key)]);
-      // Lock order everywhere: tombstone first, then the rows (no deadlock between midair's own writers).
-      const tombs = tombstone ? await this.#currentVersions(conn, [key], this.#tomb, this.#tombVersion) : new Map<string, Version | undefined>();
-      const existing = await this.#currentVersions(conn, [key], this.#tables[0] as string, this.#versionMapped);
-      const id = keyId(key);
-      if (existing.has(id) && !deleteAllowed(version, existing.get(id))) return false;
-      let deleted = 0;
-      for (let t = this.#tables.length - 1; t >= 0; t--) {
-        const table = this.#mapping.tables[t] as MappedTable;
-        const params = new Params(this.#dialect);
-        const where = keyEquals(table.keyColumns.map((f) => this.#dialect.quoteId(f.column)), table.keyColumns, key, params);
-        const res = await conn.query(`DELETE FROM ${this.#tables[t] ?? ''} WHERE ${where}`, params.values);
-        if (t === 0) deleted = res.affected;
-      }
-      if (tombstone) {
-        const params = new Params(this.#dialect);
-        const keyFields = this.#primary.keyColumns;
-        const parts = keyFields.length === 1 ? [key] : (key as readonly unknown[]);
-        const cols = [...this.#keyCols];
-        const values = keyFields.map((f, i) => params.field(f, parts[i]));
-        if (this.#tombVersion) {
-          cols.push(this.#dialect.quoteId(TOMBSTONE_VERSION_COLUMN));
-          values.push(params.field(this.#tombVersion, maxVersion(tombs.get(id), version) ?? null));
-        }
-        cols.push(this.#dialect.quoteId(TOMBSTONE_DELETED_AT_COLUMN));
-        values.push(params.field(deletedAtField, new Date()));
-        await conn.query(this.#dialect.upsert(this.#tomb, cols, this.#keyCols, [values]), params.values);
-      }
-      return deleted > 0;
+      const current = await this.#lockKey(conn, key);
+      if (current.row && !deleteAllowed(version, current.rowVersion)) return false;
+      return this.#deleteLocked(conn, key, current, tombstone ? { version } : undefined);
     });
+  }
+
+  async syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult> {
+    this.#open('syncKey', options);
+    return this.#write('syncKey', options, async (conn) => {
+      const current = await this.#lockKey(conn, key);
+      const value = await read();
+      if (value === undefined) return (await this.#deleteLocked(conn, key, current, { version: undefined })) ? 'deleted' : 'absent';
+      const [prepared] = this.#prepare([value]);
+      if (!prepared || prepared.id !== keyId(key)) {
+        throw new MidairError('INVALID_ARGUMENT', `syncKey on ${this.name}: the source returned an entity of another key`);
+      }
+      if (current.tombstone) await this.#deleteTombstones(conn, [key]);
+      await this.#upsert(conn, [value]);
+      return 'put';
+    });
+  }
+
+  /**
+   * Takes the key's lock and reads its tombstone, then its row, both locked
+   * (tombstone first, then rows: the one lock order of every midair writer).
+   */
+  async #lockKey(conn: SqlConnection, key: K): Promise<{ tombstone: boolean; tombVersion?: Version; row: boolean; rowVersion?: Version }> {
+    const id = keyId(key);
+    await this.#dialect.lockKeys(conn, this.#lockNamespace, [id]);
+    const tombs = await this.#currentVersions(conn, [key], this.#tomb, this.#tombVersion);
+    const rows = await this.#currentVersions(conn, [key], this.#tables[0] as string, this.#versionMapped);
+    return { tombstone: tombs.has(id), tombVersion: tombs.get(id), row: rows.has(id), rowVersion: rows.get(id) };
+  }
+
+  /** Deletes the key's rows (secondary tables first) and records its tombstone at the greatest version known. */
+  async #deleteLocked(
+    conn: SqlConnection,
+    key: K,
+    current: { tombVersion?: Version; rowVersion?: Version },
+    tombstone: { version: Version | undefined } | undefined,
+  ): Promise<boolean> {
+    let deleted = 0;
+    for (let t = this.#tables.length - 1; t >= 0; t--) {
+      const table = this.#mapping.tables[t] as MappedTable;
+      const params = new Params(this.#dialect);
+      const where = keyEquals(table.keyColumns.map((f) => this.#dialect.quoteId(f.column)), table.keyColumns, key, params);
+      const res = await conn.query(`DELETE FROM ${this.#tables[t] ?? ''} WHERE ${where}`, params.values);
+      if (t === 0) deleted = res.affected;
+    }
+    if (tombstone) {
+      const params = new Params(this.#dialect);
+      const keyFields = this.#primary.keyColumns;
+      const parts = keyFields.length === 1 ? [key] : (key as readonly unknown[]);
+      const cols = [...this.#keyCols];
+      const values = keyFields.map((f, i) => params.field(f, parts[i]));
+      if (this.#tombVersion) {
+        cols.push(this.#dialect.quoteId(TOMBSTONE_VERSION_COLUMN));
+        values.push(params.field(this.#tombVersion, maxVersion(maxVersion(current.tombVersion, current.rowVersion), tombstone.version) ?? null));
+      }
+      cols.push(this.#dialect.quoteId(TOMBSTONE_DELETED_AT_COLUMN));
+      values.push(params.field(deletedAtField, new Date()));
+      await conn.query(this.#dialect.upsert(this.#tomb, cols, this.#keyCols, [values]), params.values);
+    }
+    return deleted > 0;
   }
 
   async writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> {

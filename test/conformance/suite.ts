@@ -3,6 +3,7 @@ import { availability, openBackend, type Backend, type BackendKind } from '../su
 import { checkSuite } from './check.js';
 import { conditionalWriteSuite } from './conditional-write.js';
 import { scanSuite } from './scan.js';
+import { syncSuite } from './sync.js';
 import { tableSplitSuite } from './table-split.js';
 import { typesSuite } from './types.js';
 
@@ -28,6 +29,7 @@ export function storeConformance(kind: BackendKind): void {
     typesSuite(get, kind);
     scanSuite(get);
     conditionalWriteSuite(get);
+    syncSuite(get);
     if (kind !== 'memory') {
       tableSplitSuite(get);
       checkSuite(get, kind);
