@@ -13,7 +13,7 @@ export type { MidairErrorCode, MidairErrorDetails } from './errors.js';
 export { diffEntities, valuesEqual } from './compare.js';
 
 // Keys and versions
-export { compareKeys, keyId } from './keys.js';
+export { compareKeys, keyId, parseKeyId } from './keys.js';
 export type { Key, KeyPart } from './keys.js';
 export { compareVersions } from './versions.js';
 export type { Version } from './versions.js';
@@ -31,6 +31,7 @@ export type {
   PutOptions,
   ScanOptions,
   Store,
+  SyncResult,
   Tombstone,
 } from './store.js';
 export { decideWrite } from './entity.js';
@@ -45,6 +46,32 @@ export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, 
 // Adapters without a driver
 export { memoryStore } from './memory/memory-store.js';
 export type { MemoryStoreOptions } from './memory/memory-store.js';
+
+// Migration
+export { defineMigration, Migration } from './migration/migration.js';
+export type { AutoHaltOptions, MigrationOptions, MigrationStats, TransitionOptions } from './migration/migration.js';
+export type { QueryDefs, Repository } from './migration/repository.js';
+export type { MigrationEventName, MigrationEvents } from './migration/events.js';
+export type { ShadowOptions } from './migration/shadow.js';
+export { HALT_TARGET, PHASE_RULES, PHASES, SIDES, crossesAuthority, nextPhase, previousPhase } from './migration/phases.js';
+export type { Phase, PhaseRules, Side } from './migration/phases.js';
+
+// Control store
+export { AUDIT_ACTIONS, REPAIR_DIRECTIONS } from './control/control-store.js';
+export type {
+  AuditAction,
+  AuditEntry,
+  AuditInput,
+  ControlStore,
+  HeartbeatInput,
+  InstanceInfo,
+  PhaseSetting,
+  PhaseState,
+  RepairDirection,
+  RepairEntry,
+  RepairInput,
+} from './control/control-store.js';
+export { INITIAL_SETTING, memoryControlStore } from './control/memory-control-store.js';
 
 // For adapter authors
 export { SqlDialect } from './sql/sql-dialect.js';

@@ -1,0 +1,50 @@
+import type { PhaseState } from '../control/control-store.js';
+import type { Phase, Side } from './phases.js';
+
+/** Every event a migration instance emits; metrics and the dashboard consume them. Keys appear as key ids, never values. */
+export interface MigrationEvents {
+  'phase-changed': { readonly from: PhaseState | undefined; readonly to: PhaseState };
+  'second-write-failed': { readonly keyId: string; readonly side: Side; readonly code: string };
+  'repair-enqueued': { readonly keyId: string; readonly reason: string };
+  mismatch: {
+    readonly keyId: string;
+    readonly fields: readonly string[];
+    readonly phase: Phase;
+    /** Only when `shadow.includeValues` is on: the two entities. */
+    readonly values?: { readonly old: unknown; readonly new: unknown };
+  };
+  repaired: { readonly keyId: string; readonly result: 'put' | 'deleted' | 'absent' };
+  halted: { readonly from: Phase; readonly to: Phase; readonly reason: string };
+  'lazy-copied': { readonly keyId: string };
+  error: { readonly operation: string; readonly error: unknown };
+}
+
+export type MigrationEventName = keyof MigrationEvents;
+type Listener<N extends MigrationEventName> = (payload: MigrationEvents[N]) => void;
+
+/**
+ * A small typed event emitter. A listener that throws is reported as an
+ * `error` event and never breaks the call that emitted.
+ *
+ * @example migration.on('mismatch', ({ keyId, fields }) => metrics.inc('mismatch', { fields: fields.join(',') }));
+ */
+export class TypedEvents {
+  readonly #listeners = new Map<MigrationEventName, Set<(payload: never) => void>>();
+
+  on<N extends MigrationEventName>(name: N, listener: Listener<N>): () => void {
+    const set = this.#listeners.get(name) ?? new Set();
+    set.add(listener);
+    this.#listeners.set(name, set);
+    return () => set.delete(listener);
+  }
+
+  emit<N extends MigrationEventName>(name: N, payload: MigrationEvents[N]): void {
+    for (const listener of this.#listeners.get(name) ?? []) {
+      try {
+        (listener as Listener<N>)(payload);
+      } catch (error) {
+        if (name !== 'error') this.emit('error', { operation: `listener for ${name}`, error });
+      }
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import type { PhaseState } from '../control/control-store.js';
+import type { Key } from '../keys.js';
+import type { Store } from '../store.js';
+import type { TypedEvents } from './events.js';
+import type { Side } from './phases.js';
+import type { QueryDefs } from './repository.js';
+
+/** A write in progress, counted so the instance acknowledges a new phase only once older writes finished. */
+export interface WriteTicket {
+  readonly state: PhaseState;
+  readonly end: () => void;
+}
+
+/** What the repository needs from its migration instance (internal). */
+export interface Runtime<K extends Key, E extends object> {
+  readonly name: string;
+  readonly old: Store<K, E>;
+  readonly new: Store<K, E>;
+  readonly lazy: boolean;
+  readonly queries: QueryDefs<E> | undefined;
+  readonly events: TypedEvents;
+  /** The phase to serve with; refreshes first when this instance's view may be stale. */
+  currentState(): Promise<PhaseState>;
+  /** Waits out a cutover freeze, then counts a write under the current phase. */
+  beginWrite(): Promise<WriteTicket>;
+  /** Whether the store that was authoritative under `state` still is. */
+  stillAuthoritative(state: PhaseState): Promise<boolean>;
+  inRamp(keyId: string, percent: number): boolean;
+  hasPendingRepair(keyId: string): Promise<boolean>;
+  /** Queues a key for repair; with `mustQueue`, throws when the queue cannot be written. */
+  enqueueRepair(keyId: string, reason: string, state: PhaseState, mustQueue: boolean): Promise<void>;
+  /** A call on the non-authoritative store succeeded or failed (auto-halt's error rate). */
+  recordSecondary(ok: boolean): void;
+  /** Compares the answer with the other store, off the hot path. */
+  shadow(key: K, answer: E | undefined, servedFrom: Side, state: PhaseState): void;
+  lazyCopy(key: K, into: Side): Promise<void>;
+  /** Runs `fn` with the per-call timeout. */
+  timed<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+  /** Keeps background work (second writes, comparisons) tracked until it settles. */
+  track(work: Promise<unknown>): void;
+  close(): Promise<void>;
+}
