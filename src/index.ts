@@ -43,6 +43,25 @@ export type { Codec, ColumnFamily, CustomCodecSpec, DialectName, TimestampOption
 export { col, sqlMapping } from './mapping/mapping.js';
 export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, TableMapping } from './mapping/mapping.js';
 
+// Control store
+export { AUDIT_ACTIONS, REPAIR_DIRECTIONS } from './control/control-store.js';
+export type {
+  AuditAction,
+  AuditEntry,
+  AuditInput,
+  ControlStore,
+  HeartbeatInput,
+  InstanceInfo,
+  PhaseSetting,
+  PhaseState,
+  RepairDirection,
+  RepairEntry,
+  RepairInput,
+} from './control/control-store.js';
+export { INITIAL_SETTING, memoryControlStore } from './control/memory-control-store.js';
+export { sqlControlStore } from './control/sql-control-store.js';
+export type { SqlControlStoreOptions } from './control/sql-control-store.js';
+
 // Adapters without a driver
 export { memoryStore } from './memory/memory-store.js';
 export type { MemoryStoreOptions } from './memory/memory-store.js';

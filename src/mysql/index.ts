@@ -20,6 +20,7 @@ import { mysqlDriver, type MysqlDriverOptions, type MysqlPool } from './mysql-dr
 export { MysqlDialect } from './mysql-dialect.js';
 export { mysqlDriver } from './mysql-driver.js';
 export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlPoolConnection, MysqlQueryOptions, MysqlTypeCastField } from './mysql-driver.js';
+export { mysqlControlStore } from './mysql-control.js';
 
 /** A {@link Store} over MySQL or MariaDB (InnoDB). The pool stays the caller's unless `ownsPool` is set. */
 export function mysqlStore<K extends Key, E extends object>(

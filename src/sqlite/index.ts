@@ -20,6 +20,7 @@ export { SqliteDialect } from './sqlite-dialect.js';
 export { sqliteDriver } from './sqlite-driver.js';
 export type { SqliteDatabase, SqliteDriverOptions, SqliteStatement } from './sqlite-driver.js';
 export { openSqlite } from './open.js';
+export { sqliteControlStore } from './sqlite-control.js';
 
 /** A {@link Store} over SQLite. The database handle stays the caller's unless `ownsDatabase` is set. */
 export function sqliteStore<K extends Key, E extends object>(

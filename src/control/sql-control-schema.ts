@@ -1,0 +1,233 @@
+import type { SqlDialect } from '../sql/sql-dialect.js';
+
+/** The control tables, by their name after the prefix. */
+export const CONTROL_TABLES = ['phase', 'audit', 'instances', 'repairs', 'checkpoints'] as const;
+export type ControlTable = (typeof CONTROL_TABLES)[number];
+
+const COLUMNS = [
+  'migration',
+  'phase',
+  'ramp_percent',
+  'writes_paused',
+  'strict',
+  'version',
+  'changed_at',
+  'seq',
+  'at',
+  'actor',
+  'action',
+  'from_setting',
+  'to_setting',
+  'reason',
+  'forced',
+  'instance_id',
+  'host',
+  'phase_version',
+  'in_flight_writes',
+  'last_seen',
+  'started_at',
+  'direction',
+  'key_id',
+  'enqueued_at',
+  'attempts',
+  'name',
+  'value',
+  'updated_at',
+] as const;
+export type ControlColumn = (typeof COLUMNS)[number];
+
+/**
+ * MySQL/MariaDB only: key columns must be VARCHAR to be indexed, and one
+ * InnoDB key holds at most 3072 bytes (4 per utf8mb4 character). The repair
+ * queue's key (migration, direction, key_id) uses 256 + 16 + 2800 bytes.
+ * Values are counted in code points, as VARCHAR(n) counts them.
+ */
+export const MYSQL_KEY_LIMITS = { migration: 64, instanceId: 191, checkpointName: 191, keyId: 700 } as const;
+
+/** Column types that differ by dialect. */
+interface Types {
+  readonly key: (chars: number) => string;
+  /** A short ASCII key part (the repair direction). */
+  readonly ascii: (chars: number) => string;
+  readonly text: string;
+  readonly longText: string;
+  readonly int: string;
+  readonly big: string;
+  readonly real: string;
+  readonly serial: string;
+  readonly tableOptions: string;
+}
+
+const MYSQL_BIN = 'CHARACTER SET utf8mb4 COLLATE utf8mb4_bin';
+
+function types(dialect: SqlDialect): Types {
+  switch (dialect.name) {
+    case 'postgres':
+      return {
+        key: () => 'text',
+        ascii: () => 'text',
+        text: 'text',
+        longText: 'text',
+        int: 'integer',
+        big: 'bigint',
+        real: 'double precision',
+        serial: 'bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+        tableOptions: '',
+      };
+    case 'mysql':
+      return {
+        // Binary collation: keys differing only in case or accents stay distinct, whatever the database's default.
+        key: (n) => `VARCHAR(${n}) ${MYSQL_BIN}`,
+        ascii: (n) => `VARCHAR(${n}) CHARACTER SET ascii COLLATE ascii_bin`,
+        text: `TEXT ${MYSQL_BIN}`,
+        longText: `LONGTEXT ${MYSQL_BIN}`,
+        int: 'INT',
+        big: 'BIGINT',
+        real: 'DOUBLE',
+        serial: 'BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY',
+        tableOptions: ` ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+      };
+    case 'sqlite':
+      return {
+        key: () => 'TEXT',
+        ascii: () => 'TEXT',
+        text: 'TEXT',
+        longText: 'TEXT',
+        int: 'INTEGER',
+        big: 'INTEGER',
+        real: 'REAL',
+        serial: 'INTEGER PRIMARY KEY AUTOINCREMENT',
+        tableOptions: '',
+      };
+  }
+}
+
+/**
+ * The control tables' names, quoted columns and DDL for one dialect, and its
+ * spelling of the two upserts the control store needs.
+ */
+export interface ControlSchema {
+  /** Quoted, prefixed table names. */
+  readonly t: Readonly<Record<ControlTable, string>>;
+  /** Quoted column names. */
+  readonly c: Readonly<Record<ControlColumn, string>>;
+  /** `CREATE TABLE IF NOT EXISTS …` and its indexes, in order. */
+  readonly ddl: readonly string[];
+  /** `INSERT INTO <table> (cols) VALUES <rows>` that does nothing where the key exists. */
+  insertIfAbsent(table: ControlTable, columns: readonly ControlColumn[], keys: readonly ControlColumn[], rows: readonly string[]): string;
+  /**
+   * `INSERT … ON CONFLICT (keys) DO UPDATE SET …` (MySQL: `ON DUPLICATE KEY UPDATE`).
+   * `sets(current, incoming)` spells each assignment: `current(col)` is the
+   * stored value, `incoming(col)` the value the insert carried.
+   */
+  upsert(
+    table: ControlTable,
+    columns: readonly ControlColumn[],
+    keys: readonly ControlColumn[],
+    rows: readonly string[],
+    sets: (current: (col: ControlColumn) => string, incoming: (col: ControlColumn) => string) => readonly string[],
+  ): string;
+}
+
+/** Builds the control tables' schema for `dialect` with table names `prefix + name`. */
+export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchema {
+  const q = (s: string): string => dialect.quoteId(s);
+  const t = Object.fromEntries(CONTROL_TABLES.map((n) => [n, q(prefix + n)])) as Record<ControlTable, string>;
+  const c = Object.fromEntries(COLUMNS.map((n) => [n, q(n)])) as Record<ControlColumn, string>;
+  const ty = types(dialect);
+  const mysql = dialect.name === 'mysql';
+  const L = MYSQL_KEY_LIMITS;
+  const nn = (col: ControlColumn, type: string): string => `${c[col]} ${type} NOT NULL`;
+  const pk = (...cols: ControlColumn[]): string => `PRIMARY KEY (${cols.map((x) => c[x]).join(', ')})`;
+  const index = (table: ControlTable, suffix: string, cols: readonly ControlColumn[]): { inline: string; statement: string } => {
+    const name = q(`${prefix}${table}_${suffix}`);
+    const list = cols.map((x) => c[x]).join(', ');
+    return { inline: `KEY ${name} (${list})`, statement: `CREATE INDEX IF NOT EXISTS ${name} ON ${t[table]} (${list})` };
+  };
+  const auditIndex = index('audit', 'by_migration', ['migration', 'seq']);
+  const repairsIndex = index('repairs', 'by_age', ['migration', 'direction', 'enqueued_at']);
+  // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): declare its indexes inside CREATE TABLE.
+  const table = (name: ControlTable, parts: readonly string[], idx?: { inline: string }): string =>
+    `CREATE TABLE IF NOT EXISTS ${t[name]} (${[...parts, ...(mysql && idx ? [idx.inline] : [])].join(', ')})${ty.tableOptions}`;
+
+  const ddl = [
+    table('phase', [
+      nn('migration', ty.key(L.migration)),
+      nn('phase', ty.ascii(32)),
+      nn('ramp_percent', ty.real),
+      nn('writes_paused', ty.int),
+      nn('strict', ty.int),
+      nn('version', ty.big),
+      nn('changed_at', ty.big),
+      pk('migration'),
+    ]),
+    table(
+      'audit',
+      [
+        `${c.seq} ${ty.serial}`,
+        nn('migration', ty.key(L.migration)),
+        nn('at', ty.big),
+        nn('actor', ty.text),
+        nn('action', ty.ascii(32)),
+        `${c.from_setting} ${ty.text}`,
+        nn('to_setting', ty.text),
+        nn('version', ty.big),
+        nn('reason', ty.text),
+        nn('forced', ty.int),
+      ],
+      auditIndex,
+    ),
+    table('instances', [
+      nn('migration', ty.key(L.migration)),
+      nn('instance_id', ty.key(L.instanceId)),
+      nn('host', ty.text),
+      nn('phase_version', ty.big),
+      nn('in_flight_writes', ty.big),
+      nn('last_seen', ty.big),
+      nn('started_at', ty.big),
+      pk('migration', 'instance_id'),
+    ]),
+    table(
+      'repairs',
+      [
+        nn('migration', ty.key(L.migration)),
+        nn('direction', ty.ascii(16)),
+        nn('key_id', ty.key(L.keyId)),
+        nn('seq', ty.big),
+        nn('reason', ty.text),
+        nn('enqueued_at', ty.big),
+        nn('attempts', ty.int),
+        pk('migration', 'direction', 'key_id'),
+      ],
+      repairsIndex,
+    ),
+    table('checkpoints', [
+      nn('migration', ty.key(L.migration)),
+      nn('name', ty.key(L.checkpointName)),
+      nn('value', ty.longText),
+      nn('updated_at', ty.big),
+      pk('migration', 'name'),
+    ]),
+    ...(mysql ? [] : [auditIndex.statement, repairsIndex.statement]),
+  ];
+
+  const cols = (list: readonly ControlColumn[]): string => list.map((x) => c[x]).join(', ');
+  return {
+    t,
+    c,
+    ddl,
+    insertIfAbsent(name, columns, keys, rows) {
+      const values = `(${cols(columns)}) VALUES ${rows.join(', ')}`;
+      return mysql ? `INSERT IGNORE INTO ${t[name]} ${values}` : `INSERT INTO ${t[name]} ${values} ON CONFLICT (${cols(keys)}) DO NOTHING`;
+    },
+    upsert(name, columns, keys, rows, sets) {
+      const values = `(${cols(columns)}) VALUES ${rows.join(', ')}`;
+      if (mysql) {
+        const assignments = sets((x) => c[x], (x) => `VALUES(${c[x]})`);
+        return `INSERT INTO ${t[name]} ${values} ON DUPLICATE KEY UPDATE ${assignments.join(', ')}`;
+      }
+      const assignments = sets((x) => `cur.${c[x]}`, (x) => `excluded.${c[x]}`);
+      return `INSERT INTO ${t[name]} AS cur ${values} ON CONFLICT (${cols(keys)}) DO UPDATE SET ${assignments.join(', ')}`;
+    },
+  };
+}

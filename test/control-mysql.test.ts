@@ -1,0 +1,3 @@
+import { controlConformance } from './control/control-conformance.js';
+
+controlConformance('mysql');

@@ -1,0 +1,121 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { memoryControlStore, type ControlStore } from '../../src/index.js';
+import { mysqlControlStore } from '../../src/mysql/index.js';
+import { postgresControlStore } from '../../src/postgres/index.js';
+import { sqliteControlStore } from '../../src/sqlite/index.js';
+import type { BackendKind } from '../support/backends.js';
+import { SERVICE_URLS } from '../support/services.js';
+
+/** One database (or process memory) holding control tables for one test file, in its own schema/database/file. */
+export interface ControlBackend {
+  readonly kind: BackendKind;
+  /** A fresh table prefix, so each test starts from empty tables. */
+  uniquePrefix(): string;
+  /** A control store over this backend's main connection pool. */
+  store(tablePrefix: string): ControlStore;
+  /** A control store over a connection pool (SQLite: a database handle) of its own — another process, as far as the database can tell. */
+  separate(tablePrefix: string): ControlStore;
+  close(): Promise<void>;
+}
+
+function namespace(): string {
+  return `midair_${inject('runId')}_${Math.floor(Math.random() * 1e9).toString(36)}`;
+}
+
+export async function openControlBackend(kind: BackendKind): Promise<ControlBackend> {
+  let n = 0;
+  const uniquePrefix = (): string => `mc${++n}_`;
+  switch (kind) {
+    case 'memory': {
+      // One store per prefix, as one database holds one set of tables.
+      const stores = new Map<string, ControlStore>();
+      const store = (prefix: string): ControlStore => {
+        let s = stores.get(prefix);
+        if (!s) stores.set(prefix, (s = memoryControlStore()));
+        return s;
+      };
+      return { kind, uniquePrefix, store, separate: store, close: async () => Promise.resolve() };
+    }
+    case 'sqlite': {
+      // A file, so that a second handle (a second connection) sees the same tables.
+      const dir = mkdtempSync(join(tmpdir(), 'midair-control-'));
+      const file = join(dir, 'control.db');
+      const open = (): Database.Database => {
+        const db = new Database(file);
+        db.pragma('journal_mode = WAL');
+        db.pragma('busy_timeout = 5000');
+        return db;
+      };
+      const main = open();
+      const handles: Database.Database[] = [main];
+      return {
+        kind,
+        uniquePrefix,
+        store: (tablePrefix) => sqliteControlStore(main, { tablePrefix }),
+        separate: (tablePrefix) => {
+          const db = open();
+          handles.push(db);
+          return sqliteControlStore(db, { tablePrefix });
+        },
+        close: async () => {
+          for (const db of handles) db.close();
+          rmSync(dir, { recursive: true, force: true });
+          return Promise.resolve();
+        },
+      };
+    }
+    case 'postgres': {
+      const schema = namespace();
+      const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
+      await admin.query(`CREATE SCHEMA ${schema}`);
+      const pool = (): pg.Pool => new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 10, options: `-c search_path=${schema}` });
+      const main = pool();
+      const others: pg.Pool[] = [];
+      return {
+        kind,
+        uniquePrefix,
+        store: (tablePrefix) => postgresControlStore(main, { tablePrefix }),
+        separate: (tablePrefix) => {
+          const p = pool();
+          others.push(p);
+          return postgresControlStore(p, { tablePrefix });
+        },
+        close: async () => {
+          await Promise.all([main, ...others].map((p) => p.end()));
+          await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+          await admin.end();
+        },
+      };
+    }
+    case 'mysql': {
+      const database = namespace();
+      const admin = await mysql.createConnection({ uri: SERVICE_URLS.mysql });
+      // A case-insensitive default collation on purpose: the control tables must not inherit it.
+      await admin.query(`CREATE DATABASE ${database} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`);
+      const pool = (): mysql.Pool => mysql.createPool({ uri: SERVICE_URLS.mysql, database, connectionLimit: 10 });
+      const main = pool();
+      const others: mysql.Pool[] = [];
+      return {
+        kind,
+        uniquePrefix,
+        store: (tablePrefix) => mysqlControlStore(main, { tablePrefix }),
+        separate: (tablePrefix) => {
+          const p = pool();
+          others.push(p);
+          return mysqlControlStore(p, { tablePrefix });
+        },
+        close: async () => {
+          await Promise.all([main, ...others].map((p) => p.end()));
+          await admin.query(`DROP DATABASE ${database}`);
+          await admin.end();
+        },
+      };
+    }
+  }
+}

@@ -1,0 +1,383 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INITIAL_SETTING, MidairError, type AuditInput, type ControlStore, type PhaseSetting } from '../../src/index.js';
+import { availability, type BackendKind } from '../support/backends.js';
+import { openControlBackend, type ControlBackend } from './control-backends.js';
+
+const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const audit = (reason: string, action: AuditInput['action'] = 'advance', forced = false): AuditInput => ({ actor: 'ops@host', action, reason, forced });
+const setting = (s: PhaseSetting): PhaseSetting => ({ phase: s.phase, rampPercent: s.rampPercent, writesPaused: s.writesPaused, strict: s.strict });
+
+/** Keys as `keyId()` spells them, chosen to trip up collations, encodings and index limits. */
+const AWKWARD_KEYS = [
+  '["n1","sé😀"]',
+  '["sA"]',
+  '["sa"]',
+  '["se"]',
+  '["sé"]',
+  `s${'ü😀x'.repeat(200)}`, // 601 code points, 801 UTF-16 units, 1,401 UTF-8 bytes
+  'n9007199254740993',
+];
+
+/**
+ * The one suite every control store passes: memory, SQLite, PostgreSQL and
+ * MySQL/MariaDB. Each test works in tables of its own (a fresh prefix).
+ */
+export function controlConformance(kind: BackendKind): void {
+  const { run, reason } = availability(kind);
+  describe.skipIf(!run)(`${kind} control store${run ? '' : ` — skipped: ${reason}`}`, () => {
+    let backend: ControlBackend | undefined;
+    const get = (): ControlBackend => {
+      if (!backend) throw new Error('backend not open');
+      return backend;
+    };
+    /** A store over fresh, set-up tables, and their prefix. */
+    const fresh = async (): Promise<{ control: ControlStore; prefix: string }> => {
+      const prefix = get().uniquePrefix();
+      const control = get().store(prefix);
+      await control.setup();
+      return { control, prefix };
+    };
+    beforeAll(async () => {
+      backend = await openControlBackend(kind);
+    });
+    afterAll(async () => {
+      await backend?.close();
+    });
+
+    describe('phase state and audit log', () => {
+      it('setup is idempotent', async () => {
+        const { control } = await fresh();
+        await control.setup();
+        await control.setup();
+        expect((await control.init('m', 'ops')).version).toBe(1);
+      });
+
+      it('init creates old-only at version 1 with one init entry, and is idempotent', async () => {
+        const { control } = await fresh();
+        expect(await control.getState('m')).toBeUndefined();
+        const state = await control.init('m', 'alice');
+        expect(state).toMatchObject({ migration: 'm', ...INITIAL_SETTING, version: 1 });
+        expect(state.changedAt).toBeInstanceOf(Date);
+        expect(await control.getState('m')).toEqual(state);
+        const again = await control.init('m', 'bob');
+        expect(again).toEqual(state);
+        const log = await control.auditLog('m');
+        expect(log).toHaveLength(1);
+        expect(log[0]).toMatchObject({ migration: 'm', actor: 'alice', action: 'init', from: undefined, to: INITIAL_SETTING, version: 1, forced: false });
+        expect(log[0]?.at).toEqual(state.changedAt);
+      });
+
+      it('concurrent inits create the state once', async () => {
+        const { control } = await fresh();
+        const states = await Promise.all(Array.from({ length: 6 }, async (_, i) => control.init('m', `actor-${i}`)));
+        for (const s of states) expect(s).toEqual(states[0]);
+        expect(await control.auditLog('m')).toHaveLength(1);
+      });
+
+      it('compareAndSet bumps the version and audits who, what, from, to, why and whether forced', async () => {
+        const { control } = await fresh();
+        const initial = await control.init('m', 'alice');
+        const next: PhaseSetting = { phase: 'dual-write', rampPercent: 12.5, writesPaused: true, strict: true };
+        const state = await control.compareAndSet('m', initial.version, next, { actor: 'bob', action: 'set', reason: 'start dual writes ✓', forced: true });
+        expect(state).toMatchObject({ migration: 'm', ...next, version: 2 });
+        expect(await control.getState('m')).toEqual(state);
+        const [entry, init] = await control.auditLog('m');
+        expect(entry).toMatchObject({ migration: 'm', actor: 'bob', action: 'set', reason: 'start dual writes ✓', forced: true, version: 2 });
+        expect(entry?.from && setting(entry.from)).toEqual(setting(initial));
+        expect(entry?.to).toEqual(next);
+        expect(entry?.at).toEqual(state?.changedAt);
+        expect(entry?.seq).toBeGreaterThan(init?.seq ?? Infinity);
+      });
+
+      it('compareAndSet with a stale version or an unknown migration changes nothing and writes no entry', async () => {
+        const { control } = await fresh();
+        const v1 = await control.init('m', 'ops');
+        const v2 = await control.compareAndSet('m', 1, { ...setting(v1), phase: 'dual-write' }, audit('one'));
+        expect(v2?.version).toBe(2);
+        expect(await control.compareAndSet('m', 1, { ...setting(v1), phase: 'shadow-read' }, audit('stale'))).toBeUndefined();
+        expect(await control.compareAndSet('m', 3, { ...setting(v1), phase: 'shadow-read' }, audit('ahead'))).toBeUndefined();
+        expect(await control.getState('m')).toEqual(v2);
+        expect((await control.auditLog('m')).map((e) => e.reason)).toEqual(['one', 'migration created']);
+        expect(await control.compareAndSet('other', 1, INITIAL_SETTING, audit('nothing there'))).toBeUndefined();
+        expect(await control.getState('other')).toBeUndefined();
+        expect(await control.auditLog('other')).toEqual([]);
+      });
+
+      it('of ten concurrent compareAndSets from one version, exactly one wins', async () => {
+        const { control } = await fresh();
+        await control.init('m', 'ops');
+        const phases = ['dual-write', 'shadow-read'] as const;
+        const results = await Promise.all(
+          Array.from({ length: 10 }, async (_, i) => control.compareAndSet('m', 1, { ...INITIAL_SETTING, phase: phases[i % 2] ?? 'dual-write', rampPercent: i }, audit(`attempt ${i}`))),
+        );
+        const winners = results.filter((r) => r !== undefined);
+        expect(winners).toHaveLength(1);
+        const state = await control.getState('m');
+        expect(state).toEqual(winners[0]);
+        expect(state?.version).toBe(2);
+        const log = await control.auditLog('m');
+        expect(log).toHaveLength(2);
+        expect(log[0]?.reason).toBe(`attempt ${state?.rampPercent}`);
+      });
+
+      it('the audit log is newest first, per migration, and honours a limit', async () => {
+        const { control } = await fresh();
+        let state = await control.init('m', 'ops');
+        await control.init('other', 'ops');
+        const steps = [
+          { next: { ...setting(state), phase: 'dual-write' }, action: 'advance' },
+          { next: { ...setting(state), phase: 'old-only' }, action: 'halt' },
+          { next: { ...setting(state), writesPaused: true }, action: 'pause' },
+        ] as const;
+        for (const { next, action } of steps) {
+          const changed = await control.compareAndSet('m', state.version, next, audit(action, action));
+          if (!changed) throw new Error('compareAndSet lost with no contender');
+          state = changed;
+        }
+        const log = await control.auditLog('m');
+        expect(log.map((e) => [e.action, e.version])).toEqual([
+          ['pause', 4],
+          ['halt', 3],
+          ['advance', 2],
+          ['init', 1],
+        ]);
+        expect(log.every((e) => e.migration === 'm')).toBe(true);
+        expect(log[0]?.from && setting(log[0].from)).toEqual(steps[1].next);
+        expect((await control.auditLog('m', { limit: 2 })).map((e) => e.version)).toEqual([4, 3]);
+        expect(await control.auditLog('m', { limit: 0 })).toEqual([]);
+        expect(await control.auditLog('m', { limit: 50 })).toEqual(log);
+        expect(await control.auditLog('other')).toHaveLength(1);
+      });
+    });
+
+    describe('instances', () => {
+      it('a heartbeat upserts and keeps startedAt; instances(since) leaves out stale ones; removeInstance removes', async () => {
+        const { control } = await fresh();
+        await control.heartbeat({ migration: 'm', instanceId: 'a', host: 'host-a', phaseVersion: 1, inFlightWrites: 3 });
+        const [first] = await control.instances('m', new Date(0));
+        await sleep(15);
+        await control.heartbeat({ migration: 'm', instanceId: 'a', host: 'host-a2', phaseVersion: 2, inFlightWrites: 0 });
+        const [second] = await control.instances('m', new Date(0));
+        expect(second).toMatchObject({ migration: 'm', instanceId: 'a', host: 'host-a2', phaseVersion: 2, inFlightWrites: 0 });
+        expect(second?.startedAt).toEqual(first?.startedAt);
+        expect(second?.lastSeen.getTime()).toBeGreaterThan(first?.lastSeen.getTime() ?? Infinity);
+
+        await sleep(15);
+        const cutoff = new Date();
+        await control.heartbeat({ migration: 'm', instanceId: 'b', host: 'host-b', phaseVersion: 2, inFlightWrites: 1 });
+        await control.heartbeat({ migration: 'other', instanceId: 'c', host: 'host-c', phaseVersion: 1, inFlightWrites: 0 });
+        expect((await control.instances('m', cutoff)).map((i) => i.instanceId)).toEqual(['b']);
+        expect((await control.instances('m', new Date(0))).map((i) => i.instanceId).sort()).toEqual(['a', 'b']);
+        const [b] = await control.instances('m', cutoff);
+        expect(await control.instances('m', b?.lastSeen ?? new Date())).toHaveLength(1); // at or after
+        await control.removeInstance('m', 'a');
+        await control.removeInstance('m', 'never-seen');
+        expect((await control.instances('m', new Date(0))).map((i) => i.instanceId)).toEqual(['b']);
+        expect((await control.instances('other', new Date(0))).map((i) => i.instanceId)).toEqual(['c']);
+      });
+    });
+
+    describe('repair queue', () => {
+      it('enqueue, re-enqueue bumps seq, completing an old seq keeps the entry, the current seq removes it', async () => {
+        const { control } = await fresh();
+        await control.enqueueRepairs('m', 'old-to-new', [
+          { keyId: 'n1', reason: 'ECONNRESET' },
+          { keyId: 'n2', reason: 'TIMEOUT' },
+        ]);
+        const [one] = await control.peekRepairs('m', 'old-to-new', 1);
+        expect(one).toMatchObject({ migration: 'm', direction: 'old-to-new', seq: 1, attempts: 0 });
+        await control.failRepair('m', 'old-to-new', 'n1', 1);
+        await sleep(5);
+        await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'n1', reason: 'COMPENSATION' }]);
+        const n1 = (await control.peekRepairs('m', 'old-to-new', 10)).find((e) => e.keyId === 'n1');
+        expect(n1).toMatchObject({ seq: 2, reason: 'COMPENSATION', attempts: 1 });
+        const before = (await control.peekRepairs('m', 'old-to-new', 10)).find((e) => e.keyId === 'n2');
+        expect(before?.enqueuedAt).toBeInstanceOf(Date);
+
+        expect(await control.completeRepair('m', 'old-to-new', 'n1', 1)).toBe(false);
+        expect(await control.pendingRepairs('m', 'old-to-new', ['n1'])).toEqual(new Set(['n1']));
+        expect(await control.completeRepair('m', 'old-to-new', 'n1', 2)).toBe(true);
+        expect(await control.completeRepair('m', 'old-to-new', 'n1', 2)).toBe(false);
+        expect(await control.pendingRepairs('m', 'old-to-new', ['n1', 'n2'])).toEqual(new Set(['n2']));
+        expect(await control.repairDepth('m', 'old-to-new')).toBe(1);
+      });
+
+      it('re-enqueueing keeps enqueuedAt; a key named twice in one call is enqueued twice', async () => {
+        const { control } = await fresh();
+        await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'k', reason: 'A' }]);
+        const [first] = await control.peekRepairs('m', 'new-to-old', 1);
+        await sleep(10);
+        await control.enqueueRepairs('m', 'new-to-old', [
+          { keyId: 'k', reason: 'B' },
+          { keyId: 'k', reason: 'C' },
+        ]);
+        const [entry] = await control.peekRepairs('m', 'new-to-old', 1);
+        expect(entry).toMatchObject({ keyId: 'k', seq: 3, reason: 'C', attempts: 0 });
+        expect(entry?.enqueuedAt).toEqual(first?.enqueuedAt);
+        await control.enqueueRepairs('m', 'new-to-old', []);
+        expect(await control.repairDepth('m')).toBe(1);
+      });
+
+      it('failRepair counts attempts only for the current seq', async () => {
+        const { control } = await fresh();
+        await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'k', reason: 'TIMEOUT' }]);
+        await control.failRepair('m', 'old-to-new', 'k', 1);
+        await control.failRepair('m', 'old-to-new', 'k', 1);
+        await control.failRepair('m', 'old-to-new', 'k', 7);
+        await control.failRepair('m', 'new-to-old', 'k', 1);
+        await control.failRepair('m', 'old-to-new', 'absent', 1);
+        const [entry] = await control.peekRepairs('m', 'old-to-new', 5);
+        expect(entry).toMatchObject({ keyId: 'k', seq: 1, attempts: 2 });
+        expect(await control.repairDepth('m')).toBe(1);
+      });
+
+      it('pendingRepairs returns exactly the queued subset; directions and migrations are independent', async () => {
+        const { control } = await fresh();
+        await control.enqueueRepairs('m', 'old-to-new', ['n1', 'n3', 'n5'].map((keyId) => ({ keyId, reason: 'TIMEOUT' })));
+        await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'n1', reason: 'TIMEOUT' }, { keyId: 'n2', reason: 'TIMEOUT' }]);
+        await control.enqueueRepairs('other', 'old-to-new', [{ keyId: 'n2', reason: 'TIMEOUT' }]);
+        expect(await control.pendingRepairs('m', 'old-to-new', ['n1', 'n2', 'n3', 'n4', 'n1'])).toEqual(new Set(['n1', 'n3']));
+        expect(await control.pendingRepairs('m', 'new-to-old', ['n1', 'n2', 'n3'])).toEqual(new Set(['n1', 'n2']));
+        expect(await control.pendingRepairs('m', 'old-to-new', [])).toEqual(new Set());
+        expect(await control.repairDepth('m')).toBe(5);
+        expect(await control.repairDepth('m', 'old-to-new')).toBe(3);
+        expect(await control.repairDepth('m', 'new-to-old')).toBe(2);
+        expect(await control.repairDepth('other')).toBe(1);
+        expect(await control.repairDepth('none')).toBe(0);
+
+        // Same key, two directions: two entries with their own seq.
+        await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'n1', reason: 'TIMEOUT' }]);
+        const seqOf = async (direction: 'old-to-new' | 'new-to-old'): Promise<number | undefined> =>
+          (await control.peekRepairs('m', direction, 10)).find((e) => e.keyId === 'n1')?.seq;
+        expect(await seqOf('old-to-new')).toBe(1);
+        expect(await seqOf('new-to-old')).toBe(2);
+        expect(await control.completeRepair('m', 'old-to-new', 'n1', 1)).toBe(true);
+        expect(await control.pendingRepairs('m', 'new-to-old', ['n1'])).toEqual(new Set(['n1']));
+        expect(await control.repairDepth('m', 'old-to-new')).toBe(2);
+      });
+
+      it('peekRepairs is oldest first and stops at the limit', async () => {
+        const { control } = await fresh();
+        for (const keyId of ['c', 'a', 'b']) {
+          await control.enqueueRepairs('m', 'old-to-new', [{ keyId, reason: 'TIMEOUT' }]);
+          await sleep(5);
+        }
+        await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'c', reason: 'AGAIN' }]);
+        expect((await control.peekRepairs('m', 'old-to-new', 10)).map((e) => e.keyId)).toEqual(['c', 'a', 'b']);
+        expect((await control.peekRepairs('m', 'old-to-new', 2)).map((e) => e.keyId)).toEqual(['c', 'a']);
+        expect(await control.peekRepairs('m', 'old-to-new', 0)).toEqual([]);
+        expect(await control.peekRepairs('m', 'new-to-old', 10)).toEqual([]);
+        expect(await control.repairDepth('m')).toBe(3);
+      });
+
+      it('round-trips long and unicode key ids exactly, keeping keys apart that differ only in case or accents', async () => {
+        const { control } = await fresh();
+        await control.enqueueRepairs('m', 'old-to-new', AWKWARD_KEYS.map((keyId) => ({ keyId, reason: 'TIMEOUT' })));
+        const peeked = await control.peekRepairs('m', 'old-to-new', 100);
+        expect(peeked.map((e) => e.keyId).sort()).toEqual([...AWKWARD_KEYS].sort());
+        expect(peeked.every((e) => e.seq === 1)).toBe(true);
+        expect(await control.pendingRepairs('m', 'old-to-new', [...AWKWARD_KEYS, '["SA"]', '["n1","se😀"]'])).toEqual(new Set(AWKWARD_KEYS));
+        for (const keyId of AWKWARD_KEYS) expect(await control.completeRepair('m', 'old-to-new', keyId, 1)).toBe(true);
+        expect(await control.repairDepth('m')).toBe(0);
+      });
+
+      it('enqueues a large batch in one call', async () => {
+        const { control } = await fresh();
+        const keys = Array.from({ length: 1500 }, (_, i) => `n${i}`);
+        await control.enqueueRepairs('m', 'old-to-new', keys.map((keyId) => ({ keyId, reason: 'BACKFILL' })));
+        expect(await control.repairDepth('m', 'old-to-new')).toBe(1500);
+        expect((await control.pendingRepairs('m', 'old-to-new', keys)).size).toBe(1500);
+      });
+    });
+
+    describe('checkpoints', () => {
+      it('saves, overwrites and loads per migration and name; a missing one is undefined', async () => {
+        const { control } = await fresh();
+        expect(await control.loadCheckpoint('m', 'backfill')).toBeUndefined();
+        await control.saveCheckpoint('m', 'backfill', '["n1"]');
+        await control.saveCheckpoint('m', 'backfill', '["n2","sé😀"]');
+        await control.saveCheckpoint('m', 'verify', '');
+        await control.saveCheckpoint('other', 'backfill', 'x');
+        expect(await control.loadCheckpoint('m', 'backfill')).toBe('["n2","sé😀"]');
+        expect(await control.loadCheckpoint('m', 'verify')).toBe('');
+        expect(await control.loadCheckpoint('other', 'backfill')).toBe('x');
+        expect(await control.loadCheckpoint('m', 'Backfill')).toBeUndefined();
+        const big = 'ü😀'.repeat(40_000);
+        await control.saveCheckpoint('m', 'big', big);
+        expect(await control.loadCheckpoint('m', 'big')).toBe(big);
+      });
+    });
+
+    describe('shared state', () => {
+      it('two store objects over the same database see each other’s writes', async () => {
+        const { control: a, prefix } = await fresh();
+        const b = get().separate(prefix);
+        await b.setup();
+        const initial = await a.init('m', 'ops');
+        expect(await b.init('m', 'someone else')).toEqual(initial);
+        const changed = await b.compareAndSet('m', 1, { ...INITIAL_SETTING, phase: 'dual-write' }, audit('from b'));
+        expect(await a.getState('m')).toEqual(changed);
+        expect(await a.compareAndSet('m', 1, INITIAL_SETTING, audit('stale in a'))).toBeUndefined();
+        expect((await a.auditLog('m')).map((e) => e.reason)).toEqual(['from b', 'migration created']);
+        await a.enqueueRepairs('m', 'old-to-new', [{ keyId: 'n1', reason: 'TIMEOUT' }]);
+        expect(await b.pendingRepairs('m', 'old-to-new', ['n1'])).toEqual(new Set(['n1']));
+        expect(await b.completeRepair('m', 'old-to-new', 'n1', 1)).toBe(true);
+        expect(await a.repairDepth('m')).toBe(0);
+        await b.heartbeat({ migration: 'm', instanceId: 'b', host: 'h', phaseVersion: 2, inFlightWrites: 0 });
+        expect((await a.instances('m', new Date(0))).map((i) => i.instanceId)).toEqual(['b']);
+        await a.saveCheckpoint('m', 'backfill', 'n42');
+        expect(await b.loadCheckpoint('m', 'backfill')).toBe('n42');
+        await b.close();
+      });
+
+      // Two SQLite handles in one thread would wait on each other's write lock synchronously: that race is for processes.
+      if (kind !== 'sqlite') {
+        it('compareAndSets racing from two store objects: exactly one wins', async () => {
+          const { control: a, prefix } = await fresh();
+          const b = get().separate(prefix);
+          await a.init('m', 'ops');
+          const results = await Promise.all(
+            Array.from({ length: 8 }, async (_, i) => (i % 2 === 0 ? a : b).compareAndSet('m', 1, { ...INITIAL_SETTING, phase: 'dual-write', rampPercent: i }, audit(`attempt ${i}`))),
+          );
+          expect(results.filter((r) => r !== undefined)).toHaveLength(1);
+          expect(await b.auditLog('m')).toHaveLength(2);
+          await b.close();
+        });
+      }
+    });
+
+    // The memory store takes arguments as they come and has no tables.
+    if (kind !== 'memory') {
+      describe('errors', () => {
+        it('before setup, calls fail with SCHEMA_MISMATCH naming the table, not the values', async () => {
+          const control = get().store(get().uniquePrefix());
+          const err: unknown = await control.getState('secret-migration').catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(MidairError);
+          expect((err as MidairError).code).toBe('SCHEMA_MISMATCH');
+          expect((err as MidairError).message).toMatch(/getState on .*control.*setup\(\)/);
+          expect((err as MidairError).message).not.toContain('secret-migration');
+          await expect(control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'secret-key', reason: 'x' }])).rejects.toMatchObject({ code: 'SCHEMA_MISMATCH' });
+        });
+
+        it('refuses arguments it could not store or read back', async () => {
+          const { control } = await fresh();
+          await control.init('m', 'ops');
+          await expect(control.compareAndSet('m', 1, { ...INITIAL_SETTING, phase: 'nope' as never }, audit('x'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+          await expect(control.enqueueRepairs('m', 'sideways' as never, [{ keyId: 'k', reason: 'x' }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+          await expect(control.auditLog('m', { limit: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+          expect((await control.getState('m'))?.version).toBe(1);
+        });
+
+        if (kind === 'mysql') {
+          it('refuses a key id longer than the MySQL column holds instead of truncating it', async () => {
+            const { control } = await fresh();
+            const err: unknown = await control.enqueueRepairs('m', 'old-to-new', [{ keyId: `s${'x'.repeat(700)}`, reason: 'x' }]).catch((e: unknown) => e);
+            expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
+            expect((err as Error).message).not.toContain('xxxx');
+            expect(await control.repairDepth('m')).toBe(0);
+          });
+        }
+      });
+    }
+  });
+}
