@@ -75,23 +75,6 @@ export type { ShadowOptions } from './migration/shadow.js';
 export { HALT_TARGET, PHASE_RULES, PHASES, SIDES, crossesAuthority, nextPhase, previousPhase } from './migration/phases.js';
 export type { Phase, PhaseRules, Side } from './migration/phases.js';
 
-// Control store
-export { AUDIT_ACTIONS, REPAIR_DIRECTIONS } from './control/control-store.js';
-export type {
-  AuditAction,
-  AuditEntry,
-  AuditInput,
-  ControlStore,
-  HeartbeatInput,
-  InstanceInfo,
-  PhaseSetting,
-  PhaseState,
-  RepairDirection,
-  RepairEntry,
-  RepairInput,
-} from './control/control-store.js';
-export { INITIAL_SETTING, memoryControlStore } from './control/memory-control-store.js';
-
 // For adapter authors
 export { SqlDialect } from './sql/sql-dialect.js';
 export type { ClassifiedError, ColumnInfo, TableInfo } from './sql/sql-dialect.js';

@@ -1,6 +1,10 @@
 import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, missingTableName, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
 import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
+import { MidairError } from '../errors.js';
+import { lockId64 } from '../sql/lock-ids.js';
+
+const LOCK_WAIT_SECONDS = 30;
 
 function family(dataType: string, columnType: string): ColumnFamily {
   switch (dataType) {
@@ -82,13 +86,23 @@ export class MysqlDialect extends SqlDialect {
   }
 
   /**
-   * Nothing beyond InnoDB: under REPEATABLE READ, the locking reads of the
-   * tombstone and row tables take record and gap locks on every key — present
-   * or absent — so a concurrent delete or write of the same key waits, or
-   * deadlocks and is retried.
+   * Named locks (`GET_LOCK`) on each key's 64-bit hash, taken in sorted order
+   * and released after the transaction ends (they are session locks). Under
+   * READ COMMITTED, InnoDB then takes no gap locks, which deadlock writers of
+   * neighbouring absent keys.
    */
-  async lockKeys(): Promise<void> {
-    return Promise.resolve();
+  override readonly writeTransaction = Object.freeze({ isolation: 'read committed' as const, cleanup: 'DO RELEASE_ALL_LOCKS()' });
+
+  async lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void> {
+    if (keyIds.length === 0) return;
+    const names = [...new Set(keyIds.map((id) => `midair:${lockId64(namespace, id)}`))].sort();
+    for (let i = 0; i < names.length; i += 500) {
+      const batch = names.slice(i, i + 500);
+      const { rows } = await conn.query(`SELECT ${batch.map(() => `GET_LOCK(?, ${LOCK_WAIT_SECONDS})`).join(', ')}`, batch);
+      if (!(rows[0] ?? []).every((v) => cellText(v) === '1')) {
+        throw new MidairError('TIMEOUT', `waited more than ${LOCK_WAIT_SECONDS} s for a key lock held by another writer`);
+      }
+    }
   }
 
   deletedAtColumn(): string {

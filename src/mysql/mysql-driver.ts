@@ -63,8 +63,8 @@ export function mysqlDriver(pool: MysqlPool, options: MysqlDriverOptions = {}): 
       const conn = await pool.getConnection();
       let broken = false;
       try {
-        // Applies to the next transaction only; conditional writes rely on its gap locks.
-        if (txOptions.isolation === 'repeatable read') await run(conn, 'SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+        // Applies to the next transaction only, whatever the pool's default.
+        if (txOptions.isolation) await run(conn, `SET TRANSACTION ISOLATION LEVEL ${txOptions.isolation === 'read committed' ? 'READ COMMITTED' : 'REPEATABLE READ'}`);
         await run(conn, 'START TRANSACTION');
         const result = await fn({ query: (sql, params) => run(conn, sql, params) });
         await run(conn, 'COMMIT');
@@ -77,6 +77,13 @@ export function mysqlDriver(pool: MysqlPool, options: MysqlDriverOptions = {}): 
         }
         throw err;
       } finally {
+        if (!broken && txOptions.cleanup) {
+          try {
+            await run(conn, txOptions.cleanup);
+          } catch {
+            broken = true; // a connection that may still hold locks must not go back to the pool
+          }
+        }
         if (broken && conn.destroy) conn.destroy();
         else conn.release();
       }

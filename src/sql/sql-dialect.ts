@@ -1,6 +1,6 @@
 import type { MidairErrorCode, MidairErrorDetails } from '../errors.js';
 import type { ColumnFamily, DialectName } from '../mapping/codecs.js';
-import type { SqlConnection } from './sql-driver.js';
+import type { SqlConnection, TransactionOptions } from './sql-driver.js';
 
 /** A live column, as introspection sees it. */
 export interface ColumnInfo {
@@ -33,6 +33,8 @@ export abstract class SqlDialect {
   abstract readonly name: DialectName;
   /** Bound parameters one statement may carry. */
   readonly maxParams: number = 32_000;
+  /** How midair's write transactions run. */
+  readonly writeTransaction: TransactionOptions = {};
   /** Appended to a SELECT that must lock the rows it reads. */
   readonly forUpdate: string = ' FOR UPDATE';
 

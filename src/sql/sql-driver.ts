@@ -16,8 +16,10 @@ export interface SqlConnection {
 }
 
 export interface TransactionOptions {
-  /** MySQL/MariaDB conditional writes rely on REPEATABLE READ's gap locks. */
-  readonly isolation?: 'repeatable read';
+  /** Isolation for this transaction only. */
+  readonly isolation?: 'read committed' | 'repeatable read';
+  /** A statement run on the same connection after COMMIT or ROLLBACK (MySQL: release the named key locks). */
+  readonly cleanup?: string;
 }
 
 export interface SqlDriver extends SqlConnection {

@@ -99,7 +99,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.#keyCols0 = this.#keyCols.map((c) => `t0.${c}`);
     this.#versionMapped = this.#primary.fields.find((f) => f.field === mapping.versionField);
     this.#tombVersion = this.#versionMapped && { ...this.#versionMapped, column: TOMBSTONE_VERSION_COLUMN };
-    this.#writeTx = dialect.name === 'mysql' ? { isolation: 'repeatable read' } : {};
+    this.#writeTx = dialect.writeTransaction;
 
     const exprs = mapping.selectFields.map((f) => readExpr(dialect, f, `t${f.tableIndex}.${q(f.column)}`));
     const joins = mapping.tables.slice(1).map((t, i) => {

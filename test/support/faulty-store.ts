@@ -34,8 +34,11 @@ const turns = async (n: number): Promise<void> => {
  * failure would be.
  */
 export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>, faults: Faults): Store<K, E> {
+  const held = async (): Promise<void> => {
+    for (let gate = faults.gate; gate; gate = faults.gate) await gate;
+  };
   const inject = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
-    while (faults.gate) await faults.gate;
+    await held();
     const f = faults;
     await turns(Math.floor(f.random() * (f.maxDelayTurns + 1)));
     if (f.down || f.random() < f.errorRate) {
@@ -48,7 +51,7 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     }
     const result = await fn();
     await turns(Math.floor(f.random() * (f.maxDelayTurns + 1)));
-    while (faults.gate) await faults.gate;
+    await held();
     if (f.random() < f.lateErrorRate) {
       f.injected.lateErrors++;
       throw new MidairError('CONNECTION', `${op} on ${inner.name} failed after applying: injected fault`, { details: { store: inner.name, operation: op } });
