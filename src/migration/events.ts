@@ -17,6 +17,8 @@ export interface MigrationEvents {
   halted: { readonly from: Phase; readonly to: Phase; readonly reason: string };
   'lazy-copied': { readonly keyId: string };
   error: { readonly operation: string; readonly error: unknown };
+  /** A call is about to be served with this phase-state version (tests and tracing). */
+  served: { readonly phaseVersion: number; readonly write: boolean };
 }
 
 export type MigrationEventName = keyof MigrationEvents;

@@ -118,6 +118,7 @@ export class Migration<K extends Key, E extends object> {
   #timers: NodeJS.Timeout[] = [];
   #shadowInFlight = 0;
   #halting = false;
+  #repairing = false;
   /** After a halt, no second one for a window: the failures already counted must not walk the phase further back. */
   #haltQuietUntil = 0;
   #started = false;
@@ -298,6 +299,12 @@ export class Migration<K extends Key, E extends object> {
   /** Moves back one phase. From `new-primary` it first re-syncs old from new (the repair queue), under the cutover freeze. */
   async rollback(options: TransitionOptions): Promise<PhaseState> {
     return this.#transition('rollback', options, (s) => {
+      if (s.phase === 'old-read-only' && !options.force) {
+        throw new MidairError(
+          'INVALID_ARGUMENT',
+          `migration ${this.name}: old has received no writes since entering old-read-only; rolling back needs a reverse backfill first (then force the rollback with a reason)`,
+        );
+      }
       const phase = previousPhase(s.phase);
       if (!phase) throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is in old-only: there is nothing to roll back`);
       return { phase };
@@ -315,6 +322,16 @@ export class Migration<K extends Key, E extends object> {
   /** Switches strict dual writes on or off for the whole fleet at once. */
   async setStrict(strict: boolean, options: TransitionOptions): Promise<PhaseState> {
     return this.#transition('strict', options, () => ({ strict }));
+  }
+
+  /**
+   * Resolves once every live instance serves the current phase. A backfill
+   * must not start before the fleet acknowledged `dual-write`: until then an
+   * instance may still write old alone.
+   */
+  async awaitFleet(): Promise<void> {
+    const state = await this.#control.getState(this.name);
+    if (state) await this.#waitForFleet(state.version);
   }
 
   /** Newest first. */
@@ -395,7 +412,8 @@ export class Migration<K extends Key, E extends object> {
   }
 
   async #repairTick(): Promise<void> {
-    if (this.#closed || !this.#state) return;
+    if (this.#closed || !this.#state || this.#repairing) return; // never two batches at once
+    this.#repairing = true;
     let ticket: WriteTicket | undefined;
     try {
       if (this.#localPending.size > 0) await this.#flushLocalPending();
@@ -406,6 +424,7 @@ export class Migration<K extends Key, E extends object> {
       this.#events.emit('error', { operation: 'repair', error });
     } finally {
       ticket?.end();
+      this.#repairing = false;
     }
   }
 
@@ -501,9 +520,15 @@ export class Migration<K extends Key, E extends object> {
       events: this.#events,
       currentState: async () => {
         this.stats.reads++;
-        return this.#current();
+        const state = await this.#current();
+        this.#events.emit('served', { phaseVersion: state.version, write: false });
+        return state;
       },
-      beginWrite: () => this.#beginWrite(),
+      beginWrite: async () => {
+        const ticket = await this.#beginWrite();
+        this.#events.emit('served', { phaseVersion: ticket.state.version, write: true });
+        return ticket;
+      },
       stillAuthoritative: async (state) => {
         const now = await this.#current();
         return PHASE_RULES[now.phase].authoritative === PHASE_RULES[state.phase].authoritative;

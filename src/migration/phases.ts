@@ -21,16 +21,24 @@ export interface PhaseRules {
   readonly compare: boolean;
   /** Whether a miss in new falls back to old (and may copy lazily). */
   readonly fallbackToOld: boolean;
+  /**
+   * Whether a write returns only after its second write landed (or its repair
+   * is queued). True in `ramp`, where reads may come from the other store, and
+   * in `shadow-read`, the phase before it: an instance still in shadow-read
+   * while a neighbour already ramps must not leave a write it acknowledged
+   * invisible to that neighbour's reads.
+   */
+  readonly awaitSecondWrite: boolean;
 }
 
 export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
-  'old-only': { authoritative: 'old', secondWrite: false, readsNew: 'never', compare: false, fallbackToOld: false },
-  'dual-write': { authoritative: 'old', secondWrite: true, readsNew: 'never', compare: false, fallbackToOld: false },
-  'shadow-read': { authoritative: 'old', secondWrite: true, readsNew: 'never', compare: true, fallbackToOld: false },
-  ramp: { authoritative: 'old', secondWrite: true, readsNew: 'ramped', compare: true, fallbackToOld: true },
-  'new-primary': { authoritative: 'new', secondWrite: true, readsNew: 'always', compare: true, fallbackToOld: true },
-  'old-read-only': { authoritative: 'new', secondWrite: false, readsNew: 'always', compare: false, fallbackToOld: true },
-  complete: { authoritative: 'new', secondWrite: false, readsNew: 'always', compare: false, fallbackToOld: false },
+  'old-only': { authoritative: 'old', secondWrite: false, readsNew: 'never', compare: false, fallbackToOld: false, awaitSecondWrite: false },
+  'dual-write': { authoritative: 'old', secondWrite: true, readsNew: 'never', compare: false, fallbackToOld: false, awaitSecondWrite: false },
+  'shadow-read': { authoritative: 'old', secondWrite: true, readsNew: 'never', compare: true, fallbackToOld: false, awaitSecondWrite: true },
+  ramp: { authoritative: 'old', secondWrite: true, readsNew: 'ramped', compare: true, fallbackToOld: true, awaitSecondWrite: true },
+  'new-primary': { authoritative: 'new', secondWrite: true, readsNew: 'always', compare: true, fallbackToOld: true, awaitSecondWrite: false },
+  'old-read-only': { authoritative: 'new', secondWrite: false, readsNew: 'always', compare: false, fallbackToOld: true, awaitSecondWrite: false },
+  complete: { authoritative: 'new', secondWrite: false, readsNew: 'always', compare: false, fallbackToOld: false, awaitSecondWrite: false },
 });
 
 export function nextPhase(phase: Phase): Phase | undefined {

@@ -75,15 +75,22 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
     let background = false;
     try {
       if (rules.secondWrite && st.strict) return await strictWrite(key, st, apply, operation);
-      const result = await call(from, operation, apply);
+      let result: boolean;
+      try {
+        result = await call(from, operation, apply);
+      } catch (error) {
+        // The write may have applied before it failed (or will, after a timeout): reconcile the other store either way.
+        if (rules.secondWrite || rules.authoritative === 'new') await rt.enqueueRepair(keyId(key), 'UNKNOWN_OUTCOME', st, false);
+        throw error;
+      }
       // Acknowledge only while this side is still the authority (a paused-and-expired instance must not).
       if (!(await rt.stillAuthoritative(st))) {
         await rt.enqueueRepair(keyId(key), 'PHASE_CHANGED', st, false);
         throw new MidairError('CONFLICT', `${operation} on migration ${rt.name}: the phase changed during the call; the write may not have applied — retry it`);
       }
       if (!rules.secondWrite) return result;
-      // Where reads may come from the other store, the client waits for the sync (or its queued repair): read-your-writes.
-      if (from === 'old' && rules.readsNew === 'ramped') {
+      // Where reads may come from the other store (now or one phase later), the client waits for the sync or its queued repair.
+      if (rules.awaitSecondWrite) {
         await secondWrite(key, st, true);
       } else {
         background = true;

@@ -138,7 +138,18 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     for (let attempt = 1; ; attempt++) {
       throwIfAborted(options?.signal, operation);
       try {
-        return await this.#driver.transaction(fn, this.#writeTx);
+        // A caller that gave up (timeout, abort) stops at the next statement, releasing its locks early.
+        const signal = options?.signal;
+        const guarded = signal
+          ? (conn: SqlConnection): Promise<T> =>
+              fn({
+                query: async (sql, params) => {
+                  throwIfAborted(signal, operation);
+                  return conn.query(sql, params);
+                },
+              })
+          : fn;
+        return await this.#driver.transaction(guarded, this.#writeTx);
       } catch (err) {
         const error = this.#wrap(operation, err);
         if (error.code !== 'DEADLOCK' || attempt >= this.#retries) throw error;
