@@ -42,6 +42,9 @@ export interface MidairErrorDetails {
   readonly field?: string;
   /** The driver's own error code (`23505`, `ER_DUP_ENTRY`, `SQLITE_BUSY` …). */
   readonly driverCode?: string;
+  /** In a migration: which side failed, and whether it was the authoritative one for the phase that served the call. */
+  readonly side?: 'old' | 'new';
+  readonly authoritative?: boolean;
 }
 
 export class MidairError extends Error {

@@ -42,6 +42,12 @@ export interface MigrationOptions<K extends Key, E extends object> {
   readonly instanceExpiryMs?: number;
   /** How long a phase change waits for the fleet to acknowledge. Default 60 000 ms. */
   readonly ackTimeoutMs?: number;
+  /**
+   * Before authority changes hands, instances seen this recently must also
+   * have acknowledged the freeze: one that stalled past its expiry may still
+   * hold an acknowledged write not yet copied. Default 10 × instanceExpiryMs.
+   */
+  readonly crossingGraceMs?: number;
   /** How long a write waits out a cutover freeze before failing with TIMEOUT. Default 30 000 ms. */
   readonly pauseTimeoutMs?: number;
   /** Copy an entity into new when a read misses there and finds it in old. */
@@ -362,6 +368,7 @@ export class Migration<K extends Key, E extends object> {
           if (!paused) throw this.#conflict();
           continue; // wait until every instance holds its writes
         }
+        await this.#waitForFleet(s.version, this.#o.crossingGraceMs ?? this.#o.instanceExpiryMs * 10);
         try {
           await this.drainRepairs(s, Date.now() + this.#o.ackTimeoutMs);
         } catch (error) {
@@ -380,16 +387,19 @@ export class Migration<K extends Key, E extends object> {
     return new MidairError('CONFLICT', `migration ${this.name}: another phase change happened at the same time; read the status and try again`);
   }
 
-  /** Waits until every live instance acknowledged `version`. */
-  async #waitForFleet(version: number): Promise<void> {
+  /** Waits until every instance seen within `withinMs` (default: the live ones) acknowledged `version`. */
+  async #waitForFleet(version: number, withinMs = this.#o.instanceExpiryMs): Promise<void> {
     const deadline = Date.now() + this.#o.ackTimeoutMs;
     for (;;) {
-      const behind = (await this.fleet()).filter((i) => i.phaseVersion < version);
+      const seen = await this.#control.instances(this.name, new Date(Date.now() - withinMs));
+      const behind = seen.filter((i) => i.phaseVersion < version);
       if (behind.length === 0) return;
       if (Date.now() > deadline) {
         throw new MidairError(
           'TIMEOUT',
-          `migration ${this.name}: instances have not acknowledged phase version ${version}: ${behind.map((i) => `${i.instanceId} (at ${i.phaseVersion})`).join(', ')}`,
+          `migration ${this.name}: instances have not acknowledged phase version ${version}: ${behind
+            .map((i) => `${i.instanceId} (at ${i.phaseVersion}, last seen ${Date.now() - i.lastSeen.getTime()} ms ago)`)
+            .join(', ')}; wait for them, or stop them cleanly (a clean stop leaves the fleet)`,
         );
       }
       await sleep(Math.min(this.#o.pollMs, 100));
@@ -529,14 +539,14 @@ export class Migration<K extends Key, E extends object> {
         this.#events.emit('served', { phaseVersion: ticket.state.version, write: true });
         return ticket;
       },
-      stillAuthoritative: async (state) => {
+      stillValid: async (state) => {
         const now = await this.#current();
-        return PHASE_RULES[now.phase].authoritative === PHASE_RULES[state.phase].authoritative;
+        return now.version <= state.version + 1 && PHASE_RULES[now.phase].authoritative === PHASE_RULES[state.phase].authoritative;
       },
       inRamp: (id, percent) => this.#rampAllow.has(id) || rampBucket(this.name, id) < percent * 100,
-      hasPendingRepair: async (id) => {
+      hasPendingRepair: async (id, direction) => {
         if (this.#localPending.has(id)) return true;
-        const pending = await this.#control.pendingRepairs(this.name, 'old-to-new', [id]);
+        const pending = await this.#control.pendingRepairs(this.name, direction, [id]);
         return pending.has(id);
       },
       enqueueRepair: async (id, reason, state, mustQueue) => {

@@ -23,10 +23,11 @@ export interface PhaseRules {
   readonly fallbackToOld: boolean;
   /**
    * Whether a write returns only after its second write landed (or its repair
-   * is queued). True in `ramp`, where reads may come from the other store, and
-   * in `shadow-read`, the phase before it: an instance still in shadow-read
-   * while a neighbour already ramps must not leave a write it acknowledged
-   * invisible to that neighbour's reads.
+   * is queued). True in `ramp`, where reads may come from the other store; in
+   * `shadow-read`, the phase before it (an instance still there while a
+   * neighbour ramps must not leave a write it acknowledged invisible to that
+   * neighbour's reads); and in `new-primary`, across the cutover from `ramp`,
+   * where a neighbour still frozen in `ramp` reads old.
    */
   readonly awaitSecondWrite: boolean;
 }
@@ -36,7 +37,7 @@ export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
   'dual-write': { authoritative: 'old', secondWrite: true, readsNew: 'never', compare: false, fallbackToOld: false, awaitSecondWrite: false },
   'shadow-read': { authoritative: 'old', secondWrite: true, readsNew: 'never', compare: true, fallbackToOld: false, awaitSecondWrite: true },
   ramp: { authoritative: 'old', secondWrite: true, readsNew: 'ramped', compare: true, fallbackToOld: true, awaitSecondWrite: true },
-  'new-primary': { authoritative: 'new', secondWrite: true, readsNew: 'always', compare: true, fallbackToOld: true, awaitSecondWrite: false },
+  'new-primary': { authoritative: 'new', secondWrite: true, readsNew: 'always', compare: true, fallbackToOld: true, awaitSecondWrite: true },
   'old-read-only': { authoritative: 'new', secondWrite: false, readsNew: 'always', compare: false, fallbackToOld: true, awaitSecondWrite: false },
   complete: { authoritative: 'new', secondWrite: false, readsNew: 'always', compare: false, fallbackToOld: false, awaitSecondWrite: false },
 });

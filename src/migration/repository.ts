@@ -38,17 +38,36 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
   const store = (side: Side): Store<K, E> => (side === 'old' ? rt.old : rt.new);
   const other = (side: Side): Side => (side === 'old' ? 'new' : 'old');
   const authority = (st: PhaseState): Side => PHASE_RULES[st.phase].authoritative;
-  /** A timed call on one side; its failure names that store, so callers (and tests) can tell which side failed. */
-  const call = async <T>(side: Side, op: string, fn: (s: Store<K, E>, signal: AbortSignal) => Promise<T>): Promise<T> => {
+  /** A timed call on one side; a failure says which store failed and whether it was authoritative under `st`. */
+  const call = async <T>(st: PhaseState, side: Side, op: string, fn: (s: Store<K, E>, signal: AbortSignal) => Promise<T>): Promise<T> => {
     try {
       return await rt.timed(`${op} on ${side}`, (signal) => fn(store(side), signal));
     } catch (error) {
-      if (error instanceof MidairError && error.details.store === undefined) {
-        throw new MidairError(error.code, error.message, { cause: error.cause ?? error, details: { ...error.details, store: store(side).name } });
+      const details = { store: store(side).name, side, authoritative: side === authority(st) };
+      if (error instanceof MidairError) {
+        throw new MidairError(error.code, error.message, { cause: error.cause ?? error, details: { ...error.details, ...details } });
       }
-      throw error;
+      throw new MidairError('UNKNOWN', `${op} on the ${side} store failed`, { cause: error, details });
     }
   };
+
+  /** The sync that makes the other store match the authority. It refuses to write if this instance has fallen out of the fleet meanwhile (fencing). */
+  const sync = (st: PhaseState, key: K): Promise<unknown> => {
+    const from = authority(st);
+    return call(st, other(from), 'sync', (s, signal) =>
+      s.syncKey(
+        key,
+        async () => {
+          if (!(await rt.stillValid(st))) throw fenced(st);
+          return call(st, from, 'get', (a, sg) => a.get(key, { signal: sg }));
+        },
+        { signal },
+      ),
+    );
+  };
+
+  const fenced = (st: PhaseState): MidairError =>
+    new MidairError('CONFLICT', `migration ${rt.name}: the fleet moved past phase version ${st.version} while this call ran; the write may not have applied — retry it`);
 
   /** Sync `key` into the other store from the authority; never throws: a failure enqueues a repair. */
   async function secondWrite(key: K, st: PhaseState, mustQueue: boolean): Promise<void> {
@@ -56,7 +75,7 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
     const to = other(from);
     const id = keyId(key);
     try {
-      await call(to, 'sync', (s, signal) => s.syncKey(key, () => call(from, 'get', (a, sg) => a.get(key, { signal: sg })), { signal }));
+      await sync(st, key);
       rt.recordSecondary(true);
     } catch (error) {
       rt.recordSecondary(false);
@@ -77,21 +96,22 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
       if (rules.secondWrite && st.strict) return await strictWrite(key, st, apply, operation);
       let result: boolean;
       try {
-        result = await call(from, operation, apply);
+        result = await call(st, from, operation, apply);
       } catch (error) {
         // The write may have applied before it failed (or will, after a timeout): reconcile the other store either way.
         if (rules.secondWrite || rules.authoritative === 'new') await rt.enqueueRepair(keyId(key), 'UNKNOWN_OUTCOME', st, false);
         throw error;
       }
-      // Acknowledge only while this side is still the authority (a paused-and-expired instance must not).
-      if (!(await rt.stillAuthoritative(st))) {
-        await rt.enqueueRepair(keyId(key), 'PHASE_CHANGED', st, false);
-        throw new MidairError('CONFLICT', `${operation} on migration ${rt.name}: the phase changed during the call; the write may not have applied — retry it`);
+      // Acknowledge only while the fleet is at most one phase ahead of this call (a paused-and-expired instance must not).
+      if (!(await rt.stillValid(st))) {
+        await rt.enqueueRepair(keyId(key), 'FENCED', st, false);
+        throw fenced(st);
       }
       if (!rules.secondWrite) return result;
       // Where reads may come from the other store (now or one phase later), the client waits for the sync or its queued repair.
       if (rules.awaitSecondWrite) {
         await secondWrite(key, st, true);
+        if (!(await rt.stillValid(st))) throw fenced(st);
       } else {
         background = true;
         rt.track(secondWrite(key, st, false).finally(ticket.end));
@@ -105,17 +125,17 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
   async function strictWrite(key: K, st: PhaseState, apply: (s: Store<K, E>, signal: AbortSignal) => Promise<boolean>, operation: string): Promise<boolean> {
     const from = authority(st);
     const to = other(from);
-    const previous = await call(from, 'get', (s, signal) => s.get(key, { signal }));
-    const result = await call(from, operation, apply);
+    const previous = await call(st, from, 'get', (s, signal) => s.get(key, { signal }));
+    const result = await call(st, from, operation, apply);
     try {
-      await call(to, 'sync', (s, signal) => s.syncKey(key, () => call(from, 'get', (a, sg) => a.get(key, { signal: sg })), { signal }));
+      await sync(st, key);
       rt.recordSecondary(true);
       return result;
     } catch (error) {
       rt.recordSecondary(false);
       // Undo the first write, then make the other store match whatever the authority now holds.
       try {
-        await call(from, 'compensate', (s, signal) => (previous === undefined ? s.delete(key, { signal, tombstone: false }).then(() => undefined) : s.put(previous, { signal })));
+        await call(st, from, 'compensate', (s, signal) => (previous === undefined ? s.delete(key, { signal, tombstone: false }).then(() => undefined) : s.put(previous, { signal })));
       } catch (compensation) {
         rt.events.emit('error', { operation: `strict compensation of ${keyId(key)}`, error: compensation });
       }
@@ -131,13 +151,25 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
   async function readOnce(key: K, st: PhaseState): Promise<E | undefined> {
     const rules = PHASE_RULES[st.phase];
     const id = keyId(key);
+    // Frozen for a cutover, this instance may already have neighbours writing under the other authority:
+    // a key they could not copy over yet is read where they wrote it.
+    if (st.writesPaused && rules.secondWrite) {
+      const from = authority(st);
+      if (await rt.hasPendingRepair(id, from === 'old' ? 'new-to-old' : 'old-to-new')) {
+        try {
+          return await call(st, other(from), 'get', (s, signal) => s.get(key, { signal }));
+        } catch {
+          rt.recordSecondary(false); // then the usual answer below
+        }
+      }
+    }
     if (rules.authoritative === 'old') {
-      const fromNew = rules.readsNew === 'ramped' && rt.inRamp(id, st.rampPercent) && !(await rt.hasPendingRepair(id));
+      const fromNew = rules.readsNew === 'ramped' && rt.inRamp(id, st.rampPercent) && !(await rt.hasPendingRepair(id, 'old-to-new'));
       if (fromNew) {
         let answer: E | undefined;
         let ok = true;
         try {
-          answer = await call('new', 'get', (s, signal) => s.get(key, { signal }));
+          answer = await call(st, 'new', 'get', (s, signal) => s.get(key, { signal }));
           rt.recordSecondary(true);
         } catch {
           ok = false;
@@ -147,23 +179,23 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
           rt.shadow(key, answer, 'new', st);
           return answer;
         }
-        const fallback = await call('old', 'get', (s, signal) => s.get(key, { signal }));
+        const fallback = await call(st, 'old', 'get', (s, signal) => s.get(key, { signal }));
         if (ok && fallback !== undefined && rt.lazy) rt.track(rt.lazyCopy(key, 'new'));
         return fallback;
       }
-      const answer = await call('old', 'get', (s, signal) => s.get(key, { signal }));
+      const answer = await call(st, 'old', 'get', (s, signal) => s.get(key, { signal }));
       if (rules.compare) rt.shadow(key, answer, 'old', st);
       return answer;
     }
-    const answer = await call('new', 'get', (s, signal) => s.get(key, { signal }));
+    const answer = await call(st, 'new', 'get', (s, signal) => s.get(key, { signal }));
     if (answer !== undefined || !rules.fallbackToOld) {
       if (rules.compare) rt.shadow(key, answer, 'new', st);
       return answer;
     }
     // A miss in new: deleted there (tombstone), or not migrated yet (old has it).
-    if (await call('new', 'getTombstone', (s, signal) => s.getTombstone(key, { signal }))) return undefined;
+    if (await call(st, 'new', 'getTombstone', (s, signal) => s.getTombstone(key, { signal }))) return undefined;
     try {
-      const fallback = await call('old', 'get', (s, signal) => s.get(key, { signal }));
+      const fallback = await call(st, 'old', 'get', (s, signal) => s.get(key, { signal }));
       rt.recordSecondary(true);
       if (fallback !== undefined && rt.lazy) rt.track(rt.lazyCopy(key, 'new'));
       return fallback;
@@ -176,8 +208,8 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
   async function read(key: K): Promise<E | undefined> {
     const st = await rt.currentState();
     const answer = await readOnce(key, st);
-    // A read that outlived its phase's authority is read again under the new one.
-    if (await rt.stillAuthoritative(st)) return answer;
+    // A read that outlived its phase is read again under the current one.
+    if (await rt.stillValid(st)) return answer;
     return readOnce(key, await rt.currentState());
   }
 
@@ -222,11 +254,11 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
       const limit = options.limit ?? 100;
       const st = await rt.currentState();
       const from = authority(st);
-      const primary = await call(from, 'list', () => firstPage(store(from), options.after, limit));
+      const primary = await call(st, from, 'list', () => firstPage(store(from), options.after, limit));
       if (!merges(st)) return primary;
       let secondary: E[] = [];
       try {
-        secondary = await call('old', 'list', () => firstPage(rt.old, options.after, limit));
+        secondary = await call(st, 'old', 'list', () => firstPage(rt.old, options.after, limit));
       } catch {
         rt.recordSecondary(false);
       }

@@ -1,4 +1,4 @@
-import type { PhaseState } from '../control/control-store.js';
+import type { PhaseState, RepairDirection } from '../control/control-store.js';
 import type { Key } from '../keys.js';
 import type { Store } from '../store.js';
 import type { TypedEvents } from './events.js';
@@ -23,10 +23,15 @@ export interface Runtime<K extends Key, E extends object> {
   currentState(): Promise<PhaseState>;
   /** Waits out a cutover freeze, then counts a write under the current phase. */
   beginWrite(): Promise<WriteTicket>;
-  /** Whether the store that was authoritative under `state` still is. */
-  stillAuthoritative(state: PhaseState): Promise<boolean>;
+  /**
+   * Whether a call that began under `state` may still complete: the fleet is
+   * at most one version ahead and the same store is authoritative. Fails for
+   * an instance that was paused past its expiry while the fleet moved on.
+   */
+  stillValid(state: PhaseState): Promise<boolean>;
   inRamp(keyId: string, percent: number): boolean;
-  hasPendingRepair(keyId: string): Promise<boolean>;
+  /** Whether the key waits for a repair in that direction (the target store may be stale). */
+  hasPendingRepair(keyId: string, direction: RepairDirection): Promise<boolean>;
   /** Queues a key for repair; with `mustQueue`, throws when the queue cannot be written. */
   enqueueRepair(keyId: string, reason: string, state: PhaseState, mustQueue: boolean): Promise<void>;
   /** A call on the non-authoritative store succeeded or failed (auto-halt's error rate). */

@@ -1,5 +1,6 @@
 import { MidairError, type Side } from '../../src/index.js';
 
+
 /** One client call as the history saw it. Times are logical (a counter), so "before" is exact. */
 export interface OpRecord {
   readonly client: number;
@@ -89,15 +90,14 @@ export function checkFinal(ops: readonly OpRecord[], finalA: ReadonlyMap<number,
   return out;
 }
 
-/** Invariant 4: no client saw an error that came from the store that was not authoritative throughout its call. */
-export function checkErrors(ops: readonly OpRecord[], storeNames: Record<Side, string>): Violation[] {
+/** Invariant 4: no client saw an error that came from the store that was not authoritative for the phase serving its call. */
+export function checkErrors(ops: readonly OpRecord[]): Violation[] {
   const out: Violation[] = [];
   for (const o of ops) {
-    if (o.ok || o.authAtStart !== o.authAtEnd) continue;
-    const nonAuth: Side = o.authAtStart === 'old' ? 'new' : 'old';
     const e = o.error;
-    if (e instanceof MidairError && e.details.store === storeNames[nonAuth]) {
-      out.push({ invariant: 4, message: `client ${o.client} got ${e.code} from the ${nonAuth} store on ${o.kind} of key ${o.key} while ${o.authAtStart} was authoritative` });
+    if (o.ok || !(e instanceof MidairError)) continue;
+    if (e.details.authoritative === false) {
+      out.push({ invariant: 4, message: `client ${o.client} got ${e.code} from the non-authoritative ${e.details.side ?? '?'} store on ${o.kind} of key ${o.key}` });
     }
   }
   return out;

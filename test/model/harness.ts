@@ -153,7 +153,6 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
   await options.stores.reset?.();
   const rawOld = options.stores.old;
   const rawNew = sabotaged(options.stores.new, options.sabotage);
-  const names: Record<Side, string> = { old: rawOld.name, new: rawNew.name };
   const control = sabotagedControl(memoryControlStore(), options.sabotage);
   let latest: PhaseState = await control.init('model', 'harness');
   const authority = (): Side => PHASE_RULES[latest.phase].authoritative;
@@ -317,7 +316,7 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
   const a = authority() === 'old' ? rawOld : rawNew;
   const b = authority() === 'old' ? rawNew : rawOld;
   const converges = latest.phase !== 'old-only' && !(latest.phase === 'dual-write' && !backfilled);
-  violations.push(...checkReads(ops), ...checkFinal(ops, await finalOf(a), converges ? await finalOf(b) : undefined), ...checkErrors(ops, names));
+  violations.push(...checkReads(ops), ...checkFinal(ops, await finalOf(a), converges ? await finalOf(b) : undefined), ...checkErrors(ops));
   await Promise.all(instances.map(({ migration }) => migration.close()));
   const faults = allFaults.reduce((n, f) => n + f.injected.errors + f.injected.lateErrors + f.injected.hangs, 0);
   return { seed: options.seed, ops: ops.length, faults, transitions, phases, violations, log: ops };

@@ -50,7 +50,7 @@ describe('model-based test: random histories under faults, phase changes and pau
     ['no tombstones in new', { noTombstones: true }, [2]],
     ['second writes not queued for repair', { noRepairQueue: true }, [1, 3]],
   ] as const)('catches a broken repository: %s', async (label, sabotage, invariants) => {
-    const results = await runMany(150, sabotage);
+    const results = await runMany(200, sabotage);
     console.log(summary(`model (sabotaged: ${label})`, results));
     const found = results.flatMap((r) => r.violations);
     expect(found.some((v) => (invariants as readonly number[]).includes(v.invariant))).toBe(true);
