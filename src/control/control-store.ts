@@ -72,7 +72,12 @@ export interface RepairInput {
 export interface RepairEntry extends RepairInput {
   readonly migration: string;
   readonly direction: RepairDirection;
-  /** Bumped by every enqueue of the same key: completing an older seq leaves a newer enqueue in place. */
+  /**
+   * A fresh random token on every enqueue of the key: completing with an older
+   * token leaves a newer enqueue in place — even one made after the entry was
+   * completed and removed (a counter restarting at 1 would match it: the ABA
+   * problem, found by the model-based test).
+   */
   readonly seq: number;
   readonly enqueuedAt: Date;
   readonly attempts: number;

@@ -10,6 +10,7 @@ import type {
   RepairEntry,
   RepairInput,
 } from './control-store.js';
+import { repairToken } from './repair-token.js';
 
 /** The state a new migration starts in. */
 export const INITIAL_SETTING: PhaseSetting = Object.freeze({ phase: 'old-only', rampPercent: 0, writesPaused: false, strict: false });
@@ -93,7 +94,7 @@ export function memoryControlStore(): ControlStore {
           direction,
           keyId: e.keyId,
           reason: e.reason,
-          seq: (prev?.seq ?? 0) + 1,
+          seq: repairToken(),
           enqueuedAt: prev?.enqueuedAt ?? new Date(),
           attempts: prev?.attempts ?? 0,
         });

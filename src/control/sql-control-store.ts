@@ -19,6 +19,8 @@ const DEADLOCK_RETRIES = 8;
 const STATE_COLUMNS = ['migration', 'phase', 'ramp_percent', 'writes_paused', 'strict', 'version', 'changed_at'] as const;
 const AUDIT_COLUMNS = ['seq', 'migration', 'at', 'actor', 'action', 'from_setting', 'to_setting', 'version', 'reason', 'forced'] as const;
 const INSTANCE_COLUMNS = ['migration', 'instance_id', 'host', 'phase_version', 'in_flight_writes', 'last_seen', 'started_at'] as const;
+import { repairToken } from './repair-token.js';
+
 const REPAIR_COLUMNS = ['migration', 'direction', 'key_id', 'seq', 'reason', 'enqueued_at', 'attempts'] as const;
 
 /**
@@ -199,11 +201,11 @@ export function sqlControlStore(dialect: SqlDialect, driver: SqlDriver, options:
     async enqueueRepairs(migration, direction, entries) {
       checkMigration('enqueueRepairs', migration);
       checkDirection('enqueueRepairs', direction);
-      // One row per key: a key named n times in one call is enqueued n times (seq + n), with the last reason.
-      const byKey = new Map<string, { reason: string; times: number }>();
+      // One row per key, with the last reason; every enqueue gets a fresh token as its seq.
+      const byKey = new Map<string, { reason: string }>();
       for (const e of entries) {
         fits('enqueueRepairs', 'a key id', e.keyId, MYSQL_KEY_LIMITS.keyId);
-        byKey.set(e.keyId, { reason: e.reason, times: (byKey.get(e.keyId)?.times ?? 0) + 1 });
+        byKey.set(e.keyId, { reason: e.reason });
       }
       if (byKey.size === 0) return;
       // Sorted, so concurrent enqueues lock keys in one order.
@@ -213,12 +215,12 @@ export function sqlControlStore(dialect: SqlDialect, driver: SqlDriver, options:
         for (const batch of chunked(keys, batchRows)) {
           const params: unknown[] = [];
           const rows = batch.map((keyId, i) => {
-            const e = byKey.get(keyId) ?? { reason: '', times: 1 };
-            params.push(migration, direction, keyId, e.times, e.reason, now);
+            const e = byKey.get(keyId) ?? { reason: '' };
+            params.push(migration, direction, keyId, repairToken(), e.reason, now);
             return `(${phs(i * 6, 6)}, 0)`; // attempts
           });
           const sql = schema.upsert('repairs', REPAIR_COLUMNS, ['migration', 'direction', 'key_id'], rows, (cur, inc) => [
-            `${c.seq} = ${cur('seq')} + ${inc('seq')}`,
+            `${c.seq} = ${inc('seq')}`,
             `${c.reason} = ${inc('reason')}`,
           ]);
           await conn.query(sql, params);

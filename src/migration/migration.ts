@@ -154,6 +154,7 @@ export class Migration<K extends Key, E extends object> {
   async start(): Promise<this> {
     if (this.#started) return this;
     this.#started = true;
+    await this.#control.setup();
     this.#applyState(await this.#control.init(this.name, this.#actor));
     await this.#refresh();
     this.#timers.push(setInterval(() => void this.#refresh().catch((error: unknown) => this.#events.emit('error', { operation: 'poll', error })), this.#o.pollMs));
