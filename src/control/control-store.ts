@@ -11,6 +11,11 @@ export interface PhaseSetting {
   readonly strict: boolean;
 }
 
+/** Just the setting of a state (or of any object carrying one). */
+export function settingOf(s: PhaseSetting): PhaseSetting {
+  return { phase: s.phase, rampPercent: s.rampPercent, writesPaused: s.writesPaused, strict: s.strict };
+}
+
 /** The fleet-wide toggle: one per migration, changed only by compare-and-swap on `version`. */
 export interface PhaseState extends PhaseSetting {
   readonly migration: string;

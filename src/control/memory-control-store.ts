@@ -10,6 +10,7 @@ import type {
   RepairEntry,
   RepairInput,
 } from './control-store.js';
+import { settingOf } from './control-store.js';
 import { repairToken } from './repair-token.js';
 
 /** The state a new migration starts in. */
@@ -32,8 +33,7 @@ export function memoryControlStore(): ControlStore {
   const rkey = (m: string, d: RepairDirection, k: string): string => `${m}\u0000${d}\u0000${k}`;
   const log = (migration: string, from: PhaseSetting | undefined, state: PhaseState, audit: AuditInput): void => {
     const list = audits.get(migration) ?? [];
-    const to: PhaseSetting = { phase: state.phase, rampPercent: state.rampPercent, writesPaused: state.writesPaused, strict: state.strict };
-    list.push({ seq: ++auditSeq, migration, at: state.changedAt, ...audit, from, to, version: state.version });
+    list.push({ seq: ++auditSeq, migration, at: state.changedAt, ...audit, from: from && settingOf(from), to: settingOf(state), version: state.version });
     audits.set(migration, list);
   };
   const queued = (migration: string, direction?: RepairDirection): RepairEntry[] =>
@@ -55,15 +55,7 @@ export function memoryControlStore(): ControlStore {
     async compareAndSet(migration, expectedVersion, next, audit) {
       const current = states.get(migration);
       if (!current || current.version !== expectedVersion) return Promise.resolve(undefined);
-      const state: PhaseState = {
-        migration,
-        phase: next.phase,
-        rampPercent: next.rampPercent,
-        writesPaused: next.writesPaused,
-        strict: next.strict,
-        version: current.version + 1,
-        changedAt: new Date(),
-      };
+      const state: PhaseState = { migration, ...settingOf(next), version: current.version + 1, changedAt: new Date() };
       states.set(migration, state);
       log(migration, current, state, audit);
       return Promise.resolve(state);

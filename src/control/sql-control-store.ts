@@ -3,10 +3,11 @@ import { isPhase } from '../migration/phases.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import type { SqlConnection, SqlDriver, SqlResult } from '../sql/sql-driver.js';
 import { chunked } from '../sql/sql-statements.js';
-import { AUDIT_ACTIONS, REPAIR_DIRECTIONS, type AuditInput, type ControlStore, type PhaseSetting, type PhaseState, type RepairDirection } from './control-store.js';
+import { AUDIT_ACTIONS, REPAIR_DIRECTIONS, settingOf, type AuditInput, type ControlStore, type PhaseSetting, type PhaseState, type RepairDirection } from './control-store.js';
 import { INITIAL_SETTING } from './memory-control-store.js';
 import { decodeAudit, decodeInstance, decodeRepair, decodeState, num, settingJson, text } from './sql-control-rows.js';
 import { controlSchema, MYSQL_KEY_LIMITS, type ControlColumn } from './sql-control-schema.js';
+import { repairToken } from './repair-token.js';
 
 export interface SqlControlStoreOptions {
   /** A name for messages; default `<dialect>:control`. */
@@ -19,7 +20,6 @@ const DEADLOCK_RETRIES = 8;
 const STATE_COLUMNS = ['migration', 'phase', 'ramp_percent', 'writes_paused', 'strict', 'version', 'changed_at'] as const;
 const AUDIT_COLUMNS = ['seq', 'migration', 'at', 'actor', 'action', 'from_setting', 'to_setting', 'version', 'reason', 'forced'] as const;
 const INSTANCE_COLUMNS = ['migration', 'instance_id', 'host', 'phase_version', 'in_flight_writes', 'last_seen', 'started_at'] as const;
-import { repairToken } from './repair-token.js';
 
 const REPAIR_COLUMNS = ['migration', 'direction', 'key_id', 'seq', 'reason', 'enqueued_at', 'attempts'] as const;
 
@@ -157,10 +157,7 @@ export function sqlControlStore(dialect: SqlDialect, driver: SqlDriver, options:
         if (affected === 0) return undefined;
         const state: PhaseState = {
           migration,
-          phase: next.phase,
-          rampPercent: next.rampPercent,
-          writesPaused: next.writesPaused,
-          strict: next.strict,
+          ...settingOf(next),
           version: expectedVersion + 1,
           changedAt: new Date(now),
         };

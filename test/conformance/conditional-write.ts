@@ -2,20 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/index.js';
 import type { Backend } from '../support/backends.js';
 import { versionedRows, type Row } from './fixtures.js';
+import { rng } from '../support/rng.js';
 
 const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
 
-/** A deterministic pseudo-random generator, so a failing race can be replayed by its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Op = { kind: 'write'; row: Row } | { kind: 'delete'; id: bigint; version: number };
 

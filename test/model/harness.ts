@@ -10,6 +10,9 @@ import {
   type Store,
 } from '../../src/index.js';
 import { faultyStore, noFaults, type Faults } from '../support/faulty-store.js';
+import { rng } from '../support/rng.js';
+
+export { rng };
 import { checkErrors, checkFinal, checkReads, type OpRecord, type Violation } from './checker.js';
 
 /** The entity of the model: no version field, so convergence rests on sync by key and tombstones alone. */
@@ -59,17 +62,6 @@ export interface HistoryResult {
   readonly log: readonly OpRecord[];
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so a seed replays a history's choices. */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
