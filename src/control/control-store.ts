@@ -134,6 +134,13 @@ export interface ControlStore {
   failRepair(migration: string, direction: RepairDirection, keyId: string, seq: number): Promise<void>;
   repairDepth(migration: string, direction?: RepairDirection): Promise<number>;
 
+  /**
+   * Optional push of phase changes (PostgreSQL LISTEN/NOTIFY): `onChange` is
+   * called soon after any process changes the migration's state. Best effort —
+   * instances keep polling. Resolves a function that stops the subscription.
+   */
+  subscribe?(migration: string, onChange: () => void): Promise<() => Promise<void>>;
+
   saveCheckpoint(migration: string, name: string, value: string): Promise<void>;
   loadCheckpoint(migration: string, name: string): Promise<string | undefined>;
 

@@ -14,6 +14,8 @@ export interface SqlControlStoreOptions {
   readonly name?: string;
   /** Prepended to each control table's name; default `midair_` (`midair_phase`, `midair_audit` …). */
   readonly tablePrefix?: string;
+  /** Runs inside the transaction of every phase change (PostgreSQL: NOTIFY, delivered on commit). */
+  readonly onChange?: (conn: SqlConnection, migration: string) => Promise<void>;
 }
 
 const DEADLOCK_RETRIES = 8;
@@ -162,6 +164,7 @@ export function sqlControlStore(dialect: SqlDialect, driver: SqlDriver, options:
           changedAt: new Date(now),
         };
         await writeAudit(conn, state, current, audit);
+        await options.onChange?.(conn, migration);
         return state;
       });
     },

@@ -130,6 +130,7 @@ export class Migration<K extends Key, E extends object> {
   #started = false;
   #closed = false;
   #refreshing: Promise<PhaseState> | undefined;
+  #unsubscribe: (() => Promise<void>) | undefined;
 
   constructor(options: MigrationOptions<K, E>) {
     if (!options.name) throw new MidairError('INVALID_ARGUMENT', 'defineMigration: `name` is required (it identifies the migration in the control store)');
@@ -162,6 +163,13 @@ export class Migration<K extends Key, E extends object> {
       this.#timers.push(setInterval(() => void this.#repairTick(), this.#o.repair?.intervalMs ?? 500));
     }
     for (const t of this.#timers) t.unref();
+    // A pushed change (PostgreSQL NOTIFY) is picked up at once; polling stays as the fallback.
+    this.#unsubscribe = await this.#control
+      .subscribe?.(this.name, () => void this.#refresh().catch((error: unknown) => this.#events.emit('error', { operation: 'refresh on notify', error })))
+      .catch((error: unknown) => {
+        this.#events.emit('error', { operation: 'subscribe', error });
+        return undefined;
+      });
     return this;
   }
 
@@ -170,6 +178,7 @@ export class Migration<K extends Key, E extends object> {
     if (this.#closed) return;
     this.#closed = true;
     for (const t of this.#timers) clearInterval(t);
+    await this.#unsubscribe?.().catch(() => undefined);
     await this.settle();
     if (this.#started) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
   }

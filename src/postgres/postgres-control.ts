@@ -20,5 +20,35 @@ import { postgresDriver, type PostgresDriverOptions, type PostgresPool } from '.
  * ```
  */
 export function postgresControlStore(pool: PostgresPool, options: SqlControlStoreOptions & PostgresDriverOptions = {}): ControlStore {
-  return sqlControlStore(new PostgresDialect(), postgresDriver(pool, options), options);
+  const channel = `${options.tablePrefix ?? 'midair_'}phase_changed`;
+  const store = sqlControlStore(new PostgresDialect(), postgresDriver(pool, options), {
+    ...options,
+    onChange: async (conn, migration) => {
+      await conn.query('SELECT pg_notify($1, $2)', [channel, migration]);
+    },
+  });
+  return {
+    ...store,
+    // Holds one pooled connection for LISTEN while subscribed.
+    async subscribe(migration, onChange) {
+      const client = await pool.connect();
+      if (!client.on) {
+        client.release();
+        return async () => Promise.resolve();
+      }
+      client.on('notification', (message) => {
+        if (message.channel === channel && message.payload === migration) onChange();
+      });
+      client.on('error', () => undefined); // a dropped listener only loses the push; polling goes on
+      await client.query({ text: `LISTEN ${new PostgresDialect().quoteId(channel)}` });
+      return async () => {
+        try {
+          await client.query({ text: `UNLISTEN ${new PostgresDialect().quoteId(channel)}` });
+          client.release();
+        } catch {
+          client.release(true);
+        }
+      };
+    },
+  };
 }

@@ -21,6 +21,9 @@ export interface PostgresClient {
 /** The subset of a `pg` pooled client midair uses. */
 export interface PostgresPoolClient extends PostgresClient {
   release(destroy?: Error | boolean): void;
+  /** For LISTEN/NOTIFY (`notification`) and dropped connections (`error`). */
+  on?(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
 }
 
 /** The subset of a `pg` `Pool` midair uses: it never needs the package itself. */
