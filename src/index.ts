@@ -43,6 +43,11 @@ export type { Codec, ColumnFamily, CustomCodecSpec, DialectName, TimestampOption
 export { col, sqlMapping } from './mapping/mapping.js';
 export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, TableMapping } from './mapping/mapping.js';
 
+// Backfill
+export { Throttle } from './backfill/throttle.js';
+export type { ThrottleOptions } from './backfill/throttle.js';
+export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';
+
 // Control store
 export { AUDIT_ACTIONS, REPAIR_DIRECTIONS } from './control/control-store.js';
 export type {
@@ -50,6 +55,7 @@ export type {
   AuditEntry,
   AuditInput,
   ControlStore,
+  DeadLetter,
   HeartbeatInput,
   InstanceInfo,
   PhaseSetting,

@@ -88,6 +88,16 @@ export interface RepairEntry extends RepairInput {
   readonly attempts: number;
 }
 
+/** A row the backfill could not copy: its key and an error code, never its values. */
+export interface DeadLetter {
+  readonly keyId: string;
+  /** The error's code (`ENCODING`, `TRANSFORM`, a driver code …). */
+  readonly reason: string;
+  readonly at: Date;
+  /** How many times it failed. */
+  readonly attempts: number;
+}
+
 /**
  * Where a migration's shared state lives: the phase toggle with its audit
  * log, instance heartbeats, the durable repair queue and checkpoints.
@@ -140,6 +150,14 @@ export interface ControlStore {
    * instances keep polling. Resolves a function that stops the subscription.
    */
   subscribe?(migration: string, onChange: () => void): Promise<() => Promise<void>>;
+
+  /** Records rows that could not be copied (a repeat counts another attempt). */
+  addDeadLetters(migration: string, entries: readonly RepairInput[]): Promise<void>;
+  /** Oldest first. */
+  deadLetters(migration: string, limit: number): Promise<DeadLetter[]>;
+  /** Removes those keys' dead letters; resolves how many there were. */
+  removeDeadLetters(migration: string, keyIds: readonly string[]): Promise<number>;
+  deadLetterCount(migration: string): Promise<number>;
 
   saveCheckpoint(migration: string, name: string, value: string): Promise<void>;
   loadCheckpoint(migration: string, name: string): Promise<string | undefined>;

@@ -1,5 +1,6 @@
 import type {
   AuditEntry,
+  DeadLetter,
   AuditInput,
   ControlStore,
   HeartbeatInput,
@@ -29,6 +30,7 @@ export function memoryControlStore(): ControlStore {
   const instances = new Map<string, InstanceInfo>();
   const repairs = new Map<string, RepairEntry>();
   const checkpoints = new Map<string, string>();
+  const dead = new Map<string, DeadLetter & { migration: string }>();
   let auditSeq = 0;
   const rkey = (m: string, d: RepairDirection, k: string): string => `${m}\u0000${d}\u0000${k}`;
   const log = (migration: string, from: PhaseSetting | undefined, state: PhaseState, audit: AuditInput): void => {
@@ -112,6 +114,24 @@ export function memoryControlStore(): ControlStore {
       return Promise.resolve();
     },
     repairDepth: async (migration, direction) => Promise.resolve(queued(migration, direction).length),
+    async addDeadLetters(migration, entries) {
+      for (const e of entries) {
+        const id = `${migration}\u0000${e.keyId}`;
+        const prev = dead.get(id);
+        dead.set(id, { migration, keyId: e.keyId, reason: e.reason, at: prev?.at ?? new Date(), attempts: (prev?.attempts ?? 0) + 1 });
+      }
+      return Promise.resolve();
+    },
+    async deadLetters(migration, limit) {
+      const list = [...dead.values()].filter((d) => d.migration === migration).slice(0, limit);
+      return Promise.resolve(list.map(({ keyId, reason, at, attempts }) => ({ keyId, reason, at, attempts })));
+    },
+    async removeDeadLetters(migration, keyIds) {
+      let n = 0;
+      for (const k of new Set(keyIds)) if (dead.delete(`${migration}\u0000${k}`)) n++;
+      return Promise.resolve(n);
+    },
+    deadLetterCount: async (migration) => Promise.resolve([...dead.values()].filter((d) => d.migration === migration).length),
     async saveCheckpoint(migration, name, value) {
       checkpoints.set(`${migration}\u0000${name}`, value);
       return Promise.resolve();

@@ -2,6 +2,7 @@ import { MidairError } from '../errors.js';
 import { isPhase } from '../migration/phases.js';
 import { cellText } from '../sql/sql-dialect.js';
 import {
+  type DeadLetter,
   AUDIT_ACTIONS,
   REPAIR_DIRECTIONS,
   type AuditAction,
@@ -118,4 +119,8 @@ export function decodeRepair(row: Row, table: string): RepairEntry {
     enqueuedAt: time(row, 5, table, 'enqueued_at'),
     attempts: num(row, 6, table, 'attempts'),
   };
+}
+
+export function decodeDeadLetter(row: Row, table: string): DeadLetter {
+  return { keyId: text(row, 0, table, 'key_id'), reason: text(row, 1, table, 'reason'), at: time(row, 2, table, 'at'), attempts: num(row, 3, table, 'attempts') };
 }

@@ -1,7 +1,7 @@
 import type { SqlDialect } from '../sql/sql-dialect.js';
 
 /** The control tables, by their name after the prefix. */
-export const CONTROL_TABLES = ['phase', 'audit', 'instances', 'repairs', 'checkpoints'] as const;
+export const CONTROL_TABLES = ['phase', 'audit', 'instances', 'repairs', 'checkpoints', 'dead_letters'] as const;
 export type ControlTable = (typeof CONTROL_TABLES)[number];
 
 const COLUMNS = [
@@ -201,6 +201,14 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
       ],
       repairsIndex,
     ),
+    table('dead_letters', [
+      nn('migration', ty.key(L.migration)),
+      nn('key_id', ty.key(L.keyId)),
+      nn('reason', ty.text),
+      nn('at', ty.big),
+      nn('attempts', ty.int),
+      pk('migration', 'key_id'),
+    ]),
     table('checkpoints', [
       nn('migration', ty.key(L.migration)),
       nn('name', ty.key(L.checkpointName)),

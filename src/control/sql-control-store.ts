@@ -5,7 +5,7 @@ import type { SqlConnection, SqlDriver, SqlResult } from '../sql/sql-driver.js';
 import { chunked } from '../sql/sql-statements.js';
 import { AUDIT_ACTIONS, REPAIR_DIRECTIONS, settingOf, type AuditInput, type ControlStore, type PhaseSetting, type PhaseState, type RepairDirection } from './control-store.js';
 import { INITIAL_SETTING } from './memory-control-store.js';
-import { decodeAudit, decodeInstance, decodeRepair, decodeState, num, settingJson, text } from './sql-control-rows.js';
+import { decodeAudit, decodeDeadLetter, decodeInstance, decodeRepair, decodeState, num, settingJson, text } from './sql-control-rows.js';
 import { controlSchema, MYSQL_KEY_LIMITS, type ControlColumn } from './sql-control-schema.js';
 import { repairToken } from './repair-token.js';
 
@@ -260,6 +260,52 @@ export function sqlControlStore(dialect: SqlDialect, driver: SqlDriver, options:
       const where = direction === undefined ? `${c.migration} = ${ph(1)}` : repairKey;
       const { rows } = await query('repairDepth', `SELECT COUNT(*) FROM ${t.repairs} WHERE ${where}`, direction === undefined ? [migration] : [migration, direction]);
       return rows[0] ? num(rows[0], 0, prefix + 'repairs', 'count') : 0;
+    },
+
+    async addDeadLetters(migration, entries) {
+      checkMigration('addDeadLetters', migration);
+      const byKey = new Map<string, string>();
+      for (const e of entries) {
+        fits('addDeadLetters', 'a key id', e.keyId, MYSQL_KEY_LIMITS.keyId);
+        byKey.set(e.keyId, e.reason);
+      }
+      if (byKey.size === 0) return;
+      const now = Date.now();
+      await transaction('addDeadLetters', async (conn) => {
+        for (const batch of chunked([...byKey.keys()].sort(), batchRows)) {
+          const params: unknown[] = [];
+          const rows = batch.map((keyId, i) => {
+            params.push(migration, keyId, byKey.get(keyId) ?? '', now);
+            return `(${phs(i * 4, 4)}, 1)`; // attempts
+          });
+          const sql = schema.upsert('dead_letters', ['migration', 'key_id', 'reason', 'at', 'attempts'], ['migration', 'key_id'], rows, (cur, inc) => [
+            `${c.reason} = ${inc('reason')}`,
+            `${c.attempts} = ${cur('attempts')} + 1`,
+          ]);
+          await conn.query(sql, params);
+        }
+      });
+    },
+
+    async deadLetters(migration, limit) {
+      if (!(Number.isSafeInteger(limit) && limit >= 0)) throw invalid('deadLetters', 'limit must be a non-negative integer');
+      const sql = `SELECT ${c.key_id}, ${c.reason}, ${c.at}, ${c.attempts} FROM ${t.dead_letters} WHERE ${c.migration} = ${ph(1)} ORDER BY ${c.at}, ${c.key_id} LIMIT ${ph(2)}`;
+      const { rows } = await query('deadLetters', sql, [migration, limit]);
+      return rows.map((r) => decodeDeadLetter(r, prefix + 'dead_letters'));
+    },
+
+    async removeDeadLetters(migration, keyIds) {
+      let removed = 0;
+      for (const batch of chunked([...new Set(keyIds)], batchRows)) {
+        const sql = `DELETE FROM ${t.dead_letters} WHERE ${c.migration} = ${ph(1)} AND ${c.key_id} IN ${tuple(1, batch.length)}`;
+        removed += (await query('removeDeadLetters', sql, [migration, ...batch])).affected;
+      }
+      return removed;
+    },
+
+    async deadLetterCount(migration) {
+      const { rows } = await query('deadLetterCount', `SELECT COUNT(*) FROM ${t.dead_letters} WHERE ${c.migration} = ${ph(1)}`, [migration]);
+      return rows[0] ? num(rows[0], 0, prefix + 'dead_letters', 'count') : 0;
     },
 
     async saveCheckpoint(migration, checkpoint, value) {

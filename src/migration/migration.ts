@@ -13,6 +13,7 @@ import { createRepository, type QueryDefs, type Repository } from './repository.
 import type { Runtime, WriteTicket } from './runtime.js';
 import { compareAnswers, rampBucket, type ShadowOptions } from './shadow.js';
 import { withTimeout } from './timeout.js';
+import { backfillControlName, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult } from '../backfill/backfill.js';
 
 export interface AutoHaltOptions {
   /** Window over which rates are measured. Default 60 s. */
@@ -414,6 +415,60 @@ export class Migration<K extends Key, E extends object> {
       }
       await sleep(Math.min(this.#o.pollMs, 100));
     }
+  }
+
+  // ── backfill ────────────────────────────────────────────────────────────
+
+  /**
+   * Copies old into new: keyset chunks, the conditional bulk write, a
+   * checkpoint per chunk (a killed run resumes), adaptive chunk size and a
+   * rows/s ceiling, dead letters for rows that cannot be copied. Starts only
+   * once every instance writes both stores (or new is authoritative), so no
+   * write can slip past it. Resolves a result; never throws halfway.
+   *
+   * @example
+   * ```ts
+   * const result = await migration.backfill({ maxRowsPerSecond: 5000, onProgress: (p) => console.log(p.rowsDone, p.total) });
+   * if (result.status !== 'complete') console.error(result.error);
+   * ```
+   */
+  async backfill(options: BackfillOptions<E> = {}): Promise<BackfillResult> {
+    const state = await this.#control.getState(this.name);
+    const phase = state?.phase ?? 'old-only';
+    if (phase === 'old-only' || phase === 'complete') {
+      return {
+        status: 'failed',
+        chunks: 0,
+        rowsRead: 0,
+        inserted: 0,
+        updated: 0,
+        skippedExisting: 0,
+        skippedTombstoned: 0,
+        deadLetters: 0,
+        durationMs: 0,
+        error: {
+          code: 'INVALID_ARGUMENT',
+          message: `migration ${this.name} is in ${phase}: a backfill runs from dual-write on (live writes must reach new while it copies)`,
+        },
+      };
+    }
+    await this.awaitFleet(); // no instance may still write old alone
+    return runBackfill(this.name, this.#o.old, this.#o.new, this.#control, options);
+  }
+
+  /** Copies what new still lacks (keys in old, absent in new): after a lazy migration, also in old-read-only. */
+  async sweep(options: Omit<BackfillOptions<E>, 'missingOnly'> = {}): Promise<BackfillResult> {
+    return this.backfill({ ...options, missingOnly: true });
+  }
+
+  /** Pauses, resumes or retunes a running backfill (any process that shares the control store). */
+  async controlBackfill(settings: BackfillControl, name = 'backfill'): Promise<void> {
+    await this.#control.saveCheckpoint(this.name, backfillControlName(name), JSON.stringify(settings));
+  }
+
+  /** Copies the dead letters' keys again, after the code that failed them was fixed. */
+  async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
+    return retryDeadLetters(this.name, this.#o.old, this.#o.new, this.#control, options);
   }
 
   // ── repairs ─────────────────────────────────────────────────────────────

@@ -177,6 +177,30 @@ export function controlConformance(kind: BackendKind): void {
       });
     });
 
+    describe('dead letters', () => {
+      it('records keys and codes, counts repeats, lists oldest first, and removes what was retried', async () => {
+        const { control } = await fresh();
+        await control.addDeadLetters('m', [{ keyId: 'n1', reason: 'TRANSFORM' }]);
+        await sleep(5);
+        await control.addDeadLetters('m', [{ keyId: '["n2","sé😀"]', reason: 'ENCODING' }]);
+        await sleep(5);
+        await control.addDeadLetters('m', [{ keyId: 'n1', reason: 'TRANSFORM_AGAIN' }]);
+        await control.addDeadLetters('other', [{ keyId: 'n1', reason: 'X' }]);
+        expect(await control.deadLetterCount('m')).toBe(2);
+        const list = await control.deadLetters('m', 10);
+        expect(list.map((d) => [d.keyId, d.reason, d.attempts])).toEqual([
+          ['n1', 'TRANSFORM_AGAIN', 2],
+          ['["n2","sé😀"]', 'ENCODING', 1],
+        ]);
+        expect(list[0]?.at).toBeInstanceOf(Date);
+        expect(await control.deadLetters('m', 1)).toHaveLength(1);
+        expect(await control.removeDeadLetters('m', ['n1', 'n1', 'absent'])).toBe(1);
+        expect(await control.deadLetterCount('m')).toBe(1);
+        expect(await control.deadLetterCount('other')).toBe(1);
+        await control.addDeadLetters('m', []);
+      });
+    });
+
     describe('repair queue', () => {
       it('enqueue, re-enqueue gives a new seq, completing an old seq keeps the entry, the current seq removes it', async () => {
         const { control } = await fresh();

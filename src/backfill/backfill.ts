@@ -1,0 +1,246 @@
+import type { ControlStore } from '../control/control-store.js';
+import { MidairError } from '../errors.js';
+import { keyId, parseKeyId, type Key } from '../keys.js';
+import type { BulkWriteResult, Store } from '../store.js';
+import { Throttle, type ThrottleOptions } from './throttle.js';
+
+export interface BackfillProgress {
+  readonly rowsDone: number;
+  /** The old store's row count when the run started (an estimate: it changes under live traffic). */
+  readonly total: number;
+  readonly rowsPerSecond: number;
+  /** Estimated time left, ms (undefined until a rate is known). */
+  readonly etaMs: number | undefined;
+  readonly chunkSize: number;
+}
+
+export interface BackfillOptions<E> extends ThrottleOptions {
+  /** The checkpoint's name: runs with the same name resume each other. Default `backfill` (`sweep` for a sweep). */
+  readonly name?: string;
+  /** Start from the first key, ignoring a saved checkpoint. */
+  readonly restart?: boolean;
+  /** Changes each entity on its way (the user's code; a throw sends the row to the dead letters). */
+  readonly transform?: (entity: E) => E | Promise<E>;
+  /** What a row that cannot be copied does: go to the dead letters and the run goes on (default), or stop the run. */
+  readonly onRowError?: 'dead-letter' | 'stop';
+  /** Copy only keys that new does not have (a sweep after lazy migration). */
+  readonly missingOnly?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: BackfillProgress) => void;
+}
+
+/** The outcome of a run, step by step — a run never throws halfway. */
+export interface BackfillResult {
+  readonly status: 'complete' | 'stopped' | 'aborted' | 'failed';
+  readonly chunks: number;
+  readonly rowsRead: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly skippedExisting: number;
+  readonly skippedTombstoned: number;
+  readonly deadLetters: number;
+  readonly durationMs: number;
+  /** The key the run resumed after, if it resumed. */
+  readonly resumedAfter?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+interface Checkpoint {
+  readonly after?: string;
+  readonly complete: boolean;
+}
+
+/** Settings an operator can change while a backfill runs (through the control store). */
+export interface BackfillControl {
+  readonly paused?: boolean;
+  readonly maxRowsPerSecond?: number;
+}
+
+const sleep = async (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+/** The control-store checkpoint where operators pause, resume and retune a run. */
+export function backfillControlName(name: string): string {
+  return `${name}:control`;
+}
+
+/**
+ * Copies every entity of `source` into `target` with the conditional bulk
+ * write, chunk by chunk in key order, saving a checkpoint after each
+ * committed chunk. A run killed at any point and started again resumes after
+ * the last checkpoint: chunks written twice are skipped by the conditional
+ * write, so there is no duplicate and no gap.
+ */
+export async function runBackfill<K extends Key, E extends object>(
+  migration: string,
+  source: Store<K, E>,
+  target: Store<K, E>,
+  control: ControlStore,
+  options: BackfillOptions<E> = {},
+): Promise<BackfillResult> {
+  const started = Date.now();
+  const name = options.name ?? (options.missingOnly ? 'sweep' : 'backfill');
+  const counts = { chunks: 0, rowsRead: 0, inserted: 0, updated: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0 };
+  const finish = (status: BackfillResult['status'], resumedAfter: string | undefined, error?: unknown): BackfillResult => ({
+    status,
+    ...counts,
+    durationMs: Date.now() - started,
+    ...(resumedAfter === undefined ? {} : { resumedAfter }),
+    ...(error === undefined
+      ? {}
+      : { error: error instanceof MidairError ? { code: error.code, message: error.message } : { code: 'UNKNOWN', message: error instanceof Error ? error.name : 'error' } }),
+  });
+  let resumedAfter: string | undefined;
+  try {
+    const saved = options.restart ? undefined : await control.loadCheckpoint(migration, name);
+    const checkpoint: Checkpoint = saved ? (JSON.parse(saved) as Checkpoint) : { complete: false };
+    if (checkpoint.complete) return finish('complete', undefined);
+    resumedAfter = checkpoint.after;
+    let after = checkpoint.after === undefined ? undefined : (parseKeyId(checkpoint.after) as K);
+    const total = await source.count({ signal: options.signal });
+    const throttle = new Throttle(options);
+    for (;;) {
+      if (options.signal?.aborted) return finish('aborted', resumedAfter);
+      const settings = await readControl(control, migration, name);
+      if (settings.maxRowsPerSecond !== undefined) throttle.maxRowsPerSecond = settings.maxRowsPerSecond;
+      if (settings.paused) {
+        await sleep(200, options.signal);
+        continue;
+      }
+      const t0 = Date.now();
+      const size = throttle.chunkSize;
+      const page = await firstPage(source, after, size, options.signal);
+      if (page.length === 0) break;
+      counts.chunks++;
+      counts.rowsRead += page.length;
+      const stopped = await copyChunk(migration, page, source, target, control, options, counts);
+      if (stopped) return finish('stopped', resumedAfter, stopped);
+      after = source.keyOf(page[page.length - 1] as E);
+      await control.saveCheckpoint(migration, name, JSON.stringify({ after: keyId(after), complete: false } satisfies Checkpoint));
+      const wait = throttle.record(page.length, Date.now() - t0);
+      const rate = throttle.rate ?? 0;
+      options.onProgress?.({
+        rowsDone: counts.rowsRead,
+        total,
+        rowsPerSecond: Math.round(rate),
+        etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
+        chunkSize: throttle.chunkSize,
+      });
+      if (page.length < size) break;
+      if (wait > 0) await sleep(wait, options.signal);
+    }
+    await control.saveCheckpoint(migration, name, JSON.stringify({ after: after === undefined ? undefined : keyId(after), complete: true } satisfies Checkpoint));
+    return finish('complete', resumedAfter);
+  } catch (error) {
+    return finish(options.signal?.aborted ? 'aborted' : 'failed', resumedAfter, error);
+  }
+}
+
+async function readControl(control: ControlStore, migration: string, name: string): Promise<BackfillControl> {
+  const raw = await control.loadCheckpoint(migration, backfillControlName(name));
+  return raw ? (JSON.parse(raw) as BackfillControl) : {};
+}
+
+async function firstPage<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal): Promise<E[]> {
+  for await (const chunk of store.scan({ after, chunkSize: size, signal })) return chunk;
+  return [];
+}
+
+function add(counts: { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number }, r: BulkWriteResult): void {
+  counts.inserted += r.inserted;
+  counts.updated += r.updated;
+  counts.skippedExisting += r.skippedExisting;
+  counts.skippedTombstoned += r.skippedTombstoned;
+}
+
+/**
+ * Transforms and writes one chunk. A row that fails (its transform throws, or
+ * it cannot be encoded) goes to the dead letters with its key and error code;
+ * with `onRowError: 'stop'` the run stops there instead. Resolves the error
+ * that stopped the run, if one did.
+ */
+async function copyChunk<K extends Key, E extends object>(
+  migration: string,
+  page: readonly E[],
+  source: Store<K, E>,
+  target: Store<K, E>,
+  control: ControlStore,
+  options: BackfillOptions<E>,
+  counts: { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number; deadLetters: number },
+): Promise<unknown> {
+  const dead: { keyId: string; reason: string }[] = [];
+  let rows: E[] = [];
+  for (const entity of page) {
+    try {
+      rows.push(options.transform ? await options.transform(entity) : entity);
+    } catch (error) {
+      if (options.onRowError === 'stop') return new MidairError('ENCODING', `the transform failed for key ${keyId(source.keyOf(entity))}`, { cause: error });
+      dead.push({ keyId: keyId(source.keyOf(entity)), reason: 'TRANSFORM' });
+    }
+  }
+  if (options.missingOnly && rows.length > 0) {
+    const present = await target.getMany(rows.map((e) => target.keyOf(e)), { signal: options.signal });
+    rows = rows.filter((_, i) => present[i] === undefined);
+  }
+  try {
+    if (rows.length > 0) add(counts, await target.writeIfNewer(rows, { signal: options.signal }));
+  } catch (error) {
+    if (!(error instanceof MidairError) || (error.code !== 'ENCODING' && error.code !== 'INVALID_VALUE' && error.code !== 'CONSTRAINT')) throw error;
+    // One bad row fails the whole statement: write them one by one to find it.
+    for (const e of rows) {
+      try {
+        add(counts, await target.writeIfNewer([e], { signal: options.signal }));
+      } catch (rowError) {
+        if (!(rowError instanceof MidairError) || !['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION'].includes(rowError.code)) throw rowError;
+        if (options.onRowError === 'stop') return rowError;
+        dead.push({ keyId: keyId(target.keyOf(e)), reason: rowError.code });
+      }
+    }
+  }
+  if (dead.length > 0) {
+    await control.addDeadLetters(migration, dead);
+    counts.deadLetters += dead.length;
+  }
+  return undefined;
+}
+
+/** Copies the dead letters' keys again (after the code that failed them is fixed); removes the ones that now copy. */
+export async function retryDeadLetters<K extends Key, E extends object>(
+  migration: string,
+  source: Store<K, E>,
+  target: Store<K, E>,
+  control: ControlStore,
+  options: Pick<BackfillOptions<E>, 'transform' | 'signal'> = {},
+): Promise<{ retried: number; copied: number; stillFailing: number }> {
+  let retried = 0;
+  let copied = 0;
+  const failing = new Set<string>();
+  for (;;) {
+    const letters = (await control.deadLetters(migration, 500)).filter((d) => !failing.has(d.keyId));
+    if (letters.length === 0) break;
+    const keys = letters.map((d) => parseKeyId(d.keyId) as K);
+    const entities = await source.getMany(keys, { signal: options.signal });
+    const done: string[] = [];
+    for (let i = 0; i < letters.length; i++) {
+      const id = (letters[i] as { keyId: string }).keyId;
+      retried++;
+      const entity = entities[i];
+      try {
+        if (entity !== undefined) await target.writeIfNewer([options.transform ? await options.transform(entity) : entity], { signal: options.signal });
+        done.push(id);
+        if (entity !== undefined) copied++;
+      } catch (error) {
+        failing.add(id);
+        await control.addDeadLetters(migration, [{ keyId: id, reason: error instanceof MidairError ? error.code : 'TRANSFORM' }]);
+      }
+    }
+    await control.removeDeadLetters(migration, done);
+  }
+  return { retried, copied, stillFailing: failing.size };
+}
