@@ -80,6 +80,15 @@ export interface BulkWriteResult {
 /** What a sync did: wrote the source's entity, deleted a row the source no longer has, or found nothing on either side. */
 export type SyncResult = 'put' | 'deleted' | 'absent';
 
+/** What a {@link Store.syncMany} did, key by key, summed. */
+export interface SyncManyResult {
+  readonly inserted: number;
+  readonly updated: number;
+  readonly deleted: number;
+  /** Absent on both sides, or left alone (`null`). */
+  readonly unchanged: number;
+}
+
 export const CHECK_PROBLEM_CODES = [
   'MISSING_TABLE',
   'MISSING_COLUMN',
@@ -154,6 +163,13 @@ export interface Store<K extends Key, E extends object> {
    * writes arrived in (docs/decisions/0003).
    */
   syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult>;
+  /**
+   * {@link syncKey} for many keys at once (a backfill's chunk): takes all
+   * their locks (in one order), then calls `read` with the keys and writes
+   * what it returns — an entity (put), `undefined` (delete, leaving a
+   * tombstone), or `null` (leave that key alone).
+   */
+  syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult>;
   getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined>;
   /** Removes all tombstones (after a migration completes). Resolves how many. */
   purgeTombstones(options?: CallOptions): Promise<number>;

@@ -25,6 +25,16 @@ export interface BackfillOptions<E> extends ThrottleOptions {
   readonly onRowError?: 'dead-letter' | 'stop';
   /** Copy only keys that new does not have (a sweep after lazy migration). */
   readonly missingOnly?: boolean;
+  /**
+   * How a chunk is written. `sync` (default): under new's key locks, the
+   * chunk's keys are read again from old and written as read — correct
+   * whatever the entities' versions, even over rows new got from an earlier
+   * write. `conditional`: the scanned rows are written with the conditional
+   * bulk write (one read of old instead of two); correct only where every
+   * write to old raises the version (a version assigned by the database), and
+   * insert-only without a version column.
+   */
+  readonly mode?: 'sync' | 'conditional';
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: BackfillProgress) => void;
 }
@@ -36,6 +46,8 @@ export interface BackfillResult {
   readonly rowsRead: number;
   readonly inserted: number;
   readonly updated: number;
+  /** Rows deleted in old since the chunk was read (sync mode), now deleted in new too. */
+  readonly deleted: number;
   readonly skippedExisting: number;
   readonly skippedTombstoned: number;
   readonly deadLetters: number;
@@ -45,7 +57,13 @@ export interface BackfillResult {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/**
+ * Where a run stands: the copy pass walks old's keys; the prune pass then
+ * walks new's keys and deletes those old no longer has (rows new got from a
+ * neighbour still one phase behind, or from before a rollback).
+ */
 interface Checkpoint {
+  readonly pass?: 'copy' | 'prune';
   readonly after?: string;
   readonly complete: boolean;
 }
@@ -86,7 +104,7 @@ export async function runBackfill<K extends Key, E extends object>(
 ): Promise<BackfillResult> {
   const started = Date.now();
   const name = options.name ?? (options.missingOnly ? 'sweep' : 'backfill');
-  const counts = { chunks: 0, rowsRead: 0, inserted: 0, updated: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0 };
+  const counts = { chunks: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0 };
   const finish = (status: BackfillResult['status'], resumedAfter: string | undefined, error?: unknown): BackfillResult => ({
     status,
     ...counts,
@@ -102,40 +120,51 @@ export async function runBackfill<K extends Key, E extends object>(
     const checkpoint: Checkpoint = saved ? (JSON.parse(saved) as Checkpoint) : { complete: false };
     if (checkpoint.complete) return finish('complete', undefined);
     resumedAfter = checkpoint.after;
-    let after = checkpoint.after === undefined ? undefined : (parseKeyId(checkpoint.after) as K);
     const total = await source.count({ signal: options.signal });
     const throttle = new Throttle(options);
-    for (;;) {
-      if (options.signal?.aborted) return finish('aborted', resumedAfter);
-      const settings = await readControl(control, migration, name);
-      if (settings.maxRowsPerSecond !== undefined) throttle.maxRowsPerSecond = settings.maxRowsPerSecond;
-      if (settings.paused) {
-        await sleep(200, options.signal);
-        continue;
+    const sync = (options.mode ?? 'sync') === 'sync' && !options.missingOnly;
+    const passes: ('copy' | 'prune')[] = options.missingOnly ? ['copy'] : ['copy', 'prune'];
+    for (const pass of passes.slice(checkpoint.pass === 'prune' ? 1 : 0)) {
+      const scanned = pass === 'copy' ? source : target;
+      let after = checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
+      for (;;) {
+        if (options.signal?.aborted) return finish('aborted', resumedAfter);
+        const settings = await readControl(control, migration, name);
+        if (settings.maxRowsPerSecond !== undefined) throttle.maxRowsPerSecond = settings.maxRowsPerSecond;
+        if (settings.paused) {
+          await sleep(200, options.signal);
+          continue;
+        }
+        const t0 = Date.now();
+        const size = throttle.chunkSize;
+        const page = await firstPage(scanned, after, size, options.signal);
+        if (page.length === 0) break;
+        counts.chunks++;
+        if (pass === 'copy') {
+          counts.rowsRead += page.length;
+          const stopped = sync ? await syncChunk(migration, page, source, target, control, options, counts) : await copyChunk(migration, page, source, target, control, options, counts);
+          if (stopped) return finish('stopped', resumedAfter, stopped);
+        } else {
+          await pruneChunk(page, source, target, options, counts);
+        }
+        after = scanned.keyOf(page[page.length - 1] as E);
+        await control.saveCheckpoint(migration, name, JSON.stringify({ pass, after: keyId(after), complete: false } satisfies Checkpoint));
+        const wait = throttle.record(page.length, Date.now() - t0);
+        const rate = throttle.rate ?? 0;
+        if (pass === 'copy') {
+          options.onProgress?.({
+            rowsDone: counts.rowsRead,
+            total,
+            rowsPerSecond: Math.round(rate),
+            etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
+            chunkSize: throttle.chunkSize,
+          });
+        }
+        if (page.length < size) break;
+        if (wait > 0) await sleep(wait, options.signal);
       }
-      const t0 = Date.now();
-      const size = throttle.chunkSize;
-      const page = await firstPage(source, after, size, options.signal);
-      if (page.length === 0) break;
-      counts.chunks++;
-      counts.rowsRead += page.length;
-      const stopped = await copyChunk(migration, page, source, target, control, options, counts);
-      if (stopped) return finish('stopped', resumedAfter, stopped);
-      after = source.keyOf(page[page.length - 1] as E);
-      await control.saveCheckpoint(migration, name, JSON.stringify({ after: keyId(after), complete: false } satisfies Checkpoint));
-      const wait = throttle.record(page.length, Date.now() - t0);
-      const rate = throttle.rate ?? 0;
-      options.onProgress?.({
-        rowsDone: counts.rowsRead,
-        total,
-        rowsPerSecond: Math.round(rate),
-        etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
-        chunkSize: throttle.chunkSize,
-      });
-      if (page.length < size) break;
-      if (wait > 0) await sleep(wait, options.signal);
+      await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: pass === 'prune' || passes.length === 1 } satisfies Checkpoint));
     }
-    await control.saveCheckpoint(migration, name, JSON.stringify({ after: after === undefined ? undefined : keyId(after), complete: true } satisfies Checkpoint));
     return finish('complete', resumedAfter);
   } catch (error) {
     return finish(options.signal?.aborted ? 'aborted' : 'failed', resumedAfter, error);
@@ -172,7 +201,7 @@ async function copyChunk<K extends Key, E extends object>(
   target: Store<K, E>,
   control: ControlStore,
   options: BackfillOptions<E>,
-  counts: { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number; deadLetters: number },
+  counts: Counts,
 ): Promise<unknown> {
   const dead: { keyId: string; reason: string }[] = [];
   let rows: E[] = [];
@@ -206,6 +235,91 @@ async function copyChunk<K extends Key, E extends object>(
   if (dead.length > 0) {
     await control.addDeadLetters(migration, dead);
     counts.deadLetters += dead.length;
+  }
+  return undefined;
+}
+
+/** The prune pass: keys new holds and old does not are deleted in new (under new's key locks, old read again). */
+async function pruneChunk<K extends Key, E extends object>(page: readonly E[], source: Store<K, E>, target: Store<K, E>, options: BackfillOptions<E>, counts: Counts): Promise<void> {
+  const keys = page.map((e) => target.keyOf(e));
+  const present = await source.getMany(keys, { signal: options.signal });
+  const orphans = keys.filter((_, i) => present[i] === undefined);
+  if (orphans.length === 0) return;
+  const r = await target.syncMany(
+    orphans,
+    async (ks) => {
+      const now = await source.getMany(ks, { signal: options.signal });
+      return now.map((v) => (v === undefined ? undefined : null)); // re-created meanwhile: its own sync copies it
+    },
+    { signal: options.signal },
+  );
+  counts.deleted += r.deleted;
+}
+
+type Counts = { inserted: number; updated: number; deleted: number; skippedExisting: number; skippedTombstoned: number; deadLetters: number };
+
+/**
+ * Sync mode: the chunk's keys are read again from old under new's key locks
+ * and written as read, so a row new got earlier (from a neighbour instance
+ * that was still one phase behind, or a previous attempt) is overwritten with
+ * old's current value. A row whose transform throws, or that cannot be
+ * stored, is left alone and goes to the dead letters.
+ */
+async function syncChunk<K extends Key, E extends object>(
+  migration: string,
+  page: readonly E[],
+  source: Store<K, E>,
+  target: Store<K, E>,
+  control: ControlStore,
+  options: BackfillOptions<E>,
+  counts: Counts,
+): Promise<unknown> {
+  const dead = new Map<string, string>();
+  let stop: unknown;
+  const read = (only?: ReadonlySet<string>) => async (keys: readonly K[]): Promise<(E | undefined | null)[]> => {
+    const values = await source.getMany(keys, { signal: options.signal });
+    return Promise.all(
+      values.map(async (value, i): Promise<E | undefined | null> => {
+        const id = keyId(keys[i] as K);
+        if ((only && !only.has(id)) || dead.has(id)) return null;
+        if (value === undefined || !options.transform) return value;
+        try {
+          return await options.transform(value);
+        } catch (error) {
+          if (options.onRowError === 'stop') stop ??= new MidairError('ENCODING', `the transform failed for key ${id}`, { cause: error });
+          dead.set(id, 'TRANSFORM');
+          return null;
+        }
+      }),
+    );
+  };
+  const keys = page.map((e) => source.keyOf(e));
+  const tally = (r: { inserted: number; updated: number; deleted: number }): void => {
+    counts.inserted += r.inserted;
+    counts.updated += r.updated;
+    counts.deleted += r.deleted;
+  };
+  try {
+    tally(await target.syncMany(keys, read(), { signal: options.signal }));
+  } catch (error) {
+    if (!(error instanceof MidairError) || !['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION'].includes(error.code)) throw error;
+    // One bad row fails the whole chunk: sync the keys one by one to find it.
+    for (const key of keys) {
+      const id = keyId(key);
+      if (dead.has(id)) continue;
+      try {
+        tally(await target.syncMany([key], read(new Set([id])), { signal: options.signal }));
+      } catch (rowError) {
+        if (!(rowError instanceof MidairError) || !['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION'].includes(rowError.code)) throw rowError;
+        if (options.onRowError === 'stop') return rowError;
+        dead.set(id, rowError.code);
+      }
+    }
+  }
+  if (stop) return stop;
+  if (dead.size > 0) {
+    await control.addDeadLetters(migration, [...dead].map(([keyId, reason]) => ({ keyId, reason })));
+    counts.deadLetters += dead.size;
   }
   return undefined;
 }

@@ -11,6 +11,7 @@ import {
   type PutOptions,
   type ScanOptions,
   type Store,
+  type SyncManyResult,
   type SyncResult,
   type Tombstone,
 } from '../store.js';
@@ -195,6 +196,34 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
       }
     }
     return Promise.resolve(result);
+  }
+
+  async syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult> {
+    this.#open('syncMany', options);
+    const unique = [...new Map(keys.map((k) => [keyId(k), k])).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const releases: (() => void)[] = [];
+    try {
+      for (const [id] of unique) releases.push(await this.#locks.acquire(id));
+      const list = unique.map(([, k]) => k);
+      const values = await read(list);
+      this.#open('syncMany', options);
+      const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
+      list.forEach((key, i) => {
+        const value = values[i];
+        const id = keyId(key);
+        if (value === null) result.unchanged++;
+        else if (value === undefined) result[this.#delete(key, true, undefined) ? 'deleted' : 'unchanged']++;
+        else {
+          if (keyId(this.keyOf(value)) !== id) throw new MidairError('INVALID_ARGUMENT', `syncMany on ${this.name}: the source returned an entity of another key`);
+          result[this.#rows.has(id) ? 'updated' : 'inserted']++;
+          this.#set(key, value);
+          this.#tombstones.delete(id);
+        }
+      });
+      return result;
+    } finally {
+      for (const release of releases) release();
+    }
   }
 
   async getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined> {

@@ -442,6 +442,7 @@ export class Migration<K extends Key, E extends object> {
         rowsRead: 0,
         inserted: 0,
         updated: 0,
+        deleted: 0,
         skippedExisting: 0,
         skippedTombstoned: 0,
         deadLetters: 0,

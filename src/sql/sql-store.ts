@@ -14,6 +14,7 @@ import {
   type PutOptions,
   type ScanOptions,
   type Store,
+  type SyncManyResult,
   type SyncResult,
   type Tombstone,
 } from '../store.js';
@@ -379,6 +380,52 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       await this.#upsert(conn, [value]);
       return 'put';
     });
+  }
+
+  async syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult> {
+    this.#open('syncMany', options);
+    const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
+    const unique = [...new Map(keys.map((k) => [keyId(k), k])).values()];
+    const widest = Math.max(...this.#mapping.tables.map((t) => t.fields.length));
+    for (const batch of chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length)))) {
+      const part = await this.#write('syncMany', options, async (conn) => {
+        const counts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
+        await this.#dialect.lockKeys(conn, this.#lockNamespace, batch.map((k) => keyId(k)).sort());
+        const tombs = await this.#currentVersions(conn, batch, this.#tomb, this.#tombVersion);
+        const rows = await this.#currentVersions(conn, batch, this.#tables[0] as string, this.#versionMapped);
+        const values = await read(batch);
+        const puts: E[] = [];
+        const gone: K[] = [];
+        batch.forEach((key, i) => {
+          const value = values[i];
+          const id = keyId(key);
+          if (value === null) counts.unchanged++;
+          else if (value === undefined) {
+            if (rows.has(id)) counts.deleted++;
+            else counts.unchanged++;
+            gone.push(key);
+          } else {
+            if (keyId(this.keyOf(value)) !== id) throw new MidairError('INVALID_ARGUMENT', `syncMany on ${this.name}: the source returned an entity of another key`);
+            counts[rows.has(id) ? 'updated' : 'inserted']++;
+            puts.push(value);
+          }
+        });
+        this.#prepare(puts);
+        const cleared = puts.map((e) => this.keyOf(e)).filter((k) => tombs.has(keyId(k)));
+        if (cleared.length > 0) await this.#deleteTombstones(conn, cleared);
+        if (puts.length > 0) await this.#upsert(conn, puts);
+        for (const key of gone) {
+          const id = keyId(key);
+          await this.#deleteLocked(conn, key, { tombVersion: tombs.get(id), rowVersion: rows.get(id) }, { version: undefined });
+        }
+        return counts;
+      });
+      result.inserted += part.inserted;
+      result.updated += part.updated;
+      result.deleted += part.deleted;
+      result.unchanged += part.unchanged;
+    }
+    return result;
   }
 
   /**

@@ -30,7 +30,21 @@ describe('backfill', () => {
     expect(progress.at(-1)).toBe(2345);
     expect(await all(r.newStore)).toEqual(await all(r.oldStore));
     expect(await r.migration.backfill()).toMatchObject({ status: 'complete', rowsRead: 0 });
-    expect(await r.migration.backfill({ restart: true })).toMatchObject({ status: 'complete', rowsRead: 2345, inserted: 0, skippedExisting: 2345 });
+    // A restart syncs every row again (rewriting what is already equal); the conditional mode skips them.
+    expect(await r.migration.backfill({ restart: true })).toMatchObject({ status: 'complete', rowsRead: 2345, inserted: 0, updated: 2345 });
+    expect(await r.migration.backfill({ restart: true, mode: 'conditional' })).toMatchObject({ status: 'complete', rowsRead: 2345, inserted: 0, skippedExisting: 2345 });
+    expect(await all(r.newStore)).toEqual(await all(r.oldStore));
+  });
+
+  it('regression: overwrites a row new got from a neighbour still one phase behind (an insert-only copy left it stale)', async () => {
+    const r = await rig();
+    await fill(r.oldStore, 10);
+    await r.goTo('dual-write');
+    // As it happens when one instance has already synced a value and another, still in old-only, then wrote old alone:
+    await r.newStore.put(item(3, 1, 'synced earlier'));
+    await r.oldStore.put(item(3, 1, 'written later, old only'));
+    expect(await r.migration.backfill()).toMatchObject({ status: 'complete', inserted: 9, updated: 1 });
+    expect(await r.newStore.get(3)).toEqual(item(3, 1, 'written later, old only'));
   });
 
   it('converges beside live updates and deletes of the same keys', async () => {
@@ -107,7 +121,9 @@ describe('backfill', () => {
     const result = await r.migration.backfill({ chunkSize: 10, targetChunkMs: 0, onRowError: 'stop', transform: (e) => (e.id === 23 ? (() => { throw new MidairError('ENCODING', 'x'); })() : e) });
     expect(result.status).toBe('stopped');
     expect(result.error?.message).toContain('key n23');
-    expect(await r.newStore.count()).toBe(20); // the chunks before it
+    expect(await r.newStore.get(23)).toBeUndefined();
+    expect(await r.newStore.get(30)).toBeUndefined(); // nothing after its chunk
+    expect(await r.newStore.count()).toBe(29); // the chunks before it, and its chunk but for the failing row
   });
 
   it('a sweep copies only keys new does not have, and works in old-read-only', async () => {

@@ -21,6 +21,33 @@ export function syncSuite(get: () => Backend): void {
       expect(await store.writeIfNewer([row(1, 3)])).toMatchObject({ skippedTombstoned: 1 });
     });
 
+    it('syncs many keys at once: puts, deletes with tombstones, and leaves null keys alone', async () => {
+      const { store } = await versionedRows(get());
+      await store.put(row(1, 5, 'stale'));
+      await store.put(row(2, 5, 'to delete'));
+      await store.put(row(3, 5, 'left alone'));
+      await store.delete(4n);
+      const source = new Map<bigint, Row | undefined | null>([
+        [1n, row(1, 6, 'fresh')],
+        [2n, undefined],
+        [3n, null],
+        [4n, row(4, 1, 'recreated')],
+        [5n, row(5, 1, 'new')],
+        [6n, undefined],
+      ]);
+      const seen: bigint[] = [];
+      const result = await store.syncMany([5n, 1n, 2n, 3n, 4n, 6n, 1n], async (keys) => {
+        seen.push(...keys);
+        return Promise.resolve(keys.map((k) => source.get(k) ?? undefined).map((v, i) => (source.get(keys[i] as bigint) === null ? null : v)));
+      });
+      expect(result).toEqual({ inserted: 2, updated: 1, deleted: 1, unchanged: 2 });
+      expect(new Set(seen)).toEqual(new Set([1n, 2n, 3n, 4n, 5n, 6n]));
+      expect(await store.getMany([1n, 2n, 3n, 4n, 5n, 6n])).toEqual([row(1, 6, 'fresh'), undefined, row(3, 5, 'left alone'), row(4, 1, 'recreated'), row(5, 1, 'new'), undefined]);
+      expect(await store.getTombstone(2n)).toBeDefined();
+      expect(await store.getTombstone(4n)).toBeUndefined();
+      expect(await store.getTombstone(6n)).toBeDefined();
+    });
+
     it('overwrites whatever the store holds, newer version or not: the source is the truth', async () => {
       const { store } = await versionedRows(get());
       await store.put(row(2, 9, 'stray'));

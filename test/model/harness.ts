@@ -45,7 +45,7 @@ export interface HistoryOptions {
   readonly keys?: number;
   readonly faultRate?: number;
   readonly sabotage?: Sabotage;
-  /** Copies old into new (once the fleet writes both) before reads may come from new; the backfill engine plugs in here. Default: {@link reconcile}. */
+  /** Replaces the backfill (run once the fleet writes both stores, before reads may come from new). Default: the real one, crashed and resumed. */
   readonly backfill?: (old: Store<number, Doc>, target: Store<number, Doc>) => Promise<void>;
   /** Collects a line per event (debugging a failing seed). */
   readonly trace?: string[];
@@ -58,6 +58,8 @@ export interface HistoryResult {
   readonly transitions: number;
   readonly phases: readonly Phase[];
   readonly violations: readonly Violation[];
+  /** Backfill runs (each crash adds one). */
+  readonly backfills: number;
   /** Every client call, for explaining a violation. */
   readonly log: readonly OpRecord[];
 }
@@ -66,14 +68,28 @@ export interface HistoryResult {
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The default backfill: makes every key of new equal to old's by syncing it
- * under new's key lock (keys of both sides, so rows deleted while new was not
- * written are removed too). The backfill engine replaces this.
+ * The real backfill, killed at random chunks (an abort, or a store fault
+ * ending the run) and started again until it completes — invariant 5.
+ * Resolves how many runs it took.
  */
-export async function reconcile(old: Store<number, Doc>, target: Store<number, Doc>): Promise<void> {
-  const keys = new Set<number>();
-  for (const s of [old, target]) for await (const chunk of s.scan({ chunkSize: 50 })) for (const d of chunk) keys.add(d.id);
-  for (const k of keys) await target.syncKey(k, () => old.get(k));
+async function crashingBackfill(operator: Migration<number, Doc>, random: () => number): Promise<number> {
+  for (let runs = 1; ; runs++) {
+    const controller = new AbortController();
+    const killAt = Math.floor(random() * 4);
+    let chunks = 0;
+    const result = await operator.backfill({
+      name: 'model-backfill',
+      restart: runs === 1,
+      chunkSize: 2,
+      targetChunkMs: 0,
+      signal: controller.signal,
+      onProgress: () => {
+        if (++chunks === killAt) controller.abort();
+      },
+    });
+    if (result.status === 'complete') return runs;
+    if (runs > 50) throw new Error(`backfill did not complete: ${result.status} ${result.error?.message ?? ''}`);
+  }
 }
 
 function sabotaged(store: Store<number, Doc>, sabotage: Sabotage | undefined): Store<number, Doc> {
@@ -96,6 +112,11 @@ function sabotaged(store: Store<number, Doc>, sabotage: Sabotage | undefined): S
     },
     syncKey: async (k, read, o) => {
       const r = await store.syncKey(k, read, o);
+      await store.purgeTombstones();
+      return r;
+    },
+    syncMany: async (k, read, o) => {
+      const r = await store.syncMany(k, read, o);
       await store.purgeTombstones();
       return r;
     },
@@ -260,6 +281,7 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
 
   // The operator walks the phases (never into old-read-only: rolling back from there needs a reverse backfill).
   let transitions = 0;
+  let backfills = 0;
   const walk = (async () => {
     while (running) {
       await sleep(5 + random() * 15);
@@ -270,11 +292,17 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
         if (back) {
           const st = await operator.rollback({ reason: 'model: roll back' });
           track(st);
-          if (st.phase === 'old-only') backfilled = false;
+          if (st.phase === 'old-only') backfilled = false; // new misses writes from here on: copy again before reads may reach it
         } else {
           if (s.phase === 'dual-write' && !backfilled) {
-            await operator.awaitFleet(); // no instance still writes old alone
-            await (options.backfill ?? reconcile)(rawOld, rawNew);
+            if (options.backfill) {
+              await operator.awaitFleet();
+              await options.backfill(rawOld, rawNew);
+            } else {
+              options.trace?.push(`t${clock} backfill starts`);
+              backfills += await crashingBackfill(operator, random);
+              options.trace?.push(`t${clock} backfill done`);
+            }
             backfilled = true;
           }
           track(await operator.advance({ reason: 'model: advance', rampPercent: Math.floor(random() * 101) }));
@@ -311,5 +339,5 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
   violations.push(...checkReads(ops), ...checkFinal(ops, await finalOf(a), converges ? await finalOf(b) : undefined), ...checkErrors(ops));
   await Promise.all(instances.map(({ migration }) => migration.close()));
   const faults = allFaults.reduce((n, f) => n + f.injected.errors + f.injected.lateErrors + f.injected.hangs, 0);
-  return { seed: options.seed, ops: ops.length, faults, transitions, phases, violations, log: ops };
+  return { seed: options.seed, ops: ops.length, faults, transitions, phases, violations, backfills, log: ops };
 }
