@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { col, defineMigration, memoryControlStore, sqlMapping, type Store } from '../../src/index.js';
+import { availability, openBackend, type Backend } from '../support/backends.js';
+import { faultyStore, noFaults } from '../support/faulty-store.js';
+
+interface Account {
+  id: bigint;
+  email: string;
+  balance: string;
+  version: number;
+}
+
+const pg = availability('postgres');
+const my = availability('mysql');
+const run = pg.run && my.run;
+const reason = [pg, my].filter((a) => !a.run).map((a) => a.reason).join('; ');
+
+async function accounts(backend: Backend, name: string): Promise<Store<bigint, Account>> {
+  const table = backend.unique(name);
+  await backend.ddl({
+    postgres: `CREATE TABLE ${table} (id bigint PRIMARY KEY, email text NOT NULL, balance numeric(20,2) NOT NULL, version integer NOT NULL)`,
+    mysql: `CREATE TABLE ${table} (id bigint PRIMARY KEY, email varchar(200) NOT NULL, balance decimal(20,2) NOT NULL, version int NOT NULL) ENGINE=InnoDB`,
+  });
+  const store = backend.store<bigint, Account>(
+    sqlMapping<Account>({
+      key: 'id',
+      version: 'version',
+      tables: [{ table, columns: { id: col.bigint('id'), email: col.text('email'), balance: col.numeric('balance'), version: col.integer('version') } }],
+    }),
+  );
+  await store.setup();
+  return store;
+}
+
+async function contents(store: Store<bigint, Account>): Promise<Account[]> {
+  const out: Account[] = [];
+  for await (const chunk of store.scan({ chunkSize: 1000 })) out.push(...chunk);
+  return out;
+}
+
+describe.skipIf(!run)(`backfill on real databases${run ? '' : ` — skipped: ${reason}`}`, () => {
+  let postgres: Backend;
+  let mysql: Backend;
+  beforeAll(async () => {
+    postgres = await openBackend('postgres');
+    mysql = await openBackend('mysql');
+  });
+  afterAll(async () => {
+    await postgres.close();
+    await mysql.close();
+  });
+
+  it.each([
+    ['PostgreSQL → MariaDB', 'postgres', 'mysql'],
+    ['MariaDB → PostgreSQL', 'mysql', 'postgres'],
+  ] as const)('%s: killed at random points beside live writes, resumed until complete: contents equal, no duplicates', async (_label, from, to) => {
+    const old = await accounts(from === 'postgres' ? postgres : mysql, 'accounts_old');
+    const target = await accounts(to === 'postgres' ? postgres : mysql, 'accounts_new');
+    const N = 3000;
+    for (let i = 0; i < N; i += 500) {
+      await old.writeIfNewer(Array.from({ length: 500 }, (_, j) => ({ id: BigInt(i + j), email: `a${i + j}@example.com`, balance: `${i + j}.25`, version: 1 })));
+    }
+    const oldFaults = noFaults();
+    const newFaults = noFaults();
+    const migration = await defineMigration({
+      name: 'accounts',
+      old: faultyStore(old, oldFaults),
+      new: faultyStore(target, newFaults),
+      control: memoryControlStore(),
+      pollMs: 20,
+    }).start();
+    try {
+      await migration.advance({ reason: 'test' });
+      const repo = migration.repository();
+      let live = true;
+      const writer = (async () => {
+        for (let n = 0; live; n++) {
+          const id = BigInt(Math.floor(Math.random() * N));
+          if (n % 7 === 0) await repo.delete(id);
+          else await repo.put({ id, email: `live${n}@example.com`, balance: `${n}.5`, version: 100 + n });
+        }
+      })();
+      let runs = 0;
+      let resumed = 0;
+      for (;;) {
+        runs++;
+        oldFaults.errorRate = 0.01; // a crash: the run ends wherever this lands
+        newFaults.lateErrorRate = 0.01; // …sometimes after its chunk committed
+        // …and the first runs are also killed outright after a random number of chunks.
+        const kill = new AbortController();
+        const killAt = runs <= 3 ? 1 + Math.floor(Math.random() * 5) : 0;
+        let chunks = 0;
+        const result = await migration.backfill({
+          chunkSize: 200,
+          targetChunkMs: 0,
+          signal: kill.signal,
+          onProgress: () => {
+            if (++chunks === killAt) kill.abort();
+          },
+        });
+        oldFaults.errorRate = 0;
+        newFaults.lateErrorRate = 0;
+        if (result.resumedAfter !== undefined) resumed++;
+        if (result.status === 'complete') break;
+        expect(runs).toBeLessThan(300);
+      }
+      live = false;
+      await writer;
+      await migration.settle();
+      await migration.drainRepairs();
+      expect(resumed).toBeGreaterThan(0);
+      const [a, b] = [await contents(old), await contents(target)];
+      expect(b.length).toBe(a.length);
+      expect(b).toEqual(a);
+      expect(new Set(b.map((x) => x.id)).size).toBe(b.length);
+    } finally {
+      await migration.close();
+    }
+  });
+});
