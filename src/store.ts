@@ -61,6 +61,8 @@ export interface PutOptions extends CallOptions {
 export interface ScanOptions<K extends Key = Key> extends CallOptions {
   /** Resume after this key (exclusive). */
   readonly after?: K | undefined;
+  /** Stop after this key (inclusive): with `after`, one range `(after, through]` of the key space. */
+  readonly through?: K | undefined;
   /** Entities per chunk. Default 1000. */
   readonly chunkSize?: number;
 }
@@ -146,8 +148,10 @@ export interface Store<K extends Key, E extends object> {
   /** Deletes the key (and by default leaves a tombstone). Resolves true if a row was deleted. */
   delete(key: K, options?: DeleteOptions): Promise<boolean>;
   count(options?: CallOptions): Promise<number>;
-  /** Keyset scan in the store's key order, in chunks; resumes after `options.after`. */
+  /** Keyset scan in the store's key order, in chunks; resumes after `options.after`, stops after `options.through`. */
   scan(options?: ScanOptions<K>): AsyncIterable<E[]>;
+  /** Up to `count` real keys picked at random, in the store's key order (to split the key space into ranges). */
+  sampleKeys(count: number, options?: CallOptions): Promise<K[]>;
   /**
    * The conditional bulk write: insert where absent, overwrite only where the
    * incoming version is newer, never over a tombstone at least as new. Safe

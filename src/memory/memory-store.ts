@@ -170,12 +170,21 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     for (;;) {
       this.#open('scan', options);
       const start = after === undefined ? 0 : this.#position(after, false);
-      const keys = this.#keys.slice(start, start + size);
+      const end = options.through === undefined ? this.#keys.length : this.#position(options.through, false);
+      const keys = this.#keys.slice(start, Math.min(start + size, end));
       if (keys.length === 0) return;
       yield keys.map((k) => cloneEntity(this.#rows.get(keyId(k)) as E));
       after = keys[keys.length - 1];
       await Promise.resolve();
     }
+  }
+
+  async sampleKeys(count: number, options?: CallOptions): Promise<K[]> {
+    this.#open('sampleKeys', options);
+    const n = this.#keys.length;
+    const picked = new Set<number>();
+    while (picked.size < Math.min(count, n)) picked.add(Math.floor(Math.random() * n));
+    return Promise.resolve([...picked].sort((a, b) => a - b).map((i) => this.#keys[i] as K));
   }
 
   async writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> {

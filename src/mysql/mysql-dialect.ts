@@ -69,10 +69,13 @@ export class MysqlDialect extends SqlDialect {
   }
 
   /** Expanded form: MariaDB does not use an index for a row-value comparison. */
-  override keyAfter(columns: readonly string[], param: (part: number) => string): string {
+  override readonly randomOrder = 'RAND()';
+
+  override keyCompare(columns: readonly string[], op: '>' | '<=', param: (part: number) => string): string {
+    const strict = op === '>' ? '>' : '<';
     const ors = columns.map((c, i) => {
       const eq = columns.slice(0, i).map((p, j) => `${p} = ${param(j)}`);
-      return `(${[...eq, `${c} > ${param(i)}`].join(' AND ')})`;
+      return `(${[...eq, `${c} ${i === columns.length - 1 ? op : strict} ${param(i)}`].join(' AND ')})`;
     });
     return ors.length === 1 ? (ors[0] as string) : `(${ors.join(' OR ')})`;
   }

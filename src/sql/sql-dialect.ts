@@ -54,13 +54,17 @@ export abstract class SqlDialect {
   readonly upsertTargetsKeyOnly: boolean = true;
 
   /**
-   * `(a, b) > (?, ?)`: rows after a key, in index order. `param(i)` binds key
-   * part `i` and returns a fresh placeholder each time it is called.
+   * `(a, b) > (?, ?)` (or `<=`): rows after a key (or up to and including
+   * it), in index order. `param(i)` binds key part `i` and returns a fresh
+   * placeholder each call.
    */
-  keyAfter(columns: readonly string[], param: (part: number) => string): string {
-    if (columns.length === 1) return `${columns[0]} > ${param(0)}`;
-    return `(${columns.join(', ')}) > (${columns.map((_, i) => param(i)).join(', ')})`;
+  keyCompare(columns: readonly string[], op: '>' | '<=', param: (part: number) => string): string {
+    if (columns.length === 1) return `${columns[0]} ${op} ${param(0)}`;
+    return `(${columns.join(', ')}) ${op} (${columns.map((_, i) => param(i)).join(', ')})`;
   }
+
+  /** An expression that orders rows randomly (for sampling keys). */
+  readonly randomOrder: string = 'random()';
 
   /** `INSERT … ON CONFLICT … DO UPDATE` or its dialect's spelling. */
   abstract upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string;

@@ -307,15 +307,18 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     if (!Number.isSafeInteger(size) || size < 1) throw new MidairError('INVALID_ARGUMENT', 'scan: chunkSize must be a positive integer');
     const order = ` ORDER BY ${this.#keyCols0.join(', ')} LIMIT ${size}`;
     let after = options.after;
+    const fields = this.#primary.keyColumns;
+    const bound = (params: Params, op: '>' | '<=', key: K): string => {
+      const parts = fields.length === 1 ? [key] : (key as readonly unknown[]);
+      return this.#dialect.keyCompare(this.#keyCols0, op, (i) => params.field(fields[i] as MappedField, parts[i]));
+    };
     for (;;) {
       this.#open('scan', options);
       const params = new Params(this.#dialect);
-      let where = '';
-      if (after !== undefined) {
-        const fields = this.#primary.keyColumns;
-        const parts = fields.length === 1 ? [after] : (after as readonly unknown[]);
-        where = ` WHERE ${this.#dialect.keyAfter(this.#keyCols0, (i) => params.field(fields[i] as MappedField, parts[i]))}`;
-      }
+      const conditions: string[] = [];
+      if (after !== undefined) conditions.push(bound(params, '>', after));
+      if (options.through !== undefined) conditions.push(bound(params, '<=', options.through));
+      const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
       const { rows } = await this.#query('scan', `${this.#select}${where}${order}`, params.values);
       if (rows.length === 0) return;
       const chunk = rows.map((r) => this.#decode(r));
@@ -323,6 +326,18 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       if (rows.length < size) return;
       after = this.keyOf(chunk[chunk.length - 1] as E);
     }
+  }
+
+  async sampleKeys(count: number, options?: CallOptions): Promise<K[]> {
+    this.#open('sampleKeys', options);
+    if (!Number.isSafeInteger(count) || count < 1) return [];
+    // Sorted by the database itself, so the keys are in the order its scans use.
+    const keyExprs = this.#primary.keyColumns.map((f) => readExpr(this.#dialect, f, `s.${this.#dialect.quoteId(f.column)}`));
+    const sql =
+      `SELECT ${keyExprs.join(', ')} FROM (SELECT ${this.#keyCols.join(', ')} FROM ${this.#tables[0] ?? ''} ORDER BY ${this.#dialect.randomOrder} LIMIT ${count}) s ` +
+      `ORDER BY ${this.#keyCols.map((c) => `s.${c}`).join(', ')}`;
+    const { rows } = await this.#query('sampleKeys', sql, []);
+    return rows.map((r) => this.#decodeKey(r));
   }
 
   async getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined> {

@@ -64,6 +64,23 @@ export function scanSuite(get: () => Backend): void {
       expect(await collectKeys(store, -1n, 5000)).toEqual(expected);
     });
 
+    it('scans one range (after, through] and splits the key space at sampled real keys with no key missed or repeated', async () => {
+      const range: bigint[] = [];
+      for await (const chunk of store.scan({ after: expected[100], through: expected[350], chunkSize: 97 })) range.push(...chunk.map((e) => e.id));
+      expect(range).toEqual(expected.slice(101, 351));
+      const sample = await store.sampleKeys(40);
+      expect(sample).toHaveLength(40);
+      expectStrictlyIncreasing(sample);
+      const known = new Set(expected);
+      expect(sample.every((k) => known.has(k))).toBe(true);
+      const bounds: (bigint | undefined)[] = [undefined, ...sample, undefined];
+      const seen: bigint[] = [];
+      for (let i = 0; i + 1 < bounds.length; i++) {
+        for await (const chunk of store.scan({ after: bounds[i], through: bounds[i + 1], chunkSize: 5000 })) seen.push(...chunk.map((e) => e.id));
+      }
+      expect(seen).toEqual(expected);
+    });
+
     it('scans string keys in order and resumes from any of them', async () => {
       const backend = get();
       const table = backend.unique('tags');
@@ -102,6 +119,9 @@ export function scanSuite(get: () => Backend): void {
       const keys = all.map((e) => [e.tenant, e.seq] as [number, bigint]);
       expect(await collectKeys(events, undefined, 77)).toEqual(keys);
       expect(await collectKeys(events, [7, 50n], 77)).toEqual(keys.filter(([t, s]) => t > 7 || (t === 7 && s > 50n)));
+      const bounded: [number, bigint][] = [];
+      for await (const chunk of events.scan({ after: [7, 49n], through: [9, 16n], chunkSize: 13 })) bounded.push(...chunk.map((e) => events.keyOf(e)));
+      expect(bounded).toEqual(keys.filter(([t, s]) => (t > 7 || (t === 7 && s > 49n)) && (t < 9 || (t === 9 && s <= 16n))));
       expect(await events.get([7, 49n])).toEqual({ tenant: 7, seq: 49n, payload: 'p7.7' });
       expect(await events.getMany([[7, 49n], [7, 50n], [30, 9801n]])).toEqual([
         { tenant: 7, seq: 49n, payload: 'p7.7' },

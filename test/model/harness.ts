@@ -103,6 +103,7 @@ function sabotaged(store: Store<number, Doc>, sabotage: Sabotage | undefined): S
     put: (e, o) => store.put(e, o),
     count: (o) => store.count(o),
     scan: (o) => store.scan(o),
+    sampleKeys: (n, o) => store.sampleKeys(n, o),
     writeIfNewer: (e, o) => store.writeIfNewer(e, o),
     getTombstone: (k, o) => store.getTombstone(k, o),
     delete: async (k, o) => {
