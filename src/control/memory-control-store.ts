@@ -1,6 +1,7 @@
 import type {
   AuditEntry,
   DeadLetter,
+  RangeLease,
   AuditInput,
   ControlStore,
   HeartbeatInput,
@@ -31,6 +32,7 @@ export function memoryControlStore(): ControlStore {
   const repairs = new Map<string, RepairEntry>();
   const checkpoints = new Map<string, string>();
   const dead = new Map<string, DeadLetter & { migration: string }>();
+  const rangeSets = new Map<string, RangeLease[]>();
   let auditSeq = 0;
   const rkey = (m: string, d: RepairDirection, k: string): string => `${m}\u0000${d}\u0000${k}`;
   const log = (migration: string, from: PhaseSetting | undefined, state: PhaseState, audit: AuditInput): void => {
@@ -132,6 +134,41 @@ export function memoryControlStore(): ControlStore {
       return Promise.resolve(n);
     },
     deadLetterCount: async (migration) => Promise.resolve([...dead.values()].filter((d) => d.migration === migration).length),
+    async createRanges(migration, name, ranges) {
+      const id = `${migration}\u0000${name}`;
+      if (rangeSets.has(id)) return Promise.resolve(false);
+      rangeSets.set(id, ranges.map((r, rangeId) => ({ rangeId, lo: r.lo, hi: r.hi, token: 0, leasedUntil: new Date(0), complete: false })));
+      return Promise.resolve(true);
+    },
+    async claimRange(migration, name, owner, leaseMs) {
+      const list = rangeSets.get(`${migration}\u0000${name}`) ?? [];
+      const now = Date.now();
+      const i = list.findIndex((r) => !r.complete && r.leasedUntil.getTime() < now);
+      const free = list[i];
+      if (!free) return Promise.resolve(undefined);
+      const claimed: RangeLease = { ...free, owner, token: repairToken(), leasedUntil: new Date(now + leaseMs) };
+      list[i] = claimed;
+      return Promise.resolve(claimed);
+    },
+    async renewRange(migration, name, rangeId, token, leaseMs, after) {
+      const list = rangeSets.get(`${migration}\u0000${name}`) ?? [];
+      const r = list[rangeId];
+      if (!r || r.token !== token || r.complete) return Promise.resolve(false);
+      list[rangeId] = { ...r, after: after ?? r.after, leasedUntil: new Date(Date.now() + leaseMs) };
+      return Promise.resolve(true);
+    },
+    async completeRange(migration, name, rangeId, token) {
+      const list = rangeSets.get(`${migration}\u0000${name}`) ?? [];
+      const r = list[rangeId];
+      if (!r || r.token !== token || r.complete) return Promise.resolve(false);
+      list[rangeId] = { ...r, complete: true, leasedUntil: new Date(0) };
+      return Promise.resolve(true);
+    },
+    ranges: async (migration, name) => Promise.resolve([...(rangeSets.get(`${migration}\u0000${name}`) ?? [])]),
+    async dropRanges(migration, name) {
+      rangeSets.delete(`${migration}\u0000${name}`);
+      return Promise.resolve();
+    },
     async saveCheckpoint(migration, name, value) {
       checkpoints.set(`${migration}\u0000${name}`, value);
       return Promise.resolve();

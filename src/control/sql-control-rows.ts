@@ -3,6 +3,7 @@ import { isPhase } from '../migration/phases.js';
 import { cellText } from '../sql/sql-dialect.js';
 import {
   type DeadLetter,
+  type RangeLease,
   AUDIT_ACTIONS,
   REPAIR_DIRECTIONS,
   type AuditAction,
@@ -123,4 +124,19 @@ export function decodeRepair(row: Row, table: string): RepairEntry {
 
 export function decodeDeadLetter(row: Row, table: string): DeadLetter {
   return { keyId: text(row, 0, table, 'key_id'), reason: text(row, 1, table, 'reason'), at: time(row, 2, table, 'at'), attempts: num(row, 3, table, 'attempts') };
+}
+
+const optional = (row: Row, i: number, table: string, column: string): string | undefined => (row[i] === null || row[i] === undefined ? undefined : text(row, i, table, column));
+
+export function decodeRange(row: Row, table: string): RangeLease {
+  return {
+    rangeId: num(row, 0, table, 'range_id'),
+    lo: optional(row, 1, table, 'lo'),
+    hi: optional(row, 2, table, 'hi'),
+    after: optional(row, 3, table, 'after_key'),
+    owner: optional(row, 4, table, 'owner'),
+    token: num(row, 5, table, 'token'),
+    leasedUntil: time(row, 6, table, 'leased_until'),
+    complete: num(row, 7, table, 'complete') === 1,
+  };
 }

@@ -1,7 +1,7 @@
 import type { SqlDialect } from '../sql/sql-dialect.js';
 
 /** The control tables, by their name after the prefix. */
-export const CONTROL_TABLES = ['phase', 'audit', 'instances', 'repairs', 'checkpoints', 'dead_letters'] as const;
+export const CONTROL_TABLES = ['phase', 'audit', 'instances', 'repairs', 'checkpoints', 'dead_letters', 'ranges'] as const;
 export type ControlTable = (typeof CONTROL_TABLES)[number];
 
 const COLUMNS = [
@@ -33,6 +33,14 @@ const COLUMNS = [
   'name',
   'value',
   'updated_at',
+  'range_id',
+  'lo',
+  'hi',
+  'after_key',
+  'owner',
+  'token',
+  'leased_until',
+  'complete',
 ] as const;
 export type ControlColumn = (typeof COLUMNS)[number];
 
@@ -208,6 +216,19 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
       nn('at', ty.big),
       nn('attempts', ty.int),
       pk('migration', 'key_id'),
+    ]),
+    table('ranges', [
+      nn('migration', ty.key(L.migration)),
+      nn('name', ty.key(L.checkpointName)),
+      nn('range_id', ty.int),
+      `${c.lo} ${ty.longText}`,
+      `${c.hi} ${ty.longText}`,
+      `${c.after_key} ${ty.longText}`,
+      `${c.owner} ${ty.text}`,
+      nn('token', ty.big),
+      nn('leased_until', ty.big),
+      nn('complete', ty.int),
+      pk('migration', 'name', 'range_id'),
     ]),
     table('checkpoints', [
       nn('migration', ty.key(L.migration)),

@@ -3,9 +3,9 @@ import { isPhase } from '../migration/phases.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import type { SqlConnection, SqlDriver, SqlResult } from '../sql/sql-driver.js';
 import { chunked } from '../sql/sql-statements.js';
-import { AUDIT_ACTIONS, REPAIR_DIRECTIONS, settingOf, type AuditInput, type ControlStore, type PhaseSetting, type PhaseState, type RepairDirection } from './control-store.js';
+import { AUDIT_ACTIONS, REPAIR_DIRECTIONS, settingOf, type AuditInput, type ControlStore, type RangeLease, type PhaseSetting, type PhaseState, type RepairDirection } from './control-store.js';
 import { INITIAL_SETTING } from './memory-control-store.js';
-import { decodeAudit, decodeDeadLetter, decodeInstance, decodeRepair, decodeState, num, settingJson, text } from './sql-control-rows.js';
+import { decodeAudit, decodeDeadLetter, decodeRange, decodeInstance, decodeRepair, decodeState, num, settingJson, text } from './sql-control-rows.js';
 import { controlSchema, MYSQL_KEY_LIMITS, type ControlColumn } from './sql-control-schema.js';
 import { repairToken } from './repair-token.js';
 
@@ -111,6 +111,12 @@ export function sqlControlStore(dialect: SqlDialect, driver: SqlDriver, options:
     await conn.query(insertAudit, params);
   };
   const repairKey = `${c.migration} = ${ph(1)} AND ${c.direction} = ${ph(2)}`;
+  const readRanges = async (migration: string, rangeName: string): Promise<RangeLease[]> => {
+    const cols = ['range_id', 'lo', 'hi', 'after_key', 'owner', 'token', 'leased_until', 'complete'] as const;
+    const sql = `SELECT ${cols.map((x) => c[x]).join(', ')} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} ORDER BY ${c.range_id}`;
+    const { rows } = await query('ranges', sql, [migration, rangeName]);
+    return rows.map((r) => decodeRange(r, prefix + 'ranges'));
+  };
 
   return {
     name,
@@ -306,6 +312,74 @@ export function sqlControlStore(dialect: SqlDialect, driver: SqlDriver, options:
     async deadLetterCount(migration) {
       const { rows } = await query('deadLetterCount', `SELECT COUNT(*) FROM ${t.dead_letters} WHERE ${c.migration} = ${ph(1)}`, [migration]);
       return rows[0] ? num(rows[0], 0, prefix + 'dead_letters', 'count') : 0;
+    },
+
+    async createRanges(migration, rangeName, ranges) {
+      checkMigration('createRanges', migration);
+      fits('createRanges', 'the backfill name', rangeName, MYSQL_KEY_LIMITS.checkpointName);
+      return transaction('createRanges', async (conn) => {
+        // One creator wins: the claim row blocks a concurrent creator until this commits, which then inserts nothing.
+        const claim = await conn.query(schema.insertIfAbsent('checkpoints', ['migration', 'name', 'value', 'updated_at'], ['migration', 'name'], [tuple(0, 4)]), [
+          migration,
+          `${rangeName}:ranges`,
+          String(ranges.length),
+          Date.now(),
+        ]);
+        if (claim.affected === 0) return false;
+        for (const batch of chunked(ranges.map((r, i) => ({ ...r, i })), batchRows)) {
+          const params: unknown[] = [];
+          const rows = batch.map((r, j) => {
+            params.push(migration, rangeName, r.i, r.lo ?? null, r.hi ?? null);
+            return `(${phs(j * 5, 5)}, NULL, NULL, 0, 0, 0)`;
+          });
+          const cols = ['migration', 'name', 'range_id', 'lo', 'hi', 'after_key', 'owner', 'token', 'leased_until', 'complete'] as const;
+          await conn.query(`INSERT INTO ${t.ranges} (${cols.map((x) => c[x]).join(', ')}) VALUES ${rows.join(', ')}`, params);
+        }
+        return true;
+      });
+    },
+
+    async claimRange(migration, rangeName, owner, leaseMs) {
+      const now = Date.now();
+      const sql = `SELECT ${c.range_id}, ${c.token} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} AND ${c.complete} = 0 AND ${c.leased_until} < ${ph(3)} ORDER BY ${c.range_id} LIMIT 20`;
+      const { rows } = await query('claimRange', sql, [migration, rangeName, now]);
+      for (const r of rows) {
+        const rangeId = num(r, 0, prefix + 'ranges', 'range_id');
+        const old = num(r, 1, prefix + 'ranges', 'token');
+        const token = repairToken();
+        // Compare-and-swap on the old token: of two claimers, one wins.
+        const update =
+          `UPDATE ${t.ranges} SET ${c.owner} = ${ph(1)}, ${c.token} = ${ph(2)}, ${c.leased_until} = ${ph(3)} ` +
+          `WHERE ${c.migration} = ${ph(4)} AND ${c.name} = ${ph(5)} AND ${c.range_id} = ${ph(6)} AND ${c.token} = ${ph(7)} AND ${c.complete} = 0`;
+        const { affected } = await query('claimRange', update, [owner, token, now + leaseMs, migration, rangeName, rangeId, old]);
+        if (affected === 1) return (await readRanges(migration, rangeName)).find((x) => x.rangeId === rangeId);
+      }
+      return undefined;
+    },
+
+    async renewRange(migration, rangeName, rangeId, token, leaseMs, after) {
+      const sql =
+        `UPDATE ${t.ranges} SET ${c.leased_until} = ${ph(1)}, ${c.after_key} = COALESCE(${ph(2)}, ${c.after_key}) ` +
+        `WHERE ${c.migration} = ${ph(3)} AND ${c.name} = ${ph(4)} AND ${c.range_id} = ${ph(5)} AND ${c.token} = ${ph(6)} AND ${c.complete} = 0`;
+      const { affected } = await query('renewRange', sql, [Date.now() + leaseMs, after ?? null, migration, rangeName, rangeId, token]);
+      return affected === 1;
+    },
+
+    async completeRange(migration, rangeName, rangeId, token) {
+      const sql =
+        `UPDATE ${t.ranges} SET ${c.complete} = 1, ${c.leased_until} = 0 ` +
+        `WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} AND ${c.range_id} = ${ph(3)} AND ${c.token} = ${ph(4)} AND ${c.complete} = 0`;
+      const { affected } = await query('completeRange', sql, [migration, rangeName, rangeId, token]);
+      return affected === 1;
+    },
+
+    ranges: (migration, rangeName) => readRanges(migration, rangeName),
+
+    async dropRanges(migration, rangeName) {
+      await transaction('dropRanges', async (conn) => {
+        await conn.query(`DELETE FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, rangeName]);
+        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, `${rangeName}:ranges`]);
+      });
     },
 
     async saveCheckpoint(migration, checkpoint, value) {

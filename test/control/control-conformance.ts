@@ -177,6 +177,43 @@ export function controlConformance(kind: BackendKind): void {
       });
     });
 
+    describe('backfill ranges', () => {
+      it('are created once, leased one worker at a time with a fencing token, taken over when a lease expires, and completed', async () => {
+        const { control } = await fresh();
+        const ranges = [{ hi: 'n100' }, { lo: 'n100', hi: '["n2","sé😀"]' }, { lo: '["n2","sé😀"]' }];
+        expect(await control.createRanges('m', 'backfill', ranges)).toBe(true);
+        expect(await control.createRanges('m', 'backfill', [{}])).toBe(false);
+        const listed = await control.ranges('m', 'backfill');
+        expect(listed.map((r) => [r.rangeId, r.lo, r.hi, r.complete])).toEqual([
+          [0, undefined, 'n100', false],
+          [1, 'n100', '["n2","sé😀"]', false],
+          [2, '["n2","sé😀"]', undefined, false],
+        ]);
+        const a = await control.claimRange('m', 'backfill', 'worker-a', 60_000);
+        const b = await control.claimRange('m', 'backfill', 'worker-b', 60_000);
+        const c = await control.claimRange('m', 'backfill', 'worker-c', 30);
+        expect([a?.rangeId, b?.rangeId, c?.rangeId]).toEqual([0, 1, 2]);
+        expect(a?.owner).toBe('worker-a');
+        expect(await control.claimRange('m', 'backfill', 'worker-d', 60_000)).toBeUndefined(); // all leased
+        expect(await control.renewRange('m', 'backfill', 0, a?.token ?? -1, 60_000, 'n42')).toBe(true);
+        expect(await control.renewRange('m', 'backfill', 0, (a?.token ?? 0) + 1, 60_000, 'n43')).toBe(false);
+        expect((await control.ranges('m', 'backfill'))[0]?.after).toBe('n42');
+        await sleep(60); // c's lease runs out
+        const d = await control.claimRange('m', 'backfill', 'worker-d', 60_000);
+        expect(d?.rangeId).toBe(2);
+        expect(d?.token).not.toBe(c?.token);
+        expect(await control.renewRange('m', 'backfill', 2, c?.token ?? -1, 60_000)).toBe(false); // fenced: c lost it
+        expect(await control.completeRange('m', 'backfill', 2, c?.token ?? -1)).toBe(false);
+        expect(await control.completeRange('m', 'backfill', 2, d?.token ?? -1)).toBe(true);
+        expect(await control.completeRange('m', 'backfill', 2, d?.token ?? -1)).toBe(false);
+        expect((await control.ranges('m', 'backfill')).map((r) => r.complete)).toEqual([false, false, true]);
+        expect(await control.ranges('m', 'other')).toEqual([]);
+        await control.dropRanges('m', 'backfill');
+        expect(await control.ranges('m', 'backfill')).toEqual([]);
+        expect(await control.createRanges('m', 'backfill', [{}])).toBe(true);
+      });
+    });
+
     describe('dead letters', () => {
       it('records keys and codes, counts repeats, lists oldest first, and removes what was retried', async () => {
         const { control } = await fresh();
@@ -381,6 +418,22 @@ export function controlConformance(kind: BackendKind): void {
           );
           expect(results.filter((r) => r !== undefined)).toHaveLength(1);
           expect(await b.auditLog('m')).toHaveLength(2);
+          await b.close();
+        });
+
+        it('two processes creating ranges at once: one set wins whole, and a range is leased to one of them', async () => {
+          const { control: a, prefix } = await fresh();
+          const b = get().separate(prefix);
+          const setA = [{ hi: 'n10' }, { lo: 'n10' }];
+          const setB = [{ hi: 'n5' }, { lo: 'n5', hi: 'n50' }, { lo: 'n50' }];
+          const created = await Promise.all([a.createRanges('m', 'bf', setA), b.createRanges('m', 'bf', setB)]);
+          expect(created.filter(Boolean)).toHaveLength(1);
+          const listed = (await a.ranges('m', 'bf')).map((r) => ({ ...(r.lo === undefined ? {} : { lo: r.lo }), ...(r.hi === undefined ? {} : { hi: r.hi }) }));
+          expect(listed).toEqual(created[0] ? setA : setB);
+          const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimRange('m', 'bf', `w${i}`, 60_000)));
+          const ids = claims.filter((x) => x !== undefined).map((x) => x.rangeId);
+          expect(new Set(ids).size).toBe(ids.length);
+          expect(ids).toHaveLength(listed.length);
           await b.close();
         });
       }
