@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { ControlStore } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import { keyId, parseKeyId, type Key } from '../keys.js';
@@ -37,6 +39,19 @@ export interface BackfillOptions<E> extends ThrottleOptions {
   readonly mode?: 'sync' | 'conditional';
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: BackfillProgress) => void;
+  /**
+   * Copy with this many workers in this process. Above 1, the key space is
+   * split at sampled real keys into ranges leased through the control store,
+   * so several processes (on several machines) share one backfill: a range
+   * whose worker dies is taken over when its lease runs out. Default 1.
+   */
+  readonly workers?: number;
+  /** Ranges to split the key space into (parallel runs). Default 4 × workers. */
+  readonly ranges?: number;
+  /** How long a range lease lasts without renewal (renewed after each chunk). Default 30 s. */
+  readonly leaseMs?: number;
+  /** This process's name on its leases. Default host:pid:random. */
+  readonly owner?: string;
 }
 
 /** The outcome of a run, step by step — a run never throws halfway. */
@@ -116,6 +131,7 @@ export async function runBackfill<K extends Key, E extends object>(
   });
   let resumedAfter: string | undefined;
   try {
+    if (options.restart && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
     const saved = options.restart ? undefined : await control.loadCheckpoint(migration, name);
     const checkpoint: Checkpoint = saved ? (JSON.parse(saved) as Checkpoint) : { complete: false };
     if (checkpoint.complete) return finish('complete', undefined);
@@ -124,7 +140,22 @@ export async function runBackfill<K extends Key, E extends object>(
     const throttle = new Throttle(options);
     const sync = (options.mode ?? 'sync') === 'sync' && !options.missingOnly;
     const passes: ('copy' | 'prune')[] = options.missingOnly ? ['copy'] : ['copy', 'prune'];
-    for (const pass of passes.slice(checkpoint.pass === 'prune' ? 1 : 0)) {
+    let skip = checkpoint.pass === 'prune' ? 1 : 0;
+    if ((options.workers ?? 1) > 1 && skip === 0) {
+      const progress = (rate: number, chunkSize: number): void =>
+        options.onProgress?.({
+          rowsDone: counts.rowsRead,
+          total,
+          rowsPerSecond: Math.round(rate),
+          etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
+          chunkSize,
+        });
+      const outcome = await copyInRanges(migration, name, source, target, control, options, counts, sync, progress);
+      if (outcome.status !== 'complete') return finish(outcome.status, resumedAfter, outcome.error);
+      await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: passes.length === 1 } satisfies Checkpoint));
+      skip = 1;
+    }
+    for (const pass of passes.slice(skip)) {
       const scanned = pass === 'copy' ? source : target;
       let after = checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
       for (;;) {
@@ -176,8 +207,8 @@ async function readControl(control: ControlStore, migration: string, name: strin
   return raw ? (JSON.parse(raw) as BackfillControl) : {};
 }
 
-async function firstPage<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal): Promise<E[]> {
-  for await (const chunk of store.scan({ after, chunkSize: size, signal })) return chunk;
+async function firstPage<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal, through?: K): Promise<E[]> {
+  for await (const chunk of store.scan({ after, through, chunkSize: size, signal })) return chunk;
   return [];
 }
 
@@ -254,6 +285,87 @@ async function pruneChunk<K extends Key, E extends object>(page: readonly E[], s
     { signal: options.signal },
   );
   counts.deleted += r.deleted;
+}
+
+/**
+ * The copy pass with several workers: the key space split at sampled real
+ * keys into ranges `(lo, hi]`, each leased through the control store. A
+ * worker renews its lease (and records its progress) after every chunk; one
+ * that loses its lease — it stalled past it and another took over — leaves
+ * the range to the new holder, whose chunks are idempotent with its own.
+ */
+async function copyInRanges<K extends Key, E extends object>(
+  migration: string,
+  name: string,
+  source: Store<K, E>,
+  target: Store<K, E>,
+  control: ControlStore,
+  options: BackfillOptions<E>,
+  counts: Counts & { chunks: number; rowsRead: number },
+  sync: boolean,
+  progress: (rate: number, chunkSize: number) => void,
+): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown }> {
+  const workers = Math.max(1, Math.floor(options.workers ?? 1));
+  const leaseMs = options.leaseMs ?? 30_000;
+  const owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  if ((await control.ranges(migration, name)).length === 0) {
+    const sample = await source.sampleKeys(Math.max(1, (options.ranges ?? workers * 4) - 1), { signal: options.signal });
+    const bounds = [...new Set(sample.map((k) => keyId(k)))];
+    const ranges = [...bounds.map((hi, i) => ({ lo: bounds[i - 1], hi })), { lo: bounds.at(-1) }];
+    await control.createRanges(migration, name, ranges); // false: another process created them first
+  }
+  const outcome: { stopped?: unknown } = {};
+  const worker = async (w: number): Promise<void> => {
+    const throttle = new Throttle({ ...options, maxRowsPerSecond: options.maxRowsPerSecond === undefined ? undefined : options.maxRowsPerSecond / workers });
+    for (;;) {
+      if (options.signal?.aborted || outcome.stopped) return;
+      const lease = await control.claimRange(migration, name, `${owner}#${w}`, leaseMs);
+      if (!lease) {
+        if ((await control.ranges(migration, name)).every((r) => r.complete)) return;
+        await sleep(Math.min(leaseMs / 4, 500), options.signal); // others hold the rest; a dead one's lease runs out
+        continue;
+      }
+      let after = (lease.after ?? lease.lo) === undefined ? undefined : (parseKeyId((lease.after ?? lease.lo) as string) as K);
+      const through = lease.hi === undefined ? undefined : (parseKeyId(lease.hi) as K);
+      for (;;) {
+        if (options.signal?.aborted || outcome.stopped) return;
+        const settings = await readControl(control, migration, name);
+        if (settings.maxRowsPerSecond !== undefined) throttle.maxRowsPerSecond = settings.maxRowsPerSecond / workers;
+        if (settings.paused) {
+          if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, leaseMs))) break;
+          await sleep(200, options.signal);
+          continue;
+        }
+        const t0 = Date.now();
+        const size = throttle.chunkSize;
+        const page = await firstPage(source, after, size, options.signal, through);
+        if (page.length > 0) {
+          counts.chunks++;
+          counts.rowsRead += page.length;
+          const stopped = sync
+            ? await syncChunk(migration, page, source, target, control, options, counts)
+            : await copyChunk(migration, page, source, target, control, options, counts);
+          if (stopped) {
+            outcome.stopped = stopped;
+            return;
+          }
+          after = source.keyOf(page[page.length - 1] as E);
+        }
+        if (page.length < size) {
+          await control.completeRange(migration, name, lease.rangeId, lease.token);
+          break;
+        }
+        if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, leaseMs, keyId(after as K)))) break; // taken over
+        const wait = throttle.record(page.length, Date.now() - t0);
+        progress((throttle.rate ?? 0) * workers, throttle.chunkSize);
+        if (wait > 0) await sleep(wait, options.signal);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
+  if (outcome.stopped) return { status: 'stopped', error: outcome.stopped };
+  if (options.signal?.aborted) return { status: 'aborted' };
+  return { status: 'complete' };
 }
 
 type Counts = { inserted: number; updated: number; deleted: number; skippedExisting: number; skippedTombstoned: number; deadLetters: number };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { col, defineMigration, memoryControlStore, sqlMapping, type Store } from '../../src/index.js';
 import { availability, openBackend, type Backend } from '../support/backends.js';
 import { faultyStore, noFaults } from '../support/faulty-store.js';
+import { openControlBackend, type ControlBackend } from '../control/control-backends.js';
 
 interface Account {
   id: bigint;
@@ -41,13 +42,48 @@ async function contents(store: Store<bigint, Account>): Promise<Account[]> {
 describe.skipIf(!run)(`backfill on real databases${run ? '' : ` — skipped: ${reason}`}`, () => {
   let postgres: Backend;
   let mysql: Backend;
+  let controlDb: ControlBackend;
   beforeAll(async () => {
     postgres = await openBackend('postgres');
     mysql = await openBackend('mysql');
+    controlDb = await openControlBackend('postgres');
   });
   afterAll(async () => {
     await postgres.close();
     await mysql.close();
+    await controlDb.close();
+  });
+
+  it('two processes share a parallel backfill through a PostgreSQL control store; one dies holding leases, nothing is lost', async () => {
+    const old = await accounts(mysql, 'shared_old');
+    const target = await accounts(postgres, 'shared_new');
+    const N = 4000;
+    for (let i = 0; i < N; i += 500) {
+      await old.writeIfNewer(Array.from({ length: 500 }, (_, j) => ({ id: BigInt(i + j), email: `s${i + j}@example.com`, balance: '1.00', version: 1 })));
+    }
+    const prefix = controlDb.uniquePrefix();
+    // Each "process" has its own connection pool to the control database.
+    const start = async (id: string, control: ReturnType<ControlBackend['store']>) => defineMigration({ name: 'shared', old, new: target, control, instanceId: id, pollMs: 20 }).start();
+    const a = await start('a', controlDb.store(prefix));
+    const b = await start('b', controlDb.separate(prefix));
+    try {
+      await a.advance({ reason: 'test' });
+      await b.awaitFleet();
+      const kill = new AbortController();
+      let chunks = 0;
+      const options = { workers: 2, ranges: 10, chunkSize: 100, targetChunkMs: 0, leaseMs: 300 };
+      const [ra, rb] = await Promise.all([
+        a.backfill({ ...options, owner: 'a', signal: kill.signal, onProgress: () => void (++chunks === 5 && kill.abort()) }),
+        b.backfill({ ...options, owner: 'b' }),
+      ]);
+      expect(ra.status).toBe('aborted');
+      expect(rb.status).toBe('complete');
+      expect(ra.inserted + rb.inserted).toBe(N);
+      expect(await contents(target)).toEqual(await contents(old));
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   it.each([
