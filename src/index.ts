@@ -47,6 +47,8 @@ export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, 
 export { Throttle } from './backfill/throttle.js';
 export type { ThrottleOptions } from './backfill/throttle.js';
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';
+export { inWindow } from './backfill/pace.js';
+export type { PaceOptions, PaceReason } from './backfill/pace.js';
 
 // Control store
 export { AUDIT_ACTIONS, REPAIR_DIRECTIONS } from './control/control-store.js';

@@ -5,6 +5,7 @@ import { MidairError } from '../errors.js';
 import { keyId, parseKeyId, type Key } from '../keys.js';
 import type { BulkWriteResult, Store } from '../store.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
+import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
 
 export interface BackfillProgress {
   readonly rowsDone: number;
@@ -16,7 +17,7 @@ export interface BackfillProgress {
   readonly chunkSize: number;
 }
 
-export interface BackfillOptions<E> extends ThrottleOptions {
+export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
   /** The checkpoint's name: runs with the same name resume each other. Default `backfill` (`sweep` for a sweep). */
   readonly name?: string;
   /** Start from the first key, ignoring a saved checkpoint. */
@@ -39,6 +40,8 @@ export interface BackfillOptions<E> extends ThrottleOptions {
   readonly mode?: 'sync' | 'conditional';
   readonly signal?: AbortSignal;
   readonly onProgress?: (progress: BackfillProgress) => void;
+  /** Called when the run waits: outside its time windows, stores too slow, replicas lagging. */
+  readonly onWait?: (reason: PaceReason) => void;
   /**
    * Copy with this many workers in this process. Above 1, the key space is
    * split at sampled real keys into ranges leased through the control store,
@@ -166,6 +169,7 @@ export async function runBackfill<K extends Key, E extends object>(
           await sleep(200, options.signal);
           continue;
         }
+        if (!(await waitForPace(source, target, options, after, throttle))) return finish('aborted', resumedAfter);
         const t0 = Date.now();
         const size = throttle.chunkSize;
         const page = await firstPage(scanned, after, size, options.signal);
@@ -199,6 +203,29 @@ export async function runBackfill<K extends Key, E extends object>(
     return finish('complete', resumedAfter);
   } catch (error) {
     return finish(options.signal?.aborted ? 'aborted' : 'failed', resumedAfter, error);
+  }
+}
+
+/**
+ * Waits until the next chunk may run (time windows, a latency probe of both
+ * stores, replica lag), backing off up to 5 s between checks. Resolves false
+ * when aborted meanwhile.
+ */
+async function waitForPace<K extends Key, E extends object>(source: Store<K, E>, target: Store<K, E>, options: BackfillOptions<E>, probeKey: K | undefined, throttle: Throttle): Promise<boolean> {
+  if (!options.windows && options.latencyBudgetMs === undefined && !options.replicaLag) return true;
+  const probe = async (): Promise<number> => {
+    if (probeKey === undefined) return 0;
+    const t0 = Date.now();
+    await Promise.all([source.get(probeKey, { signal: options.signal }), target.get(probeKey, { signal: options.signal })]);
+    return Date.now() - t0;
+  };
+  for (let backoff = 100; ; backoff = Math.min(backoff * 2, 5000)) {
+    if (options.signal?.aborted) return false;
+    const reason = await paceCheck(options, probe);
+    if (!reason) return true;
+    if (reason === 'latency') throttle.shrink();
+    options.onWait?.(reason);
+    await sleep(reason === 'window' ? 30_000 : backoff, options.signal);
   }
 }
 
@@ -336,6 +363,7 @@ async function copyInRanges<K extends Key, E extends object>(
           await sleep(200, options.signal);
           continue;
         }
+        if (!(await waitForPace(source, target, options, after, throttle))) return;
         const t0 = Date.now();
         const size = throttle.chunkSize;
         const page = await firstPage(source, after, size, options.signal, through);

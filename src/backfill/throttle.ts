@@ -45,6 +45,11 @@ export class Throttle {
     return this.#rate;
   }
 
+  /** Halves the chunk size (a store is slow: ease off before the rate shows it). */
+  shrink(): void {
+    this.#size = clamp(this.#size / 2, this.#min, this.#max);
+  }
+
   /** Records a chunk; resolves how long to wait before the next one. */
   record(rows: number, ms: number): number {
     if (rows > 0) {
