@@ -2,6 +2,7 @@ import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, missingTableName
 import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
 import { lockId64 } from '../sql/lock-ids.js';
+import { copyUpsert } from './postgres-copy.js';
 
 const FAMILIES: Record<string, ColumnFamily> = {
   int2: 'int32',
@@ -54,6 +55,11 @@ export class PostgresDialect extends SqlDialect {
     if (keyIds.length === 0) return;
     const ids = [...new Set(keyIds.map((id) => lockId64(namespace, id)))].sort();
     await conn.query('SELECT count(pg_advisory_xact_lock(x)) FROM unnest($1::int8[]) AS u(x)', [ids]);
+  }
+
+  /** COPY into a staging table, then one merge (see postgres-copy.ts). */
+  override bulkUpsert(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<boolean> {
+    return copyUpsert(conn, table, columns, keyColumns, rows);
   }
 
   deletedAtColumn(): string {

@@ -1,3 +1,5 @@
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { SqlConnection, SqlDriver, SqlResult } from '../sql/sql-driver.js';
 
 /** The query shape midair sends: array rows, values left as text. */
@@ -35,6 +37,23 @@ export interface PostgresPool extends PostgresClient {
 /** Hands every value back as the server's text, so codecs decide (no lossy Date or float parsing). */
 const RAW_TEXT = Object.freeze({ getTypeParser: () => (value: string) => value });
 
+/** `pg-copy-streams` (an optional peer dependency), loaded on first use; `null` when it is not installed. */
+let copyStreams: Promise<{ from: (sql: string) => NodeJS.WritableStream } | null> | undefined;
+function loadCopyStreams(): Promise<{ from: (sql: string) => NodeJS.WritableStream } | null> {
+  copyStreams ??= import('pg-copy-streams').then(
+    (m) => m as unknown as { from: (sql: string) => NodeJS.WritableStream },
+    () => null,
+  );
+  return copyStreams;
+}
+
+async function copyIn(client: PostgresPoolClient, sql: string, data: string): Promise<void> {
+  const streams = await loadCopyStreams();
+  if (!streams) throw new Error('pg-copy-streams is not installed');
+  const sink = (client as unknown as { query(stream: NodeJS.WritableStream): NodeJS.WritableStream }).query(streams.from(sql));
+  await pipeline(Readable.from([data]), sink);
+}
+
 async function run(client: PostgresClient, sql: string, params: readonly unknown[] = []): Promise<SqlResult> {
   const result = await client.query({ text: sql, values: [...params], rowMode: 'array', types: RAW_TEXT });
   return { rows: result.rows as unknown[][], affected: result.rowCount ?? 0 };
@@ -54,7 +73,11 @@ export function postgresDriver(pool: PostgresPool, options: PostgresDriverOption
       let broken = false;
       try {
         await run(client, 'BEGIN');
-        const result = await fn({ query: (sql, params) => run(client, sql, params) });
+        const canCopy = (await loadCopyStreams()) !== null;
+        const result = await fn({
+          query: (sql, params) => run(client, sql, params),
+          ...(canCopy ? { copyIn: (sql: string, data: string) => copyIn(client, sql, data) } : {}),
+        });
         await run(client, 'COMMIT');
         return result;
       } catch (err) {

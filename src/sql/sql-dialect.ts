@@ -69,6 +69,14 @@ export abstract class SqlDialect {
   /** `INSERT … ON CONFLICT … DO UPDATE` or its dialect's spelling. */
   abstract upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string;
 
+  /**
+   * A faster upsert of many rows, where the dialect has one (PostgreSQL: COPY
+   * into a staging table, then one merge). `rows` hold encoded values (no
+   * placeholders). Resolves false when it cannot run here (the caller then
+   * uses plain multi-row upserts).
+   */
+  bulkUpsert?(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<boolean>;
+
   /** Serialises writers of the same keys for the rest of the transaction (beyond what row locks give). */
   abstract lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void>;
 

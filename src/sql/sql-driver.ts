@@ -13,6 +13,8 @@ export interface SqlResult {
 
 export interface SqlConnection {
   query(sql: string, params?: readonly unknown[]): Promise<SqlResult>;
+  /** Streams `data` into a `COPY … FROM STDIN` statement (PostgreSQL, inside a transaction), when the driver can. */
+  copyIn?(sql: string, data: string): Promise<void>;
 }
 
 export interface TransactionOptions {

@@ -31,6 +31,9 @@ export interface SqlStoreOptions {
   readonly deadlockRetries?: number;
 }
 
+/** Batches this large take the dialect's bulk path (COPY on PostgreSQL), when it has one. */
+const BULK_MIN_ROWS = 2;
+
 /** Columns midair adds to the tombstone table beside the key columns. */
 export const TOMBSTONE_VERSION_COLUMN = 'midair_version';
 export const TOMBSTONE_DELETED_AT_COLUMN = 'midair_deleted_at';
@@ -227,6 +230,16 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
           const sets = table.valueColumns.map((f) => `${d.quoteId(f.column)} = ${values(e, f, params)}`).join(', ');
           await conn.query(`UPDATE ${qualified} SET ${sets} WHERE ${keyEquals(keyColumns, table.keyColumns, this.keyOf(e), params)}`, params.values);
         }
+      }
+      // The bulk path (COPY + merge) for larger batches of plain columns.
+      if (d.bulkUpsert && inserts.length >= BULK_MIN_ROWS && table.fields.every((f) => !f.codec.writeExpr)) {
+        const encoded = inserts.map((e) =>
+          table.fields.map((f) => {
+            const v = (e as Record<string, unknown>)[f.field];
+            return v === null || v === undefined ? null : f.codec.encode(v as never, d.name);
+          }),
+        );
+        if (await d.bulkUpsert(conn, qualified, columns, keyColumns, encoded)) continue;
       }
       for (const batch of chunked(inserts, Math.max(1, Math.floor(d.maxParams / table.fields.length)))) {
         const params = new Params(d);
