@@ -17,21 +17,21 @@ function positiveInt(value: string): number {
 
 program
   .command('selfcheck')
-  .description('copy users between two embedded SQLite databases (old schema → split new schema) beside live writes, then verify every entity')
+  .description('migrate users between two embedded SQLite databases (old schema → split new schema): dual writes, a backfill beside live writes, then compare every entity')
   .option('--rows <n>', 'rows to seed into the old table', positiveInt, 20_000)
   .option('--dir <path>', 'keep the two SQLite files in this folder instead of a temporary one')
   .option('--json', 'print the result as JSON')
   .action(async (opts: { rows: number; dir?: string; json?: boolean }) => {
     const log = opts.json ? undefined : (line: string): void => console.log(line);
     log?.(`midair selfcheck: ${opts.rows} users, SQLite old → SQLite new (users + user_profiles)\n`);
-    const result = await runSelfCheck({ rows: opts.rows, dir: opts.dir, log });
+    const result = await runSelfCheck({ rows: opts.rows, dir: opts.dir, log, progressBar: !opts.json && process.stdout.isTTY });
     if (opts.json) {
       console.log(JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
     } else {
       const c = result.compare;
       console.log(
         `\n${result.ok ? 'OK' : 'FAILED'}: ${c.equal} entities equal, ${c.missing} missing, ${c.extra} extra, ${c.different} different; ` +
-          `${result.liveUpdates} live updates and ${result.liveDeletes} live deletes during the copy, ${result.resurrected} resurrected.`,
+          `${result.liveUpdates} live updates and ${result.liveDeletes} live deletes during the backfill, ${result.resurrected} resurrected.`,
       );
     }
     process.exitCode = result.ok ? 0 : 1;

@@ -3,8 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffEntities } from '../compare.js';
 import { col, sqlMapping } from '../mapping/mapping.js';
-import { sqliteStore, openSqlite } from '../sqlite/index.js';
-import type { BulkWriteResult, CheckReport, Store } from '../store.js';
+import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
+import { defineMigration } from '../migration/migration.js';
+import cliProgress from 'cli-progress';
+import type { CheckReport, Store } from '../store.js';
+
+const { SingleBar, Presets } = cliProgress;
 
 /** The entity the self-check moves: one `users` table in old, `users` + `user_profiles` in new. */
 export interface DemoUser {
@@ -23,6 +27,8 @@ export interface SelfCheckOptions {
   readonly dir?: string;
   /** Called with each step's line of progress. */
   readonly log?: (line: string) => void;
+  /** Draw a progress bar for the backfill (on a terminal). */
+  readonly progressBar?: boolean;
   readonly seed?: number;
 }
 
@@ -73,19 +79,13 @@ function makeUser(id: number, version: number): DemoUser {
   };
 }
 
-function addInto(total: { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number }, r: BulkWriteResult): void {
-  total.inserted += r.inserted;
-  total.updated += r.updated;
-  total.skippedExisting += r.skippedExisting;
-  total.skippedTombstoned += r.skippedTombstoned;
-}
-
 /**
- * The adapters' self-check on two embedded SQLite files: seeds an old
- * `users` table, copies it into a new split schema with the conditional bulk
- * write while a live writer updates and deletes the same keys in both, copies
- * again (nothing changes: idempotent), then compares every entity and checks
- * that no deleted key came back. Real work, no server needed.
+ * A self-check on three embedded SQLite files (old, new, control): seeds an
+ * old `users` table, starts a migration into a new split schema, advances to
+ * dual-write, runs the backfill engine while a live writer updates and
+ * deletes the same keys through the repository, backfills again (nothing
+ * changes: idempotent), then compares every entity and checks that no
+ * deleted key came back. Real work, no server needed.
  *
  * @example
  * ```ts
@@ -104,7 +104,7 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
     const value = await fn();
     const s = { step: name, ms: Math.round(performance.now() - start), detail: detail(value) };
     steps.push(s);
-    log(`${name.padEnd(34)} ${String(s.ms).padStart(6)} ms  ${Object.entries(s.detail).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    log(`${name.padEnd(38)} ${String(s.ms).padStart(6)} ms  ${Object.entries(s.detail).map(([k, v]) => `${k}=${v}`).join(' ')}`);
     return value;
   };
 
@@ -169,45 +169,60 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
     );
     for (const report of checks) for (const p of report.problems) log(`  ${report.store}: ${p.severity} ${p.code}: ${p.message}`);
 
-    // A live writer changes and deletes keys in both stores while the copy runs, as dual writes would.
+    // The migration itself: a control store in a third SQLite file, dual writes, the backfill engine.
+    const controlDb = await openSqlite(join(dir, 'control.sqlite'));
+    const migration = defineMigration({ name: 'users', old: oldStore, new: newStore, control: sqliteControlStore(controlDb, { ownsDatabase: true }), actor: 'selfcheck', pollMs: 50 });
+    await migration.start();
+    await step('advance to dual-write', async () => migration.advance({ reason: 'selfcheck: start dual writes' }), (s) => ({ phase: s.phase, version: s.version }));
+
+    // A live writer updates and deletes keys through the repository while the backfill runs.
+    const repo = migration.repository();
     const deleted = new Set<bigint>();
     let liveUpdates = 0;
     let copying = true;
     const live = (async () => {
       for (let op = 0; copying; op++) {
         const id = BigInt(1 + Math.floor(random() * rows));
-        const current = await oldStore.get(id);
+        const current = await repo.get(id);
         if (current && random() < 0.2) {
-          await oldStore.delete(id);
-          await newStore.delete(id, { version: current.version + 1 });
+          await repo.delete(id);
           deleted.add(id);
         } else if (current) {
-          const next = { ...current, name: `${current.name}*`, version: current.version + 1 };
-          await oldStore.put(next);
-          await newStore.writeIfNewer([next]);
+          await repo.put({ ...current, name: `${current.name}*`, version: current.version + 1 });
           liveUpdates++;
         }
         if (op % 8 === 7) await new Promise((resolve) => setImmediate(resolve));
       }
     })();
 
-    const copy = async (): Promise<{ inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number }> => {
-      const total = { inserted: 0, updated: 0, skippedExisting: 0, skippedTombstoned: 0 };
-      for await (const chunk of oldStore.scan({ chunkSize: 1000 })) {
-        addInto(total, await newStore.writeIfNewer(chunk));
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      return total;
-    };
-    await step('copy old → new beside live writes', async () => {
-      try {
-        return await copy();
-      } finally {
-        copying = false;
-        await live;
-      }
-    }, (t) => ({ ...t, liveUpdates, liveDeletes: deleted.size }));
-    await step('copy again (idempotent)', copy, (t) => t);
+    const bar = options.progressBar ? new SingleBar({ format: '  backfill [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s, eta {eta}s', hideCursor: true }, Presets.shades_classic) : undefined;
+    const backfill = await step(
+      'backfill old → new beside live writes',
+      async () => {
+        try {
+          bar?.start(rows, 0, { speed: 0 });
+          return await migration.backfill({
+            chunkSize: 500,
+            onProgress: (p) => bar?.update(p.rowsDone, { speed: p.rowsPerSecond }),
+          });
+        } finally {
+          bar?.stop();
+          copying = false;
+          await live;
+          await migration.settle();
+          await migration.drainRepairs();
+        }
+      },
+      (r) => ({ status: r.status, inserted: r.inserted, updated: r.updated, deleted: r.deleted, deadLetters: r.deadLetters, liveUpdates, liveDeletes: deleted.size }),
+    );
+    const again = await step('backfill again (idempotent)', async () => migration.backfill({ restart: true, mode: 'conditional' }), (r) => ({
+      status: r.status,
+      inserted: r.inserted,
+      updated: r.updated,
+      skippedExisting: r.skippedExisting,
+      skippedTombstoned: r.skippedTombstoned,
+    }));
+    await migration.close();
 
     const compare = await step(
       'compare every entity',
@@ -239,7 +254,14 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
       },
       (n) => ({ deleted: deleted.size, resurrected: n }),
     );
-    const ok = checks.every((c) => c.ok) && compare.missing + compare.extra + compare.different === 0 && compare.equal === rows - deleted.size && resurrected === 0;
+    const ok =
+      checks.every((c) => c.ok) &&
+      backfill.status === 'complete' &&
+      again.status === 'complete' &&
+      again.inserted + again.updated === 0 &&
+      compare.missing + compare.extra + compare.different === 0 &&
+      compare.equal === rows - deleted.size &&
+      resurrected === 0;
     return { ok, rows, steps, checks, compare, liveUpdates, liveDeletes: deleted.size, resurrected };
   } finally {
     await oldStore.close();
