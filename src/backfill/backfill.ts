@@ -177,7 +177,8 @@ export async function runBackfill<K extends Key, E extends object>(
         counts.chunks++;
         if (pass === 'copy') {
           counts.rowsRead += page.length;
-          const stopped = sync ? await syncChunk(migration, page, source, target, control, options, counts) : await copyChunk(migration, page, source, target, control, options, counts);
+          const ctx = { migration, source, target, control, options, counts };
+          const stopped = sync ? await syncChunk(page, ctx) : await copyChunk(page, ctx);
           if (stopped) return finish('stopped', resumedAfter, stopped);
         } else {
           await pruneChunk(page, source, target, options, counts);
@@ -252,15 +253,8 @@ function add(counts: { inserted: number; updated: number; skippedExisting: numbe
  * with `onRowError: 'stop'` the run stops there instead. Resolves the error
  * that stopped the run, if one did.
  */
-async function copyChunk<K extends Key, E extends object>(
-  migration: string,
-  page: readonly E[],
-  source: Store<K, E>,
-  target: Store<K, E>,
-  control: ControlStore,
-  options: BackfillOptions<E>,
-  counts: Counts,
-): Promise<unknown> {
+async function copyChunk<K extends Key, E extends object>(page: readonly E[], ctx: ChunkContext<K, E>): Promise<unknown> {
+  const { migration, source, target, control, options, counts } = ctx;
   const dead: { keyId: string; reason: string }[] = [];
   let rows: E[] = [];
   for (const entity of page) {
@@ -278,13 +272,13 @@ async function copyChunk<K extends Key, E extends object>(
   try {
     if (rows.length > 0) add(counts, await target.writeIfNewer(rows, { signal: options.signal }));
   } catch (error) {
-    if (!(error instanceof MidairError) || (error.code !== 'ENCODING' && error.code !== 'INVALID_VALUE' && error.code !== 'CONSTRAINT')) throw error;
+    if (!isRowError(error)) throw error;
     // One bad row fails the whole statement: write them one by one to find it.
     for (const e of rows) {
       try {
         add(counts, await target.writeIfNewer([e], { signal: options.signal }));
       } catch (rowError) {
-        if (!(rowError instanceof MidairError) || !['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION'].includes(rowError.code)) throw rowError;
+        if (!isRowError(rowError)) throw rowError;
         if (options.onRowError === 'stop') return rowError;
         dead.push({ keyId: keyId(target.keyOf(e)), reason: rowError.code });
       }
@@ -370,9 +364,8 @@ async function copyInRanges<K extends Key, E extends object>(
         if (page.length > 0) {
           counts.chunks++;
           counts.rowsRead += page.length;
-          const stopped = sync
-            ? await syncChunk(migration, page, source, target, control, options, counts)
-            : await copyChunk(migration, page, source, target, control, options, counts);
+          const ctx = { migration, source, target, control, options, counts };
+          const stopped = sync ? await syncChunk(page, ctx) : await copyChunk(page, ctx);
           if (stopped) {
             outcome.stopped = stopped;
             return;
@@ -396,6 +389,20 @@ async function copyInRanges<K extends Key, E extends object>(
   return { status: 'complete' };
 }
 
+/** What every chunk of one run shares. */
+interface ChunkContext<K extends Key, E extends object> {
+  readonly migration: string;
+  readonly source: Store<K, E>;
+  readonly target: Store<K, E>;
+  readonly control: ControlStore;
+  readonly options: BackfillOptions<E>;
+  readonly counts: Counts;
+}
+
+/** Failures that belong to one row (its values), not to the run: they go to the dead letters. */
+const ROW_ERRORS: ReadonlySet<string> = new Set(['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION']);
+const isRowError = (error: unknown): error is MidairError => error instanceof MidairError && ROW_ERRORS.has(error.code);
+
 type Counts = { inserted: number; updated: number; deleted: number; skippedExisting: number; skippedTombstoned: number; deadLetters: number };
 
 /**
@@ -405,15 +412,8 @@ type Counts = { inserted: number; updated: number; deleted: number; skippedExist
  * old's current value. A row whose transform throws, or that cannot be
  * stored, is left alone and goes to the dead letters.
  */
-async function syncChunk<K extends Key, E extends object>(
-  migration: string,
-  page: readonly E[],
-  source: Store<K, E>,
-  target: Store<K, E>,
-  control: ControlStore,
-  options: BackfillOptions<E>,
-  counts: Counts,
-): Promise<unknown> {
+async function syncChunk<K extends Key, E extends object>(page: readonly E[], ctx: ChunkContext<K, E>): Promise<unknown> {
+  const { migration, source, target, control, options, counts } = ctx;
   const dead = new Map<string, string>();
   let stop: unknown;
   const read = (only?: ReadonlySet<string>) => async (keys: readonly K[]): Promise<(E | undefined | null)[]> => {
@@ -442,7 +442,7 @@ async function syncChunk<K extends Key, E extends object>(
   try {
     tally(await target.syncMany(keys, read(), { signal: options.signal }));
   } catch (error) {
-    if (!(error instanceof MidairError) || !['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION'].includes(error.code)) throw error;
+    if (!isRowError(error)) throw error;
     // One bad row fails the whole chunk: sync the keys one by one to find it.
     for (const key of keys) {
       const id = keyId(key);
@@ -450,7 +450,7 @@ async function syncChunk<K extends Key, E extends object>(
       try {
         tally(await target.syncMany([key], read(new Set([id])), { signal: options.signal }));
       } catch (rowError) {
-        if (!(rowError instanceof MidairError) || !['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION'].includes(rowError.code)) throw rowError;
+        if (!isRowError(rowError)) throw rowError;
         if (options.onRowError === 'stop') return rowError;
         dead.set(id, rowError.code);
       }

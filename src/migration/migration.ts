@@ -342,13 +342,14 @@ export class Migration<K extends Key, E extends object> {
   }
 
   /**
-   * Resolves once every live instance serves the current phase. A backfill
-   * must not start before the fleet acknowledged `dual-write`: until then an
-   * instance may still write old alone.
+   * Resolves once every live instance serves the current phase — and, with
+   * `withinMs`, every instance seen that recently (one stalled mid-write must
+   * come back and finish first). A backfill must not start before the fleet
+   * acknowledged `dual-write`: until then an instance may still write old alone.
    */
-  async awaitFleet(): Promise<void> {
+  async awaitFleet(options: { readonly withinMs?: number } = {}): Promise<void> {
     const state = await this.#control.getState(this.name);
-    if (state) await this.#waitForFleet(state.version);
+    if (state) await this.#waitForFleet(state.version, options.withinMs);
   }
 
   /** Newest first. */
@@ -453,7 +454,8 @@ export class Migration<K extends Key, E extends object> {
         },
       };
     }
-    await this.awaitFleet(); // no instance may still write old alone
+    // No instance may still write old alone, nor hold a second write it began before a stall.
+    await this.awaitFleet({ withinMs: this.#o.crossingGraceMs ?? this.#o.instanceExpiryMs * 10 });
     return runBackfill(this.name, this.#o.old, this.#o.new, this.#control, options);
   }
 

@@ -58,8 +58,10 @@ export function createRepository<K extends Key, E extends object>(rt: Runtime<K,
       s.syncKey(
         key,
         async () => {
+          const value = await call(st, from, 'get', (a, sg) => a.get(key, { signal: sg }));
+          // Checked after the read, right before the write: a stall in between cannot slip past it.
           if (!(await rt.stillValid(st))) throw fenced(st);
-          return call(st, from, 'get', (a, sg) => a.get(key, { signal: sg }));
+          return value;
         },
         { signal },
       ),

@@ -31,6 +31,11 @@ export interface SqlStoreOptions {
   readonly deadlockRetries?: number;
 }
 
+/** Adds each count of `part` into `into` (results summed over batches). */
+function addCounts<T extends Record<string, number>>(into: T, part: Readonly<T>): void {
+  for (const k of Object.keys(part) as (keyof T)[]) (into as Record<keyof T, number>)[k] += part[k];
+}
+
 /** Batches this large take the dialect's bulk path (COPY on PostgreSQL), when it has one. */
 const BULK_MIN_ROWS = 2;
 
@@ -448,10 +453,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
         }
         return counts;
       });
-      result.inserted += part.inserted;
-      result.updated += part.updated;
-      result.deleted += part.deleted;
-      result.unchanged += part.unchanged;
+      addCounts(result, part);
     }
     return result;
   }
@@ -543,10 +545,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
         if (writes.length > 0) await this.#upsert(conn, writes);
         return counts;
       });
-      result.inserted += part.inserted;
-      result.updated += part.updated;
-      result.skippedExisting += part.skippedExisting;
-      result.skippedTombstoned += part.skippedTombstoned;
+      addCounts(result, part);
     }
     return result;
   }
