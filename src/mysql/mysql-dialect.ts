@@ -108,6 +108,38 @@ export class MysqlDialect extends SqlDialect {
     }
   }
 
+  /** Per table: whether it has a unique key besides the primary key (then ON DUPLICATE KEY UPDATE is unsafe). */
+  readonly #otherUniqueKeys = new Map<string, Promise<boolean>>();
+
+  /**
+   * One multi-row `INSERT … ON DUPLICATE KEY UPDATE` per batch — only for a
+   * table whose sole unique key is its primary key: with another unique key, a
+   * clash there would silently update that other row (decision 0001), and the
+   * caller falls back to inserting and updating separately.
+   */
+  override async bulkUpsert(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<boolean> {
+    let known = this.#otherUniqueKeys.get(table);
+    if (!known) {
+      const bare = table.split('.').map((p) => p.replace(/^`|`$/g, '').replace(/``/g, '`'));
+      const [schema, name] = bare.length === 2 ? bare : [undefined, bare[0]];
+      known = conn
+        .query(
+          `SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY'`,
+          [schema ?? null, name],
+        )
+        .then((r) => Number(cellText(r.rows[0]?.[0]) ?? '0') > 0);
+      known.catch(() => this.#otherUniqueKeys.delete(table)); // ask again next time
+      this.#otherUniqueKeys.set(table, known);
+    }
+    if (await known) return false;
+    const perRow = Math.max(1, Math.floor(this.maxParams / Math.max(1, columns.length)));
+    for (let i = 0; i < rows.length; i += perRow) {
+      const batch = rows.slice(i, i + perRow);
+      await conn.query(this.upsert(table, columns, keyColumns, batch.map((r) => r.map(() => '?'))), batch.flat());
+    }
+    return true;
+  }
+
   deletedAtColumn(): string {
     return 'TIMESTAMP(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)';
   }

@@ -224,6 +224,16 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       const columns = table.fields.map((f) => d.quoteId(f.column));
       const keyColumns = table.keyColumns.map((f) => d.quoteId(f.column));
       const values = (e: E, f: MappedField, params: Params): string => params.field(f, (e as Record<string, unknown>)[f.field]);
+      // The dialect's bulk path for larger batches of plain columns (PostgreSQL: COPY + merge; MySQL: one multi-row upsert).
+      if (d.bulkUpsert && entities.length >= BULK_MIN_ROWS && table.fields.every((f) => !f.codec.writeExpr)) {
+        const encoded = entities.map((e) =>
+          table.fields.map((f) => {
+            const v = (e as Record<string, unknown>)[f.field];
+            return v === null || v === undefined ? null : f.codec.encode(v as never, d.name);
+          }),
+        );
+        if (await d.bulkUpsert(conn, qualified, columns, keyColumns, encoded)) continue;
+      }
       let inserts = entities;
       if (!d.upsertTargetsKeyOnly) {
         // Split by (locked) existence so that a clash on another unique key raises instead of updating that other row.
@@ -235,16 +245,6 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
           const sets = table.valueColumns.map((f) => `${d.quoteId(f.column)} = ${values(e, f, params)}`).join(', ');
           await conn.query(`UPDATE ${qualified} SET ${sets} WHERE ${keyEquals(keyColumns, table.keyColumns, this.keyOf(e), params)}`, params.values);
         }
-      }
-      // The bulk path (COPY + merge) for larger batches of plain columns.
-      if (d.bulkUpsert && inserts.length >= BULK_MIN_ROWS && table.fields.every((f) => !f.codec.writeExpr)) {
-        const encoded = inserts.map((e) =>
-          table.fields.map((f) => {
-            const v = (e as Record<string, unknown>)[f.field];
-            return v === null || v === undefined ? null : f.codec.encode(v as never, d.name);
-          }),
-        );
-        if (await d.bulkUpsert(conn, qualified, columns, keyColumns, encoded)) continue;
       }
       for (const batch of chunked(inserts, Math.max(1, Math.floor(d.maxParams / table.fields.length)))) {
         const params = new Params(d);

@@ -102,5 +102,13 @@ export function tableSplitSuite(get: () => Backend): void {
       expect((err as MidairError).cause).toBeDefined();
       expect(await store.get(51n)).toBeUndefined();
     });
+
+    it('a bulk write clashing on a secondary unique key raises and leaves the other row alone', async () => {
+      await store.put(user(60, 1, { email: 'taken@example.com', nickname: 'owner' }));
+      const err = await store.writeIfNewer([user(61), user(62, 1, { email: 'taken@example.com' })]).catch((e: unknown) => e);
+      expect((err as MidairError).code).toBe('UNIQUE_VIOLATION');
+      expect(await store.get(60n)).toEqual(user(60, 1, { email: 'taken@example.com', nickname: 'owner' }));
+      expect(await store.getMany([61n, 62n])).toEqual([undefined, undefined]);
+    });
   });
 }
