@@ -279,11 +279,17 @@ export class Migration<K extends Key, E extends object> {
 
   async #beginWrite(): Promise<WriteTicket> {
     const deadline = Date.now() + this.#o.pauseTimeoutMs;
-    let state = await this.#current();
-    while (state.writesPaused) {
-      if (Date.now() >= deadline) throw new MidairError('TIMEOUT', `migration ${this.name}: writes stayed paused for the cutover longer than ${this.#o.pauseTimeoutMs} ms`);
-      await this.#waitForChange(deadline);
+    let state: PhaseState;
+    for (;;) {
       state = await this.#current();
+      if (state.writesPaused) {
+        if (Date.now() >= deadline) throw new MidairError('TIMEOUT', `migration ${this.name}: writes stayed paused for the cutover longer than ${this.#o.pauseTimeoutMs} ms`);
+        await this.#waitForChange(deadline);
+        continue;
+      }
+      // A newer phase may have arrived (and been acknowledged) while #current() resolved: a write must
+      // count under the phase it runs with, or the fleet could move on without waiting for it.
+      if (state.version === this.#state?.version) break;
     }
     const v = state.version;
     this.#inFlight.set(v, (this.#inFlight.get(v) ?? 0) + 1);
