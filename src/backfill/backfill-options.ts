@@ -1,0 +1,81 @@
+import type { ThrottleOptions } from './throttle.js';
+import type { PaceOptions, PaceReason } from './pace.js';
+
+export interface BackfillProgress {
+  readonly rowsDone: number;
+  /** The old store's row count when the run started (an estimate: it changes under live traffic). */
+  readonly total: number;
+  readonly rowsPerSecond: number;
+  /** Estimated time left, ms (undefined until a rate is known). */
+  readonly etaMs: number | undefined;
+  readonly chunkSize: number;
+}
+
+export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
+  /** The checkpoint's name: runs with the same name resume each other. Default `backfill` (`sweep` for a sweep). */
+  readonly name?: string;
+  /** Start from the first key, ignoring a saved checkpoint. */
+  readonly restart?: boolean;
+  /** Changes each entity on its way (the user's code; a throw sends the row to the dead letters). */
+  readonly transform?: (entity: E) => E | Promise<E>;
+  /** What a row that cannot be copied does: go to the dead letters and the run goes on (default), or stop the run. */
+  readonly onRowError?: 'dead-letter' | 'stop';
+  /** Copy only keys that new does not have (a sweep after lazy migration). */
+  readonly missingOnly?: boolean;
+  /**
+   * How a chunk is written. `sync` (default): under new's key locks, the
+   * chunk's keys are read again from old and written as read — correct
+   * whatever the entities' versions, even over rows new got from an earlier
+   * write. `conditional`: the scanned rows are written with the conditional
+   * bulk write (one read of old instead of two); correct only where every
+   * write to old raises the version (a version assigned by the database), and
+   * insert-only without a version column.
+   */
+  readonly mode?: 'sync' | 'conditional';
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: BackfillProgress) => void;
+  /** Called when the run waits: outside its time windows, stores too slow, replicas lagging. */
+  readonly onWait?: (reason: PaceReason) => void;
+  /**
+   * Copy with this many workers in this process. Above 1, the key space is
+   * split at sampled real keys into ranges leased through the control store,
+   * so several processes (on several machines) share one backfill: a range
+   * whose worker dies is taken over when its lease runs out. Default 1.
+   */
+  readonly workers?: number;
+  /** Ranges to split the key space into (parallel runs). Default 4 × workers. */
+  readonly ranges?: number;
+  /** How long a range lease lasts without renewal (renewed after each chunk). Default 30 s. */
+  readonly leaseMs?: number;
+  /** This process's name on its leases. Default host:pid:random. */
+  readonly owner?: string;
+}
+
+/** The outcome of a run, step by step — a run never throws halfway. */
+export interface BackfillResult {
+  readonly status: 'complete' | 'stopped' | 'aborted' | 'failed';
+  readonly chunks: number;
+  readonly rowsRead: number;
+  readonly inserted: number;
+  readonly updated: number;
+  /** Rows deleted in old since the chunk was read (sync mode), now deleted in new too. */
+  readonly deleted: number;
+  readonly skippedExisting: number;
+  readonly skippedTombstoned: number;
+  readonly deadLetters: number;
+  readonly durationMs: number;
+  /** The key the run resumed after, if it resumed. */
+  readonly resumedAfter?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** Settings an operator can change while a backfill runs (through the control store). */
+export interface BackfillControl {
+  readonly paused?: boolean;
+  readonly maxRowsPerSecond?: number;
+}
+
+/** The control-store checkpoint where operators pause, resume and retune a run. */
+export function backfillControlName(name: string): string {
+  return `${name}:control`;
+}

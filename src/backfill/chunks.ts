@@ -1,0 +1,148 @@
+import type { ControlStore } from '../control/control-store.js';
+import { MidairError } from '../errors.js';
+import { keyId, type Key } from '../keys.js';
+import type { BulkWriteResult, Store } from '../store.js';
+import type { BackfillOptions } from './backfill-options.js';
+
+/** What every chunk of one run shares. */
+export interface ChunkContext<K extends Key, E extends object> {
+  readonly migration: string;
+  readonly source: Store<K, E>;
+  readonly target: Store<K, E>;
+  readonly control: ControlStore;
+  readonly options: BackfillOptions<E>;
+  readonly counts: Counts;
+}
+
+/** Failures that belong to one row (its values), not to the run: they go to the dead letters. */
+const ROW_ERRORS: ReadonlySet<string> = new Set(['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION']);
+const isRowError = (error: unknown): error is MidairError => error instanceof MidairError && ROW_ERRORS.has(error.code);
+
+export type Counts = { inserted: number; updated: number; deleted: number; skippedExisting: number; skippedTombstoned: number; deadLetters: number };
+
+function add(counts: { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number }, r: BulkWriteResult): void {
+  counts.inserted += r.inserted;
+  counts.updated += r.updated;
+  counts.skippedExisting += r.skippedExisting;
+  counts.skippedTombstoned += r.skippedTombstoned;
+}
+
+/**
+ * Transforms and writes one chunk. A row that fails (its transform throws, or
+ * it cannot be encoded) goes to the dead letters with its key and error code;
+ * with `onRowError: 'stop'` the run stops there instead. Resolves the error
+ * that stopped the run, if one did.
+ */
+export async function copyChunk<K extends Key, E extends object>(page: readonly E[], ctx: ChunkContext<K, E>): Promise<unknown> {
+  const { migration, source, target, control, options, counts } = ctx;
+  const dead: { keyId: string; reason: string }[] = [];
+  let rows: E[] = [];
+  for (const entity of page) {
+    try {
+      rows.push(options.transform ? await options.transform(entity) : entity);
+    } catch (error) {
+      if (options.onRowError === 'stop') return new MidairError('ENCODING', `the transform failed for key ${keyId(source.keyOf(entity))}`, { cause: error });
+      dead.push({ keyId: keyId(source.keyOf(entity)), reason: 'TRANSFORM' });
+    }
+  }
+  if (options.missingOnly && rows.length > 0) {
+    const present = await target.getMany(rows.map((e) => target.keyOf(e)), { signal: options.signal });
+    rows = rows.filter((_, i) => present[i] === undefined);
+  }
+  try {
+    if (rows.length > 0) add(counts, await target.writeIfNewer(rows, { signal: options.signal }));
+  } catch (error) {
+    if (!isRowError(error)) throw error;
+    // One bad row fails the whole statement: write them one by one to find it.
+    for (const e of rows) {
+      try {
+        add(counts, await target.writeIfNewer([e], { signal: options.signal }));
+      } catch (rowError) {
+        if (!isRowError(rowError)) throw rowError;
+        if (options.onRowError === 'stop') return rowError;
+        dead.push({ keyId: keyId(target.keyOf(e)), reason: rowError.code });
+      }
+    }
+  }
+  if (dead.length > 0) {
+    await control.addDeadLetters(migration, dead);
+    counts.deadLetters += dead.length;
+  }
+  return undefined;
+}
+
+/** The prune pass: keys new holds and old does not are deleted in new (under new's key locks, old read again). */
+export async function pruneChunk<K extends Key, E extends object>(page: readonly E[], source: Store<K, E>, target: Store<K, E>, options: BackfillOptions<E>, counts: Counts): Promise<void> {
+  const keys = page.map((e) => target.keyOf(e));
+  const present = await source.getMany(keys, { signal: options.signal });
+  const orphans = keys.filter((_, i) => present[i] === undefined);
+  if (orphans.length === 0) return;
+  const r = await target.syncMany(
+    orphans,
+    async (ks) => {
+      const now = await source.getMany(ks, { signal: options.signal });
+      return now.map((v) => (v === undefined ? undefined : null)); // re-created meanwhile: its own sync copies it
+    },
+    { signal: options.signal },
+  );
+  counts.deleted += r.deleted;
+}
+
+/**
+ * Sync mode: the chunk's keys are read again from old under new's key locks
+ * and written as read, so a row new got earlier (from a neighbour instance
+ * that was still one phase behind, or a previous attempt) is overwritten with
+ * old's current value. A row whose transform throws, or that cannot be
+ * stored, is left alone and goes to the dead letters.
+ */
+export async function syncChunk<K extends Key, E extends object>(page: readonly E[], ctx: ChunkContext<K, E>): Promise<unknown> {
+  const { migration, source, target, control, options, counts } = ctx;
+  const dead = new Map<string, string>();
+  let stop: unknown;
+  const read = (only?: ReadonlySet<string>) => async (keys: readonly K[]): Promise<(E | undefined | null)[]> => {
+    const values = await source.getMany(keys, { signal: options.signal });
+    return Promise.all(
+      values.map(async (value, i): Promise<E | undefined | null> => {
+        const id = keyId(keys[i] as K);
+        if ((only && !only.has(id)) || dead.has(id)) return null;
+        if (value === undefined || !options.transform) return value;
+        try {
+          return await options.transform(value);
+        } catch (error) {
+          if (options.onRowError === 'stop') stop ??= new MidairError('ENCODING', `the transform failed for key ${id}`, { cause: error });
+          dead.set(id, 'TRANSFORM');
+          return null;
+        }
+      }),
+    );
+  };
+  const keys = page.map((e) => source.keyOf(e));
+  const tally = (r: { inserted: number; updated: number; deleted: number }): void => {
+    counts.inserted += r.inserted;
+    counts.updated += r.updated;
+    counts.deleted += r.deleted;
+  };
+  try {
+    tally(await target.syncMany(keys, read(), { signal: options.signal }));
+  } catch (error) {
+    if (!isRowError(error)) throw error;
+    // One bad row fails the whole chunk: sync the keys one by one to find it.
+    for (const key of keys) {
+      const id = keyId(key);
+      if (dead.has(id)) continue;
+      try {
+        tally(await target.syncMany([key], read(new Set([id])), { signal: options.signal }));
+      } catch (rowError) {
+        if (!isRowError(rowError)) throw rowError;
+        if (options.onRowError === 'stop') return rowError;
+        dead.set(id, rowError.code);
+      }
+    }
+  }
+  if (stop) return stop;
+  if (dead.size > 0) {
+    await control.addDeadLetters(migration, [...dead].map(([keyId, reason]) => ({ keyId, reason })));
+    counts.deadLetters += dead.size;
+  }
+  return undefined;
+}

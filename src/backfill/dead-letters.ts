@@ -1,0 +1,40 @@
+import type { ControlStore } from '../control/control-store.js';
+import { MidairError } from '../errors.js';
+import { parseKeyId, type Key } from '../keys.js';
+import type { Store } from '../store.js';
+import type { BackfillOptions } from './backfill-options.js';
+
+/** Copies the dead letters' keys again (after the code that failed them is fixed); removes the ones that now copy. */
+export async function retryDeadLetters<K extends Key, E extends object>(
+  migration: string,
+  source: Store<K, E>,
+  target: Store<K, E>,
+  control: ControlStore,
+  options: Pick<BackfillOptions<E>, 'transform' | 'signal'> = {},
+): Promise<{ retried: number; copied: number; stillFailing: number }> {
+  let retried = 0;
+  let copied = 0;
+  const failing = new Set<string>();
+  for (;;) {
+    const letters = (await control.deadLetters(migration, 500)).filter((d) => !failing.has(d.keyId));
+    if (letters.length === 0) break;
+    const keys = letters.map((d) => parseKeyId(d.keyId) as K);
+    const entities = await source.getMany(keys, { signal: options.signal });
+    const done: string[] = [];
+    for (let i = 0; i < letters.length; i++) {
+      const id = (letters[i] as { keyId: string }).keyId;
+      retried++;
+      const entity = entities[i];
+      try {
+        if (entity !== undefined) await target.writeIfNewer([options.transform ? await options.transform(entity) : entity], { signal: options.signal });
+        done.push(id);
+        if (entity !== undefined) copied++;
+      } catch (error) {
+        failing.add(id);
+        await control.addDeadLetters(migration, [{ keyId: id, reason: error instanceof MidairError ? error.code : 'TRANSFORM' }]);
+      }
+    }
+    await control.removeDeadLetters(migration, done);
+  }
+  return { retried, copied, stillFailing: failing.size };
+}

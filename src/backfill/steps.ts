@@ -1,0 +1,48 @@
+import type { ControlStore } from '../control/control-store.js';
+import type { Key } from '../keys.js';
+import type { Store } from '../store.js';
+import { backfillControlName, type BackfillControl, type BackfillOptions } from './backfill-options.js';
+import { paceCheck } from './pace.js';
+import type { Throttle } from './throttle.js';
+
+export const sleep = async (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+/**
+ * Waits until the next chunk may run (time windows, a latency probe of both
+ * stores, replica lag), backing off up to 5 s between checks. Resolves false
+ * when aborted meanwhile.
+ */
+export async function waitForPace<K extends Key, E extends object>(source: Store<K, E>, target: Store<K, E>, options: BackfillOptions<E>, probeKey: K | undefined, throttle: Throttle): Promise<boolean> {
+  if (!options.windows && options.latencyBudgetMs === undefined && !options.replicaLag) return true;
+  const probe = async (): Promise<number> => {
+    if (probeKey === undefined) return 0;
+    const t0 = Date.now();
+    await Promise.all([source.get(probeKey, { signal: options.signal }), target.get(probeKey, { signal: options.signal })]);
+    return Date.now() - t0;
+  };
+  for (let backoff = 100; ; backoff = Math.min(backoff * 2, 5000)) {
+    if (options.signal?.aborted) return false;
+    const reason = await paceCheck(options, probe);
+    if (!reason) return true;
+    if (reason === 'latency') throttle.shrink();
+    options.onWait?.(reason);
+    await sleep(reason === 'window' ? 30_000 : backoff, options.signal);
+  }
+}
+
+export async function readControl(control: ControlStore, migration: string, name: string): Promise<BackfillControl> {
+  const raw = await control.loadCheckpoint(migration, backfillControlName(name));
+  return raw ? (JSON.parse(raw) as BackfillControl) : {};
+}
+
+export async function firstPage<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal, through?: K): Promise<E[]> {
+  for await (const chunk of store.scan({ after, through, chunkSize: size, signal })) return chunk;
+  return [];
+}
