@@ -132,6 +132,7 @@ export class Migration<K extends Key, E extends object> {
   #closed = false;
   #refreshing: Promise<PhaseState> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
+  #repository: Repository<K, E> | undefined;
 
   constructor(options: MigrationOptions<K, E>) {
     if (!options.name) throw new MidairError('INVALID_ARGUMENT', 'defineMigration: `name` is required (it identifies the migration in the control store)');
@@ -193,9 +194,10 @@ export class Migration<K extends Key, E extends object> {
     return this.#events.on(name, listener);
   }
 
-  /** The application's repository, routed by phase. */
+  /** The application's repository, routed by phase (one per instance). */
   repository(): Repository<K, E> {
-    return createRepository(this.#runtime());
+    this.#repository ??= createRepository(this.#runtime());
+    return this.#repository;
   }
 
   /** The phase this instance serves with (as of its last refresh). */
