@@ -99,6 +99,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       ...DEFAULT_CAPABILITIES,
       versioned: mapping.versionField !== undefined,
       transactions: true,
+      bulkCopy: dialect.bulkUpsert !== undefined,
       shared: dialect.name !== 'sqlite',
     });
     this.#tables = mapping.tables.map((t) => dialect.qualify(t.table, t.schema));
@@ -423,9 +424,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     for (const batch of chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length)))) {
       const part = await this.#write('syncMany', options, async (conn) => {
         const counts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
-        await this.#dialect.lockKeys(conn, this.#lockNamespace, batch.map((k) => keyId(k)).sort());
-        const tombs = await this.#currentVersions(conn, batch, this.#tomb, this.#tombVersion);
-        const rows = await this.#currentVersions(conn, batch, this.#tables[0] as string, this.#versionMapped);
+        const { tombs, rows } = await this.#lockMany(conn, batch);
         const values = await read(batch);
         const puts: E[] = [];
         const gone: K[] = [];
@@ -464,10 +463,20 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
    */
   async #lockKey(conn: SqlConnection, key: K): Promise<{ tombstone: boolean; tombVersion?: Version; row: boolean; rowVersion?: Version }> {
     const id = keyId(key);
-    await this.#dialect.lockKeys(conn, this.#lockNamespace, [id]);
-    const tombs = await this.#currentVersions(conn, [key], this.#tomb, this.#tombVersion);
-    const rows = await this.#currentVersions(conn, [key], this.#tables[0] as string, this.#versionMapped);
+    const { tombs, rows } = await this.#lockMany(conn, [key]);
     return { tombstone: tombs.has(id), tombVersion: tombs.get(id), row: rows.has(id), rowVersion: rows.get(id) };
+  }
+
+  /**
+   * The one way every midair writer begins: the keys' locks in sorted order,
+   * then their tombstones, then their rows, both read locked — so decisions
+   * are made on the latest committed state, and writers never deadlock each other.
+   */
+  async #lockMany(conn: SqlConnection, keys: readonly K[]): Promise<{ tombs: Map<string, Version | undefined>; rows: Map<string, Version | undefined> }> {
+    await this.#dialect.lockKeys(conn, this.#lockNamespace, keys.map((k) => keyId(k)).sort());
+    const tombs = await this.#currentVersions(conn, keys, this.#tomb, this.#tombVersion);
+    const rows = await this.#currentVersions(conn, keys, this.#tables[0] as string, this.#versionMapped);
+    return { tombs, rows };
   }
 
   /** Deletes the key's rows (secondary tables first) and records its tombstone at the greatest version known. */
@@ -520,11 +529,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     for (const batch of chunked([...latest.values()], this.#batchRows(Math.ceil(widest / this.#keyCols.length)))) {
       const part = await this.#write('writeIfNewer', options, async (conn) => {
         const counts = emptyBulkResult();
-        const ids = batch.map((p) => p.id).sort();
-        await this.#dialect.lockKeys(conn, this.#lockNamespace, ids);
         const keys = batch.map((p) => p.key);
-        const tombs = await this.#currentVersions(conn, keys, this.#tomb, this.#tombVersion);
-        const existing = await this.#currentVersions(conn, keys, this.#tables[0] as string, this.#versionMapped);
+        const { tombs, rows: existing } = await this.#lockMany(conn, keys);
         const writes: E[] = [];
         const passedTombstones: K[] = [];
         for (const p of batch) {
