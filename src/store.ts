@@ -35,6 +35,18 @@ export const DEFAULT_CAPABILITIES: Capabilities = Object.freeze({
   shared: false,
 });
 
+/** A range of the key space in a store's own order: after `after` (exclusive) up to `through` (inclusive); an absent bound is open. */
+export interface KeyRange<K extends Key = Key> {
+  readonly after?: K | undefined;
+  readonly through?: K | undefined;
+}
+
+/** How many entities a range holds, and the sum of their 60-bit row hashes (verification). */
+export interface RangeHash {
+  readonly count: number;
+  readonly sum: bigint;
+}
+
 /** A record that a key was deleted while the migration runs. */
 export interface Tombstone<K extends Key = Key> {
   readonly key: K;
@@ -183,6 +195,19 @@ export interface Store<K extends Key, E extends object> {
   check(options?: CallOptions): Promise<CheckReport>;
   /** Releases what the store opened itself; a pool passed in by the user stays open. */
   close(): Promise<void>;
+
+  // ── verification pushdown (optional: without it, verification hashes scanned entities in JS) ──
+
+  /**
+   * Why this store cannot hash its entities inside the database (leaving out
+   * `ignore`), or `undefined` when it can — a custom codec, or a column type
+   * its SQL cannot put in canonical form.
+   */
+  hashUnsupported?(ignore: ReadonlySet<string>): string | undefined;
+  /** Count and hash sum of the entities in `range`, computed inside the database over their canonical form (src/verify/canonical.ts). */
+  hashRange?(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash>;
+  /** The key at 1-based position `offset` within `range`, in the store's order; `undefined` when the range holds fewer. */
+  keyAt?(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined>;
 }
 
 export function emptyBulkResult(): { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number } {

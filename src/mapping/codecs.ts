@@ -1,4 +1,5 @@
 import { MidairError } from '../errors.js';
+import type { HashKind } from '../verify/canonical.js';
 import {
   canonicalWall,
   dateFromInstant,
@@ -48,6 +49,12 @@ export interface Codec<T = unknown> {
   writeExpr?(placeholder: string, dialect: DialectName): string;
   /** Column families able to hold the field without loss, per dialect. */
   accepts(dialect: DialectName): readonly ColumnFamily[];
+  /**
+   * How verification writes the value in its canonical form, so a database
+   * can hash the column itself. Absent (custom codecs): that store hashes
+   * decoded entities in JS instead.
+   */
+  readonly hashAs?: HashKind;
 }
 
 function bad(type: string, raw: unknown): MidairError {
@@ -73,6 +80,7 @@ const integer: Codec<number> = {
     if (!Number.isSafeInteger(n)) throw new MidairError('ENCODING', 'a column value is beyond 2^53; map the field with col.bigint');
     return n;
   },
+  hashAs: 'integer',
   accepts: (d) => (d === 'sqlite' ? ['int64', 'int32', 'numeric'] : ['int32', 'int64']),
 };
 
@@ -91,6 +99,7 @@ const bigint: Codec<bigint> = {
       throw bad('bigint', raw);
     }
   },
+  hashAs: 'integer',
   accepts: (d) => (d === 'sqlite' ? ['int64', 'numeric'] : ['int64']),
 };
 
@@ -118,6 +127,7 @@ const numeric: Codec<string> = {
   decode(raw) {
     return canonicalDecimal(asText(raw, 'numeric'));
   },
+  hashAs: 'decimal',
   accepts: (d) => (d === 'sqlite' ? ['text'] : ['numeric']),
 };
 
@@ -130,6 +140,7 @@ const text: Codec<string> = {
   decode(raw) {
     return asText(raw, 'text');
   },
+  hashAs: 'text',
   accepts: () => ['text', 'uuid'],
 };
 
@@ -147,6 +158,7 @@ const boolean: Codec<boolean> = {
     if (t === 'f' || t === 'false' || t === '0') return false;
     throw bad('boolean', raw);
   },
+  hashAs: 'boolean',
   accepts: (d) => (d === 'postgres' ? ['boolean'] : d === 'mysql' ? ['boolean', 'int32'] : ['int64', 'numeric', 'boolean']),
 };
 
@@ -161,6 +173,7 @@ function timestamptz(options: TimestampOptions = {}): Codec<Date | string> {
   const fromMicros = (micros: bigint): Date | string => (asDate ? dateFromInstant(micros) : formatInstant(micros));
   return {
     type: 'timestamptz',
+    hashAs: asDate ? 'instant-ms' : 'instant-us',
     encode(value, dialect) {
       const micros = toMicros(value);
       return dialect === 'mysql' ? instantToEpochSeconds(micros) : formatInstant(micros);
@@ -189,6 +202,7 @@ const timestamp: Codec<string> = {
   decode(raw) {
     return canonicalWall(asText(raw, 'timestamp'));
   },
+  hashAs: 'wall',
   accepts: (d) => (d === 'sqlite' ? ['text'] : ['timestamp']),
 };
 
@@ -204,6 +218,7 @@ const date: Codec<string> = {
     if (!DATE_RE.test(t)) throw bad('date', raw);
     return t;
   },
+  hashAs: 'date',
   accepts: (d) => (d === 'sqlite' ? ['text'] : ['date']),
 };
 
@@ -220,6 +235,7 @@ const json: Codec<unknown> = {
       throw new MidairError('ENCODING', 'a json column holds text that is not JSON', { cause: err });
     }
   },
+  hashAs: 'json',
   accepts: () => ['json', 'text'],
 };
 
@@ -235,6 +251,7 @@ const bytes: Codec<Uint8Array> = {
     if (dialect === 'postgres' && typeof raw === 'string' && raw.startsWith('\\x')) return Buffer.from(raw.slice(2), 'hex');
     throw bad('bytes', raw);
   },
+  hashAs: 'bytes',
   accepts: (d) => (d === 'sqlite' ? ['bytes', 'other'] : ['bytes']),
 };
 
@@ -249,6 +266,7 @@ const uuid: Codec<string> = {
   decode(raw) {
     return asText(raw, 'uuid').toLowerCase();
   },
+  hashAs: 'uuid',
   accepts: () => ['uuid', 'text'],
 };
 
@@ -261,6 +279,8 @@ export interface CustomCodecSpec<T> {
   writeExpr?(placeholder: string, dialect: DialectName): string;
   /** Families able to hold the value; default: any. */
   readonly accepts?: readonly ColumnFamily[];
+  /** How verification may hash the column in SQL (the entity value must then be of that kind); default: hashed in JS. */
+  readonly hashAs?: HashKind;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type CallOptions,
   type CheckReport,
   type DeleteOptions,
+  type KeyRange,
   type PutOptions,
   type ScanOptions,
   type Store,
@@ -177,6 +178,14 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
       after = keys[keys.length - 1];
       await Promise.resolve();
     }
+  }
+
+  async keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> {
+    this.#open('keyAt', options);
+    const start = range.after === undefined ? 0 : this.#position(range.after, false);
+    const end = range.through === undefined ? this.#keys.length : this.#position(range.through, false);
+    const at = start + offset - 1;
+    return Promise.resolve(offset >= 1 && at < end ? this.#keys[at] : undefined);
   }
 
   async sampleKeys(count: number, options?: CallOptions): Promise<K[]> {

@@ -3,6 +3,7 @@ import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
 import { MidairError } from '../errors.js';
 import { lockId64 } from '../sql/lock-ids.js';
+import type { HashKind } from '../verify/canonical.js';
 
 const LOCK_WAIT_SECONDS = 30;
 
@@ -174,6 +175,46 @@ export class MysqlDialect extends SqlDialect {
       [schema ?? null, table],
     );
     return { columns, primaryKey: pk.rows.map((r) => cellText(r[0]) ?? '') };
+  }
+
+  /**
+   * Canonical text in SQL. JSON is left to JS: MariaDB keeps JSON as the text
+   * it was given and has no function that orders object keys.
+   */
+  override canonicalExpr(kind: HashKind, c: string): string | undefined {
+    const epochMicros = `CAST(UNIX_TIMESTAMP(${c}) * 1000000 AS SIGNED)`;
+    switch (kind) {
+      case 'integer':
+        return `CONCAT('n', ${c})`;
+      case 'decimal': {
+        const t = `CAST(${c} AS CHAR)`;
+        return `CONCAT('s', IF(INSTR(${t}, '.') > 0, TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM ${t})), ${t}))`;
+      }
+      case 'text':
+        return `CONCAT('s', CONVERT(${c} USING utf8mb4))`;
+      case 'uuid':
+        return `CONCAT('s', LOWER(CONVERT(${c} USING utf8mb4)))`;
+      case 'boolean':
+        return `CASE WHEN ${c} <> 0 THEN 'bt' WHEN ${c} = 0 THEN 'bf' END`;
+      case 'instant-ms':
+        return `CONCAT('d', FLOOR(UNIX_TIMESTAMP(${c}) * 1000))`;
+      case 'instant-us':
+        // From epoch microseconds (as the codec reads it), so the session's time zone plays no part.
+        return `CONCAT('s', DATE_FORMAT(DATE_ADD('1970-01-01 00:00:00', INTERVAL ${epochMicros} MICROSECOND), '%Y-%m-%dT%H:%i:%s.%fZ'))`;
+      case 'wall':
+        return `CONCAT('s', DATE_FORMAT(${c}, '%Y-%m-%dT%H:%i:%s.%f'))`;
+      case 'date':
+        return `CONCAT('s', DATE_FORMAT(${c}, '%Y-%m-%d'))`;
+      case 'bytes':
+        return `CONCAT('x', LOWER(HEX(${c})))`;
+      case 'json':
+        return undefined;
+    }
+  }
+
+  override rowHash(parts: readonly { readonly name: string; readonly value: string }[]): string {
+    const framedParts = parts.map((p) => `COALESCE(CONCAT(${p.name}, LENGTH(${p.value}), ':', ${p.value}), '')`);
+    return `CAST(CONV(SUBSTRING(MD5(${framedParts.length > 0 ? `CONCAT(${framedParts.join(', ')})` : "''"}), 1, 15), 16, 10) AS UNSIGNED)`;
   }
 
   classifyError(err: unknown): ClassifiedError {

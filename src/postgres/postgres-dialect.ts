@@ -3,6 +3,7 @@ import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
 import { lockId64 } from '../sql/lock-ids.js';
 import { copyUpsert } from './postgres-copy.js';
+import type { HashKind } from '../verify/canonical.js';
 
 const FAMILIES: Record<string, ColumnFamily> = {
   int2: 'int32',
@@ -97,6 +98,40 @@ export class PostgresDialect extends SqlDialect {
       if (Number(pkPos) > 0) pk.push({ name: name ?? '', pos: Number(pkPos) });
     }
     return { columns, primaryKey: pk.sort((a, b) => a.pos - b.pos).map((p) => p.name) };
+  }
+
+  override canonicalExpr(kind: HashKind, c: string): string | undefined {
+    switch (kind) {
+      case 'integer':
+        return `'n' || ${c}::text`;
+      case 'decimal':
+        return `'s' || trim_scale(${c})::text`;
+      case 'text':
+      case 'uuid':
+        return kind === 'uuid' ? `'s' || lower(${c}::text)` : `'s' || ${c}::text`;
+      case 'boolean':
+        return `CASE WHEN ${c} THEN 'bt' WHEN NOT ${c} THEN 'bf' END`;
+      case 'instant-ms':
+        return `'d' || floor(extract(epoch from ${c}) * 1000)::bigint::text`;
+      case 'instant-us':
+        return `'s' || to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+      case 'wall':
+        return `'s' || to_char(${c}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
+      case 'date':
+        return `'s' || to_char(${c}, 'YYYY-MM-DD')`;
+      case 'bytes':
+        return `'x' || encode(${c}, 'hex')`;
+      case 'json': {
+        // jsonb prints objects the way canonicalJson() does; a top-level scalar is the JS value it decodes to.
+        const j = `(${c})::jsonb`;
+        return `CASE jsonb_typeof(${j}) WHEN 'object' THEN 'j' || ${j}::text WHEN 'array' THEN 'j' || ${j}::text WHEN 'string' THEN 's' || (${j} #>> '{}') WHEN 'number' THEN 'n' || (${j} #>> '{}') WHEN 'boolean' THEN CASE WHEN ${j} = 'true'::jsonb THEN 'bt' ELSE 'bf' END END`;
+      }
+    }
+  }
+
+  override rowHash(parts: readonly { readonly name: string; readonly value: string }[]): string {
+    const framedParts = parts.map((p) => `coalesce(${p.name}::text || octet_length(${p.value})::text || ':' || ${p.value}, '')`);
+    return `('x' || substr(md5(${framedParts.length > 0 ? framedParts.join(' || ') : "''"}), 1, 15))::bit(60)::bigint`;
   }
 
   classifyError(err: unknown): ClassifiedError {

@@ -1,5 +1,6 @@
 import type { MidairErrorCode, MidairErrorDetails } from '../errors.js';
 import type { ColumnFamily, DialectName } from '../mapping/codecs.js';
+import type { HashKind } from '../verify/canonical.js';
 import type { SqlConnection, TransactionOptions } from './sql-driver.js';
 
 /** A live column, as introspection sees it. */
@@ -86,6 +87,22 @@ export abstract class SqlDialect {
   abstract introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined>;
 
   abstract classifyError(err: unknown): ClassifiedError;
+
+  /**
+   * SQL producing a column's canonical text (src/verify/canonical.ts: a type
+   * tag, then the value), NULL for NULL; `undefined` where this dialect
+   * cannot (verification then hashes that store's entities in JS).
+   */
+  canonicalExpr(_kind: HashKind, _column: string): string | undefined {
+    return undefined;
+  }
+
+  /**
+   * SQL hashing one row to an unsigned 60-bit integer: the MD5 of every part's
+   * `name` (a placeholder for the framed field name), then its value framed
+   * as `<bytes>:<text>` — nothing for a NULL value.
+   */
+  rowHash?(parts: readonly { readonly name: string; readonly value: string }[]): string;
 }
 
 /** Reads the driver error fields every dialect looks at. */

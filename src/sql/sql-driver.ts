@@ -28,4 +28,11 @@ export interface SqlDriver extends SqlConnection {
   transaction<T>(fn: (conn: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Closes only what the driver opened itself. */
   close(): Promise<void>;
+  /**
+   * Registers an aggregate SQL function `name(columns…)` that sums
+   * `hashRow(columns)` over the rows and returns the sum as decimal text —
+   * for an embedded database that can call back into JS (SQLite), so
+   * verification hashes inside its scan whatever the codecs.
+   */
+  defineHashAggregate?(name: string, hashRow: (raw: readonly unknown[]) => bigint): void;
 }

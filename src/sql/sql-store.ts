@@ -11,7 +11,9 @@ import {
   type Capabilities,
   type CheckReport,
   type DeleteOptions,
+  type KeyRange,
   type PutOptions,
+  type RangeHash,
   type ScanOptions,
   type Store,
   type SyncManyResult,
@@ -20,7 +22,8 @@ import {
 } from '../store.js';
 import type { Version } from '../versions.js';
 import { checkSchema } from './sql-check.js';
-import type { SqlDialect, TableInfo } from './sql-dialect.js';
+import { cellText, type SqlDialect, type TableInfo } from './sql-dialect.js';
+import { driverRowHash, hashUnsupportedReason, rowHashExpr } from './sql-hash.js';
 import type { SqlConnection, SqlDriver, TransactionOptions } from './sql-driver.js';
 import { chunked, keyEquals, keyIn, Params, readExpr } from './sql-statements.js';
 
@@ -35,6 +38,9 @@ export interface SqlStoreOptions {
 function addCounts<T extends Record<string, number>>(into: T, part: Readonly<T>): void {
   for (const k of Object.keys(part) as (keyof T)[]) (into as Record<keyof T, number>)[k] += part[k];
 }
+
+/** Names hash aggregates uniquely per process (several stores may share one SQLite handle). */
+let hashAggregateCount = 0;
 
 /** Batches this large take the dialect's bulk path (COPY on PostgreSQL), when it has one. */
 const BULK_MIN_ROWS = 2;
@@ -78,6 +84,9 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   /** Lock ids hash the bare table name: a collision only serialises more, a miss would not serialise at all. */
   readonly #lockNamespace: string;
   readonly #select: string;
+  readonly #from: string;
+  /** Hash aggregates this store registered with its driver, by the fields they leave out. */
+  readonly #hashAggregates = new Map<string, { name: string; columns: string[] }>();
   readonly #keyCols0: readonly string[];
   readonly #keyCols: readonly string[];
   readonly #versionMapped: MappedField | undefined;
@@ -117,7 +126,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       const on = t.keyColumns.map((f, j) => `${alias}.${q(f.column)} = ${this.#keyCols0[j] ?? ''}`).join(' AND ');
       return ` LEFT JOIN ${this.#tables[i + 1] ?? ''} ${alias} ON ${on}`;
     });
-    this.#select = `SELECT ${exprs.join(', ')} FROM ${this.#tables[0] ?? ''} t0${joins.join('')}`;
+    this.#from = `FROM ${this.#tables[0] ?? ''} t0${joins.join('')}`;
+    this.#select = `SELECT ${exprs.join(', ')} ${this.#from}`;
   }
 
   // ── plumbing ────────────────────────────────────────────────────────────
@@ -321,23 +331,28 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     return Number(rows[0]?.[0] ?? 0);
   }
 
+  /** ` WHERE (after, through]` over t0's key columns, or nothing for an open range. */
+  #rangeWhere(params: Params, range: KeyRange<K>): string {
+    const fields = this.#primary.keyColumns;
+    const bound = (op: '>' | '<=', key: K): string => {
+      const parts = fields.length === 1 ? [key] : (key as readonly unknown[]);
+      return this.#dialect.keyCompare(this.#keyCols0, op, (i) => params.field(fields[i] as MappedField, parts[i]));
+    };
+    const conditions: string[] = [];
+    if (range.after !== undefined) conditions.push(bound('>', range.after));
+    if (range.through !== undefined) conditions.push(bound('<=', range.through));
+    return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+  }
+
   async *scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
     const size = options.chunkSize ?? 1000;
     if (!Number.isSafeInteger(size) || size < 1) throw new MidairError('INVALID_ARGUMENT', 'scan: chunkSize must be a positive integer');
     const order = ` ORDER BY ${this.#keyCols0.join(', ')} LIMIT ${size}`;
     let after = options.after;
-    const fields = this.#primary.keyColumns;
-    const bound = (params: Params, op: '>' | '<=', key: K): string => {
-      const parts = fields.length === 1 ? [key] : (key as readonly unknown[]);
-      return this.#dialect.keyCompare(this.#keyCols0, op, (i) => params.field(fields[i] as MappedField, parts[i]));
-    };
     for (;;) {
       this.#open('scan', options);
       const params = new Params(this.#dialect);
-      const conditions: string[] = [];
-      if (after !== undefined) conditions.push(bound(params, '>', after));
-      if (options.through !== undefined) conditions.push(bound(params, '<=', options.through));
-      const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+      const where = this.#rangeWhere(params, { after, through: options.through });
       const { rows } = await this.#query('scan', `${this.#select}${where}${order}`, params.values);
       if (rows.length === 0) return;
       const chunk = rows.map((r) => this.#decode(r));
@@ -345,6 +360,52 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       if (rows.length < size) return;
       after = this.keyOf(chunk[chunk.length - 1] as E);
     }
+  }
+
+  // ── verification pushdown ───────────────────────────────────────────────
+
+  hashUnsupported(ignore: ReadonlySet<string>): string | undefined {
+    if (this.#driver.defineHashAggregate) return undefined;
+    return hashUnsupportedReason(this.#dialect, this.#mapping as SqlMapping<object>, ignore);
+  }
+
+  async hashRange(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash> {
+    this.#open('hashRange', options);
+    const unsupported = this.hashUnsupported(ignore);
+    if (unsupported) throw new MidairError('NOT_SUPPORTED', `hashRange on ${this.name}: ${unsupported}`, { details: { store: this.name, operation: 'hashRange' } });
+    const params = new Params(this.#dialect);
+    let sql: string;
+    const define = this.#driver.defineHashAggregate?.bind(this.#driver);
+    if (define) {
+      const cacheKey = [...ignore].sort().join('\u0000');
+      let aggregate = this.#hashAggregates.get(cacheKey);
+      if (!aggregate) {
+        const { columns, hashRow } = driverRowHash(this.#dialect, this.#mapping as SqlMapping<object>, ignore);
+        aggregate = { name: `midair_hash_${++hashAggregateCount}`, columns };
+        define(aggregate.name, hashRow);
+        this.#hashAggregates.set(cacheKey, aggregate);
+      }
+      const where = this.#rangeWhere(params, range);
+      sql = `SELECT COUNT(*), ${aggregate.name}(${aggregate.columns.join(', ')}) ${this.#from}${where}`;
+    } else {
+      const expr = rowHashExpr(this.#dialect, this.#mapping as SqlMapping<object>, ignore, params);
+      const where = this.#rangeWhere(params, range);
+      sql = `SELECT COUNT(*), COALESCE(SUM(h), 0) FROM (SELECT ${expr} AS h ${this.#from}${where}) s`;
+    }
+    const { rows } = await this.#query('hashRange', sql, params.values);
+    const row = rows[0] ?? [];
+    return { count: Number(cellText(row[0]) ?? 0), sum: BigInt(cellText(row[1]) ?? '0') };
+  }
+
+  async keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> {
+    this.#open('keyAt', options);
+    if (!Number.isSafeInteger(offset) || offset < 1) throw new MidairError('INVALID_ARGUMENT', 'keyAt: offset must be a positive integer');
+    const params = new Params(this.#dialect);
+    const keyExprs = this.#primary.keyColumns.map((f, i) => readExpr(this.#dialect, f, this.#keyCols0[i] as string));
+    const where = this.#rangeWhere(params, range);
+    const sql = `SELECT ${keyExprs.join(', ')} FROM ${this.#tables[0] ?? ''} t0${where} ORDER BY ${this.#keyCols0.join(', ')} LIMIT 1 OFFSET ${offset - 1}`;
+    const { rows } = await this.#query('keyAt', sql, params.values);
+    return rows[0] === undefined ? undefined : this.#decodeKey(rows[0]);
   }
 
   async sampleKeys(count: number, options?: CallOptions): Promise<K[]> {

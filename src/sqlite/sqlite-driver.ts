@@ -13,6 +13,11 @@ export interface SqliteStatement {
 export interface SqliteDatabase {
   prepare(sql: string): SqliteStatement;
   close(): unknown;
+  /**
+   * Registers an aggregate function (verification hashes rows with one):
+   * better-sqlite3's `aggregate(name, { start, step, result, varargs, safeIntegers })`.
+   */
+  aggregate?(name: string, options: never): unknown;
 }
 
 export interface SqliteDriverOptions {
@@ -84,6 +89,21 @@ export function sqliteDriver(db: SqliteDatabase, options: SqliteDriverOptions = 
         release();
       }
     },
+    ...(db.aggregate
+      ? {
+          defineHashAggregate(name: string, hashRow: (raw: readonly unknown[]) => bigint): void {
+            const options = {
+              start: 0n,
+              step: (total: bigint, ...raw: unknown[]) => total + hashRow(raw),
+              result: (total: bigint) => total.toString(),
+              varargs: true,
+              deterministic: true,
+              safeIntegers: true,
+            };
+            db.aggregate?.(name, options as never);
+          },
+        }
+      : {}),
     async close() {
       cache.clear();
       if (options.ownsDatabase) db.close();

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { compareCodePoints } from '../keys.js';
+
+/**
+ * The canonical form verification hashes, identical on every engine: each
+ * non-null field becomes `<name bytes>:<name><value bytes>:<tag><text>`, in
+ * field-name order, and a row hashes to the first 60 bits of the MD5 of
+ * their concatenation. Tags keep types apart (`s` text, `n` number, `b`
+ * boolean, `d` instant in ms, `x` bytes, `j` JSON object or array), so the
+ * text "5" and the number 5 never collide. NULL (and a missing field) adds
+ * nothing, which is what entity comparison says too: `null` equals absent.
+ *
+ * Each SQL dialect builds the same text in SQL from its columns
+ * (`sql-hash.ts`); stores that cannot hash in JS, from streamed entities.
+ */
+export const HASH_KINDS = ['integer', 'decimal', 'text', 'boolean', 'instant-ms', 'instant-us', 'wall', 'date', 'json', 'bytes', 'uuid'] as const;
+/** How a codec's entity value is written in the canonical form (see {@link canonicalValue}). */
+export type HashKind = (typeof HASH_KINDS)[number];
+
+/**
+ * The canonical text of one entity value, or `null` for no value.
+ *
+ * @example canonicalValue(5n) // 'n5'
+ * @example canonicalValue({ b: 1, a: [true] }) // 'j{"a": [true], "b": 1}'
+ */
+export function canonicalValue(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string':
+      return `s${value}`;
+    case 'number':
+    case 'bigint':
+      return `n${value.toString()}`;
+    case 'boolean':
+      return value ? 'bt' : 'bf';
+    default:
+      break;
+  }
+  if (value instanceof Date) return `d${value.getTime()}`;
+  if (value instanceof Uint8Array) return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  return `j${canonicalJson(value)}`;
+}
+
+/**
+ * JSON text in PostgreSQL's `jsonb` output form, so the database can produce
+ * it too: object keys ordered by UTF-8 length, then bytes; `", "` and `": "`
+ * between items.
+ *
+ * @example canonicalJson({ bb: 1, a: 2 }) // '{"a": 2, "bb": 1}'
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return `[${value.map((v: unknown) => canonicalJson(v)).join(', ')}]`;
+  if (typeof value === 'object' && !(value instanceof Date)) {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => jsonbKeyOrder(a, b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${canonicalJson(v)}`).join(', ')}}`;
+  }
+  if (typeof value === 'bigint') return value.toString();
+  return JSON.stringify(value) ?? 'null';
+}
+
+function jsonbKeyOrder(a: string, b: string): number {
+  const la = Buffer.byteLength(a);
+  const lb = Buffer.byteLength(b);
+  if (la !== lb) return la - lb;
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/** Field names in the one order every engine hashes them in. */
+export function hashFieldOrder(fields: Iterable<string>): string[] {
+  return [...fields].sort(compareCodePoints);
+}
+
+/** `<bytes>:<text>`: a length prefix keeps the concatenation unambiguous. */
+export function framed(text: string): string {
+  return `${Buffer.byteLength(text)}:${text}`;
+}
+
+/** The canonical text of an entity (its non-null fields, minus `ignore`). */
+export function canonicalEntity(entity: object, ignore: ReadonlySet<string>): string {
+  const record = entity as Record<string, unknown>;
+  let out = '';
+  for (const field of hashFieldOrder(Object.keys(record))) {
+    if (ignore.has(field)) continue;
+    const text = canonicalValue(record[field]);
+    if (text !== null) out += framed(field) + framed(text);
+  }
+  return out;
+}
+
+/** The first 60 bits of an MD5 as a bigint: what every database sums. */
+export function hash60(text: string): bigint {
+  return BigInt(`0x${createHash('md5').update(text, 'utf8').digest('hex').slice(0, 15)}`);
+}
+
+/** An entity's row hash. */
+export function entityHash(entity: object, ignore: ReadonlySet<string>): bigint {
+  return hash60(canonicalEntity(entity, ignore));
+}
