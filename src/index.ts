@@ -28,7 +28,9 @@ export type {
   CheckProblemCode,
   CheckReport,
   DeleteOptions,
+  KeyRange,
   PutOptions,
+  RangeHash,
   ScanOptions,
   Store,
   SyncResult,
@@ -49,6 +51,13 @@ export type { ThrottleOptions } from './backfill/throttle.js';
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';
 export { inWindow } from './backfill/pace.js';
 export type { PaceOptions, PaceReason } from './backfill/pace.js';
+
+// Verification
+export { VERIFY_MODES } from './verify/verify-options.js';
+export type { KeyList, RepairReport, SideReport, VerifyMode, VerifyOptions, VerifyProgress, VerifyReport } from './verify/verify-options.js';
+export { formatVerifyReport, verifyExitCode } from './verify/report.js';
+export { HASH_KINDS, canonicalEntity, canonicalJson, canonicalValue, entityHash } from './verify/canonical.js';
+export type { HashKind } from './verify/canonical.js';
 
 // Control store
 export { AUDIT_ACTIONS, REPAIR_DIRECTIONS } from './control/control-store.js';

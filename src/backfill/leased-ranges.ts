@@ -57,8 +57,12 @@ export async function runLeasedRanges<K extends Key>(o: LeasedRangesOptions<K>):
       }
       let after = (lease.after ?? lease.lo) === undefined ? undefined : (parseKeyId((lease.after ?? lease.lo) as string) as K);
       const through = lease.hi === undefined ? undefined : (parseKeyId(lease.hi) as K);
+      // A run that stops cleanly hands its lease back at once (a dead one's runs out).
+      const release = async (): Promise<void> => {
+        await o.control.renewRange(o.migration, o.name, lease.rangeId, lease.token, 0).catch(() => false);
+      };
       for (;;) {
-        if (o.signal?.aborted || outcome.stopped) return;
+        if (o.signal?.aborted || outcome.stopped) return release();
         if (await o.paused?.()) {
           if (!(await o.control.renewRange(o.migration, o.name, lease.rangeId, lease.token, o.leaseMs))) break;
           await sleep(200, o.signal);
@@ -67,9 +71,9 @@ export async function runLeasedRanges<K extends Key>(o: LeasedRangesOptions<K>):
         const result = await o.step(w, lease, after, through);
         if ('stop' in result) {
           outcome.stopped = result.stop;
-          return;
+          return release();
         }
-        if (o.signal?.aborted) return;
+        if (o.signal?.aborted) return release();
         after = result.after;
         if (result.done) {
           await o.control.completeRange(o.migration, o.name, lease.rangeId, lease.token);

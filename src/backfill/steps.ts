@@ -1,8 +1,8 @@
 import type { ControlStore } from '../control/control-store.js';
 import type { Key } from '../keys.js';
 import type { Store } from '../store.js';
-import { backfillControlName, type BackfillControl, type BackfillOptions } from './backfill-options.js';
-import { paceCheck } from './pace.js';
+import { backfillControlName, type BackfillControl } from './backfill-options.js';
+import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
 import type { Throttle } from './throttle.js';
 
 export const sleep = async (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -19,7 +19,7 @@ export const sleep = async (ms: number, signal?: AbortSignal): Promise<void> =>
  * stores, replica lag), backing off up to 5 s between checks. Resolves false
  * when aborted meanwhile.
  */
-export async function waitForPace<K extends Key, E extends object>(source: Store<K, E>, target: Store<K, E>, options: BackfillOptions<E>, probeKey: K | undefined, throttle: Throttle): Promise<boolean> {
+export async function waitForPace<K extends Key, E extends object>(source: Store<K, E>, target: Store<K, E>, options: PaceOptions & { readonly signal?: AbortSignal | undefined; readonly onWait?: ((reason: PaceReason) => void) | undefined }, probeKey: K | undefined, throttle: Throttle): Promise<boolean> {
   if (!options.windows && options.latencyBudgetMs === undefined && !options.replicaLag) return true;
   const probe = async (): Promise<number> => {
     if (probeKey === undefined) return 0;

@@ -14,6 +14,9 @@ import type { Runtime, WriteTicket } from './runtime.js';
 import { compareAnswers, rampBucket, type ShadowOptions } from './shadow.js';
 import { withTimeout } from './timeout.js';
 import { backfillControlName, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult } from '../backfill/backfill.js';
+import { repairKeys } from '../verify/repair.js';
+import { runVerify } from '../verify/verify.js';
+import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
 
 export interface AutoHaltOptions {
   /** Window over which rates are measured. Default 60 s. */
@@ -480,6 +483,49 @@ export class Migration<K extends Key, E extends object> {
   /** Copies the dead letters' keys again, after the code that failed them was fixed. */
   async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
     return retryDeadLetters(this.name, this.#o.old, this.#o.new, this.#control, options);
+  }
+
+  // ── verification ────────────────────────────────────────────────────────
+
+  /**
+   * Verifies that new holds what old holds, entity by entity: `count`,
+   * `sample` (random keys), or `full` (hashes computed inside each database,
+   * bisection down to the exact differing keys). Differences seen are read
+   * again after a delay; those equal by then are reported as changed during
+   * verification. With `repair`, the differing keys are re-synced from the
+   * authoritative store and compared again. Resolves a report; never throws halfway.
+   *
+   * @example
+   * ```ts
+   * const report = await migration.verify({ mode: 'full', repair: true });
+   * console.log(formatVerifyReport(report));
+   * process.exitCode = verifyExitCode(report);
+   * ```
+   */
+  async verify(options: VerifyOptions<E> = {}): Promise<VerifyReport> {
+    const merged: VerifyOptions<E> = { ...options, ignoreFields: options.ignoreFields ?? this.#shadow.ignoreFields };
+    const { report, differing } = await runVerify(this.name, this.#o.old, this.#o.new, this.#control, merged);
+    if (!options.repair || report.status !== 'different' || differing.length === 0) return report;
+    const repair = await this.repair(differing, merged);
+    const clean = repair.stillDifferent.total === 0 && report.untracked === 0;
+    return { ...report, status: clean ? 'equal' : 'different', repair };
+  }
+
+  /**
+   * Re-syncs keys (key ids, as a verification report lists them) from the
+   * store authoritative in the current phase: under the other store's key
+   * locks each key is read from the authoritative one and written as read —
+   * deleted, leaving a tombstone, where it no longer exists. Runs as one of
+   * this instance's writes, so a phase change waits for it. Then compares
+   * those keys again (with rechecks, as verification does).
+   */
+  async repair(keyIds: readonly string[], options: Pick<VerifyOptions<E>, 'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'> = {}): Promise<RepairReport> {
+    const ticket = await this.#beginWrite();
+    try {
+      return await repairKeys(ticket.state, keyIds, { old: this.#o.old, new: this.#o.new }, options);
+    } finally {
+      ticket.end();
+    }
   }
 
   // ── repairs ─────────────────────────────────────────────────────────────

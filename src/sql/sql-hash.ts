@@ -49,7 +49,7 @@ export function driverRowHash(dialect: SqlDialect, mapping: SqlMapping<object>, 
       for (let i = 0; i < fields.length; i++) {
         const f = fields[i] as SelectField;
         const value = raw[i];
-        const canonical = value === null || value === undefined ? null : canonicalValue(f.codec.decode(value as never, dialect.name));
+        const canonical = value === null || value === undefined ? null : canonicalValue(f.codec.decode(value, dialect.name));
         if (canonical !== null) text += framed(f.field) + framed(canonical);
       }
       return hash60(text);

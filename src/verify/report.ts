@@ -1,0 +1,52 @@
+import type { KeyList, VerifyReport } from './verify-options.js';
+
+/**
+ * The process exit code for a report: 0 when equal, 1 while real differences
+ * remain (or the run did not finish).
+ *
+ * @example process.exitCode = verifyExitCode(await migration.verify());
+ */
+export function verifyExitCode(report: VerifyReport): 0 | 1 {
+  return report.status === 'equal' ? 0 : 1;
+}
+
+function list(keys: KeyList | { total: number; keys: readonly { keyId: string; fields: readonly string[] }[] }): string {
+  if (keys.total === 0) return '';
+  const shown = keys.keys.map((k) => (typeof k === 'string' ? k : `${k.keyId} (${k.fields.join(', ')})`));
+  const more = keys.total > shown.length ? `, … ${keys.total - shown.length} more` : '';
+  return `: ${shown.join(', ')}${more}`;
+}
+
+/**
+ * A report in plain words for a terminal: keys and field names, never values.
+ *
+ * @example console.log(formatVerifyReport(await migration.verify({ mode: 'full' })));
+ */
+export function formatVerifyReport(r: VerifyReport): string {
+  const side = (label: string, s: VerifyReport['old']): string =>
+    `  ${label.padEnd(4)} ${s.store}: ${s.count} entities, hashed ${s.hashing === 'database' ? 'in the database' : `in JS (${s.reason ?? 'no pushdown'})`}`;
+  const lines = [
+    `verify (${r.mode}): ${r.status.toUpperCase()} in ${r.durationMs} ms${r.resumed ? ' (resumed)' : ''}`,
+    side('old', r.old),
+    side('new', r.new),
+  ];
+  if (r.mode === 'count') {
+    lines.push(`  counts ${r.old.count === r.new.count ? 'equal' : `differ by ${r.new.count - r.old.count}`} (counts alone prove little: run full)`);
+  } else {
+    if (r.mode === 'full') lines.push(`  segments: ${r.segments.hashed} hashed, ${r.segments.differing} differing, ${r.segments.rowCompared} compared row by row`);
+    if (r.sample) lines.push(`  sample: ${r.sample.keys} keys, ${(r.sample.differingRate * 100).toFixed(2)} % differ (95 % upper bound ${(r.sample.upper95 * 100).toFixed(2)} %)`);
+    lines.push(`  matched   ${r.matched}`);
+    lines.push(`  missing   ${r.missing.total}${list(r.missing)}`);
+    lines.push(`  extra     ${r.extra.total}${list(r.extra)}`);
+    lines.push(`  different ${r.different.total}${list(r.different)}`);
+    lines.push(`  changed during verification ${r.changedDuringRun.total}${list(r.changedDuringRun)}`);
+    if (r.skippedYoung > 0) lines.push(`  skipped (younger than minAgeMs) ${r.skippedYoung}`);
+    if (r.untracked > 0) lines.push(`  untracked differences (beyond trackLimit) ${r.untracked}`);
+  }
+  if (r.repair) {
+    const p = r.repair;
+    lines.push(`  repair (${p.direction}): ${p.repaired} of ${p.keys} keys re-synced in ${p.durationMs} ms, ${p.stillDifferent.total} still different${list(p.stillDifferent)}`);
+  }
+  if (r.error) lines.push(`  error ${r.error.code}: ${r.error.message}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,121 @@
+import type { PaceOptions } from '../backfill/pace.js';
+
+export const VERIFY_MODES = ['count', 'sample', 'full'] as const;
+/** `count`: both sides' counts. `sample`: random keys compared entity by entity. `full`: every entity, by hashes pushed into each database, then rows where they differ. */
+export type VerifyMode = (typeof VERIFY_MODES)[number];
+
+export interface VerifyProgress {
+  /** Old's entities covered so far (full mode). */
+  readonly rowsDone: number;
+  readonly total: number;
+  readonly segments: number;
+  readonly differing: number;
+}
+
+export interface VerifyOptions<E> extends PaceOptions {
+  /** Default `full`. */
+  readonly mode?: VerifyMode;
+  /** Keys sampled from each side in `sample` mode. Default 1000. */
+  readonly sampleSize?: number;
+  /** Fields left out of hashes and comparisons (e.g. a column only one side has, or `updatedAt`). */
+  readonly ignoreFields?: readonly string[];
+  /** What the backfill did to each entity (the same function): old's entities are compared after it. Old then hashes in JS. */
+  readonly transform?: (entity: E) => E | Promise<E>;
+  /** Hash inside the databases where they can. `false` hashes streamed entities in JS on both sides. Default true. */
+  readonly pushdown?: boolean;
+  /** Old's entities per top-level segment to start with; it adapts so a segment takes about `targetSegmentMs`. Default 10 000. */
+  readonly segmentRows?: number;
+  /** Default 500 ms; `0` keeps `segmentRows` fixed. */
+  readonly targetSegmentMs?: number;
+  /** A differing segment this small (on both sides) is compared row by row. Default 256. */
+  readonly leafRows?: number;
+  /** A larger differing segment is split into this many parts. Default 16. */
+  readonly bisectionFactor?: number;
+  /** A ceiling on old's entities hashed per second (the backfill's throttle). */
+  readonly maxRowsPerSecond?: number;
+  /**
+   * Keys that differ are read again after this delay (doubling on each
+   * recheck): those equal by then changed while verification ran and are
+   * reported apart from real differences. Default 1000 ms.
+   */
+  readonly recheckDelayMs?: number;
+  /** Rechecks of differing keys. Default 2; 0 reports every difference as seen. */
+  readonly rechecks?: number;
+  /** Skip entities whose version is a timestamp younger than this (still settling). */
+  readonly minAgeMs?: number;
+  /** Keys listed per kind of difference in the report (totals are exact). Default 100. */
+  readonly maxKeys?: number;
+  /** Keys tracked for rechecks and repair; beyond this, differences are only counted. Default 100 000. */
+  readonly trackLimit?: number;
+  /** Re-sync the differing keys from the authoritative store afterwards, then verify those keys again. */
+  readonly repair?: boolean;
+  /** Workers in this process; above 1 the key space is split into ranges leased through the control store (several processes may share a run). Default 1. */
+  readonly workers?: number;
+  /** Ranges to split the key space into. Default 4 × workers (1 with one worker). */
+  readonly ranges?: number;
+  /** Lease length of a range. Default 30 s. */
+  readonly leaseMs?: number;
+  /** This process's name on its leases. */
+  readonly owner?: string;
+  /** Start a new run even if an unfinished one was checkpointed. */
+  readonly restart?: boolean;
+  /** The run's name in the control store: runs with the same name resume each other. Default `verify`. */
+  readonly name?: string;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: VerifyProgress) => void;
+}
+
+/** Keys of one kind of difference: the first `maxKeys`, and the exact total. */
+export interface KeyList {
+  readonly total: number;
+  readonly keys: readonly string[];
+}
+
+export interface SideReport {
+  readonly store: string;
+  readonly count: number;
+  /** Where this side's hashes were computed. */
+  readonly hashing: 'database' | 'js';
+  /** Why this side hashed in JS. */
+  readonly reason?: string;
+}
+
+/** What verification found. Keys are key ids (`keyId()`); no row value ever appears. */
+export interface VerifyReport {
+  readonly mode: VerifyMode;
+  /** `equal` only when no real difference remains; `different` otherwise (also when counts differ in `count` mode). */
+  readonly status: 'equal' | 'different' | 'aborted' | 'failed';
+  readonly old: SideReport;
+  readonly new: SideReport;
+  /** Entities found equal. */
+  readonly matched: number;
+  /** In old, not in new. */
+  readonly missing: KeyList;
+  /** In new, not in old. */
+  readonly extra: KeyList;
+  /** In both, with differing fields. */
+  readonly different: { readonly total: number; readonly keys: readonly { readonly keyId: string; readonly fields: readonly string[] }[] };
+  /** Seen differing, equal when read again: written while verification ran. */
+  readonly changedDuringRun: KeyList;
+  /** Left out because their version was younger than `minAgeMs`. */
+  readonly skippedYoung: number;
+  readonly segments: { readonly hashed: number; readonly differing: number; readonly rowCompared: number };
+  /** Sample mode: how many keys were compared, and the share that differed with its 95 % upper bound. */
+  readonly sample?: { readonly keys: number; readonly differingRate: number; readonly upper95: number };
+  /** Differences beyond `trackLimit`: counted, not rechecked nor repaired. */
+  readonly untracked: number;
+  readonly resumed: boolean;
+  readonly durationMs: number;
+  readonly repair?: RepairReport;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+export interface RepairReport {
+  /** Which way keys were copied: from the store authoritative in the current phase. */
+  readonly direction: 'old-to-new' | 'new-to-old';
+  readonly keys: number;
+  readonly repaired: number;
+  /** Keys still differing after the repair and a fresh comparison. */
+  readonly stillDifferent: KeyList;
+  readonly durationMs: number;
+}

@@ -1,0 +1,275 @@
+import { randomUUID } from 'node:crypto';
+import { runLeasedRanges } from '../backfill/leased-ranges.js';
+import { readControl, sleep, waitForPace } from '../backfill/steps.js';
+import { Throttle } from '../backfill/throttle.js';
+import type { ControlStore } from '../control/control-store.js';
+import { MidairError } from '../errors.js';
+import { keyId, parseKeyId, type Key } from '../keys.js';
+import type { Store } from '../store.js';
+import { chunked } from '../sql/sql-statements.js';
+import { addCandidate, classify, loadFindings, mergeFindings, newFindings, saveFindings, type Candidate, type Findings } from './findings.js';
+import { settle } from './recheck.js';
+import { compareSegment, type SegmentContext } from './segments.js';
+import { verifySide, type VerifySide } from './sides.js';
+import type { KeyList, SideReport, VerifyOptions, VerifyReport } from './verify-options.js';
+
+/** What a run found, with every tracked differing key (for repair) beside the capped report. */
+export interface VerifyOutcome {
+  readonly report: VerifyReport;
+  readonly differing: readonly string[];
+}
+
+interface RunCheckpoint {
+  readonly runId: string;
+  readonly complete: boolean;
+}
+
+interface RangeCheckpoint {
+  readonly runId: string;
+  readonly after?: string;
+  readonly findings: ReturnType<typeof saveFindings>;
+}
+
+/**
+ * Verifies that `target` holds what `source` holds, entity by entity (see
+ * {@link VerifyOptions} for the modes). Never throws halfway: failures come
+ * back as a report with `status: 'failed'`.
+ */
+export async function runVerify<K extends Key, E extends object>(
+  migration: string,
+  source: Store<K, E>,
+  target: Store<K, E>,
+  control: ControlStore,
+  options: VerifyOptions<E> = {},
+): Promise<VerifyOutcome> {
+  const started = Date.now();
+  const mode = options.mode ?? 'full';
+  const ignore = new Set(options.ignoreFields ?? []);
+  const old = verifySide('old', source, { ignore, pushdown: options.pushdown ?? true, transform: options.transform });
+  const neu = verifySide('new', target, { ignore, pushdown: options.pushdown ?? true });
+  const findings = newFindings();
+  const counts = { old: 0, new: 0 };
+  let resumed = false;
+  let sample: VerifyReport['sample'];
+  const finish = (status: VerifyReport['status'], real: Map<string, Candidate>, changed: readonly string[], error?: unknown): VerifyOutcome => ({
+    report: buildReport(mode, status, { old, new: neu }, counts, findings, real, changed, {
+      resumed,
+      sample,
+      durationMs: Date.now() - started,
+      maxKeys: options.maxKeys ?? 100,
+      error,
+    }),
+    differing: [...real.keys()],
+  });
+  try {
+    [counts.old, counts.new] = await Promise.all([source.count({ signal: options.signal }), target.count({ signal: options.signal })]);
+    if (mode === 'count') return finish(counts.old === counts.new ? 'equal' : 'different', new Map(), []);
+    if (mode === 'sample') {
+      const n = options.sampleSize ?? 1000;
+      if (!Number.isSafeInteger(n) || n < 1) throw new MidairError('INVALID_ARGUMENT', 'verify: sampleSize must be a positive integer');
+      sample = await compareSample({ old, new: neu }, n, ignore, findings, options);
+    } else {
+      const outcome = await walkFull(migration, { old, new: neu }, control, ignore, findings, counts.old, options);
+      resumed = outcome.resumed;
+      if (outcome.status !== 'complete') return finish(outcome.status === 'aborted' ? 'aborted' : 'failed', findings.candidates, [], outcome.error);
+    }
+    const settled = await settle({ old, new: neu }, findings, {
+      ignore,
+      rechecks: options.rechecks ?? 2,
+      delayMs: options.recheckDelayMs ?? 1000,
+      minAgeMs: options.minAgeMs,
+      signal: options.signal,
+    });
+    if (sample) {
+      const differing = settled.real.size;
+      sample = { keys: sample.keys, differingRate: sample.keys === 0 ? 0 : differing / sample.keys, upper95: wilsonUpper(differing, sample.keys) };
+    }
+    if (options.signal?.aborted) return finish('aborted', settled.real, settled.changed);
+    const different = settled.real.size + findings.untracked > 0;
+    return finish(different ? 'different' : 'equal', settled.real, settled.changed);
+  } catch (error) {
+    return finish(options.signal?.aborted ? 'aborted' : 'failed', findings.candidates, [], error);
+  }
+}
+
+/** `n` random keys from each side, compared entity by entity. */
+async function compareSample<K extends Key, E extends object>(
+  sides: { readonly old: VerifySide<K, E>; readonly new: VerifySide<K, E> },
+  n: number,
+  ignore: ReadonlySet<string>,
+  findings: Findings,
+  options: VerifyOptions<E>,
+): Promise<{ keys: number; differingRate: number; upper95: number }> {
+  const signal = options.signal;
+  const [a, b] = await Promise.all([sides.old.store.sampleKeys(n, { signal }), sides.new.store.sampleKeys(n, { signal })]);
+  const keys = [...new Map([...a, ...b].map((k) => [keyId(k), k])).values()];
+  for (const batch of chunked(keys, 500)) {
+    const [olds, news] = await Promise.all([sides.old.getMany(batch, { signal }), sides.new.getMany(batch, { signal })]);
+    batch.forEach((k, i) => {
+      const c = classify(olds[i], news[i], ignore);
+      if (c) addCandidate(findings, keyId(k), c, options.trackLimit ?? 100_000);
+      else findings.matched++;
+    });
+  }
+  return { keys: keys.length, differingRate: 0, upper95: 0 };
+}
+
+/**
+ * The full pass: the key space as leased ranges (one, with one worker), each
+ * walked in segments of old's rows; a checkpoint per segment holds the
+ * range's progress and findings, so a killed run resumes where it stopped.
+ */
+async function walkFull<K extends Key, E extends object>(
+  migration: string,
+  sides: { readonly old: VerifySide<K, E>; readonly new: VerifySide<K, E> },
+  control: ControlStore,
+  ignore: ReadonlySet<string>,
+  into: Findings,
+  total: number,
+  options: VerifyOptions<E>,
+): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown; resumed: boolean }> {
+  const name = options.name ?? 'verify';
+  const runName = `${name}:run`;
+  const rangeName = (id: number): string => `${name}:range:${id}`;
+  const trackLimit = options.trackLimit ?? 100_000;
+  const saved = await control.loadCheckpoint(migration, runName);
+  let run = saved ? (JSON.parse(saved) as RunCheckpoint) : undefined;
+  const resumed = run !== undefined && !run.complete && !options.restart;
+  if (!resumed) {
+    run = { runId: randomUUID(), complete: false };
+    await control.dropRanges(migration, name);
+    await control.saveCheckpoint(migration, runName, JSON.stringify(run));
+  }
+  const runId = (run as RunCheckpoint).runId;
+  const workers = Math.max(1, Math.floor(options.workers ?? 1));
+  const ctx: SegmentContext<K, E> = {
+    old: sides.old,
+    new: sides.new,
+    ignore,
+    leafRows: options.leafRows ?? 256,
+    factor: Math.max(2, options.bisectionFactor ?? 16),
+    minAgeMs: options.minAgeMs,
+    trackLimit,
+    signal: options.signal,
+  };
+  const share = (rate: number | undefined): number | undefined => (rate === undefined ? undefined : rate / workers);
+  const throttles = Array.from(
+    { length: workers },
+    () =>
+      new Throttle({
+        chunkSize: options.segmentRows ?? 10_000,
+        minChunkSize: ctx.leafRows,
+        maxChunkSize: 1_000_000,
+        targetChunkMs: options.targetSegmentMs ?? 500,
+        maxRowsPerSecond: share(options.maxRowsPerSecond),
+      }),
+  );
+  const loadRange = async (id: number): Promise<{ after: string | undefined; findings: Findings }> => {
+    const raw = await control.loadCheckpoint(migration, rangeName(id));
+    const cp = raw ? (JSON.parse(raw) as RangeCheckpoint) : undefined;
+    return cp?.runId === runId ? { after: cp.after, findings: loadFindings(cp.findings) } : { after: undefined, findings: newFindings() };
+  };
+  const held = new Map<number, { token: number; after: string | undefined; findings: Findings }>();
+  const progress = { segments: 0, rows: 0 };
+  const outcome = await runLeasedRanges<K>({
+    migration,
+    name,
+    control,
+    keySource: sides.old.store,
+    workers,
+    ranges: workers > 1 ? (options.ranges ?? workers * 4) : (options.ranges ?? 1),
+    leaseMs: options.leaseMs ?? 30_000,
+    owner: options.owner,
+    signal: options.signal,
+    paused: async () => {
+      const settings = await readControl(control, migration, name);
+      if (settings.maxRowsPerSecond !== undefined) for (const t of throttles) t.maxRowsPerSecond = share(settings.maxRowsPerSecond);
+      return settings.paused === true;
+    },
+    step: async (w, lease, leaseAfter, through) => {
+      let state = held.get(lease.rangeId);
+      if (state?.token !== lease.token) {
+        // A fresh lease (perhaps taken over from another worker): its checkpoint is the truth.
+        const cp = await loadRange(lease.rangeId);
+        state = { token: lease.token, after: cp.after ?? (leaseAfter === undefined ? undefined : keyId(leaseAfter)), findings: cp.findings };
+        held.set(lease.rangeId, state);
+      }
+      const throttle = throttles[w] as Throttle;
+      const after = state.after === undefined ? undefined : (parseKeyId(state.after) as K);
+      if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle))) return { after, done: false };
+      const t0 = Date.now();
+      const boundary = await sides.old.keyAt({ after, through }, throttle.chunkSize, { signal: options.signal });
+      const sizes = await compareSegment(ctx, { after, through: boundary ?? through }, state.findings);
+      state.findings.rows += sizes.old;
+      const done = boundary === undefined || (through !== undefined && keyId(boundary) === keyId(through));
+      const next = boundary === undefined ? undefined : keyId(boundary);
+      // Fenced: a worker that lost its lease must not overwrite the new holder's checkpoint.
+      if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, options.leaseMs ?? 30_000, next))) return { after, done: false };
+      await control.saveCheckpoint(migration, rangeName(lease.rangeId), JSON.stringify({ runId, ...(next === undefined ? {} : { after: next }), findings: saveFindings(state.findings) } satisfies RangeCheckpoint));
+      state.after = next;
+      progress.segments++;
+      progress.rows += sizes.old;
+      options.onProgress?.({ rowsDone: progress.rows, total, segments: progress.segments, differing: state.findings.segments.differing });
+      const wait = throttle.record(Math.max(sizes.old, sizes.new), Date.now() - t0);
+      if (wait > 0 && !done) await sleep(wait, options.signal);
+      return { after: boundary, done };
+    },
+  });
+  if (outcome.status !== 'complete') return { ...outcome, resumed };
+  for (const range of await control.ranges(migration, name)) mergeFindings(into, (await loadRange(range.rangeId)).findings, trackLimit);
+  await control.saveCheckpoint(migration, runName, JSON.stringify({ runId, complete: true } satisfies RunCheckpoint));
+  return { status: 'complete', resumed };
+}
+
+function keyList(ids: readonly string[], total: number, max: number): KeyList {
+  return { total, keys: ids.slice(0, max) };
+}
+
+function buildReport<K extends Key, E extends object>(
+  mode: VerifyReport['mode'],
+  status: VerifyReport['status'],
+  sides: { readonly old: VerifySide<K, E>; readonly new: VerifySide<K, E> },
+  counts: { old: number; new: number },
+  findings: Findings,
+  real: ReadonlyMap<string, Candidate>,
+  changed: readonly string[],
+  extra: { resumed: boolean; sample: VerifyReport['sample']; durationMs: number; maxKeys: number; error?: unknown },
+): VerifyReport {
+  const side = (s: VerifySide<K, E>, count: number): SideReport => ({ store: s.store.name, count, hashing: s.hashing, ...(s.reason === undefined ? {} : { reason: s.reason }) });
+  const of = (kind: Candidate['kind']): [string, Candidate][] => [...real].filter(([, c]) => c.kind === kind);
+  const missing = of('missing').map(([id]) => id);
+  const extraKeys = of('extra').map(([id]) => id);
+  const different = of('different');
+  const error = extra.error;
+  return {
+    mode,
+    status,
+    old: side(sides.old, counts.old),
+    new: side(sides.new, counts.new),
+    matched: findings.matched,
+    missing: keyList(missing, missing.length, extra.maxKeys),
+    extra: keyList(extraKeys, extraKeys.length, extra.maxKeys),
+    different: { total: different.length, keys: different.slice(0, extra.maxKeys).map(([keyId, c]) => ({ keyId, fields: c.fields ?? [] })) },
+    changedDuringRun: keyList(changed, changed.length, extra.maxKeys),
+    skippedYoung: findings.skippedYoung,
+    segments: { ...findings.segments },
+    ...(extra.sample ? { sample: extra.sample } : {}),
+    untracked: findings.untracked,
+    resumed: extra.resumed,
+    durationMs: extra.durationMs,
+    ...(error === undefined
+      ? {}
+      : { error: error instanceof MidairError ? { code: error.code, message: error.message } : { code: 'UNKNOWN', message: error instanceof Error ? error.message : 'error' } }),
+  };
+}
+
+/** The Wilson score upper bound (95 %) of a proportion: how large the differing share could be, given a clean or nearly clean sample. */
+export function wilsonUpper(hits: number, n: number): number {
+  if (n === 0) return 1;
+  const z = 1.96;
+  const p = hits / n;
+  const denom = 1 + (z * z) / n;
+  const centre = p + (z * z) / (2 * n);
+  const margin = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
+  return Math.min(1, (centre + margin) / denom);
+}
