@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { availability, openBackend, type Backend, type BackendKind } from '../support/backends.js';
 import { checkSuite } from './check.js';
 import { conditionalWriteSuite } from './conditional-write.js';
+import { hashSuite } from './hash.js';
 import { scanSuite } from './scan.js';
 import { syncSuite } from './sync.js';
 import { tableSplitSuite } from './table-split.js';
@@ -30,6 +31,7 @@ export function storeConformance(kind: BackendKind): void {
     scanSuite(get);
     conditionalWriteSuite(get);
     syncSuite(get);
+    hashSuite(get, kind);
     if (kind !== 'memory') {
       tableSplitSuite(get);
       checkSuite(get, kind);
