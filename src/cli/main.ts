@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { MidairError } from '../errors.js';
 import { runSelfCheck } from './selfcheck.js';
+import { formatVerifyReport } from '../verify/report.js';
 
 /** Exit codes: 0 success; 1 the check found a problem; 2 bad usage or an error. */
 const program = new Command()
@@ -29,6 +30,7 @@ program
       console.log(JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
     } else {
       const c = result.compare;
+      console.log(`\n${formatVerifyReport(result.repairRun)}`);
       console.log(
         `\n${result.ok ? 'OK' : 'FAILED'}: ${c.equal} entities equal, ${c.missing} missing, ${c.extra} extra, ${c.different} different; ` +
           `${result.liveUpdates} live updates and ${result.liveDeletes} live deletes during the backfill, ${result.resurrected} resurrected.`,

@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diffEntities } from '../compare.js';
 import { col, sqlMapping } from '../mapping/mapping.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
 import { defineMigration } from '../migration/migration.js';
 import cliProgress from 'cli-progress';
 import type { CheckReport, Store } from '../store.js';
+import type { VerifyReport } from '../verify/verify-options.js';
 
 const { SingleBar, Presets } = cliProgress;
 
@@ -44,6 +44,10 @@ export interface SelfCheckResult {
   readonly steps: readonly SelfCheckStep[];
   readonly checks: readonly CheckReport[];
   readonly compare: { readonly equal: number; readonly missing: number; readonly extra: number; readonly different: number };
+  /** The last verification, after the damage was repaired. */
+  readonly verify: VerifyReport;
+  /** The verification that found the damage and repaired it. */
+  readonly repairRun: VerifyReport;
   readonly liveUpdates: number;
   readonly liveDeletes: number;
   readonly resurrected: number;
@@ -222,29 +226,35 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
       skippedExisting: r.skippedExisting,
       skippedTombstoned: r.skippedTombstoned,
     }));
+    const verified = await step(
+      'verify: hashes in each database',
+      async () => migration.verify({ mode: 'full', recheckDelayMs: 100 }),
+      (r) => ({ status: r.status, matched: r.matched, missing: r.missing.total, extra: r.extra.total, different: r.different.total, hashedOld: r.old.hashing, hashedNew: r.new.hashing }),
+    );
+    const compare = { equal: verified.matched, missing: verified.missing.total, extra: verified.extra.total, different: verified.different.total };
+
+    // Damage new behind midair's back, as a bad script or a restore would, then let verification find and repair it.
+    const victims = await newStore.sampleKeys(5);
+    const damage = await step(
+      'damage new: 3 lost, 2 altered',
+      async () => {
+        for (const id of victims.slice(0, 3)) await newStore.delete(id, { tombstone: false });
+        for (const id of victims.slice(3)) {
+          const u = await newStore.get(id);
+          if (u) await newStore.put({ ...u, name: `${u.name} (altered)` });
+        }
+        return victims.length;
+      },
+      (n) => ({ keys: n }),
+    );
+    const repaired = await step(
+      'verify finds it, repair, verify again',
+      async () => migration.verify({ mode: 'full', repair: true, recheckDelayMs: 100 }),
+      (r) => ({ missing: r.missing.total, different: r.different.total, repaired: r.repair?.repaired ?? 0, stillDifferent: r.repair?.stillDifferent.total ?? 0, status: r.status }),
+    );
+    const final = await step('verify once more', async () => migration.verify({ mode: 'full', recheckDelayMs: 100 }), (r) => ({ status: r.status, matched: r.matched, segments: r.segments.hashed }));
     await migration.close();
 
-    const compare = await step(
-      'compare every entity',
-      async () => {
-        const result = { equal: 0, missing: 0, extra: 0, different: 0 };
-        const newKeys = new Set<bigint>();
-        for await (const chunk of newStore.scan({ chunkSize: 1000 })) for (const u of chunk) newKeys.add(u.id);
-        for await (const chunk of oldStore.scan({ chunkSize: 1000 })) {
-          const mirrored = await newStore.getMany(chunk.map((u) => u.id));
-          chunk.forEach((u, i) => {
-            const m = mirrored[i];
-            newKeys.delete(u.id);
-            if (!m) result.missing++;
-            else if (diffEntities(u, m).length > 0) result.different++;
-            else result.equal++;
-          });
-        }
-        result.extra = newKeys.size;
-        return result;
-      },
-      (r) => r,
-    );
     const resurrected = await step(
       'check deleted keys stay deleted',
       async () => {
@@ -261,8 +271,11 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
       again.inserted + again.updated === 0 &&
       compare.missing + compare.extra + compare.different === 0 &&
       compare.equal === rows - deleted.size &&
+      repaired.missing.total + repaired.different.total === damage &&
+      repaired.status === 'equal' &&
+      final.status === 'equal' &&
       resurrected === 0;
-    return { ok, rows, steps, checks, compare, liveUpdates, liveDeletes: deleted.size, resurrected };
+    return { ok, rows, steps, checks, compare, verify: final, repairRun: repaired, liveUpdates, liveDeletes: deleted.size, resurrected };
   } finally {
     await oldStore.close();
     await newStore.close();

@@ -1,4 +1,17 @@
+import { parseKeyId, type Key } from '../keys.js';
 import type { KeyList, VerifyReport } from './verify-options.js';
+
+/** A key id as a person reads it: `178`, `"ada"`, `(7, "eu")`. */
+function showKey(id: string): string {
+  let key: Key;
+  try {
+    key = parseKeyId(id);
+  } catch {
+    return id;
+  }
+  const part = (p: unknown): string => (typeof p === 'string' ? JSON.stringify(p) : String(p));
+  return Array.isArray(key) ? `(${key.map(part).join(', ')})` : part(key);
+}
 
 /**
  * The process exit code for a report: 0 when equal, 1 while real differences
@@ -12,7 +25,7 @@ export function verifyExitCode(report: VerifyReport): 0 | 1 {
 
 function list(keys: KeyList | { total: number; keys: readonly { keyId: string; fields: readonly string[] }[] }): string {
   if (keys.total === 0) return '';
-  const shown = keys.keys.map((k) => (typeof k === 'string' ? k : `${k.keyId} (${k.fields.join(', ')})`));
+  const shown = keys.keys.map((k) => (typeof k === 'string' ? showKey(k) : `${showKey(k.keyId)} (${k.fields.join(', ')})`));
   const more = keys.total > shown.length ? `, … ${keys.total - shown.length} more` : '';
   return `: ${shown.join(', ')}${more}`;
 }
@@ -26,7 +39,7 @@ export function formatVerifyReport(r: VerifyReport): string {
   const side = (label: string, s: VerifyReport['old']): string =>
     `  ${label.padEnd(4)} ${s.store}: ${s.count} entities, hashed ${s.hashing === 'database' ? 'in the database' : `in JS (${s.reason ?? 'no pushdown'})`}`;
   const lines = [
-    `verify (${r.mode}): ${r.status.toUpperCase()} in ${r.durationMs} ms${r.resumed ? ' (resumed)' : ''}`,
+    `verify (${r.mode}): ${r.status.toUpperCase()}${r.repair ? ` after repairing ${r.repair.repaired} of ${r.repair.keys} differing keys` : ''} in ${r.durationMs} ms${r.resumed ? ' (resumed)' : ''}`,
     side('old', r.old),
     side('new', r.new),
   ];

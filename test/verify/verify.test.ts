@@ -44,7 +44,7 @@ describe('verify on memory stores', () => {
     expect(verifyExitCode(report)).toBe(1);
     const text = formatVerifyReport(report);
     expect(text).toContain('DIFFERENT');
-    expect(text).toContain(`${keyId(b)} (v)`);
+    expect(text).toContain(`different 1: ${b} (v)`);
     expect(text).not.toContain('changed'.repeat(2)); // never a row value…
     expect(text).not.toContain('only new'); // …of any row
   });
