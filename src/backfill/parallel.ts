@@ -4,8 +4,8 @@ import type { Store } from '../store.js';
 import type { BackfillOptions } from './backfill-options.js';
 import { copyChunk, syncChunk, type Counts } from './chunks.js';
 import { runLeasedRanges } from './leased-ranges.js';
-import { firstPage, readControl, sleep, waitForPace } from './steps.js';
-import { Throttle } from './throttle.js';
+import { firstPage, sleep, waitForPace, workerThrottles } from './steps.js';
+import type { Throttle } from './throttle.js';
 
 /**
  * The copy pass with several workers over leased ranges (leased-ranges.ts):
@@ -24,8 +24,7 @@ export async function copyInRanges<K extends Key, E extends object>(
   progress: (rate: number, chunkSize: number) => void,
 ): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown }> {
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
-  const share = (rate: number | undefined): number | undefined => (rate === undefined ? undefined : rate / workers);
-  const throttles = Array.from({ length: workers }, () => new Throttle({ ...options, maxRowsPerSecond: share(options.maxRowsPerSecond) }));
+  const { throttles, paused } = workerThrottles(control, migration, name, workers, options);
   return runLeasedRanges<K>({
     migration,
     name,
@@ -36,11 +35,7 @@ export async function copyInRanges<K extends Key, E extends object>(
     leaseMs: options.leaseMs ?? 30_000,
     owner: options.owner,
     signal: options.signal,
-    paused: async () => {
-      const settings = await readControl(control, migration, name);
-      if (settings.maxRowsPerSecond !== undefined) for (const t of throttles) t.maxRowsPerSecond = share(settings.maxRowsPerSecond);
-      return settings.paused === true;
-    },
+    paused,
     step: async (w, _lease, after, through) => {
       const throttle = throttles[w] as Throttle;
       if (!(await waitForPace(source, target, options, after, throttle))) return { after, done: false };

@@ -3,7 +3,7 @@ import type { Key } from '../keys.js';
 import type { Store } from '../store.js';
 import { backfillControlName, type BackfillControl } from './backfill-options.js';
 import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
-import type { Throttle } from './throttle.js';
+import { Throttle, type ThrottleOptions } from './throttle.js';
 
 export const sleep = async (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
@@ -45,4 +45,28 @@ export async function readControl(control: ControlStore, migration: string, name
 export async function firstPage<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal, through?: K): Promise<E[]> {
   for await (const chunk of store.scan({ after, through, chunkSize: size, signal })) return chunk;
   return [];
+}
+
+/**
+ * One throttle per worker, sharing a rows/s ceiling between them, and the
+ * check leased-range runs make before each step: reads the operator's
+ * settings (pause, a new ceiling) from the control store and applies them.
+ */
+export function workerThrottles(
+  control: ControlStore,
+  migration: string,
+  name: string,
+  workers: number,
+  options: ThrottleOptions,
+): { throttles: Throttle[]; paused: () => Promise<boolean> } {
+  const share = (rate: number | undefined): number | undefined => (rate === undefined ? undefined : rate / workers);
+  const throttles = Array.from({ length: workers }, () => new Throttle({ ...options, maxRowsPerSecond: share(options.maxRowsPerSecond) }));
+  return {
+    throttles,
+    paused: async () => {
+      const settings = await readControl(control, migration, name);
+      if (settings.maxRowsPerSecond !== undefined) for (const t of throttles) t.maxRowsPerSecond = share(settings.maxRowsPerSecond);
+      return settings.paused === true;
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { runLeasedRanges } from '../backfill/leased-ranges.js';
-import { readControl, sleep, waitForPace } from '../backfill/steps.js';
-import { Throttle } from '../backfill/throttle.js';
+import { sleep, waitForPace, workerThrottles } from '../backfill/steps.js';
+import type { Throttle } from '../backfill/throttle.js';
 import type { ControlStore } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import { keyId, parseKeyId, type Key } from '../keys.js';
@@ -152,18 +152,13 @@ async function walkFull<K extends Key, E extends object>(
     trackLimit,
     signal: options.signal,
   };
-  const share = (rate: number | undefined): number | undefined => (rate === undefined ? undefined : rate / workers);
-  const throttles = Array.from(
-    { length: workers },
-    () =>
-      new Throttle({
-        chunkSize: options.segmentRows ?? 10_000,
-        minChunkSize: ctx.leafRows,
-        maxChunkSize: 1_000_000,
-        targetChunkMs: options.targetSegmentMs ?? 500,
-        maxRowsPerSecond: share(options.maxRowsPerSecond),
-      }),
-  );
+  const { throttles, paused } = workerThrottles(control, migration, name, workers, {
+    chunkSize: options.segmentRows ?? 10_000,
+    minChunkSize: ctx.leafRows,
+    maxChunkSize: 1_000_000,
+    targetChunkMs: options.targetSegmentMs ?? 500,
+    maxRowsPerSecond: options.maxRowsPerSecond,
+  });
   const loadRange = async (id: number): Promise<{ after: string | undefined; findings: Findings }> => {
     const raw = await control.loadCheckpoint(migration, rangeName(id));
     const cp = raw ? (JSON.parse(raw) as RangeCheckpoint) : undefined;
@@ -181,11 +176,7 @@ async function walkFull<K extends Key, E extends object>(
     leaseMs: options.leaseMs ?? 30_000,
     owner: options.owner,
     signal: options.signal,
-    paused: async () => {
-      const settings = await readControl(control, migration, name);
-      if (settings.maxRowsPerSecond !== undefined) for (const t of throttles) t.maxRowsPerSecond = share(settings.maxRowsPerSecond);
-      return settings.paused === true;
-    },
+    paused,
     step: async (w, lease, leaseAfter, through) => {
       let state = held.get(lease.rangeId);
       if (state?.token !== lease.token) {

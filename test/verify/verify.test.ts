@@ -137,4 +137,43 @@ describe('verify on memory stores', () => {
     expect(await r.newStore.getTombstone(5_000_000)).toBeDefined(); // removed from new, leaving a tombstone
     expect(await r.migration.verify({ recheckDelayMs: 1 })).toMatchObject({ status: 'equal', matched: 3000 });
   });
+
+  it('killed at random segments again and again, resumed each time, reaches the report of an uninterrupted run', async () => {
+    const r = await rig();
+    const ids = gappy(4000);
+    await fill(r.oldStore, ids);
+    await fill(r.newStore, ids);
+    for (const i of [3, 1500, 3999]) await r.newStore.put({ ...item(ids[i] as number, 1), v: 'off' });
+    await r.newStore.delete(ids[2500] as number);
+    const options = { segmentRows: 200, targetSegmentMs: 0, leafRows: 20, recheckDelayMs: 1, name: 'verify-killed' };
+    const clean = await r.migration.verify({ ...options, name: 'verify-clean' });
+    let runs = 0;
+    let report;
+    do {
+      runs++;
+      const kill = new AbortController();
+      const at = 1 + Math.floor(Math.random() * 6);
+      let seen = 0;
+      report = await r.migration.verify({ ...options, signal: kill.signal, onProgress: () => void (++seen === at && runs < 8 && kill.abort()) });
+    } while (report.status === 'aborted');
+    expect(runs).toBeGreaterThan(1);
+    const pick = (x: typeof clean) => ({ matched: x.matched, missing: x.missing, extra: x.extra, different: x.different, skippedYoung: x.skippedYoung });
+    expect(pick(report)).toEqual(pick(clean));
+    expect(clean).toMatchObject({ matched: 3996, different: { total: 3 }, missing: { total: 1 } });
+  });
+
+  it('pauses and resumes through the control store, like the backfill', async () => {
+    const r = await rig();
+    await fill(r.oldStore, gappy(2000));
+    await fill(r.newStore, gappy(2000));
+    await r.migration.controlBackfill({ paused: true }, 'verify');
+    let segments = 0;
+    const running = r.migration.verify({ segmentRows: 100, targetSegmentMs: 0, onProgress: () => void segments++ });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(segments).toBe(0);
+    await r.migration.controlBackfill({ paused: false }, 'verify');
+    expect(await running).toMatchObject({ status: 'equal', matched: 2000 });
+    expect(segments).toBeGreaterThan(5);
+  });
 });
+
