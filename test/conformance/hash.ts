@@ -50,7 +50,11 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
       expect(read.map((t) => ({ ...t, bin: t.bin && Buffer.from(t.bin) }))).toEqual(things.map((t) => ({ ...t, bin: t.bin && Buffer.from(t.bin) })));
     });
 
-    it.skipIf(kind === 'memory')('hashes inside the database exactly as JS hashes the same entities (NULL, empty string, µs, numerics, JSON key order, bytes)', async () => {
+    // The memory store has no database to push hashing into: verification hashes its entities in JS (test/verify).
+    const inDatabase = (name: string, fn: () => Promise<void>): void => {
+      if (kind !== 'memory') it(name, fn);
+    };
+    inDatabase('hashes inside the database exactly as JS hashes the same entities (NULL, empty string, µs, numerics, JSON key order, bytes)', async () => {
       expect(store.hashUnsupported?.(ignore)).toBeUndefined();
       expect(await store.hashRange?.({}, ignore)).toEqual({ count: things.length, sum: sum(things, ignore) });
       const inRange = things.filter((t) => t.id > 2n && t.id <= 1030n);
@@ -58,7 +62,7 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
       expect(await store.hashRange?.({ after: 1030n, through: 1030n }, ignore)).toEqual({ count: 0, sum: 0n });
     });
 
-    it.skipIf(kind === 'memory')('a change of one field, or NULL against an empty string, or 1 µs, changes the hash', async () => {
+    inDatabase('a change of one field, or NULL against an empty string, or 1 µs, changes the hash', async () => {
       const base = things.find((t) => t.id === 1002n) as Thing;
       const before = await store.hashRange?.({ after: 1001n, through: 1002n }, ignore);
       for (const change of [{ s: '' }, { s: null }, { tstz: '1972-03-12T02:00:00.000003Z' }, { nNum: '-28.56' }, { b: !base.b }, { j: { a: 2, bb: 1, c: 0 } }] as Partial<Thing>[]) {
@@ -72,9 +76,11 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
       expect(await store.hashRange?.({ after: 1001n, through: 1002n }, ignore)).toEqual(before);
     });
 
-    it.skipIf(kind !== 'mysql')('MariaDB says which field it cannot hash in SQL', () => {
-      expect(store.hashUnsupported?.(new Set())).toMatch(/field "j" \(json\)/);
-    });
+    if (kind === 'mysql') {
+      it('MariaDB says which field it cannot hash in SQL', () => {
+        expect(store.hashUnsupported?.(new Set())).toMatch(/field "j" \(json\)/);
+      });
+    }
 
     it('finds the key at a position within a range (segment bounds)', async () => {
       expect(await store.keyAt?.({}, 1)).toBe(things[0]?.id);
