@@ -39,6 +39,13 @@ export const DEFAULT_CAPABILITIES: Capabilities = Object.freeze({
 export interface KeyRange<K extends Key = Key> {
   readonly after?: K | undefined;
   readonly through?: K | undefined;
+  /**
+   * Enclosing ranges the keys must also fall in (each in this store's own
+   * order). Verification narrows a range by another store's keys; where two
+   * engines order text keys differently, this keeps each part inside its
+   * parent on both sides.
+   */
+  readonly within?: readonly { readonly after?: K | undefined; readonly through?: K | undefined }[] | undefined;
 }
 
 /** How many entities a range holds, and the sum of their 60-bit row hashes (verification). */
@@ -70,7 +77,7 @@ export interface PutOptions extends CallOptions {
   readonly keepTombstone?: boolean;
 }
 
-export interface ScanOptions<K extends Key = Key> extends CallOptions {
+export interface ScanOptions<K extends Key = Key> extends CallOptions, Pick<KeyRange<K>, 'within'> {
   /** Resume after this key (exclusive). */
   readonly after?: K | undefined;
   /** Stop after this key (inclusive): with `after`, one range `(after, through]` of the key space. */

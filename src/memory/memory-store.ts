@@ -165,13 +165,23 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     return Promise.resolve(this.#rows.size);
   }
 
+  /** Positions `[start, end)` of the keys in `range` and every range it lies within (in this store's order, their intersection). */
+  #bounds(range: KeyRange<K>): { start: number; end: number } {
+    let start = 0;
+    let end = this.#keys.length;
+    for (const r of [range, ...(range.within ?? [])]) {
+      if (r.after !== undefined) start = Math.max(start, this.#position(r.after, false));
+      if (r.through !== undefined) end = Math.min(end, this.#position(r.through, false));
+    }
+    return { start, end };
+  }
+
   async *scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
     const size = options.chunkSize ?? 1000;
     let after = options.after;
     for (;;) {
       this.#open('scan', options);
-      const start = after === undefined ? 0 : this.#position(after, false);
-      const end = options.through === undefined ? this.#keys.length : this.#position(options.through, false);
+      const { start, end } = this.#bounds({ after, through: options.through, within: options.within });
       const keys = this.#keys.slice(start, Math.min(start + size, end));
       if (keys.length === 0) return;
       yield keys.map((k) => cloneEntity(this.#rows.get(keyId(k)) as E));
@@ -182,8 +192,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
 
   async keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> {
     this.#open('keyAt', options);
-    const start = range.after === undefined ? 0 : this.#position(range.after, false);
-    const end = range.through === undefined ? this.#keys.length : this.#position(range.through, false);
+    const { start, end } = this.#bounds(range);
     const at = start + offset - 1;
     return Promise.resolve(offset >= 1 && at < end ? this.#keys[at] : undefined);
   }

@@ -339,8 +339,10 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       return this.#dialect.keyCompare(this.#keyCols0, op, (i) => params.field(fields[i] as MappedField, parts[i]));
     };
     const conditions: string[] = [];
-    if (range.after !== undefined) conditions.push(bound('>', range.after));
-    if (range.through !== undefined) conditions.push(bound('<=', range.through));
+    for (const r of [range, ...(range.within ?? [])]) {
+      if (r.after !== undefined) conditions.push(bound('>', r.after));
+      if (r.through !== undefined) conditions.push(bound('<=', r.through));
+    }
     return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   }
 
@@ -352,7 +354,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     for (;;) {
       this.#open('scan', options);
       const params = new Params(this.#dialect);
-      const where = this.#rangeWhere(params, { after, through: options.through });
+      const where = this.#rangeWhere(params, { after, through: options.through, within: options.within });
       const { rows } = await this.#query('scan', `${this.#select}${where}${order}`, params.values);
       if (rows.length === 0) return;
       const chunk = rows.map((r) => this.#decode(r));

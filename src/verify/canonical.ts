@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { compareCodePoints } from '../keys.js';
 
 /**
@@ -60,7 +60,14 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 function jsonbKeyOrder(a: string, b: string): number {
+  if (ASCII.test(a) && ASCII.test(b)) {
+    // UTF-8 length and byte order are the string's own for ASCII (the common case: no Buffers).
+    if (a.length !== b.length) return a.length - b.length;
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
   const la = Buffer.byteLength(a);
   const lb = Buffer.byteLength(b);
   if (la !== lb) return la - lb;
@@ -77,21 +84,41 @@ export function framed(text: string): string {
   return `${Buffer.byteLength(text)}:${text}`;
 }
 
+/** Entities of one type share their field list: its order and framed names are worked out once per list. */
+const orders = new Map<string, readonly { readonly field: string; readonly name: string }[]>();
+
+function fieldOrder(keys: readonly string[]): readonly { readonly field: string; readonly name: string }[] {
+  const signature = keys.join('\u0000');
+  let order = orders.get(signature);
+  if (!order) {
+    order = hashFieldOrder(keys).map((field) => ({ field, name: framed(field) }));
+    if (orders.size > 1000) orders.clear();
+    orders.set(signature, order);
+  }
+  return order;
+}
+
 /** The canonical text of an entity (its non-null fields, minus `ignore`). */
 export function canonicalEntity(entity: object, ignore: ReadonlySet<string>): string {
   const record = entity as Record<string, unknown>;
   let out = '';
-  for (const field of hashFieldOrder(Object.keys(record))) {
+  for (const { field, name } of fieldOrder(Object.keys(record))) {
     if (ignore.has(field)) continue;
     const text = canonicalValue(record[field]);
-    if (text !== null) out += framed(field) + framed(text);
+    if (text !== null) out += name + framed(text);
   }
   return out;
 }
 
+/** One-shot hashing where Node has it (20.12+), else a Hash object. */
+const md5Hex: (text: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'hex'): string }).hash('md5', text, 'hex')
+    : (text) => crypto.createHash('md5').update(text, 'utf8').digest('hex');
+
 /** The first 60 bits of an MD5 as a bigint: what every database sums. */
 export function hash60(text: string): bigint {
-  return BigInt(`0x${createHash('md5').update(text, 'utf8').digest('hex').slice(0, 15)}`);
+  return BigInt(`0x${md5Hex(text).slice(0, 15)}`);
 }
 
 /** An entity's row hash. */

@@ -15,8 +15,10 @@ export interface Candidate {
 export interface Findings {
   /** Old's entities covered. */
   rows: number;
+  /** Entities found equal (sample mode counts them directly; the full pass works it out from `rows`). */
   matched: number;
-  skippedYoung: number;
+  /** Keys left out for being younger than minAgeMs, and whether old held them. */
+  readonly young: Map<string, boolean>;
   segments: { hashed: number; differing: number; rowCompared: number };
   /** Keys seen differing, to be rechecked (at most the track limit). */
   readonly candidates: Map<string, Candidate>;
@@ -27,7 +29,7 @@ export interface Findings {
 }
 
 export function newFindings(): Findings {
-  return { rows: 0, matched: 0, skippedYoung: 0, segments: { hashed: 0, differing: 0, rowCompared: 0 }, candidates: new Map(), crossed: new Set(), untracked: 0 };
+  return { rows: 0, matched: 0, young: new Map(), segments: { hashed: 0, differing: 0, rowCompared: 0 }, candidates: new Map(), crossed: new Set(), untracked: 0 };
 }
 
 export function addCandidate(f: Findings, id: string, c: Candidate, limit: number): void {
@@ -46,7 +48,7 @@ export function addCandidate(f: Findings, id: string, c: Candidate, limit: numbe
 interface SavedFindings {
   readonly rows: number;
   readonly matched: number;
-  readonly skippedYoung: number;
+  readonly young: [string, boolean][];
   readonly segments: Findings['segments'];
   readonly candidates: [string, Candidate][];
   readonly crossed: string[];
@@ -54,12 +56,12 @@ interface SavedFindings {
 }
 
 export function saveFindings(f: Findings): SavedFindings {
-  return { rows: f.rows, matched: f.matched, skippedYoung: f.skippedYoung, segments: { ...f.segments }, candidates: [...f.candidates], crossed: [...f.crossed], untracked: f.untracked };
+  return { rows: f.rows, matched: f.matched, young: [...f.young], segments: { ...f.segments }, candidates: [...f.candidates], crossed: [...f.crossed], untracked: f.untracked };
 }
 
 export function loadFindings(saved: SavedFindings | undefined): Findings {
   const f = newFindings();
-  if (saved) mergeFindings(f, { ...saved, candidates: new Map(saved.candidates), crossed: new Set(saved.crossed) }, Number.MAX_SAFE_INTEGER);
+  if (saved) mergeFindings(f, { ...saved, young: new Map(saved.young), candidates: new Map(saved.candidates), crossed: new Set(saved.crossed) }, Number.MAX_SAFE_INTEGER);
   return f;
 }
 
@@ -67,7 +69,7 @@ export function loadFindings(saved: SavedFindings | undefined): Findings {
 export function mergeFindings(into: Findings, from: Findings, limit: number): void {
   into.rows += from.rows;
   into.matched += from.matched;
-  into.skippedYoung += from.skippedYoung;
+  for (const [id, inOld] of from.young) into.young.set(id, inOld);
   into.untracked += from.untracked;
   into.segments.hashed += from.segments.hashed;
   into.segments.differing += from.segments.differing;

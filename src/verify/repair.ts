@@ -51,7 +51,7 @@ export async function repairKeys<K extends Key, E extends object>(
       if (c) findings.candidates.set(id, c);
     });
   }
-  const settled = await settle(sides, findings, { ignore, rechecks: options.rechecks ?? 2, delayMs: options.recheckDelayMs ?? 1000, minAgeMs: undefined, signal });
+  const settled = await settle(sides, findings, { ignore, rechecks: options.rechecks ?? 2, delayMs: options.recheckDelayMs ?? 1000, minAgeMs: undefined, ranged: false, signal });
   const still = [...settled.real.keys()];
   return {
     direction: fromOld ? 'old-to-new' : 'new-to-old',

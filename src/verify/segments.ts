@@ -19,7 +19,8 @@ const MAX_DEPTH = 32;
 
 /**
  * Compares one key range: both sides hash it; equal hashes (and counts) mean
- * equal entities; otherwise a small range is compared row by row, a large
+ * equal entities (what matched is worked out at the end, from old's rows and
+ * the keys that differed: see verify.ts); otherwise a small range is compared row by row, a large
  * one is split at the keys of its larger side into `factor` parts — by row
  * position, so gaps in the key space do not matter — and each part compared
  * again. Resolves the range's size on each side.
@@ -29,10 +30,7 @@ export async function compareSegment<K extends Key, E extends object>(ctx: Segme
   const [a, b] = await Promise.all([ctx.old.hash(range, { signal }), ctx.new.hash(range, { signal })]);
   findings.segments.hashed++;
   const sizes = { old: a.count, new: b.count };
-  if (a.count === b.count && a.sum === b.sum) {
-    findings.matched += a.count;
-    return sizes;
-  }
+  if (a.count === b.count && a.sum === b.sum) return sizes;
   findings.segments.differing++;
   const big = Math.max(a.count, b.count);
   if (big <= ctx.leafRows || depth >= MAX_DEPTH) {
@@ -41,14 +39,17 @@ export async function compareSegment<K extends Key, E extends object>(ctx: Segme
   }
   const splitter = a.count >= b.count ? ctx.old : ctx.new;
   const step = Math.ceil(big / ctx.factor);
+  // Each part also lies within this range: where the engines order keys differently, a part cut at one
+  // side's keys must not reach outside its parent on the other side (else bisection need not converge).
+  const within = [...(range.within ?? []), { after: range.after, through: range.through }];
   let lo = range.after;
   for (let i = 1; i < ctx.factor; i++) {
-    const hi = await splitter.keyAt({ after: lo, through: range.through }, step, { signal });
+    const hi = await splitter.keyAt({ after: lo, through: range.through, within: range.within }, step, { signal });
     if (hi === undefined || (range.through !== undefined && keyId(hi) === keyId(range.through))) break;
-    await compareSegment(ctx, { after: lo, through: hi }, findings, depth + 1);
+    await compareSegment(ctx, { after: lo, through: hi, within }, findings, depth + 1);
     lo = hi;
   }
-  await compareSegment(ctx, { after: lo, through: range.through }, findings, depth + 1);
+  await compareSegment(ctx, { after: lo, through: range.through, within }, findings, depth + 1);
   return sizes;
 }
 
@@ -67,8 +68,8 @@ export async function compareRows<K extends Key, E extends object>(ctx: SegmentC
   const now = Date.now();
   for (const [id, { o, n }] of byId) {
     const c = classify(o, n, ctx.ignore);
-    if (!c) findings.matched++;
-    else if (isYoung(ctx.old.store, o, ctx.minAgeMs, now) || isYoung(ctx.new.store, n, ctx.minAgeMs, now)) findings.skippedYoung++;
+    if (!c) continue;
+    if (isYoung(ctx.old.store, o, ctx.minAgeMs, now) || isYoung(ctx.new.store, n, ctx.minAgeMs, now)) findings.young.set(id, o !== undefined);
     else addCandidate(findings, id, c, ctx.trackLimit);
   }
 }

@@ -40,7 +40,7 @@ export function verifySide<K extends Key, E extends object>(label: 'old' | 'new'
 
   const entities = async (range: KeyRange<K>, options?: CallOptions): Promise<E[]> => {
     const out: E[] = [];
-    for await (const chunk of store.scan({ after: range.after, through: range.through, chunkSize: SCAN_CHUNK, signal: options?.signal })) {
+    for await (const chunk of store.scan({ after: range.after, through: range.through, within: range.within, chunkSize: SCAN_CHUNK, signal: options?.signal })) {
       for (const e of chunk) out.push(await apply(e));
     }
     return out;
@@ -55,7 +55,7 @@ export function verifySide<K extends Key, E extends object>(label: 'old' | 'new'
       if (pushed) return pushed(range, o.ignore, options);
       let count = 0;
       let sum = 0n;
-      for await (const chunk of store.scan({ after: range.after, through: range.through, chunkSize: SCAN_CHUNK, signal: options?.signal })) {
+      for await (const chunk of store.scan({ after: range.after, through: range.through, within: range.within, chunkSize: SCAN_CHUNK, signal: options?.signal })) {
         for (const e of chunk) {
           count++;
           sum += entityHash(await apply(e), o.ignore);
@@ -66,7 +66,7 @@ export function verifySide<K extends Key, E extends object>(label: 'old' | 'new'
     async keyAt(range, offset, options) {
       if (store.keyAt) return store.keyAt(range, offset, options);
       let seen = 0;
-      for await (const chunk of store.scan({ after: range.after, through: range.through, chunkSize: Math.min(offset, SCAN_CHUNK), signal: options?.signal })) {
+      for await (const chunk of store.scan({ after: range.after, through: range.through, within: range.within, chunkSize: Math.min(offset, SCAN_CHUNK), signal: options?.signal })) {
         if (seen + chunk.length >= offset) return store.keyOf(chunk[offset - seen - 1] as E);
         seen += chunk.length;
       }

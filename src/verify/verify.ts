@@ -74,12 +74,14 @@ export async function runVerify<K extends Key, E extends object>(
       if (outcome.status !== 'complete') return finish(outcome.status === 'aborted' ? 'aborted' : 'failed', findings.candidates, [], outcome.error);
     }
     const settled = await settle({ old, new: neu }, findings, {
+      ranged: mode === 'full',
       ignore,
       rechecks: options.rechecks ?? 2,
       delayMs: options.recheckDelayMs ?? 1000,
       minAgeMs: options.minAgeMs,
       signal: options.signal,
     });
+    if (mode === 'full') findings.matched = matchedOf(findings, settled.equalNow);
     if (sample) {
       const differing = settled.real.size;
       sample = { keys: sample.keys, differingRate: sample.keys === 0 ? 0 : differing / sample.keys, upper95: wilsonUpper(differing, sample.keys) };
@@ -212,6 +214,22 @@ async function walkFull<K extends Key, E extends object>(
   return { status: 'complete', resumed };
 }
 
+/**
+ * Entities found equal in a full pass: old's rows (the top-level segments
+ * partition old) less every old key that differed — unless it proved equal
+ * when read by key (a text key the engines order differently) — and less the
+ * young ones left out. Counting equal segments instead would count a row
+ * twice where two engines' orders make ranges overlap.
+ */
+function matchedOf(findings: Findings, equalNow: readonly string[]): number {
+  const equal = new Set(equalNow);
+  let differed = 0;
+  for (const [id, c] of findings.candidates) if (c.kind !== 'extra' && !equal.has(id)) differed++;
+  let youngOld = 0;
+  for (const [id, inOld] of findings.young) if (inOld && !findings.candidates.has(id)) youngOld++;
+  return Math.max(0, findings.rows - differed - youngOld - findings.untracked);
+}
+
 function keyList(ids: readonly string[], total: number, max: number): KeyList {
   return { total, keys: ids.slice(0, max) };
 }
@@ -242,7 +260,7 @@ function buildReport<K extends Key, E extends object>(
     extra: keyList(extraKeys, extraKeys.length, extra.maxKeys),
     different: { total: different.length, keys: different.slice(0, extra.maxKeys).map(([keyId, c]) => ({ keyId, fields: c.fields ?? [] })) },
     changedDuringRun: keyList(changed, changed.length, extra.maxKeys),
-    skippedYoung: findings.skippedYoung,
+    skippedYoung: findings.young.size,
     segments: { ...findings.segments },
     ...(extra.sample ? { sample: extra.sample } : {}),
     untracked: findings.untracked,

@@ -231,4 +231,36 @@ describe.skipIf(skipped.length > 0)(`verification on real databases${skipped.len
       await traffic;
     }
   });
+
+  it('PostgreSQL (byte order) → MariaDB (case-insensitive collation): text keys the two order differently are matched, not reported', async () => {
+    interface Tag {
+      slug: string;
+      label: string;
+    }
+    const oldTable = backend('postgres').unique('tags');
+    const newTable = backend('mysql').unique('tags');
+    await backend('postgres').ddl({ postgres: `CREATE TABLE ${oldTable} (slug text COLLATE "C" PRIMARY KEY, label text NOT NULL)` });
+    await backend('mysql').ddl({ mysql: `CREATE TABLE ${newTable} (slug varchar(100) COLLATE utf8mb4_unicode_ci PRIMARY KEY, label text NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4` });
+    const mapping = (table: string) => sqlMapping<Tag>({ key: 'slug', tables: [{ table, columns: { slug: col.text('slug'), label: col.text('label') } }] });
+    const old = backend('postgres').store<string, Tag>(mapping(oldTable));
+    const neu = backend('mysql').store<string, Tag>(mapping(newTable));
+    await old.setup();
+    await neu.setup();
+    const tags = Array.from({ length: 1500 }, (_, i): Tag => ({ slug: `${['a', 'B', 'c', 'D', '_', 'é'][i % 6]}${String(i * 7919 % 1500).padStart(4, '0')}`, label: `Tag ${i}` }));
+    await old.writeIfNewer(tags);
+    await neu.writeIfNewer(tags);
+    const m = defineMigration({ name: 'tags', old, new: neu, control: memoryControlStore() });
+    try {
+      const options = { segmentRows: 200, targetSegmentMs: 0, leafRows: 16, recheckDelayMs: 10 };
+      const equal = await m.verify(options);
+      expect(equal).toMatchObject({ status: 'equal', matched: 1500, missing: { total: 0 }, extra: { total: 0 }, changedDuringRun: { total: 0 } });
+      await neu.put({ slug: tags[10]?.slug ?? '', label: 'relabelled' });
+      const report = await m.verify(options);
+      expect(report.different.keys).toEqual([{ keyId: keyId(tags[10]?.slug ?? ''), fields: ['label'] }]);
+      expect(report).toMatchObject({ matched: 1499, missing: { total: 0 }, extra: { total: 0 }, changedDuringRun: { total: 0 } });
+    } finally {
+      await m.close();
+    }
+  });
 });
+
