@@ -60,10 +60,12 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
-const ASCII = /^[\x00-\x7f]*$/;
+/** No character beyond U+007F (then UTF-8 length and byte order are the string's own). */
+const NON_ASCII = /[^\u0000-\u007f]/u;
+const isAscii = (s: string): boolean => !NON_ASCII.test(s);
 
 function jsonbKeyOrder(a: string, b: string): number {
-  if (ASCII.test(a) && ASCII.test(b)) {
+  if (isAscii(a) && isAscii(b)) {
     // UTF-8 length and byte order are the string's own for ASCII (the common case: no Buffers).
     if (a.length !== b.length) return a.length - b.length;
     return a < b ? -1 : a > b ? 1 : 0;
