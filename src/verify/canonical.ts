@@ -61,7 +61,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** No character beyond U+007F (then UTF-8 length and byte order are the string's own). */
-const NON_ASCII = /[^\u0000-\u007f]/u;
+const NON_ASCII = /[^\p{ASCII}]/u;
 const isAscii = (s: string): boolean => !NON_ASCII.test(s);
 
 function jsonbKeyOrder(a: string, b: string): number {
