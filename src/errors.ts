@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   'NOT_SUPPORTED',
   'ABORTED',
   'CLOSED',
+  'CONFIG',
+  'BLOCKED',
   'UNKNOWN',
 ] as const;
 
@@ -78,6 +80,8 @@ const DESCRIPTIONS: Record<MidairErrorCode, string> = {
   NOT_SUPPORTED: 'the operation is not supported by this store',
   ABORTED: 'the operation was aborted',
   CLOSED: 'the store is closed',
+  CONFIG: 'the configuration is invalid',
+  BLOCKED: 'a gate blocks the phase change',
   UNKNOWN: 'the database reported an error',
 };
 

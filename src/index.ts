@@ -59,6 +59,15 @@ export { formatVerifyReport, verifyExitCode } from './verify/report.js';
 export { HASH_KINDS, canonicalEntity, canonicalJson, canonicalValue, entityHash } from './verify/canonical.js';
 export type { HashKind } from './verify/canonical.js';
 
+// Gates: the cutover checklist
+export { GATES, GATES_INTO, checkGate, checkGates } from './migration/gates.js';
+export type { Gate, GateCheck, GateThresholds, MigrationFacts, VerificationSummary } from './migration/gates.js';
+
+// Config files (the CLI's)
+export { CONFIG_FILES, defineConfig, loadConfig, resolveConfig } from './config/load-config.js';
+export type { ResolvedConfig, ResolvedMigration, ResolvedStore } from './config/load-config.js';
+export type { MidairConfig } from './config/config-schema.js';
+
 // Control store
 export { AUDIT_ACTIONS, REPAIR_DIRECTIONS } from './control/control-store.js';
 export type {

@@ -1,45 +1,190 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
-import { MidairError } from '../errors.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { formatVerifyReport, verifyExitCode } from '../verify/report.js';
+import { VERIFY_MODES, type VerifyMode } from '../verify/verify-options.js';
+import { init } from './commands/init.js';
+import { advance, rollback, setRamp, type PhaseChange, type PhaseOptions } from './commands/phase.js';
+import { plan, planMarkdown } from './commands/plan.js';
+import { formatStatus, status } from './commands/status.js';
+import { backfill, formatBackfill, verify } from './commands/work.js';
+import { openContext, type CliContext, type GlobalOptions } from './context.js';
+import { EXIT, exitCodeOf, output, printError, type Output } from './output.js';
 import { runSelfCheck } from './selfcheck.js';
-import { formatVerifyReport } from '../verify/report.js';
 
-/** Exit codes: 0 success; 1 the check found a problem; 2 bad usage or an error. */
-const program = new Command()
-  .name('midair')
-  .description('Zero-downtime data migrations: dual writes, backfill, shadow reads, ramp, cutover, rollback and verification.')
-  .showHelpAfterError();
 
 function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number, e.g. --rows 20000');
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
   return n;
 }
 
+function percent(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a percentage between 0 and 100');
+  return n;
+}
+
+const program = new Command()
+  .name('midair')
+  .description('Zero-downtime data migrations: dual writes, backfill, shadow reads, ramp, cutover, rollback and verification.')
+  .option('-c, --config <file>', 'the config file (default: midair.config.ts, .js or .json in this folder)')
+  .option('-m, --migration <name>', 'which migration of the config (needed when it declares several)')
+  .option('--json', 'print the result as JSON (no colours, no progress bars)')
+  .addHelpText(
+    'after',
+    `\nExit codes: ${EXIT.ok} done; ${EXIT.notClean} done, and what it checked is not clean (differences, a blocked gate, an unfinished run); ${EXIT.usage} bad usage or configuration (nothing written); ${EXIT.failure} a store or the control store failed.`,
+  )
+  .showHelpAfterError()
+  .exitOverride();
+
+const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+const out = (): Output => output(globals().json === true);
+const terminal = (): boolean => !globals().json && process.stdout.isTTY;
+
+/** Runs a command against the config's migration; sets the exit code from what it returns. */
+async function withContext(fn: (ctx: CliContext, o: Output) => Promise<number | undefined>, writes = false): Promise<void> {
+  const ctx = await openContext(globals(), writes);
+  try {
+    process.exitCode = (await fn(ctx, out())) ?? EXIT.ok;
+  } finally {
+    await ctx.close();
+  }
+}
+
 program
-  .command('selfcheck')
-  .description('migrate users between two embedded SQLite databases (old schema → split new schema): dual writes, a backfill beside live writes, then compare every entity')
-  .option('--rows <n>', 'rows to seed into the old table', positiveInt, 20_000)
-  .option('--dir <path>', 'keep the two SQLite files in this folder instead of a temporary one')
-  .option('--json', 'print the result as JSON')
-  .action(async (opts: { rows: number; dir?: string; json?: boolean }) => {
-    const log = opts.json ? undefined : (line: string): void => console.log(line);
-    log?.(`midair selfcheck: ${opts.rows} users, SQLite old → SQLite new (users + user_profiles)\n`);
-    const result = await runSelfCheck({ rows: opts.rows, dir: opts.dir, log, progressBar: !opts.json && process.stdout.isTTY });
-    if (opts.json) {
-      console.log(JSON.stringify(result, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
-    } else {
-      const c = result.compare;
-      console.log(`\n${formatVerifyReport(result.repairRun)}`);
-      console.log(
-        `\n${result.ok ? 'OK' : 'FAILED'}: ${c.equal} entities equal, ${c.missing} missing, ${c.extra} extra, ${c.different} different; ` +
-          `${result.liveUpdates} live updates and ${result.liveDeletes} live deletes during the backfill, ${result.resurrected} resurrected.`,
-      );
-    }
-    process.exitCode = result.ok ? 0 : 1;
+  .command('init')
+  .description('write a midair.config.ts (or .json) to start from')
+  .addOption(new Option('--format <format>', 'config file format').choices(['ts', 'json']).default('ts'))
+  .option('--force', 'overwrite an existing config')
+  .action((o: { format: 'ts' | 'json'; force?: boolean }) => {
+    const r = init(process.cwd(), o.format, o.force === true);
+    out().result(r, () => `wrote ${r.path}: set OLD_DATABASE_URL and NEW_DATABASE_URL, adjust the mappings, then run \`midair status\``);
   });
 
-program.parseAsync().catch((err: unknown) => {
-  console.error(err instanceof MidairError ? `midair: ${err.code}: ${err.message}` : `midair: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 2;
-});
+program
+  .command('status')
+  .description('phase, instances and what they acknowledged, backfill, repairs, last verification, and the gates into the next phase')
+  .action(async () =>
+    withContext(async (ctx, o) => {
+      const { report } = await status(ctx);
+      o.result(report, () => formatStatus(report));
+      return EXIT.ok;
+    }),
+  );
+
+program
+  .command('plan')
+  .description('the migration plan (phases, backfill, shadow reads, cutover, validation, rollback), each item checked against the real state')
+  .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
+  .action(async (opts: { format: 'markdown' | 'json' }) =>
+    withContext(async (ctx, o) => {
+      const p = await plan(ctx);
+      if (opts.format === 'json' || o.json) o.result(p, () => '');
+      else process.stdout.write(`${planMarkdown(p)}\n`);
+      return p.sections.some((s) => s.items.some((i) => i.state === 'failed')) ? EXIT.notClean : EXIT.ok;
+    }),
+  );
+
+const phase = program.command('phase').description('move the migration: advance, set the ramp, roll back (every change is audited)');
+const phaseAction = (run: (ctx: CliContext, o: PhaseOptions, log: Output) => Promise<PhaseChange>) => async (opts: PhaseOptions) =>
+  withContext(async (ctx, o) => {
+    const r = await run(ctx, opts, o);
+    o.result(r, () => `${ctx.spec.name}: ${r.from.phase} → ${r.to.phase}${r.to.phase === 'ramp' ? ` ${r.to.rampPercent} %` : ''} (version ${r.to.version})${r.forced ? ' — forced, recorded in the audit log' : ''}${r.resync ? `\n${formatVerifyReport(r.resync)}` : ''}`);
+    return EXIT.ok;
+  }, true);
+phase
+  .command('advance')
+  .description('to the next phase, if its gates pass (entering new-primary asks for confirmation)')
+  .option('--reason <text>', 'why (goes to the audit log; required with --force)')
+  .option('--force', 'pass failing gates (needs --reason)')
+  .option('--yes', 'confirm entering new-primary or complete without asking')
+  .option('--ramp <percent>', 'the share of keys read from new when entering ramp (default 10)', percent)
+  .action(phaseAction((ctx, o) => advance(ctx, o)));
+phase
+  .command('set')
+  .description('change the ramp percentage (within ramp)')
+  .requiredOption('--ramp <percent>', 'the share of keys read from new', percent)
+  .option('--reason <text>', 'why (goes to the audit log)')
+  .action(phaseAction((ctx, o) => setRamp(ctx, o)));
+phase
+  .command('rollback')
+  .description('one phase back; from new-primary, old is re-synced from new first')
+  .option('--reason <text>', 'why (goes to the audit log; required with --force)')
+  .option('--force', 'roll back even where a re-sync could not make old whole, or from old-read-only')
+  .action(phaseAction((ctx, o, log) => rollback(ctx, o, () => log.line('re-syncing old from new before switching back…'))));
+
+program
+  .command('backfill')
+  .description('copy old into new beside live writes (resumes where a killed run stopped)')
+  .option('--workers <n>', 'parallel workers over leased key ranges', positiveInt)
+  .option('--max-rows-per-second <n>', 'a ceiling on the copy rate', positiveInt)
+  .option('--restart', 'start from the first key, ignoring the checkpoint')
+  .action(async (opts: { workers?: number; maxRowsPerSecond?: number; restart?: boolean }) =>
+    withContext(async (ctx, o) => {
+      const r = await backfill(ctx, { ...opts, bar: terminal() });
+      o.result(r, () => formatBackfill(r));
+      return r.status === 'complete' ? EXIT.ok : r.status === 'failed' ? EXIT.failure : EXIT.notClean;
+    }, true),
+  );
+
+program
+  .command('sweep')
+  .description('copy what new still lacks (after a lazy migration)')
+  .action(async () =>
+    withContext(async (ctx, o) => {
+      const r = await backfill(ctx, { bar: terminal() }, true);
+      o.result(r, () => formatBackfill(r, 'sweep'));
+      return r.status === 'complete' ? EXIT.ok : r.status === 'failed' ? EXIT.failure : EXIT.notClean;
+    }, true),
+  );
+
+const verifyCommand = (name: string, repair: boolean, description: string): void => {
+  program
+    .command(name)
+    .description(description)
+    .addOption(new Option('--mode <mode>', 'count, sample or full').choices(VERIFY_MODES).default('full'))
+    .option('--sample-size <n>', 'keys sampled from each side (sample mode)', positiveInt)
+    .option('--workers <n>', 'parallel workers over leased key ranges', positiveInt)
+    .option('--restart', 'start a new run even if one was checkpointed')
+    .action(async (opts: { mode: VerifyMode; sampleSize?: number; workers?: number; restart?: boolean }) =>
+      withContext(async (ctx, o) => {
+        const r = await verify(ctx, { ...opts, repair, bar: terminal() });
+        o.result(r, () => formatVerifyReport(r));
+        return r.status === 'failed' ? EXIT.failure : verifyExitCode(r);
+      }, repair),
+    );
+};
+verifyCommand('verify', false, 'compare old and new entity by entity (hashes in each database, then the exact differing keys)');
+verifyCommand('repair', true, 're-sync what differs from the authoritative store, then verify those keys again');
+
+program
+  .command('selfcheck')
+  .description('migrate users between two embedded SQLite databases (old schema → split new schema): dual writes, a backfill beside live writes, verification and repair')
+  .option('--rows <n>', 'rows to seed into the old table', positiveInt, 20_000)
+  .option('--dir <path>', 'keep the two SQLite files in this folder instead of a temporary one')
+  .action(async (opts: { rows: number; dir?: string }) => {
+    const json = globals().json === true;
+    const log = json ? undefined : (line: string): void => console.log(line);
+    log?.(`midair selfcheck: ${opts.rows} users, SQLite old → SQLite new (users + user_profiles)\n`);
+    const result = await runSelfCheck({ rows: opts.rows, dir: opts.dir, log, progressBar: terminal() });
+    out().result(result, () => {
+      const c = result.compare;
+      return (
+        `\n${formatVerifyReport(result.repairRun)}\n\n${result.ok ? 'OK' : 'FAILED'}: ${c.equal} entities equal, ${c.missing} missing, ${c.extra} extra, ${c.different} different; ` +
+        `${result.liveUpdates} live updates and ${result.liveDeletes} live deletes during the backfill, ${result.resurrected} resurrected.`
+      );
+    });
+    process.exitCode = result.ok ? EXIT.ok : EXIT.notClean;
+  });
+
+try {
+  await program.parseAsync();
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // Commander printed the problem (and help) already; --help and --version exit 0.
+    process.exitCode = err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else {
+    printError(err, globals().json === true);
+    process.exitCode = exitCodeOf(err);
+  }
+}

@@ -9,6 +9,8 @@ import type { Store } from '../store.js';
 import { TypedEvents, type MigrationEventName, type MigrationEvents } from './events.js';
 import { crossesAuthority, HALT_TARGET, nextPhase, PHASE_RULES, previousPhase, type Phase, type Side } from './phases.js';
 import { RateWindow } from './rate-window.js';
+import { FACT_NAMES, readFacts, type ShadowCounters } from './facts.js';
+import { checkGates, type GateCheck, type GateThresholds, type MigrationFacts, type VerificationSummary } from './gates.js';
 import { createRepository, type QueryDefs, type Repository } from './repository.js';
 import type { Runtime, WriteTicket } from './runtime.js';
 import { compareAnswers, rampBucket, type ShadowOptions } from './shadow.js';
@@ -69,7 +71,10 @@ export interface MigrationOptions<K extends Key, E extends object> {
 export interface TransitionOptions {
   readonly reason: string;
   readonly actor?: string;
+  /** Pass failing gates (with `gated`); the audit entry records it and which gates were passed. */
   readonly force?: boolean;
+  /** Check the gates into the target phase first (see gates.ts); failing ones block unless `force`. */
+  readonly gated?: GateThresholds | boolean;
 }
 
 /** Counters since the instance started. */
@@ -185,6 +190,7 @@ export class Migration<K extends Key, E extends object> {
     for (const t of this.#timers) clearInterval(t);
     await this.#unsubscribe?.().catch(() => undefined);
     await this.settle();
+    await this.#saveShadowCounters(true).catch(() => undefined);
     if (this.#started) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
   }
 
@@ -218,6 +224,7 @@ export class Migration<K extends Key, E extends object> {
         if (!state) throw new MidairError('SCHEMA_MISMATCH', `migration ${this.name} has no state in the control store`);
         if (state.version !== this.#state?.version) this.#applyState(state);
         await this.#heartbeat();
+        await this.#saveShadowCounters();
         this.#lastRefresh = Date.now();
         return state;
       } finally {
@@ -317,11 +324,39 @@ export class Migration<K extends Key, E extends object> {
 
   /** Moves to the next phase (into `ramp` at `rampPercent`, default 10). Waits for the fleet; crossing authority freezes writes briefly. */
   async advance(options: TransitionOptions & { readonly rampPercent?: number }): Promise<PhaseState> {
+    if (options.gated) {
+      const state = await this.#control.getState(this.name);
+      const to = state && nextPhase(state.phase);
+      if (to) options = { ...options, reason: await this.#passGates(to, options) };
+    }
     return this.#transition('advance', options, (s) => {
       const phase = nextPhase(s.phase);
       if (!phase) throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is already complete`);
       return { phase, rampPercent: phase === 'ramp' ? checkPercent(options.rampPercent ?? 10) : s.rampPercent };
     });
+  }
+
+  /** The facts the gates, `status` and `plan` read from the control store. */
+  async facts(): Promise<MigrationFacts> {
+    return readFacts(this.#control, this.name, this.#o.instanceExpiryMs);
+  }
+
+  /** The gates into `to` (default: the next phase), checked against the real state. */
+  async gates(to?: Phase, thresholds: GateThresholds = {}): Promise<GateCheck[]> {
+    const facts = await this.facts();
+    const target = to ?? nextPhase(facts.state.phase);
+    return target ? checkGates(target, facts, thresholds) : [];
+  }
+
+  /** Throws BLOCKED when a gate into `to` fails and the change is not forced; resolves the reason for the audit log. */
+  async #passGates(to: Phase, options: TransitionOptions): Promise<string> {
+    const failing = (await this.gates(to, typeof options.gated === 'object' ? options.gated : {})).filter((g) => !g.ok);
+    if (failing.length === 0) return options.reason;
+    const list = failing.map((g) => `${g.gate}: ${g.detail}`);
+    if (!options.force) {
+      throw new MidairError('BLOCKED', `migration ${this.name}: entering ${to} is blocked by ${failing.length} gate(s):\n  ${list.join('\n  ')}\n(force it with a reason if you must)`);
+    }
+    return `${options.reason} [forced past: ${list.join('; ')}]`;
   }
 
   /** Moves back one phase. From `new-primary` it first re-syncs old from new (the repair queue), under the cutover freeze. */
@@ -505,10 +540,31 @@ export class Migration<K extends Key, E extends object> {
   async verify(options: VerifyOptions<E> = {}): Promise<VerifyReport> {
     const merged: VerifyOptions<E> = { ...options, ignoreFields: options.ignoreFields ?? this.#shadow.ignoreFields };
     const { report, differing } = await runVerify(this.name, this.#o.old, this.#o.new, this.#control, merged);
-    if (!options.repair || report.status !== 'different' || differing.length === 0) return report;
-    const repair = await this.repair(differing, merged);
-    const clean = repair.stillDifferent.total === 0 && report.untracked === 0;
-    return { ...report, status: clean ? 'equal' : 'different', repair };
+    let final = report;
+    if (options.repair && report.status === 'different' && differing.length > 0) {
+      const repair = await this.repair(differing, merged);
+      const clean = repair.stillDifferent.total === 0 && report.untracked === 0;
+      final = { ...report, status: clean ? 'equal' : 'different', repair };
+    }
+    if (final.status === 'equal' || final.status === 'different') await this.#saveVerification(final);
+    return final;
+  }
+
+  /** Keeps the outcome (counts only) where the gates and `status` read it. */
+  async #saveVerification(report: VerifyReport): Promise<void> {
+    const state = await this.#control.getState(this.name);
+    const remaining = report.repair ? report.repair.stillDifferent.total : undefined;
+    const summary: VerificationSummary = {
+      at: new Date().toISOString(),
+      mode: report.mode,
+      status: report.status,
+      phase: state?.phase ?? 'old-only',
+      matched: report.matched,
+      missing: remaining === undefined ? report.missing.total : 0,
+      extra: remaining === undefined ? report.extra.total : 0,
+      different: remaining ?? report.different.total,
+    };
+    await this.#control.saveCheckpoint(this.name, FACT_NAMES.lastVerification, JSON.stringify(summary));
   }
 
   /**
@@ -709,6 +765,24 @@ export class Migration<K extends Key, E extends object> {
     };
   }
 
+  /** Shadow comparisons in the current phase version, saved for the fleet-wide gate. */
+  #shadowCounters: ShadowCounters & { dirty: boolean; savedAt: number } = { phaseVersion: 0, comparisons: 0, mismatches: 0, dirty: false, savedAt: 0 };
+
+  #countShadow(version: number, mismatch: boolean): void {
+    const c = this.#shadowCounters;
+    if (c.phaseVersion !== version) this.#shadowCounters = { phaseVersion: version, comparisons: 0, mismatches: 0, dirty: true, savedAt: c.savedAt };
+    const now = this.#shadowCounters;
+    this.#shadowCounters = { ...now, comparisons: now.comparisons + 1, mismatches: now.mismatches + (mismatch ? 1 : 0), dirty: true };
+  }
+
+  async #saveShadowCounters(force = false): Promise<void> {
+    const c = this.#shadowCounters;
+    if (!c.dirty || (!force && Date.now() - c.savedAt < 1000)) return;
+    this.#shadowCounters = { ...c, dirty: false, savedAt: Date.now() };
+    const saved: ShadowCounters = { phaseVersion: c.phaseVersion, comparisons: c.comparisons, mismatches: c.mismatches };
+    await this.#control.saveCheckpoint(this.name, FACT_NAMES.shadow(this.instanceId), JSON.stringify(saved));
+  }
+
   #scheduleShadow(key: K, answer: E | undefined, servedFrom: Side, state: PhaseState): void {
     const shadow = this.#shadow;
     if (Math.random() >= (shadow.sampleRate ?? 1)) return;
@@ -742,6 +816,7 @@ export class Migration<K extends Key, E extends object> {
         fields = compareAnswers(...pair(), shadow);
       }
       this.stats.comparisons++;
+      this.#countShadow(state.version, fields.length > 0);
       this.#mismatchWindow.record(fields.length > 0);
       if (fields.length > 0) {
         this.stats.mismatches++;

@@ -21,6 +21,7 @@ export { MysqlDialect } from './mysql-dialect.js';
 export { mysqlDriver } from './mysql-driver.js';
 export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlPoolConnection, MysqlQueryOptions, MysqlTypeCastField } from './mysql-driver.js';
 export { mysqlControlStore } from './mysql-control.js';
+export { openMysqlPool } from './open.js';
 
 /** A {@link Store} over MySQL or MariaDB (InnoDB). The pool stays the caller's unless `ownsPool` is set. */
 export function mysqlStore<K extends Key, E extends object>(

@@ -22,6 +22,7 @@ export { PostgresDialect } from './postgres-dialect.js';
 export { postgresDriver } from './postgres-driver.js';
 export type { PostgresClient, PostgresDriverOptions, PostgresPool, PostgresPoolClient, PostgresQueryConfig, PostgresQueryResult } from './postgres-driver.js';
 export { postgresControlStore } from './postgres-control.js';
+export { openPostgresPool } from './open.js';
 
 /** A {@link Store} over PostgreSQL. The pool stays the caller's unless `ownsPool` is set. */
 export function postgresStore<K extends Key, E extends object>(

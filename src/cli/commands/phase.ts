@@ -1,0 +1,96 @@
+import { createInterface } from 'node:readline/promises';
+import type { PhaseState } from '../../control/control-store.js';
+import { MidairError } from '../../errors.js';
+import { nextPhase, previousPhase } from '../../migration/phases.js';
+import type { VerifyReport } from '../../verify/verify-options.js';
+import type { CliContext } from '../context.js';
+
+export interface PhaseOptions {
+  readonly reason?: string;
+  readonly force?: boolean;
+  readonly yes?: boolean;
+  readonly ramp?: number;
+  readonly actor?: string;
+}
+
+export interface PhaseChange {
+  readonly from: { readonly phase: string; readonly version: number };
+  readonly to: { readonly phase: string; readonly version: number; readonly rampPercent: number };
+  readonly forced: boolean;
+  /** After new-primary: the verification that re-synced old from new before switching back. */
+  readonly resync?: VerifyReport;
+}
+
+function reasonOf(options: PhaseOptions, fallback: string): string {
+  if (options.force && !options.reason) throw new MidairError('INVALID_ARGUMENT', '--force needs --reason "<why>": the reason goes to the audit log');
+  return options.reason ?? fallback;
+}
+
+/** Asks on a terminal; without one, only `--yes` may confirm. */
+async function confirm(question: string, yes: boolean | undefined): Promise<void> {
+  if (yes) return;
+  if (!process.stdin.isTTY || !process.stdout.isTTY) {
+    throw new MidairError('INVALID_ARGUMENT', `${question} Not on a terminal, so pass --yes to confirm.`);
+  }
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const answer = await rl.question(`${question} Type "yes" to go on: `);
+    if (answer.trim().toLowerCase() !== 'yes') throw new MidairError('INVALID_ARGUMENT', 'not confirmed; nothing changed');
+  } finally {
+    rl.close();
+  }
+}
+
+const change = (from: PhaseState, to: PhaseState, forced: boolean, resync?: VerifyReport): PhaseChange => ({
+  from: { phase: from.phase, version: from.version },
+  to: { phase: to.phase, version: to.version, rampPercent: to.rampPercent },
+  forced,
+  ...(resync ? { resync } : {}),
+});
+
+async function current(ctx: CliContext): Promise<PhaseState> {
+  return (await ctx.migration.facts()).state;
+}
+
+/** `midair phase advance`: the next phase, through its gates. */
+export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseChange> {
+  const from = await current(ctx);
+  const to = nextPhase(from.phase);
+  if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is already complete`);
+  const reason = reasonOf(o, `midair phase advance to ${to}`);
+  if (to === 'new-primary') await confirm(`Entering new-primary makes new authoritative: this is the point of no return without a re-sync of old.`, o.yes);
+  if (to === 'complete') await confirm(`Entering complete stops every write to old: after it there is no rollback.`, o.yes);
+  const state = await ctx.migration.advance({ reason, force: o.force ?? false, gated: ctx.thresholds, actor: o.actor, ...(o.ramp === undefined ? {} : { rampPercent: o.ramp }) });
+  return change(from, state, o.force ?? false);
+}
+
+/** `midair phase set --ramp N`: the share of keys read from new. */
+export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseChange> {
+  if (o.ramp === undefined) throw new MidairError('INVALID_ARGUMENT', 'phase set needs --ramp <percent>, e.g. --ramp 50');
+  const from = await current(ctx);
+  const state = await ctx.migration.setRamp(o.ramp, { reason: reasonOf(o, `midair phase set --ramp ${o.ramp}`), actor: o.actor });
+  return change(from, state, false);
+}
+
+/**
+ * `midair phase rollback`: one phase back. From new-primary, old is first
+ * re-synced from new — a full verification that repairs what differs (what
+ * only new has) — then the switch drains the repair queue under the
+ * cutover freeze, so nothing written to new is lost.
+ */
+export async function rollback(ctx: CliContext, o: PhaseOptions, onResync?: () => void): Promise<PhaseChange> {
+  const from = await current(ctx);
+  const to = previousPhase(from.phase);
+  if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is in old-only: there is nothing to roll back`);
+  const reason = reasonOf(o, `midair phase rollback to ${to}`);
+  let resync: VerifyReport | undefined;
+  if (from.phase === 'new-primary') {
+    onResync?.();
+    resync = await ctx.migration.verify({ mode: 'full', repair: true, ...(ctx.spec.verify ?? {}) });
+    if (resync.status !== 'equal' && !o.force) {
+      throw new MidairError('BLOCKED', `old could not be re-synced from new (${resync.status}: ${resync.repair?.stillDifferent.total ?? resync.different.total} key(s) still differ); nothing changed. Force it with a reason if you must.`);
+    }
+  }
+  const state = await ctx.migration.rollback({ reason, force: o.force ?? false, actor: o.actor });
+  return change(from, state, o.force ?? false, resync);
+}

@@ -1,0 +1,81 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { ControlStore } from '../control/control-store.js';
+import { MidairError } from '../errors.js';
+import type { Key } from '../keys.js';
+import type { SqlMapping } from '../mapping/mapping.js';
+import type { Store } from '../store.js';
+
+export const URL_KINDS = ['postgres', 'mysql', 'sqlite'] as const;
+export type UrlKind = (typeof URL_KINDS)[number];
+
+/**
+ * What a connection URL names: `postgres://` or `postgresql://`, `mysql://`
+ * or `mariadb://`, `sqlite:<path>` (relative to `baseDir`). `from` names the
+ * config field in messages; the URL itself is never printed (it may hold a password).
+ */
+export function parseConnection(url: string, from: string, baseDir: string): { kind: UrlKind; url: string; path?: string } {
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
+  if (scheme === 'postgres' || scheme === 'postgresql') return { kind: 'postgres', url };
+  if (scheme === 'mysql' || scheme === 'mariadb') return { kind: 'mysql', url: url.replace(/^mariadb:/i, 'mysql:') };
+  if (scheme === 'sqlite' || scheme === 'file') {
+    const rest = url.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '');
+    if (!rest) throw new MidairError('CONFIG', `${from}: a sqlite URL needs a file, e.g. sqlite:data/app.db`);
+    return { kind: 'sqlite', url, path: rest === ':memory:' || isAbsolute(rest) ? rest : resolve(baseDir, rest) };
+  }
+  throw new MidairError('CONFIG', `${from}: unsupported URL scheme${scheme ? ` "${scheme}"` : ''}; use postgres://…, mysql://… (MariaDB too) or sqlite:<file>`);
+}
+
+/** A missing driver package, said with the config field that asked for it. */
+async function naming<T>(from: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    if (err instanceof MidairError && err.code === 'NOT_SUPPORTED') throw new MidairError('CONFIG', `${from}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/** Opens a store the config names; it owns its pool (closing the store closes it). */
+export async function openStore<K extends Key, E extends object>(url: string, from: string, mapping: SqlMapping<E>, baseDir: string, name?: string): Promise<Store<K, E>> {
+  return naming(from, () => openStoreAt<K, E>(parseConnection(url, from, baseDir), mapping, name));
+}
+
+async function openStoreAt<K extends Key, E extends object>(c: ReturnType<typeof parseConnection>, mapping: SqlMapping<E>, name?: string): Promise<Store<K, E>> {
+  const options = name ? { name } : {};
+  switch (c.kind) {
+    case 'postgres': {
+      const { openPostgresPool, postgresStore } = await import('../postgres/index.js');
+      return postgresStore<K, E>(await openPostgresPool(c.url), mapping, { ...options, ownsPool: true });
+    }
+    case 'mysql': {
+      const { openMysqlPool, mysqlStore } = await import('../mysql/index.js');
+      return mysqlStore<K, E>(await openMysqlPool(c.url), mapping, { ...options, ownsPool: true });
+    }
+    case 'sqlite': {
+      const { openSqlite, sqliteStore } = await import('../sqlite/index.js');
+      return sqliteStore<K, E>(await openSqlite(c.path ?? ''), mapping, { ...options, ownsDatabase: true });
+    }
+  }
+}
+
+/** Opens the control store the config names. */
+export async function openControl(url: string, from: string, baseDir: string): Promise<ControlStore> {
+  return naming(from, () => openControlAt(parseConnection(url, from, baseDir)));
+}
+
+async function openControlAt(c: ReturnType<typeof parseConnection>): Promise<ControlStore> {
+  switch (c.kind) {
+    case 'postgres': {
+      const { openPostgresPool, postgresControlStore } = await import('../postgres/index.js');
+      return postgresControlStore(await openPostgresPool(c.url, 4), { ownsPool: true });
+    }
+    case 'mysql': {
+      const { openMysqlPool, mysqlControlStore } = await import('../mysql/index.js');
+      return mysqlControlStore(await openMysqlPool(c.url, 4), { ownsPool: true });
+    }
+    case 'sqlite': {
+      const { openSqlite, sqliteControlStore } = await import('../sqlite/index.js');
+      return sqliteControlStore(await openSqlite(c.path ?? ''), { ownsDatabase: true });
+    }
+  }
+}

@@ -1,0 +1,118 @@
+import type { InstanceInfo, PhaseState } from '../control/control-store.js';
+import { PHASES, type Phase } from './phases.js';
+
+/**
+ * The cutover checklist as data: which conditions must hold before entering
+ * each phase. Each is checked against the migration's real state and said
+ * in plain words, with the figure measured.
+ */
+export const GATES = ['fleet', 'backfill', 'verification', 'shadow', 'repairs', 'rollback-window'] as const;
+export type Gate = (typeof GATES)[number];
+
+export const GATES_INTO: Readonly<Record<Phase, readonly Gate[]>> = Object.freeze({
+  'old-only': [],
+  'dual-write': ['fleet'],
+  'shadow-read': ['fleet', 'backfill'],
+  ramp: ['fleet', 'backfill', 'verification', 'shadow', 'repairs'],
+  'new-primary': ['fleet', 'backfill', 'verification', 'shadow', 'repairs'],
+  'old-read-only': ['fleet', 'repairs'],
+  complete: ['fleet', 'repairs', 'verification', 'rollback-window'],
+});
+
+export interface GateThresholds {
+  /** Shadow comparisons needed in the current phase. Default 1000. */
+  readonly minComparisons?: number;
+  /** Highest share of mismatching comparisons. Default 0.001. */
+  readonly maxMismatchRate?: number;
+  /** Time after entering new-primary before complete. Default 48 h. */
+  readonly rollbackWindowMs?: number;
+}
+
+/** A verification's outcome as the control store keeps it (no keys, no values). */
+export interface VerificationSummary {
+  readonly at: string;
+  readonly mode: string;
+  readonly status: string;
+  /** The phase it ran in. */
+  readonly phase: Phase;
+  readonly matched: number;
+  readonly missing: number;
+  readonly extra: number;
+  readonly different: number;
+}
+
+/** What the gates look at, read from the control store. */
+export interface MigrationFacts {
+  readonly state: PhaseState;
+  /** Live instances. */
+  readonly fleet: readonly InstanceInfo[];
+  readonly backfill: { readonly complete: boolean; readonly started: boolean };
+  readonly lastVerification: VerificationSummary | undefined;
+  /** Shadow comparisons made in the current phase version by live instances. */
+  readonly shadow: { readonly comparisons: number; readonly mismatches: number };
+  readonly repairDepth: number;
+  readonly deadLetters: number;
+  /** When new-primary was last entered. */
+  readonly enteredNewPrimaryAt: Date | undefined;
+  readonly now: Date;
+}
+
+export interface GateCheck {
+  readonly gate: Gate;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+const pct = (r: number): string => `${(r * 100).toFixed(2)} %`;
+const hours = (ms: number): string => `${(ms / 3_600_000).toFixed(1)} h`;
+
+/** Checks one gate against the facts. */
+export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {}): GateCheck {
+  switch (gate) {
+    case 'fleet': {
+      const behind = f.fleet.filter((i) => i.phaseVersion < f.state.version);
+      return behind.length === 0
+        ? { gate, ok: true, detail: `${f.fleet.length} live instance(s) acknowledged phase version ${f.state.version}` }
+        : { gate, ok: false, detail: `${behind.length} of ${f.fleet.length} instance(s) still on an older phase: ${behind.map((i) => i.instanceId).join(', ')}` };
+    }
+    case 'backfill':
+      return f.backfill.complete
+        ? { gate, ok: true, detail: `backfill complete${f.deadLetters > 0 ? `, ${f.deadLetters} dead letter(s) to retry` : ''}` }
+        : { gate, ok: false, detail: f.backfill.started ? 'backfill still running or stopped before the end: run `midair backfill`' : 'no backfill yet: run `midair backfill`' };
+    case 'verification': {
+      const v = f.lastVerification;
+      const needsLate = f.state.phase === 'new-primary' || f.state.phase === 'old-read-only';
+      if (!v) return { gate, ok: false, detail: 'no verification yet: run `midair verify`' };
+      if (v.mode !== 'full') return { gate, ok: false, detail: `the last verification was a ${v.mode} check; run \`midair verify\` (full)` };
+      if (v.status !== 'equal') return { gate, ok: false, detail: `the last verification (${v.at}) found ${v.missing} missing, ${v.extra} extra, ${v.different} different: run \`midair repair\`, then verify again` };
+      if (needsLate && PHASES.indexOf(v.phase) < PHASES.indexOf('new-primary')) {
+        return { gate, ok: false, detail: `the last clean verification ran in ${v.phase}; verify again now that new is authoritative` };
+      }
+      return { gate, ok: true, detail: `clean full verification at ${v.at} (${v.matched} entities, in ${v.phase})` };
+    }
+    case 'shadow': {
+      const min = t.minComparisons ?? 1000;
+      const max = t.maxMismatchRate ?? 0.001;
+      const { comparisons, mismatches } = f.shadow;
+      const rate = comparisons === 0 ? 0 : mismatches / comparisons;
+      if (comparisons < min) return { gate, ok: false, detail: `${comparisons} of the ${min} shadow comparisons needed in this phase so far` };
+      if (rate > max) return { gate, ok: false, detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${pct(rate)}, limit ${pct(max)})` };
+      return { gate, ok: true, detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${pct(rate)}, limit ${pct(max)})` };
+    }
+    case 'repairs':
+      return f.repairDepth === 0 ? { gate, ok: true, detail: 'no pending repairs' } : { gate, ok: false, detail: `${f.repairDepth} repair(s) pending: wait for the repairers, or run \`midair repair\`` };
+    case 'rollback-window': {
+      const window = t.rollbackWindowMs ?? 48 * 3_600_000;
+      if (!f.enteredNewPrimaryAt) return { gate, ok: false, detail: 'new-primary was never entered' };
+      const waited = f.now.getTime() - f.enteredNewPrimaryAt.getTime();
+      return waited >= window
+        ? { gate, ok: true, detail: `${hours(waited)} since entering new-primary (window ${hours(window)})` }
+        : { gate, ok: false, detail: `only ${hours(waited)} of the ${hours(window)} rollback window since entering new-primary; complete drops the way back` };
+    }
+  }
+}
+
+/** Every gate into `to`, checked. */
+export function checkGates(to: Phase, facts: MigrationFacts, thresholds: GateThresholds = {}): GateCheck[] {
+  return GATES_INTO[to].map((g) => checkGate(g, facts, thresholds));
+}
