@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import { loadConfig, type ResolvedConfig, type ResolvedMigration } from '../config/load-config.js';
-import { openControl, openStore } from '../config/connect.js';
+import { openControl, openStore, parseConnection } from '../config/connect.js';
 import type { ControlStore } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import type { Key } from '../keys.js';
@@ -43,6 +43,8 @@ export async function openContext(options: GlobalOptions, writes = false): Promi
   const config = await loadConfig(options.config);
   const spec = pickMigration(config, options.migration);
   const base = dirname(config.path);
+  // Every URL is checked before anything is opened: a bad one must not leave a control database behind.
+  for (const c of [config.control, spec.old, spec.new]) parseConnection(c.url, c.from, base);
   const opened: { close(): Promise<void> }[] = [];
   try {
     const control = await openControl(config.control.url, config.control.from, base);

@@ -79,7 +79,7 @@ program
   .action(async (opts: { format: 'markdown' | 'json' }) =>
     withContext(async (ctx, o) => {
       const p = await plan(ctx);
-      if (opts.format === 'json' || o.json) o.result(p, () => '');
+      if (opts.format === 'json' || o.json) output(true).result(p, () => '');
       else process.stdout.write(`${planMarkdown(p)}\n`);
       return p.sections.some((s) => s.items.some((i) => i.state === 'failed')) ? EXIT.notClean : EXIT.ok;
     }),
