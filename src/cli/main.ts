@@ -10,6 +10,7 @@ import { backfill, formatBackfill, verify } from './commands/work.js';
 import { openContext, type CliContext, type GlobalOptions } from './context.js';
 import { EXIT, exitCodeOf, output, printError, type Output } from './output.js';
 import { runSelfCheck } from './selfcheck.js';
+import { formatDemo, runDemo } from '../demo/index.js';
 
 
 function positiveInt(value: string): number {
@@ -90,7 +91,7 @@ const phaseAction = (run: (ctx: CliContext, o: PhaseOptions, log: Output) => Pro
   withContext(async (ctx, o) => {
     const r = await run(ctx, opts, o);
     o.result(r, () => `${ctx.spec.name}: ${r.from.phase} → ${r.to.phase}${r.to.phase === 'ramp' ? ` ${r.to.rampPercent} %` : ''} (version ${r.to.version})${r.forced ? ' — forced, recorded in the audit log' : ''}${r.resync ? `\n${formatVerifyReport(r.resync)}` : ''}`);
-    return EXIT.ok;
+    return r.resync && r.resync.status !== 'equal' ? EXIT.notClean : EXIT.ok;
   }, true);
 phase
   .command('advance')
@@ -156,6 +157,24 @@ const verifyCommand = (name: string, repair: boolean, description: string): void
 };
 verifyCommand('verify', false, 'compare old and new entity by entity (hashes in each database, then the exact differing keys)');
 verifyCommand('repair', true, 're-sync what differs from the authoritative store, then verify those keys again');
+
+program
+  .command('demo')
+  .description('a whole migration on embedded SQLite in under a minute: instances serve traffic while every phase is walked through its gates, with a fault burst auto-halt catches; prints a timeline and latency per phase, writes an HTML report')
+  .option('--rows <n>', 'users seeded into old', positiveInt, 10_000)
+  .option('--seconds <n>', 'how long to dwell in each phase', positiveInt, 3)
+  .option('--instances <n>', 'simulated application instances', positiveInt, 3)
+  .option('--report <file>', 'where to write the HTML report', 'midair-demo-report.html')
+  .option('--no-report', 'write no HTML report')
+  .option('--dir <path>', 'keep the SQLite files in this folder instead of a temporary one')
+  .action(async (opts: { rows: number; seconds: number; instances: number; report: string | false; dir?: string }) => {
+    const json = globals().json === true;
+    const log = json ? undefined : (line: string): void => console.log(line);
+    log?.(`midair demo: ${opts.rows} users, ${opts.instances} instances, SQLite users → users + user_profiles\n`);
+    const result = await runDemo({ rows: opts.rows, phaseSeconds: opts.seconds, instances: opts.instances, report: opts.report, dir: opts.dir, log, progressBar: terminal() });
+    out().result(result, () => formatDemo(result));
+    process.exitCode = result.ok ? EXIT.ok : EXIT.notClean;
+  });
 
 program
   .command('selfcheck')

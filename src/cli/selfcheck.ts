@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { col, sqlMapping } from '../mapping/mapping.js';
+import { makeUser, NEW_SCHEMA, newUsers, OLD_SCHEMA, oldUsers, rng, type DemoUser } from '../demo/users.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
 import { defineMigration } from '../migration/migration.js';
 import cliProgress from 'cli-progress';
@@ -10,16 +10,7 @@ import type { VerifyReport } from '../verify/verify-options.js';
 
 const { SingleBar, Presets } = cliProgress;
 
-/** The entity the self-check moves: one `users` table in old, `users` + `user_profiles` in new. */
-export interface DemoUser {
-  id: bigint;
-  email: string;
-  name: string;
-  bio: string | null;
-  prefs: unknown;
-  createdAt: Date;
-  version: number;
-}
+export type { DemoUser } from '../demo/users.js';
 
 export interface SelfCheckOptions {
   readonly rows?: number;
@@ -51,36 +42,6 @@ export interface SelfCheckResult {
   readonly liveUpdates: number;
   readonly liveDeletes: number;
   readonly resurrected: number;
-}
-
-const OLD_SCHEMA = `CREATE TABLE IF NOT EXISTS users (
-  id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL, bio TEXT, prefs TEXT,
-  created_at TEXT NOT NULL, version INTEGER NOT NULL)`;
-const NEW_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, full_name TEXT NOT NULL,
-     created_at TEXT NOT NULL, version INTEGER NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS user_profiles (user_id INTEGER PRIMARY KEY, bio TEXT, prefs TEXT)`,
-];
-
-/** A small deterministic generator so a run can be repeated exactly. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return s / 4294967296;
-  };
-}
-
-function makeUser(id: number, version: number): DemoUser {
-  return {
-    id: BigInt(id),
-    email: `user${id}@example.com`,
-    name: `User ${id}`,
-    bio: id % 7 === 0 ? null : `Bio of user ${id} — ${'lorem ipsum '.repeat(1 + (id % 5))}`,
-    prefs: { theme: id % 2 ? 'dark' : 'light', langs: ['en', id % 3 ? 'fr' : 'de'], notify: { email: id % 4 === 0 } },
-    createdAt: new Date(Date.UTC(2020, 0, 1) + id * 60_000),
-    version,
-  };
 }
 
 /**
@@ -116,43 +77,8 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
   const newDb = await openSqlite(join(dir, 'new.sqlite'));
   oldDb.exec(OLD_SCHEMA);
   for (const sql of NEW_SCHEMA) newDb.exec(sql);
-  const oldStore: Store<bigint, DemoUser> = sqliteStore(
-    oldDb,
-    sqlMapping<DemoUser>({
-      key: 'id',
-      version: 'version',
-      tables: [
-        {
-          table: 'users',
-          columns: {
-            id: col.bigint('id'),
-            email: col.text('email'),
-            name: col.text('name'),
-            bio: col.text('bio'),
-            prefs: col.json('prefs'),
-            createdAt: col.timestamptz('created_at'),
-            version: col.integer('version'),
-          },
-        },
-      ],
-    }),
-    { name: 'old (sqlite users)', ownsDatabase: true },
-  );
-  const newStore: Store<bigint, DemoUser> = sqliteStore(
-    newDb,
-    sqlMapping<DemoUser>({
-      key: 'id',
-      version: 'version',
-      tables: [
-        {
-          table: 'users',
-          columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('full_name'), createdAt: col.timestamptz('created_at'), version: col.integer('version') },
-        },
-        { table: 'user_profiles', columns: { id: col.bigint('user_id'), bio: col.text('bio'), prefs: col.json('prefs') } },
-      ],
-    }),
-    { name: 'new (sqlite users + user_profiles)', ownsDatabase: true },
-  );
+  const oldStore: Store<bigint, DemoUser> = sqliteStore(oldDb, oldUsers, { name: 'old (sqlite users)', ownsDatabase: true });
+  const newStore: Store<bigint, DemoUser> = sqliteStore(newDb, newUsers, { name: 'new (sqlite users + user_profiles)', ownsDatabase: true });
 
   try {
     await step('setup tombstone tables', async () => Promise.all([oldStore.setup(), newStore.setup()]), () => ({ created: 2 }));

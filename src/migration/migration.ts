@@ -238,6 +238,11 @@ export class Migration<K extends Key, E extends object> {
     const from = this.#state;
     if (from && state.version <= from.version) return;
     this.#state = state;
+    if (from && from.phase !== state.phase) {
+      // Rates measure the phase being served: failures counted under the previous one must not halt this one too.
+      this.#secondaryWindow.reset();
+      this.#mismatchWindow.reset();
+    }
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const w of waiters) w();

@@ -137,6 +137,10 @@ async function walk(world: World): Promise<void> {
     await ok(until(() => cli('phase', 'advance', '--yes')));
     await ok(until(() => cli('verify')));
     await ok(until(() => cli('phase', 'advance', '--yes')));
+    // Out of old-read-only (old got no writes there): re-synced from new first, then back to new-primary.
+    expect((await ok(cli('phase', 'rollback', '--json'))).json()).toMatchObject({ from: { phase: 'old-read-only' }, to: { phase: 'new-primary' }, resync: { status: 'equal' } });
+    await ok(until(() => cli('verify')));
+    await ok(until(() => cli('phase', 'advance', '--yes')));
     await ok(until(() => cli('phase', 'advance', '--yes')));
     const plan = (await cli('plan', '--format', 'json')).json<{ phase: string }>();
     expect(plan.phase).toBe('complete');
@@ -240,7 +244,7 @@ describe('the midair CLI, end to end in its own processes', () => {
     for (const w of worlds) await w.close();
   });
 
-  it('SQLite → SQLite (split schema): every phase under traffic, a blocked gate, a rollback from new-primary; nothing lost', async () => {
+  it('SQLite → SQLite (split schema): every phase under traffic, a blocked gate, rollbacks from new-primary and old-read-only; nothing lost', async () => {
     const world = await sqliteWorld();
     worlds.push(world);
     await walk(world);

@@ -241,6 +241,30 @@ describe('auto-halt', () => {
     expect(entry?.reason).toMatch(/^auto-halt: the new store failed \d+ of \d+ calls in 60 s/);
   });
 
+  it('regression: a second instance does not walk the phase back again on failures it counted before the first halt', async () => {
+    const r = await rig({ autoHalt: { minSamples: 10, maxErrorRate: 0.3 } });
+    const other = await r.instance({ instanceId: 'second' });
+    await r.goTo('ramp', 100);
+    await other.awaitFleet();
+    for (let id = 0; id < 40; id++) await r.oldStore.put(item(id, 1));
+    r.newFaults.down = true;
+    // The second instance fails just under its threshold count, then the first one halts.
+    const theirs = other.repository();
+    for (let id = 0; id < 9; id++) await theirs.put(item(id, 2));
+    const mine = r.migration.repository();
+    for (let id = 10; id < 30 && r.migration.state.phase === 'ramp'; id++) await mine.put(item(id, 2));
+    await r.migration.settle();
+    expect(r.migration.state.phase).toBe('shadow-read');
+    while (other.state.phase !== 'shadow-read') await new Promise((resolve) => setTimeout(resolve, 5));
+    // Its failures were counted under ramp; one more in shadow-read must not tip it into a second halt.
+    await theirs.put(item(30, 2));
+    r.newFaults.down = false;
+    for (let id = 31; id < 40; id++) await theirs.put(item(id, 2));
+    await other.settle();
+    expect((await r.migration.auditLog(5)).filter((a) => a.action === 'halt')).toHaveLength(1);
+    expect((await r.control.getState('items'))?.phase).toBe('shadow-read');
+  });
+
   it('falls back when shadow comparisons mismatch too often', async () => {
     const r = await rig({ autoHalt: { minSamples: 5, maxMismatchRate: 0.2 } });
     await r.goTo('shadow-read');

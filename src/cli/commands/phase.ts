@@ -75,16 +75,27 @@ export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
 /**
  * `midair phase rollback`: one phase back. From new-primary, old is first
  * re-synced from new — a full verification that repairs what differs (what
- * only new has) — then the switch drains the repair queue under the
- * cutover freeze, so nothing written to new is lost.
+ * only new has) — then the switch drains the repair queue under the cutover
+ * freeze, so nothing written to new is lost. From old-read-only, where old
+ * got no writes, the switch comes first (new-primary writes both stores) and
+ * the re-sync right after.
  */
 export async function rollback(ctx: CliContext, o: PhaseOptions, onResync?: () => void): Promise<PhaseChange> {
   const from = await current(ctx);
   const to = previousPhase(from.phase);
   if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is in old-only: there is nothing to roll back`);
   const reason = reasonOf(o, `midair phase rollback to ${to}`);
+  if (from.phase === 'old-read-only') {
+    // Old got no writes here. Switch back first — from new-primary on, every write reaches old again —
+    // then re-sync old from new, which closes the gap for the keys written meanwhile.
+    const state = await ctx.migration.rollback({ reason: `${reason} [old re-synced from new right after]`, force: true, actor: o.actor });
+    onResync?.();
+    const resync = await ctx.migration.verify({ mode: 'full', repair: true, ...(ctx.spec.verify ?? {}) });
+    return change(from, state, o.force ?? false, resync);
+  }
   let resync: VerifyReport | undefined;
   if (from.phase === 'new-primary') {
+    // Old becomes authoritative again: first it gets back what only new has, then the switch drains the repair queue.
     onResync?.();
     resync = await ctx.migration.verify({ mode: 'full', repair: true, ...(ctx.spec.verify ?? {}) });
     if (resync.status !== 'equal' && !o.force) {

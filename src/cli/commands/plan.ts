@@ -84,7 +84,7 @@ export function buildPlan(name: string, f: MigrationFacts, counts: { old: number
             item: at('complete', phase)
               ? 'complete: old is no longer written; there is no way back'
               : at('new-primary', phase)
-                ? '`midair phase rollback` re-syncs old from new (verify and repair), then switches back; old-read-only needs a reverse backfill first'
+                ? '`midair phase rollback` re-syncs old from new (verify and repair) and switches back: before the switch out of new-primary, right after it out of old-read-only'
                 : '`midair phase rollback` goes back one phase at once: old is authoritative, nothing to copy back',
             state: at('complete', phase) ? 'failed' : 'done',
           },

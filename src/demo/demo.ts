@@ -1,0 +1,260 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { diffEntities } from '../compare.js';
+import type { ControlStore } from '../control/control-store.js';
+import { MidairError } from '../errors.js';
+import type { GateThresholds } from '../migration/gates.js';
+import { defineMigration, type Migration } from '../migration/migration.js';
+import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
+import type { Store } from '../store.js';
+import type { VerifyReport } from '../verify/verify-options.js';
+import { withFaults, type FaultSwitch } from './faults.js';
+import { percentile, startLoad } from './load.js';
+import { demoReportHtml } from './report-html.js';
+import { makeUser, NEW_SCHEMA, newUsers, OLD_SCHEMA, oldUsers, rng, type DemoUser } from './users.js';
+
+export interface DemoOptions {
+  /** Users seeded into old. Default 10 000. */
+  readonly rows?: number;
+  /** Simulated application instances. Default 3. */
+  readonly instances?: number;
+  /** Clients per instance. Default 2. */
+  readonly clients?: number;
+  /** How long the demo dwells in each phase, seconds. Default 3. */
+  readonly phaseSeconds?: number;
+  /** Folder for the SQLite files; default a fresh temporary one, removed afterwards. */
+  readonly dir?: string;
+  /** Where to write the HTML report; `false` writes none. Default `midair-demo-report.html` in the working folder. */
+  readonly report?: string | false;
+  readonly log?: (line: string) => void;
+  readonly progressBar?: boolean;
+  readonly seed?: number;
+}
+
+export interface PhaseFigures {
+  readonly phase: string;
+  readonly ops: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+}
+
+export interface DemoResult {
+  readonly ok: boolean;
+  readonly durationMs: number;
+  readonly rows: number;
+  readonly instances: number;
+  readonly timeline: readonly { readonly atMs: number; readonly event: string }[];
+  readonly phases: readonly PhaseFigures[];
+  readonly ops: number;
+  readonly clientErrors: number;
+  readonly staleReads: number;
+  readonly lostWrites: number;
+  readonly halts: number;
+  readonly faultsInjected: number;
+  readonly verification: VerifyReport;
+  readonly reportPath: string | undefined;
+}
+
+/**
+ * One application instance, with new behind the demo's fault switch. The
+ * instances of this one process share each SQLite file's connection: SQLite
+ * allows one writer at a time, and a second connection in the same process
+ * would wait for the lock synchronously, stalling every instance (separate
+ * processes each have their own, as the CLI tests do).
+ */
+async function instance(stores: { old: Store<bigint, DemoUser>; new: Store<bigint, DemoUser>; control: ControlStore }, id: string, faults: FaultSwitch): Promise<Migration<bigint, DemoUser>> {
+  return defineMigration<bigint, DemoUser>({
+    name: 'users',
+    old: stores.old,
+    new: withFaults(stores.new, faults),
+    control: stores.control,
+    instanceId: id,
+    pollMs: 50,
+    instanceExpiryMs: 2000,
+    timeoutMs: 1000,
+    shadow: { recheckMs: 20 },
+    repair: { intervalMs: 100 },
+    autoHalt: { windowMs: 3000, maxErrorRate: 0.2, minSamples: 20 },
+  }).start();
+}
+
+const sleep = async (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The whole migration on embedded SQLite, in under a minute: several
+ * application instances read, write and delete continuously while the demo
+ * walks every phase through its gates — dual writes, backfill, verification,
+ * shadow reads, ramp 10 → 50 → 100 %, new-primary, old-read-only, sweep,
+ * complete — with one fault burst on the new store that auto-halt catches.
+ * Ends with the operations served, client-visible errors, lost writes,
+ * latency per phase and an HTML report.
+ *
+ * @example
+ * ```ts
+ * const result = await runDemo({ log: console.log });
+ * process.exitCode = result.ok ? 0 : 1;
+ * ```
+ */
+export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
+  const rows = options.rows ?? 10_000;
+  const dwell = (options.phaseSeconds ?? 3) * 1000;
+  const log = options.log ?? (() => undefined);
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'midair-demo-'));
+  const began = performance.now();
+  const timeline: { atMs: number; event: string }[] = [];
+  const note = (event: string): void => {
+    const atMs = Math.round(performance.now() - began);
+    timeline.push({ atMs, event });
+    log(`${(atMs / 1000).toFixed(1).padStart(6)} s  ${event}`);
+  };
+  const faults: FaultSwitch = { down: false, injected: 0 };
+  const thresholds: GateThresholds = { minComparisons: 30, maxMismatchRate: 0.05, rollbackWindowMs: 0 };
+
+  // Old, seeded; new, empty, in another schema; the control store in a third file.
+  const oldDb = await openSqlite(join(dir, 'old.sqlite'));
+  oldDb.exec(OLD_SCHEMA);
+  const newDb = await openSqlite(join(dir, 'new.sqlite'));
+  for (const sql of NEW_SCHEMA) newDb.exec(sql);
+  const operatorOld: Store<bigint, DemoUser> = sqliteStore(oldDb, oldUsers, { name: 'old (sqlite users)', ownsDatabase: true });
+  const operatorNew: Store<bigint, DemoUser> = sqliteStore(newDb, newUsers, { name: 'new (sqlite users + user_profiles)', ownsDatabase: true });
+  const control: ControlStore = sqliteControlStore(await openSqlite(join(dir, 'control.sqlite')), { ownsDatabase: true });
+  await Promise.all([operatorOld.setup(), operatorNew.setup(), control.setup()]);
+  for (let i = 1; i <= rows; i += 2000) await operatorOld.writeIfNewer(Array.from({ length: Math.min(2000, rows - i + 1) }, (_, j) => makeUser(i + j, 1)));
+  note(`seeded ${rows} users into old (SQLite users); new is users + user_profiles with name → full_name`);
+
+  const operator = defineMigration<bigint, DemoUser>({ name: 'users', old: operatorOld, new: operatorNew, control, instanceId: 'operator', actor: 'demo-operator', pollMs: 50, instanceExpiryMs: 2000 });
+  const fleet: Migration<bigint, DemoUser>[] = [];
+  for (let i = 0; i < (options.instances ?? 3); i++) fleet.push(await instance({ old: operatorOld, new: operatorNew, control }, `app-${i + 1}`, faults));
+  let halts = 0;
+  for (const f of fleet) {
+    f.on('halted', ({ from, to, reason }) => {
+      halts++;
+      faults.down = false; // the burst ends once auto-halt has stepped back
+      note(`AUTO-HALT ${from} → ${to}: ${reason}`);
+    });
+  }
+  note(`${fleet.length} application instances serving ${fleet.length * (options.clients ?? 2)} clients`);
+  const load = startLoad(
+    fleet,
+    { rows, clientsPerInstance: options.clients ?? 2, thinkMs: 5, began, random: rng(options.seed ?? 7) },
+  );
+
+  /** Advances through the gates, waiting while one is still filling (shadow comparisons, repairs). */
+  const advance = async (label: string, extra: { rampPercent?: number } = {}): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    let said = false;
+    for (;;) {
+      try {
+        const s = await operator.advance({ reason: `demo: ${label}`, gated: thresholds, ...extra });
+        note(`→ ${s.phase}${s.phase === 'ramp' ? ` ${s.rampPercent} %` : ''} (${label})`);
+        return;
+      } catch (err) {
+        if (!(err instanceof MidairError) || err.code !== 'BLOCKED' || Date.now() > deadline) throw err;
+        if (!said) note(`gate: ${err.message.split('\n')[1]?.trim() ?? 'waiting'} — waiting`);
+        said = true;
+        await sleep(200);
+      }
+    }
+  };
+  const ramp = async (percent: number): Promise<void> => {
+    const s = await operator.setRamp(percent, { reason: `demo: ramp to ${percent} %` });
+    note(`→ ramp ${s.rampPercent} %`);
+  };
+
+  let verification: VerifyReport | undefined;
+  try {
+    await advance('start dual writes');
+    await sleep(dwell / 2);
+    const bar = options.progressBar ? new cliProgress.SingleBar({ format: '         backfill [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+    bar?.start(rows, 0, { speed: 0 });
+    const backfill = await operator.backfill({ chunkSize: 1000, onProgress: (p) => bar?.update(p.rowsDone, { speed: p.rowsPerSecond }) });
+    bar?.stop();
+    note(`backfill ${backfill.status}: ${backfill.inserted} inserted, ${backfill.updated} updated, ${backfill.deleted} deleted beside live writes, in ${backfill.durationMs} ms`);
+    const first = await operator.verify({ recheckDelayMs: 100 });
+    note(`verification: ${first.status}, ${first.matched} entities matched, ${first.missing.total + first.extra.total + first.different.total} differences, ${first.changedDuringRun.total} changed while it ran`);
+    await advance('compare reads off the hot path');
+    await sleep(dwell);
+    await advance('read 10 % of keys from new', { rampPercent: 10 });
+    await sleep(dwell / 2);
+    note('fault burst: the new store fails every call until auto-halt steps back');
+    faults.down = true;
+    const burstStart = Date.now();
+    while (halts === 0 && Date.now() - burstStart < 10_000) await sleep(20);
+    faults.down = false;
+    note(`fault burst over (${faults.injected} calls failed in new; none reached a client)`);
+    await operator.drainRepairs();
+    note('repair queue drained: new caught up with the writes it missed');
+    await sleep(dwell / 2);
+    while ((await control.getState('users'))?.phase !== 'ramp') await advance('back to the ramp after the halt', { rampPercent: 10 });
+    await sleep(dwell / 2);
+    await ramp(50);
+    await sleep(dwell / 2);
+    await ramp(100);
+    await sleep(dwell / 2);
+    await advance('new becomes authoritative');
+    await sleep(dwell);
+    verification = await operator.verify({ recheckDelayMs: 100 });
+    note(`final verification (new-primary: the last phase where old still gets every write): ${verification.status}, ${verification.matched} matched, ${verification.missing.total + verification.extra.total + verification.different.total} differences`);
+    await advance('stop writing old');
+    await sleep(dwell / 2);
+    const sweep = await operator.sweep();
+    note(`sweep ${sweep.status}: ${sweep.inserted} copied (what new still lacked)`);
+    await advance('the demo sets the rollback window to 0; the default is 48 h');
+    await sleep(dwell / 4);
+  } finally {
+    await load.stop();
+    for (const f of fleet) await f.settle();
+  }
+  for (const f of fleet) await f.close();
+  await operator.close();
+
+  // Every acknowledged write is in new: each key's last acknowledged state.
+  const keys = [...load.expected.keys()];
+  const actual = await operatorNew.getMany(keys);
+  let lostWrites = 0;
+  keys.forEach((k, i) => {
+    const want = load.expected.get(k);
+    const got = actual[i];
+    if ((want === undefined) !== (got === undefined) || (want && got && diffEntities(want, got).length > 0)) lostWrites++;
+  });
+  await Promise.all([operatorOld.close(), operatorNew.close(), control.close()]);
+  note(`done: ${load.stats.ops} operations, ${load.stats.errors} client errors, ${lostWrites} lost writes`);
+
+  const byPhase = new Map<string, { ms: number[]; errors: number }>();
+  for (const s of load.stats.samples) {
+    const p = byPhase.get(s.phase) ?? { ms: [], errors: 0 };
+    p.ms.push(s.ms);
+    if (s.error) p.errors++;
+    byPhase.set(s.phase, p);
+  }
+  const phases = [...byPhase].map(([phase, p]): PhaseFigures => ({ phase, ops: p.ms.length, errors: p.errors, p50Ms: round(percentile(p.ms, 50)), p99Ms: round(percentile(p.ms, 99)) }));
+  const final = verification;
+  const result = {
+    ok: load.stats.errors === 0 && lostWrites === 0 && load.stats.staleReads === 0 && final.status === 'equal' && halts > 0,
+    durationMs: Math.round(performance.now() - began),
+    rows,
+    instances: fleet.length,
+    timeline,
+    phases,
+    ops: load.stats.ops,
+    clientErrors: load.stats.errors,
+    staleReads: load.stats.staleReads,
+    lostWrites,
+    halts,
+    faultsInjected: faults.injected,
+    verification: final,
+    reportPath: undefined as string | undefined,
+  };
+  if (options.report !== false) {
+    const path = resolve(options.report ?? 'midair-demo-report.html');
+    writeFileSync(path, demoReportHtml(result, load.stats.samples));
+    result.reportPath = path;
+  }
+  if (!options.dir) rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+const round = (n: number): number => Math.round(n * 100) / 100;
