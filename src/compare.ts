@@ -35,8 +35,9 @@ export function valuesEqual(x: unknown, y: unknown): boolean {
     return Array.isArray(x) && Array.isArray(y) && x.length === y.length && x.every((v, i) => valuesEqual(v, y[i]));
   }
   if (typeof x === 'object' && typeof y === 'object') {
-    const kx = Object.keys(x);
-    const ky = Object.keys(y);
+    // A member holding undefined is no member (JSON has no undefined): { a: undefined } equals {}.
+    const kx = Object.keys(x).filter((k) => (x as Record<string, unknown>)[k] !== undefined);
+    const ky = Object.keys(y).filter((k) => (y as Record<string, unknown>)[k] !== undefined);
     if (kx.length !== ky.length) return false;
     return kx.every((k) => Object.hasOwn(y, k) && valuesEqual((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]));
   }

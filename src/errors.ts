@@ -106,3 +106,12 @@ export function throwIfAborted(signal: AbortSignal | undefined, operation: strin
     throw new MidairError('ABORTED', `${operation} was aborted`, { cause: signal.reason, details: { operation } });
   }
 }
+
+/**
+ * An error as a run's result reports it: a MidairError's code and message
+ * (which never carry row values); for anything else only its name, since a
+ * foreign message (a user's transform, a driver) may quote a value.
+ */
+export function errorSummary(error: unknown): { readonly code: string; readonly message: string } {
+  return error instanceof MidairError ? { code: error.code, message: error.message } : { code: 'UNKNOWN', message: error instanceof Error ? error.name : 'error' };
+}

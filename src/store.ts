@@ -154,6 +154,8 @@ export interface CheckReport {
 export interface Store<K extends Key, E extends object> {
   readonly name: string;
   readonly capabilities: Capabilities;
+  /** The entity fields that make up the key, where the adapter knows them (verification never leaves them out). */
+  readonly keyFields?: readonly string[];
   /** The entity's key (a scalar for one key field, a tuple for several). */
   keyOf(entity: E): K;
   /** The entity's version, if the store is versioned. */

@@ -1,5 +1,5 @@
 import type { ControlStore } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
+import { errorSummary } from '../errors.js';
 import { keyId, parseKeyId, type Key } from '../keys.js';
 import type { Store } from '../store.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
@@ -47,7 +47,7 @@ export async function runBackfill<K extends Key, E extends object>(
     ...(resumedAfter === undefined ? {} : { resumedAfter }),
     ...(error === undefined
       ? {}
-      : { error: error instanceof MidairError ? { code: error.code, message: error.message } : { code: 'UNKNOWN', message: error instanceof Error ? error.name : 'error' } }),
+      : { error: errorSummary(error) }),
   });
   let resumedAfter: string | undefined;
   try {

@@ -48,8 +48,11 @@ function parseParts(text: string): Parts {
 }
 
 function wallMicros(p: Parts): bigint {
-  const ms = Date.UTC(p.y, p.mo - 1, p.d, p.h, p.mi, p.s);
-  return BigInt(ms) * 1000n + BigInt(p.micros);
+  // Not Date.UTC(y, …): it reads years 0–99 as 1900–1999.
+  const d = new Date(0);
+  d.setUTCFullYear(p.y, p.mo - 1, p.d);
+  d.setUTCHours(p.h, p.mi, p.s, 0);
+  return BigInt(d.getTime()) * 1000n + BigInt(p.micros);
 }
 
 /** Parses an ISO-like timestamp; text without a zone is read as UTC. */

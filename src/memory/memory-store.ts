@@ -50,6 +50,7 @@ function cloneEntity<E extends object>(entity: E): E {
 class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   readonly name: string;
   readonly capabilities;
+  readonly keyFields: readonly string[];
   readonly keyOf: (entity: E) => K;
   readonly versionOf: (entity: E) => Version | undefined;
   readonly #rows = new Map<string, E>();
@@ -61,6 +62,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   constructor(options: MemoryStoreOptions<E>) {
     this.name = options.name ?? 'memory';
     const keyFields = typeof options.key === 'string' ? [options.key] : [...options.key];
+    this.keyFields = keyFields;
     this.keyOf = keyReader<K, E>(keyFields, `${this.name}.keyOf`);
     this.versionOf = versionReader<E>(options.version);
     this.capabilities = Object.freeze({ ...DEFAULT_CAPABILITIES, versioned: options.version !== undefined, transactions: true });

@@ -193,9 +193,11 @@ export class MysqlDialect extends SqlDialect {
       case 'text':
         return `CONCAT('s', CONVERT(${c} USING utf8mb4))`;
       case 'uuid':
-        return `CONCAT('s', LOWER(CONVERT(${c} USING utf8mb4)))`;
+        // Lowered as the codec lowers a UUID; anything else is marked, so it can only match row by row.
+        return `IF(${c} REGEXP '^[0-9A-Fa-f-]*$', CONCAT('s', LOWER(CONVERT(${c} USING utf8mb4))), CONCAT('?', ${c}))`;
       case 'boolean':
-        return `CASE WHEN ${c} <> 0 THEN 'bt' WHEN ${c} = 0 THEN 'bf' END`;
+        // Only what the codec reads as a boolean; any other number is marked (the codec cannot read it).
+        return `CASE WHEN ${c} = 1 THEN 'bt' WHEN ${c} = 0 THEN 'bf' WHEN ${c} IS NOT NULL THEN CONCAT('?', ${c}) END`;
       case 'instant-ms':
         return `CONCAT('d', FLOOR(UNIX_TIMESTAMP(${c}) * 1000))`;
       case 'instant-us':

@@ -107,18 +107,23 @@ export class PostgresDialect extends SqlDialect {
       case 'decimal':
         return `'s' || trim_scale(${c})::text`;
       case 'text':
+        // concat() prints a char(n) with its padding, as the driver hands it to the codec (a cast to text would drop it);
+        // it also turns NULL into '', so NULL is kept apart first.
+        return `CASE WHEN ${c} IS NOT NULL THEN concat('s', ${c}) END`;
       case 'uuid':
-        return kind === 'uuid' ? `'s' || lower(${c}::text)` : `'s' || ${c}::text`;
+        // Lowered as the codec lowers a UUID; anything else is marked, so it can only match row by row.
+        return `CASE WHEN ${c}::text ~ '^[0-9A-Fa-f-]*$' THEN 's' || lower(${c}::text) ELSE '?' || ${c}::text END`;
       case 'boolean':
         return `CASE WHEN ${c} THEN 'bt' WHEN NOT ${c} THEN 'bf' END`;
       case 'instant-ms':
         return `'d' || floor(extract(epoch from ${c}) * 1000)::bigint::text`;
+      // to_char() has no era: a BC value is marked instead, so it cannot pass for its AD twin (the codec cannot read it anyway).
       case 'instant-us':
-        return `'s' || to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+        return `CASE WHEN ${c} < '0001-01-01T00:00:00Z'::timestamptz THEN '?' || ${c}::text ELSE 's' || to_char(${c} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') END`;
       case 'wall':
-        return `'s' || to_char(${c}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`;
+        return `CASE WHEN ${c} < '0001-01-01'::timestamp THEN '?' || ${c}::text ELSE 's' || to_char(${c}, 'YYYY-MM-DD"T"HH24:MI:SS.US') END`;
       case 'date':
-        return `'s' || to_char(${c}, 'YYYY-MM-DD')`;
+        return `CASE WHEN ${c} < '0001-01-01'::date THEN '?' || ${c}::text ELSE 's' || to_char(${c}, 'YYYY-MM-DD') END`;
       case 'bytes':
         return `'x' || encode(${c}, 'hex')`;
       case 'json': {

@@ -72,6 +72,7 @@ interface Prepared<K, E> {
 export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   readonly name: string;
   readonly capabilities: Capabilities;
+  readonly keyFields: readonly string[];
   readonly keyOf: (entity: E) => K;
   readonly versionOf: (entity: E) => Version | undefined;
   readonly #dialect: SqlDialect;
@@ -102,6 +103,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const q = (s: string): string => dialect.quoteId(s);
     this.#primary = mapping.tables[0];
     this.name = options.name ?? `${dialect.name}:${this.#primary.table}`;
+    this.keyFields = mapping.keyFields;
     this.keyOf = keyReader<K, E>(mapping.keyFields, `${this.name}.keyOf`);
     this.versionOf = versionReader<E>(mapping.versionField);
     this.capabilities = Object.freeze({

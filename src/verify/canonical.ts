@@ -17,6 +17,9 @@ export const HASH_KINDS = ['integer', 'decimal', 'text', 'boolean', 'instant-ms'
 /** How a codec's entity value is written in the canonical form (see {@link canonicalValue}). */
 export type HashKind = (typeof HASH_KINDS)[number];
 
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?:^|[^\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * The canonical text of one entity value, or `null` for no value.
  *
@@ -27,7 +30,8 @@ export function canonicalValue(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
     case 'string':
-      return `s${value}`;
+      // A lone surrogate has no UTF-8 form (it would hash as U+FFFD, like any other): such text is hashed escaped.
+      return LONE_SURROGATE.test(value) ? `u${JSON.stringify(value)}` : `s${value}`;
     case 'number':
     case 'bigint':
       return `n${value.toString()}`;
@@ -51,7 +55,11 @@ export function canonicalValue(value: unknown): string | null {
 export function canonicalJson(value: unknown): string {
   if (value === null || value === undefined) return 'null';
   if (Array.isArray(value)) return `[${value.map((v: unknown) => canonicalJson(v)).join(', ')}]`;
-  if (typeof value === 'object' && !(value instanceof Date)) {
+  // Values no JSON text holds get forms no JSON text has, so they cannot pass for a string, an object or null.
+  if (value instanceof Date) return `@date:${value.getTime()}`;
+  if (value instanceof Uint8Array) return `@bytes:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  if (typeof value === 'number' && !Number.isFinite(value)) return `@${String(value)}`;
+  if (typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
     entries.sort(([a], [b]) => jsonbKeyOrder(a, b));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${canonicalJson(v)}`).join(', ')}}`;

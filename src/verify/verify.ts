@@ -3,7 +3,7 @@ import { runLeasedRanges } from '../backfill/leased-ranges.js';
 import { sleep, waitForPace, workerThrottles } from '../backfill/steps.js';
 import type { Throttle } from '../backfill/throttle.js';
 import type { ControlStore } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
+import { errorSummary, MidairError } from '../errors.js';
 import { keyId, parseKeyId, type Key } from '../keys.js';
 import type { Store } from '../store.js';
 import { chunked } from '../sql/sql-statements.js';
@@ -27,6 +27,8 @@ interface RunCheckpoint {
 interface RangeCheckpoint {
   readonly runId: string;
   readonly after?: string;
+  /** The range's last segment is done (its findings are in): a resume only completes the lease. */
+  readonly done?: boolean;
   readonly findings: ReturnType<typeof saveFindings>;
 }
 
@@ -44,7 +46,9 @@ export async function runVerify<K extends Key, E extends object>(
 ): Promise<VerifyOutcome> {
   const started = Date.now();
   const mode = options.mode ?? 'full';
-  const ignore = new Set(options.ignoreFields ?? []);
+  // Key fields are always compared: left out, values swapped between two keys would hash the same.
+  const keyFields = new Set([...(source.keyFields ?? []), ...(target.keyFields ?? [])]);
+  const ignore = new Set((options.ignoreFields ?? []).filter((f) => !keyFields.has(f)));
   const old = verifySide('old', source, { ignore, pushdown: options.pushdown ?? true, transform: options.transform });
   const neu = verifySide('new', target, { ignore, pushdown: options.pushdown ?? true });
   const findings = newFindings();
@@ -161,12 +165,12 @@ async function walkFull<K extends Key, E extends object>(
     targetChunkMs: options.targetSegmentMs ?? 500,
     maxRowsPerSecond: options.maxRowsPerSecond,
   });
-  const loadRange = async (id: number): Promise<{ after: string | undefined; findings: Findings }> => {
+  const loadRange = async (id: number): Promise<{ after: string | undefined; done: boolean; findings: Findings } | undefined> => {
     const raw = await control.loadCheckpoint(migration, rangeName(id));
     const cp = raw ? (JSON.parse(raw) as RangeCheckpoint) : undefined;
-    return cp?.runId === runId ? { after: cp.after, findings: loadFindings(cp.findings) } : { after: undefined, findings: newFindings() };
+    return cp?.runId === runId ? { after: cp.after, done: cp.done === true, findings: loadFindings(cp.findings) } : undefined;
   };
-  const held = new Map<number, { token: number; after: string | undefined; findings: Findings }>();
+  const held = new Map<number, { token: number; after: string | undefined; done: boolean; findings: Findings }>();
   const progress = { segments: 0, rows: 0 };
   const outcome = await runLeasedRanges<K>({
     migration,
@@ -179,14 +183,16 @@ async function walkFull<K extends Key, E extends object>(
     owner: options.owner,
     signal: options.signal,
     paused,
-    step: async (w, lease, leaseAfter, through) => {
+    // The lease's own progress may run ahead of the checkpoint (it is renewed first): only the checkpoint counts.
+    step: async (w, lease, _leaseAfter, through) => {
       let state = held.get(lease.rangeId);
       if (state?.token !== lease.token) {
-        // A fresh lease (perhaps taken over from another worker): its checkpoint is the truth.
+        // A fresh lease (perhaps taken over from another worker): its checkpoint is the truth, else the range's start.
         const cp = await loadRange(lease.rangeId);
-        state = { token: lease.token, after: cp.after ?? (leaseAfter === undefined ? undefined : keyId(leaseAfter)), findings: cp.findings };
+        state = cp ? { token: lease.token, ...cp } : { token: lease.token, after: lease.lo, done: false, findings: newFindings() };
         held.set(lease.rangeId, state);
       }
+      if (state.done) return { after: undefined, done: true };
       const throttle = throttles[w] as Throttle;
       const after = state.after === undefined ? undefined : (parseKeyId(state.after) as K);
       if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle))) return { after, done: false };
@@ -198,8 +204,13 @@ async function walkFull<K extends Key, E extends object>(
       const next = boundary === undefined ? undefined : keyId(boundary);
       // Fenced: a worker that lost its lease must not overwrite the new holder's checkpoint.
       if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, options.leaseMs ?? 30_000, next))) return { after, done: false };
-      await control.saveCheckpoint(migration, rangeName(lease.rangeId), JSON.stringify({ runId, ...(next === undefined ? {} : { after: next }), findings: saveFindings(state.findings) } satisfies RangeCheckpoint));
+      await control.saveCheckpoint(
+        migration,
+        rangeName(lease.rangeId),
+        JSON.stringify({ runId, ...(next === undefined ? {} : { after: next }), ...(done ? { done } : {}), findings: saveFindings(state.findings) } satisfies RangeCheckpoint),
+      );
       state.after = next;
+      state.done = done;
       progress.segments++;
       progress.rows += sizes.old;
       options.onProgress?.({ rowsDone: progress.rows, total, segments: progress.segments, differing: state.findings.segments.differing });
@@ -209,7 +220,7 @@ async function walkFull<K extends Key, E extends object>(
     },
   });
   if (outcome.status !== 'complete') return { ...outcome, resumed };
-  for (const range of await control.ranges(migration, name)) mergeFindings(into, (await loadRange(range.rangeId)).findings, trackLimit);
+  for (const range of await control.ranges(migration, name)) mergeFindings(into, (await loadRange(range.rangeId))?.findings ?? newFindings(), trackLimit);
   await control.saveCheckpoint(migration, runName, JSON.stringify({ runId, complete: true } satisfies RunCheckpoint));
   return { status: 'complete', resumed };
 }
@@ -268,7 +279,7 @@ function buildReport<K extends Key, E extends object>(
     durationMs: extra.durationMs,
     ...(error === undefined
       ? {}
-      : { error: error instanceof MidairError ? { code: error.code, message: error.message } : { code: 'UNKNOWN', message: error instanceof Error ? error.message : 'error' } }),
+      : { error: errorSummary(error) }),
   };
 }
 

@@ -78,5 +78,10 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     setup: (o) => inner.setup(o),
     check: (o) => inner.check(o),
     close: () => inner.close(),
+    // Verification reads pass through without faults (the model test injects faults into the application's calls).
+    ...(inner.keyFields ? { keyFields: inner.keyFields } : {}),
+    ...(inner.keyAt ? { keyAt: inner.keyAt.bind(inner) } : {}),
+    ...(inner.hashRange ? { hashRange: inner.hashRange.bind(inner) } : {}),
+    ...(inner.hashUnsupported ? { hashUnsupported: inner.hashUnsupported.bind(inner) } : {}),
   };
 }

@@ -10,6 +10,11 @@ describe('instants', () => {
     expect(formatInstant(parseInstant('2024-06-01 06:30:00+12:45'))).toBe('2024-05-31T17:45:00.000000Z');
   });
 
+  it('regression: years 0–99 stay those years (Date.UTC read them as 1900–1999)', () => {
+    expect(formatInstant(parseInstant('0005-01-01T00:00:00Z'))).toBe('0005-01-01T00:00:00.000000Z');
+    expect(codecs.timestamp.decode('0099-12-31 23:59:59.5', 'postgres')).toBe('0099-12-31T23:59:59.500000');
+  });
+
   it('formats instants before 1970 with a positive fraction', () => {
     const micros = parseInstant('1969-12-31T23:59:59.999999Z');
     expect(micros).toBe(-1n);

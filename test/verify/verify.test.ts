@@ -175,5 +175,72 @@ describe('verify on memory stores', () => {
     expect(await running).toMatchObject({ status: 'equal', matched: 2000 });
     expect(segments).toBeGreaterThan(5);
   });
+
+  it('regression: a run killed between recording its progress and saving its checkpoint loses no finding', async () => {
+    const r = await rig();
+    const ids = gappy(3000);
+    await fill(r.oldStore, ids);
+    await fill(r.newStore, ids);
+    await r.newStore.put({ ...item(ids[5] as number, 1), v: 'off' });
+    let killed = false;
+    const dying = new Proxy(r.control, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (prop === 'saveCheckpoint' && !killed) {
+          return async (migration: string, name: string, text: string) => {
+            if (name.includes(':range:')) {
+              killed = true;
+              throw new Error('killed');
+            }
+            return target.saveCheckpoint(migration, name, text);
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { runVerify } = await import('../../src/verify/verify.js');
+    const options = { segmentRows: 1000, targetSegmentMs: 0, leaseMs: 50, recheckDelayMs: 1 };
+    expect((await runVerify('items', r.oldStore, r.newStore, dying, options)).report.status).toBe('failed');
+    await new Promise((resolve) => setTimeout(resolve, 80)); // the dead run's lease runs out
+    const { report } = await runVerify('items', r.oldStore, r.newStore, dying, options);
+    expect(report).toMatchObject({ status: 'different', resumed: true, matched: 2999, different: { total: 1, keys: [{ keyId: keyId(ids[5] as number) }] } });
+  });
+
+  it('regression: a run killed before completing its range counts nothing twice', async () => {
+    const r = await rig();
+    const ids = gappy(3500);
+    await fill(r.oldStore, ids);
+    await fill(r.newStore, ids);
+    await r.newStore.delete(ids[3400] as number);
+    let killed = false;
+    const dying = new Proxy(r.control, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (prop === 'completeRange' && !killed) {
+          return async () => {
+            killed = true;
+            return Promise.reject(new Error('killed'));
+          };
+        }
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const { runVerify } = await import('../../src/verify/verify.js');
+    const options = { segmentRows: 1000, targetSegmentMs: 0, leaseMs: 50, recheckDelayMs: 1 };
+    expect((await runVerify('items', r.oldStore, r.newStore, dying, options)).report.status).toBe('failed');
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    const { report } = await runVerify('items', r.oldStore, r.newStore, dying, options);
+    expect(report).toMatchObject({ status: 'different', resumed: true, matched: 3499, missing: { total: 1 } });
+  });
+
+  it('regression: ignoring a key field cannot hide values swapped between two keys', async () => {
+    const r = await rig();
+    await r.oldStore.put(item(1, 1, 'x'));
+    await r.oldStore.put(item(2, 1, 'y'));
+    await r.newStore.put(item(1, 1, 'y'));
+    await r.newStore.put(item(2, 1, 'x'));
+    const report = await r.migration.verify({ ignoreFields: ['id', 'version'], recheckDelayMs: 1 });
+    expect(report.different.keys.map((k) => k.keyId)).toEqual([keyId(1), keyId(2)]);
+  });
 });
 
