@@ -91,6 +91,20 @@ describe('the CLI with bad input', () => {
     expect(missing.stderr).toContain('migrations.users.old.env: the environment variable OLD_DATABASE_URL is not set');
   });
 
+  it('a .mjs config loads too, with col and sqlMapping from midair', async () => {
+    const dir = fresh();
+    writeFileSync(
+      join(dir, 'midair.config.mjs'),
+      `import { col, sqlMapping } from 'midair';
+const m = sqlMapping({ key: 'id', tables: [{ table: 'users', columns: { id: col.bigint('id'), email: col.text('email') } }] });
+export default { control: 'sqlite:control.db', migrations: { users: { old: { url: 'sqlite:old.db', mapping: m }, new: { url: 'sqlite:new.db', mapping: m } } } };
+`,
+    );
+    const r = await midair(dir, ['status', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ migration: 'users', phase: 'old-only', next: 'dual-write' });
+  });
+
   it('bad arguments: exit 2 with the usage', async () => {
     const dir = fresh();
     for (const args of [['statuz'], ['backfill', '--workers', 'zero'], ['phase', 'set'], ['verify', '--mode', 'quick']]) {
