@@ -1,9 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { formatVerifyReport, keyId, verifyExitCode } from '../../src/index.js';
+import { formatVerifyReport, keyId, verifyExitCode, type ControlStore } from '../../src/index.js';
 import { item, rig, type Item } from '../migration/setup.js';
 
 async function fill(store: { writeIfNewer(e: Item[]): Promise<unknown> }, ids: readonly number[], v = 'same'): Promise<void> {
   for (let i = 0; i < ids.length; i += 500) await store.writeIfNewer(ids.slice(i, i + 500).map((id) => item(id, 1, `${v} ${id}`)));
+}
+
+/** The control store as a process sees it that dies at one call: the first call of `method` whose second argument passes `when` throws. */
+function dyingOnce(control: ControlStore, method: keyof ControlStore, when: (name: unknown) => boolean): ControlStore {
+  let killed = false;
+  return new Proxy(control, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      if (prop !== method) return fn;
+      return (...args: unknown[]) => {
+        if (!killed && when(args[1])) {
+          killed = true;
+          return Promise.reject(new Error('killed'));
+        }
+        return fn(...args);
+      };
+    },
+  });
 }
 
 /** Keys with gaps: segments are spaced by row position, not key value. */
@@ -182,22 +202,8 @@ describe('verify on memory stores', () => {
     await fill(r.oldStore, ids);
     await fill(r.newStore, ids);
     await r.newStore.put({ ...item(ids[5] as number, 1), v: 'off' });
-    let killed = false;
-    const dying = new Proxy(r.control, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver);
-        if (prop === 'saveCheckpoint' && !killed) {
-          return async (migration: string, name: string, text: string) => {
-            if (name.includes(':range:')) {
-              killed = true;
-              throw new Error('killed');
-            }
-            return target.saveCheckpoint(migration, name, text);
-          };
-        }
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    // The process dies once, right after its lease recorded the first segment's progress, before the checkpoint.
+    const dying = dyingOnce(r.control, 'saveCheckpoint', (name) => typeof name === 'string' && name.includes(':range:'));
     const { runVerify } = await import('../../src/verify/verify.js');
     const options = { segmentRows: 1000, targetSegmentMs: 0, leaseMs: 50, recheckDelayMs: 1 };
     expect((await runVerify('items', r.oldStore, r.newStore, dying, options)).report.status).toBe('failed');
@@ -212,19 +218,8 @@ describe('verify on memory stores', () => {
     await fill(r.oldStore, ids);
     await fill(r.newStore, ids);
     await r.newStore.delete(ids[3400] as number);
-    let killed = false;
-    const dying = new Proxy(r.control, {
-      get(target, prop, receiver) {
-        const value: unknown = Reflect.get(target, prop, receiver);
-        if (prop === 'completeRange' && !killed) {
-          return async () => {
-            killed = true;
-            return Promise.reject(new Error('killed'));
-          };
-        }
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    });
+    // The process dies once, after the range's last checkpoint, before the lease is completed.
+    const dying = dyingOnce(r.control, 'completeRange', () => true);
     const { runVerify } = await import('../../src/verify/verify.js');
     const options = { segmentRows: 1000, targetSegmentMs: 0, leaseMs: 50, recheckDelayMs: 1 };
     expect((await runVerify('items', r.oldStore, r.newStore, dying, options)).report.status).toBe('failed');
