@@ -360,9 +360,11 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       const { rows } = await this.#query('scan', `${this.#select}${where}${order}`, params.values);
       if (rows.length === 0) return;
       const chunk = rows.map((r) => this.#decode(r));
+      // Taken before yielding: the consumer owns the chunk and may empty it.
+      const last = this.keyOf(chunk[chunk.length - 1] as E);
       yield chunk;
       if (rows.length < size) return;
-      after = this.keyOf(chunk[chunk.length - 1] as E);
+      after = last;
     }
   }
 

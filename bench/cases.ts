@@ -1,0 +1,214 @@
+import { spawn } from 'node:child_process';
+import type mysql from 'mysql2/promise';
+import type pg from 'pg';
+import { defineMigration, diffEntities, memoryControlStore, memoryStore, type Store } from '../src/index.js';
+import { mysqlStore } from '../src/mysql/index.js';
+import { postgresStore } from '../src/postgres/index.js';
+import { percentile } from '../src/demo/load.js';
+import { mysqlUsers, pgPool, pgUsers, SCHEMA, usersMapping, type BenchUser } from './data.js';
+import type { BenchCase, BenchContext } from './harness.js';
+
+const ms = (t0: number): number => performance.now() - t0;
+
+/** Runs a shell pipeline; resolves its wall time in ms. */
+async function shell(command: string): Promise<number> {
+  const t0 = performance.now();
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('bash', ['-o', 'pipefail', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command.slice(0, 60)}… exited ${code}: ${err.slice(0, 200)}`))));
+  });
+  return ms(t0);
+}
+
+/** Streams both stores in key order and compares every entity in JS: what verification is measured against. */
+async function compareInJs(a: Store<bigint, BenchUser>, b: Store<bigint, BenchUser>): Promise<number> {
+  const ia = a.scan({ chunkSize: 5000 })[Symbol.asyncIterator]();
+  const ib = b.scan({ chunkSize: 5000 })[Symbol.asyncIterator]();
+  let differing = 0;
+  let bufB: BenchUser[] = [];
+  for (;;) {
+    const x = await ia.next();
+    if (x.done) break;
+    for (const e of x.value) {
+      if (bufB.length === 0) {
+        const y = await ib.next();
+        bufB = y.done ? [] : y.value;
+      }
+      const other = bufB.shift();
+      if (!other || other.id !== e.id || diffEntities(e, other).length > 0) differing++;
+    }
+  }
+  return differing;
+}
+
+let pool: pg.Pool | undefined;
+const pgp = async (ctx: BenchContext): Promise<pg.Pool> => (pool ??= await pgPool(ctx.pgUrl));
+const pgStore = async (ctx: BenchContext, table: string): Promise<Store<bigint, BenchUser>> => postgresStore<bigint, BenchUser>(await pgp(ctx), usersMapping(table, SCHEMA));
+
+export async function closeShared(): Promise<void> {
+  await pool?.end();
+  pool = undefined;
+}
+
+/** Ten keys spread over the table, changed in b only. */
+async function scatterDifferences(ctx: BenchContext, table: string): Promise<number[]> {
+  const ids = Array.from({ length: 10 }, (_, i) => Math.floor(((i + 0.5) * ctx.rows) / 10));
+  await (await pgp(ctx)).query(`UPDATE ${SCHEMA}.${table} SET name = name || ' (changed)' WHERE id = ANY($1::bigint[])`, [ids]);
+  return ids;
+}
+
+const verifyDiff: BenchCase = {
+  name: 'verify finds 10 differences',
+  what: '`verify` (full) PostgreSQL vs PostgreSQL, 10 scattered rows differ',
+  baselineWhat: 'stream both tables and compare every entity in JS',
+  target: 0.2,
+  unit: 'ms',
+  async setup(ctx) {
+    const p = await pgp(ctx);
+    await pgUsers(p, 'users_a', ctx.rows);
+    await pgUsers(p, 'users_b', 0);
+    await p.query(`INSERT INTO ${SCHEMA}.users_b SELECT * FROM ${SCHEMA}.users_a`);
+    await p.query(`ANALYZE ${SCHEMA}.users_b`);
+    await scatterDifferences(ctx, 'users_b');
+    return true;
+  },
+  async midair(ctx) {
+    const m = defineMigration({ name: 'bench', old: await pgStore(ctx, 'users_a'), new: await pgStore(ctx, 'users_b'), control: memoryControlStore() });
+    const t0 = performance.now();
+    const r = await m.verify({ rechecks: 0 });
+    const t = ms(t0);
+    if (r.different.total !== 10) throw new Error(`verify found ${r.different.total} differences, not 10`);
+    return t;
+  },
+  async baseline(ctx) {
+    const t0 = performance.now();
+    const n = await compareInJs(await pgStore(ctx, 'users_a'), await pgStore(ctx, 'users_b'));
+    const t = ms(t0);
+    if (n !== 10) throw new Error(`the JS compare found ${n} differences, not 10`);
+    return t;
+  },
+};
+
+let maria: mysql.Pool | undefined;
+const verifyEqualMaria: BenchCase = {
+  name: 'verify equal tables, MariaDB vs PostgreSQL',
+  what: '`verify` (full), equal tables',
+  baselineWhat: 'the slower side’s in-database row-hash scan alone (sum of per-row MD5 slices)',
+  target: 1.5,
+  unit: 'ms',
+  async setup(ctx) {
+    const p = await pgp(ctx);
+    await pgUsers(p, 'users_a', ctx.rows);
+    maria = await mysqlUsers(ctx.mysqlUrl, p, 'users_m', ctx.rows);
+    ctx.note('MariaDB keeps JSON as the text it was given and cannot order its keys in SQL, so its side hashes `prefs` rows in JS (see decision 0005); PostgreSQL hashes in SQL.');
+    return true;
+  },
+  async midair(ctx) {
+    const m = defineMigration({ name: 'bench', old: mysqlStore<bigint, BenchUser>(maria as mysql.Pool, usersMapping('users_m')), new: await pgStore(ctx, 'users_a'), control: memoryControlStore() });
+    const t0 = performance.now();
+    const r = await m.verify({ rechecks: 0 });
+    const t = ms(t0);
+    if (r.status !== 'equal') throw new Error(`verify said ${r.status}`);
+    return t;
+  },
+  async baseline(ctx) {
+    const t0 = performance.now();
+    await (await pgp(ctx)).query(`SELECT count(*), sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint) FROM ${SCHEMA}.users_a t`);
+    const pgMs = ms(t0);
+    const t1 = performance.now();
+    await (maria as mysql.Pool).query(
+      `SELECT COUNT(*), SUM(CAST(CONV(SUBSTRING(MD5(CONCAT_WS('|', id, email, name, bio, prefs, created_at, updated_at)), 1, 15), 16, 10) AS UNSIGNED)) FROM users_m`,
+    );
+    return Math.max(pgMs, ms(t1));
+  },
+  async teardown() {
+    await maria?.end();
+    maria = undefined;
+  },
+};
+
+const backfillPg: BenchCase = {
+  name: 'backfill PostgreSQL → PostgreSQL',
+  what: '`backfill` into an empty table (sync mode, COPY + merge per chunk)',
+  baselineWhat: '`psql COPY … TO STDOUT (FORMAT binary) | psql COPY … FROM STDIN (FORMAT binary)`',
+  target: 2,
+  unit: 'ms',
+  async setup(ctx) {
+    await pgUsers(await pgp(ctx), 'users_a', ctx.rows);
+    return true;
+  },
+  async midair(ctx) {
+    await pgUsers(await pgp(ctx), 'users_c', 0);
+    const target = await pgStore(ctx, 'users_c');
+    await target.setup();
+    const m = defineMigration({ name: 'bench', old: await pgStore(ctx, 'users_a'), new: target, control: memoryControlStore(), instanceExpiryMs: 1000, pollMs: 100 });
+    await m.advance({ reason: 'bench' });
+    const t0 = performance.now();
+    const r = await m.backfill({ chunkSize: 5000, maxChunkSize: 20_000 });
+    const t = ms(t0);
+    await m.close();
+    if (r.status !== 'complete' || r.inserted !== ctx.rows) throw new Error(`backfill ${r.status}, ${r.inserted} inserted`);
+    return t;
+  },
+  async baseline(ctx) {
+    await pgUsers(await pgp(ctx), 'users_d', 0);
+    const url = ctx.pgUrl;
+    return shell(`psql "${url}" -qc "COPY ${SCHEMA}.users_a TO STDOUT (FORMAT binary)" | psql "${url}" -qc "COPY ${SCHEMA}.users_d FROM STDIN (FORMAT binary)"`);
+  },
+};
+
+/** A store whose every call first waits `delayMs` (a slow replica, a far region). */
+function slowed<K extends bigint, E extends object>(store: Store<K, E>, delayMs: number): Store<K, E> {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      const fn = (value as (...a: unknown[]) => unknown).bind(target);
+      if (prop !== 'get' && prop !== 'getMany') return fn;
+      return async (...args: unknown[]) => {
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        return fn(...args);
+      };
+    },
+  });
+}
+
+interface Item {
+  id: bigint;
+  v: string;
+}
+
+async function servedP99(phase: 'old-only' | 'shadow-read', n: number): Promise<number> {
+  const old = memoryStore<bigint, Item>({ key: 'id' });
+  const neu = memoryStore<bigint, Item>({ key: 'id' });
+  for (let i = 0n; i < 1000n; i++) {
+    await old.put({ id: i, v: `v${i}` });
+    await neu.put({ id: i, v: `v${i}` });
+  }
+  const m = await defineMigration({ name: 'bench', old, new: slowed(neu, 50), control: memoryControlStore(), autoHalt: false, shadow: { maxInFlight: 10_000 } }).start();
+  while (m.state.phase !== phase) await m.advance({ reason: 'bench' });
+  const repo = m.repository();
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await repo.get(BigInt(i % 1000));
+    times.push(ms(t0));
+  }
+  await m.close();
+  return percentile(times, 99) * 1000; // µs
+}
+
+const shadowSlow: BenchCase = {
+  name: 'shadow read, new store 50 ms slower',
+  what: 'served p99 of `get` in shadow-read (memory stores, new +50 ms)',
+  baselineWhat: 'served p99 of the same `get` in old-only',
+  target: 1.05,
+  unit: 'µs',
+  setup: async () => Promise.resolve(true),
+  midair: async (ctx) => servedP99('shadow-read', ctx.quick ? 2000 : 20_000),
+  baseline: async (ctx) => servedP99('old-only', ctx.quick ? 2000 : 20_000),
+};
+
+export const CASES: readonly BenchCase[] = [backfillPg, verifyEqualMaria, verifyDiff, shadowSlow];

@@ -1,0 +1,56 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { CASES, closeShared } from './cases.js';
+import { machineFacts, runCase, table, type CaseResult } from './harness.js';
+
+/**
+ * `npm run bench [-- --rows N --cases a,b --repeats N --quick]`: each case
+ * and its baseline alternately, medians and ratios in one table; results in
+ * bench/results/<case>.json and, for a full run, BENCHMARKS.md.
+ */
+const { values } = parseArgs({
+  options: {
+    rows: { type: 'string' },
+    cases: { type: 'string' },
+    repeats: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+  },
+});
+const quick = values.quick === true;
+const rows = Number(values.rows ?? (quick ? 20_000 : 1_000_000));
+const repeats = Number(values.repeats ?? (quick ? 1 : 3));
+const wanted = values.cases?.split(',').map((s) => s.trim().toLowerCase());
+const cases = CASES.filter((c) => !wanted || wanted.some((w) => c.name.toLowerCase().includes(w)));
+const ctx = {
+  rows,
+  quick,
+  pgUrl: process.env.MIDAIR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+  mysqlUrl: process.env.MIDAIR_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+};
+
+console.log(`midair bench: ${rows} rows, ${repeats} repeat(s), ${cases.length} case(s); ${machineFacts()}\n`);
+const results: CaseResult[] = [];
+const dir = join('bench', 'results', quick ? 'quick' : '');
+mkdirSync(dir, { recursive: true });
+try {
+  for (const c of cases) {
+    process.stdout.write(`${c.name} … `);
+    const r = await runCase(c, ctx, repeats);
+    results.push(r);
+    console.log(r.skipped ? `skipped (${r.skipped})` : `${r.ratio.toFixed(2)}× (target ≤ ${r.target}×)`);
+    writeFileSync(join(dir, `${c.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`), `${JSON.stringify({ ...r, machine: machineFacts(), at: new Date().toISOString() }, null, 2)}\n`);
+  }
+} finally {
+  await closeShared();
+}
+const text = table(results);
+console.log(`\n${text}`);
+const notes = results.flatMap((r) => r.notes.map((n) => `- ${r.name}: ${n}`));
+if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
+if (!quick) {
+  writeFileSync(
+    'BENCHMARKS.md',
+    `# Benchmarks\n\nMeasured by \`npm run bench\` on ${machineFacts()}, ${new Date().toISOString().slice(0, 10)}: ${rows} rows, medians of ${repeats} alternating runs of each case and its baseline.\n\n${text}\n\n## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}`,
+  );
+}
