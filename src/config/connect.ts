@@ -53,7 +53,7 @@ async function openStoreAt<K extends Key, E extends object>(c: ReturnType<typeof
     }
     case 'sqlite': {
       const { openSqlite, sqliteStore } = await import('../sqlite/index.js');
-      return sqliteStore<K, E>(await openSqlite(c.path ?? ''), mapping, { ...options, ownsDatabase: true });
+      return sqliteStore<K, E>(await openSqlite(c.path ?? '', { mustExist: c.path !== ':memory:' }), mapping, { ...options, ownsDatabase: true });
     }
   }
 }

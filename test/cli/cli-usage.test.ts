@@ -91,8 +91,19 @@ describe('the CLI with bad input', () => {
     expect(missing.stderr).toContain('migrations.users.old.env: the environment variable OLD_DATABASE_URL is not set');
   });
 
+  it('a store file that does not exist is an error, not a new empty database', async () => {
+    const dir = fresh();
+    writeFileSync(join(dir, 'midair.config.json'), JSON.stringify({ control: 'sqlite:control.db', migrations: { users: { old: { url: 'sqlite:missing.db', mapping: users }, new: { url: 'sqlite:new.db', mapping: users } } } }));
+    const r = await midair(dir, ['status']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no SQLite database at');
+    expect(existsSync(join(dir, 'missing.db'))).toBe(false);
+  });
+
   it('a .mjs config loads too, with col and sqlMapping from midair', async () => {
     const dir = fresh();
+    writeFileSync(join(dir, 'old.db'), '');
+    writeFileSync(join(dir, 'new.db'), '');
     writeFileSync(
       join(dir, 'midair.config.mjs'),
       `import { col, sqlMapping } from 'midair';
