@@ -23,6 +23,12 @@ export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
   /** Copy only keys that new does not have (a sweep after lazy migration). */
   readonly missingOnly?: boolean;
   /**
+   * With `missingOnly`: a key new holds a tombstone for is never copied,
+   * whatever the versions. Set by a sweep where new is authoritative: a
+   * delete there is the latest word, and old cannot be newer.
+   */
+  readonly tombstonesWin?: boolean;
+  /**
    * How a chunk is written. `sync` (default): under new's key locks, the
    * chunk's keys are read again from old and written as read — correct
    * whatever the entities' versions, even over rows new got from an earlier

@@ -48,6 +48,10 @@ export async function copyChunk<K extends Key, E extends object>(page: readonly 
   if (options.missingOnly && rows.length > 0) {
     const present = await target.getMany(rows.map((e) => target.keyOf(e)), { signal: options.signal });
     rows = rows.filter((_, i) => present[i] === undefined);
+    if (options.tombstonesWin && rows.length > 0) {
+      const deleted = await Promise.all(rows.map(async (e) => (await target.getTombstone(target.keyOf(e), { signal: options.signal })) !== undefined));
+      rows = rows.filter((_, i) => !deleted[i]);
+    }
   }
   try {
     if (rows.length > 0) add(counts, await target.writeIfNewer(rows, { signal: options.signal }));

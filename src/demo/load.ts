@@ -30,6 +30,9 @@ export interface LoadStats {
 export function startLoad(instances: readonly Migration<bigint, DemoUser>[], o: { rows: number; clientsPerInstance: number; thinkMs: number; began: number; random: () => number }) {
   const clients = instances.length * o.clientsPerInstance;
   const expected = new Map<bigint, DemoUser | undefined>();
+  // Versions only grow per key, across deletes and re-creates too: the contract newer-wins writes rely on
+  // (restarting at 1 after a delete let a sweep copy a stale row over a newer tombstone's lower version).
+  const versions = new Map<bigint, number>();
   const stats: LoadStats = { samples: [], ops: 0, errors: 0, staleReads: 0 };
   let running = true;
   const loops = Array.from({ length: clients }, async (_, c) => {
@@ -45,8 +48,9 @@ export function startLoad(instances: readonly Migration<bigint, DemoUser>[], o: 
       let error = false;
       try {
         if (roll < 0.5) {
-          const previous = expected.has(id) ? expected.get(id) : makeUser(Number(id), 1);
-          const u: DemoUser = { ...makeUser(Number(id), (previous?.version ?? 1) + 1), name: `User ${id} (edit ${n} by client ${c})` };
+          const version = (versions.get(id) ?? 1) + 1;
+          versions.set(id, version);
+          const u: DemoUser = { ...makeUser(Number(id), version), name: `User ${id} (edit ${n} by client ${c})` };
           await repo.put(u);
           expected.set(id, u);
         } else if (roll < 0.6) {

@@ -511,8 +511,10 @@ export class Migration<K extends Key, E extends object> {
   }
 
   /** Copies what new still lacks (keys in old, absent in new): after a lazy migration, also in old-read-only. */
-  async sweep(options: Omit<BackfillOptions<E>, 'missingOnly'> = {}): Promise<BackfillResult> {
-    return this.backfill({ ...options, missingOnly: true });
+  async sweep(options: Omit<BackfillOptions<E>, 'missingOnly' | 'tombstonesWin'> = {}): Promise<BackfillResult> {
+    const state = await this.#control.getState(this.name);
+    const newRules = state !== undefined && PHASE_RULES[state.phase].authoritative === 'new';
+    return this.backfill({ ...options, missingOnly: true, tombstonesWin: newRules });
   }
 
   /** Pauses, resumes or retunes a running backfill (any process that shares the control store). */

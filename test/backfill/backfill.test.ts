@@ -150,6 +150,18 @@ describe('backfill', () => {
     expect(await r.newStore.get(5)).toEqual(item(5, 1, 'old 5'));
   });
 
+  it('regression: where new is authoritative, a sweep never copies over a tombstone, whatever the versions (a key re-created at a lower version and deleted again came back)', async () => {
+    const r = await rig();
+    await fill(r.oldStore, 10);
+    await r.oldStore.put(item(4, 5, 'stale in old')); // old stopped getting writes at version 5
+    await r.goTo('old-read-only');
+    await r.newStore.put(item(4, 2, 're-created in new')); // an application whose versions restart after a delete
+    await r.newStore.delete(4); // …then deleted again: the tombstone says version 2
+    const result = await r.migration.sweep({ chunkSize: 5 });
+    expect(result).toMatchObject({ status: 'complete', inserted: 9 });
+    expect(await r.newStore.get(4)).toBeUndefined();
+  });
+
   it('pauses and resumes through the control store while running', async () => {
     const r = await rig();
     await fill(r.oldStore, 300);
