@@ -31,6 +31,7 @@ const FAMILIES: Record<string, ColumnFamily> = {
 export class PostgresDialect extends SqlDialect {
   readonly name = 'postgres' as const;
   override readonly maxParams = 65_000;
+  override readonly arrayParams = true;
 
   quoteId(name: string): string {
     return `"${name.replace(/"/g, '""')}"`;

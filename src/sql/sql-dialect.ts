@@ -38,6 +38,8 @@ export abstract class SqlDialect {
   readonly writeTransaction: TransactionOptions = {};
   /** Appended to a SELECT that must lock the rows it reads. */
   readonly forUpdate: string = ' FOR UPDATE';
+  /** A JS array binds as one array parameter (`col = ANY($1)`). */
+  readonly arrayParams: boolean = false;
 
   abstract quoteId(name: string): string;
   /** The placeholder for the 1-based parameter `index`. */
