@@ -4,11 +4,9 @@ import { join } from 'node:path';
 import { makeUser, NEW_SCHEMA, newUsers, OLD_SCHEMA, oldUsers, rng, type DemoUser } from '../demo/users.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
 import { defineMigration } from '../migration/migration.js';
-import cliProgress from 'cli-progress';
+import { rowsBar } from './progress.js';
 import type { CheckReport, Store } from '../store.js';
 import type { VerifyReport } from '../verify/verify-options.js';
-
-const { SingleBar, Presets } = cliProgress;
 
 export type { DemoUser } from '../demo/users.js';
 
@@ -125,18 +123,18 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
       }
     })();
 
-    const bar = options.progressBar ? new SingleBar({ format: '  backfill [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s, eta {eta}s', hideCursor: true }, Presets.shades_classic) : undefined;
+    const bar = rowsBar(options.progressBar, 'backfill');
     const backfill = await step(
       'backfill old → new beside live writes',
       async () => {
         try {
-          bar?.start(rows, 0, { speed: 0 });
+          bar.start(rows);
           return await migration.backfill({
             chunkSize: 500,
-            onProgress: (p) => bar?.update(p.rowsDone, { speed: p.rowsPerSecond }),
+            onProgress: (p) => bar.update(p.rowsDone, p.rowsPerSecond),
           });
         } finally {
-          bar?.stop();
+          bar.stop();
           copying = false;
           await live;
           await migration.settle();

@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import cliProgress from 'cli-progress';
 import { diffEntities } from '../compare.js';
 import type { ControlStore } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
@@ -10,6 +9,7 @@ import { defineMigration, type Migration } from '../migration/migration.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
 import type { Store } from '../store.js';
 import type { VerifyReport } from '../verify/verify-options.js';
+import { rowsBar } from '../cli/progress.js';
 import { withFaults, type FaultSwitch } from './faults.js';
 import { percentile, startLoad } from './load.js';
 import { demoReportHtml } from './report-html.js';
@@ -168,10 +168,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   try {
     await advance('start dual writes');
     await sleep(dwell / 2);
-    const bar = options.progressBar ? new cliProgress.SingleBar({ format: '         backfill [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
-    bar?.start(rows, 0, { speed: 0 });
-    const backfill = await operator.backfill({ chunkSize: 1000, onProgress: (p) => bar?.update(p.rowsDone, { speed: p.rowsPerSecond }) });
-    bar?.stop();
+    const bar = rowsBar(options.progressBar, 'backfill', '         ');
+    bar.start(rows);
+    const backfill = await operator.backfill({ chunkSize: 1000, onProgress: (p) => bar.update(p.rowsDone, p.rowsPerSecond) });
+    bar.stop();
     note(`backfill ${backfill.status}: ${backfill.inserted} inserted, ${backfill.updated} updated, ${backfill.deleted} deleted beside live writes, in ${backfill.durationMs} ms`);
     const first = await operator.verify({ recheckDelayMs: 100 });
     note(`verification: ${first.status}, ${first.matched} entities matched, ${first.missing.total + first.extra.total + first.different.total} differences, ${first.changedDuringRun.total} changed while it ran`);

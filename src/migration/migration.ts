@@ -772,20 +772,22 @@ export class Migration<K extends Key, E extends object> {
     };
   }
 
-  /** Shadow comparisons in the current phase version, saved for the fleet-wide gate. */
-  #shadowCounters: ShadowCounters & { dirty: boolean; savedAt: number } = { phaseVersion: 0, comparisons: 0, mismatches: 0, dirty: false, savedAt: 0 };
+  /** Shadow comparisons in the current phase version, saved for the fleet-wide gate (at most once a second). */
+  readonly #shadowCounters = { phaseVersion: 0, comparisons: 0, mismatches: 0, dirty: false, savedAt: 0 };
 
   #countShadow(version: number, mismatch: boolean): void {
     const c = this.#shadowCounters;
-    if (c.phaseVersion !== version) this.#shadowCounters = { phaseVersion: version, comparisons: 0, mismatches: 0, dirty: true, savedAt: c.savedAt };
-    const now = this.#shadowCounters;
-    this.#shadowCounters = { ...now, comparisons: now.comparisons + 1, mismatches: now.mismatches + (mismatch ? 1 : 0), dirty: true };
+    if (c.phaseVersion !== version) Object.assign(c, { phaseVersion: version, comparisons: 0, mismatches: 0 });
+    c.comparisons++;
+    if (mismatch) c.mismatches++;
+    c.dirty = true;
   }
 
   async #saveShadowCounters(force = false): Promise<void> {
     const c = this.#shadowCounters;
     if (!c.dirty || (!force && Date.now() - c.savedAt < 1000)) return;
-    this.#shadowCounters = { ...c, dirty: false, savedAt: Date.now() };
+    c.dirty = false;
+    c.savedAt = Date.now();
     const saved: ShadowCounters = { phaseVersion: c.phaseVersion, comparisons: c.comparisons, mismatches: c.mismatches };
     await this.#control.saveCheckpoint(this.name, FACT_NAMES.shadow(this.instanceId), JSON.stringify(saved));
   }

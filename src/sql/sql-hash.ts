@@ -1,9 +1,11 @@
 import type { MappedField, SqlMapping } from '../mapping/mapping.js';
-import { canonicalValue, framed, hash60, hashFieldOrder } from '../verify/canonical.js';
+import { entityHash, framed, hashFieldOrder } from '../verify/canonical.js';
 import type { SqlDialect } from './sql-dialect.js';
 import type { Params } from './sql-statements.js';
 
 type SelectField = MappedField & { readonly tableIndex: number };
+
+const NOTHING_IGNORED: ReadonlySet<string> = new Set();
 
 /** The entity fields a row hash covers, in canonical order. */
 export function hashedFields(mapping: SqlMapping<object>, ignore: ReadonlySet<string>): SelectField[] {
@@ -45,14 +47,12 @@ export function driverRowHash(dialect: SqlDialect, mapping: SqlMapping<object>, 
   return {
     columns: fields.map((f) => `t${f.tableIndex}.${dialect.quoteId(f.column)}`),
     hashRow: (raw) => {
-      let text = '';
-      for (let i = 0; i < fields.length; i++) {
-        const f = fields[i] as SelectField;
+      const entity: Record<string, unknown> = {};
+      fields.forEach((f, i) => {
         const value = raw[i];
-        const canonical = value === null || value === undefined ? null : canonicalValue(f.codec.decode(value, dialect.name));
-        if (canonical !== null) text += framed(f.field) + framed(canonical);
-      }
-      return hash60(text);
+        entity[f.field] = value === null || value === undefined ? null : f.codec.decode(value, dialect.name);
+      });
+      return entityHash(entity, NOTHING_IGNORED); // the fields left out were never passed in
     },
   };
 }

@@ -38,13 +38,12 @@ export function verifySide<K extends Key, E extends object>(label: 'old' | 'new'
   else reason = store.hashUnsupported(o.ignore);
   const pushed = reason === undefined ? store.hashRange?.bind(store) : undefined;
 
-  const entities = async (range: KeyRange<K>, options?: CallOptions): Promise<E[]> => {
-    const out: E[] = [];
-    for await (const chunk of store.scan({ after: range.after, through: range.through, within: range.within, chunkSize: SCAN_CHUNK, signal: options?.signal })) {
-      for (const e of chunk) out.push(await apply(e));
-    }
-    return out;
-  };
+  const scan = (range: KeyRange<K>, options: CallOptions | undefined, chunkSize = SCAN_CHUNK): AsyncIterable<E[]> =>
+    store.scan({ after: range.after, through: range.through, within: range.within, chunkSize, signal: options?.signal });
+  /** The range's entities one by one, old's after the transform. */
+  async function* each(range: KeyRange<K>, options?: CallOptions): AsyncIterable<E> {
+    for await (const chunk of scan(range, options)) for (const e of chunk) yield apply(e);
+  }
 
   return {
     label,
@@ -55,24 +54,26 @@ export function verifySide<K extends Key, E extends object>(label: 'old' | 'new'
       if (pushed) return pushed(range, o.ignore, options);
       let count = 0;
       let sum = 0n;
-      for await (const chunk of store.scan({ after: range.after, through: range.through, within: range.within, chunkSize: SCAN_CHUNK, signal: options?.signal })) {
-        for (const e of chunk) {
-          count++;
-          sum += entityHash(await apply(e), o.ignore);
-        }
+      for await (const e of each(range, options)) {
+        count++;
+        sum += entityHash(e, o.ignore);
       }
       return { count, sum };
     },
     async keyAt(range, offset, options) {
       if (store.keyAt) return store.keyAt(range, offset, options);
       let seen = 0;
-      for await (const chunk of store.scan({ after: range.after, through: range.through, within: range.within, chunkSize: Math.min(offset, SCAN_CHUNK), signal: options?.signal })) {
+      for await (const chunk of scan(range, options, Math.min(offset, SCAN_CHUNK))) {
         if (seen + chunk.length >= offset) return store.keyOf(chunk[offset - seen - 1] as E);
         seen += chunk.length;
       }
       return undefined;
     },
-    entities,
+    async entities(range, options) {
+      const out: E[] = [];
+      for await (const e of each(range, options)) out.push(e);
+      return out;
+    },
     async getMany(keys, options) {
       const found = await store.getMany(keys, options);
       return Promise.all(found.map(async (e) => (e === undefined ? undefined : apply(e))));

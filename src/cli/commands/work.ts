@@ -1,7 +1,7 @@
-import cliProgress from 'cli-progress';
 import type { BackfillResult } from '../../backfill/backfill-options.js';
 import type { VerifyMode, VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
+import { rowsBar } from '../progress.js';
 
 export interface WorkOptions {
   readonly workers?: number;
@@ -11,16 +11,10 @@ export interface WorkOptions {
   readonly bar?: boolean;
 }
 
-function progressBar(enabled: boolean | undefined, label: string): { start(total: number): void; update(done: number, speed: number): void; stop(): void } {
-  if (!enabled) return { start: () => undefined, update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar({ format: `  ${label} [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s, eta {eta}s`, hideCursor: true }, cliProgress.Presets.shades_classic);
-  return { start: (total) => bar.start(total, 0, { speed: 0 }), update: (done, speed) => bar.update(done, { speed }), stop: () => bar.stop() };
-}
-
 /** `midair backfill` (or `sweep`, which copies only what new lacks). */
 export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): Promise<BackfillResult> {
   const cfg = ctx.spec.backfill ?? {};
-  const bar = progressBar(o.bar, sweep ? 'sweep' : 'backfill');
+  const bar = rowsBar(o.bar, sweep ? 'sweep' : 'backfill');
   let started = false;
   try {
     const run = sweep ? ctx.migration.sweep.bind(ctx.migration) : ctx.migration.backfill.bind(ctx.migration);
@@ -59,7 +53,7 @@ export interface VerifyCliOptions {
 /** `midair verify` (with `--repair`, or as `midair repair`). */
 export async function verify(ctx: CliContext, o: VerifyCliOptions): Promise<VerifyReport> {
   const cfg = ctx.spec.verify ?? {};
-  const bar = progressBar(o.bar && (o.mode ?? 'full') === 'full', 'verify');
+  const bar = rowsBar(o.bar && (o.mode ?? 'full') === 'full', 'verify');
   let started = false;
   try {
     return await ctx.migration.verify({
