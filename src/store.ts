@@ -217,6 +217,28 @@ export interface Store<K extends Key, E extends object> {
   hashRange?(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash>;
   /** The key at 1-based position `offset` within `range`, in the store's order; `undefined` when the range holds fewer. */
   keyAt?(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined>;
+
+  // ── key-only reads (optional: without them, callers read whole entities and take their keys) ──
+
+  /** {@link scan} that reads only the keys (an index-only walk where the database can). */
+  scanKeys?(options?: ScanOptions<K>): AsyncIterable<K[]>;
+  /** One flag per key, in the order given: whether the store holds it. */
+  hasMany?(keys: readonly K[], options?: CallOptions): Promise<boolean[]>;
+}
+
+/** The keys of a store's scan, read key-only where the store can. */
+export async function* scanKeysOf<K extends Key, E extends object>(store: Store<K, E>, options: ScanOptions<K> = {}): AsyncIterable<K[]> {
+  if (store.scanKeys) {
+    yield* store.scanKeys(options);
+    return;
+  }
+  for await (const chunk of store.scan(options)) yield chunk.map((e) => store.keyOf(e));
+}
+
+/** Whether the store holds each key, read key-only where the store can. */
+export async function hasManyOf<K extends Key, E extends object>(store: Store<K, E>, keys: readonly K[], options?: CallOptions): Promise<boolean[]> {
+  if (store.hasMany) return store.hasMany(keys, options);
+  return (await store.getMany(keys, options)).map((e) => e !== undefined);
 }
 
 export function emptyBulkResult(): { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number } {

@@ -3,9 +3,9 @@ import { errorSummary } from '../errors.js';
 import { keyId, parseKeyId, type Key } from '../keys.js';
 import type { Store } from '../store.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
-import { copyChunk, pruneChunk, syncChunk } from './chunks.js';
+import { copyNext, pruneChunk } from './chunks.js';
 import { copyInRanges } from './parallel.js';
-import { firstPage, readControl, sleep, waitForPace } from './steps.js';
+import { firstKeys, readControl, sleep, waitForPace } from './steps.js';
 import { Throttle } from './throttle.js';
 
 export { backfillControlName } from './backfill-options.js';
@@ -76,7 +76,6 @@ export async function runBackfill<K extends Key, E extends object>(
       skip = 1;
     }
     for (const pass of passes.slice(skip)) {
-      const scanned = pass === 'copy' ? source : target;
       let after = checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
       for (;;) {
         if (options.signal?.aborted) return finish('aborted', resumedAfter);
@@ -89,20 +88,28 @@ export async function runBackfill<K extends Key, E extends object>(
         if (!(await waitForPace(source, target, options, after, throttle))) return finish('aborted', resumedAfter);
         const t0 = Date.now();
         const size = throttle.chunkSize;
-        const page = await firstPage(scanned, after, size, options.signal);
-        if (page.length === 0) break;
-        counts.chunks++;
+        let read: number;
         if (pass === 'copy') {
-          counts.rowsRead += page.length;
-          const ctx = { migration, source, target, control, options, counts };
-          const stopped = sync ? await syncChunk(page, ctx) : await copyChunk(page, ctx);
-          if (stopped) return finish('stopped', resumedAfter, stopped);
+          const r = await copyNext({ migration, source, target, control, options, counts }, sync, after, size);
+          read = r.read;
+          if (read > 0) {
+            counts.chunks++;
+            counts.rowsRead += read;
+          }
+          if (r.stopped) return finish('stopped', resumedAfter, r.stopped);
+          after = r.last;
         } else {
-          await pruneChunk(page, source, target, options, counts);
+          const keys = await firstKeys(target, after, size, options.signal);
+          read = keys.length;
+          if (read > 0) {
+            counts.chunks++;
+            await pruneChunk(keys, source, target, options, counts);
+          }
+          after = keys.at(-1) ?? after;
         }
-        after = scanned.keyOf(page[page.length - 1] as E);
-        await control.saveCheckpoint(migration, name, JSON.stringify({ pass, after: keyId(after), complete: false } satisfies Checkpoint));
-        const wait = throttle.record(page.length, Date.now() - t0);
+        if (read === 0) break;
+        await control.saveCheckpoint(migration, name, JSON.stringify({ pass, after: after === undefined ? undefined : keyId(after), complete: false } satisfies Checkpoint));
+        const wait = throttle.record(read, Date.now() - t0);
         const rate = throttle.rate ?? 0;
         if (pass === 'copy') {
           options.onProgress?.({
@@ -113,7 +120,7 @@ export async function runBackfill<K extends Key, E extends object>(
             chunkSize: throttle.chunkSize,
           });
         }
-        if (page.length < size) break;
+        if (read < size) break;
         if (wait > 0) await sleep(wait, options.signal);
       }
       await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: pass === 'prune' || passes.length === 1 } satisfies Checkpoint));

@@ -1,7 +1,8 @@
 import type { ControlStore } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import { keyId, type Key } from '../keys.js';
-import type { BulkWriteResult, Store } from '../store.js';
+import { hasManyOf, type BulkWriteResult, type Store } from '../store.js';
+import { firstKeys, firstPage } from './steps.js';
 import type { BackfillOptions } from './backfill-options.js';
 
 /** What every chunk of one run shares. */
@@ -76,10 +77,9 @@ export async function copyChunk<K extends Key, E extends object>(page: readonly 
 }
 
 /** The prune pass: keys new holds and old does not are deleted in new (under new's key locks, old read again). */
-export async function pruneChunk<K extends Key, E extends object>(page: readonly E[], source: Store<K, E>, target: Store<K, E>, options: BackfillOptions<E>, counts: Counts): Promise<void> {
-  const keys = page.map((e) => target.keyOf(e));
-  const present = await source.getMany(keys, { signal: options.signal });
-  const orphans = keys.filter((_, i) => present[i] === undefined);
+export async function pruneChunk<K extends Key, E extends object>(keys: readonly K[], source: Store<K, E>, target: Store<K, E>, options: BackfillOptions<E>, counts: Counts): Promise<void> {
+  const present = await hasManyOf(source, keys, { signal: options.signal });
+  const orphans = keys.filter((_, i) => !present[i]);
   if (orphans.length === 0) return;
   const r = await target.syncMany(
     orphans,
@@ -99,7 +99,7 @@ export async function pruneChunk<K extends Key, E extends object>(page: readonly
  * old's current value. A row whose transform throws, or that cannot be
  * stored, is left alone and goes to the dead letters.
  */
-export async function syncChunk<K extends Key, E extends object>(page: readonly E[], ctx: ChunkContext<K, E>): Promise<unknown> {
+export async function syncChunk<K extends Key, E extends object>(keys: readonly K[], ctx: ChunkContext<K, E>): Promise<unknown> {
   const { migration, source, target, control, options, counts } = ctx;
   const dead = new Map<string, string>();
   let stop: unknown;
@@ -120,7 +120,6 @@ export async function syncChunk<K extends Key, E extends object>(page: readonly 
       }),
     );
   };
-  const keys = page.map((e) => source.keyOf(e));
   const tally = (r: { inserted: number; updated: number; deleted: number }): void => {
     counts.inserted += r.inserted;
     counts.updated += r.updated;
@@ -149,4 +148,27 @@ export async function syncChunk<K extends Key, E extends object>(page: readonly 
     counts.deadLetters += dead.size;
   }
   return undefined;
+}
+
+/**
+ * Reads the copy pass's next chunk after `after` (keys only in sync mode:
+ * the values are read under new's locks) and copies it. Resolves how many
+ * keys it read, the last of them, and the error that stopped the run, if one did.
+ */
+export async function copyNext<K extends Key, E extends object>(
+  ctx: ChunkContext<K, E>,
+  sync: boolean,
+  after: K | undefined,
+  size: number,
+  through?: K,
+): Promise<{ read: number; last: K | undefined; stopped?: unknown }> {
+  const { source, options } = ctx;
+  if (sync) {
+    const keys = await firstKeys(source, after, size, options.signal, through);
+    if (keys.length === 0) return { read: 0, last: after };
+    return { read: keys.length, last: keys[keys.length - 1], stopped: await syncChunk(keys, ctx) };
+  }
+  const page = await firstPage(source, after, size, options.signal, through);
+  if (page.length === 0) return { read: 0, last: after };
+  return { read: page.length, last: source.keyOf(page[page.length - 1] as E), stopped: await copyChunk(page, ctx) };
 }

@@ -2,9 +2,9 @@ import type { ControlStore } from '../control/control-store.js';
 import type { Key } from '../keys.js';
 import type { Store } from '../store.js';
 import type { BackfillOptions } from './backfill-options.js';
-import { copyChunk, syncChunk, type Counts } from './chunks.js';
+import { copyNext, type Counts } from './chunks.js';
 import { runLeasedRanges } from './leased-ranges.js';
-import { firstPage, sleep, waitForPace, workerThrottles } from './steps.js';
+import { sleep, waitForPace, workerThrottles } from './steps.js';
 import type { Throttle } from './throttle.js';
 
 /**
@@ -41,17 +41,14 @@ export async function copyInRanges<K extends Key, E extends object>(
       if (!(await waitForPace(source, target, options, after, throttle))) return { after, done: false };
       const t0 = Date.now();
       const size = throttle.chunkSize;
-      const page = await firstPage(source, after, size, options.signal, through);
-      let next = after;
-      if (page.length > 0) {
+      const { read, last: next, stopped } = await copyNext({ migration, source, target, control, options, counts }, sync, after, size, through);
+      if (read > 0) {
         counts.chunks++;
-        counts.rowsRead += page.length;
-        const stopped = sync ? await syncChunk(page, { migration, source, target, control, options, counts }) : await copyChunk(page, { migration, source, target, control, options, counts });
-        if (stopped) return { stop: stopped };
-        next = source.keyOf(page[page.length - 1] as E);
+        counts.rowsRead += read;
       }
-      if (page.length < size) return { after: next, done: true };
-      const wait = throttle.record(page.length, Date.now() - t0);
+      if (stopped) return { stop: stopped };
+      if (read < size) return { after: next, done: true };
+      const wait = throttle.record(read, Date.now() - t0);
       progress((throttle.rate ?? 0) * workers, throttle.chunkSize);
       if (wait > 0) await sleep(wait, options.signal);
       return { after: next, done: false };

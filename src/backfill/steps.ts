@@ -1,6 +1,6 @@
 import type { ControlStore } from '../control/control-store.js';
 import type { Key } from '../keys.js';
-import type { Store } from '../store.js';
+import { scanKeysOf, type Store } from '../store.js';
 import { backfillControlName, type BackfillControl } from './backfill-options.js';
 import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
@@ -44,6 +44,12 @@ export async function readControl(control: ControlStore, migration: string, name
 
 export async function firstPage<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal, through?: K): Promise<E[]> {
   for await (const chunk of store.scan({ after, through, chunkSize: size, signal })) return chunk;
+  return [];
+}
+
+/** {@link firstPage}, keys only (read key-only where the store can). */
+export async function firstKeys<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal, through?: K): Promise<K[]> {
+  for await (const chunk of scanKeysOf(store, { after, through, chunkSize: size, signal })) return chunk;
   return [];
 }
 

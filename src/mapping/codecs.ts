@@ -4,10 +4,12 @@ import {
   canonicalWall,
   dateFromInstant,
   epochSecondsToInstant,
+  formatDate,
   formatInstant,
   instantFromDate,
   instantToEpochSeconds,
   parseInstant,
+  parseInstantMs,
 } from './instant.js';
 
 export const DIALECTS = ['postgres', 'mysql', 'sqlite'] as const;
@@ -175,12 +177,17 @@ function timestamptz(options: TimestampOptions = {}): Codec<Date | string> {
     type: 'timestamptz',
     hashAs: asDate ? 'instant-ms' : 'instant-us',
     encode(value, dialect) {
+      if (value instanceof Date && dialect !== 'mysql') return formatDate(value);
       const micros = toMicros(value);
       return dialect === 'mysql' ? instantToEpochSeconds(micros) : formatInstant(micros);
     },
     decode(raw, dialect) {
       if (raw instanceof Date) return fromMicros(instantFromDate(raw));
       const t = asText(raw, 'timestamptz');
+      if (asDate && dialect !== 'mysql') {
+        const ms = parseInstantMs(t);
+        if (ms !== undefined) return new Date(ms);
+      }
       return fromMicros(dialect === 'mysql' ? epochSecondsToInstant(t) : parseInstant(t));
     },
     // MySQL TIMESTAMP is stored in UTC but read and written in the session's
@@ -269,6 +276,12 @@ const uuid: Codec<string> = {
   hashAs: 'uuid',
   accepts: () => ['uuid', 'text'],
 };
+
+/** Whether the codec wraps its placeholder in SQL on this dialect (its values then cannot go through COPY or array parameters as they are). */
+export function wrapsWrites(codec: Pick<Codec<unknown>, 'writeExpr'>, dialect: DialectName): boolean {
+  const probe = '\u0000';
+  return codec.writeExpr !== undefined && codec.writeExpr(probe, dialect) !== probe;
+}
 
 /** Everything a custom codec must say. */
 export interface CustomCodecSpec<T> {

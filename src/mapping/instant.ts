@@ -55,6 +55,47 @@ function wallMicros(p: Parts): bigint {
   return BigInt(d.getTime()) * 1000n + BigInt(p.micros);
 }
 
+const digits = (text: string, from: number, count: number): number => {
+  let n = 0;
+  for (let i = from; i < from + count; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return NaN;
+    n = n * 10 + c;
+  }
+  return n;
+};
+
+/**
+ * The common case of {@link parseInstant} without a regex or bigints, for
+ * reading `Date` fields fast: `YYYY-MM-DD[ T]HH:MM:SS[.f…][Z|±HH[:MM]]`
+ * with a year from 1000, to whole milliseconds (floored). Resolves
+ * `undefined` for any other form; the caller then takes the general path.
+ */
+export function parseInstantMs(text: string): number | undefined {
+  const n = text.length;
+  if (n < 19 || text[4] !== '-' || text[7] !== '-' || (text[10] !== ' ' && text[10] !== 'T') || text[13] !== ':' || text[16] !== ':') return undefined;
+  const y = digits(text, 0, 4);
+  const wall = Date.UTC(y, digits(text, 5, 2) - 1, digits(text, 8, 2), digits(text, 11, 2), digits(text, 14, 2), digits(text, 17, 2));
+  if (Number.isNaN(wall) || y < 1000) return undefined;
+  let i = 19;
+  let ms = 0;
+  if (text[i] === '.') {
+    const start = ++i;
+    while (i < n && i - start < 9 && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+    if (i === start) return undefined;
+    ms = digits(text.slice(start, i).padEnd(3, '0'), 0, 3);
+  }
+  if (i === n) return wall + ms;
+  const z = text[i];
+  if ((z === 'Z' || z === 'z') && i + 1 === n) return wall + ms;
+  if (z !== '+' && z !== '-') return undefined;
+  const rest = text.slice(i + 1).replace(/:/g, '');
+  if (rest.length !== 2 && rest.length !== 4) return undefined;
+  const offset = digits(rest, 0, 2) * 3600 + (rest.length === 4 ? digits(rest, 2, 2) * 60 : 0);
+  if (Number.isNaN(offset)) return undefined;
+  return wall + ms - (z === '-' ? -offset : offset) * 1000;
+}
+
 /** Parses an ISO-like timestamp; text without a zone is read as UTC. */
 export function parseInstant(text: string): bigint {
   const p = parseParts(text);
@@ -77,6 +118,14 @@ export function formatWall(micros: bigint): string {
 /** Reads a zone-less timestamp (any zone given is ignored) into canonical wall-clock text. */
 export function canonicalWall(text: string): string {
   return formatWall(wallMicros(parseParts(text)));
+}
+
+/** Canonical UTC text of a `Date` (its microseconds are 000). */
+export function formatDate(date: Date): string {
+  const t = date.getTime();
+  // Years 0000–9999 have the four-digit ISO form; others take the general path.
+  if (t >= -62_167_219_200_000 && t < 253_402_300_800_000) return `${date.toISOString().slice(0, 23)}000Z`;
+  return formatInstant(instantFromDate(date));
 }
 
 export function instantFromDate(date: Date): bigint {

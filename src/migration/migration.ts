@@ -132,6 +132,7 @@ export class Migration<K extends Key, E extends object> {
   #waiters: (() => void)[] = [];
   #timers: NodeJS.Timeout[] = [];
   #shadowInFlight = 0;
+  #shadowQueue: ShadowJob<K, E>[] = [];
   #halting = false;
   #repairing = false;
   /** After a halt, no second one for a window: the failures already counted must not walk the phase further back. */
@@ -792,55 +793,76 @@ export class Migration<K extends Key, E extends object> {
     await this.#control.saveCheckpoint(this.name, FACT_NAMES.shadow(this.instanceId), JSON.stringify(saved));
   }
 
+  /**
+   * Queues a comparison off the served path: the call that served the answer
+   * only pushes a record; the queue is drained once per turn of the event
+   * loop, after the answers of that turn have gone back to their callers.
+   */
   #scheduleShadow(key: K, answer: E | undefined, servedFrom: Side, state: PhaseState): void {
     const shadow = this.#shadow;
-    if (Math.random() >= (shadow.sampleRate ?? 1)) return;
+    if (shadow.sampleRate !== undefined && Math.random() >= shadow.sampleRate) return;
     if (this.#shadowInFlight >= (shadow.maxInFlight ?? 64)) {
       this.stats.comparisonsDropped++;
       return;
     }
     this.#shadowInFlight++;
+    this.#shadowQueue.push({ key, answer, servedFrom, state });
+    if (this.#shadowQueue.length === 1) this.#track(new Promise<void>((resolve) => setImmediate(() => resolve(this.#drainShadows()))));
+  }
+
+  #drainShadows(): void {
+    const jobs = this.#shadowQueue;
+    this.#shadowQueue = [];
+    for (const job of jobs) this.#track(this.#compareShadow(job).finally(() => this.#shadowInFlight--));
+  }
+
+  async #compareShadow({ key, answer, servedFrom, state }: ShadowJob<K, E>): Promise<void> {
+    const shadow = this.#shadow;
     const other = servedFrom === 'old' ? this.#o.new : this.#o.old;
     const served = servedFrom === 'old' ? this.#o.old : this.#o.new;
     const read = (s: Store<K, E>): Promise<E | undefined> => withTimeout((signal) => s.get(key, { signal }), this.#o.timeoutMs, 'shadow read');
-    const work = (async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      let mine = answer;
-      let theirs: E | undefined;
-      try {
-        theirs = await read(other);
-        this.#secondaryWindow.record(false);
-      } catch {
-        this.stats.secondaryFailures++;
-        this.#secondaryWindow.record(true);
-        this.#checkHalt();
-        return;
-      }
-      const pair = (): [E | undefined, E | undefined] => (servedFrom === 'old' ? [mine, theirs] : [theirs, mine]);
-      let fields = compareAnswers(...pair(), shadow);
-      const recheck = shadow.recheckMs ?? 50;
-      if (fields.length > 0 && recheck > 0) {
-        await sleep(recheck);
-        [mine, theirs] = await Promise.all([read(served), read(other)]);
-        fields = compareAnswers(...pair(), shadow);
-      }
-      this.stats.comparisons++;
-      this.#countShadow(state.version, fields.length > 0);
-      this.#mismatchWindow.record(fields.length > 0);
-      if (fields.length > 0) {
-        this.stats.mismatches++;
-        const [oldE, newE] = pair();
-        this.#events.emit('mismatch', {
-          keyId: keyId(key),
-          fields,
-          phase: state.phase,
-          ...(shadow.includeValues ? { values: { old: oldE, new: newE } } : {}),
-        });
-        this.#checkHalt();
-      }
-    })().finally(() => this.#shadowInFlight--);
-    this.#track(work);
+    let mine = answer;
+    let theirs: E | undefined;
+    try {
+      theirs = await read(other);
+      this.#secondaryWindow.record(false);
+    } catch {
+      this.stats.secondaryFailures++;
+      this.#secondaryWindow.record(true);
+      this.#checkHalt();
+      return;
+    }
+    const pair = (): [E | undefined, E | undefined] => (servedFrom === 'old' ? [mine, theirs] : [theirs, mine]);
+    let fields = compareAnswers(...pair(), shadow);
+    const recheck = shadow.recheckMs ?? 50;
+    if (fields.length > 0 && recheck > 0) {
+      await sleep(recheck);
+      [mine, theirs] = await Promise.all([read(served), read(other)]);
+      fields = compareAnswers(...pair(), shadow);
+    }
+    this.stats.comparisons++;
+    this.#countShadow(state.version, fields.length > 0);
+    this.#mismatchWindow.record(fields.length > 0);
+    if (fields.length > 0) {
+      this.stats.mismatches++;
+      const [oldE, newE] = pair();
+      this.#events.emit('mismatch', {
+        keyId: keyId(key),
+        fields,
+        phase: state.phase,
+        ...(shadow.includeValues ? { values: { old: oldE, new: newE } } : {}),
+      });
+      this.#checkHalt();
+    }
   }
+}
+
+/** A comparison waiting to run: the key, the answer served, and where and under which phase it was served. */
+interface ShadowJob<K, E> {
+  readonly key: K;
+  readonly answer: E | undefined;
+  readonly servedFrom: Side;
+  readonly state: PhaseState;
 }
 
 function directionOf(state: PhaseState): RepairDirection {

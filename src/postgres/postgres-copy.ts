@@ -19,7 +19,9 @@ export function copyText(value: unknown): string {
  * Upserts many rows in two statements: COPY into a temporary staging table
  * shaped like the target (emptied first, dropped with the session), then one
  * `INSERT … SELECT … ON CONFLICT … DO UPDATE`. Runs inside the caller's
- * transaction, so the caller's key locks hold throughout.
+ * transaction, so the caller's key locks hold throughout. `fresh` rows (the
+ * caller read, under those locks, that none of their keys exists) are copied
+ * straight into the table: a first backfill skips the staging and the merge.
  */
 export async function copyUpsert(
   conn: SqlConnection,
@@ -27,13 +29,19 @@ export async function copyUpsert(
   columns: readonly string[],
   keyColumns: readonly string[],
   rows: readonly (readonly unknown[])[],
+  fresh = false,
 ): Promise<boolean> {
   if (!conn.copyIn) return false;
   const cols = columns.join(', ');
+  const text = rows.map((r) => `${r.map(copyText).join('\t')}\n`).join('');
+  if (fresh) {
+    await conn.copyIn(`COPY ${table} (${cols}) FROM STDIN`, text);
+    return true;
+  }
   const stage = `"midair_stage_${createHash('md5').update(`${table}(${cols})`).digest('hex').slice(0, 16)}"`;
   await conn.query(`CREATE TEMP TABLE IF NOT EXISTS ${stage} AS SELECT ${cols} FROM ${table} WITH NO DATA`);
   await conn.query(`TRUNCATE ${stage}`);
-  await conn.copyIn(`COPY ${stage} (${cols}) FROM STDIN`, rows.map((r) => `${r.map(copyText).join('\t')}\n`).join(''));
+  await conn.copyIn(`COPY ${stage} (${cols}) FROM STDIN`, text);
   const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
   const action = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
   await conn.query(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM ${stage} ON CONFLICT (${keyColumns.join(', ')}) ${action}`);

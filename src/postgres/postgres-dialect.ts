@@ -60,8 +60,8 @@ export class PostgresDialect extends SqlDialect {
   }
 
   /** COPY into a staging table, then one merge (see postgres-copy.ts). */
-  override bulkUpsert(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<boolean> {
-    return copyUpsert(conn, table, columns, keyColumns, rows);
+  override bulkUpsert(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[], fresh?: boolean): Promise<boolean> {
+    return copyUpsert(conn, table, columns, keyColumns, rows, fresh);
   }
 
   deletedAtColumn(): string {

@@ -76,9 +76,10 @@ export abstract class SqlDialect {
    * A faster upsert of many rows, where the dialect has one (PostgreSQL: COPY
    * into a staging table, then one merge). `rows` hold encoded values (no
    * placeholders). Resolves false when it cannot run here (the caller then
-   * uses plain multi-row upserts).
+   * uses plain multi-row upserts). `fresh`: the caller holds the keys' locks
+   * and read that none of them exists, so the rows may go straight in.
    */
-  bulkUpsert?(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<boolean>;
+  bulkUpsert?(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[], fresh?: boolean): Promise<boolean>;
 
   /** Serialises writers of the same keys for the rest of the transaction (beyond what row locks give). */
   abstract lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void>;

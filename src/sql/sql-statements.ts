@@ -1,5 +1,5 @@
 import type { Key, KeyPart } from '../keys.js';
-import type { DialectName } from '../mapping/codecs.js';
+import { wrapsWrites, type DialectName } from '../mapping/codecs.js';
 import type { MappedField } from '../mapping/mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
 
@@ -51,7 +51,7 @@ export function keyIn(columns: readonly string[], fields: readonly MappedField[]
   if (columns.length === 1) {
     const field = fields[0] as MappedField;
     const d = params.dialect;
-    if (d.arrayParams && !field.codec.writeExpr) {
+    if (d.arrayParams && !wrapsWrites(field.codec, d.name)) {
       // One array parameter instead of thousands: far less to parse and plan.
       return `${columns[0]} = ANY(${params.add(keys.map((k) => field.codec.encode(k as never, d.name)))})`;
     }

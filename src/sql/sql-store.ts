@@ -1,7 +1,7 @@
 import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader } from '../entity.js';
 import { describeFailure, MidairError, throwIfAborted } from '../errors.js';
 import { keyId, type Key } from '../keys.js';
-import { codecs } from '../mapping/codecs.js';
+import { codecs, wrapsWrites } from '../mapping/codecs.js';
 import type { MappedField, MappedTable, SqlMapping } from '../mapping/mapping.js';
 import {
   DEFAULT_CAPABILITIES,
@@ -32,6 +32,33 @@ export interface SqlStoreOptions {
   readonly name?: string;
   /** Attempts for a write aborted by a deadlock before the error reaches the caller. Default 8. */
   readonly deadlockRetries?: number;
+  /**
+   * How many transactions one bulk write (a backfill chunk through
+   * `syncMany` or `writeIfNewer`) runs at once over its disjoint batches of
+   * keys, so reading the source and writing here overlap. Default 2.
+   */
+  readonly bulkConcurrency?: number;
+}
+
+/**
+ * Runs `fn` over the items with at most `limit` at once. After a failure no
+ * new item starts; those running finish, then the first error is thrown.
+ */
+async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failed: { error: unknown } | undefined;
+  const lane = async (): Promise<void> => {
+    while (!failed && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await fn(item);
+      } catch (error) {
+        failed ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failed) throw failed.error;
 }
 
 /** Adds each count of `part` into `into` (results summed over batches). */
@@ -57,6 +84,8 @@ interface Prepared<K, E> {
   readonly key: K;
   readonly id: string;
   readonly version: Version | undefined;
+  /** Per table, per field: the encoded value (null for none). */
+  readonly cells: readonly (readonly unknown[])[];
 }
 
 /**
@@ -89,6 +118,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   /** Hash aggregates this store registered with its driver, by the fields they leave out. */
   readonly #hashAggregates = new Map<string, { name: string; columns: string[] }>();
   readonly #keyCols0: readonly string[];
+  readonly #bulkConcurrency: number;
   readonly #keyCols: readonly string[];
   readonly #versionMapped: MappedField | undefined;
   readonly #tombVersion: MappedField | undefined;
@@ -100,6 +130,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.#driver = driver;
     this.#mapping = mapping;
     this.#retries = options.deadlockRetries ?? 8;
+    this.#bulkConcurrency = Math.max(1, Math.floor(options.bulkConcurrency ?? 2));
     const q = (s: string): string => dialect.quoteId(s);
     this.#primary = mapping.tables[0];
     this.name = options.name ?? `${dialect.name}:${this.#primary.table}`;
@@ -229,8 +260,10 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   /** Writes every table of each entity: insert where absent, overwrite where present. */
-  async #upsert(conn: SqlConnection, entities: readonly E[]): Promise<void> {
+  /** Writes prepared entities (their keys locked); `fresh`: none of them has a row in the first table. */
+  async #upsert(conn: SqlConnection, prepared: readonly Prepared<K, E>[], fresh = false): Promise<void> {
     const d = this.#dialect;
+    const entities = prepared.map((p) => p.entity);
     for (let t = 0; t < this.#mapping.tables.length; t++) {
       const table = this.#mapping.tables[t] as MappedTable;
       const qualified = this.#tables[t] as string;
@@ -238,14 +271,9 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       const keyColumns = table.keyColumns.map((f) => d.quoteId(f.column));
       const values = (e: E, f: MappedField, params: Params): string => params.field(f, (e as Record<string, unknown>)[f.field]);
       // The dialect's bulk path for larger batches of plain columns (PostgreSQL: COPY + merge; MySQL: one multi-row upsert).
-      if (d.bulkUpsert && entities.length >= BULK_MIN_ROWS && table.fields.every((f) => !f.codec.writeExpr)) {
-        const encoded = entities.map((e) =>
-          table.fields.map((f) => {
-            const v = (e as Record<string, unknown>)[f.field];
-            return v === null || v === undefined ? null : f.codec.encode(v as never, d.name);
-          }),
-        );
-        if (await d.bulkUpsert(conn, qualified, columns, keyColumns, encoded)) continue;
+      if (d.bulkUpsert && entities.length >= BULK_MIN_ROWS && table.fields.every((f) => !wrapsWrites(f.codec, d.name))) {
+        const encoded = prepared.map((p) => p.cells[t] as readonly unknown[]);
+        if (await d.bulkUpsert(conn, qualified, columns, keyColumns, encoded, fresh && t === 0)) continue;
       }
       let inserts = entities;
       if (!d.upsertTargetsKeyOnly) {
@@ -282,22 +310,21 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       const key = this.keyOf(entity);
       const version = this.versionOf(entity);
       // Encode every field now, so a value that cannot be stored fails before anything is written.
-      for (const table of this.#mapping.tables) {
-        for (const f of table.fields) {
+      const cells = this.#mapping.tables.map((table) =>
+        table.fields.map((f) => {
           const v = (entity as Record<string, unknown>)[f.field];
-          if (v !== null && v !== undefined) {
-            try {
-              f.codec.encode(v as never, this.#dialect.name);
-            } catch (err) {
-              throw new MidairError('ENCODING', `field "${f.field}" of key ${keyId(key)} cannot be stored in ${table.table}.${f.column}`, {
-                cause: err,
-                details: { store: this.name, field: f.field, table: table.table, column: f.column },
-              });
-            }
+          if (v === null || v === undefined) return null;
+          try {
+            return f.codec.encode(v as never, this.#dialect.name);
+          } catch (err) {
+            throw new MidairError('ENCODING', `field "${f.field}" of key ${keyId(key)} cannot be stored in ${table.table}.${f.column}`, {
+              cause: err,
+              details: { store: this.name, field: f.field, table: table.table, column: f.column },
+            });
           }
-        }
-      }
-      return { entity, key, id: keyId(key), version };
+        }),
+      );
+      return { entity, key, id: keyId(key), version, cells };
     });
   }
 
@@ -366,6 +393,40 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       if (rows.length < size) return;
       after = last;
     }
+  }
+
+  async *scanKeys(options: ScanOptions<K> = {}): AsyncIterable<K[]> {
+    const size = options.chunkSize ?? 1000;
+    if (!Number.isSafeInteger(size) || size < 1) throw new MidairError('INVALID_ARGUMENT', 'scanKeys: chunkSize must be a positive integer');
+    const keyExprs = this.#primary.keyColumns.map((f, i) => readExpr(this.#dialect, f, this.#keyCols0[i] as string));
+    const order = ` ORDER BY ${this.#keyCols0.join(', ')} LIMIT ${size}`;
+    let after = options.after;
+    for (;;) {
+      this.#open('scanKeys', options);
+      const params = new Params(this.#dialect);
+      const where = this.#rangeWhere(params, { after, through: options.through, within: options.within });
+      const { rows } = await this.#query('scanKeys', `SELECT ${keyExprs.join(', ')} FROM ${this.#tables[0] ?? ''} t0${where}${order}`, params.values);
+      if (rows.length === 0) return;
+      const keys = rows.map((r) => this.#decodeKey(r));
+      const last = keys[keys.length - 1] as K;
+      yield keys;
+      if (rows.length < size) return;
+      after = last;
+    }
+  }
+
+  async hasMany(keys: readonly K[], options?: CallOptions): Promise<boolean[]> {
+    this.#open('hasMany', options);
+    const found = new Set<string>();
+    const keyExprs = this.#primary.keyColumns.map((f, i) => readExpr(this.#dialect, f, this.#keyCols0[i] as string));
+    for (const batch of chunked(keys, this.#batchRows(1))) {
+      throwIfAborted(options?.signal, 'hasMany');
+      const params = new Params(this.#dialect);
+      const where = keyIn(this.#keyCols0, this.#primary.keyColumns, batch, params);
+      const { rows } = await this.#query('hasMany', `SELECT ${keyExprs.join(', ')} FROM ${this.#tables[0] ?? ''} t0 WHERE ${where}`, params.values);
+      for (const row of rows) found.add(keyId(this.#decodeKey(row)));
+    }
+    return keys.map((k) => found.has(keyId(k)));
   }
 
   // ── verification pushdown ───────────────────────────────────────────────
@@ -449,7 +510,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     await this.#write('put', options, async (conn) => {
       await this.#dialect.lockKeys(conn, this.#lockNamespace, [prepared.id]);
       if (!options?.keepTombstone) await this.#deleteTombstones(conn, [prepared.key]);
-      await this.#upsert(conn, [entity]);
+      await this.#upsert(conn, [prepared]);
     });
   }
 
@@ -478,7 +539,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
         throw new MidairError('INVALID_ARGUMENT', `syncKey on ${this.name}: the source returned an entity of another key`);
       }
       if (current.tombstone) await this.#deleteTombstones(conn, [key]);
-      await this.#upsert(conn, [value]);
+      await this.#upsert(conn, [prepared]);
       return 'put';
     });
   }
@@ -488,7 +549,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
     const unique = [...new Map(keys.map((k) => [keyId(k), k])).values()];
     const widest = Math.max(...this.#mapping.tables.map((t) => t.fields.length));
-    for (const batch of chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length)))) {
+    await forEachLimit(chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length))), this.#bulkConcurrency, async (batch) => {
       const part = await this.#write('syncMany', options, async (conn) => {
         const counts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
         const { tombs, rows } = await this.#lockMany(conn, batch);
@@ -509,10 +570,10 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
             puts.push(value);
           }
         });
-        this.#prepare(puts);
-        const cleared = puts.map((e) => this.keyOf(e)).filter((k) => tombs.has(keyId(k)));
+        const prepared = this.#prepare(puts);
+        const cleared = prepared.filter((p) => tombs.has(p.id)).map((p) => p.key);
         if (cleared.length > 0) await this.#deleteTombstones(conn, cleared);
-        if (puts.length > 0) await this.#upsert(conn, puts);
+        if (prepared.length > 0) await this.#upsert(conn, prepared, prepared.every((p) => !rows.has(p.id)));
         for (const key of gone) {
           const id = keyId(key);
           await this.#deleteLocked(conn, key, { tombVersion: tombs.get(id), rowVersion: rows.get(id) }, { version: undefined });
@@ -520,7 +581,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
         return counts;
       });
       addCounts(result, part);
-    }
+    });
     return result;
   }
 
@@ -593,12 +654,12 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       latest.set(p.id, p);
     }
     const widest = Math.max(...this.#mapping.tables.map((t) => t.fields.length));
-    for (const batch of chunked([...latest.values()], this.#batchRows(Math.ceil(widest / this.#keyCols.length)))) {
+    await forEachLimit(chunked([...latest.values()], this.#batchRows(Math.ceil(widest / this.#keyCols.length))), this.#bulkConcurrency, async (batch) => {
       const part = await this.#write('writeIfNewer', options, async (conn) => {
         const counts = emptyBulkResult();
         const keys = batch.map((p) => p.key);
         const { tombs, rows: existing } = await this.#lockMany(conn, keys);
-        const writes: E[] = [];
+        const writes: Prepared<K, E>[] = [];
         const passedTombstones: K[] = [];
         for (const p of batch) {
           const decision = decideWrite(
@@ -607,7 +668,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
             tombs.has(p.id) ? { version: tombs.get(p.id) } : undefined,
           );
           if (decision === 'insert' || decision === 'update') {
-            writes.push(p.entity);
+            writes.push(p);
             if (tombs.has(p.id)) passedTombstones.push(p.key);
             counts[decision === 'insert' ? 'inserted' : 'updated']++;
           } else {
@@ -615,11 +676,11 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
           }
         }
         if (passedTombstones.length > 0) await this.#deleteTombstones(conn, passedTombstones);
-        if (writes.length > 0) await this.#upsert(conn, writes);
+        if (writes.length > 0) await this.#upsert(conn, writes, writes.every((p) => !existing.has(p.id)));
         return counts;
       });
       addCounts(result, part);
-    }
+    });
     return result;
   }
 

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { col, compareKeys, keyId, sqlMapping, type Key, type Store } from '../../src/index.js';
+import { hasManyOf, scanKeysOf } from '../../src/store.js';
 import type { Backend } from '../support/backends.js';
 import { versionedRows, type Row } from './fixtures.js';
 
@@ -61,6 +62,17 @@ export function scanSuite(get: () => Backend): void {
         while (chunk.length > 0) seen.push((chunk.shift() as { id: bigint }).id);
       }
       expect(seen).toEqual(expected.slice(0, 30_001));
+    });
+
+    it('reads the same keys key-only (scanKeys) as a full scan, and says which keys exist (hasMany)', async () => {
+      const keys: bigint[] = [];
+      for await (const chunk of scanKeysOf(store, { chunkSize: 3001, after: expected[99], through: expected[60_000] })) {
+        expect(chunk.length).toBeLessThanOrEqual(3001);
+        keys.push(...chunk);
+      }
+      expect(keys).toEqual(expected.slice(100, 60_001));
+      const probe = [expected[5] as bigint, (expected[5] as bigint) + 1n, expected[N - 1] as bigint, -3n, expected[5] as bigint];
+      expect(await hasManyOf(store, probe)).toEqual([true, false, true, false, true]);
     });
 
     it('resumes after any key, including one that does not exist', async () => {

@@ -48,6 +48,24 @@ export function syncSuite(get: () => Backend): void {
       expect(await store.getTombstone(6n)).toBeDefined();
     });
 
+    it('syncs a large batch of absent keys (several transactions at once, straight into the table), then one mixing present, absent and tombstoned keys', async () => {
+      const { store } = await versionedRows(get());
+      const ids = Array.from({ length: 2600 }, (_, i) => BigInt(i + 1));
+      const first = await store.syncMany(ids, async (keys) => Promise.resolve(keys.map((k) => row(Number(k), 1, `first ${k}`))));
+      expect(first).toEqual({ inserted: 2600, updated: 0, deleted: 0, unchanged: 0 });
+      await store.delete(7n);
+      const more = Array.from({ length: 2600 }, (_, i) => BigInt(i * 2 + 1)); // odd keys: half present, half absent, 7 tombstoned
+      const second = await store.syncMany(more, async (keys) => Promise.resolve(keys.map((k) => row(Number(k), 2, `second ${k}`))));
+      expect(second).toEqual({ inserted: 1301, updated: 1299, deleted: 0, unchanged: 0 });
+      expect(await store.count()).toBe(2600 + 1300);
+      const all = await store.getMany([...ids, ...more]);
+      all.forEach((e, i) => {
+        const id = i < ids.length ? (ids[i] as bigint) : (more[i - ids.length] as bigint);
+        expect(e, `key ${id}`).toEqual(id % 2n === 1n ? row(Number(id), 2, `second ${id}`) : row(Number(id), 1, `first ${id}`));
+      });
+      expect(await store.getTombstone(7n)).toBeUndefined();
+    });
+
     it('overwrites whatever the store holds, newer version or not: the source is the truth', async () => {
       const { store } = await versionedRows(get());
       await store.put(row(2, 9, 'stray'));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalDecimal, codecs, MidairError } from '../../src/index.js';
-import { epochSecondsToInstant, formatInstant, instantToEpochSeconds, parseInstant } from '../../src/mapping/instant.js';
+import { wrapsWrites } from '../../src/mapping/codecs.js';
+import { dateFromInstant, epochSecondsToInstant, formatDate, formatInstant, instantFromDate, instantToEpochSeconds, parseInstant, parseInstantMs } from '../../src/mapping/instant.js';
 
 describe('instants', () => {
   it('parses ISO text with any offset into microseconds since the epoch', () => {
@@ -31,6 +32,47 @@ describe('instants', () => {
   it('rejects text that is not a timestamp, without echoing it', () => {
     expect(() => parseInstant('my-secret-value')).toThrow(MidairError);
     expect(() => parseInstant('my-secret-value')).not.toThrow(/secret/);
+  });
+});
+
+describe('the fast timestamp paths agree with the general ones', () => {
+  const texts = [
+    '2024-06-01 12:00:00.123456+05:30',
+    '2024-06-01T06:30:00.1Z',
+    '2024-06-01 06:30:00-08',
+    '2024-06-01 06:30:00+12:45',
+    '2024-06-01 06:30:00.5+00',
+    '1969-12-31T23:59:59.999999Z',
+    '1970-01-01 00:00:00.0009+00',
+    '2024-02-29 23:59:59.999999999-03:30',
+    '2030-01-02 03:04:05',
+    '9999-12-31 23:59:59.999999+00',
+    '1000-01-01 00:00:00+00',
+  ];
+  it.each(texts)('%s reads to the same millisecond', (text) => {
+    expect(parseInstantMs(text)).toBe(dateFromInstant(parseInstant(text)).getTime());
+  });
+  it.each(['0005-01-01T00:00:00Z', '2024-06-01 06:30:00+05:30:15', '2024-06-01 06:30', ' 2024-06-01 06:30:00', '2024-06-01 06:30:00 BC', '2024-06-01 06:30:00.+00', 'infinity'])(
+    '%s is left to the general path',
+    (text) => {
+      expect(parseInstantMs(text)).toBeUndefined();
+    },
+  );
+  it('formats Dates as the canonical text, inside and outside four-digit years', () => {
+    for (const t of [0, -1, 1_700_000_000_123, -62_167_219_200_000, 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001]) {
+      const d = new Date(t);
+      expect(formatDate(d)).toBe(formatInstant(instantFromDate(d)));
+    }
+  });
+});
+
+describe('regression: timestamptz fields kept PostgreSQL off COPY and array parameters', () => {
+  it('only MySQL wraps a timestamptz placeholder; PostgreSQL and SQLite take the value as it is', () => {
+    const ts = codecs.timestamptz();
+    expect(wrapsWrites(ts, 'mysql')).toBe(true);
+    expect(wrapsWrites(ts, 'postgres')).toBe(false);
+    expect(wrapsWrites(ts, 'sqlite')).toBe(false);
+    expect(wrapsWrites(codecs.text, 'postgres')).toBe(false);
   });
 });
 
