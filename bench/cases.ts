@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import { defineMigration, diffEntities, memoryControlStore, memoryStore, type Store } from '../src/index.js';
@@ -160,6 +163,63 @@ const backfillPg: BenchCase = {
   },
 };
 
+/** Whether a command is on the PATH. */
+async function have(command: string): Promise<boolean> {
+  return shell(`command -v ${command}`).then(
+    () => true,
+    () => false,
+  );
+}
+
+const backfillMaria: BenchCase = {
+  name: 'backfill MariaDB → PostgreSQL',
+  what: '`backfill` into an empty PostgreSQL table (sync mode)',
+  baselineWhat: 'pgloader (its Debian package; data only, into the same empty table)',
+  target: 0.5,
+  unit: 'ms',
+  async setup(ctx) {
+    if (!(await have('pgloader'))) return 'pgloader is not installed (Debian: apt-get install pgloader)';
+    const p = await pgp(ctx);
+    await pgUsers(p, 'users_a', ctx.rows);
+    maria = await mysqlUsers(ctx.mysqlUrl, p, 'users_m', ctx.rows);
+    return true;
+  },
+  async midair(ctx) {
+    await pgUsers(await pgp(ctx), 'users_e', 0);
+    const target = await pgStore(ctx, 'users_e');
+    await target.setup();
+    const m = defineMigration({ name: 'bench', old: mysqlStore<bigint, BenchUser>(maria as mysql.Pool, usersMapping('users_m')), new: target, control: memoryControlStore() });
+    await m.advance({ reason: 'bench' });
+    const t0 = performance.now();
+    const r = await m.backfill({ chunkSize: 5000, maxChunkSize: 20_000 });
+    const t = ms(t0);
+    await m.close();
+    if (r.status !== 'complete' || r.inserted !== ctx.rows) throw new Error(`backfill ${r.status}, ${r.inserted} inserted`);
+    return t;
+  },
+  async baseline(ctx) {
+    const p = await pgp(ctx);
+    await pgUsers(p, 'users_m', 0);
+    const from = new URL(ctx.mysqlUrl);
+    from.pathname = `/${SCHEMA}`;
+    const dir = mkdtempSync(join(tmpdir(), 'midair-bench-'));
+    const file = join(dir, 'load.pgl');
+    writeFileSync(file, `LOAD DATABASE FROM ${from.toString()} INTO ${ctx.pgUrl}\n  WITH data only, truncate\n  INCLUDING ONLY TABLE NAMES MATCHING 'users_m';\n`);
+    try {
+      const t = await shell(`pgloader --quiet "${file}"`);
+      const { rows } = await p.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.users_m`);
+      if (Number(rows[0]?.n) !== ctx.rows) throw new Error(`pgloader loaded ${rows[0]?.n} rows, not ${ctx.rows}`);
+      return t;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  async teardown() {
+    await maria?.end();
+    maria = undefined;
+  },
+};
+
 /** A store whose every call first waits `delayMs` (a slow replica, a far region). */
 function slowed<K extends bigint, E extends object>(store: Store<K, E>, delayMs: number): Store<K, E> {
   return new Proxy(store, {
@@ -212,4 +272,4 @@ const shadowSlow: BenchCase = {
   baseline: async (ctx) => servedP99('old-only', ctx.quick ? 2000 : 20_000),
 };
 
-export const CASES: readonly BenchCase[] = [backfillPg, verifyEqualMaria, verifyDiff, repositoryOverhead, shadowSlow];
+export const CASES: readonly BenchCase[] = [backfillPg, backfillMaria, verifyEqualMaria, verifyDiff, repositoryOverhead, shadowSlow];
