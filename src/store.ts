@@ -215,6 +215,11 @@ export interface Store<K extends Key, E extends object> {
   hashUnsupported?(ignore: ReadonlySet<string>): string | undefined;
   /** Count and hash sum of the entities in `range`, computed inside the database over their canonical form (src/verify/canonical.ts). */
   hashRange?(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash>;
+  /**
+   * {@link hashRange} of the parts of `range` cut at `splits` (ascending keys
+   * within it): `(after, s1], (s1, s2], …, (sN, through]`, in one pass.
+   */
+  hashParts?(range: KeyRange<K>, splits: readonly K[], ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash[]>;
   /** The key at 1-based position `offset` within `range`, in the store's order; `undefined` when the range holds fewer. */
   keyAt?(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined>;
 

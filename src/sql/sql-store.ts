@@ -361,16 +361,18 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   /** ` WHERE (after, through]` over t0's key columns, or nothing for an open range. */
-  #rangeWhere(params: Params, range: KeyRange<K>): string {
+  /** `key > ?` or `key <= ?` over t0's key columns, in the database's own order. */
+  #keyBound(params: Params, op: '>' | '<=', key: K): string {
     const fields = this.#primary.keyColumns;
-    const bound = (op: '>' | '<=', key: K): string => {
-      const parts = fields.length === 1 ? [key] : (key as readonly unknown[]);
-      return this.#dialect.keyCompare(this.#keyCols0, op, (i) => params.field(fields[i] as MappedField, parts[i]));
-    };
+    const parts = fields.length === 1 ? [key] : (key as readonly unknown[]);
+    return this.#dialect.keyCompare(this.#keyCols0, op, (i) => params.field(fields[i] as MappedField, parts[i]));
+  }
+
+  #rangeWhere(params: Params, range: KeyRange<K>): string {
     const conditions: string[] = [];
     for (const r of [range, ...(range.within ?? [])]) {
-      if (r.after !== undefined) conditions.push(bound('>', r.after));
-      if (r.through !== undefined) conditions.push(bound('<=', r.through));
+      if (r.after !== undefined) conditions.push(this.#keyBound(params, '>', r.after));
+      if (r.through !== undefined) conditions.push(this.#keyBound(params, '<=', r.through));
     }
     return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   }
@@ -437,10 +439,16 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   async hashRange(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash> {
-    this.#open('hashRange', options);
+    return (await this.hashParts(range, [], ignore, options))[0] as RangeHash;
+  }
+
+  async hashParts(range: KeyRange<K>, splits: readonly K[], ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash[]> {
+    this.#open('hashParts', options);
     const unsupported = this.hashUnsupported(ignore);
-    if (unsupported) throw new MidairError('NOT_SUPPORTED', `hashRange on ${this.name}: ${unsupported}`, { details: { store: this.name, operation: 'hashRange' } });
+    if (unsupported) throw new MidairError('NOT_SUPPORTED', `hashParts on ${this.name}: ${unsupported}`, { details: { store: this.name, operation: 'hashParts' } });
     const params = new Params(this.#dialect);
+    // Parameters are added in the order they appear in the text (MySQL's are positional).
+    const bucket = splits.length === 0 ? '0' : `CASE ${splits.map((k, i) => `WHEN ${this.#keyBound(params, '<=', k)} THEN ${i}`).join(' ')} ELSE ${splits.length} END`;
     let sql: string;
     const define = this.#driver.defineHashAggregate?.bind(this.#driver);
     if (define) {
@@ -453,15 +461,17 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
         this.#hashAggregates.set(cacheKey, aggregate);
       }
       const where = this.#rangeWhere(params, range);
-      sql = `SELECT COUNT(*), ${aggregate.name}(${aggregate.columns.join(', ')}) ${this.#from}${where}`;
+      sql = `SELECT ${bucket} AS b, COUNT(*), ${aggregate.name}(${aggregate.columns.join(', ')}) ${this.#from}${where} GROUP BY 1`;
     } else {
+      const b = bucket;
       const expr = rowHashExpr(this.#dialect, this.#mapping as SqlMapping<object>, ignore, params);
       const where = this.#rangeWhere(params, range);
-      sql = `SELECT COUNT(*), COALESCE(SUM(h), 0) FROM (SELECT ${expr} AS h ${this.#from}${where}) s`;
+      sql = `SELECT b, COUNT(*), COALESCE(SUM(h), 0) FROM (SELECT ${b} AS b, ${expr} AS h ${this.#from}${where}) s GROUP BY b`;
     }
-    const { rows } = await this.#query('hashRange', sql, params.values);
-    const row = rows[0] ?? [];
-    return { count: Number(cellText(row[0]) ?? 0), sum: BigInt(cellText(row[1]) ?? '0') };
+    const { rows } = await this.#query('hashParts', sql, params.values);
+    const parts: RangeHash[] = Array.from({ length: splits.length + 1 }, () => ({ count: 0, sum: 0n }));
+    for (const row of rows) parts[Number(cellText(row[0]) ?? 0)] = { count: Number(cellText(row[1]) ?? 0), sum: BigInt(cellText(row[2]) ?? '0') };
+    return parts;
   }
 
   async keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> {

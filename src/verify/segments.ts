@@ -1,7 +1,7 @@
 import { keyId, type Key } from '../keys.js';
-import type { KeyRange } from '../store.js';
+import type { KeyRange, RangeHash } from '../store.js';
 import { addCandidate, classify, isYoung, type Findings } from './findings.js';
-import type { VerifySide } from './sides.js';
+import { partRange, type VerifySide } from './sides.js';
 
 export interface SegmentContext<K extends Key, E extends object> {
   readonly old: VerifySide<K, E>;
@@ -20,15 +20,32 @@ const MAX_DEPTH = 32;
 /**
  * Compares one key range: both sides hash it; equal hashes (and counts) mean
  * equal entities (what matched is worked out at the end, from old's rows and
- * the keys that differed: see verify.ts); otherwise a small range is compared row by row, a large
- * one is split at the keys of its larger side into `factor` parts — by row
- * position, so gaps in the key space do not matter — and each part compared
- * again. Resolves the range's size on each side.
+ * the keys that differed: see verify.ts); otherwise a small range is compared
+ * row by row, a large one is cut at the keys of its larger side into
+ * `factor` parts — by row position, so gaps in the key space do not matter —
+ * which both sides hash in one pass each, and each part that differs is
+ * compared in turn (with the hashes already in hand). Resolves the range's
+ * size on each side.
  */
-export async function compareSegment<K extends Key, E extends object>(ctx: SegmentContext<K, E>, range: KeyRange<K>, findings: Findings, depth = 0): Promise<{ old: number; new: number }> {
+export async function compareSegment<K extends Key, E extends object>(
+  ctx: SegmentContext<K, E>,
+  range: KeyRange<K>,
+  findings: Findings,
+  depth = 0,
+  known?: readonly [RangeHash, RangeHash],
+  presplitRows?: number,
+): Promise<{ old: number; new: number }> {
   const signal = ctx.signal;
-  const [a, b] = await Promise.all([ctx.old.hash(range, { signal }), ctx.new.hash(range, { signal })]);
-  findings.segments.hashed++;
+  if (!known && presplitRows !== undefined && presplitRows > ctx.leafRows) {
+    // Differences are expected here: cut the range first, so one pass per side hashes the whole and its parts.
+    return compareParts(ctx, range, await cutPoints(ctx, ctx.old, range, Math.ceil(presplitRows / ctx.factor)), findings, depth);
+  }
+  let hashes = known;
+  if (!hashes) {
+    hashes = await Promise.all([ctx.old.hash(range, { signal }), ctx.new.hash(range, { signal })]);
+    findings.segments.hashed++;
+  }
+  const [a, b] = hashes;
   const sizes = { old: a.count, new: b.count };
   if (a.count === b.count && a.sum === b.sum) return sizes;
   findings.segments.differing++;
@@ -37,19 +54,34 @@ export async function compareSegment<K extends Key, E extends object>(ctx: Segme
     await compareRows(ctx, range, findings);
     return sizes;
   }
-  const splitter = a.count >= b.count ? ctx.old : ctx.new;
-  const step = Math.ceil(big / ctx.factor);
-  // Each part also lies within this range: where the engines order keys differently, a part cut at one
-  // side's keys must not reach outside its parent on the other side (else bisection need not converge).
-  const within = [...(range.within ?? []), { after: range.after, through: range.through }];
+  await compareParts(ctx, range, await cutPoints(ctx, a.count >= b.count ? ctx.old : ctx.new, range, Math.ceil(big / ctx.factor)), findings, depth);
+  return sizes;
+}
+
+/** Up to `factor - 1` keys of `splitter` cutting `range` every `step` rows. */
+async function cutPoints<K extends Key, E extends object>(ctx: SegmentContext<K, E>, splitter: VerifySide<K, E>, range: KeyRange<K>, step: number): Promise<K[]> {
+  const splits: K[] = [];
   let lo = range.after;
   for (let i = 1; i < ctx.factor; i++) {
-    const hi = await splitter.keyAt({ after: lo, through: range.through, within: range.within }, step, { signal });
+    const hi = await splitter.keyAt({ after: lo, through: range.through, within: range.within }, step, { signal: ctx.signal });
     if (hi === undefined || (range.through !== undefined && keyId(hi) === keyId(range.through))) break;
-    await compareSegment(ctx, { after: lo, through: hi, within }, findings, depth + 1);
+    splits.push(hi);
     lo = hi;
   }
-  await compareSegment(ctx, { after: lo, through: range.through, within }, findings, depth + 1);
+  return splits;
+}
+
+/** Hashes the parts of `range` cut at `splits` on both sides (one pass each) and compares each part; resolves the range's sizes. */
+async function compareParts<K extends Key, E extends object>(ctx: SegmentContext<K, E>, range: KeyRange<K>, splits: readonly K[], findings: Findings, depth: number): Promise<{ old: number; new: number }> {
+  const [pa, pb] = await Promise.all([ctx.old.hashParts(range, splits, { signal: ctx.signal }), ctx.new.hashParts(range, splits, { signal: ctx.signal })]);
+  findings.segments.hashed += pa.length;
+  const sizes = { old: 0, new: 0 };
+  for (let i = 0; i <= splits.length; i++) {
+    const part: readonly [RangeHash, RangeHash] = [pa[i] as RangeHash, pb[i] as RangeHash];
+    sizes.old += part[0].count;
+    sizes.new += part[1].count;
+    await compareSegment(ctx, partRange(range, splits, i), findings, depth + 1, part);
+  }
   return sizes;
 }
 

@@ -12,6 +12,8 @@ export interface VerifySide<K extends Key, E extends object> {
   readonly hashing: 'database' | 'js';
   readonly reason?: string;
   hash(range: KeyRange<K>, options?: CallOptions): Promise<RangeHash>;
+  /** Hashes of the parts of `range` cut at `splits` (see {@link partRange}), in one pass where the database can. */
+  hashParts(range: KeyRange<K>, splits: readonly K[], options?: CallOptions): Promise<RangeHash[]>;
   /** The key at 1-based `offset` within `range`. */
   keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined>;
   /** Every entity in `range` (old's after the transform), in the store's order. */
@@ -28,6 +30,20 @@ export interface SideOptions<E> {
 
 const SCAN_CHUNK = 2000;
 
+/**
+ * Part `i` of `range` cut at `splits`: `(after, s1]`, `(s1, s2]`, …,
+ * `(sN, through]`. Each part also lies within its parent: where the engines
+ * order keys differently, a part cut at one side's keys must not reach
+ * outside its parent on the other side (else bisection need not converge).
+ */
+export function partRange<K extends Key>(range: KeyRange<K>, splits: readonly K[], i: number): KeyRange<K> {
+  return {
+    after: i === 0 ? range.after : splits[i - 1],
+    through: i === splits.length ? range.through : splits[i],
+    within: [...(range.within ?? []), { after: range.after, through: range.through }],
+  };
+}
+
 export function verifySide<K extends Key, E extends object>(label: 'old' | 'new', store: Store<K, E>, o: SideOptions<E>): VerifySide<K, E> {
   const transform = o.transform;
   const apply = async (e: E): Promise<E> => (transform ? transform(e) : e);
@@ -37,6 +53,7 @@ export function verifySide<K extends Key, E extends object>(label: 'old' | 'new'
   else if (!store.hashRange || !store.hashUnsupported) reason = `${store.name} has no hashing of its own`;
   else reason = store.hashUnsupported(o.ignore);
   const pushed = reason === undefined ? store.hashRange?.bind(store) : undefined;
+  const pushedParts = reason === undefined ? store.hashParts?.bind(store) : undefined;
 
   const scan = (range: KeyRange<K>, options: CallOptions | undefined, chunkSize = SCAN_CHUNK): AsyncIterable<E[]> =>
     store.scan({ after: range.after, through: range.through, within: range.within, chunkSize, signal: options?.signal });
@@ -45,20 +62,28 @@ export function verifySide<K extends Key, E extends object>(label: 'old' | 'new'
     for await (const chunk of scan(range, options)) for (const e of chunk) yield apply(e);
   }
 
+  async function hash(range: KeyRange<K>, options?: CallOptions): Promise<RangeHash> {
+    if (pushed) return pushed(range, o.ignore, options);
+    let count = 0;
+    let sum = 0n;
+    for await (const e of each(range, options)) {
+      count++;
+      sum += entityHash(e, o.ignore);
+    }
+    return { count, sum };
+  }
+
   return {
     label,
     store,
     hashing: pushed ? 'database' : 'js',
     ...(reason === undefined ? {} : { reason }),
-    async hash(range, options) {
-      if (pushed) return pushed(range, o.ignore, options);
-      let count = 0;
-      let sum = 0n;
-      for await (const e of each(range, options)) {
-        count++;
-        sum += entityHash(e, o.ignore);
-      }
-      return { count, sum };
+    hash,
+    async hashParts(range, splits, options) {
+      if (pushedParts) return pushedParts(range, splits, o.ignore, options);
+      const parts: RangeHash[] = [];
+      for (let i = 0; i <= splits.length; i++) parts.push(await hash(partRange(range, splits, i), options));
+      return parts;
     },
     async keyAt(range, offset, options) {
       if (store.keyAt) return store.keyAt(range, offset, options);

@@ -198,7 +198,9 @@ async function walkFull<K extends Key, E extends object>(
       if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle))) return { after, done: false };
       const t0 = Date.now();
       const boundary = await sides.old.keyAt({ after, through }, throttle.chunkSize, { signal: options.signal });
-      const sizes = await compareSegment(ctx, { after, through: boundary ?? through }, state.findings);
+      // Once a segment of this range has differed, the next ones are cut before hashing (one pass, not two).
+      const presplit = state.findings.segments.differing > 0 ? throttle.chunkSize : undefined;
+      const sizes = await compareSegment(ctx, { after, through: boundary ?? through }, state.findings, 0, undefined, presplit);
       state.findings.rows += sizes.old;
       const done = boundary === undefined || (through !== undefined && keyId(boundary) === keyId(through));
       const next = boundary === undefined ? undefined : keyId(boundary);
