@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import { defineMigration, diffEntities, memoryControlStore, memoryStore, type Store } from '../src/index.js';
@@ -13,6 +14,18 @@ import type { BenchCase, BenchContext } from './harness.js';
 import { repositoryOverhead } from './overhead.js';
 
 const ms = (t0: number): number => performance.now() - t0;
+
+/** Runs a program; resolves its output, rejects with its error output when it fails. */
+async function run(command: string, args: readonly string[]): Promise<{ stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('close', (code) => (code === 0 ? resolve({ stdout: out }) : reject(new Error(`${command} exited ${code}: ${err.slice(0, 300)}`))));
+  });
+}
 
 /** Runs a shell pipeline; resolves its wall time in ms. */
 async function shell(command: string): Promise<number> {
@@ -220,6 +233,39 @@ const backfillMaria: BenchCase = {
   },
 };
 
+/** Runs one backfill in a child process; resolves its peak RSS in MB. */
+async function backfillRss(ctx: BenchContext, source: string, rows: number): Promise<number> {
+  const child = fileURLToPath(new URL('./rss-child.ts', import.meta.url));
+  const { stdout } = await run(process.execPath, ['--import', 'jiti/register', child, ctx.pgUrl, source, 'users_rss', String(rows)]);
+  const r = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { peakMb: number; startMb: number; ms: number };
+  ctx.note(`${rows} rows: peak ${r.peakMb} MB (${r.startMb} MB at start), ${Math.round(rows / (r.ms / 1000))} rows/s`);
+  return r.peakMb;
+}
+
+const backfillMemory: BenchCase = {
+  name: 'backfill memory',
+  what: 'peak RSS of a process running `backfill` PostgreSQL → PostgreSQL of 5× the rows',
+  baselineWhat: 'peak RSS of the same backfill of the rows',
+  target: 1.2,
+  unit: 'MB',
+  maxRepeats: 1,
+  async setup(ctx) {
+    const p = await pgp(ctx);
+    await pgUsers(p, 'users_a', ctx.rows);
+    await pgUsers(p, 'users_big', ctx.rows * 5);
+    await pgUsers(p, 'users_tiny', 1000);
+    // A first run fills the loader's transpile cache, so no measured run pays for compiling.
+    await backfillRss({ ...ctx, note: () => undefined }, 'users_tiny', 1000);
+    return true;
+  },
+  midair: async (ctx) => backfillRss(ctx, 'users_big', ctx.rows * 5),
+  baseline: async (ctx) => backfillRss(ctx, 'users_a', ctx.rows),
+  async teardown(ctx) {
+    await pgUsers(await pgp(ctx), 'users_big', 0);
+    await pgUsers(await pgp(ctx), 'users_tiny', 0);
+  },
+};
+
 /** A store whose every call first waits `delayMs` (a slow replica, a far region). */
 function slowed<K extends bigint, E extends object>(store: Store<K, E>, delayMs: number): Store<K, E> {
   return new Proxy(store, {
@@ -272,4 +318,4 @@ const shadowSlow: BenchCase = {
   baseline: async (ctx) => servedP99('old-only', ctx.quick ? 2000 : 20_000),
 };
 
-export const CASES: readonly BenchCase[] = [backfillPg, backfillMaria, verifyEqualMaria, verifyDiff, repositoryOverhead, shadowSlow];
+export const CASES: readonly BenchCase[] = [backfillPg, backfillMaria, backfillMemory, verifyEqualMaria, verifyDiff, repositoryOverhead, shadowSlow];

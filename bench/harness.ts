@@ -8,6 +8,8 @@ export interface BenchCase {
   /** The ratio (midair / baseline) the case must stay within. */
   readonly target: number;
   readonly unit: 'ms' | 'µs' | 'MB';
+  /** At most this many repeats (a case whose figure hardly varies, and whose runs are long). */
+  readonly maxRepeats?: number;
   /** Prepares data; resolves false (with a reason) when the case cannot run here. */
   setup(ctx: BenchContext): Promise<true | string>;
   midair(ctx: BenchContext): Promise<number>;
@@ -57,7 +59,7 @@ export async function runCase(c: BenchCase, ctx: Omit<BenchContext, 'note'>, rep
   const m: number[] = [];
   const b: number[] = [];
   try {
-    for (let i = 0; i < repeats; i++) {
+    for (let i = 0; i < Math.min(repeats, c.maxRepeats ?? repeats); i++) {
       // Alternate which goes first, so neither always runs on a warmer cache.
       if (i % 2 === 0) {
         m.push(await c.midair(full));
