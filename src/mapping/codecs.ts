@@ -4,6 +4,7 @@ import {
   canonicalWall,
   dateFromInstant,
   epochSecondsToInstant,
+  epochSecondsToMs,
   formatDate,
   formatInstant,
   instantFromDate,
@@ -184,8 +185,8 @@ function timestamptz(options: TimestampOptions = {}): Codec<Date | string> {
     decode(raw, dialect) {
       if (raw instanceof Date) return fromMicros(instantFromDate(raw));
       const t = asText(raw, 'timestamptz');
-      if (asDate && dialect !== 'mysql') {
-        const ms = parseInstantMs(t);
+      if (asDate) {
+        const ms = dialect === 'mysql' ? epochSecondsToMs(t) : parseInstantMs(t);
         if (ms !== undefined) return new Date(ms);
       }
       return fromMicros(dialect === 'mysql' ? epochSecondsToInstant(t) : parseInstant(t));

@@ -145,6 +145,23 @@ export function instantToEpochSeconds(micros: bigint): string {
   return `${sec.toString()}.${sub.toString().padStart(6, '0')}`;
 }
 
+/**
+ * {@link epochSecondsToInstant} for the common case, to whole milliseconds
+ * (floored) without a regex or bigints: a non-negative decimal. Resolves
+ * `undefined` for any other form.
+ */
+export function epochSecondsToMs(text: string): number | undefined {
+  const dot = text.indexOf('.');
+  const whole = dot < 0 ? text : text.slice(0, dot);
+  if (whole.length === 0 || whole.length > 12) return undefined;
+  const seconds = digits(whole, 0, whole.length);
+  if (Number.isNaN(seconds)) return undefined;
+  if (dot < 0) return seconds * 1000;
+  const frac = text.slice(dot + 1);
+  if (frac.length === 0 || frac.length > 9 || Number.isNaN(digits(frac, 0, frac.length))) return undefined;
+  return seconds * 1000 + digits(frac.padEnd(3, '0'), 0, 3);
+}
+
 /** Inverse of {@link instantToEpochSeconds}; accepts an integer or a decimal with up to 9 places. */
 export function epochSecondsToInstant(text: string): bigint {
   const m = /^(-?)(\d+)(?:\.(\d{1,9}))?$/.exec(text.trim());

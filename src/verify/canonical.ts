@@ -60,9 +60,16 @@ export function canonicalJson(value: unknown): string {
   if (value instanceof Uint8Array) return `@bytes:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
   if (typeof value === 'number' && !Number.isFinite(value)) return `@${String(value)}`;
   if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
-    entries.sort(([a], [b]) => jsonbKeyOrder(a, b));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${canonicalJson(v)}`).join(', ')}}`;
+    const record = value as Record<string, unknown>;
+    const keys = Object.keys(record).filter((k) => record[k] !== undefined);
+    // ASCII keys (the common case) sort by length, then code units, which are their UTF-8 bytes.
+    keys.sort(keys.every(isAscii) ? asciiKeyOrder : jsonbKeyOrder);
+    let out = '{';
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      out += `${i > 0 ? ', ' : ''}${JSON.stringify(k)}: ${canonicalJson(record[k])}`;
+    }
+    return `${out}}`;
   }
   if (typeof value === 'bigint') return value.toString();
   return JSON.stringify(value) ?? 'null';
@@ -71,6 +78,11 @@ export function canonicalJson(value: unknown): string {
 /** No character beyond U+007F (then UTF-8 length and byte order are the string's own). */
 const NON_ASCII = /[^\p{ASCII}]/u;
 const isAscii = (s: string): boolean => !NON_ASCII.test(s);
+
+function asciiKeyOrder(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 function jsonbKeyOrder(a: string, b: string): number {
   if (isAscii(a) && isAscii(b)) {
@@ -97,7 +109,11 @@ export function framed(text: string): string {
 /** Entities of one type share their field list: its order and framed names are worked out once per list. */
 const orders = new Map<string, readonly { readonly field: string; readonly name: string }[]>();
 
+/** The last field list seen and its order: entities come in runs of one type, so most calls match it. */
+let last: { readonly keys: readonly string[]; readonly order: readonly { readonly field: string; readonly name: string }[] } | undefined;
+
 function fieldOrder(keys: readonly string[]): readonly { readonly field: string; readonly name: string }[] {
+  if (last && last.keys.length === keys.length && last.keys.every((k, i) => k === keys[i])) return last.order;
   const signature = keys.join('\u0000');
   let order = orders.get(signature);
   if (!order) {
@@ -105,6 +121,7 @@ function fieldOrder(keys: readonly string[]): readonly { readonly field: string;
     if (orders.size > 1000) orders.clear();
     orders.set(signature, order);
   }
+  last = { keys, order };
   return order;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalDecimal, codecs, MidairError } from '../../src/index.js';
 import { wrapsWrites } from '../../src/mapping/codecs.js';
-import { dateFromInstant, epochSecondsToInstant, formatDate, formatInstant, instantFromDate, instantToEpochSeconds, parseInstant, parseInstantMs } from '../../src/mapping/instant.js';
+import { dateFromInstant, epochSecondsToInstant, epochSecondsToMs, formatDate, formatInstant, instantFromDate, instantToEpochSeconds, parseInstant, parseInstantMs } from '../../src/mapping/instant.js';
 
 describe('instants', () => {
   it('parses ISO text with any offset into microseconds since the epoch', () => {
@@ -58,6 +58,12 @@ describe('the fast timestamp paths agree with the general ones', () => {
       expect(parseInstantMs(text)).toBeUndefined();
     },
   );
+  it.each(['0', '1700000000', '1700000000.1', '1700000000.123456', '1700000000.999999999', '253402300799.999999', '0.0005'])('epoch seconds %s read to the same millisecond', (text) => {
+    expect(epochSecondsToMs(text)).toBe(dateFromInstant(epochSecondsToInstant(text)).getTime());
+  });
+  it.each(['-1.5', '', '.5', '1e9', '12.', '1700000000.1234567890', ' 1'])('epoch seconds %j are left to the general path', (text) => {
+    expect(epochSecondsToMs(text)).toBeUndefined();
+  });
   it('formats Dates as the canonical text, inside and outside four-digit years', () => {
     for (const t of [0, -1, 1_700_000_000_123, -62_167_219_200_000, 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001]) {
       const d = new Date(t);
