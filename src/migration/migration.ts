@@ -133,6 +133,8 @@ export class Migration<K extends Key, E extends object> {
   #timers: NodeJS.Timeout[] = [];
   #shadowInFlight = 0;
   #shadowQueue: ShadowJob<K, E>[] = [];
+  /** Resolved when the last comparison in flight ends (made only while someone waits). */
+  #shadowsIdle: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
   #halting = false;
   #repairing = false;
   /** After a halt, no second one for a window: the failures already counted must not walk the phase further back. */
@@ -197,7 +199,17 @@ export class Migration<K extends Key, E extends object> {
 
   /** Waits until background second writes, comparisons and lazy copies have settled. */
   async settle(): Promise<void> {
-    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+    for (;;) {
+      if (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+      else if (this.#shadowInFlight > 0) {
+        if (!this.#shadowsIdle) {
+          let resolve!: () => void;
+          const promise = new Promise<void>((r) => (resolve = r));
+          this.#shadowsIdle = { promise, resolve };
+        }
+        await this.#shadowsIdle.promise;
+      } else return;
+    }
   }
 
   on<N extends MigrationEventName>(name: N, listener: (payload: MigrationEvents[N]) => void): () => void {
@@ -807,13 +819,27 @@ export class Migration<K extends Key, E extends object> {
     }
     this.#shadowInFlight++;
     this.#shadowQueue.push({ key, answer, servedFrom, state });
-    if (this.#shadowQueue.length === 1) this.#track(new Promise<void>((resolve) => setImmediate(() => resolve(this.#drainShadows()))));
+    if (this.#shadowQueue.length === 1) setImmediate(this.#drainShadows);
   }
 
-  #drainShadows(): void {
+  readonly #drainShadows = (): void => {
     const jobs = this.#shadowQueue;
     this.#shadowQueue = [];
-    for (const job of jobs) this.#track(this.#compareShadow(job).finally(() => this.#shadowInFlight--));
+    for (const job of jobs) void this.#runShadow(job);
+  };
+
+  /** One comparison, counted in flight from when it was queued until it ends (settle() waits for them all). */
+  async #runShadow(job: ShadowJob<K, E>): Promise<void> {
+    try {
+      await this.#compareShadow(job);
+    } catch (error) {
+      this.#events.emit('error', { operation: 'background', error });
+    } finally {
+      if (--this.#shadowInFlight === 0 && this.#shadowsIdle) {
+        this.#shadowsIdle.resolve();
+        this.#shadowsIdle = undefined;
+      }
+    }
   }
 
   async #compareShadow({ key, answer, servedFrom, state }: ShadowJob<K, E>): Promise<void> {
