@@ -151,7 +151,6 @@ export interface Load {
 export async function startLoad(ctx: BenchContext, table: string, rows: number, settings: LoadSettings = LOAD): Promise<Load> {
   const worker = new Worker(WORKER, {
     eval: true,
-    env: { ...process.env, PGOPTIONS: process.env.LOAD_PGOPTIONS ?? '' }, // TEMP
     workerData: { pgPath, url: ctx.pgUrl, sql: `UPDATE ${SCHEMA}.${table} SET updated_at = now() WHERE id = $1`, rows, ...settings },
   });
   type Message = { type: 'ready' } | { type: 'done'; fromIssue: number[]; fromSchedule: number[]; issuedAt: number[]; errors: number };

@@ -283,7 +283,13 @@ export class Migration<K extends Key, E extends object> {
    * older than half the expiry may already be out of the fleet: it refreshes
    * before serving, and fails the call if it cannot (fencing).
    */
-  async #current(): Promise<PhaseState> {
+  #current(): PhaseState | Promise<PhaseState> {
+    // The common case answers at once, with no promise of its own.
+    if (this.#started && Date.now() - this.#lastRefresh <= this.#o.instanceExpiryMs / 2) return this.state;
+    return this.#currentAfterRefresh();
+  }
+
+  async #currentAfterRefresh(): Promise<PhaseState> {
     if (!this.#started) await this.start();
     if (Date.now() - this.#lastRefresh > this.#o.instanceExpiryMs / 2) {
       try {
@@ -737,9 +743,10 @@ export class Migration<K extends Key, E extends object> {
         this.#events.emit('served', { phaseVersion: ticket.state.version, write: true });
         return ticket;
       },
-      stillValid: async (state) => {
-        const now = await this.#current();
-        return now.version <= state.version + 1 && PHASE_RULES[now.phase].authoritative === PHASE_RULES[state.phase].authoritative;
+      stillValid: (state) => {
+        const valid = (now: PhaseState): boolean => now.version <= state.version + 1 && PHASE_RULES[now.phase].authoritative === PHASE_RULES[state.phase].authoritative;
+        const now = this.#current();
+        return now instanceof Promise ? now.then(valid) : valid(now);
       },
       inRamp: (id, percent) => this.#rampAllow.has(id) || rampBucket(this.name, id) < percent * 100,
       hasPendingRepair: async (id, direction) => {

@@ -28,7 +28,7 @@ export interface Runtime<K extends Key, E extends object> {
    * at most one version ahead and the same store is authoritative. Fails for
    * an instance that was paused past its expiry while the fleet moved on.
    */
-  stillValid(state: PhaseState): Promise<boolean>;
+  stillValid(state: PhaseState): boolean | Promise<boolean>;
   inRamp(keyId: string, percent: number): boolean;
   /** Whether the key waits for a repair in that direction (the target store may be stale). */
   hasPendingRepair(keyId: string, direction: RepairDirection): Promise<boolean>;
