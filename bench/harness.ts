@@ -23,7 +23,7 @@ export interface BenchContext {
   readonly pgUrl: string;
   readonly mysqlUrl: string;
   /** Notes a case wants in the results (what limits a figure, a setting). */
-  note(text: string): void;
+  readonly note: (text: string) => void;
 }
 
 export interface CaseResult {

@@ -195,6 +195,13 @@ export interface Store<K extends Key, E extends object> {
    * tombstone), or `null` (leave that key alone).
    */
   syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult>;
+  /**
+   * Optional: {@link syncMany} reading `source` itself, when the two are of
+   * one engine and shape and rows can go across as the database prints them
+   * (no decoding and encoding in between). Resolves `undefined`, having done
+   * nothing, when they cannot: the caller then uses {@link syncMany}.
+   */
+  syncManyFrom?(keys: readonly K[], source: Store<K, E>, options?: CallOptions): Promise<SyncManyResult | undefined>;
   getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined>;
   /** Removes all tombstones (after a migration completes). Resolves how many. */
   purgeTombstones(options?: CallOptions): Promise<number>;

@@ -126,7 +126,9 @@ export async function syncChunk<K extends Key, E extends object>(keys: readonly 
     counts.deleted += r.deleted;
   };
   try {
-    tally(await target.syncMany(keys, read(), { signal: options.signal }));
+    // Same engine and shape, no transform: rows go across as the database prints them.
+    const direct = options.transform ? undefined : await target.syncManyFrom?.(keys, source, { signal: options.signal });
+    tally(direct ?? (await target.syncMany(keys, read(), { signal: options.signal })));
   } catch (error) {
     if (!isRowError(error)) throw error;
     // One bad row fails the whole chunk: sync the keys one by one to find it.

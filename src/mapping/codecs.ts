@@ -284,6 +284,12 @@ export function wrapsWrites(codec: Pick<Codec<unknown>, 'writeExpr'>, dialect: D
   return codec.writeExpr !== undefined && codec.writeExpr(probe, dialect) !== probe;
 }
 
+/** Whether the codec wraps its column in SQL on this dialect when reading it. */
+export function wrapsReads(codec: Pick<Codec<unknown>, 'readExpr'>, dialect: DialectName): boolean {
+  const probe = '\u0000';
+  return codec.readExpr !== undefined && codec.readExpr(probe, dialect) !== probe;
+}
+
 /** Everything a custom codec must say. */
 export interface CustomCodecSpec<T> {
   readonly type: string;

@@ -1,4 +1,10 @@
-import { createHash } from 'node:crypto';
+import crypto from 'node:crypto';
+
+/** One-shot MD5 where Node has it (20.12+), else a Hash object: the same bytes either way. */
+const md5: (text: string) => Buffer =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'buffer'): Buffer }).hash('md5', text, 'buffer')
+    : (text) => crypto.createHash('md5').update(text, 'utf8').digest();
 
 /**
  * A signed 64-bit lock id for a key of a table, as decimal text: the first
@@ -6,5 +12,5 @@ import { createHash } from 'node:crypto';
  * machines, so every instance locks the same id for the same key.
  */
 export function lockId64(namespace: string, keyId: string): string {
-  return createHash('md5').update(namespace).update('\u0000').update(keyId).digest().readBigInt64BE(0).toString();
+  return md5(`${namespace}\u0000${keyId}`).readBigInt64BE(0).toString();
 }

@@ -26,6 +26,13 @@ export class Params {
     return this.#dialect.placeholder(this.values.length);
   }
 
+  /** An already-encoded value of the field (NULL for null) and its placeholder, wrapped as the codec writes it. */
+  encoded(field: MappedField, cell: unknown): string {
+    if (cell === null || cell === undefined) return this.add(null);
+    const ph = this.add(cell);
+    return field.codec.writeExpr?.(ph, this.#dialect.name) ?? ph;
+  }
+
   /** Encodes `value` with the field's codec (NULL for null/undefined) and returns its placeholder. */
   field(field: MappedField, value: unknown): string {
     if (value === null || value === undefined) return this.add(null);

@@ -1,7 +1,7 @@
 import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader } from '../entity.js';
 import { describeFailure, MidairError, throwIfAborted } from '../errors.js';
 import { keyId, type Key } from '../keys.js';
-import { codecs, wrapsWrites } from '../mapping/codecs.js';
+import { codecs, wrapsReads, wrapsWrites } from '../mapping/codecs.js';
 import type { MappedField, MappedTable, SqlMapping } from '../mapping/mapping.js';
 import {
   DEFAULT_CAPABILITIES,
@@ -79,8 +79,7 @@ export const TOMBSTONE_DELETED_AT_COLUMN = 'midair_deleted_at';
 const deletedAtCodec = codecs.timestamptz({ as: 'date' });
 const deletedAtField: MappedField = { field: 'deletedAt', column: TOMBSTONE_DELETED_AT_COLUMN, codec: deletedAtCodec as never, isKey: false };
 
-interface Prepared<K, E> {
-  readonly entity: E;
+interface Prepared<K> {
   readonly key: K;
   readonly id: string;
   readonly version: Version | undefined;
@@ -259,37 +258,35 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     return Math.max(1, Math.min(1000, Math.floor(this.#dialect.maxParams / Math.max(1, columnsPerRow * this.#keyCols.length))));
   }
 
-  /** Writes every table of each entity: insert where absent, overwrite where present. */
-  /** Writes prepared entities (their keys locked); `fresh`: none of them has a row in the first table. */
-  async #upsert(conn: SqlConnection, prepared: readonly Prepared<K, E>[], fresh = false): Promise<void> {
+  /** Writes prepared entities (their keys locked): insert where absent, overwrite where present; `fresh`: none of them has a row in the first table. */
+  async #upsert(conn: SqlConnection, prepared: readonly Prepared<K>[], fresh = false): Promise<void> {
     const d = this.#dialect;
-    const entities = prepared.map((p) => p.entity);
     for (let t = 0; t < this.#mapping.tables.length; t++) {
       const table = this.#mapping.tables[t] as MappedTable;
       const qualified = this.#tables[t] as string;
       const columns = table.fields.map((f) => d.quoteId(f.column));
       const keyColumns = table.keyColumns.map((f) => d.quoteId(f.column));
-      const values = (e: E, f: MappedField, params: Params): string => params.field(f, (e as Record<string, unknown>)[f.field]);
+      const cellsOf = (p: Prepared<K>): readonly unknown[] => p.cells[t] as readonly unknown[];
       // The dialect's bulk path for larger batches of plain columns (PostgreSQL: COPY + merge; MySQL: one multi-row upsert).
-      if (d.bulkUpsert && entities.length >= BULK_MIN_ROWS && table.fields.every((f) => !wrapsWrites(f.codec, d.name))) {
-        const encoded = prepared.map((p) => p.cells[t] as readonly unknown[]);
-        if (await d.bulkUpsert(conn, qualified, columns, keyColumns, encoded, fresh && t === 0)) continue;
+      if (d.bulkUpsert && prepared.length >= BULK_MIN_ROWS && table.fields.every((f) => !wrapsWrites(f.codec, d.name))) {
+        if (await d.bulkUpsert(conn, qualified, columns, keyColumns, prepared.map(cellsOf), fresh && t === 0)) continue;
       }
-      let inserts = entities;
+      let inserts = prepared;
       if (!d.upsertTargetsKeyOnly) {
         // Split by (locked) existence so that a clash on another unique key raises instead of updating that other row.
-        const present = await this.#currentVersions(conn, entities.map((e) => this.keyOf(e)), qualified, undefined, table);
-        inserts = entities.filter((e) => !present.has(keyId(this.keyOf(e))));
-        for (const e of entities.filter((x) => present.has(keyId(this.keyOf(x))))) {
-          if (table.valueColumns.length === 0) continue;
+        const present = await this.#currentVersions(conn, prepared.map((p) => p.key), qualified, undefined, table);
+        inserts = prepared.filter((p) => !present.has(p.id));
+        const valueIndexes = table.fields.flatMap((f, i) => (f.isKey ? [] : [i]));
+        for (const p of prepared.filter((x) => present.has(x.id))) {
+          if (valueIndexes.length === 0) continue;
           const params = new Params(d);
-          const sets = table.valueColumns.map((f) => `${d.quoteId(f.column)} = ${values(e, f, params)}`).join(', ');
-          await conn.query(`UPDATE ${qualified} SET ${sets} WHERE ${keyEquals(keyColumns, table.keyColumns, this.keyOf(e), params)}`, params.values);
+          const sets = valueIndexes.map((i) => `${columns[i] ?? ''} = ${params.encoded(table.fields[i] as MappedField, cellsOf(p)[i])}`).join(', ');
+          await conn.query(`UPDATE ${qualified} SET ${sets} WHERE ${keyEquals(keyColumns, table.keyColumns, p.key, params)}`, params.values);
         }
       }
       for (const batch of chunked(inserts, Math.max(1, Math.floor(d.maxParams / table.fields.length)))) {
         const params = new Params(d);
-        const rows = batch.map((e) => table.fields.map((f) => values(e, f, params)));
+        const rows = batch.map((p) => table.fields.map((f, i) => params.encoded(f, cellsOf(p)[i])));
         const sql = d.upsertTargetsKeyOnly
           ? d.upsert(qualified, columns, keyColumns, rows)
           : `INSERT INTO ${qualified} (${columns.join(', ')}) VALUES ${rows.map((r) => `(${r.join(', ')})`).join(', ')}`;
@@ -305,7 +302,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     }
   }
 
-  #prepare(entities: readonly E[]): Prepared<K, E>[] {
+  #prepare(entities: readonly E[]): Prepared<K>[] {
     return entities.map((entity) => {
       const key = this.keyOf(entity);
       const version = this.versionOf(entity);
@@ -324,7 +321,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
           }
         }),
       );
-      return { entity, key, id: keyId(key), version, cells };
+      return { key, id: keyId(key), version, cells };
     });
   }
 
@@ -555,16 +552,88 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   async syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult> {
-    this.#open('syncMany', options);
+    return this.#syncBatches('syncMany', keys, options, async (batch) => {
+      const values = await read(batch);
+      return batch.map((key, i) => {
+        const value = values[i];
+        if (value === null || value === undefined) return value;
+        const [prepared] = this.#prepare([value]);
+        if (prepared?.id !== keyId(key)) throw new MidairError('INVALID_ARGUMENT', `syncMany on ${this.name}: the source returned an entity of another key`);
+        return prepared;
+      });
+    });
+  }
+
+  /**
+   * The fields of a same-engine copy as the database prints them: where two
+   * stores share it, one can take the other's rows as they are, with no
+   * decoding and encoding in between. Only for PostgreSQL, one table, and
+   * built-in codecs (each prints a value its own type reads back unchanged).
+   */
+  get #rowFormat(): string | undefined {
+    if (this.#dialect.name !== 'postgres' || this.#mapping.tables.length !== 1) return undefined;
+    const fields = this.#primary.fields;
+    if (fields.some((f) => f.codec.type.startsWith('custom:') || wrapsReads(f.codec, this.#dialect.name) || wrapsWrites(f.codec, this.#dialect.name))) return undefined;
+    return fields.map((f) => `${f.field}:${f.codec.type}`).sort().join(',');
+  }
+
+  /**
+   * {@link syncMany} from another store of the same engine and shape: the
+   * source's rows go in as the database prints them (decided per call;
+   * `undefined` when the two cannot, and nothing was done).
+   */
+  async syncManyFrom(keys: readonly K[], source: Store<K, E>, options?: CallOptions): Promise<SyncManyResult | undefined> {
+    if (!(source instanceof SqlStore)) return undefined;
+    const from = source as SqlStore<K, E>;
+    const format = this.#rowFormat;
+    if (format === undefined || format !== from.#rowFormat) return undefined;
+    const fields = this.#primary.fields.map((f) => f.field);
+    return this.#syncBatches('syncManyFrom', keys, options, async (batch) => {
+      const found = await from.#readCells(batch, fields, options);
+      return batch.map((key) => {
+        const cells = found.get(keyId(key));
+        return cells === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [cells] };
+      });
+    });
+  }
+
+  /** The rows of `keys` as the database prints them, their cells in the order of `fields`, by key id. */
+  async #readCells(keys: readonly K[], fields: readonly string[], options?: CallOptions): Promise<Map<string, unknown[]>> {
+    const byField = new Map(this.#primary.fields.map((f) => [f.field, f]));
+    const columns = fields.map((name) => `t0.${this.#dialect.quoteId((byField.get(name) as MappedField).column)}`);
+    const keyAt = this.#primary.keyColumns.map((k) => fields.indexOf(k.field));
+    const found = new Map<string, unknown[]>();
+    for (const batch of chunked(keys, this.#batchRows(1))) {
+      throwIfAborted(options?.signal, 'syncManyFrom');
+      const params = new Params(this.#dialect);
+      const where = keyIn(this.#keyCols0, this.#primary.keyColumns, batch, params);
+      const { rows } = await this.#query('syncManyFrom', `SELECT ${columns.join(', ')} FROM ${this.#tables[0] ?? ''} t0 WHERE ${where}`, params.values);
+      for (const row of rows) found.set(keyId(this.#decodeKey(keyAt.map((i) => row[i]))), row as unknown[]);
+    }
+    return found;
+  }
+
+  /**
+   * The core of a sync by many keys: per batch of keys (several batches at
+   * once), their locks, then `fetch` (the source's current rows, prepared:
+   * `undefined` to delete, `null` to leave alone), then the writes.
+   */
+  async #syncBatches(
+    operation: string,
+    keys: readonly K[],
+    options: CallOptions | undefined,
+    fetch: (batch: readonly K[]) => Promise<readonly (Prepared<K> | undefined | null)[]>,
+  ): Promise<SyncManyResult> {
+    this.#open(operation, options);
     const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
     const unique = [...new Map(keys.map((k) => [keyId(k), k])).values()];
     const widest = Math.max(...this.#mapping.tables.map((t) => t.fields.length));
     await forEachLimit(chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length))), this.#bulkConcurrency, async (batch) => {
-      const part = await this.#write('syncMany', options, async (conn) => {
+      const part = await this.#write(operation, options, async (conn) => {
         const counts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
         const { tombs, rows } = await this.#lockMany(conn, batch);
-        const values = await read(batch);
-        const puts: E[] = [];
+        const values = await fetch(batch);
+        const puts: Prepared<K>[] = [];
         const gone: K[] = [];
         batch.forEach((key, i) => {
           const value = values[i];
@@ -575,15 +644,13 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
             else counts.unchanged++;
             gone.push(key);
           } else {
-            if (keyId(this.keyOf(value)) !== id) throw new MidairError('INVALID_ARGUMENT', `syncMany on ${this.name}: the source returned an entity of another key`);
             counts[rows.has(id) ? 'updated' : 'inserted']++;
             puts.push(value);
           }
         });
-        const prepared = this.#prepare(puts);
-        const cleared = prepared.filter((p) => tombs.has(p.id)).map((p) => p.key);
+        const cleared = puts.filter((p) => tombs.has(p.id)).map((p) => p.key);
         if (cleared.length > 0) await this.#deleteTombstones(conn, cleared);
-        if (prepared.length > 0) await this.#upsert(conn, prepared, prepared.every((p) => !rows.has(p.id)));
+        if (puts.length > 0) await this.#upsert(conn, puts, puts.every((p) => !rows.has(p.id)));
         for (const key of gone) {
           const id = keyId(key);
           await this.#deleteLocked(conn, key, { tombVersion: tombs.get(id), rowVersion: rows.get(id) }, { version: undefined });
@@ -653,7 +720,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.#open('writeIfNewer', options);
     const result = emptyBulkResult();
     // Within one call, a key given twice keeps what writing them in order would keep.
-    const latest = new Map<string, Prepared<K, E>>();
+    const latest = new Map<string, Prepared<K>>();
     for (const p of this.#prepare(entities)) {
       const seen = latest.get(p.id);
       if (seen && decideWrite(p.version, { version: seen.version }, undefined) !== 'update') {
@@ -669,7 +736,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
         const counts = emptyBulkResult();
         const keys = batch.map((p) => p.key);
         const { tombs, rows: existing } = await this.#lockMany(conn, keys);
-        const writes: Prepared<K, E>[] = [];
+        const writes: Prepared<K>[] = [];
         const passedTombstones: K[] = [];
         for (const p of batch) {
           const decision = decideWrite(

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { col, sqlMapping, type Store } from '../../src/index.js';
 import type { Backend } from '../support/backends.js';
-import { versionedRows, type Row } from './fixtures.js';
+import { thingDdl, thingMapping, versionedRows, type Row, type Thing } from './fixtures.js';
+import { edgeThings } from './types.js';
 
 const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
 const pause = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -64,6 +66,41 @@ export function syncSuite(get: () => Backend): void {
         expect(e, `key ${id}`).toEqual(id % 2n === 1n ? row(Number(id), 2, `second ${id}`) : row(Number(id), 1, `first ${id}`));
       });
       expect(await store.getTombstone(7n)).toBeUndefined();
+    });
+
+    it('syncs from a store of the same engine and shape with rows as the database prints them (PostgreSQL), or says it cannot', async () => {
+      const backend = get();
+      const [a, b] = [backend.unique('things_from'), backend.unique('things_into')];
+      await backend.ddl(thingDdl(a));
+      await backend.ddl(thingDdl(b));
+      const from = backend.store<bigint, Thing>(thingMapping(a));
+      const into = backend.store<bigint, Thing>(thingMapping(b));
+      await from.setup();
+      await into.setup();
+      const things = edgeThings();
+      await from.writeIfNewer(things);
+      const [first, second, third] = things as [Thing, Thing, Thing];
+      await into.put({ ...second, version: 99, s: 'stale' });
+      await into.put({ ...third, version: 1 });
+      await into.delete(third.id);
+      await into.put({ ...first, id: 987_654n }); // only in into: the source's truth is that it is gone
+      const keys = [...things.map((t) => t.id), 987_654n];
+      const result = await into.syncManyFrom?.(keys, from);
+      if (backend.dialect !== 'postgres') {
+        expect(result).toBeUndefined(); // the caller then syncs entity by entity
+        return;
+      }
+      expect(result).toEqual({ inserted: things.length - 1, updated: 1, deleted: 1, unchanged: 0 });
+      expect(await into.getMany(things.map((t) => t.id))).toEqual(await from.getMany(things.map((t) => t.id)));
+      expect(await into.get(987_654n)).toBeUndefined();
+      expect(await into.getTombstone(987_654n)).toBeDefined();
+      expect(await into.getTombstone(third.id)).toBeUndefined();
+      // Another shape (a field the other does not have) is refused, and nothing is written.
+      const narrow = backend.store<bigint, Pick<Thing, 'id' | 'version' | 's'>>(
+        sqlMapping({ key: 'id', version: 'version', tables: [{ table: a, columns: { id: col.bigint('id'), version: col.bigint('version'), s: col.text('s') } }] }),
+      );
+      expect(await into.syncManyFrom?.([first.id], narrow as unknown as Store<bigint, Thing>)).toBeUndefined();
+      expect(await into.get(first.id)).toEqual(await from.get(first.id));
     });
 
     it('overwrites whatever the store holds, newer version or not: the source is the truth', async () => {
