@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, closeShared } from './cases.js';
@@ -7,7 +7,7 @@ import { machineFacts, runCase, table, type CaseResult } from './harness.js';
 /**
  * `npm run bench [-- --rows N --cases a,b --repeats N --quick]`: each case
  * and its baseline alternately, medians and ratios in one table; results in
- * bench/results/<case>.json and, for a full run, BENCHMARKS.md.
+ * bench/results/<case>.json and, for a full run of every case, BENCHMARKS.md.
  */
 const { values } = parseArgs({
   options: {
@@ -48,9 +48,11 @@ const text = table(results);
 console.log(`\n${text}`);
 const notes = results.flatMap((r) => r.notes.map((n) => `- ${r.name}: ${n}`));
 if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
-if (!quick) {
+if (!quick && !wanted) {
+  // What limits each figure is written by hand after a full run (bench/ANALYSIS.md) and kept beside the figures.
+  const analysis = existsSync(join('bench', 'ANALYSIS.md')) ? `\n${readFileSync(join('bench', 'ANALYSIS.md'), 'utf8').trim()}\n` : '';
   writeFileSync(
     'BENCHMARKS.md',
-    `# Benchmarks\n\nMeasured by \`npm run bench\` on ${machineFacts()}, ${new Date().toISOString().slice(0, 10)}: ${rows} rows, medians of ${repeats} alternating runs of each case and its baseline.\n\n${text}\n\n## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}`,
+    `# Benchmarks\n\nMeasured by \`npm run bench\` on ${machineFacts()}, ${new Date().toISOString().slice(0, 10)}: ${rows} rows, medians of ${repeats} alternating runs of each case and its baseline.\n\n${text}\n\n## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}${analysis}`,
   );
 }

@@ -23,9 +23,9 @@ export async function waitForPace<K extends Key, E extends object>(source: Store
   if (!options.windows && options.latencyBudgetMs === undefined && !options.replicaLag) return true;
   const probe = async (): Promise<number> => {
     if (probeKey === undefined) return 0;
-    const t0 = Date.now();
+    const t0 = performance.now(); // sub-millisecond: a budget of 1 ms must be measurable
     await Promise.all([source.get(probeKey, { signal: options.signal }), target.get(probeKey, { signal: options.signal })]);
-    return Date.now() - t0;
+    return performance.now() - t0;
   };
   for (let backoff = 100; ; backoff = Math.min(backoff * 2, 5000)) {
     if (options.signal?.aborted) return false;
