@@ -8,6 +8,8 @@ import { machineFacts, runCase, table, type CaseResult } from './harness.js';
  * `npm run bench [-- --rows N --cases a,b --repeats N --quick]`: each case
  * and its baseline alternately, medians and ratios in one table; results in
  * bench/results/<case>.json and, for a full run of every case, BENCHMARKS.md.
+ * `--report` writes BENCHMARKS.md again from the saved results (after the
+ * analysis in bench/ANALYSIS.md changed), running nothing.
  */
 const { values } = parseArgs({
   options: {
@@ -15,6 +17,7 @@ const { values } = parseArgs({
     cases: { type: 'string' },
     repeats: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
   },
 });
 const quick = values.quick === true;
@@ -22,37 +25,47 @@ const rows = Number(values.rows ?? (quick ? 20_000 : 1_000_000));
 const repeats = Number(values.repeats ?? (quick ? 1 : 3));
 const wanted = values.cases?.split(',').map((s) => s.trim().toLowerCase());
 const cases = CASES.filter((c) => !wanted || wanted.some((w) => c.name.toLowerCase().includes(w)));
-const ctx = {
-  rows,
-  quick,
-  pgUrl: process.env.MIDAIR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-  mysqlUrl: process.env.MIDAIR_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
-};
-
-console.log(`midair bench: ${rows} rows, ${repeats} repeat(s), ${cases.length} case(s); ${machineFacts()}\n`);
-const results: CaseResult[] = [];
 const dir = join('bench', 'results', quick ? 'quick' : '');
-mkdirSync(dir, { recursive: true });
-try {
-  for (const c of cases) {
-    process.stdout.write(`${c.name} … `);
-    const r = await runCase(c, ctx, repeats);
-    results.push(r);
-    console.log(r.skipped ? `skipped (${r.skipped})` : `${r.ratio.toFixed(2)}× (target ≤ ${r.target}×)`);
-    writeFileSync(join(dir, `${c.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`), `${JSON.stringify({ ...r, machine: machineFacts(), at: new Date().toISOString() }, null, 2)}\n`);
+const fileOf = (name: string): string => join(dir, `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`);
+
+type Saved = CaseResult & { readonly machine: string; readonly at: string; readonly repeats?: number };
+
+async function measure(): Promise<Saved[]> {
+  const ctx = {
+    rows,
+    quick,
+    pgUrl: process.env.MIDAIR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    mysqlUrl: process.env.MIDAIR_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+  };
+  console.log(`midair bench: ${rows} rows, ${repeats} repeat(s), ${cases.length} case(s); ${machineFacts()}\n`);
+  const results: Saved[] = [];
+  mkdirSync(dir, { recursive: true });
+  try {
+    for (const c of cases) {
+      process.stdout.write(`${c.name} … `);
+      const r: Saved = { ...(await runCase(c, ctx, repeats)), machine: machineFacts(), at: new Date().toISOString(), repeats };
+      results.push(r);
+      console.log(r.skipped ? `skipped (${r.skipped})` : `${r.ratio.toFixed(2)}× (target ≤ ${r.target}×)`);
+      writeFileSync(fileOf(c.name), `${JSON.stringify(r, null, 2)}\n`);
+    }
+  } finally {
+    await closeShared();
   }
-} finally {
-  await closeShared();
+  return results;
 }
+
+const saved = (): Saved[] => CASES.filter((c) => existsSync(fileOf(c.name))).map((c) => JSON.parse(readFileSync(fileOf(c.name), 'utf8')) as Saved);
+const results = values.report ? saved() : await measure();
 const text = table(results);
 console.log(`\n${text}`);
 const notes = results.flatMap((r) => r.notes.map((n) => `- ${r.name}: ${n}`));
 if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
-if (!quick && !wanted) {
+if (!quick && (values.report || !wanted)) {
+  const first = results[0];
   // What limits each figure is written by hand after a full run (bench/ANALYSIS.md) and kept beside the figures.
   const analysis = existsSync(join('bench', 'ANALYSIS.md')) ? `\n${readFileSync(join('bench', 'ANALYSIS.md'), 'utf8').trim()}\n` : '';
   writeFileSync(
     'BENCHMARKS.md',
-    `# Benchmarks\n\nMeasured by \`npm run bench\` on ${machineFacts()}, ${new Date().toISOString().slice(0, 10)}: ${rows} rows, medians of ${repeats} alternating runs of each case and its baseline.\n\n${text}\n\n## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}${analysis}`,
+    `# Benchmarks\n\nMeasured by \`npm run bench\` on ${first?.machine ?? machineFacts()}, ${(first?.at ?? new Date().toISOString()).slice(0, 10)}: ${first?.rows ?? rows} rows, medians of ${first?.repeats ?? repeats} alternating runs of each case and its baseline.\n\n${text}\n\n## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}${analysis}`,
   );
 }
