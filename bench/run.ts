@@ -28,6 +28,9 @@ const cases = CASES.filter((c) => !wanted || wanted.some((w) => c.name.toLowerCa
 const dir = join('bench', 'results', quick ? 'quick' : '');
 const fileOf = (name: string): string => join(dir, `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`);
 
+/** Cases that threw: the run exits 1 (so a quick run in CI catches a broken harness). */
+const failed: string[] = [];
+
 type Saved = CaseResult & { readonly machine: string; readonly at: string; readonly repeats?: number };
 
 async function measure(): Promise<Saved[]> {
@@ -43,7 +46,16 @@ async function measure(): Promise<Saved[]> {
   try {
     for (const c of cases) {
       process.stdout.write(`${c.name} … `);
-      const r: Saved = { ...(await runCase(c, ctx, repeats)), machine: machineFacts(), at: new Date().toISOString(), repeats };
+      let measured: CaseResult;
+      try {
+        measured = await runCase(c, ctx, repeats);
+      } catch (error) {
+        // One broken case does not lose the others' figures; the run still fails at the end.
+        failed.push(c.name);
+        const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]?.slice(0, 200) ?? '';
+        measured = { name: c.name, what: c.what, baselineWhat: c.baselineWhat, unit: c.unit, rows, midair: [], baseline: [], midairMedian: NaN, baselineMedian: NaN, ratio: NaN, target: c.target, met: false, notes: [], skipped: `failed: ${reason}` };
+      }
+      const r: Saved = { ...measured, machine: machineFacts(), at: new Date().toISOString(), repeats };
       results.push(r);
       console.log(r.skipped ? `skipped (${r.skipped})` : `${r.ratio.toFixed(2)}× (target ≤ ${r.target}×)`);
       writeFileSync(fileOf(c.name), `${JSON.stringify(r, null, 2)}\n`);
@@ -68,4 +80,8 @@ if (!quick && (values.report || !wanted)) {
     'BENCHMARKS.md',
     `# Benchmarks\n\nMeasured by \`npm run bench\` on ${first?.machine ?? machineFacts()}, ${(first?.at ?? new Date().toISOString()).slice(0, 10)}: ${first?.rows ?? rows} rows, medians of ${first?.repeats ?? repeats} alternating runs of each case and its baseline.\n\n${text}\n\n## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}${analysis}`,
   );
+}
+if (failed.length > 0) {
+  console.error(`\nfailed: ${failed.join(', ')}`);
+  process.exitCode = 1;
 }
