@@ -2,7 +2,7 @@ import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, missingTableName
 import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
 import { lockId64 } from '../sql/lock-ids.js';
-import { copyUpsert } from './postgres-copy.js';
+import { binaryCopyUpsert, binaryTuples, copyUpsert } from './postgres-copy.js';
 import type { HashKind } from '../verify/canonical.js';
 
 const FAMILIES: Record<string, ColumnFamily> = {
@@ -60,6 +60,14 @@ export class PostgresDialect extends SqlDialect {
   }
 
   /** COPY into a staging table, then one merge (see postgres-copy.ts). */
+  override binaryTuples(data: Buffer, keyField: number): readonly { readonly key: string; readonly tuple: Buffer }[] {
+    return binaryTuples(data, keyField);
+  }
+
+  override bulkUpsertBinary(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], tuples: readonly Buffer[], fresh: boolean): Promise<boolean> {
+    return binaryCopyUpsert(conn, table, columns, keyColumns, tuples, fresh);
+  }
+
   override bulkUpsert(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[], fresh?: boolean): Promise<boolean> {
     return copyUpsert(conn, table, columns, keyColumns, rows, fresh);
   }

@@ -38,16 +38,39 @@ export interface PostgresPool extends PostgresClient {
 const RAW_TEXT = Object.freeze({ getTypeParser: () => (value: string) => value });
 
 /** `pg-copy-streams` (an optional peer dependency), loaded on first use; `null` when it is not installed. */
-let copyStreams: Promise<{ from: (sql: string) => NodeJS.WritableStream } | null> | undefined;
-function loadCopyStreams(): Promise<{ from: (sql: string) => NodeJS.WritableStream } | null> {
+interface CopyStreams {
+  from(sql: string): NodeJS.WritableStream;
+  to(sql: string): NodeJS.ReadableStream;
+}
+let copyStreams: Promise<CopyStreams | null> | undefined;
+function loadCopyStreams(): Promise<CopyStreams | null> {
   copyStreams ??= import('pg-copy-streams').then(
-    (m) => m as unknown as { from: (sql: string) => NodeJS.WritableStream },
+    (m) => m as unknown as CopyStreams,
     () => null,
   );
   return copyStreams;
 }
 
-async function copyIn(client: PostgresPoolClient, sql: string, data: string): Promise<void> {
+/** Everything a `COPY … TO STDOUT` statement writes, on a connection of the pool. */
+async function copyOut(pool: PostgresPool, sql: string): Promise<Buffer> {
+  const streams = await loadCopyStreams();
+  if (!streams) throw new Error('pg-copy-streams is not installed');
+  const client = await pool.connect();
+  let broken = false;
+  try {
+    const chunks: Buffer[] = [];
+    const source = (client as unknown as { query(stream: NodeJS.ReadableStream): NodeJS.ReadableStream }).query(streams.to(sql));
+    for await (const chunk of source) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  } catch (err) {
+    broken = true;
+    throw err;
+  } finally {
+    client.release(broken);
+  }
+}
+
+async function copyIn(client: PostgresPoolClient, sql: string, data: string | Buffer): Promise<void> {
   const streams = await loadCopyStreams();
   if (!streams) throw new Error('pg-copy-streams is not installed');
   const sink = (client as unknown as { query(stream: NodeJS.WritableStream): NodeJS.WritableStream }).query(streams.from(sql));
@@ -68,6 +91,9 @@ export interface PostgresDriverOptions {
 export function postgresDriver(pool: PostgresPool, options: PostgresDriverOptions = {}): SqlDriver {
   return {
     query: (sql, params) => run(pool, sql, params),
+    async copyOut(sql) {
+      return (await loadCopyStreams()) === null ? undefined : copyOut(pool, sql);
+    },
     async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
@@ -76,7 +102,7 @@ export function postgresDriver(pool: PostgresPool, options: PostgresDriverOption
         const canCopy = (await loadCopyStreams()) !== null;
         const result = await fn({
           query: (sql, params) => run(client, sql, params),
-          ...(canCopy ? { copyIn: (sql: string, data: string) => copyIn(client, sql, data) } : {}),
+          ...(canCopy ? { copyIn: (sql: string, data: string | Buffer) => copyIn(client, sql, data) } : {}),
         });
         await run(client, 'COMMIT');
         return result;

@@ -81,6 +81,15 @@ export abstract class SqlDialect {
    */
   bulkUpsert?(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[], fresh?: boolean): Promise<boolean>;
 
+  /**
+   * {@link bulkUpsert} of rows as another table of the same column types
+   * printed them with a binary COPY (PostgreSQL). Resolves false when it
+   * cannot run here.
+   */
+  /** The tuples of a binary COPY, each with the text of its (integer) field `keyField`. */
+  binaryTuples?(data: Buffer, keyField: number): readonly { readonly key: string; readonly tuple: Buffer }[];
+  bulkUpsertBinary?(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], tuples: readonly Buffer[], fresh: boolean): Promise<boolean>;
+
   /** Serialises writers of the same keys for the rest of the transaction (beyond what row locks give). */
   abstract lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void>;
 

@@ -14,7 +14,7 @@ export interface SqlResult {
 export interface SqlConnection {
   query(sql: string, params?: readonly unknown[]): Promise<SqlResult>;
   /** Streams `data` into a `COPY … FROM STDIN` statement (PostgreSQL, inside a transaction), when the driver can. */
-  copyIn?(sql: string, data: string): Promise<void>;
+  copyIn?(sql: string, data: string | Buffer): Promise<void>;
 }
 
 export interface TransactionOptions {
@@ -25,6 +25,8 @@ export interface TransactionOptions {
 }
 
 export interface SqlDriver extends SqlConnection {
+  /** Everything a `COPY … TO STDOUT` statement writes (PostgreSQL); `undefined` when the driver cannot. */
+  copyOut?(sql: string): Promise<Buffer | undefined>;
   transaction<T>(fn: (conn: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Closes only what the driver opened itself. */
   close(): Promise<void>;

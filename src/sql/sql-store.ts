@@ -69,6 +69,9 @@ function addCounts<T extends Record<string, number>>(into: T, part: Readonly<T>)
 /** Names hash aggregates uniquely per process (several stores may share one SQLite handle). */
 let hashAggregateCount = 0;
 
+/** Key column types a binary same-engine copy can write into its COPY statement. */
+const INTEGER_KEY_TYPES: ReadonlySet<string> = new Set(['smallint', 'integer', 'bigint']);
+
 /** Batches this large take the dialect's bulk path (COPY on PostgreSQL), when it has one. */
 const BULK_MIN_ROWS = 2;
 
@@ -85,6 +88,8 @@ interface Prepared<K> {
   readonly version: Version | undefined;
   /** Per table, per field: the encoded value (null for none). */
   readonly cells: readonly (readonly unknown[])[];
+  /** Instead of cells: the row as a binary COPY tuple of a table with the same column types (same-engine copies). */
+  readonly tuple?: Buffer;
 }
 
 /**
@@ -261,6 +266,13 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   /** Writes prepared entities (their keys locked): insert where absent, overwrite where present; `fresh`: none of them has a row in the first table. */
   async #upsert(conn: SqlConnection, prepared: readonly Prepared<K>[], fresh = false): Promise<void> {
     const d = this.#dialect;
+    if (prepared.length > 0 && prepared.every((p) => p.tuple)) {
+      // Binary rows come only to a one-table PostgreSQL store that checked the COPY path exists.
+      const columns = this.#primary.fields.map((f) => d.quoteId(f.column));
+      const keyColumns = this.#primary.keyColumns.map((f) => d.quoteId(f.column));
+      if (await d.bulkUpsertBinary?.(conn, this.#tables[0] as string, columns, keyColumns, prepared.map((p) => p.tuple as Buffer), fresh)) return;
+      throw new MidairError('NOT_SUPPORTED', `${this.name}: rows read with a binary COPY need COPY to be written`);
+    }
     for (let t = 0; t < this.#mapping.tables.length; t++) {
       const table = this.#mapping.tables[t] as MappedTable;
       const qualified = this.#tables[t] as string;
@@ -588,6 +600,17 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const format = this.#rowFormat;
     if (format === undefined || format !== from.#rowFormat) return undefined;
     const fields = this.#primary.fields.map((f) => f.field);
+    const binary = await this.#binaryFormat();
+    if (binary !== undefined && binary === (await from.#binaryFormat())) {
+      // The same column types too: rows cross as binary COPY tuples, parsed by neither side.
+      return this.#syncBatches('syncManyFrom', keys, options, async (batch) => {
+        const found = await from.#readTuples(batch, fields, options);
+        return batch.map((key) => {
+          const tuple = found.get(keyId(key));
+          return tuple === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [], tuple };
+        });
+      });
+    }
     return this.#syncBatches('syncManyFrom', keys, options, async (batch) => {
       const found = await from.#readCells(batch, fields, options);
       return batch.map((key) => {
@@ -595,6 +618,43 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
         return cells === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [cells] };
       });
     });
+  }
+
+  /**
+   * The column types of a same-engine copy in binary: defined only where
+   * {@link #rowFormat} is, with one integer key column (the binary rows are
+   * read with the keys written into the statement), and the driver can COPY
+   * out. Read from the catalog on every call, so a changed column is never
+   * written with the old type's bytes.
+   */
+  async #binaryFormat(): Promise<string | undefined> {
+    if (this.#rowFormat === undefined || this.#primary.keyColumns.length !== 1 || !this.#driver.copyOut || !this.#dialect.binaryTuples || !this.#dialect.bulkUpsertBinary) return undefined;
+    const info = await this.#introspect(this.#primary.table, this.#primary.schema).catch(() => undefined);
+    const keyType = info?.columns.get((this.#primary.keyColumns[0] as MappedField).column)?.type;
+    if (!info || !keyType || !INTEGER_KEY_TYPES.has(keyType)) return undefined;
+    const types = this.#primary.fields.map((f) => `${f.field}:${info.columns.get(f.column)?.type ?? '?'}`);
+    return types.some((t) => t.endsWith(':?')) ? undefined : `${keyType};${types.sort().join(',')}`;
+  }
+
+  /** The rows of `keys` as binary COPY tuples, their fields in the order of `fields`, by key id. */
+  async #readTuples(keys: readonly K[], fields: readonly string[], options?: CallOptions): Promise<Map<string, Buffer>> {
+    const d = this.#dialect;
+    const byField = new Map(this.#primary.fields.map((f) => [f.field, f]));
+    const columns = fields.map((name) => `t0.${d.quoteId((byField.get(name) as MappedField).column)}`);
+    const keyField = this.#primary.keyColumns[0] as MappedField;
+    const keyAt = fields.indexOf(keyField.field);
+    const found = new Map<string, Buffer>();
+    for (const batch of chunked(keys, this.#batchRows(1))) {
+      throwIfAborted(options?.signal, 'syncManyFrom');
+      // COPY takes no parameters: the keys are written in, as integers only (checked, never quoted text).
+      const ids = batch.map((k) => String(k));
+      if (ids.some((id) => !/^-?\d{1,19}$/.test(id))) throw new MidairError('INVALID_ARGUMENT', `syncManyFrom on ${this.name}: a key is not an integer`);
+      const sql = `COPY (SELECT ${columns.join(', ')} FROM ${this.#tables[0] ?? ''} t0 WHERE t0.${d.quoteId(keyField.column)} = ANY('{${ids.join(',')}}'::bigint[])) TO STDOUT (FORMAT binary)`;
+      const data = await this.#driver.copyOut?.(sql);
+      if (!data) throw new MidairError('NOT_SUPPORTED', `syncManyFrom on ${this.name}: COPY is not available`);
+      for (const { key, tuple } of d.binaryTuples?.(data, keyAt) ?? []) found.set(keyId(keyField.codec.decode(key, d.name)), tuple);
+    }
+    return found;
   }
 
   /** The rows of `keys` as the database prints them, their cells in the order of `fields`, by key id. */

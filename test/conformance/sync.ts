@@ -95,6 +95,14 @@ export function syncSuite(get: () => Backend): void {
       expect(await into.get(987_654n)).toBeUndefined();
       expect(await into.getTombstone(987_654n)).toBeDefined();
       expect(await into.getTombstone(third.id)).toBeUndefined();
+      // The same shape over other column types (json, not jsonb; a wider integer): rows cross as text, not binary.
+      const c = backend.unique('things_text');
+      await backend.ddl({ postgres: (thingDdl(c).postgres as string).replace('j jsonb', 'j json').replace('n_int integer', 'n_int bigint') });
+      const asText = backend.store<bigint, Thing>(thingMapping(c));
+      await asText.setup();
+      expect(await asText.syncManyFrom?.(keys, from)).toEqual({ inserted: things.length, updated: 0, deleted: 0, unchanged: 1 });
+      const copied = await asText.getMany(things.map((t) => t.id));
+      expect(copied.map((t) => t && { ...t, j: JSON.stringify(t.j) })).toEqual((await from.getMany(things.map((t) => t.id))).map((t) => t && { ...t, j: JSON.stringify(t.j) }));
       // Another shape (a field the other does not have) is refused, and nothing is written.
       const narrow = backend.store<bigint, Pick<Thing, 'id' | 'version' | 's'>>(
         sqlMapping({ key: 'id', version: 'version', tables: [{ table: a, columns: { id: col.bigint('id'), version: col.bigint('version'), s: col.text('s') } }] }),
