@@ -149,7 +149,7 @@ const verifyEqualMaria: BenchCase = {
 
 const backfillPg: BenchCase = {
   name: 'backfill PostgreSQL → PostgreSQL',
-  what: '`backfill` into an empty table (sync mode, COPY + merge per chunk)',
+  what: '`backfill` into an empty table (sync mode: under new’s key locks, old’s rows cross as binary COPY tuples; then the prune pass)',
   baselineWhat: '`psql COPY … TO STDOUT (FORMAT binary) | psql COPY … FROM STDIN (FORMAT binary)`',
   target: 2,
   unit: 'ms',
@@ -187,7 +187,7 @@ async function have(command: string): Promise<boolean> {
 
 const backfillMaria: BenchCase = {
   name: 'backfill MariaDB → PostgreSQL',
-  what: '`backfill` into an empty PostgreSQL table (sync mode)',
+  what: '`backfill` into an empty PostgreSQL table (sync mode: under new’s key locks, each row decoded from MariaDB and encoded for COPY; then the prune pass)',
   baselineWhat: 'pgloader (its Debian package; data only, into the same empty table, 10 000-row batches: its default batches exhaust its heap at 1 M rows)',
   target: 0.5,
   unit: 'ms',

@@ -66,7 +66,9 @@ async function measure(): Promise<Saved[]> {
   return results;
 }
 
-const saved = (): Saved[] => CASES.filter((c) => existsSync(fileOf(c.name))).map((c) => JSON.parse(readFileSync(fileOf(c.name), 'utf8')) as Saved);
+/** The saved figures, described as the cases describe themselves now. */
+const saved = (): Saved[] =>
+  CASES.filter((c) => existsSync(fileOf(c.name))).map((c) => ({ ...(JSON.parse(readFileSync(fileOf(c.name), 'utf8')) as Saved), what: c.what, baselineWhat: c.baselineWhat }));
 const results = values.report ? saved() : await measure();
 const text = table(results);
 console.log(`\n${text}`);
