@@ -40,6 +40,14 @@ export interface SqlStoreOptions {
   readonly bulkConcurrency?: number;
 }
 
+/** Rows read as the database prints them, as prepared writes for the batch's keys (`undefined`: the source has none). */
+function asPrepared<K extends Key>(batch: readonly K[], found: ReadonlyMap<string, unknown[]>): (Prepared<K> | undefined)[] {
+  return batch.map((key) => {
+    const cells = found.get(keyId(key));
+    return cells === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [cells] };
+  });
+}
+
 /**
  * Runs `fn` over the items with at most `limit` at once. After a failure no
  * new item starts; those running finish, then the first error is thrown.
@@ -605,19 +613,14 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       // The same column types too: rows cross as binary COPY tuples, parsed by neither side.
       return this.#syncBatches('syncManyFrom', keys, options, async (batch) => {
         const found = await from.#readTuples(batch, fields, options);
+        if (!found) return asPrepared(batch, await from.#readCells(batch, fields, options)); // COPY is not installed: as text
         return batch.map((key) => {
           const tuple = found.get(keyId(key));
           return tuple === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [], tuple };
         });
       });
     }
-    return this.#syncBatches('syncManyFrom', keys, options, async (batch) => {
-      const found = await from.#readCells(batch, fields, options);
-      return batch.map((key) => {
-        const cells = found.get(keyId(key));
-        return cells === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [cells] };
-      });
-    });
+    return this.#syncBatches('syncManyFrom', keys, options, async (batch) => asPrepared(batch, await from.#readCells(batch, fields, options)));
   }
 
   /**
@@ -636,8 +639,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     return types.some((t) => t.endsWith(':?')) ? undefined : `${keyType};${types.sort().join(',')}`;
   }
 
-  /** The rows of `keys` as binary COPY tuples, their fields in the order of `fields`, by key id. */
-  async #readTuples(keys: readonly K[], fields: readonly string[], options?: CallOptions): Promise<Map<string, Buffer>> {
+  /** The rows of `keys` as binary COPY tuples, their fields in the order of `fields`, by key id; `undefined` where the driver cannot COPY. */
+  async #readTuples(keys: readonly K[], fields: readonly string[], options?: CallOptions): Promise<Map<string, Buffer> | undefined> {
     const d = this.#dialect;
     const byField = new Map(this.#primary.fields.map((f) => [f.field, f]));
     const columns = fields.map((name) => `t0.${d.quoteId((byField.get(name) as MappedField).column)}`);
@@ -651,7 +654,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       if (ids.some((id) => !/^-?\d{1,19}$/.test(id))) throw new MidairError('INVALID_ARGUMENT', `syncManyFrom on ${this.name}: a key is not an integer`);
       const sql = `COPY (SELECT ${columns.join(', ')} FROM ${this.#tables[0] ?? ''} t0 WHERE t0.${d.quoteId(keyField.column)} = ANY('{${ids.join(',')}}'::bigint[])) TO STDOUT (FORMAT binary)`;
       const data = await this.#driver.copyOut?.(sql);
-      if (!data) throw new MidairError('NOT_SUPPORTED', `syncManyFrom on ${this.name}: COPY is not available`);
+      if (!data) return undefined;
       for (const { key, tuple } of d.binaryTuples?.(data, keyAt) ?? []) found.set(keyId(keyField.codec.decode(key, d.name)), tuple);
     }
     return found;
