@@ -10,6 +10,8 @@ interface Pending {
 
 interface Slot {
   readonly startedAt: number;
+  /** Keeps the process alive only while a call of the slot runs (regression: a hung call in a script never timed out). */
+  readonly timer: NodeJS.Timeout;
   readonly signal: AbortSignal;
   /** Calls of the slot still running; those left when it expires fail. Finished calls leave at once, so nothing is held longer than its call. */
   readonly pending: Set<Pending>;
@@ -23,7 +25,6 @@ function slotFor(ms: number): Slot {
   const open = slots.get(ms);
   if (open && now - open.startedAt < SLOT_MS) return open;
   const controller = new AbortController();
-  const slot: Slot = { startedAt: now, signal: controller.signal, pending: new Set() };
   // It fires SLOT_MS late at most: every call of the slot gets its full `ms`.
   const timer = setTimeout(() => {
     if (slots.get(ms) === slot) slots.delete(ms);
@@ -32,7 +33,7 @@ function slotFor(ms: number): Slot {
     for (const p of slot.pending) p.reject(new MidairError('TIMEOUT', `${p.operation} timed out after ${ms} ms`, { details: { operation: p.operation } }));
     slot.pending.clear();
   }, ms + SLOT_MS);
-  timer.unref(); // the calls themselves keep the process alive, not their deadline
+  const slot: Slot = { startedAt: now, timer, signal: controller.signal, pending: new Set() };
   slots.set(ms, slot);
   return slot;
 }
@@ -54,8 +55,13 @@ export function withTimeout<T>(fn: (signal: AbortSignal) => Promise<T>, ms: numb
   /* eslint-disable @typescript-eslint/prefer-promise-reject-errors */
   return new Promise<T>((resolve, reject) => {
     const entry: Pending = { operation, reject };
+    if (slot.pending.size === 0) slot.timer.ref();
     slot.pending.add(entry);
-    const done = (): boolean => slot.pending.delete(entry);
+    const done = (): boolean => {
+      const was = slot.pending.delete(entry);
+      if (slot.pending.size === 0) slot.timer.unref(); // a finished slot's deadline keeps nothing alive
+      return was;
+    };
     let running: Promise<T>;
     try {
       running = fn(slot.signal);

@@ -51,17 +51,20 @@ function loadCopyStreams(): Promise<CopyStreams | null> {
   return copyStreams;
 }
 
-/** Everything a `COPY … TO STDOUT` statement writes, on a connection of the pool. */
-async function copyOut(pool: PostgresPool, sql: string): Promise<Buffer> {
-  const streams = await loadCopyStreams();
-  if (!streams) throw new Error('pg-copy-streams is not installed');
+/** Everything a `COPY … TO STDOUT` statement writes, on this client. */
+async function copyOutOn(client: PostgresPoolClient, streams: CopyStreams, sql: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  const source = (client as unknown as { query(stream: NodeJS.ReadableStream): NodeJS.ReadableStream }).query(streams.to(sql));
+  for await (const chunk of source) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** {@link copyOutOn} on a connection of the pool. */
+async function copyOut(pool: PostgresPool, streams: CopyStreams, sql: string): Promise<Buffer> {
   const client = await pool.connect();
   let broken = false;
   try {
-    const chunks: Buffer[] = [];
-    const source = (client as unknown as { query(stream: NodeJS.ReadableStream): NodeJS.ReadableStream }).query(streams.to(sql));
-    for await (const chunk of source) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    return await copyOutOn(client, streams, sql);
   } catch (err) {
     broken = true;
     throw err;
@@ -90,19 +93,21 @@ export interface PostgresDriverOptions {
 /** Adapts a `pg` pool to midair's SQL driver contract. */
 export function postgresDriver(pool: PostgresPool, options: PostgresDriverOptions = {}): SqlDriver {
   return {
+    pool,
     query: (sql, params) => run(pool, sql, params),
     async copyOut(sql) {
-      return (await loadCopyStreams()) === null ? undefined : copyOut(pool, sql);
+      const streams = await loadCopyStreams();
+      return streams ? copyOut(pool, streams, sql) : undefined;
     },
     async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
       const client = await pool.connect();
       let broken = false;
       try {
         await run(client, 'BEGIN');
-        const canCopy = (await loadCopyStreams()) !== null;
+        const streams = await loadCopyStreams();
         const result = await fn({
           query: (sql, params) => run(client, sql, params),
-          ...(canCopy ? { copyIn: (sql: string, data: string | Buffer) => copyIn(client, sql, data) } : {}),
+          ...(streams ? { copyIn: (sql: string, data: string | Buffer) => copyIn(client, sql, data), copyOut: (sql: string) => copyOutOn(client, streams, sql) } : {}),
         });
         await run(client, 'COMMIT');
         return result;

@@ -15,6 +15,8 @@ export interface SqlConnection {
   query(sql: string, params?: readonly unknown[]): Promise<SqlResult>;
   /** Streams `data` into a `COPY … FROM STDIN` statement (PostgreSQL, inside a transaction), when the driver can. */
   copyIn?(sql: string, data: string | Buffer): Promise<void>;
+  /** Everything a `COPY … TO STDOUT` statement writes (PostgreSQL), on this connection; `undefined` when the driver cannot. */
+  copyOut?(sql: string): Promise<Buffer | undefined>;
 }
 
 export interface TransactionOptions {
@@ -25,8 +27,8 @@ export interface TransactionOptions {
 }
 
 export interface SqlDriver extends SqlConnection {
-  /** Everything a `COPY … TO STDOUT` statement writes (PostgreSQL); `undefined` when the driver cannot. */
-  copyOut?(sql: string): Promise<Buffer | undefined>;
+  /** The connection pool the driver draws on (its identity only: stores on one pool share its connections). */
+  readonly pool?: object;
   transaction<T>(fn: (conn: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Closes only what the driver opened itself. */
   close(): Promise<void>;

@@ -33,9 +33,12 @@ export interface SqlStoreOptions {
   /** Attempts for a write aborted by a deadlock before the error reaches the caller. Default 8. */
   readonly deadlockRetries?: number;
   /**
-   * How many transactions one bulk write (a backfill chunk through
-   * `syncMany` or `writeIfNewer`) runs at once over its disjoint batches of
-   * keys, so reading the source and writing here overlap. Default 2.
+   * How many transactions one bulk write (`writeIfNewer`, or a same-engine
+   * backfill chunk through `syncManyFrom`) runs at once over its disjoint
+   * batches of keys, so reading the source and writing here overlap. Each
+   * holds one connection (a same-engine copy from another pool also takes
+   * one of that pool per transaction). `syncMany` runs one at a time.
+   * Default 2.
    */
   readonly bulkConcurrency?: number;
 }
@@ -76,6 +79,9 @@ function addCounts<T extends Record<string, number>>(into: T, part: Readonly<T>)
 
 /** Names hash aggregates uniquely per process (several stores may share one SQLite handle). */
 let hashAggregateCount = 0;
+
+/** Codecs whose column types must be equal for a same-engine copy as text (their input rounds where the codec floors). */
+const ROUNDING_CODECS: ReadonlySet<string> = new Set(['timestamptz', 'timestamp']);
 
 /** Key column types a binary same-engine copy can write into its COPY statement. */
 const INTEGER_KEY_TYPES: ReadonlySet<string> = new Set(['smallint', 'integer', 'bigint']);
@@ -212,6 +218,23 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
                   throwIfAborted(signal, operation);
                   return conn.query(sql, params);
                 },
+                // Regression: the guard once dropped COPY, so a call given a signal lost the bulk path (and a binary copy failed).
+                ...(conn.copyIn
+                  ? {
+                      copyIn: async (sql: string, data: string | Buffer) => {
+                        throwIfAborted(signal, operation);
+                        return conn.copyIn?.(sql, data);
+                      },
+                    }
+                  : {}),
+                ...(conn.copyOut
+                  ? {
+                      copyOut: async (sql: string) => {
+                        throwIfAborted(signal, operation);
+                        return conn.copyOut?.(sql);
+                      },
+                    }
+                  : {}),
               })
           : fn;
         return await this.#driver.transaction(guarded, this.#writeTx);
@@ -572,7 +595,9 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   async syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult> {
-    return this.#syncBatches('syncMany', keys, options, async (batch) => {
+    // One batch at a time: `read` may need a connection of the pool this store's batch holds one of
+    // (old and new in one database), and two batches each waiting for a second connection of a pool of two never end.
+    return this.#syncBatches('syncMany', keys, options, 1, async (batch) => {
       const values = await read(batch);
       return batch.map((key, i) => {
         const value = values[i];
@@ -605,42 +630,50 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   async syncManyFrom(keys: readonly K[], source: Store<K, E>, options?: CallOptions): Promise<SyncManyResult | undefined> {
     if (!(source instanceof SqlStore)) return undefined;
     const from = source as SqlStore<K, E>;
-    const format = this.#rowFormat;
-    if (format === undefined || format !== from.#rowFormat) return undefined;
+    if (this.#rowFormat === undefined || this.#rowFormat !== from.#rowFormat) return undefined;
+    const [mine, theirs] = await Promise.all([this.#copyShape(), from.#copyShape()]);
+    if (mine.text === undefined || mine.text !== theirs.text) return undefined;
+    // The same column types too: rows cross as binary COPY tuples, parsed by neither side.
+    const binary = mine.binary !== undefined && mine.binary === theirs.binary;
+    // One pool for both: old is read on the batch's own connection, so a batch never waits for a second one.
+    const shared = this.#driver === from.#driver || (this.#driver.pool !== undefined && this.#driver.pool === from.#driver.pool);
     const fields = this.#primary.fields.map((f) => f.field);
-    const binary = await this.#binaryFormat();
-    if (binary !== undefined && binary === (await from.#binaryFormat())) {
-      // The same column types too: rows cross as binary COPY tuples, parsed by neither side.
-      return this.#syncBatches('syncManyFrom', keys, options, async (batch) => {
-        const found = await from.#readTuples(batch, fields, options);
-        if (!found) return asPrepared(batch, await from.#readCells(batch, fields, options)); // COPY is not installed: as text
-        return batch.map((key) => {
-          const tuple = found.get(keyId(key));
-          return tuple === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [], tuple };
-        });
+    return this.#syncBatches('syncManyFrom', keys, options, this.#bulkConcurrency, async (batch, conn) => {
+      const via = shared ? conn : undefined;
+      const found = binary ? await from.#readTuples(batch, fields, options, via) : undefined;
+      if (!found) return asPrepared(batch, await from.#readCells(batch, fields, options, via)); // as text (also where COPY is not installed)
+      return batch.map((key) => {
+        const tuple = found.get(keyId(key));
+        return tuple === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [], tuple };
       });
-    }
-    return this.#syncBatches('syncManyFrom', keys, options, async (batch) => asPrepared(batch, await from.#readCells(batch, fields, options)));
+    });
   }
 
   /**
-   * The column types of a same-engine copy in binary: defined only where
-   * {@link #rowFormat} is, with one integer key column (the binary rows are
-   * read with the keys written into the statement), and the driver can COPY
-   * out. Read from the catalog on every call, so a changed column is never
-   * written with the old type's bytes.
+   * What a same-engine copy must agree on, read from the catalog on every
+   * call (so a changed column is never written with the old type's bytes):
+   * `text` — the fields, their codecs, and the column types of those whose
+   * input rounds (timestamps: text a finer column printed would be rounded,
+   * where the codec floors); `binary` — every column type, with one integer
+   * key column (the binary rows are read with the keys written into the
+   * statement) and COPY on both ends.
    */
-  async #binaryFormat(): Promise<string | undefined> {
-    if (this.#rowFormat === undefined || this.#primary.keyColumns.length !== 1 || !this.#driver.copyOut || !this.#dialect.binaryTuples || !this.#dialect.bulkUpsertBinary) return undefined;
+  async #copyShape(): Promise<{ readonly text?: string; readonly binary?: string }> {
+    const format = this.#rowFormat;
+    if (format === undefined) return {};
     const info = await this.#introspect(this.#primary.table, this.#primary.schema).catch(() => undefined);
-    const keyType = info?.columns.get((this.#primary.keyColumns[0] as MappedField).column)?.type;
-    if (!info || !keyType || !INTEGER_KEY_TYPES.has(keyType)) return undefined;
-    const types = this.#primary.fields.map((f) => `${f.field}:${info.columns.get(f.column)?.type ?? '?'}`);
-    return types.some((t) => t.endsWith(':?')) ? undefined : `${keyType};${types.sort().join(',')}`;
+    const typeOf = (f: MappedField): string | undefined => info?.columns.get(f.column)?.type;
+    const fields = this.#primary.fields;
+    if (!info || fields.some((f) => typeOf(f) === undefined)) return {};
+    const text = fields.map((f) => `${f.field}:${f.codec.type}${ROUNDING_CODECS.has(f.codec.type) ? `=${typeOf(f) ?? ''}` : ''}`).sort().join(',');
+    const keyType = typeOf(this.#primary.keyColumns[0] as MappedField);
+    const canBinary = this.#primary.keyColumns.length === 1 && keyType !== undefined && INTEGER_KEY_TYPES.has(keyType) && this.#dialect.binaryTuples !== undefined && this.#dialect.bulkUpsertBinary !== undefined;
+    if (!canBinary) return { text };
+    return { text, binary: `${keyType};${fields.map((f) => `${f.field}:${typeOf(f) ?? ''}`).sort().join(',')}` };
   }
 
   /** The rows of `keys` as binary COPY tuples, their fields in the order of `fields`, by key id; `undefined` where the driver cannot COPY. */
-  async #readTuples(keys: readonly K[], fields: readonly string[], options?: CallOptions): Promise<Map<string, Buffer> | undefined> {
+  async #readTuples(keys: readonly K[], fields: readonly string[], options?: CallOptions, conn?: SqlConnection): Promise<Map<string, Buffer> | undefined> {
     const d = this.#dialect;
     const byField = new Map(this.#primary.fields.map((f) => [f.field, f]));
     const columns = fields.map((name) => `t0.${d.quoteId((byField.get(name) as MappedField).column)}`);
@@ -653,7 +686,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       const ids = batch.map((k) => String(k));
       if (ids.some((id) => !/^-?\d{1,19}$/.test(id))) throw new MidairError('INVALID_ARGUMENT', `syncManyFrom on ${this.name}: a key is not an integer`);
       const sql = `COPY (SELECT ${columns.join(', ')} FROM ${this.#tables[0] ?? ''} t0 WHERE t0.${d.quoteId(keyField.column)} = ANY('{${ids.join(',')}}'::bigint[])) TO STDOUT (FORMAT binary)`;
-      const data = await this.#driver.copyOut?.(sql);
+      const data = await (conn ?? this.#driver).copyOut?.(sql);
       if (!data) return undefined;
       for (const { key, tuple } of d.binaryTuples?.(data, keyAt) ?? []) found.set(keyId(keyField.codec.decode(key, d.name)), tuple);
     }
@@ -661,7 +694,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   /** The rows of `keys` as the database prints them, their cells in the order of `fields`, by key id. */
-  async #readCells(keys: readonly K[], fields: readonly string[], options?: CallOptions): Promise<Map<string, unknown[]>> {
+  async #readCells(keys: readonly K[], fields: readonly string[], options?: CallOptions, conn?: SqlConnection): Promise<Map<string, unknown[]>> {
     const byField = new Map(this.#primary.fields.map((f) => [f.field, f]));
     const columns = fields.map((name) => `t0.${this.#dialect.quoteId((byField.get(name) as MappedField).column)}`);
     const keyAt = this.#primary.keyColumns.map((k) => fields.indexOf(k.field));
@@ -670,7 +703,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
       throwIfAborted(options?.signal, 'syncManyFrom');
       const params = new Params(this.#dialect);
       const where = keyIn(this.#keyCols0, this.#primary.keyColumns, batch, params);
-      const { rows } = await this.#query('syncManyFrom', `SELECT ${columns.join(', ')} FROM ${this.#tables[0] ?? ''} t0 WHERE ${where}`, params.values);
+      const sql = `SELECT ${columns.join(', ')} FROM ${this.#tables[0] ?? ''} t0 WHERE ${where}`;
+      const { rows } = conn ? await conn.query(sql, params.values) : await this.#query('syncManyFrom', sql, params.values);
       for (const row of rows) found.set(keyId(this.#decodeKey(keyAt.map((i) => row[i]))), row as unknown[]);
     }
     return found;
@@ -685,17 +719,18 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     operation: string,
     keys: readonly K[],
     options: CallOptions | undefined,
-    fetch: (batch: readonly K[]) => Promise<readonly (Prepared<K> | undefined | null)[]>,
+    lanes: number,
+    fetch: (batch: readonly K[], conn: SqlConnection) => Promise<readonly (Prepared<K> | undefined | null)[]>,
   ): Promise<SyncManyResult> {
     this.#open(operation, options);
     const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
     const unique = [...new Map(keys.map((k) => [keyId(k), k])).values()];
     const widest = Math.max(...this.#mapping.tables.map((t) => t.fields.length));
-    await forEachLimit(chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length))), this.#bulkConcurrency, async (batch) => {
+    await forEachLimit(chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length))), lanes, async (batch) => {
       const part = await this.#write(operation, options, async (conn) => {
         const counts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
         const { tombs, rows } = await this.#lockMany(conn, batch);
-        const values = await fetch(batch);
+        const values = await fetch(batch, conn);
         const puts: Prepared<K>[] = [];
         const gone: K[] = [];
         batch.forEach((key, i) => {

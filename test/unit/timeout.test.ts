@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { MidairError } from '../../src/index.js';
 import { withTimeout } from '../../src/migration/timeout.js';
@@ -29,5 +34,12 @@ describe('store call deadlines', () => {
   it('passes a store error through unchanged', async () => {
     const failure = new Error('connection reset');
     await expect(withTimeout(async () => Promise.reject(failure), 1000, 'get on old')).rejects.toBe(failure);
+  });
+
+  it('regression: a hung call in a process with nothing else to do still times out (the shared deadline keeps the process alive while a call runs)', async () => {
+    const jiti = join(dirname(createRequire(import.meta.url).resolve('jiti/package.json')), 'lib', 'jiti-cli.mjs');
+    const script = fileURLToPath(new URL('../support/hung-call.ts', import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, [jiti, script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe('TIMEOUT: get on new timed out after 50 ms');
   });
 });
