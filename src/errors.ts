@@ -115,3 +115,19 @@ export function throwIfAborted(signal: AbortSignal | undefined, operation: strin
 export function errorSummary(error: unknown): { readonly code: string; readonly message: string } {
   return error instanceof MidairError ? { code: error.code, message: error.message } : { code: 'UNKNOWN', message: error instanceof Error ? error.name : 'error' };
 }
+
+/**
+ * A sync by many keys that failed part-way: the batches that committed
+ * before the failure stay written. Says what they did and which keys were
+ * not written, so a caller retrying key by key neither redoes nor miscounts
+ * the rest. Its code and message are the failure's own.
+ */
+export class PartialSyncError extends MidairError {
+  constructor(
+    failure: MidairError,
+    readonly done: { readonly inserted: number; readonly updated: number; readonly deleted: number; readonly unchanged: number },
+    readonly notDone: readonly string[],
+  ) {
+    super(failure.code, failure.message, { cause: failure, details: failure.details });
+  }
+}

@@ -6,7 +6,7 @@
  */
 
 // Errors
-export { ERROR_CODES, MidairError, describeFailure } from './errors.js';
+export { ERROR_CODES, MidairError, PartialSyncError, describeFailure } from './errors.js';
 export type { MidairErrorCode, MidairErrorDetails } from './errors.js';
 
 // Comparing entities

@@ -24,9 +24,9 @@ describe.skipIf(!run)(`PostgreSQL same-engine copies${run ? '' : ` — skipped: 
   const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
   let n = 0;
   const names = new Map<Store<bigint, Item>, string>();
-  const table = async (ddlType = 'timestamptz'): Promise<Store<bigint, Item>> => {
+  const table = async (ddlType = 'timestamptz', check = ''): Promise<Store<bigint, Item>> => {
     const name = `items_${++n}`;
-    await pool.query(`CREATE TABLE ${name} (id bigint PRIMARY KEY, at ${ddlType} NOT NULL, note text NOT NULL)`);
+    await pool.query(`CREATE TABLE ${name} (id bigint PRIMARY KEY, at ${ddlType} NOT NULL, note text NOT NULL${check})`);
     const store = postgresStore<bigint, Item>(pool, mapping(name));
     await store.setup();
     names.set(store, name);
@@ -73,5 +73,16 @@ describe.skipIf(!run)(`PostgreSQL same-engine copies${run ? '' : ` — skipped: 
     await coarse.syncMany([1n, 2n], async (keys) => fine.getMany(keys));
     expect((await coarse.getMany([1n, 2n])).map((e) => e?.at.toISOString())).toEqual(['2024-01-01T12:00:00.123Z', '2024-01-01T12:00:00.999Z']);
     expect(await coarse.getMany([1n, 2n])).toEqual(await fine.getMany([1n, 2n]));
+  });
+
+  it('regression: a bad row costs only its own batch, and the batches that committed are counted as inserted, not again as updated', async () => {
+    const into = await table('timestamptz', ", CHECK (note NOT LIKE 'note 1234%')"); // refuses key 1234 only
+    const m = defineMigration({ name: 'bad-row', old, new: into, control: memoryControlStore() });
+    await m.advance({ reason: 'test' });
+    const r = await m.backfill({ chunkSize: N, maxChunkSize: N });
+    await m.close();
+    expect(r).toMatchObject({ status: 'complete', inserted: N - 1, updated: 0, deadLetters: 1 });
+    expect(await into.count()).toBe(N - 1);
+    expect(await into.get(1234n)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import type { ControlStore } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
+import { MidairError, PartialSyncError } from '../errors.js';
 import { keyId, type Key } from '../keys.js';
 import { hasManyOf, type BulkWriteResult, type Store } from '../store.js';
 import { firstKeys, firstPage } from './steps.js';
@@ -131,8 +131,14 @@ export async function syncChunk<K extends Key, E extends object>(keys: readonly 
     tally(direct ?? (await target.syncMany(keys, read(), { signal: options.signal })));
   } catch (error) {
     if (!isRowError(error)) throw error;
-    // One bad row fails the whole chunk: sync the keys one by one to find it.
-    for (const key of keys) {
+    // One bad row fails its batch: sync that batch's keys one by one to find it (batches that committed stay counted).
+    let retry = keys;
+    if (error instanceof PartialSyncError) {
+      tally(error.done);
+      const left = new Set(error.notDone);
+      retry = keys.filter((k) => left.has(keyId(k)));
+    }
+    for (const key of retry) {
       const id = keyId(key);
       if (dead.has(id)) continue;
       try {

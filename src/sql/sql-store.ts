@@ -1,5 +1,5 @@
 import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader } from '../entity.js';
-import { describeFailure, MidairError, throwIfAborted } from '../errors.js';
+import { describeFailure, MidairError, PartialSyncError, throwIfAborted } from '../errors.js';
 import { keyId, type Key } from '../keys.js';
 import { codecs, wrapsReads, wrapsWrites } from '../mapping/codecs.js';
 import type { MappedField, MappedTable, SqlMapping } from '../mapping/mapping.js';
@@ -726,37 +726,46 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
     const unique = [...new Map(keys.map((k) => [keyId(k), k])).values()];
     const widest = Math.max(...this.#mapping.tables.map((t) => t.fields.length));
-    await forEachLimit(chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length))), lanes, async (batch) => {
-      const part = await this.#write(operation, options, async (conn) => {
-        const counts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
-        const { tombs, rows } = await this.#lockMany(conn, batch);
-        const values = await fetch(batch, conn);
-        const puts: Prepared<K>[] = [];
-        const gone: K[] = [];
-        batch.forEach((key, i) => {
-          const value = values[i];
-          const id = keyId(key);
-          if (value === null) counts.unchanged++;
-          else if (value === undefined) {
-            if (rows.has(id)) counts.deleted++;
-            else counts.unchanged++;
-            gone.push(key);
-          } else {
-            counts[rows.has(id) ? 'updated' : 'inserted']++;
-            puts.push(value);
+    const notDone = new Set(unique.map((k) => keyId(k)));
+    const batches = chunked(unique, this.#batchRows(Math.ceil(widest / this.#keyCols.length)));
+    try {
+      await forEachLimit(batches, lanes, async (batch) => {
+        const part = await this.#write(operation, options, async (conn) => {
+          const counts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
+          const { tombs, rows } = await this.#lockMany(conn, batch);
+          const values = await fetch(batch, conn);
+          const puts: Prepared<K>[] = [];
+          const gone: K[] = [];
+          batch.forEach((key, i) => {
+            const value = values[i];
+            const id = keyId(key);
+            if (value === null) counts.unchanged++;
+            else if (value === undefined) {
+              if (rows.has(id)) counts.deleted++;
+              else counts.unchanged++;
+              gone.push(key);
+            } else {
+              counts[rows.has(id) ? 'updated' : 'inserted']++;
+              puts.push(value);
+            }
+          });
+          const cleared = puts.filter((p) => tombs.has(p.id)).map((p) => p.key);
+          if (cleared.length > 0) await this.#deleteTombstones(conn, cleared);
+          if (puts.length > 0) await this.#upsert(conn, puts, puts.every((p) => !rows.has(p.id)));
+          for (const key of gone) {
+            const id = keyId(key);
+            await this.#deleteLocked(conn, key, { tombVersion: tombs.get(id), rowVersion: rows.get(id) }, { version: undefined });
           }
+          return counts;
         });
-        const cleared = puts.filter((p) => tombs.has(p.id)).map((p) => p.key);
-        if (cleared.length > 0) await this.#deleteTombstones(conn, cleared);
-        if (puts.length > 0) await this.#upsert(conn, puts, puts.every((p) => !rows.has(p.id)));
-        for (const key of gone) {
-          const id = keyId(key);
-          await this.#deleteLocked(conn, key, { tombVersion: tombs.get(id), rowVersion: rows.get(id) }, { version: undefined });
-        }
-        return counts;
+        addCounts(result, part);
+        for (const key of batch) notDone.delete(keyId(key));
       });
-      addCounts(result, part);
-    });
+    } catch (error) {
+      // Batches that committed stay written: say so, so a retry key by key redoes (and counts) only the rest.
+      if (error instanceof MidairError && notDone.size < unique.length) throw new PartialSyncError(error, result, [...notDone]);
+      throw error;
+    }
     return result;
   }
 
