@@ -31,12 +31,7 @@ async function run(command: string, args: readonly string[]): Promise<{ stdout: 
 /** Runs a shell pipeline; resolves its wall time in ms. */
 async function shell(command: string): Promise<number> {
   const t0 = performance.now();
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('bash', ['-o', 'pipefail', '-c', command], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${command.slice(0, 60)}… exited ${code}: ${err.slice(0, 200)}`))));
-  });
+  await run('bash', ['-o', 'pipefail', '-c', command]);
   return ms(t0);
 }
 
@@ -147,6 +142,21 @@ const verifyEqualMaria: BenchCase = {
   },
 };
 
+/** A backfill of `old` into a new empty PostgreSQL table; resolves its wall time in ms (and checks every row arrived). */
+async function timedBackfill(ctx: BenchContext, old: Store<bigint, BenchUser>, table: string): Promise<number> {
+  await pgUsers(await pgp(ctx), table, 0);
+  const target = await pgStore(ctx, table);
+  await target.setup();
+  const m = defineMigration({ name: 'bench', old, new: target, control: memoryControlStore() });
+  await m.advance({ reason: 'bench' });
+  const t0 = performance.now();
+  const r = await m.backfill({ chunkSize: 5000, maxChunkSize: 20_000 });
+  const t = ms(t0);
+  await m.close();
+  if (r.status !== 'complete' || r.inserted !== ctx.rows) throw new Error(`backfill ${r.status}, ${r.inserted} inserted`);
+  return t;
+}
+
 const backfillPg: BenchCase = {
   name: 'backfill PostgreSQL → PostgreSQL',
   what: '`backfill` into an empty table (sync mode: under new’s key locks, old’s rows cross as binary COPY tuples; then the prune pass)',
@@ -158,17 +168,7 @@ const backfillPg: BenchCase = {
     return true;
   },
   async midair(ctx) {
-    await pgUsers(await pgp(ctx), 'users_c', 0);
-    const target = await pgStore(ctx, 'users_c');
-    await target.setup();
-    const m = defineMigration({ name: 'bench', old: await pgStore(ctx, 'users_a'), new: target, control: memoryControlStore(), instanceExpiryMs: 1000, pollMs: 100 });
-    await m.advance({ reason: 'bench' });
-    const t0 = performance.now();
-    const r = await m.backfill({ chunkSize: 5000, maxChunkSize: 20_000 });
-    const t = ms(t0);
-    await m.close();
-    if (r.status !== 'complete' || r.inserted !== ctx.rows) throw new Error(`backfill ${r.status}, ${r.inserted} inserted`);
-    return t;
+    return timedBackfill(ctx, await pgStore(ctx, 'users_a'), 'users_c');
   },
   async baseline(ctx) {
     await pgUsers(await pgp(ctx), 'users_d', 0);
@@ -199,17 +199,7 @@ const backfillMaria: BenchCase = {
     return true;
   },
   async midair(ctx) {
-    await pgUsers(await pgp(ctx), 'users_e', 0);
-    const target = await pgStore(ctx, 'users_e');
-    await target.setup();
-    const m = defineMigration({ name: 'bench', old: mysqlStore<bigint, BenchUser>(maria as mysql.Pool, usersMapping('users_m')), new: target, control: memoryControlStore() });
-    await m.advance({ reason: 'bench' });
-    const t0 = performance.now();
-    const r = await m.backfill({ chunkSize: 5000, maxChunkSize: 20_000 });
-    const t = ms(t0);
-    await m.close();
-    if (r.status !== 'complete' || r.inserted !== ctx.rows) throw new Error(`backfill ${r.status}, ${r.inserted} inserted`);
-    return t;
+    return timedBackfill(ctx, mysqlStore<bigint, BenchUser>(maria as mysql.Pool, usersMapping('users_m')), 'users_e');
   },
   async baseline(ctx) {
     const p = await pgp(ctx);

@@ -136,6 +136,10 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   /** Hash aggregates this store registered with its driver, by the fields they leave out. */
   readonly #hashAggregates = new Map<string, { name: string; columns: string[] }>();
   readonly #keyCols0: readonly string[];
+  /** t0's key columns as read (`SELECT` list). */
+  readonly #keyReads0: string;
+  /** See {@link #computeRowFormat}: fixed by the mapping. */
+  readonly #rowFormat: string | undefined;
   readonly #bulkConcurrency: number;
   readonly #keyCols: readonly string[];
   readonly #versionMapped: MappedField | undefined;
@@ -165,8 +169,10 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.#tables = mapping.tables.map((t) => dialect.qualify(t.table, t.schema));
     this.#tomb = dialect.qualify(mapping.tombstone.table, mapping.tombstone.schema);
     this.#lockNamespace = this.#primary.table;
+    this.#rowFormat = this.#computeRowFormat();
     this.#keyCols = this.#primary.keyColumns.map((f) => q(f.column));
     this.#keyCols0 = this.#keyCols.map((c) => `t0.${c}`);
+    this.#keyReads0 = this.#primary.keyColumns.map((f, i) => readExpr(dialect, f, this.#keyCols0[i] as string)).join(', ');
     this.#versionMapped = this.#primary.fields.find((f) => f.field === mapping.versionField);
     this.#tombVersion = this.#versionMapped && { ...this.#versionMapped, column: TOMBSTONE_VERSION_COLUMN };
     this.#writeTx = dialect.writeTransaction;
@@ -417,41 +423,30 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     return conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   }
 
-  async *scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
-    const size = options.chunkSize ?? 1000;
-    if (!Number.isSafeInteger(size) || size < 1) throw new MidairError('INVALID_ARGUMENT', 'scan: chunkSize must be a positive integer');
-    const order = ` ORDER BY ${this.#keyCols0.join(', ')} LIMIT ${size}`;
-    let after = options.after;
-    for (;;) {
-      this.#open('scan', options);
-      const params = new Params(this.#dialect);
-      const where = this.#rangeWhere(params, { after, through: options.through, within: options.within });
-      const { rows } = await this.#query('scan', `${this.#select}${where}${order}`, params.values);
-      if (rows.length === 0) return;
-      const chunk = rows.map((r) => this.#decode(r));
-      // Taken before yielding: the consumer owns the chunk and may empty it.
-      const last = this.keyOf(chunk[chunk.length - 1] as E);
-      yield chunk;
-      if (rows.length < size) return;
-      after = last;
-    }
+  scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
+    return this.#keyset('scan', options, this.#select, (r) => this.#decode(r), (e) => this.keyOf(e));
   }
 
-  async *scanKeys(options: ScanOptions<K> = {}): AsyncIterable<K[]> {
+  scanKeys(options: ScanOptions<K> = {}): AsyncIterable<K[]> {
+    return this.#keyset('scanKeys', options, `SELECT ${this.#keyReads0} FROM ${this.#tables[0] ?? ''} t0`, (r) => this.#decodeKey(r), (k) => k);
+  }
+
+  /** A keyset walk of `select` in key order, in chunks of decoded rows. */
+  async *#keyset<T>(operation: string, options: ScanOptions<K>, select: string, decode: (row: readonly unknown[]) => T, keyOf: (item: T) => K): AsyncIterable<T[]> {
     const size = options.chunkSize ?? 1000;
-    if (!Number.isSafeInteger(size) || size < 1) throw new MidairError('INVALID_ARGUMENT', 'scanKeys: chunkSize must be a positive integer');
-    const keyExprs = this.#primary.keyColumns.map((f, i) => readExpr(this.#dialect, f, this.#keyCols0[i] as string));
+    if (!Number.isSafeInteger(size) || size < 1) throw new MidairError('INVALID_ARGUMENT', `${operation}: chunkSize must be a positive integer`);
     const order = ` ORDER BY ${this.#keyCols0.join(', ')} LIMIT ${size}`;
     let after = options.after;
     for (;;) {
-      this.#open('scanKeys', options);
+      this.#open(operation, options);
       const params = new Params(this.#dialect);
       const where = this.#rangeWhere(params, { after, through: options.through, within: options.within });
-      const { rows } = await this.#query('scanKeys', `SELECT ${keyExprs.join(', ')} FROM ${this.#tables[0] ?? ''} t0${where}${order}`, params.values);
+      const { rows } = await this.#query(operation, `${select}${where}${order}`, params.values);
       if (rows.length === 0) return;
-      const keys = rows.map((r) => this.#decodeKey(r));
-      const last = keys[keys.length - 1] as K;
-      yield keys;
+      const chunk = rows.map(decode);
+      // Taken before yielding: the consumer owns the chunk and may empty it.
+      const last = keyOf(chunk[chunk.length - 1] as T);
+      yield chunk;
       if (rows.length < size) return;
       after = last;
     }
@@ -460,12 +455,11 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   async hasMany(keys: readonly K[], options?: CallOptions): Promise<boolean[]> {
     this.#open('hasMany', options);
     const found = new Set<string>();
-    const keyExprs = this.#primary.keyColumns.map((f, i) => readExpr(this.#dialect, f, this.#keyCols0[i] as string));
     for (const batch of chunked(keys, this.#batchRows(1))) {
       throwIfAborted(options?.signal, 'hasMany');
       const params = new Params(this.#dialect);
       const where = keyIn(this.#keyCols0, this.#primary.keyColumns, batch, params);
-      const { rows } = await this.#query('hasMany', `SELECT ${keyExprs.join(', ')} FROM ${this.#tables[0] ?? ''} t0 WHERE ${where}`, params.values);
+      const { rows } = await this.#query('hasMany', `SELECT ${this.#keyReads0} FROM ${this.#tables[0] ?? ''} t0 WHERE ${where}`, params.values);
       for (const row of rows) found.add(keyId(this.#decodeKey(row)));
     }
     return keys.map((k) => found.has(keyId(k)));
@@ -518,9 +512,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.#open('keyAt', options);
     if (!Number.isSafeInteger(offset) || offset < 1) throw new MidairError('INVALID_ARGUMENT', 'keyAt: offset must be a positive integer');
     const params = new Params(this.#dialect);
-    const keyExprs = this.#primary.keyColumns.map((f, i) => readExpr(this.#dialect, f, this.#keyCols0[i] as string));
     const where = this.#rangeWhere(params, range);
-    const sql = `SELECT ${keyExprs.join(', ')} FROM ${this.#tables[0] ?? ''} t0${where} ORDER BY ${this.#keyCols0.join(', ')} LIMIT 1 OFFSET ${offset - 1}`;
+    const sql = `SELECT ${this.#keyReads0} FROM ${this.#tables[0] ?? ''} t0${where} ORDER BY ${this.#keyCols0.join(', ')} LIMIT 1 OFFSET ${offset - 1}`;
     const { rows } = await this.#query('keyAt', sql, params.values);
     return rows[0] === undefined ? undefined : this.#decodeKey(rows[0]);
   }
@@ -615,7 +608,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
    * decoding and encoding in between. Only for PostgreSQL, one table, and
    * built-in codecs (each prints a value its own type reads back unchanged).
    */
-  get #rowFormat(): string | undefined {
+  #computeRowFormat(): string | undefined {
     if (this.#dialect.name !== 'postgres' || this.#mapping.tables.length !== 1) return undefined;
     const fields = this.#primary.fields;
     if (fields.some((f) => f.codec.type.startsWith('custom:') || wrapsReads(f.codec, this.#dialect.name) || wrapsWrites(f.codec, this.#dialect.name))) return undefined;
