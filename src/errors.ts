@@ -29,6 +29,7 @@ export const ERROR_CODES = [
   'CLOSED',
   'CONFIG',
   'BLOCKED',
+  'FENCED',
   'UNKNOWN',
 ] as const;
 

@@ -1,10 +1,24 @@
 import type { Key } from './keys.js';
 import type { Version } from './versions.js';
 
+/**
+ * Fencing: the migration and the phase-state version (epoch) a write was
+ * issued under. A store that holds a fence for the migration refuses, with
+ * `FENCED`, a write whose epoch is below it — checked in the write's own
+ * transaction, so an instance paused for any length of time cannot land a
+ * write the fleet has moved past (docs/decisions/0007).
+ */
+export interface Fence {
+  readonly migration: string;
+  readonly epoch: number;
+}
+
 /** Options every store call accepts. */
 export interface CallOptions {
   /** Aborts the call: checked before each statement, and passed to drivers that honour it. */
   readonly signal?: AbortSignal;
+  /** Writes only: refuse (FENCED, nothing written) when the store's fence for `fence.migration` is above `fence.epoch`. Reads ignore it. */
+  readonly fence?: Fence;
 }
 
 /**
@@ -205,6 +219,16 @@ export interface Store<K extends Key, E extends object> {
   getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined>;
   /** Removes all tombstones (after a migration completes). Resolves how many. */
   purgeTombstones(options?: CallOptions): Promise<number>;
+  /**
+   * Raises this store's fence for `fence.migration` to `fence.epoch` (never
+   * lowers it). Resolves once every write that passed the previous fence has
+   * committed or aborted; from then on a write carrying a lower epoch is
+   * refused with `FENCED` and writes nothing. A store without it is unfenced
+   * (the migration says so at start).
+   */
+  raiseFence?(fence: Fence, options?: CallOptions): Promise<void>;
+  /** The fence for `migration` (0 when none was raised). */
+  fenceOf?(migration: string, options?: CallOptions): Promise<number>;
   /** Creates what midair itself needs beside the user's tables (the tombstone table). Idempotent. */
   setup(options?: CallOptions): Promise<void>;
   /** Compares the mapping with the live schema and reports problems in plain words. */

@@ -23,7 +23,7 @@ export interface PhaseState extends PhaseSetting {
   readonly changedAt: Date;
 }
 
-export const AUDIT_ACTIONS = ['init', 'advance', 'rollback', 'set', 'halt', 'pause', 'strict'] as const;
+export const AUDIT_ACTIONS = ['init', 'advance', 'rollback', 'set', 'halt', 'pause', 'strict', 'evict', 'repair-retry', 'repair-resolve', 'dead-letter-accept', 'facts-reset'] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Who changed what, when and why. */
@@ -72,6 +72,46 @@ export interface RepairInput {
   readonly keyId: string;
   /** Why: an error code, `TIMEOUT`, `COMPENSATION` … — never a value. */
   readonly reason: string;
+  /**
+   * Not due (not claimable) for this many ms: an intent recorded before a
+   * write, or a re-check after the longest time an unknown-outcome write could
+   * still land. Enqueuing a key already queued keeps the earlier due time.
+   * Default 0 (due at once).
+   */
+  readonly delayMs?: number;
+}
+
+/** A repair entry as claimed by one repairer: a lease spreads work, it does not make it safe (two syncs of one key converge). */
+export interface ClaimOptions {
+  /** Who claims (an instance id). */
+  readonly owner: string;
+  readonly limit: number;
+  /** How long the claim keeps other repairers off these entries. */
+  readonly leaseMs: number;
+  /** Also claim entries not due yet (the cutover drain, when every live writer is frozen). Default false. */
+  readonly includeDelayed?: boolean;
+}
+
+/** What made a repair fail for good: a constraint the data breaks on the target store. Identifiers only, never values. */
+export interface RepairProblem {
+  /** The error code (`UNIQUE_VIOLATION`, `CONSTRAINT` …). */
+  readonly code: string;
+  /** The store the copy failed on. */
+  readonly store: string;
+  readonly constraint?: string | undefined;
+  /** The error's message (it names operations, tables and constraints, never values). */
+  readonly message: string;
+}
+
+/** A repair moved out of the pending queue after its retries: it waits for the operator (`midair repairs`). */
+export interface ParkedRepair {
+  readonly migration: string;
+  readonly direction: RepairDirection;
+  readonly keyId: string;
+  readonly reason: string;
+  readonly problem: RepairProblem;
+  readonly attempts: number;
+  readonly parkedAt: Date;
 }
 
 export interface RepairEntry extends RepairInput {
@@ -141,25 +181,51 @@ export interface ControlStore {
    * another change won.
    */
   compareAndSet(migration: string, expectedVersion: number, next: PhaseSetting, audit: AuditInput): Promise<PhaseState | undefined>;
+  /**
+   * Appends an audit entry that changes no phase (an eviction, an accepted
+   * repair or dead letter, a facts reset): `from` and `to` are the current
+   * setting, `version` the current version.
+   */
+  appendAudit(migration: string, audit: AuditInput): Promise<void>;
   /** Newest first. */
   auditLog(migration: string, options?: { readonly limit?: number }): Promise<AuditEntry[]>;
 
   heartbeat(info: HeartbeatInput): Promise<void>;
   /** Instances whose last heartbeat is at or after `since`. */
   instances(migration: string, since: Date): Promise<InstanceInfo[]>;
+  /** Removes the instance's heartbeat (a clean stop, or `midair fleet evict`). */
   removeInstance(migration: string, instanceId: string): Promise<void>;
 
-  /** Adds keys to the repair queue, or bumps the seq of keys already there. */
-  enqueueRepairs(migration: string, direction: RepairDirection, entries: readonly RepairInput[]): Promise<void>;
+  /**
+   * Adds keys to the repair queue, or bumps the seq of keys already there
+   * (keeping the earlier due time). Resolves each entry's new seq, in order.
+   */
+  enqueueRepairs(migration: string, direction: RepairDirection, entries: readonly RepairInput[]): Promise<number[]>;
   /** Which of `keyIds` have a pending repair in that direction. */
   pendingRepairs(migration: string, direction: RepairDirection, keyIds: readonly string[]): Promise<Set<string>>;
-  /** Up to `limit` entries, oldest first; they stay queued until completed. */
+  /** Up to `limit` entries, oldest first, due or not, claimed or not; they stay queued until completed (for display). */
   peekRepairs(migration: string, direction: RepairDirection, limit: number): Promise<RepairEntry[]>;
+  /**
+   * Leases up to `limit` due entries (oldest first) that no other owner holds
+   * an unexpired claim on, to `owner` for `leaseMs`. Disjoint between
+   * concurrent claimers while leases hold; an expired claim is taken over.
+   */
+  claimRepairs(migration: string, direction: RepairDirection, options: ClaimOptions): Promise<RepairEntry[]>;
   /** Removes the entry iff its seq is still `seq`. Resolves whether it did. */
   completeRepair(migration: string, direction: RepairDirection, keyId: string, seq: number): Promise<boolean>;
-  /** Counts a failed attempt; the entry stays queued. */
-  failRepair(migration: string, direction: RepairDirection, keyId: string, seq: number): Promise<void>;
+  /** Counts a failed attempt and releases the claim; the entry stays queued. Resolves the attempts so far. */
+  failRepair(migration: string, direction: RepairDirection, keyId: string, seq: number): Promise<number>;
+  /** Pending entries (parked ones not counted). */
   repairDepth(migration: string, direction?: RepairDirection): Promise<number>;
+  /** Moves the entry to the parked list iff its seq is still `seq`. Resolves whether it did. */
+  parkRepair(migration: string, direction: RepairDirection, keyId: string, seq: number, problem: RepairProblem): Promise<boolean>;
+  /** Parked repairs, oldest first. */
+  parkedRepairs(migration: string, options?: { readonly limit?: number }): Promise<ParkedRepair[]>;
+  parkedCount(migration: string): Promise<number>;
+  /** Puts parked keys (all, without `keyIds`) back in the pending queue, due at once. Resolves how many. */
+  retryParked(migration: string, keyIds?: readonly string[]): Promise<number>;
+  /** Drops parked keys the operator accepted (the caller writes the audit entry). Resolves how many. */
+  resolveParked(migration: string, keyIds: readonly string[]): Promise<number>;
 
   /**
    * Optional push of phase changes (PostgreSQL LISTEN/NOTIFY): `onChange` is
