@@ -83,6 +83,7 @@ const DESCRIPTIONS: Record<MidairErrorCode, string> = {
   CLOSED: 'the store is closed',
   CONFIG: 'the configuration is invalid',
   BLOCKED: 'a gate blocks the phase change',
+  FENCED: 'the write was issued under a phase version the migration has moved past; nothing was written',
   UNKNOWN: 'the database reported an error',
 };
 

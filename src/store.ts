@@ -100,6 +100,12 @@ export interface ScanOptions<K extends Key = Key> extends CallOptions, Pick<KeyR
   readonly chunkSize?: number;
 }
 
+/** A key's state in one store at one instant: a row, a tombstone, or neither (never written there while the migration ran). */
+export interface KeyState<K extends Key, E> {
+  readonly entity?: E | undefined;
+  readonly tombstone?: Tombstone<K> | undefined;
+}
+
 /** What a conditional bulk write did, entity by entity, summed. */
 export interface BulkWriteResult {
   /** Absent and not tombstoned: inserted. */
@@ -217,6 +223,14 @@ export interface Store<K extends Key, E extends object> {
    */
   syncManyFrom?(keys: readonly K[], source: Store<K, E>, options?: CallOptions): Promise<SyncManyResult | undefined>;
   getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined>;
+  /**
+   * Optional: the key's row and tombstone read at one instant (one statement
+   * or one snapshot), so a concurrent delete or re-create cannot fall between
+   * the two reads. The merge phases decide "deleted here, or not migrated yet"
+   * from it. Without it, callers read the two one after the other and read
+   * the row again (see {@link readKeyOf}).
+   */
+  readKey?(key: K, options?: CallOptions): Promise<KeyState<K, E>>;
   /** Removes all tombstones (after a migration completes). Resolves how many. */
   purgeTombstones(options?: CallOptions): Promise<number>;
   /**
@@ -269,6 +283,26 @@ export async function* scanKeysOf<K extends Key, E extends object>(store: Store<
     return;
   }
   for await (const chunk of store.scan(options)) yield chunk.map((e) => store.keyOf(e));
+}
+
+/**
+ * The key's row and tombstone at one instant where the store can say
+ * ({@link Store.readKey}). Otherwise: the row, the tombstone, then the row
+ * again — and, while the two row reads disagree, once more. A row and its
+ * tombstone change together in every adapter, so "no row, no tombstone, no
+ * row" leaves only a delete-and-re-create pair in between unseen: the reason
+ * adapters should implement `readKey`.
+ */
+export async function readKeyOf<K extends Key, E extends object>(store: Store<K, E>, key: K, options?: CallOptions): Promise<KeyState<K, E>> {
+  if (store.readKey) return store.readKey(key, options);
+  for (let tries = 0; ; tries++) {
+    const entity = await store.get(key, options);
+    if (entity !== undefined) return { entity };
+    const tombstone = await store.getTombstone(key, options);
+    if (tombstone) return { tombstone };
+    const again = await store.get(key, options);
+    if (again === undefined || tries >= 3) return again === undefined ? {} : { entity: again };
+  }
 }
 
 /** Whether the store holds each key, read key-only where the store can. */

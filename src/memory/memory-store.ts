@@ -9,6 +9,7 @@ import {
   type CheckReport,
   type DeleteOptions,
   type KeyRange,
+  type KeyState,
   type PutOptions,
   type ScanOptions,
   type Store,
@@ -258,6 +259,15 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   async getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined> {
     this.#open('getTombstone', options);
     return Promise.resolve(this.#tombstones.get(keyId(key)));
+  }
+
+  async readKey(key: K, options?: CallOptions): Promise<KeyState<K, E>> {
+    this.#open('readKey', options);
+    const id = keyId(key);
+    const row = this.#rows.get(id);
+    if (row !== undefined) return Promise.resolve({ entity: cloneEntity(row) });
+    const tombstone = this.#tombstones.get(id);
+    return Promise.resolve(tombstone ? { tombstone } : {});
   }
 
   async purgeTombstones(options?: CallOptions): Promise<number> {

@@ -14,6 +14,8 @@ export interface MigrationEvents {
     readonly values?: { readonly old: unknown; readonly new: unknown };
   };
   repaired: { readonly keyId: string; readonly result: 'put' | 'deleted' | 'absent' };
+  /** A repair that no retry can fix (a constraint) was moved out of the queue for the operator. */
+  'repair-parked': { readonly keyId: string; readonly code: string; readonly store: string };
   halted: { readonly from: Phase; readonly to: Phase; readonly reason: string };
   'lazy-copied': { readonly keyId: string };
   error: { readonly operation: string; readonly error: unknown };

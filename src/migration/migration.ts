@@ -1,11 +1,10 @@
 import { hostname } from 'node:os';
 import { userInfo } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import type { AuditAction, AuditEntry, ControlStore, InstanceInfo, PhaseSetting, PhaseState, RepairDirection } from '../control/control-store.js';
-import { REPAIR_DIRECTIONS } from '../control/control-store.js';
+import type { AuditAction, AuditEntry, AuditInput, ControlStore, InstanceInfo, PhaseSetting, PhaseState, RepairDirection } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
-import { keyId, parseKeyId, type Key } from '../keys.js';
-import type { Store } from '../store.js';
+import { keyId, type Key } from '../keys.js';
+import type { Fence, Store } from '../store.js';
 import { TypedEvents, type MigrationEventName, type MigrationEvents } from './events.js';
 import { crossesAuthority, HALT_TARGET, nextPhase, PHASE_RULES, previousPhase, type Phase, type Side } from './phases.js';
 import { RateWindow } from './rate-window.js';
@@ -15,6 +14,9 @@ import { createRepository, type QueryDefs, type Repository } from './repository.
 import type { Runtime, WriteTicket } from './runtime.js';
 import { compareAnswers, rampBucket, type ShadowOptions } from './shadow.js';
 import { withTimeout } from './timeout.js';
+import { Repairer, type RepairSettings } from './repairer.js';
+import { raiseFences } from './fencing.js';
+import { Lifecycle } from './lifecycle.js';
 import { backfillControlName, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult } from '../backfill/backfill.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
@@ -48,14 +50,32 @@ export interface MigrationOptions<K extends Key, E extends object> {
   readonly instanceExpiryMs?: number;
   /** How long a phase change waits for the fleet to acknowledge. Default 60 000 ms. */
   readonly ackTimeoutMs?: number;
-  /**
-   * Before authority changes hands, instances seen this recently must also
-   * have acknowledged the freeze: one that stalled past its expiry may still
-   * hold an acknowledged write not yet copied. Default 10 × instanceExpiryMs.
-   */
-  readonly crossingGraceMs?: number;
   /** How long a write waits out a cutover freeze before failing with TIMEOUT. Default 30 000 ms. */
   readonly pauseTimeoutMs?: number;
+  /**
+   * Entering the cutover freeze is refused while more repairs than this are
+   * queued (let the repairers catch up first), so the freeze stays short.
+   * Default 1000.
+   */
+  readonly maxFreezeBacklog?: number;
+  /**
+   * How long the cutover may spend draining the repair queue while writes
+   * are frozen; past it the cutover is abandoned (writes resume, nothing
+   * fails) with the reason. Default a third of `pauseTimeoutMs`.
+   */
+  readonly freezeDrainMs?: number;
+  /**
+   * An intent, queued before the first of two writes, becomes due for a
+   * repair after this long if the second write never confirmed it (the
+   * process died in between). Speed only: the intent is durable from the
+   * start. Default 5 × timeoutMs.
+   */
+  readonly intentDelayMs?: number;
+  /**
+   * A write whose outcome is unknown (it failed or timed out, and may still
+   * commit) is re-synced once more after this long. Default 60 000 ms.
+   */
+  readonly lateLandingMs?: number;
   /** Copy an entity into new when a read misses there and finds it in old. */
   readonly lazy?: boolean;
   /** Keys always read from new during the ramp, whatever the percentage. */
@@ -64,7 +84,7 @@ export interface MigrationOptions<K extends Key, E extends object> {
   /** `false` turns auto-halt off. */
   readonly autoHalt?: AutoHaltOptions | false;
   /** Run a repairer in this instance. Default true, every 500 ms. */
-  readonly repair?: { readonly enabled?: boolean; readonly intervalMs?: number; readonly batch?: number };
+  readonly repair?: RepairSettings & { readonly enabled?: boolean; readonly intervalMs?: number };
   readonly queries?: QueryDefs<E>;
 }
 
@@ -92,6 +112,9 @@ export interface MigrationStats {
 }
 
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The rollback's re-sync of old from new, when there was one. */
+export type RollbackResult = PhaseState & { readonly resync?: VerifyReport };
 
 /**
  * One application instance's view of a migration: it follows the fleet-wide
@@ -125,7 +148,8 @@ export class Migration<K extends Key, E extends object> {
   readonly #mismatchWindow: RateWindow;
   readonly #inFlight = new Map<number, number>();
   readonly #background = new Set<Promise<unknown>>();
-  readonly #localPending = new Set<string>();
+  readonly #life: Lifecycle;
+  readonly #repairer: Repairer<K, E>;
   #state: PhaseState | undefined;
   #acked = 0;
   #lastRefresh = 0;
@@ -139,8 +163,6 @@ export class Migration<K extends Key, E extends object> {
   #repairing = false;
   /** After a halt, no second one for a window: the failures already counted must not walk the phase further back. */
   #haltQuietUntil = 0;
-  #started = false;
-  #closed = false;
   #refreshing: Promise<PhaseState> | undefined;
   #unsubscribe: (() => Promise<void>) | undefined;
   #repository: Repository<K, E> | undefined;
@@ -160,17 +182,49 @@ export class Migration<K extends Key, E extends object> {
     this.#halt = options.autoHalt === false ? undefined : { windowMs: 60_000, maxErrorRate: 0.2, maxMismatchRate: 0.05, minSamples: 50, ...options.autoHalt };
     this.#secondaryWindow = new RateWindow(this.#halt?.windowMs ?? 60_000);
     this.#mismatchWindow = new RateWindow(this.#halt?.windowMs ?? 60_000);
+    this.#life = new Lifecycle(`migration ${this.name}`);
+    this.#repairer = new Repairer(
+      {
+        name: this.name,
+        owner: this.instanceId,
+        control: this.#control,
+        old: options.old,
+        new: options.new,
+        events: this.#events,
+        timeoutMs: this.#o.timeoutMs,
+        lateLandingMs: options.lateLandingMs ?? 60_000,
+        onRepaired: () => this.stats.repaired++,
+      },
+      options.repair,
+    );
+  }
+
+  get #started(): boolean {
+    return this.#life.started;
+  }
+
+  /** Where this instance is in its life: `idle` (not started), `starting`, `running`, `closing`, `closed`. */
+  get lifecycle(): string {
+    return this.#life.state;
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
 
   /** Joins the fleet: reads (or creates) the phase, heartbeats, and starts polling and repairing. */
   async start(): Promise<this> {
-    if (this.#started) return this;
-    this.#started = true;
-    await this.#control.setup();
-    this.#applyState(await this.#control.init(this.name, this.#actor));
-    await this.#refresh();
+    if (!this.#life.begin()) {
+      await this.#life.running();
+      return this;
+    }
+    try {
+      await this.#control.setup();
+      this.#applyState(await this.#control.init(this.name, this.#actor));
+      await this.#refresh();
+    } catch (error) {
+      this.#life.failedToStart(error);
+      throw error;
+    }
+    this.#life.ready();
     this.#timers.push(setInterval(() => void this.#refresh().catch((error: unknown) => this.#events.emit('error', { operation: 'poll', error })), this.#o.pollMs));
     if (this.#o.repair?.enabled ?? true) {
       this.#timers.push(setInterval(() => void this.#repairTick(), this.#o.repair?.intervalMs ?? 500));
@@ -186,15 +240,21 @@ export class Migration<K extends Key, E extends object> {
     return this;
   }
 
-  /** Leaves the fleet: stops timers, waits for background work, removes this instance's heartbeat. Stores stay open. */
+  /**
+   * Leaves the fleet: refuses new calls (CLOSED), stops timers, waits for
+   * background work and any refresh in flight, then removes this instance's
+   * heartbeat — after which it never heartbeats again. Stores stay open.
+   */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    const wasStarted = this.#life.started;
+    if (!this.#life.close()) return this.#life.closed();
     for (const t of this.#timers) clearInterval(t);
     await this.#unsubscribe?.().catch(() => undefined);
+    await this.#refreshing?.catch(() => undefined);
     await this.settle();
     await this.#saveShadowCounters(true).catch(() => undefined);
-    if (this.#started) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
+    if (wasStarted) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
+    this.#life.finish();
   }
 
   /** Waits until background second writes, comparisons and lazy copies have settled. */
@@ -236,7 +296,7 @@ export class Migration<K extends Key, E extends object> {
         const state = await this.#control.getState(this.name);
         if (!state) throw new MidairError('SCHEMA_MISMATCH', `migration ${this.name} has no state in the control store`);
         if (state.version !== this.#state?.version) this.#applyState(state);
-        await this.#heartbeat();
+        if (this.#life.heartbeats) await this.#heartbeat();
         await this.#saveShadowCounters();
         this.#lastRefresh = Date.now();
         return state;
@@ -269,7 +329,7 @@ export class Migration<K extends Key, E extends object> {
     if (v <= this.#acked) return;
     for (const [version, n] of this.#inFlight) if (version < v && n > 0) return;
     this.#acked = v;
-    if (this.#started && !this.#closed) void this.#heartbeat().catch(() => undefined);
+    if (this.#life.heartbeats) void this.#heartbeat().catch(() => undefined);
   }
 
   async #heartbeat(): Promise<void> {
@@ -284,13 +344,15 @@ export class Migration<K extends Key, E extends object> {
    * before serving, and fails the call if it cannot (fencing).
    */
   #current(): PhaseState | Promise<PhaseState> {
+    this.#life.assertServing();
     // The common case answers at once, with no promise of its own.
-    if (this.#started && Date.now() - this.#lastRefresh <= this.#o.instanceExpiryMs / 2) return this.state;
+    if (this.#life.serving && Date.now() - this.#lastRefresh <= this.#o.instanceExpiryMs / 2) return this.state;
     return this.#currentAfterRefresh();
   }
 
   async #currentAfterRefresh(): Promise<PhaseState> {
-    if (!this.#started) await this.start();
+    if (!this.#life.serving) await this.start();
+    this.#life.assertServing();
     if (Date.now() - this.#lastRefresh > this.#o.instanceExpiryMs / 2) {
       try {
         return await this.#refresh();
@@ -439,9 +501,19 @@ export class Migration<K extends Key, E extends object> {
     for (;;) {
       const s = (await this.#control.getState(this.name)) ?? (await this.#control.init(this.name, actor));
       const target: PhaseSetting = { phase: s.phase, rampPercent: s.rampPercent, writesPaused: false, strict: s.strict, ...change(s) };
+      // Liveness, not safety: live instances finish what they began under older versions; a stalled one is fenced below.
       await this.#waitForFleet(s.version);
       if (crossesAuthority(s.phase, target.phase)) {
         if (!s.writesPaused) {
+          const backlog = await this.#control.repairDepth(this.name);
+          const max = this.#o.maxFreezeBacklog ?? 1000;
+          if (backlog > max) {
+            throw new MidairError(
+              'BLOCKED',
+              `migration ${this.name}: ${backlog} repairs are queued, more than maxFreezeBacklog (${max}); entering the cutover freeze now would hold writes while they drain. Let the repairers catch up (midair status shows the queue), then try again; nothing changed`,
+            );
+          }
+          await this.#fence(s.version, PHASE_RULES[s.phase].authoritative);
           const paused = await this.#control.compareAndSet(this.name, s.version, { ...s, writesPaused: true }, {
             ...audit,
             action: 'pause',
@@ -450,19 +522,48 @@ export class Migration<K extends Key, E extends object> {
           if (!paused) throw this.#conflict();
           continue; // wait until every instance holds its writes
         }
-        await this.#waitForFleet(s.version, this.#o.crossingGraceMs ?? this.#o.instanceExpiryMs * 10);
-        try {
-          await this.drainRepairs(s, Date.now() + this.#o.ackTimeoutMs);
-        } catch (error) {
-          await this.#control.compareAndSet(this.name, s.version, { ...s, writesPaused: false }, { ...audit, action: 'pause', reason: `cutover aborted: the repair queue did not drain` });
-          throw error;
-        }
+        await this.#cutOver(s, target, audit);
+      } else {
+        await this.#fence(s.version, PHASE_RULES[target.phase].authoritative);
       }
       const next = await this.#control.compareAndSet(this.name, s.version, target, audit);
       if (!next) throw this.#conflict();
       if (this.#started) this.#applyState(next);
       return next;
     }
+  }
+
+  /**
+   * Fences out every write issued under a version below `epoch` before the
+   * change is published: the authority's fence must rise; the other's is
+   * best effort (a write landing there is a sync from the authority).
+   */
+  async #fence(epoch: number, authority: Side): Promise<void> {
+    await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, epoch, { old: authority === 'old', new: authority === 'new' }, this.#o.timeoutMs, (side, error) =>
+      this.#events.emit('error', { operation: `raise the fence of ${side}`, error }),
+    );
+  }
+
+  /**
+   * The cutover, with the fleet frozen at `s`: both fences rise to the new
+   * version first — no write issued before the freeze can land after this
+   * point, however long its instance stalled — then the repair queue drains
+   * (intents of instances that died or stalled mid-write included), its
+   * writes fenced at the new version. If the drain cannot finish in
+   * `freezeDrainMs`, the cutover is abandoned: writes resume under the same
+   * authority, and the reason is in the audit log and the error.
+   */
+  async #cutOver(s: PhaseState, target: PhaseSetting, audit: AuditInput): Promise<void> {
+    const epoch = s.version + 1;
+    await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, epoch, { old: true, new: true }, this.#o.timeoutMs, () => undefined);
+    const drainMs = this.#o.freezeDrainMs ?? Math.floor(this.#o.pauseTimeoutMs / 3);
+    const started = Date.now();
+    const { left } = await this.#repairer.drain(s, { epoch, deadline: started + drainMs, now: Date.now, wait: async () => sleep(Math.min(this.#o.pollMs, 50)) });
+    if (left === 0) return;
+    const reason = `cutover ${s.phase} → ${target.phase} abandoned: ${left} repair(s) still queued after ${Date.now() - started} ms of the freeze (freezeDrainMs ${drainMs}); writes resumed under the same authority`;
+    const resumed = await this.#control.compareAndSet(this.name, s.version, { ...s, writesPaused: false }, { ...audit, action: 'pause', reason });
+    if (resumed && this.#started) this.#applyState(resumed);
+    throw new MidairError('BLOCKED', `migration ${this.name}: ${reason}. Let the repairers catch up (or fix what keeps failing: midair repairs list), then try again`);
   }
 
   #conflict(): MidairError {
@@ -524,8 +625,10 @@ export class Migration<K extends Key, E extends object> {
         },
       };
     }
-    // No instance may still write old alone, nor hold a second write it began before a stall.
-    await this.awaitFleet({ withinMs: this.#o.crossingGraceMs ?? this.#o.instanceExpiryMs * 10 });
+    // Live instances all write both stores by now; one that stalled in an earlier phase (old-only: old
+    // alone) is fenced out at the authority, so no write the copy cannot see lands behind it.
+    await this.awaitFleet();
+    if (state) await this.#fence(state.version, PHASE_RULES[phase].authoritative);
     return runBackfill(this.name, this.#o.old, this.#o.new, this.#control, options);
   }
 
@@ -612,69 +715,26 @@ export class Migration<K extends Key, E extends object> {
 
   // ── repairs ─────────────────────────────────────────────────────────────
 
-  /** Re-syncs queued keys from the store authoritative under `state`, until the queue is empty. */
+  /** Re-syncs queued keys (delayed intents included) from the store authoritative under `state`, until the queue is empty. */
   async drainRepairs(state?: PhaseState, deadline = Date.now() + this.#o.ackTimeoutMs): Promise<number> {
-    let done = 0;
-    for (;;) {
-      const s = state ?? (await this.#current());
-      const n = await this.#repairBatch(s, 500);
-      done += n;
-      if ((await this.#control.repairDepth(this.name)) === 0) return done;
-      if (Date.now() > deadline) throw new MidairError('TIMEOUT', `migration ${this.name}: the repair queue did not drain in time`);
-      if (n === 0) await sleep(50);
-    }
-  }
-
-  async #repairTick(): Promise<void> {
-    if (this.#closed || !this.#state || this.#repairing) return; // never two batches at once
-    this.#repairing = true;
-    let ticket: WriteTicket | undefined;
-    try {
-      if (this.#localPending.size > 0) await this.#flushLocalPending();
-      if (this.#state.writesPaused) return;
-      ticket = await this.#beginWrite();
-      await this.#repairBatch(ticket.state, this.#o.repair?.batch ?? 100);
-    } catch (error) {
-      this.#events.emit('error', { operation: 'repair', error });
-    } finally {
-      ticket?.end();
-      this.#repairing = false;
-    }
-  }
-
-  async #repairBatch(state: PhaseState, limit: number): Promise<number> {
-    const from: Side = PHASE_RULES[state.phase].authoritative;
-    const source = from === 'old' ? this.#o.old : this.#o.new;
-    const target = from === 'old' ? this.#o.new : this.#o.old;
-    let done = 0;
-    for (const direction of REPAIR_DIRECTIONS) {
-      for (const entry of await this.#control.peekRepairs(this.name, direction, limit)) {
-        const key = parseKeyId(entry.keyId) as K;
-        try {
-          const result = await withTimeout(
-            (signal) => target.syncKey(key, () => withTimeout((s) => source.get(key, { signal: s }), this.#o.timeoutMs, 'repair read'), { signal }),
-            this.#o.timeoutMs,
-            `repair sync of ${target.name}`,
-          );
-          if (await this.#control.completeRepair(this.name, direction, entry.keyId, entry.seq)) {
-            done++;
-            this.stats.repaired++;
-            this.#events.emit('repaired', { keyId: entry.keyId, result });
-          }
-        } catch (error) {
-          await this.#control.failRepair(this.name, direction, entry.keyId, entry.seq).catch(() => undefined);
-          this.#events.emit('error', { operation: `repair of ${entry.keyId}`, error });
-        }
-      }
-    }
+    const s = state ?? (await this.#current());
+    const { done, left } = await this.#repairer.drain(s, { deadline, now: Date.now, wait: async () => sleep(50) });
+    if (left > 0) throw new MidairError('TIMEOUT', `migration ${this.name}: the repair queue did not drain in time (${left} left; midair repairs list shows them)`);
     return done;
   }
 
-  async #flushLocalPending(): Promise<void> {
-    const state = this.state;
-    const keys = [...this.#localPending];
-    await this.#control.enqueueRepairs(this.name, directionOf(state), keys.map((k) => ({ keyId: k, reason: 'QUEUED_LATE' })));
-    for (const k of keys) this.#localPending.delete(k);
+  /** One round of this instance's repairer: claims its own entries, holds no write ticket (its writes are fenced instead). */
+  async #repairTick(): Promise<void> {
+    if (!this.#life.serving || !this.#state || this.#repairing) return; // never two rounds at once
+    this.#repairing = true;
+    try {
+      if (this.#state.writesPaused) return;
+      await this.#repairer.round(this.#state);
+    } catch (error) {
+      this.#events.emit('error', { operation: 'repair', error });
+    } finally {
+      this.#repairing = false;
+    }
   }
 
   // ── auto-halt ───────────────────────────────────────────────────────────
@@ -750,22 +810,31 @@ export class Migration<K extends Key, E extends object> {
       },
       inRamp: (id, percent) => this.#rampAllow.has(id) || rampBucket(this.name, id) < percent * 100,
       hasPendingRepair: async (id, direction) => {
-        if (this.#localPending.has(id)) return true;
         const pending = await this.#control.pendingRepairs(this.name, direction, [id]);
         return pending.has(id);
       },
-      enqueueRepair: async (id, reason, state, mustQueue) => {
+      fence: (state): Fence => ({ migration: this.name, epoch: state.version }),
+      recordIntent: async (id, state) => {
+        try {
+          const [seq] = await this.#control.enqueueRepairs(this.name, directionOf(state), [{ keyId: id, reason: 'INTENT', delayMs: this.#o.intentDelayMs ?? this.#o.timeoutMs * 5 }]);
+          if (seq === undefined) throw new MidairError('UNKNOWN', 'the control store queued no entry');
+          return seq;
+        } catch (cause) {
+          throw new MidairError('CONNECTION', `migration ${this.name}: the write's intent could not be queued in the control store, so the write was not started (nothing written); retry it`, {
+            cause,
+          });
+        }
+      },
+      completeIntent: (id, state, seq) => {
+        this.#track(this.#control.completeRepair(this.name, directionOf(state), id, seq));
+      },
+      enqueueRepair: async (id, reason, state) => {
         this.stats.repairsEnqueued++;
         try {
           await this.#control.enqueueRepairs(this.name, directionOf(state), [{ keyId: id, reason }]);
           this.#events.emit('repair-enqueued', { keyId: id, reason });
         } catch (error) {
-          this.#localPending.add(id); // retried by the repair loop
-          if (mustQueue) {
-            throw new MidairError('CONNECTION', `migration ${this.name}: the second write failed and its repair could not be queued; the write reached the authoritative store but may not be visible on every instance yet`, {
-              cause: error,
-            });
-          }
+          // The intent queued before the first write stays: the key is repaired when it falls due.
           this.#events.emit('error', { operation: 'enqueue repair', error });
         }
       },
@@ -775,12 +844,13 @@ export class Migration<K extends Key, E extends object> {
         if (!ok) this.#checkHalt();
       },
       shadow: (key, answer, servedFrom, state) => this.#scheduleShadow(key, answer, servedFrom, state),
-      lazyCopy: async (key, into) => {
+      lazyCopy: async (key, into, state) => {
         const target = into === 'new' ? o.new : o.old;
         const source = into === 'new' ? o.old : o.new;
         const value = await withTimeout((signal) => source.get(key, { signal }), o.timeoutMs, 'lazy read');
         if (value === undefined) return;
-        const r = await withTimeout((signal) => target.writeIfNewer([value], { signal }), o.timeoutMs, 'lazy copy');
+        const fence = { migration: this.name, epoch: state.version };
+        const r = await withTimeout((signal) => target.writeIfNewer([value], { signal, fence }), o.timeoutMs, 'lazy copy');
         if (r.inserted + r.updated > 0) {
           this.stats.lazyCopies++;
           this.#events.emit('lazy-copied', { keyId: keyId(key) });

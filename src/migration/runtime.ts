@@ -1,6 +1,6 @@
 import type { PhaseState, RepairDirection } from '../control/control-store.js';
 import type { Key } from '../keys.js';
-import type { Store } from '../store.js';
+import type { Fence, Store } from '../store.js';
 import type { TypedEvents } from './events.js';
 import type { Side } from './phases.js';
 import type { QueryDefs } from './repository.js';
@@ -32,13 +32,24 @@ export interface Runtime<K extends Key, E extends object> {
   inRamp(keyId: string, percent: number): boolean;
   /** Whether the key waits for a repair in that direction (the target store may be stale). */
   hasPendingRepair(keyId: string, direction: RepairDirection): Promise<boolean>;
-  /** Queues a key for repair; with `mustQueue`, throws when the queue cannot be written. */
-  enqueueRepair(keyId: string, reason: string, state: PhaseState, mustQueue: boolean): Promise<void>;
+  /** The fence every store write issued under `state` carries. */
+  fence(state: PhaseState): Fence;
+  /**
+   * Records, before the first of two writes, that the key is being written
+   * (a repair entry due only later); resolves its seq. Throws — and the write
+   * must not start — when the queue cannot be written.
+   */
+  recordIntent(keyId: string, state: PhaseState): Promise<number>;
+  /** The second write landed: drops the intent unless a newer entry replaced it (best effort, in the background). */
+  completeIntent(keyId: string, state: PhaseState, seq: number): void;
+  /** Queues a key for repair, due at once; never throws (an intent already queued covers a failure here). */
+  enqueueRepair(keyId: string, reason: string, state: PhaseState): Promise<void>;
   /** A call on the non-authoritative store succeeded or failed (auto-halt's error rate). */
   recordSecondary(ok: boolean): void;
   /** Compares the answer with the other store, off the hot path. */
   shadow(key: K, answer: E | undefined, servedFrom: Side, state: PhaseState): void;
-  lazyCopy(key: K, into: Side): Promise<void>;
+  /** Copies the key into `into` if absent there (insert-if-absent, never over a tombstone), fenced by `state`. */
+  lazyCopy(key: K, into: Side, state: PhaseState): Promise<void>;
   /** Runs `fn` with the per-call timeout. */
   timed<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
   /** Keeps background work (second writes, comparisons) tracked until it settles. */
