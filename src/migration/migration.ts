@@ -445,19 +445,48 @@ export class Migration<K extends Key, E extends object> {
     return `${options.reason} [forced past: ${list.join('; ')}]`;
   }
 
-  /** Moves back one phase. From `new-primary` it first re-syncs old from new (the repair queue), under the cutover freeze. */
-  async rollback(options: TransitionOptions): Promise<PhaseState> {
-    return this.#transition('rollback', options, (s) => {
-      if (s.phase === 'old-read-only' && !options.force) {
-        throw new MidairError(
-          'INVALID_ARGUMENT',
-          `migration ${this.name}: old has received no writes since entering old-read-only; rolling back needs a reverse backfill first (then force the rollback with a reason)`,
-        );
+  /**
+   * Moves back one phase. From `new-primary`, old is first re-synced from
+   * new — a full verification that repairs what differs — and the rollback
+   * is blocked (nothing changed) if old cannot be made equal, unless forced;
+   * then the switch drains the repair queue under the cutover freeze. From
+   * `old-read-only`, where old got no writes, the switch comes first (from
+   * `new-primary` on every write reaches old again) and the re-sync right
+   * after. `resync: false` skips the re-sync (then leaving `old-read-only`
+   * needs `force`). `complete` has no way back.
+   */
+  async rollback(options: TransitionOptions & { readonly resync?: VerifyOptions<E> | false }): Promise<RollbackResult> {
+    if (!options.reason) throw new MidairError('INVALID_ARGUMENT', `a phase change needs a reason (it goes to the audit log)`);
+    const from = (await this.#control.getState(this.name))?.phase ?? 'old-only';
+    const resyncOptions: VerifyOptions<E> | undefined = options.resync === false ? undefined : { mode: 'full', ...options.resync, repair: true };
+    const step = (reason: string, force: boolean): Promise<PhaseState> =>
+      this.#transition('rollback', { ...options, reason, force }, (s) => {
+        if (s.phase === 'complete') {
+          throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is complete: writes to old stopped, so there is no way back (start a new migration from new to old instead)`);
+        }
+        if (s.phase === 'old-read-only' && !force) {
+          throw new MidairError(
+            'INVALID_ARGUMENT',
+            `migration ${this.name}: old has received no writes since entering old-read-only; rolling back needs old re-synced from new (leave resync on, or force the rollback with a reason)`,
+          );
+        }
+        const phase = previousPhase(s.phase);
+        if (!phase) throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is in old-only: there is nothing to roll back`);
+        return { phase };
+      });
+    if (from === 'old-read-only' && resyncOptions) {
+      const next = await step(`${options.reason} [old re-synced from new right after]`, true);
+      return { ...next, resync: await this.verify(resyncOptions) };
+    }
+    if (from === 'new-primary' && resyncOptions) {
+      const resync = await this.verify(resyncOptions);
+      if (resync.status !== 'equal' && !options.force) {
+        const left = resync.repair?.stillDifferent.total ?? resync.different.total;
+        throw new MidairError('BLOCKED', `migration ${this.name}: old could not be re-synced from new (${resync.status}: ${left} key(s) still differ); nothing changed. Force it with a reason if you must.`);
       }
-      const phase = previousPhase(s.phase);
-      if (!phase) throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is in old-only: there is nothing to roll back`);
-      return { phase };
-    });
+      return { ...(await step(options.reason, options.force ?? false)), resync };
+    }
+    return step(options.reason, options.force ?? false);
   }
 
   /** Changes the share of keys read from new, within `ramp`. */
@@ -707,7 +736,7 @@ export class Migration<K extends Key, E extends object> {
   async repair(keyIds: readonly string[], options: Pick<VerifyOptions<E>, 'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'> = {}): Promise<RepairReport> {
     const ticket = await this.#beginWrite();
     try {
-      return await repairKeys(ticket.state, keyIds, { old: this.#o.old, new: this.#o.new }, options);
+      return await repairKeys(ticket.state, keyIds, { old: this.#o.old, new: this.#o.new }, { ...options, fence: { migration: this.name, epoch: ticket.state.version } });
     } finally {
       ticket.end();
     }

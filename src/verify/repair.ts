@@ -3,7 +3,7 @@ import type { Key } from '../keys.js';
 import { parseKeyId } from '../keys.js';
 import { PHASE_RULES } from '../migration/phases.js';
 import { chunked } from '../sql/sql-statements.js';
-import type { Store } from '../store.js';
+import type { Fence, Store } from '../store.js';
 import { classify, newFindings } from './findings.js';
 import { settle } from './recheck.js';
 import { verifySide } from './sides.js';
@@ -20,7 +20,7 @@ export async function repairKeys<K extends Key, E extends object>(
   state: PhaseState,
   keyIds: readonly string[],
   stores: { readonly old: Store<K, E>; readonly new: Store<K, E> },
-  options: Pick<VerifyOptions<E>, 'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'>,
+  options: Pick<VerifyOptions<E>, 'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'> & { readonly fence?: Fence },
 ): Promise<RepairReport> {
   const started = Date.now();
   const fromOld = PHASE_RULES[state.phase].authoritative === 'old';
@@ -36,7 +36,7 @@ export async function repairKeys<K extends Key, E extends object>(
         const values = await source.getMany(ks, { signal });
         return Promise.all(values.map(async (v) => (v === undefined || !transform ? v : transform(v))));
       },
-      { signal },
+      { signal, fence: options.fence },
     );
   }
   // Compare again; a key still differing is read once more after a delay (a live write may be in flight).

@@ -1,0 +1,54 @@
+import type { Key } from '../keys.js';
+import { MidairError, type MidairErrorCode } from '../errors.js';
+import type { Store } from '../store.js';
+import type { PhaseState } from '../control/control-store.js';
+import { PHASE_RULES, type Side } from './phases.js';
+import type { Runtime } from './runtime.js';
+
+/** A timed call on one side; a failure says which store failed and whether it was authoritative under the state. */
+export type SideCall<K extends Key, E extends object> = <T>(st: PhaseState, side: Side, op: string, fn: (s: Store<K, E>, signal: AbortSignal) => Promise<T>) => Promise<T>;
+
+export const authority = (st: PhaseState): Side => PHASE_RULES[st.phase].authoritative;
+export const other = (side: Side): Side => (side === 'old' ? 'new' : 'old');
+
+export function errorCode(error: unknown): MidairErrorCode {
+  return error instanceof MidairError ? error.code : 'UNKNOWN';
+}
+
+/** A store refused the write for its stale phase version: nothing was written. */
+export function isFenced(error: unknown): boolean {
+  return error instanceof MidairError && error.code === 'FENCED';
+}
+
+export function sideCall<K extends Key, E extends object>(rt: Runtime<K, E>): SideCall<K, E> {
+  return async (st, side, op, fn) => {
+    const store = side === 'old' ? rt.old : rt.new;
+    try {
+      return await rt.timed(`${op} on ${side}`, (signal) => fn(store, signal));
+    } catch (error) {
+      const details = { store: store.name, side, authoritative: side === authority(st) };
+      if (error instanceof MidairError) {
+        throw new MidairError(error.code, error.message, { cause: error.cause ?? error, details: { ...error.details, ...details } });
+      }
+      throw new MidairError('UNKNOWN', `${op} on the ${side} store failed`, { cause: error, details });
+    }
+  };
+}
+
+/**
+ * Runs `fn` over `items` with at most `limit` calls at once, results in order.
+ *
+ * @example const users = await mapLimit(keys, 16, (k) => repo.get(k));
+ */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return out;
+}

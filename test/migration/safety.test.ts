@@ -1,0 +1,267 @@
+import { describe, expect, it } from 'vitest';
+import { MidairError } from '../../src/index.js';
+import { intercept } from './intercept.js';
+import { deferred, gatedControl, item, rig, type Item } from './setup.js';
+
+const codeOf = async (p: Promise<unknown>): Promise<string> =>
+  p.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof MidairError ? e.code : String(e)),
+  );
+
+describe('safety: regressions', () => {
+  it('regression: strict mode compensation erased a concurrently acknowledged write', async () => {
+    const bStarted = deferred();
+    let failA = true;
+    const r = await rig();
+    const newSide = intercept<number, Item>(r.newStore, {
+      syncKey: async (next, key, read, o) => {
+        const value = await read();
+        if (failA && value?.v === 'A') {
+          failA = false;
+          await bStarted.promise; // B is under way before A's second store fails
+          throw new MidairError('CONNECTION', 'new refused A: injected');
+        }
+        return next(key, async () => Promise.resolve(value), o);
+      },
+    });
+    const m = await r.instance({ new: newSide, instanceId: 'strict' });
+    await r.goTo('dual-write');
+    await r.migration.setStrict(true, { reason: 'test: strict' });
+    await m.awaitFleet();
+    const repo = m.repository();
+    await repo.put(item(1, 0, 'v0'));
+    const a = repo.put(item(1, 1, 'A'));
+    const b = repo.put(item(1, 2, 'B'));
+    bStarted.resolve();
+    expect(await codeOf(a)).toBe('CONNECTION');
+    expect(await codeOf(b)).toBe('resolved');
+    await m.settle();
+    expect((await r.oldStore.get(1))?.v).toBe('B');
+    expect((await r.newStore.get(1))?.v).toBe('B');
+  });
+
+  it('regression: a closed Migration still served calls and rejoined the fleet', async () => {
+    const r = await rig();
+    const holder: { gate: Promise<void> | undefined } = { gate: undefined };
+    const m = await r.instance({ instanceId: 'closing', control: gatedControl(r.control, holder) });
+    const hold = deferred();
+    holder.gate = hold.promise; // its next refresh (and heartbeat) is held in flight
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const closing = m.close();
+    holder.gate = undefined;
+    hold.resolve();
+    await closing;
+    const ids = (await r.control.instances('items', new Date(0))).map((i) => i.instanceId);
+    expect(ids).not.toContain('closing');
+    expect(m.lifecycle).toBe('closed');
+    expect(await codeOf(m.repository().get(1))).toBe('CLOSED');
+    expect(await codeOf(m.repository().put(item(1, 1)))).toBe('CLOSED');
+    await new Promise((resolve) => setTimeout(resolve, 50)); // several poll intervals: no timer of it may heartbeat again
+    expect((await r.control.instances('items', new Date(0))).map((i) => i.instanceId)).not.toContain('closing');
+  });
+
+  it('regression: a read in old-read-only brought back a deleted, superseded value', async () => {
+    const r = await rig();
+    await r.goTo('old-read-only');
+    await r.oldStore.put(item(3, 1, 'stale in old'));
+    await r.newStore.put(item(3, 2, 'deleted in new'));
+    await r.newStore.delete(3); // tombstone in new
+    let recreated = false;
+    const recreate = async (): Promise<void> => {
+      if (recreated) return;
+      recreated = true;
+      await r.newStore.put(item(3, 4, 'recreated')); // lands between the first read of new and the next
+    };
+    const newSide = intercept<number, Item>(r.newStore, {
+      get: async (next, key, o) => {
+        const v = await next(key, o);
+        await recreate();
+        return v;
+      },
+      readKey: async (next, key, o) => {
+        const v = await next(key, o);
+        await recreate();
+        return v;
+      },
+    });
+    const m = await r.instance({ new: newSide, instanceId: 'reader' });
+    const answer = await m.repository().get(3);
+    expect(answer?.v).not.toBe('stale in old');
+  });
+
+  it('regression: a list in old-read-only merged in old\'s copy of a key deleted in new', async () => {
+    const r = await rig();
+    await r.goTo('old-read-only');
+    await r.oldStore.put(item(4, 1, 'stale in old'));
+    await r.newStore.put(item(4, 2, 'x'));
+    await r.newStore.delete(4);
+    const page = await r.migration.repository().list();
+    expect(page.map((e) => e.id)).not.toContain(4);
+  });
+
+  it('regression: an instance that died between its two writes left the other store without the write', async () => {
+    const r = await rig({ repair: { enabled: false } });
+    await r.goTo('dual-write');
+    const holder: { gate: Promise<void> | undefined } = { gate: undefined };
+    const dead = deferred();
+    const deadNew = intercept<number, Item>(r.newStore, {
+      syncKey: async () => {
+        holder.gate = dead.promise; // the process dies here: nothing of it runs again
+        await dead.promise;
+        throw new MidairError('CONNECTION', 'never');
+      },
+    });
+    const victim = await r.instance({ new: deadNew, instanceId: 'victim', control: gatedControl(r.control, holder), repair: { enabled: false } });
+    await victim.awaitFleet();
+    try {
+      await victim.repository().put(item(7, 1, 'acknowledged'));
+      expect((await r.oldStore.get(7))?.v).toBe('acknowledged');
+      await r.migration.drainRepairs();
+      expect((await r.newStore.get(7))?.v).toBe('acknowledged');
+    } finally {
+      holder.gate = undefined;
+      dead.resolve();
+    }
+  });
+
+  it('regression: a write whose outcome was unknown was reconciled only once', async () => {
+    const r = await rig({ repair: { enabled: false }, lateLandingMs: 1 });
+    await r.goTo('new-primary');
+    const late = deferred();
+    const landed = deferred();
+    const lateNew = intercept<number, Item>(r.newStore, {
+      put: async (next, e, o) => {
+        if (e.v !== 'late') return next(e, o);
+        void late.promise.then(async () => {
+          await next(e, { ...o, signal: undefined }); // commits after the caller gave up
+          landed.resolve();
+        });
+        return new Promise<void>(() => undefined); // the caller's timeout fires first
+      },
+    });
+    const m = await r.instance({ new: lateNew, instanceId: 'writer', repair: { enabled: false } });
+    await m.awaitFleet();
+    expect(await codeOf(m.repository().put(item(8, 3, 'late')))).toBe('TIMEOUT');
+    await r.migration.drainRepairs(); // the first reconciliation: new does not hold it yet
+    late.resolve();
+    await landed.promise;
+    await r.migration.drainRepairs(); // the re-check after the longest time it could still land
+    expect((await r.newStore.get(8))?.v).toBe('late');
+    expect((await r.oldStore.get(8))?.v).toBe('late');
+  });
+
+  it('regression: an instance paused past every expiry landed its write after the cutover', async () => {
+    const r = await rig({ repair: { enabled: false } });
+    await r.goTo('ramp', 0);
+    const holder: { gate: Promise<void> | undefined } = { gate: undefined };
+    const reached = deferred();
+    const resume = deferred();
+    let landed: Promise<void> | undefined;
+    const pausedOld = intercept<number, Item>(r.oldStore, {
+      put: (next, e, o) => {
+        if (e.v !== 'stale') return next(e, o);
+        holder.gate = resume.promise; // the whole process stops here, past every expiry
+        reached.resolve();
+        landed = resume.promise.then(async () => next(e, o));
+        return landed;
+      },
+    });
+    const paused = await r.instance({ old: pausedOld, instanceId: 'paused', control: gatedControl(r.control, holder), repair: { enabled: false } });
+    await paused.awaitFleet();
+    const write = paused.repository().put(item(9, 1, 'stale'));
+    await reached.promise;
+    await r.migration.advance({ reason: 'test: cut over while it sleeps' });
+    expect(r.migration.state.phase).toBe('new-primary');
+    await r.migration.repository().put(item(9, 2, 'current'));
+    holder.gate = undefined;
+    resume.resolve();
+    expect(await codeOf(write)).not.toBe('resolved');
+    expect(await codeOf(landed ?? Promise.resolve())).toBe('FENCED');
+    await r.migration.drainRepairs();
+    expect((await r.newStore.get(9))?.v).toBe('current');
+    expect((await r.oldStore.get(9))?.v).toBe('current');
+  });
+
+  it('regression: a repair that could never succeed wedged the migration', async () => {
+    const r = await rig({ repair: { enabled: false, maxAttempts: 2 } });
+    await r.goTo('dual-write');
+    const refusing = intercept<number, Item>(r.newStore, {
+      syncKey: async (next, key, read, o) => {
+        if (key === 5) throw new MidairError('UNIQUE_VIOLATION', 'syncKey on new (items) failed: a unique constraint was violated', { details: { store: 'new', constraint: 'items_v_key' } });
+        return next(key, read, o);
+      },
+    });
+    const m = await r.instance({ new: refusing, instanceId: 'refused', repair: { enabled: false, maxAttempts: 2 } });
+    await m.awaitFleet();
+    await m.repository().put(item(5, 1, 'clash'));
+    await m.settle();
+    await m.drainRepairs(undefined, Date.now() + 5000);
+    expect(await r.control.repairDepth('items')).toBe(0);
+    const parked = await r.control.parkedRepairs('items');
+    expect(parked.map((p) => [p.keyId, p.problem.code, p.problem.constraint, p.problem.store])).toEqual([['n5', 'UNIQUE_VIOLATION', 'items_v_key', 'new']]);
+  });
+
+  it('regression: the cutover freeze was entered with any backlog, and a drain that could not finish failed writes', async () => {
+    const r = await rig({ repair: { enabled: false }, maxFreezeBacklog: 3, freezeDrainMs: 50 });
+    await r.goTo('ramp', 0);
+    await r.control.enqueueRepairs('items', 'old-to-new', [1, 2, 3, 4].map((n) => ({ keyId: `n${n}`, reason: 'TEST' })));
+    const before = await r.control.getState('items');
+    expect(await codeOf(r.migration.advance({ reason: 'test' }))).toBe('BLOCKED');
+    expect((await r.control.getState('items'))?.version).toBe(before?.version); // refused: nothing written
+    await r.migration.drainRepairs();
+
+    const stuck = intercept<number, Item>(r.newStore, {
+      syncKey: async (next, key, read, o) => {
+        if (key === 6) throw new MidairError('CONNECTION', 'new unreachable for this key: injected');
+        return next(key, read, o);
+      },
+    });
+    const operator = await r.instance({ new: stuck, instanceId: 'operator', repair: { enabled: false }, maxFreezeBacklog: 3, freezeDrainMs: 50 });
+    await r.control.enqueueRepairs('items', 'old-to-new', [{ keyId: 'n6', reason: 'TEST' }]);
+    const error = await operator.advance({ reason: 'test' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MidairError);
+    expect((error as MidairError).code).toBe('BLOCKED');
+    expect((error as MidairError).message).toMatch(/abandoned/);
+    const after = await r.control.getState('items');
+    expect(after).toMatchObject({ phase: 'ramp', writesPaused: false });
+    await r.migration.repository().put(item(10, 1)); // writes go on
+  });
+
+  it('regression: getMany read every key at once', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const r = await rig();
+    const counting = intercept<number, Item>(r.oldStore, {
+      get: async (next, key, o) => {
+        most = Math.max(most, ++inFlight);
+        await new Promise((resolve) => setImmediate(resolve));
+        inFlight--;
+        return next(key, o);
+      },
+    });
+    const m = await r.instance({ old: counting, instanceId: 'many' });
+    const keys = Array.from({ length: 200 }, (_, i) => i);
+    expect(await m.repository().getMany(keys)).toHaveLength(200);
+    expect(most).toBeLessThanOrEqual(16);
+  });
+
+  it('regression: rollback() in the library did not re-sync old from new', async () => {
+    const r = await rig();
+    await r.goTo('new-primary');
+    await r.newStore.put(item(11, 1, 'only in new'));
+    const back = await r.migration.rollback({ reason: 'test: back to ramp' });
+    expect(back.phase).toBe('ramp');
+    expect(back.resync?.status).toBe('equal'); // the key only new held was found and copied back
+    expect(back.resync?.repair?.repaired).toBe(1);
+    expect((await r.oldStore.get(11))?.v).toBe('only in new');
+  });
+
+  it('regression: rollback from complete was allowed', async () => {
+    const r = await rig();
+    await r.goTo('complete');
+    const before = await r.control.getState('items');
+    expect(await codeOf(r.migration.rollback({ reason: 'test' }))).toBe('INVALID_ARGUMENT');
+    expect((await r.control.getState('items'))?.version).toBe(before?.version);
+  });
+});
