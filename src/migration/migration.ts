@@ -657,7 +657,7 @@ export class Migration<K extends Key, E extends object> {
     // Live instances all write both stores by now; one that stalled in an earlier phase (old-only: old
     // alone) is fenced out at the authority, so no write the copy cannot see lands behind it.
     await this.awaitFleet();
-    if (state) await this.#fence(state.version, PHASE_RULES[phase].authoritative);
+    if (state) await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, state.version, { old: true, new: true }, this.#o.timeoutMs, () => undefined);
     return runBackfill(this.name, this.#o.old, this.#o.new, this.#control, options);
   }
 
