@@ -5,8 +5,8 @@ import type { BackendKind } from '../support/backends.js';
 import type { ControlBackend, ManualClock } from './control-backends.js';
 
 interface Suite {
-  get(): ControlBackend;
-  fresh(): Promise<{ control: ControlStore; prefix: string; clock: ManualClock }>;
+  readonly get: () => ControlBackend;
+  readonly fresh: () => Promise<{ control: ControlStore; prefix: string; clock: ManualClock }>;
 }
 
 const LEASE = 60_000;
