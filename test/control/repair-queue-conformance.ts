@@ -199,6 +199,25 @@ export function repairQueueConformance(kind: BackendKind, { get, fresh }: Suite)
       expect(await control.resolveParked('m', [])).toBe(0);
     });
 
+    it('refuses a negative or non-finite delay, a lease that is not positive, a bad limit or an empty owner, writing nothing', async () => {
+      const { control } = await fresh();
+      for (const delayMs of [-1, Number.NaN, Infinity]) {
+        await expect(control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'ok', reason: 'x' }, { keyId: 'k', reason: 'x', delayMs }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      expect(await control.repairDepth('m')).toBe(0);
+      await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'k', reason: 'x' }]);
+      for (const options of [
+        { owner: 'a', limit: 1, leaseMs: 0 },
+        { owner: 'a', limit: 1, leaseMs: -5 },
+        { owner: 'a', limit: -1, leaseMs: LEASE },
+        { owner: 'a', limit: 1.5, leaseMs: LEASE },
+        { owner: '', limit: 1, leaseMs: LEASE },
+      ]) {
+        await expect(control.claimRepairs('m', 'old-to-new', options)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      expect(keys(await control.claimRepairs('m', 'old-to-new', { owner: 'b', limit: 1, leaseMs: LEASE }))).toEqual(['k']);
+    });
+
     it('appendAudit records an entry that changes nothing: from = to = the current setting, at the current version', async () => {
       const { control, clock } = await fresh();
       const initial = await control.init('m', 'ops');
