@@ -2,9 +2,11 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { formatVerifyReport, verifyExitCode } from '../verify/report.js';
 import { VERIFY_MODES, type VerifyMode } from '../verify/verify-options.js';
+import { evictInstance, formatEviction, formatFleet, listFleet } from './commands/fleet.js';
 import { init } from './commands/init.js';
 import { advance, rollback, setRamp, type PhaseChange, type PhaseOptions } from './commands/phase.js';
 import { plan, planMarkdown } from './commands/plan.js';
+import { formatRepairs, formatRepairsChange, listRepairs, resolveRepairs, retryRepairs } from './commands/repairs.js';
 import { formatStatus, status } from './commands/status.js';
 import { backfill, formatBackfill, verify } from './commands/work.js';
 import { openContext, type CliContext, type GlobalOptions } from './context.js';
@@ -113,6 +115,68 @@ phase
   .option('--reason <text>', 'why (goes to the audit log; required with --force)')
   .option('--force', 'roll back even where a re-sync could not make old whole, or from old-read-only')
   .action(phaseAction((ctx, o, log) => rollback(ctx, o, () => log.line('re-syncing old from new before switching back…'))));
+
+const repairs = program.command('repairs').description('repairs the repairers could not finish: list them, retry them, or accept them (audited)');
+repairs
+  .command('list')
+  .description('pending and parked repairs: key, reason, attempts, store and the constraint the data breaks')
+  .option('--limit <n>', 'at most this many of each (default 100)', positiveInt)
+  .action(async (opts: { limit?: number }) =>
+    withContext(async (ctx, o) => {
+      const r = await listRepairs(ctx, opts.limit);
+      o.result(r, () => formatRepairs(r));
+      return r.parked > 0 ? EXIT.notClean : EXIT.ok;
+    }),
+  );
+repairs
+  .command('retry')
+  .description('put parked repairs back in the queue, due at once (audited repair-retry)')
+  .argument('[keyIds...]', 'the parked keys, as `midair repairs list` prints them')
+  .option('--all', 'every parked repair')
+  .option('--reason <text>', 'why (goes to the audit log)')
+  .action(async (keyIds: string[], opts: { all?: boolean; reason?: string }) =>
+    withContext(async (ctx, o) => {
+      const r = await retryRepairs(ctx, keyIds, opts);
+      o.result(r, () => formatRepairsChange(r));
+      return EXIT.ok;
+    }),
+  );
+repairs
+  .command('resolve')
+  .description('accept parked repairs as they are and drop them (audited repair-resolve)')
+  .argument('<keyIds...>', 'the parked keys, as `midair repairs list` prints them')
+  .option('--reason <text>', 'why (required; goes to the audit log)')
+  .action(async (keyIds: string[], opts: { reason?: string }) =>
+    withContext(async (ctx, o) => {
+      const r = await resolveRepairs(ctx, keyIds, opts);
+      o.result(r, () => formatRepairsChange(r));
+      return EXIT.ok;
+    }),
+  );
+
+const fleet = program.command('fleet').description('the application instances: list them, evict one that is gone (audited)');
+fleet
+  .command('list')
+  .description('instance id, host, pid, the phase version it acknowledged and the age of its last heartbeat')
+  .action(async () =>
+    withContext(async (ctx, o) => {
+      const f = await listFleet(ctx);
+      o.result(f, () => formatFleet(f));
+      return EXIT.ok;
+    }),
+  );
+fleet
+  .command('evict')
+  .description('remove the heartbeat of an instance that is gone for good (audited evict)')
+  .argument('<instance>', 'the instance id, as `midair fleet list` prints it')
+  .option('--reason <text>', 'why (required; goes to the audit log)')
+  .action(async (instance: string, opts: { reason?: string }) =>
+    withContext(async (ctx, o) => {
+      const e = await evictInstance(ctx, instance, opts);
+      o.result(e, () => formatEviction(e));
+      return EXIT.ok;
+    }),
+  );
 
 program
   .command('backfill')

@@ -8,15 +8,19 @@ import type {
   InstanceInfo,
   PhaseSetting,
   PhaseState,
-  RepairDirection,
-  RepairEntry,
-  RepairInput,
 } from './control-store.js';
 import { settingOf } from './control-store.js';
+import { MidairError } from '../errors.js';
+import { memoryRepairQueue } from './memory-repair-queue.js';
 import { repairToken } from './repair-token.js';
 
 /** The state a new migration starts in. */
 export const INITIAL_SETTING: PhaseSetting = Object.freeze({ phase: 'old-only', rampPercent: 0, writesPaused: false, strict: false });
+
+export interface MemoryControlStoreOptions {
+  /** The clock, in epoch milliseconds, for every time the store computes (leases, due times, heartbeats, audit times). Default `Date.now`. */
+  readonly now?: () => number;
+}
 
 /**
  * A control store in process memory: for simulations and tests of one
@@ -25,23 +29,20 @@ export const INITIAL_SETTING: PhaseSetting = Object.freeze({ phase: 'old-only', 
  *
  * @example const control = memoryControlStore();
  */
-export function memoryControlStore(): ControlStore {
+export function memoryControlStore(options: MemoryControlStoreOptions = {}): ControlStore {
+  const clock = options.now ?? Date.now;
   const states = new Map<string, PhaseState>();
   const audits = new Map<string, AuditEntry[]>();
   const instances = new Map<string, InstanceInfo>();
-  const repairs = new Map<string, RepairEntry>();
   const checkpoints = new Map<string, string>();
   const dead = new Map<string, DeadLetter & { migration: string }>();
   const rangeSets = new Map<string, RangeLease[]>();
   let auditSeq = 0;
-  const rkey = (m: string, d: RepairDirection, k: string): string => `${m}\u0000${d}\u0000${k}`;
   const log = (migration: string, from: PhaseSetting | undefined, state: PhaseState, audit: AuditInput): void => {
     const list = audits.get(migration) ?? [];
     list.push({ seq: ++auditSeq, migration, at: state.changedAt, ...audit, from: from && settingOf(from), to: settingOf(state), version: state.version });
     audits.set(migration, list);
   };
-  const queued = (migration: string, direction?: RepairDirection): RepairEntry[] =>
-    [...repairs.values()].filter((r) => r.migration === migration && (direction === undefined || r.direction === direction));
 
   return {
     name: 'memory',
@@ -49,7 +50,7 @@ export function memoryControlStore(): ControlStore {
     async init(migration, actor) {
       let state = states.get(migration);
       if (!state) {
-        state = { migration, ...INITIAL_SETTING, version: 1, changedAt: new Date() };
+        state = { migration, ...INITIAL_SETTING, version: 1, changedAt: new Date(clock()) };
         states.set(migration, state);
         log(migration, undefined, state, { actor, action: 'init', reason: 'migration created', forced: false });
       }
@@ -59,10 +60,16 @@ export function memoryControlStore(): ControlStore {
     async compareAndSet(migration, expectedVersion, next, audit) {
       const current = states.get(migration);
       if (!current || current.version !== expectedVersion) return Promise.resolve(undefined);
-      const state: PhaseState = { migration, ...settingOf(next), version: current.version + 1, changedAt: new Date() };
+      const state: PhaseState = { migration, ...settingOf(next), version: current.version + 1, changedAt: new Date(clock()) };
       states.set(migration, state);
       log(migration, current, state, audit);
       return Promise.resolve(state);
+    },
+    async appendAudit(migration, audit) {
+      const current = states.get(migration);
+      if (!current) throw new MidairError('INVALID_ARGUMENT', 'appendAudit on memory: the migration has no state yet (init it first)', { details: { store: 'memory', operation: 'appendAudit' } });
+      log(migration, current, { ...current, changedAt: new Date(clock()) }, audit);
+      return Promise.resolve();
     },
     async auditLog(migration, options) {
       const list = [...(audits.get(migration) ?? [])].reverse();
@@ -70,7 +77,7 @@ export function memoryControlStore(): ControlStore {
     },
     async heartbeat(info: HeartbeatInput) {
       const id = `${info.migration}\u0000${info.instanceId}`;
-      const now = new Date();
+      const now = new Date(clock());
       instances.set(id, { ...info, lastSeen: now, startedAt: instances.get(id)?.startedAt ?? now });
       return Promise.resolve();
     },
@@ -81,46 +88,12 @@ export function memoryControlStore(): ControlStore {
       instances.delete(`${migration}\u0000${instanceId}`);
       return Promise.resolve();
     },
-    async enqueueRepairs(migration, direction, entries: readonly RepairInput[]) {
-      for (const e of entries) {
-        const id = rkey(migration, direction, e.keyId);
-        const prev = repairs.get(id);
-        repairs.set(id, {
-          migration,
-          direction,
-          keyId: e.keyId,
-          reason: e.reason,
-          seq: repairToken(),
-          enqueuedAt: prev?.enqueuedAt ?? new Date(),
-          attempts: prev?.attempts ?? 0,
-        });
-      }
-      return Promise.resolve();
-    },
-    async pendingRepairs(migration, direction, keyIds) {
-      return Promise.resolve(new Set(keyIds.filter((k) => repairs.has(rkey(migration, direction, k)))));
-    },
-    async peekRepairs(migration, direction, limit) {
-      return Promise.resolve(queued(migration, direction).sort((a, b) => a.enqueuedAt.getTime() - b.enqueuedAt.getTime()).slice(0, limit));
-    },
-    async completeRepair(migration, direction, keyId, seq) {
-      const id = rkey(migration, direction, keyId);
-      if (repairs.get(id)?.seq !== seq) return Promise.resolve(false);
-      repairs.delete(id);
-      return Promise.resolve(true);
-    },
-    async failRepair(migration, direction, keyId, seq) {
-      const id = rkey(migration, direction, keyId);
-      const entry = repairs.get(id);
-      if (entry?.seq === seq) repairs.set(id, { ...entry, attempts: entry.attempts + 1 });
-      return Promise.resolve();
-    },
-    repairDepth: async (migration, direction) => Promise.resolve(queued(migration, direction).length),
+    ...memoryRepairQueue(clock),
     async addDeadLetters(migration, entries) {
       for (const e of entries) {
         const id = `${migration}\u0000${e.keyId}`;
         const prev = dead.get(id);
-        dead.set(id, { migration, keyId: e.keyId, reason: e.reason, at: prev?.at ?? new Date(), attempts: (prev?.attempts ?? 0) + 1 });
+        dead.set(id, { migration, keyId: e.keyId, reason: e.reason, at: prev?.at ?? new Date(clock()), attempts: (prev?.attempts ?? 0) + 1 });
       }
       return Promise.resolve();
     },
@@ -142,7 +115,7 @@ export function memoryControlStore(): ControlStore {
     },
     async claimRange(migration, name, owner, leaseMs) {
       const list = rangeSets.get(`${migration}\u0000${name}`) ?? [];
-      const now = Date.now();
+      const now = clock();
       const i = list.findIndex((r) => !r.complete && r.leasedUntil.getTime() < now);
       const free = list[i];
       if (!free) return Promise.resolve(undefined);
@@ -154,7 +127,7 @@ export function memoryControlStore(): ControlStore {
       const list = rangeSets.get(`${migration}\u0000${name}`) ?? [];
       const r = list[rangeId];
       if (!r || r.token !== token || r.complete) return Promise.resolve(false);
-      list[rangeId] = { ...r, after: after ?? r.after, leasedUntil: new Date(Date.now() + leaseMs) };
+      list[rangeId] = { ...r, after: after ?? r.after, leasedUntil: new Date(clock() + leaseMs) };
       return Promise.resolve(true);
     },
     async completeRange(migration, name, rangeId, token) {

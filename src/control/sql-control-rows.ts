@@ -9,6 +9,7 @@ import {
   type AuditAction,
   type AuditEntry,
   type InstanceInfo,
+  type ParkedRepair,
   type PhaseSetting,
   type PhaseState,
   type RepairDirection,
@@ -107,18 +108,46 @@ export function decodeInstance(row: Row, table: string): InstanceInfo {
   };
 }
 
-/** Columns: migration, direction, key_id, seq, reason, enqueued_at, attempts. */
-export function decodeRepair(row: Row, table: string): RepairEntry {
-  const direction = text(row, 1, table, 'direction');
-  if (!(REPAIR_DIRECTIONS as readonly string[]).includes(direction)) throw bad(table, 'direction');
+function direction(row: Row, i: number, table: string): RepairDirection {
+  const d = text(row, i, table, 'direction');
+  if (!(REPAIR_DIRECTIONS as readonly string[]).includes(d)) throw bad(table, 'direction');
+  return d as RepairDirection;
+}
+
+/**
+ * Columns: migration, direction, key_id, seq, reason, enqueued_at, attempts, due_at.
+ * An entry not due at `now` carries the rest of its delay as `delayMs`.
+ */
+export function decodeRepair(row: Row, table: string, now: number): RepairEntry {
+  const due = num(row, 7, table, 'due_at');
   return {
     migration: text(row, 0, table, 'migration'),
-    direction: direction as RepairDirection,
+    direction: direction(row, 1, table),
     keyId: text(row, 2, table, 'key_id'),
     seq: num(row, 3, table, 'seq'),
     reason: text(row, 4, table, 'reason'),
     enqueuedAt: time(row, 5, table, 'enqueued_at'),
     attempts: num(row, 6, table, 'attempts'),
+    ...(due > now ? { delayMs: due - now } : {}),
+  };
+}
+
+/** Columns: migration, direction, key_id, reason, attempts, parked_at, problem_code, problem_store, problem_constraint, problem_message. */
+export function decodeParked(row: Row, table: string): ParkedRepair {
+  const constraint = optional(row, 8, table, 'problem_constraint');
+  return {
+    migration: text(row, 0, table, 'migration'),
+    direction: direction(row, 1, table),
+    keyId: text(row, 2, table, 'key_id'),
+    reason: text(row, 3, table, 'reason'),
+    attempts: num(row, 4, table, 'attempts'),
+    parkedAt: time(row, 5, table, 'parked_at'),
+    problem: {
+      code: text(row, 6, table, 'problem_code'),
+      store: text(row, 7, table, 'problem_store'),
+      ...(constraint === undefined ? {} : { constraint }),
+      message: text(row, 9, table, 'problem_message'),
+    },
   };
 }
 

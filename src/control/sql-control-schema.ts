@@ -1,7 +1,7 @@
 import type { SqlDialect } from '../sql/sql-dialect.js';
 
 /** The control tables, by their name after the prefix. */
-export const CONTROL_TABLES = ['phase', 'audit', 'instances', 'repairs', 'checkpoints', 'dead_letters', 'ranges'] as const;
+export const CONTROL_TABLES = ['phase', 'audit', 'instances', 'repairs', 'parked', 'checkpoints', 'dead_letters', 'ranges'] as const;
 export type ControlTable = (typeof CONTROL_TABLES)[number];
 
 const COLUMNS = [
@@ -41,6 +41,12 @@ const COLUMNS = [
   'token',
   'leased_until',
   'complete',
+  'due_at',
+  'parked_at',
+  'problem_code',
+  'problem_store',
+  'problem_constraint',
+  'problem_message',
 ] as const;
 export type ControlColumn = (typeof COLUMNS)[number];
 
@@ -51,6 +57,13 @@ export type ControlColumn = (typeof COLUMNS)[number];
  * Values are counted in code points, as VARCHAR(n) counts them.
  */
 export const MYSQL_KEY_LIMITS = { migration: 64, instanceId: 191, checkpointName: 191, keyId: 700 } as const;
+
+/** A column added to an existing table: its table, name and definition as `ADD COLUMN` takes it. */
+export interface AddedColumn {
+  readonly table: ControlTable;
+  readonly column: ControlColumn;
+  readonly definition: string;
+}
 
 /** Column types that differ by dialect. */
 interface Types {
@@ -121,6 +134,12 @@ export interface ControlSchema {
   readonly c: Readonly<Record<ControlColumn, string>>;
   /** `CREATE TABLE IF NOT EXISTS …` and its indexes, in order. */
   readonly ddl: readonly string[];
+  /**
+   * Columns newer than their table: part of its `CREATE TABLE`, and added by
+   * `setup()` (`ALTER TABLE … ADD COLUMN`) to a table created before them.
+   * Each has a default or allows NULL, so existing rows stay valid.
+   */
+  readonly added: readonly AddedColumn[];
   /** `INSERT INTO <table> (cols) VALUES <rows>` that does nothing where the key exists. */
   insertIfAbsent(table: ControlTable, columns: readonly ControlColumn[], keys: readonly ControlColumn[], rows: readonly string[]): string;
   /**
@@ -154,6 +173,13 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
   };
   const auditIndex = index('audit', 'by_migration', ['migration', 'seq']);
   const repairsIndex = index('repairs', 'by_age', ['migration', 'direction', 'enqueued_at']);
+  const parkedIndex = index('parked', 'by_age', ['migration', 'parked_at']);
+  // Added after the first release: `setup()` adds them to a repairs table created without them (see `added`).
+  const repairClaimColumns: AddedColumn[] = [
+    { table: 'repairs', column: 'due_at', definition: `${c.due_at} ${ty.big} NOT NULL DEFAULT 0` },
+    { table: 'repairs', column: 'owner', definition: `${c.owner} ${ty.text}` },
+    { table: 'repairs', column: 'leased_until', definition: `${c.leased_until} ${ty.big} NOT NULL DEFAULT 0` },
+  ];
   // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): declare its indexes inside CREATE TABLE.
   const table = (name: ControlTable, parts: readonly string[], idx?: { inline: string }): string =>
     `CREATE TABLE IF NOT EXISTS ${t[name]} (${[...parts, ...(mysql && idx ? [idx.inline] : [])].join(', ')})${ty.tableOptions}`;
@@ -205,9 +231,27 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
         nn('reason', ty.text),
         nn('enqueued_at', ty.big),
         nn('attempts', ty.int),
+        ...repairClaimColumns.map((x) => x.definition),
         pk('migration', 'direction', 'key_id'),
       ],
       repairsIndex,
+    ),
+    table(
+      'parked',
+      [
+        nn('migration', ty.key(L.migration)),
+        nn('direction', ty.ascii(16)),
+        nn('key_id', ty.key(L.keyId)),
+        nn('reason', ty.text),
+        nn('attempts', ty.int),
+        nn('parked_at', ty.big),
+        nn('problem_code', ty.text),
+        nn('problem_store', ty.text),
+        `${c.problem_constraint} ${ty.text}`,
+        nn('problem_message', ty.text),
+        pk('migration', 'direction', 'key_id'),
+      ],
+      parkedIndex,
     ),
     table('dead_letters', [
       nn('migration', ty.key(L.migration)),
@@ -237,7 +281,7 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
       nn('updated_at', ty.big),
       pk('migration', 'name'),
     ]),
-    ...(mysql ? [] : [auditIndex.statement, repairsIndex.statement]),
+    ...(mysql ? [] : [auditIndex.statement, repairsIndex.statement, parkedIndex.statement]),
   ];
 
   const cols = (list: readonly ControlColumn[]): string => list.map((x) => c[x]).join(', ');
@@ -245,6 +289,7 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
     t,
     c,
     ddl,
+    added: repairClaimColumns,
     insertIfAbsent(name, columns, keys, rows) {
       const values = `(${cols(columns)}) VALUES ${rows.join(', ')}`;
       return mysql ? `INSERT IGNORE INTO ${t[name]} ${values}` : `INSERT INTO ${t[name]} ${values} ON CONFLICT (${cols(keys)}) DO NOTHING`;

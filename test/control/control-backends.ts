@@ -12,16 +12,39 @@ import { sqliteControlStore } from '../../src/sqlite/index.js';
 import type { BackendKind } from '../support/backends.js';
 import { SERVICE_URLS } from '../support/services.js';
 
+/** What a test may pass to a control store: its clock. */
+export interface StoreOptions {
+  readonly now?: () => number;
+}
+
 /** One database (or process memory) holding control tables for one test file, in its own schema/database/file. */
 export interface ControlBackend {
   readonly kind: BackendKind;
   /** A fresh table prefix, so each test starts from empty tables. */
   uniquePrefix(): string;
   /** A control store over this backend's main connection pool. */
-  store(tablePrefix: string): ControlStore;
+  store(tablePrefix: string, options?: StoreOptions): ControlStore;
   /** A control store over a connection pool (SQLite: a database handle) of its own — another process, as far as the database can tell. */
-  separate(tablePrefix: string): ControlStore;
+  separate(tablePrefix: string, options?: StoreOptions): ControlStore;
+  /** Runs a statement on the main connection (SQL backends only): to build the tables an older midair left. */
+  exec(sql: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A clock that moves only when told to, from a fixed start. */
+export interface ManualClock {
+  readonly now: () => number;
+  advance(ms: number): void;
+}
+
+export function manualClock(start = Date.UTC(2026, 0, 1)): ManualClock {
+  let t = start;
+  return {
+    now: () => t,
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 
 function namespace(): string {
@@ -35,12 +58,13 @@ export async function openControlBackend(kind: BackendKind): Promise<ControlBack
     case 'memory': {
       // One store per prefix, as one database holds one set of tables.
       const stores = new Map<string, ControlStore>();
-      const store = (prefix: string): ControlStore => {
+      const store = (prefix: string, options: StoreOptions = {}): ControlStore => {
         let s = stores.get(prefix);
-        if (!s) stores.set(prefix, (s = memoryControlStore()));
+        if (!s) stores.set(prefix, (s = memoryControlStore(options)));
         return s;
       };
-      return { kind, uniquePrefix, store, separate: store, close: async () => Promise.resolve() };
+      const exec = async (): Promise<void> => Promise.reject(new Error('the memory store has no tables'));
+      return { kind, uniquePrefix, store, separate: store, exec, close: async () => Promise.resolve() };
     }
     case 'sqlite': {
       // A file, so that a second handle (a second connection) sees the same tables.
@@ -57,11 +81,15 @@ export async function openControlBackend(kind: BackendKind): Promise<ControlBack
       return {
         kind,
         uniquePrefix,
-        store: (tablePrefix) => sqliteControlStore(main, { tablePrefix }),
-        separate: (tablePrefix) => {
+        store: (tablePrefix, options) => sqliteControlStore(main, { tablePrefix, ...options }),
+        separate: (tablePrefix, options) => {
           const db = open();
           handles.push(db);
-          return sqliteControlStore(db, { tablePrefix });
+          return sqliteControlStore(db, { tablePrefix, ...options });
+        },
+        exec: async (sql) => {
+          main.exec(sql);
+          return Promise.resolve();
         },
         close: async () => {
           for (const db of handles) db.close();
@@ -80,11 +108,14 @@ export async function openControlBackend(kind: BackendKind): Promise<ControlBack
       return {
         kind,
         uniquePrefix,
-        store: (tablePrefix) => postgresControlStore(main, { tablePrefix }),
-        separate: (tablePrefix) => {
+        store: (tablePrefix, options) => postgresControlStore(main, { tablePrefix, ...options }),
+        separate: (tablePrefix, options) => {
           const p = pool();
           others.push(p);
-          return postgresControlStore(p, { tablePrefix });
+          return postgresControlStore(p, { tablePrefix, ...options });
+        },
+        exec: async (sql) => {
+          await main.query(sql);
         },
         close: async () => {
           await Promise.all([main, ...others].map((p) => p.end()));
@@ -104,11 +135,14 @@ export async function openControlBackend(kind: BackendKind): Promise<ControlBack
       return {
         kind,
         uniquePrefix,
-        store: (tablePrefix) => mysqlControlStore(main, { tablePrefix }),
-        separate: (tablePrefix) => {
+        store: (tablePrefix, options) => mysqlControlStore(main, { tablePrefix, ...options }),
+        separate: (tablePrefix, options) => {
           const p = pool();
           others.push(p);
-          return mysqlControlStore(p, { tablePrefix });
+          return mysqlControlStore(p, { tablePrefix, ...options });
+        },
+        exec: async (sql) => {
+          await main.query(sql);
         },
         close: async () => {
           await Promise.all([main, ...others].map((p) => p.end()));

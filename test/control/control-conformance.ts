@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INITIAL_SETTING, MidairError, type AuditInput, type ControlStore, type PhaseSetting } from '../../src/index.js';
 import { availability, type BackendKind } from '../support/backends.js';
-import { openControlBackend, type ControlBackend } from './control-backends.js';
-
-const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { manualClock, openControlBackend, type ControlBackend, type ManualClock } from './control-backends.js';
+import { repairQueueConformance } from './repair-queue-conformance.js';
 const audit = (reason: string, action: AuditInput['action'] = 'advance', forced = false): AuditInput => ({ actor: 'ops@host', action, reason, forced });
 const setting = (s: PhaseSetting): PhaseSetting => ({ phase: s.phase, rampPercent: s.rampPercent, writesPaused: s.writesPaused, strict: s.strict });
 
@@ -30,12 +29,13 @@ export function controlConformance(kind: BackendKind): void {
       if (!backend) throw new Error('backend not open');
       return backend;
     };
-    /** A store over fresh, set-up tables, and their prefix. */
-    const fresh = async (): Promise<{ control: ControlStore; prefix: string }> => {
+    /** A store over fresh, set-up tables, their prefix, and the clock the store runs on (time moves only when a test advances it). */
+    const fresh = async (): Promise<{ control: ControlStore; prefix: string; clock: ManualClock }> => {
       const prefix = get().uniquePrefix();
-      const control = get().store(prefix);
+      const clock = manualClock();
+      const control = get().store(prefix, { now: clock.now });
       await control.setup();
-      return { control, prefix };
+      return { control, prefix, clock };
     };
     beforeAll(async () => {
       backend = await openControlBackend(kind);
@@ -152,24 +152,25 @@ export function controlConformance(kind: BackendKind): void {
 
     describe('instances', () => {
       it('a heartbeat upserts and keeps startedAt; instances(since) leaves out stale ones; removeInstance removes', async () => {
-        const { control } = await fresh();
+        const { control, clock } = await fresh();
         await control.heartbeat({ migration: 'm', instanceId: 'a', host: 'host-a', phaseVersion: 1, inFlightWrites: 3 });
         const [first] = await control.instances('m', new Date(0));
-        await sleep(15);
+        expect(first?.lastSeen.getTime()).toBe(clock.now());
+        clock.advance(15);
         await control.heartbeat({ migration: 'm', instanceId: 'a', host: 'host-a2', phaseVersion: 2, inFlightWrites: 0 });
         const [second] = await control.instances('m', new Date(0));
         expect(second).toMatchObject({ migration: 'm', instanceId: 'a', host: 'host-a2', phaseVersion: 2, inFlightWrites: 0 });
         expect(second?.startedAt).toEqual(first?.startedAt);
-        expect(second?.lastSeen.getTime()).toBeGreaterThan(first?.lastSeen.getTime() ?? Infinity);
+        expect(second?.lastSeen.getTime()).toBe((first?.lastSeen.getTime() ?? NaN) + 15);
 
-        await sleep(15);
-        const cutoff = new Date();
+        clock.advance(15);
+        const cutoff = new Date(clock.now());
         await control.heartbeat({ migration: 'm', instanceId: 'b', host: 'host-b', phaseVersion: 2, inFlightWrites: 1 });
         await control.heartbeat({ migration: 'other', instanceId: 'c', host: 'host-c', phaseVersion: 1, inFlightWrites: 0 });
         expect((await control.instances('m', cutoff)).map((i) => i.instanceId)).toEqual(['b']);
         expect((await control.instances('m', new Date(0))).map((i) => i.instanceId).sort()).toEqual(['a', 'b']);
         const [b] = await control.instances('m', cutoff);
-        expect(await control.instances('m', b?.lastSeen ?? new Date())).toHaveLength(1); // at or after
+        expect(await control.instances('m', b?.lastSeen ?? new Date(0))).toHaveLength(1); // at or after
         await control.removeInstance('m', 'a');
         await control.removeInstance('m', 'never-seen');
         expect((await control.instances('m', new Date(0))).map((i) => i.instanceId)).toEqual(['b']);
@@ -179,7 +180,8 @@ export function controlConformance(kind: BackendKind): void {
 
     describe('backfill ranges', () => {
       it('are created once, leased one worker at a time with a fencing token, taken over when a lease expires, and completed', async () => {
-        const { control } = await fresh();
+        // regression: this test slept past a 30 ms lease and failed when the machine was loaded; leases now run on the store's clock.
+        const { control, clock } = await fresh();
         const ranges = [{ hi: 'n100' }, { lo: 'n100', hi: '["n2","sé😀"]' }, { lo: '["n2","sé😀"]' }];
         expect(await control.createRanges('m', 'backfill', ranges)).toBe(true);
         expect(await control.createRanges('m', 'backfill', [{}])).toBe(false);
@@ -198,9 +200,12 @@ export function controlConformance(kind: BackendKind): void {
         expect(await control.renewRange('m', 'backfill', 0, a?.token ?? -1, 60_000, 'n42')).toBe(true);
         expect(await control.renewRange('m', 'backfill', 0, (a?.token ?? 0) + 1, 60_000, 'n43')).toBe(false);
         expect((await control.ranges('m', 'backfill'))[0]?.after).toBe('n42');
-        await sleep(60); // c's lease runs out
+        clock.advance(30); // c's lease ends at this instant and still holds
+        expect(await control.claimRange('m', 'backfill', 'worker-d', 60_000)).toBeUndefined();
+        clock.advance(1); // c's lease has run out
         const d = await control.claimRange('m', 'backfill', 'worker-d', 60_000);
         expect(d?.rangeId).toBe(2);
+        expect(d?.leasedUntil.getTime()).toBe(clock.now() + 60_000);
         expect(d?.token).not.toBe(c?.token);
         expect(await control.renewRange('m', 'backfill', 2, c?.token ?? -1, 60_000)).toBe(false); // fenced: c lost it
         expect(await control.completeRange('m', 'backfill', 2, c?.token ?? -1)).toBe(false);
@@ -216,11 +221,11 @@ export function controlConformance(kind: BackendKind): void {
 
     describe('dead letters', () => {
       it('records keys and codes, counts repeats, lists oldest first, and removes what was retried', async () => {
-        const { control } = await fresh();
+        const { control, clock } = await fresh();
         await control.addDeadLetters('m', [{ keyId: 'n1', reason: 'TRANSFORM' }]);
-        await sleep(5);
+        clock.advance(5);
         await control.addDeadLetters('m', [{ keyId: '["n2","sé😀"]', reason: 'ENCODING' }]);
-        await sleep(5);
+        clock.advance(5);
         await control.addDeadLetters('m', [{ keyId: 'n1', reason: 'TRANSFORM_AGAIN' }]);
         await control.addDeadLetters('other', [{ keyId: 'n1', reason: 'X' }]);
         expect(await control.deadLetterCount('m')).toBe(2);
@@ -240,7 +245,7 @@ export function controlConformance(kind: BackendKind): void {
 
     describe('repair queue', () => {
       it('enqueue, re-enqueue gives a new seq, completing an old seq keeps the entry, the current seq removes it', async () => {
-        const { control } = await fresh();
+        const { control, clock } = await fresh();
         await control.enqueueRepairs('m', 'old-to-new', [
           { keyId: 'n1', reason: 'ECONNRESET' },
           { keyId: 'n2', reason: 'TIMEOUT' },
@@ -249,7 +254,7 @@ export function controlConformance(kind: BackendKind): void {
         expect(one).toMatchObject({ migration: 'm', direction: 'old-to-new', attempts: 0 });
         const first = one?.seq ?? -1;
         await control.failRepair('m', 'old-to-new', 'n1', first);
-        await sleep(5);
+        clock.advance(5);
         await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'n1', reason: 'COMPENSATION' }]);
         const n1 = (await control.peekRepairs('m', 'old-to-new', 10)).find((e) => e.keyId === 'n1');
         expect(n1).toMatchObject({ reason: 'COMPENSATION', attempts: 1 });
@@ -278,10 +283,10 @@ export function controlConformance(kind: BackendKind): void {
       });
 
       it('re-enqueueing keeps enqueuedAt and takes the last reason', async () => {
-        const { control } = await fresh();
+        const { control, clock } = await fresh();
         await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'k', reason: 'A' }]);
         const [first] = await control.peekRepairs('m', 'new-to-old', 1);
-        await sleep(10);
+        clock.advance(10);
         await control.enqueueRepairs('m', 'new-to-old', [
           { keyId: 'k', reason: 'B' },
           { keyId: 'k', reason: 'C' },
@@ -334,10 +339,10 @@ export function controlConformance(kind: BackendKind): void {
       });
 
       it('peekRepairs is oldest first and stops at the limit', async () => {
-        const { control } = await fresh();
+        const { control, clock } = await fresh();
         for (const keyId of ['c', 'a', 'b']) {
           await control.enqueueRepairs('m', 'old-to-new', [{ keyId, reason: 'TIMEOUT' }]);
-          await sleep(5);
+          clock.advance(5);
         }
         await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'c', reason: 'AGAIN' }]);
         expect((await control.peekRepairs('m', 'old-to-new', 10)).map((e) => e.keyId)).toEqual(['c', 'a', 'b']);
@@ -366,6 +371,8 @@ export function controlConformance(kind: BackendKind): void {
       });
     });
 
+    repairQueueConformance(kind, { get, fresh });
+
     describe('checkpoints', () => {
       it('saves, overwrites and loads per migration and name; a missing one is undefined', async () => {
         const { control } = await fresh();
@@ -386,8 +393,8 @@ export function controlConformance(kind: BackendKind): void {
 
     describe('shared state', () => {
       it('two store objects over the same database see each other’s writes', async () => {
-        const { control: a, prefix } = await fresh();
-        const b = get().separate(prefix);
+        const { control: a, prefix, clock } = await fresh();
+        const b = get().separate(prefix, { now: clock.now });
         await b.setup();
         const initial = await a.init('m', 'ops');
         expect(await b.init('m', 'someone else')).toEqual(initial);
@@ -410,8 +417,8 @@ export function controlConformance(kind: BackendKind): void {
       // Two SQLite handles in one thread would wait on each other's write lock synchronously: that race is for processes.
       if (kind !== 'sqlite') {
         it('compareAndSets racing from two store objects: exactly one wins', async () => {
-          const { control: a, prefix } = await fresh();
-          const b = get().separate(prefix);
+          const { control: a, prefix, clock } = await fresh();
+          const b = get().separate(prefix, { now: clock.now });
           await a.init('m', 'ops');
           const results = await Promise.all(
             Array.from({ length: 8 }, async (_, i) => (i % 2 === 0 ? a : b).compareAndSet('m', 1, { ...INITIAL_SETTING, phase: 'dual-write', rampPercent: i }, audit(`attempt ${i}`))),
@@ -422,8 +429,8 @@ export function controlConformance(kind: BackendKind): void {
         });
 
         it('two processes creating ranges at once: one set wins whole, and a range is leased to one of them', async () => {
-          const { control: a, prefix } = await fresh();
-          const b = get().separate(prefix);
+          const { control: a, prefix, clock } = await fresh();
+          const b = get().separate(prefix, { now: clock.now });
           const setA = [{ hi: 'n10' }, { lo: 'n10' }];
           const setB = [{ hi: 'n5' }, { lo: 'n5', hi: 'n50' }, { lo: 'n50' }];
           const created = await Promise.all([a.createRanges('m', 'bf', setA), b.createRanges('m', 'bf', setB)]);

@@ -61,4 +61,28 @@ describe('a migration on embedded SQLite (stores and control store)', () => {
     ]);
     expect((await a.fleet()).map((i) => i.instanceId).sort()).toEqual(['a', 'b']);
   });
+
+  it('a control database from the release before claims and parking keeps its repair queue: setup() adds the due time, the claim and the parked table', async () => {
+    const db = new Database(':memory:');
+    // The repairs table exactly as the previous release created it, with one queued entry.
+    db.exec(
+      'CREATE TABLE "midair_repairs" ("migration" TEXT NOT NULL, "direction" TEXT NOT NULL, "key_id" TEXT NOT NULL, "seq" INTEGER NOT NULL, "reason" TEXT NOT NULL, "enqueued_at" INTEGER NOT NULL, "attempts" INTEGER NOT NULL, PRIMARY KEY ("migration", "direction", "key_id"));' +
+        'CREATE INDEX "midair_repairs_by_age" ON "midair_repairs" ("migration", "direction", "enqueued_at");' +
+        `INSERT INTO "midair_repairs" VALUES ('users', 'old-to-new', 'n7', 123456789, 'TIMEOUT', 1700000000000, 2);`,
+    );
+    let t = Date.UTC(2026, 0, 1);
+    const control = sqliteControlStore(db, { now: () => t });
+    await control.setup();
+    await control.setup();
+    const [entry] = await control.claimRepairs('users', 'old-to-new', { owner: 'a', limit: 10, leaseMs: 1000 });
+    expect(entry).toMatchObject({ keyId: 'n7', seq: 123456789, reason: 'TIMEOUT', attempts: 2, enqueuedAt: new Date(1700000000000) });
+    expect(await control.claimRepairs('users', 'old-to-new', { owner: 'b', limit: 10, leaseMs: 1000 })).toEqual([]);
+    t += 1001;
+    expect(await control.failRepair('users', 'old-to-new', 'n7', 123456789)).toBe(3);
+    expect(await control.parkRepair('users', 'old-to-new', 'n7', 123456789, { code: 'UNIQUE_VIOLATION', store: 'new', message: 'unique constraint violated' })).toBe(true);
+    expect(await control.parkedCount('users')).toBe(1);
+    expect(await control.repairDepth('users')).toBe(0);
+    await control.close();
+    db.close();
+  });
 });

@@ -1,0 +1,104 @@
+import { describeFailure, MidairError } from '../errors.js';
+import type { SqlDialect } from '../sql/sql-dialect.js';
+import type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from '../sql/sql-driver.js';
+import { REPAIR_DIRECTIONS, type RepairDirection } from './control-store.js';
+import { controlSchema, MYSQL_KEY_LIMITS, type ControlColumn, type ControlSchema } from './sql-control-schema.js';
+
+const DEADLOCK_RETRIES = 8;
+
+/** What the parts of the SQL control store share: the schema, statement helpers, error wrapping and the clock. */
+export interface SqlControlContext {
+  readonly name: string;
+  readonly prefix: string;
+  readonly dialect: SqlDialect;
+  readonly driver: SqlDriver;
+  readonly schema: ControlSchema;
+  readonly t: ControlSchema['t'];
+  readonly c: ControlSchema['c'];
+  /** Rows per multi-row statement, within the dialect's parameter limit. */
+  readonly batchRows: number;
+  /** Epoch milliseconds: every time the store computes comes from here. */
+  readonly now: () => number;
+  /** The `i`-th (1-based) placeholder. */
+  readonly ph: (i: number) => string;
+  /** `?, ?, …` for `width` parameters numbered after `offset`. */
+  readonly phs: (offset: number, width: number) => string;
+  /** `(?, ?, …)`. */
+  readonly tuple: (offset: number, width: number) => string;
+  readonly cols: (list: readonly ControlColumn[]) => string;
+  readonly query: (operation: string, sql: string, params: readonly unknown[]) => Promise<SqlResult>;
+  /** One transaction, retried when the database aborts it for a deadlock (it then wrote nothing). */
+  readonly transaction: <T>(operation: string, fn: (conn: SqlConnection) => Promise<T>, options?: TransactionOptions) => Promise<T>;
+  readonly wrap: (operation: string, err: unknown) => MidairError;
+  readonly invalid: (operation: string, what: string) => MidairError;
+  /** MySQL key columns are VARCHAR(n): refuse what would not fit rather than let a lax server truncate it. */
+  readonly fits: (operation: string, what: string, value: string, limit: number) => void;
+  readonly checkMigration: (operation: string, migration: string) => void;
+  readonly checkDirection: (operation: string, direction: RepairDirection) => void;
+  readonly checkLimit: (operation: string, limit: number) => void;
+}
+
+export function sqlControlContext(dialect: SqlDialect, driver: SqlDriver, options: { name?: string; tablePrefix?: string; now?: () => number }): SqlControlContext {
+  const name = options.name ?? `${dialect.name}:control`;
+  const prefix = options.tablePrefix ?? 'midair_';
+  const schema = controlSchema(dialect, prefix);
+  const ph = (i: number): string => dialect.placeholder(i);
+  const phs = (offset: number, width: number): string => Array.from({ length: width }, (_, i) => ph(offset + i + 1)).join(', ');
+
+  const wrap = (operation: string, err: unknown): MidairError => {
+    if (err instanceof MidairError) return err;
+    const { code, details } = dialect.classifyError(err);
+    const full = { ...details, store: name, operation };
+    const hint = code === 'SCHEMA_MISMATCH' ? '; run setup() to create the control tables' : '';
+    return new MidairError(code, describeFailure(code, full) + hint, { cause: err, details: full });
+  };
+  const invalid = (operation: string, what: string): MidairError =>
+    new MidairError('INVALID_ARGUMENT', `${operation} on ${name}: ${what}`, { details: { store: name, operation } });
+  const fits = (operation: string, what: string, value: string, limit: number): void => {
+    if (dialect.name === 'mysql' && [...value].length > limit) throw invalid(operation, `${what} is longer than the ${limit} characters MySQL's control tables hold`);
+  };
+
+  return {
+    name,
+    prefix,
+    dialect,
+    driver,
+    schema,
+    t: schema.t,
+    c: schema.c,
+    batchRows: Math.max(1, Math.min(500, Math.floor(dialect.maxParams / 8))),
+    now: options.now ?? Date.now,
+    ph,
+    phs,
+    tuple: (offset, width) => `(${phs(offset, width)})`,
+    cols: (list) => list.map((x) => schema.c[x]).join(', '),
+    async query(operation, sql, params) {
+      try {
+        return await driver.query(sql, params);
+      } catch (err) {
+        throw wrap(operation, err);
+      }
+    },
+    async transaction(operation, fn, txOptions) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await driver.transaction(fn, txOptions);
+        } catch (err) {
+          const error = wrap(operation, err);
+          if (error.code !== 'DEADLOCK' || attempt >= DEADLOCK_RETRIES) throw error;
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        }
+      }
+    },
+    wrap,
+    invalid,
+    fits,
+    checkMigration: (operation, migration) => fits(operation, 'the migration name', migration, MYSQL_KEY_LIMITS.migration),
+    checkDirection(operation, direction) {
+      if (!(REPAIR_DIRECTIONS as readonly string[]).includes(direction)) throw invalid(operation, `direction must be one of ${REPAIR_DIRECTIONS.join(', ')}`);
+    },
+    checkLimit(operation, limit) {
+      if (!(Number.isSafeInteger(limit) && limit >= 0)) throw invalid(operation, 'limit must be a non-negative integer');
+    },
+  };
+}
