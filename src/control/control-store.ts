@@ -63,6 +63,9 @@ export interface InstanceInfo {
 
 export type HeartbeatInput = Omit<InstanceInfo, 'lastSeen' | 'startedAt'>;
 
+/** The reason of a write that failed but may still commit: kept through re-enqueues, re-checked once more after its repair. */
+export const STICKY_REPAIR_REASON = 'UNKNOWN_OUTCOME';
+
 export const REPAIR_DIRECTIONS = ['old-to-new', 'new-to-old'] as const;
 /** Which way a repair copies: from the store that was authoritative when the write failed. */
 export type RepairDirection = (typeof REPAIR_DIRECTIONS)[number];
@@ -70,7 +73,11 @@ export type RepairDirection = (typeof REPAIR_DIRECTIONS)[number];
 export interface RepairInput {
   /** The key as `keyId()` spells it (see `parseKeyId`). Keys are not row values; storing them is allowed. */
   readonly keyId: string;
-  /** Why: an error code, `TIMEOUT`, `COMPENSATION` … — never a value. */
+  /**
+   * Why: an error code, `TIMEOUT`, `INTENT` … — never a value. A re-enqueue
+   * takes the newer reason, except over {@link STICKY_REPAIR_REASON}, which
+   * stays until the entry completes (its late re-check must not be lost).
+   */
   readonly reason: string;
   /**
    * Not due (not claimable) for this many ms: an intent recorded before a
@@ -79,6 +86,14 @@ export interface RepairInput {
    * Default 0 (due at once).
    */
   readonly delayMs?: number;
+  /**
+   * The phase version (fence epoch) of a write that may still land: an
+   * intent queued before the write, or a write whose outcome is unknown. The
+   * entry keeps the highest epoch given until it completes; a repairer
+   * re-syncs such an entry but completes it only once that version is fenced
+   * out (the write can no longer land), or its writer completes it.
+   */
+  readonly epoch?: number;
 }
 
 /** A repair entry as claimed by one repairer: a lease spreads work, it does not make it safe (two syncs of one key converge). */
@@ -90,6 +105,8 @@ export interface ClaimOptions {
   readonly leaseMs: number;
   /** Also claim entries not due yet (the cutover drain, when every live writer is frozen). Default false. */
   readonly includeDelayed?: boolean;
+  /** Also claim entries under another owner's unexpired claim (the cutover drain: two syncs of a key converge). Default false. */
+  readonly takeOver?: boolean;
 }
 
 /** What made a repair fail for good: a constraint the data breaks on the target store. Identifiers only, never values. */
@@ -206,9 +223,11 @@ export interface ControlStore {
   /** Up to `limit` entries, oldest first, due or not, claimed or not; they stay queued until completed (for display). */
   peekRepairs(migration: string, direction: RepairDirection, limit: number): Promise<RepairEntry[]>;
   /**
-   * Leases up to `limit` due entries (oldest first) that no other owner holds
-   * an unexpired claim on, to `owner` for `leaseMs`. Disjoint between
-   * concurrent claimers while leases hold; an expired claim is taken over.
+   * Leases up to `limit` due entries (oldest first) that no one holds an
+   * unexpired claim on — the claimer's own included, so an entry it keeps
+   * rests until its lease ends — to `owner` for `leaseMs`. Disjoint between
+   * concurrent claimers while leases hold; an expired claim is taken over; a
+   * re-enqueue frees the entry at once.
    */
   claimRepairs(migration: string, direction: RepairDirection, options: ClaimOptions): Promise<RepairEntry[]>;
   /** Removes the entry iff its seq is still `seq`. Resolves whether it did. */

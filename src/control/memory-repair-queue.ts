@@ -1,4 +1,4 @@
-import type { ParkedRepair, RepairDirection, RepairEntry } from './control-store.js';
+import { STICKY_REPAIR_REASON, type ParkedRepair, type RepairDirection, type RepairEntry } from './control-store.js';
 import { MidairError } from '../errors.js';
 import { repairToken } from './repair-token.js';
 import type { RepairQueue } from './sql-repair-queue.js';
@@ -15,6 +15,7 @@ interface Pending {
   readonly due: number;
   readonly owner: string | undefined;
   readonly leasedUntil: number;
+  readonly epoch?: number | undefined;
 }
 
 const invalid = (operation: string, what: string): MidairError => new MidairError('INVALID_ARGUMENT', `${operation} on memory: ${what}`, { details: { store: 'memory', operation } });
@@ -41,9 +42,10 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
     enqueuedAt: new Date(p.enqueuedAt),
     attempts: p.attempts,
     ...(p.due > at ? { delayMs: p.due - at } : {}),
+    ...(p.epoch === undefined ? {} : { epoch: p.epoch }),
   });
   /** Adds or bumps one pending entry: a new seq and reason, the earlier due time, the first enqueuedAt. */
-  const put = (migration: string, direction: RepairDirection, keyId: string, reason: string, due: number, attempts?: number): number => {
+  const put = (migration: string, direction: RepairDirection, keyId: string, reason: string, due: number, attempts?: number, epoch?: number): number => {
     const key = id(migration, direction, keyId);
     const prev = pending.get(key);
     const seq = repairToken();
@@ -51,13 +53,14 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
       migration,
       direction,
       keyId,
-      reason,
+      reason: prev?.reason === STICKY_REPAIR_REASON ? prev.reason : reason,
       seq,
       enqueuedAt: prev?.enqueuedAt ?? now(),
       attempts: attempts ?? prev?.attempts ?? 0,
       due: Math.min(due, prev?.due ?? Infinity),
-      owner: prev?.owner,
-      leasedUntil: prev?.leasedUntil ?? 0,
+      owner: undefined, // a re-enqueue frees the entry for the next claim at once
+      leasedUntil: 0,
+      epoch: prev?.epoch === undefined ? epoch : epoch === undefined ? prev.epoch : Math.max(prev.epoch, epoch),
     });
     return seq;
   };
@@ -68,9 +71,10 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
     async enqueueRepairs(migration, direction, entries) {
       const delays = entries.map((e) => wholeMs(e.delayMs));
       if (delays.some((d) => d === undefined)) throw invalid('enqueueRepairs', 'delayMs must be a non-negative number of milliseconds');
+      if (entries.some((e) => e.epoch !== undefined && !(Number.isSafeInteger(e.epoch) && e.epoch >= 0))) throw invalid('enqueueRepairs', 'epoch must be a non-negative integer');
       const at = now();
       const seqs = new Map<string, number>();
-      entries.forEach((e, i) => seqs.set(e.keyId, put(migration, direction, e.keyId, e.reason, at + (delays[i] ?? 0))));
+      entries.forEach((e, i) => seqs.set(e.keyId, put(migration, direction, e.keyId, e.reason, at + (delays[i] ?? 0), undefined, e.epoch)));
       return Promise.resolve(entries.map((e) => seqs.get(e.keyId) ?? 0));
     },
     async pendingRepairs(migration, direction, keyIds) {
@@ -88,7 +92,7 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
       if (lease === undefined || lease === 0) throw invalid('claimRepairs', 'leaseMs must be a positive number of milliseconds');
       const at = now();
       const claimable = queued(migration, direction)
-        .filter((p) => (options.includeDelayed === true || p.due <= at) && (p.owner === undefined || p.owner === options.owner || p.leasedUntil < at))
+        .filter((p) => (options.includeDelayed === true || p.due <= at) && (options.takeOver === true || p.owner === undefined || p.leasedUntil < at))
         .slice(0, options.limit);
       for (const p of claimable) pending.set(id(migration, direction, p.keyId), { ...p, owner: options.owner, leasedUntil: at + lease });
       return Promise.resolve(claimable.map((p) => entry(p, at)));

@@ -115,7 +115,7 @@ function direction(row: Row, i: number, table: string): RepairDirection {
 }
 
 /**
- * Columns: migration, direction, key_id, seq, reason, enqueued_at, attempts, due_at.
+ * Columns: migration, direction, key_id, seq, reason, enqueued_at, attempts, due_at, epoch.
  * An entry not due at `now` carries the rest of its delay as `delayMs`.
  */
 export function decodeRepair(row: Row, table: string, now: number): RepairEntry {
@@ -129,6 +129,7 @@ export function decodeRepair(row: Row, table: string, now: number): RepairEntry 
     enqueuedAt: time(row, 5, table, 'enqueued_at'),
     attempts: num(row, 6, table, 'attempts'),
     ...(due > now ? { delayMs: due - now } : {}),
+    ...(row[8] === null || row[8] === undefined ? {} : { epoch: num(row, 8, table, 'epoch') }),
   };
 }
 

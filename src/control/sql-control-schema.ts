@@ -42,6 +42,7 @@ const COLUMNS = [
   'leased_until',
   'complete',
   'due_at',
+  'epoch',
   'parked_at',
   'problem_code',
   'problem_store',
@@ -179,6 +180,7 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
     { table: 'repairs', column: 'due_at', definition: `${c.due_at} ${ty.big} NOT NULL DEFAULT 0` },
     { table: 'repairs', column: 'owner', definition: `${c.owner} ${ty.text}` },
     { table: 'repairs', column: 'leased_until', definition: `${c.leased_until} ${ty.big} NOT NULL DEFAULT 0` },
+    { table: 'repairs', column: 'epoch', definition: `${c.epoch} ${ty.big}` },
   ];
   // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): declare its indexes inside CREATE TABLE.
   const table = (name: ControlTable, parts: readonly string[], idx?: { inline: string }): string =>

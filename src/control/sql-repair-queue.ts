@@ -1,6 +1,6 @@
 import type { SqlConnection } from '../sql/sql-driver.js';
 import { chunked } from '../sql/sql-statements.js';
-import type { ControlStore, ParkedRepair, RepairDirection, RepairProblem } from './control-store.js';
+import { STICKY_REPAIR_REASON, type ControlStore, type ParkedRepair, type RepairDirection, type RepairProblem } from './control-store.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeParked, decodeRepair, num, text } from './sql-control-rows.js';
 import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
@@ -23,9 +23,9 @@ export type RepairQueue = Pick<
   | 'resolveParked'
 >;
 
-const REPAIR_COLUMNS = ['migration', 'direction', 'key_id', 'seq', 'reason', 'enqueued_at', 'attempts', 'due_at', 'owner', 'leased_until'] as const;
+const REPAIR_COLUMNS = ['migration', 'direction', 'key_id', 'seq', 'reason', 'enqueued_at', 'attempts', 'due_at', 'epoch', 'owner', 'leased_until'] as const;
 /** What `decodeRepair` reads. */
-const ENTRY_COLUMNS = REPAIR_COLUMNS.slice(0, 8);
+const ENTRY_COLUMNS = REPAIR_COLUMNS.slice(0, 9);
 const PARKED_COLUMNS = ['migration', 'direction', 'key_id', 'reason', 'attempts', 'parked_at', 'problem_code', 'problem_store', 'problem_constraint', 'problem_message'] as const;
 
 /** Milliseconds as a whole number ≥ 0, or undefined when it is not one. */
@@ -48,6 +48,7 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
   const lockRow = dialect.forUpdate;
   /** The smaller of two values (SQLite's two-argument MIN is its LEAST). */
   const least = (a: string, b: string): string => (dialect.name === 'sqlite' ? `MIN(${a}, ${b})` : `LEAST(${a}, ${b})`);
+  const greatest = (a: string, b: string): string => (dialect.name === 'sqlite' ? `MAX(${a}, ${b})` : `GREATEST(${a}, ${b})`);
   const isolation = dialect.name === 'mysql' ? ({ isolation: 'read committed' } as const) : undefined;
 
   /** Upserts pending entries; an entry already there keeps its enqueuedAt and the earlier due time, and gets the new seq and reason. */
@@ -55,20 +56,24 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
     conn: SqlConnection,
     migration: string,
     direction: RepairDirection,
-    rows: readonly { keyId: string; seq: number; reason: string; due: number; attempts: number }[],
+    rows: readonly { keyId: string; seq: number; reason: string; due: number; attempts: number; epoch?: number | undefined }[],
     resetAttempts: boolean,
   ): Promise<void> => {
     const now = x.now();
     for (const batch of chunked(rows, x.batchRows)) {
       const params: unknown[] = [];
       const values = batch.map((r, i) => {
-        params.push(migration, direction, r.keyId, r.seq, r.reason, now, r.attempts, r.due);
-        return `(${phs(i * 8, 8)}, NULL, 0)`; // owner, leased_until
+        params.push(migration, direction, r.keyId, r.seq, r.reason, now, r.attempts, r.due, r.epoch ?? null);
+        return `(${phs(i * 9, 9)}, NULL, 0)`; // owner, leased_until
       });
       const sql = schema.upsert('repairs', REPAIR_COLUMNS, ['migration', 'direction', 'key_id'], values, (cur, inc) => [
         `${c.seq} = ${inc('seq')}`,
-        `${c.reason} = ${inc('reason')}`,
+        // A re-enqueue frees the entry for the next claim at once (a claim holder completing with the old seq no longer matches).
+        `${c.owner} = NULL`,
+        `${c.leased_until} = 0`,
+        `${c.reason} = CASE WHEN ${cur('reason')} = '${STICKY_REPAIR_REASON}' THEN ${cur('reason')} ELSE ${inc('reason')} END`,
         `${c.due_at} = ${least(cur('due_at'), inc('due_at'))}`,
+        `${c.epoch} = CASE WHEN ${cur('epoch')} IS NULL THEN ${inc('epoch')} WHEN ${inc('epoch')} IS NULL THEN ${cur('epoch')} ELSE ${greatest(cur('epoch'), inc('epoch'))} END`,
         ...(resetAttempts ? [`${c.attempts} = ${inc('attempts')}`] : []),
       ]);
       await conn.query(sql, params);
@@ -104,17 +109,20 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
       x.checkMigration('enqueueRepairs', migration);
       x.checkDirection('enqueueRepairs', direction);
       // One row per key, with the last reason and the earliest due time; every enqueue gets a fresh token as its seq.
-      const byKey = new Map<string, { reason: string; delay: number }>();
+      const byKey = new Map<string, { reason: string; delay: number; epoch?: number | undefined }>();
       for (const e of entries) {
         x.fits('enqueueRepairs', 'a key id', e.keyId, MYSQL_KEY_LIMITS.keyId);
         const delay = wholeMs(e.delayMs);
         if (delay === undefined) throw x.invalid('enqueueRepairs', 'delayMs must be a non-negative number of milliseconds');
-        byKey.set(e.keyId, { reason: e.reason, delay: Math.min(delay, byKey.get(e.keyId)?.delay ?? Infinity) });
+        if (e.epoch !== undefined && !(Number.isSafeInteger(e.epoch) && e.epoch >= 0)) throw x.invalid('enqueueRepairs', 'epoch must be a non-negative integer');
+        const before = byKey.get(e.keyId);
+        const epoch = before?.epoch === undefined ? e.epoch : e.epoch === undefined ? before.epoch : Math.max(before.epoch, e.epoch);
+        byKey.set(e.keyId, { reason: e.reason, delay: Math.min(delay, before?.delay ?? Infinity), epoch });
       }
       if (byKey.size === 0) return [];
       const now = x.now();
       // Sorted, so concurrent enqueues lock keys in one order.
-      const rows = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([keyId, e]) => ({ keyId, seq: repairToken(), reason: e.reason, due: now + e.delay, attempts: 0 }));
+      const rows = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([keyId, e]) => ({ keyId, seq: repairToken(), reason: e.reason, due: now + e.delay, attempts: 0, epoch: e.epoch }));
       await x.transaction('enqueueRepairs', async (conn) => upsertPending(conn, migration, direction, rows, false));
       const seqs = new Map(rows.map((r) => [r.keyId, r.seq]));
       return entries.map((e) => seqs.get(e.keyId) ?? 0);
@@ -149,14 +157,16 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
         'claimRepairs',
         async (conn) => {
           const now = x.now();
-          // Claimable: due (unless the drain takes all), and free, this owner's, or leased until before now (as ranges are).
-          const due = options.includeDelayed ? '' : ` AND ${c.due_at} <= ${ph(3)}`;
-          const n = options.includeDelayed ? 2 : 3;
-          const sql =
-            `SELECT ${cols(ENTRY_COLUMNS)} FROM ${t.repairs} WHERE ${repairKey}${due} ` +
-            `AND (${c.owner} IS NULL OR ${c.owner} = ${ph(n + 1)} OR ${c.leased_until} < ${ph(n + 2)}) ` +
-            `ORDER BY ${c.enqueued_at}, ${c.key_id} LIMIT ${ph(n + 3)}${skipLocked}`;
-          const params = [migration, direction, ...(options.includeDelayed ? [] : [now]), options.owner, now, options.limit];
+          // Claimable: due (unless the drain takes all), and free, this owner's, or leased until before now (as ranges are);
+          // a take-over (the cutover drain) ignores others' claims.
+          const params: unknown[] = [migration, direction];
+          const next = (value: unknown): string => {
+            params.push(value);
+            return ph(params.length);
+          };
+          const due = options.includeDelayed ? '' : ` AND ${c.due_at} <= ${next(now)}`;
+          const free = options.takeOver ? '' : ` AND (${c.owner} IS NULL OR ${c.leased_until} < ${next(now)})`;
+          const sql = `SELECT ${cols(ENTRY_COLUMNS)} FROM ${t.repairs} WHERE ${repairKey}${due}${free} ORDER BY ${c.enqueued_at}, ${c.key_id} LIMIT ${next(options.limit)}${skipLocked}`;
           const { rows } = await conn.query(sql, params);
           const entries = rows.map((r) => decodeRepair(r, repairs, now));
           for (const batch of chunked(entries, x.batchRows)) {

@@ -73,7 +73,9 @@ export interface MigrationOptions<K extends Key, E extends object> {
   readonly intentDelayMs?: number;
   /**
    * A write whose outcome is unknown (it failed or timed out, and may still
-   * commit) is re-synced once more after this long. Default 60 000 ms.
+   * commit) keeps its repair entry — re-synced each time the entry's claim
+   * runs out — until its phase version is fenced out, or for this long at
+   * most. Default 60 000 ms.
    */
   readonly lateLandingMs?: number;
   /** Copy an entity into new when a read misses there and finds it in old. */
@@ -193,6 +195,7 @@ export class Migration<K extends Key, E extends object> {
         events: this.#events,
         timeoutMs: this.#o.timeoutMs,
         lateLandingMs: options.lateLandingMs ?? 60_000,
+        now: () => Date.now(),
         onRepaired: () => this.stats.repaired++,
       },
       options.repair,
@@ -587,7 +590,7 @@ export class Migration<K extends Key, E extends object> {
     await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, epoch, { old: true, new: true }, this.#o.timeoutMs, () => undefined);
     const drainMs = this.#o.freezeDrainMs ?? Math.floor(this.#o.pauseTimeoutMs / 3);
     const started = Date.now();
-    const { left } = await this.#repairer.drain(s, { epoch, deadline: started + drainMs, now: Date.now, wait: async () => sleep(Math.min(this.#o.pollMs, 50)) });
+    const { left } = await this.#repairer.drain(s, { epoch, fencedBelow: epoch, deadline: started + drainMs, now: () => Date.now(), wait: async () => sleep(Math.min(this.#o.pollMs, 50)) });
     if (left === 0) return;
     const reason = `cutover ${s.phase} → ${target.phase} abandoned: ${left} repair(s) still queued after ${Date.now() - started} ms of the freeze (freezeDrainMs ${drainMs}); writes resumed under the same authority`;
     const resumed = await this.#control.compareAndSet(this.name, s.version, { ...s, writesPaused: false }, { ...audit, action: 'pause', reason });
@@ -744,11 +747,17 @@ export class Migration<K extends Key, E extends object> {
 
   // ── repairs ─────────────────────────────────────────────────────────────
 
-  /** Re-syncs queued keys (delayed intents included) from the store authoritative under `state`, until the queue is empty. */
+  /**
+   * Re-syncs every queued key — delayed intents and others' claims included —
+   * from the store authoritative under `state`, each at least once. Entries of
+   * writes that may still land stay queued (re-synced again later) until their
+   * version is fenced out. Rejects with TIMEOUT if some keep failing past
+   * `deadline`. Resolves how many entries were completed.
+   */
   async drainRepairs(state?: PhaseState, deadline = Date.now() + this.#o.ackTimeoutMs): Promise<number> {
     const s = state ?? (await this.#current());
-    const { done, left } = await this.#repairer.drain(s, { deadline, now: Date.now, wait: async () => sleep(50) });
-    if (left > 0) throw new MidairError('TIMEOUT', `migration ${this.name}: the repair queue did not drain in time (${left} left; midair repairs list shows them)`);
+    const { done, failing } = await this.#repairer.drain(s, { deadline, now: () => Date.now(), wait: async () => sleep(50) });
+    if (failing > 0) throw new MidairError('TIMEOUT', `migration ${this.name}: ${failing} repair(s) kept failing until the deadline (midair repairs list shows them)`);
     return done;
   }
 
@@ -845,7 +854,8 @@ export class Migration<K extends Key, E extends object> {
       fence: (state): Fence => ({ migration: this.name, epoch: state.version }),
       recordIntent: async (id, state) => {
         try {
-          const [seq] = await this.#control.enqueueRepairs(this.name, directionOf(state), [{ keyId: id, reason: 'INTENT', delayMs: this.#o.intentDelayMs ?? this.#o.timeoutMs * 5 }]);
+          const intent = { keyId: id, reason: 'INTENT', delayMs: this.#o.intentDelayMs ?? this.#o.timeoutMs * 5, epoch: state.version };
+          const [seq] = await this.#control.enqueueRepairs(this.name, directionOf(state), [intent]);
           if (seq === undefined) throw new MidairError('UNKNOWN', 'the control store queued no entry');
           return seq;
         } catch (cause) {
@@ -857,10 +867,10 @@ export class Migration<K extends Key, E extends object> {
       completeIntent: (id, state, seq) => {
         this.#track(this.#control.completeRepair(this.name, directionOf(state), id, seq));
       },
-      enqueueRepair: async (id, reason, state) => {
+      enqueueRepair: async (id, reason, state, mayLand) => {
         this.stats.repairsEnqueued++;
         try {
-          await this.#control.enqueueRepairs(this.name, directionOf(state), [{ keyId: id, reason }]);
+          await this.#control.enqueueRepairs(this.name, directionOf(state), [{ keyId: id, reason, ...(mayLand ? { epoch: state.version } : {}) }]);
           this.#events.emit('repair-enqueued', { keyId: id, reason });
         } catch (error) {
           // The intent queued before the first write stays: the key is repaired when it falls due.

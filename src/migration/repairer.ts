@@ -1,5 +1,5 @@
 import type { ControlStore, PhaseState, RepairDirection, RepairEntry } from '../control/control-store.js';
-import { REPAIR_DIRECTIONS } from '../control/control-store.js';
+import { REPAIR_DIRECTIONS, STICKY_REPAIR_REASON } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import { parseKeyId, type Key } from '../keys.js';
 import type { Fence, Store } from '../store.js';
@@ -22,9 +22,26 @@ export interface RepairSettings {
 /** Codes that no retry can fix until someone changes the data: such a repair is parked after `maxAttempts`. */
 const PERMANENT = new Set(['UNIQUE_VIOLATION', 'CONSTRAINT', 'INVALID_VALUE', 'ENCODING']);
 
-/** Reasons of entries whose write may still land after it failed: re-checked once more, later. */
-export const UNKNOWN_OUTCOME = 'UNKNOWN_OUTCOME';
-export const LATE_LANDING_RECHECK = 'LATE_LANDING_RECHECK';
+/** The reason of a write that failed but may still commit. */
+export const UNKNOWN_OUTCOME = STICKY_REPAIR_REASON;
+
+export interface RoundOptions {
+  /** The fence epoch of the round's writes (default: the state's version). */
+  readonly epoch?: number;
+  /** Entries of writes issued under a lower version can no longer land (default: the state's version − 1). */
+  readonly fencedBelow?: number;
+  readonly includeDelayed?: boolean;
+  readonly takeOver?: boolean;
+  readonly limit?: number;
+}
+
+/** Entries are named `direction:keyId:seq`. */
+export interface RoundResult {
+  done: number;
+  /** Re-synced (completed or kept). */
+  readonly claimed: string[];
+  readonly failed: string[];
+}
 
 export interface RepairerDeps<K extends Key, E extends object> {
   readonly name: string;
@@ -34,8 +51,9 @@ export interface RepairerDeps<K extends Key, E extends object> {
   readonly new: Store<K, E>;
   readonly events: TypedEvents;
   readonly timeoutMs: number;
-  /** How long after an unknown-outcome write its key is re-synced once more (the longest it could still land). */
+  /** How long an unknown-outcome write's entry is kept (re-synced as its lease ends) while its version is not fenced out. */
   readonly lateLandingMs: number;
+  readonly now: () => number;
   readonly onRepaired: () => void;
 }
 
@@ -65,40 +83,56 @@ export class Repairer<K extends Key, E extends object> {
   /**
    * One round: claims up to a batch of entries per direction and re-syncs
    * them under `state`, writes fenced at `epoch` (default the state's
-   * version). Resolves how many entries were completed.
+   * version). An entry carrying the epoch of a write that may still land is
+   * completed only once that epoch is below `fencedBelow` (default: the
+   * state's version − 1, the authority's fence since this version was
+   * published); until then it is re-synced and kept, resting under its lease.
    */
-  async round(state: PhaseState, options: { readonly epoch?: number; readonly includeDelayed?: boolean; readonly limit?: number } = {}): Promise<number> {
+  async round(state: PhaseState, options: RoundOptions = {}): Promise<RoundResult> {
     const fence: Fence = { migration: this.#d.name, epoch: options.epoch ?? state.version };
-    let done = 0;
+    const fencedBelow = options.fencedBelow ?? state.version - 1;
+    const result: RoundResult = { done: 0, claimed: [], failed: [] };
     for (const direction of REPAIR_DIRECTIONS) {
       const entries = await this.#d.control.claimRepairs(this.#d.name, direction, {
         owner: this.#d.owner,
         limit: options.limit ?? this.#batch,
         leaseMs: this.#leaseMs,
         includeDelayed: options.includeDelayed ?? false,
+        takeOver: options.takeOver ?? false,
       });
-      const results = await mapLimit(entries, this.#concurrency, (entry) => this.#repairOne(state, fence, direction, entry));
-      done += results.filter(Boolean).length;
+      const outcomes = await mapLimit(entries, this.#concurrency, (entry) => this.#repairOne(state, fence, fencedBelow, direction, entry));
+      entries.forEach((entry, i) => {
+        const id = `${direction}:${entry.keyId}:${entry.seq}`;
+        if (outcomes[i] === 'failed') result.failed.push(id);
+        else result.claimed.push(id);
+        if (outcomes[i] === 'done') result.done++;
+      });
     }
-    return done;
+    return result;
   }
 
   /**
-   * Rounds until the queue is empty (delayed entries included) or `deadline`
-   * passes. Resolves how many were completed and how many are left.
+   * Rounds (delayed entries included, others' claims taken over) until every
+   * entry has been re-synced at least once, or `deadline` passes. Resolves
+   * how many were completed and how many are left: entries that kept failing,
+   * and entries kept for a write that may still land.
    */
-  async drain(state: PhaseState, options: { readonly epoch?: number; readonly deadline: number; readonly now: () => number; readonly wait: () => Promise<void> }): Promise<{ done: number; left: number }> {
+  async drain(state: PhaseState, options: { readonly epoch?: number; readonly fencedBelow?: number; readonly deadline: number; readonly now: () => number; readonly wait: () => Promise<void> }): Promise<{ done: number; left: number; failing: number }> {
     let done = 0;
+    const seen = new Set<string>();
     for (;;) {
-      const n = await this.round(state, { epoch: options.epoch, includeDelayed: true, limit: this.#batch * 5 });
-      done += n;
-      const left = await this.#d.control.repairDepth(this.#d.name);
-      if (left === 0 || options.now() > options.deadline) return { done, left };
-      if (n === 0) await options.wait();
+      const r = await this.round(state, { epoch: options.epoch, fencedBelow: options.fencedBelow, includeDelayed: true, takeOver: true, limit: this.#batch * 5 });
+      done += r.done;
+      const fresh = r.claimed.filter((id) => !seen.has(id));
+      for (const id of r.claimed) seen.add(id);
+      if ((fresh.length === 0 && r.failed.length === 0) || options.now() > options.deadline) {
+        return { done, left: await this.#d.control.repairDepth(this.#d.name), failing: r.failed.length };
+      }
+      if (fresh.length === 0) await options.wait();
     }
   }
 
-  async #repairOne(state: PhaseState, fence: Fence, direction: RepairDirection, entry: RepairEntry): Promise<boolean> {
+  async #repairOne(state: PhaseState, fence: Fence, fencedBelow: number, direction: RepairDirection, entry: RepairEntry): Promise<'done' | 'kept' | 'failed'> {
     const d = this.#d;
     const fromOld = PHASE_RULES[state.phase].authoritative === 'old';
     const source = fromOld ? d.old : d.new;
@@ -110,15 +144,15 @@ export class Repairer<K extends Key, E extends object> {
         d.timeoutMs,
         `repair sync of ${target.name}`,
       );
-      const completed = await d.control.completeRepair(d.name, direction, entry.keyId, entry.seq);
-      if (entry.reason === UNKNOWN_OUTCOME) {
-        // The write that failed may still commit after this sync: look once more when it no longer can.
-        await d.control.enqueueRepairs(d.name, direction, [{ keyId: entry.keyId, reason: LATE_LANDING_RECHECK, delayMs: d.lateLandingMs }]);
-      }
-      if (!completed) return false;
-      d.onRepaired();
       d.events.emit('repaired', { keyId: entry.keyId, result });
-      return true;
+      // A write that may still land keeps its entry: it is re-synced when its lease ends, until the write is fenced
+      // out — or, for an unknown outcome, until `lateLandingMs` passed (the one bound left to a clock).
+      const mayLand = entry.epoch !== undefined && entry.epoch >= fencedBelow;
+      const expired = entry.reason === UNKNOWN_OUTCOME && d.now() - entry.enqueuedAt.getTime() >= d.lateLandingMs;
+      if (mayLand && !expired) return 'kept';
+      if (!(await d.control.completeRepair(d.name, direction, entry.keyId, entry.seq))) return 'kept';
+      d.onRepaired();
+      return 'done';
     } catch (error) {
       const attempts = await d.control.failRepair(d.name, direction, entry.keyId, entry.seq).catch(() => 0);
       const code = error instanceof MidairError ? error.code : 'UNKNOWN';
@@ -134,7 +168,7 @@ export class Repairer<K extends Key, E extends object> {
         if (parked) d.events.emit('repair-parked', { keyId: entry.keyId, code, store: target.name });
       }
       d.events.emit('error', { operation: `repair of ${entry.keyId}`, error });
-      return false;
+      return 'failed';
     }
   }
 }

@@ -4,6 +4,7 @@ import type { CallOptions, Store } from '../store.js';
 import type { PhaseState } from '../control/control-store.js';
 import { PHASE_RULES, type Side } from './phases.js';
 import type { Runtime } from './runtime.js';
+import { UNKNOWN_OUTCOME } from './repairer.js';
 import { authority, errorCode, isFenced, other, type SideCall } from './repository-calls.js';
 
 /** A write to one store: a put of the entity, or a delete (`undefined`). */
@@ -71,7 +72,7 @@ export function createWrites<K extends Key, E extends object>(rt: Runtime<K, E>,
       } catch (error) {
         // The write may have applied before it failed (or will, after a timeout): reconcile the other store either way.
         // A fenced write wrote nothing.
-        if (!isFenced(error) && (rules.secondWrite || rules.authoritative === 'new')) await rt.enqueueRepair(id, 'UNKNOWN_OUTCOME', st);
+        if (!isFenced(error) && (rules.secondWrite || rules.authoritative === 'new')) await rt.enqueueRepair(id, UNKNOWN_OUTCOME, st, true);
         throw error;
       }
       // Acknowledge only while the fleet is at most one phase ahead of this call.
@@ -128,7 +129,7 @@ export function createWrites<K extends Key, E extends object>(rt: Runtime<K, E>,
       );
     } catch (error) {
       // The other store may hold the value (a timeout is no proof it did not): re-sync it from the authority.
-      if (!isFenced(error)) await rt.enqueueRepair(id, otherFailure ? 'STRICT_REFUSED' : 'UNKNOWN_OUTCOME', st);
+      if (!isFenced(error)) await rt.enqueueRepair(id, otherFailure ? 'STRICT_REFUSED' : UNKNOWN_OUTCOME, st, true);
       if (!otherFailure) throw error;
       rt.recordSecondary(false);
       const code = errorCode(otherFailure.error);

@@ -42,8 +42,12 @@ export interface Runtime<K extends Key, E extends object> {
   recordIntent(keyId: string, state: PhaseState): Promise<number>;
   /** The second write landed: drops the intent unless a newer entry replaced it (best effort, in the background). */
   completeIntent(keyId: string, state: PhaseState, seq: number): void;
-  /** Queues a key for repair, due at once; never throws (an intent already queued covers a failure here). */
-  enqueueRepair(keyId: string, reason: string, state: PhaseState): Promise<void>;
+  /**
+   * Queues a key for repair, due at once; never throws (an intent already
+   * queued covers a failure here). `mayLand`: a write issued under `state`
+   * may still land, so the entry is kept until that version is fenced out.
+   */
+  enqueueRepair(keyId: string, reason: string, state: PhaseState, mayLand?: boolean): Promise<void>;
   /** A call on the non-authoritative store succeeded or failed (auto-halt's error rate). */
   recordSecondary(ok: boolean): void;
   /** Compares the answer with the other store, off the hot path. */
