@@ -84,17 +84,31 @@ const LAST_WINS = ({ newValue }: { newValue: unknown }): unknown => newValue;
 
 /**
  * Could the text hold a number that needs care (an exponent, or 16 or more
- * digits)? Strings may trip it too: then the text is only read the careful way.
+ * digits)? Text in strings trips it too (a uuid's `4e`), so a text it trips
+ * is scanned again with its strings skipped ({@link NUMBER_NEEDING_CARE}).
  */
 const MAYBE_INEXACT = /[0-9][eE]|[0-9.]{16}/;
+/** Strings whole, or what could be part of such a number outside them. */
+const NUMBER_NEEDING_CARE = /"(?:[^"\\]|\\.)*"|[0-9][eE]|[0-9.]{16}/g;
+
+function needsCare(text: string): boolean {
+  if (!MAYBE_INEXACT.test(text)) return false;
+  NUMBER_NEEDING_CARE.lastIndex = 0;
+  for (let m = NUMBER_NEEDING_CARE.exec(text); m !== null; m = NUMBER_NEEDING_CARE.exec(text)) {
+    if (text.charCodeAt(m.index) !== 0x22) return true; // not a string
+  }
+  return false;
+}
 
 /**
  * Reads JSON text without losing a number: numbers a double holds exactly
  * become plain numbers (as `JSON.parse` gives them, `-0` included), others
- * a `LosslessNumber`; a top-level `null` becomes {@link JSON_NULL}.
+ * a `LosslessNumber`; a top-level `null` becomes {@link JSON_NULL}. Text
+ * whose every number has at most 15 digits and no exponent (nearly all) is
+ * read by `JSON.parse`, which then loses nothing.
  */
 export function parseJson(text: string): unknown {
-  const value = MAYBE_INEXACT.test(text) ? parse(text, null, { parseNumber: readNumber, onDuplicateKey: LAST_WINS }) : (JSON.parse(text) as unknown);
+  const value = needsCare(text) ? parse(text, null, { parseNumber: readNumber, onDuplicateKey: LAST_WINS }) : (JSON.parse(text) as unknown);
   return value === null ? JSON_NULL : value;
 }
 
@@ -117,7 +131,24 @@ function checked(_key: string, value: unknown): unknown {
  * `-0`, {@link JSON_NULL} prints `null`; NaN and infinities are refused.
  */
 export function stringifyJson(value: unknown): string | undefined {
-  return stringify(value, checked, undefined, NUMBER_TEXTS);
+  return plainJson(value) ? JSON.stringify(value) : stringify(value, checked, undefined, NUMBER_TEXTS);
+}
+
+/** Whether `JSON.stringify` writes the value as {@link stringifyJson} would: no bigint, LosslessNumber, -0, non-finite number or symbol in it. */
+function plainJson(value: unknown): boolean {
+  switch (typeof value) {
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case 'bigint':
+    case 'symbol':
+      return false;
+    case 'object':
+      if (value === null || value instanceof Date) return true;
+      if (Array.isArray(value)) return value.every(plainJson);
+      return !isLosslessNumber(value) && Object.values(value).every(plainJson);
+    default:
+      return true;
+  }
 }
 
 /** A deep copy of a JSON value that keeps LosslessNumbers, bytes and dates what they are (structuredClone would not). */

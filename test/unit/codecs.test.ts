@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { JSON_NULL, LosslessNumber, MidairError, canonicalDecimal, codecs, isLosslessNumber, jsonDecimal } from '../../src/index.js';
 import { wrapsWrites } from '../../src/mapping/codecs.js';
+import { rng } from '../support/rng.js';
 import { dateFromInstant, epochSecondsToInstant, epochSecondsToMs, formatDate, formatInstant, instantFromDate, instantToEpochSeconds, parseInstant, parseInstantMs } from '../../src/mapping/instant.js';
 
 describe('instants', () => {
@@ -155,6 +156,24 @@ describe('json: every number, -0 and JSON null kept', () => {
     expect(read('{"a":1e-400,"a":2}')).toEqual({ a: 2 });
     // "__proto__" is a member, not the prototype.
     expect(Object.keys(read('{"__proto__":{"x":1e-400}}') as object)).toEqual(['__proto__']);
+  });
+
+  it('reads back what it writes for random documents, whichever way each is read (strings that look like numbers included)', () => {
+    const random = rng(8);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const numbers = [0, -0, 1.5, -2, 0.1, 1e21, 5e-324, 123456789012345, new LosslessNumber('12345678901234567890'), new LosslessNumber(`0.${'0'.repeat(30)}70000000000000000001`), new LosslessNumber('-3.14159265358979323846')];
+    const strings = ['', 'plain', '0b9a2c55-6f0e-4c41-9d5e-7a8f6a1d2e3f', '1e400', '12345678901234567890', 'quote " and \\ 1e5', 'ü😀'];
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 3 || r < 0.4) return r < 0.2 ? pick(numbers) : r < 0.35 ? pick(strings) : pick([true, false, null]);
+      if (r < 0.7) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, () => [pick(strings), value(depth + 1)]));
+    };
+    for (let i = 0; i < 500; i++) {
+      const doc = value(0);
+      const text = json.encode(doc, 'sqlite') as string;
+      expect(read(text), text).toEqual(doc === null ? JSON_NULL : doc);
+    }
   });
 
   it('keeps JSON null apart from SQL NULL: a stored null reads as JSON_NULL, and JSON_NULL writes null', () => {
