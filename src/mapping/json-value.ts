@@ -115,6 +115,8 @@ export function parseJson(text: string): unknown {
 const NUMBER_TEXTS: NumberStringifier[] = [
   // JSON.stringify(-0) is `0`.
   { test: (v) => Object.is(v, -0), stringify: () => '-0' },
+  // In the one spelling every engine reads back alike: jsonb would keep `1.50`'s scale, which hashes apart from JS's `1.5`.
+  { test: isLosslessNumber, stringify: (v) => jsonDecimal((v as LosslessNumber).value) },
 ];
 
 /** Keeps what JSON cannot hold from being written as something else. */
@@ -127,8 +129,9 @@ function checked(_key: string, value: unknown): unknown {
 
 /**
  * JSON text of an entity's JSON value, losing nothing {@link parseJson}
- * reads back: bigints and `LosslessNumber`s print their digits, `-0` stays
- * `-0`, {@link JSON_NULL} prints `null`; NaN and infinities are refused.
+ * reads back: bigints print their digits and `LosslessNumber`s their exact
+ * decimal ({@link jsonDecimal}), `-0` stays `-0`, {@link JSON_NULL} prints
+ * `null`; NaN and infinities are refused.
  */
 export function stringifyJson(value: unknown): string | undefined {
   return plainJson(value) ? JSON.stringify(value) : stringify(value, checked, undefined, NUMBER_TEXTS);

@@ -195,7 +195,9 @@ describe('json: every number, -0 and JSON null kept', () => {
       const text = json.encode(v, 'mysql') as string;
       expect(read(text)).toEqual(typeof v === 'object' && 'i' in v ? { ...v, i: new LosslessNumber('12345678901234567890') } : v);
     }
-    expect(json.encode({ n: -0, l: new LosslessNumber('1e-400'), i: 10n ** 20n }, 'postgres')).toBe('{"n":-0,"l":1e-400,"i":100000000000000000000}');
+    // LosslessNumbers in their one exact spelling, so no engine keeps a scale (jsonb's 1.50) that hashes apart from JS.
+    const written = { n: -0, l: new LosslessNumber('1.2345678901234567890e-5'), z: new LosslessNumber('12345678901234567890.000'), i: 10n ** 20n };
+    expect(json.encode(written, 'postgres')).toBe('{"n":-0,"l":0.00001234567890123456789,"z":12345678901234567890,"i":100000000000000000000}');
   });
 
   it('refuses NaN and infinities (JSON.stringify would write null) without echoing the value', () => {
