@@ -15,7 +15,7 @@ export { LosslessNumber, isLosslessNumber };
  * (await store.get(1n))?.prefs === JSON_NULL;    // true; a SQL NULL reads as null
  * ```
  */
-export const JSON_NULL: unique symbol = Symbol.for('midair.jsonNull') as never;
+export const JSON_NULL: unique symbol = Symbol.for('midair.jsonNull');
 export type JsonNull = typeof JSON_NULL;
 
 /** A JSON number: `-`, digits, an optional fraction, an optional exponent. */
