@@ -57,8 +57,9 @@ export function canonicalValue(value: unknown): string | null {
 /**
  * JSON text in PostgreSQL's `jsonb` output form, so the database can produce
  * it too: object keys ordered by UTF-8 length, then bytes; `", "` and `": "`
- * between items; numbers as exact decimals without trailing fractional zeros
- * (jsonb prints `1.50`: PostgreSQL trims its zeros in SQL), `-0` kept.
+ * between items; numbers as exact decimals without an exponent or trailing
+ * fractional zeros, `-0` kept (jsonb prints a scale another program wrote,
+ * `1.50`, and has no `-0`: such rows hash apart there, and rows decide).
  *
  * @example canonicalJson({ bb: 1, a: 2 }) // '{"a": 2, "bb": 1}'
  * @example canonicalJson([1e21, new LosslessNumber('12345678901234567890')]) // '[1000000000000000000000, 12345678901234567890]'
