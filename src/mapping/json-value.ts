@@ -41,9 +41,10 @@ export function jsonDecimal(text: string): string {
   const digits = all.slice(lead).replace(/0+$/, '');
   if (digits === '') return `${sign}0`;
   // Digits before the point, counted from the first significant digit (negative: zeros after the point).
-  const point = int.length - lead + Number(exp);
-  if (Math.abs(point) > MAX_PLAIN_DIGITS || !Number.isSafeInteger(point)) {
-    return `${sign}${digits[0] ?? ''}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${point - 1}`;
+  const point = exp.length <= 15 ? int.length - lead + Number(exp) : Infinity;
+  if (Math.abs(point) > MAX_PLAIN_DIGITS) {
+    const exponent = BigInt(int.length - lead) + BigInt(exp) - 1n; // exact, however long the exponent
+    return `${sign}${digits[0] ?? ''}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${exponent}`;
   }
   if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
   if (point >= digits.length) return `${sign}${digits}${'0'.repeat(point - digits.length)}`;

@@ -224,6 +224,10 @@ describe('json: every number, -0 and JSON null kept', () => {
       ['-1.230e-999999999', '-1.23e-999999999'],
     ];
     for (const [text, form] of cases) expect(jsonDecimal(text), text).toBe(form);
+    // Exponents past a double's integers stay exact.
+    expect(jsonDecimal('1e99999999999999999999')).toBe('1e99999999999999999999');
+    expect(jsonDecimal('10e99999999999999999999')).toBe('1e100000000000000000000');
+    expect(jsonDecimal('0.01e-99999999999999999999')).toBe('1e-100000000000000000001');
     expect(() => jsonDecimal('0x10')).toThrow(MidairError);
   });
 
