@@ -1,6 +1,9 @@
+import { isLosslessNumber, jsonNumberDecimal } from './mapping/json-value.js';
+
 /**
- * Entity comparison by value: Dates by instant, bytes by content, bigints and
- * numbers by numeric value, objects whatever their key order. Used wherever
+ * Entity comparison by value: Dates by instant, bytes by content, bigints,
+ * numbers and `LosslessNumber`s by exact numeric value (`-0` apart from `0`,
+ * as JSON keeps it), objects whatever their key order. Used wherever
  * midair asks "do old and new hold the same entity?".
  *
  * @example
@@ -21,11 +24,15 @@ export function diffEntities(a: object, b: object, ignore: ReadonlySet<string> =
 
 /** Deep equality by value (see {@link diffEntities}); `undefined` and `null` are equal (both mean "no value"). */
 export function valuesEqual(x: unknown, y: unknown): boolean {
-  if (x === y) return true;
+  if (x === y) return x !== 0 || Object.is(x, y); // 0 === -0
   if (x === null || x === undefined || y === null || y === undefined) return (x ?? null) === (y ?? null);
   if ((typeof x === 'number' || typeof x === 'bigint') && (typeof y === 'number' || typeof y === 'bigint')) {
-    // Loose equality compares a number with a bigint by value.
-    return x == y;
+    // Loose equality compares a number with a bigint by value; a bigint has no -0.
+    return x == y && !Object.is(x, -0) && !Object.is(y, -0);
+  }
+  if (isLosslessNumber(x) || isLosslessNumber(y)) {
+    const a = jsonNumberDecimal(x);
+    return a !== undefined && a === jsonNumberDecimal(y);
   }
   if (x instanceof Date || y instanceof Date) return x instanceof Date && y instanceof Date && x.getTime() === y.getTime();
   if (x instanceof Uint8Array || y instanceof Uint8Array) {

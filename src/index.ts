@@ -43,6 +43,8 @@ export type { EntityShape, WriteDecision } from './entity.js';
 export { COLUMN_FAMILIES, DIALECTS, canonicalDecimal, codecs } from './mapping/codecs.js';
 export type { Codec, ColumnFamily, CustomCodecSpec, DialectName, TimestampOptions } from './mapping/codecs.js';
 export { col, sqlMapping } from './mapping/mapping.js';
+export { JSON_NULL, LosslessNumber, isLosslessNumber, jsonDecimal } from './mapping/json-value.js';
+export type { JsonNull } from './mapping/json-value.js';
 export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, TableMapping } from './mapping/mapping.js';
 
 // Backfill

@@ -12,6 +12,7 @@ import {
   parseInstant,
   parseInstantMs,
 } from './instant.js';
+import { parseJson, stringifyJson } from './json-value.js';
 
 export const DIALECTS = ['postgres', 'mysql', 'sqlite'] as const;
 export type DialectName = (typeof DIALECTS)[number];
@@ -52,6 +53,11 @@ export interface Codec<T = unknown> {
   writeExpr?(placeholder: string, dialect: DialectName): string;
   /** Column families able to hold the field without loss, per dialect. */
   accepts(dialect: DialectName): readonly ColumnFamily[];
+  /**
+   * What a column of an accepted type still loses of the field's values, in
+   * plain words (`check()` reports it as a warning); `undefined`: nothing.
+   */
+  loses?(column: { readonly type: string; readonly family: ColumnFamily }, dialect: DialectName): string | undefined;
   /**
    * How verification writes the value in its canonical form, so a database
    * can hash the column itself. Absent (custom codecs): that store hashes
@@ -230,21 +236,36 @@ const date: Codec<string> = {
   accepts: (d) => (d === 'sqlite' ? ['text'] : ['date']),
 };
 
+/**
+ * Any JSON value, losing nothing: numbers a double holds exactly are plain
+ * numbers, others `LosslessNumber`s with their exact value; `-0` stays `-0`;
+ * a stored JSON `null` is `JSON_NULL` (a `null` field is SQL NULL). See
+ * docs/decisions/0008.
+ */
 const json: Codec<unknown> = {
   type: 'json',
   encode(value) {
-    return JSON.stringify(value);
+    return stringifyJson(value);
   },
   decode(raw) {
     if (typeof raw !== 'string' && !Buffer.isBuffer(raw)) return raw; // already parsed by a driver
     try {
-      return JSON.parse(asText(raw, 'json')) as unknown;
+      return parseJson(asText(raw, 'json'));
     } catch (err) {
       throw new MidairError('ENCODING', 'a json column holds text that is not JSON', { cause: err });
     }
   },
   hashAs: 'json',
   accepts: () => ['json', 'text'],
+  loses(column, dialect) {
+    if (dialect === 'postgres' && column.type === 'jsonb') {
+      return 'jsonb keeps every JSON number exactly but not -0, which reads back as 0 (nor the spelling of numbers, such as 1.0 or 1e3); use json to keep -0';
+    }
+    if (dialect === 'mysql' && column.family === 'json') {
+      return "MySQL's JSON type stores numbers as doubles, so numbers beyond a double's precision or range are rounded; use a LONGTEXT column to keep every number";
+    }
+    return undefined;
+  },
 };
 
 const bytes: Codec<Uint8Array> = {

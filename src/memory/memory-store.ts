@@ -1,3 +1,4 @@
+import { cloneJson } from '../mapping/json-value.js';
 import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader, type EntityShape } from '../entity.js';
 import { MidairError, throwIfAborted } from '../errors.js';
 import { compareKeys, keyId, type Key } from '../keys.js';
@@ -39,12 +40,10 @@ export function memoryStore<K extends Key, E extends object>(options: MemoryStor
   return new MemoryStore<K, E>(options);
 }
 
-/** A deep copy that keeps a Buffer a Buffer (structuredClone turns it into a plain Uint8Array). */
+/** A deep copy that keeps a Buffer a Buffer and a LosslessNumber a LosslessNumber (structuredClone makes them a Uint8Array and a plain object). */
 function cloneEntity<E extends object>(entity: E): E {
   const out: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(entity)) {
-    out[field] = Buffer.isBuffer(value) ? Buffer.from(value) : typeof value === 'object' && value !== null ? structuredClone(value) : value;
-  }
+  for (const [field, value] of Object.entries(entity)) out[field] = cloneJson(value);
   return out as E;
 }
 

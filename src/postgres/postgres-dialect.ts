@@ -138,9 +138,13 @@ export class PostgresDialect extends SqlDialect {
       case 'bytes':
         return `'x' || encode(${c}, 'hex')`;
       case 'json': {
-        // jsonb prints objects the way canonicalJson() does; a top-level scalar is the JS value it decodes to.
+        // jsonb prints objects the way canonicalJson() does, numbers as exact decimals; a top-level scalar is the JS
+        // value it decodes to, and JSON null is 'jnull'. jsonb keeps a number's scale (1.50, where JS writes 1.5): such
+        // rows hash apart and rows decide (trimming every number in SQL cost 5-10x the hash). jsonb has no -0: a json or
+        // text column whose text may hold one is marked (a string like "x-0" trips it too, at the cost of a row compare).
         const j = `(${c})::jsonb`;
-        return `CASE jsonb_typeof(${j}) WHEN 'object' THEN 'j' || ${j}::text WHEN 'array' THEN 'j' || ${j}::text WHEN 'string' THEN 's' || (${j} #>> '{}') WHEN 'number' THEN 'n' || (${j} #>> '{}') WHEN 'boolean' THEN CASE WHEN ${j} = 'true'::jsonb THEN 'bt' ELSE 'bf' END END`;
+        const negativeZero = `pg_typeof(${c}) <> 'jsonb'::regtype AND strpos(${c}::text, '-0') > 0 AND ${c}::text ~ '(^|[^0-9.eE])-0(\\.0+)?([eE][-+]?[0-9]+)?($|[^0-9.eE])'`;
+        return `CASE WHEN ${negativeZero} THEN '?' || ${c}::text ELSE CASE jsonb_typeof(${j}) WHEN 'object' THEN 'j' || ${j}::text WHEN 'array' THEN 'j' || ${j}::text WHEN 'number' THEN 'n' || trim_scale(${j}::numeric)::text WHEN 'string' THEN 's' || (${j} #>> '{}') WHEN 'boolean' THEN CASE WHEN ${j} = 'true'::jsonb THEN 'bt' ELSE 'bf' END WHEN 'null' THEN 'jnull' END END`;
       }
     }
   }

@@ -78,6 +78,11 @@ export function checkSchema<E>(
           field: f.field,
           message: `column ${where}.${f.column} keeps ${column.fractionalDigits} fractional second digit(s); values with microseconds will be truncated (use a precision of 6)`,
         });
+      } else {
+        const loss = f.codec.loses?.(column, dialect);
+        if (loss) {
+          problems.push({ code: 'PRECISION_LOSS', severity: 'warning', table: table.table, column: f.column, field: f.field, message: `column ${where}.${f.column} (field "${f.field}"): ${loss}` });
+        }
       }
     }
     const mappedColumns = new Set(table.fields.map((f) => f.column));

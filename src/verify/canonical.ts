@@ -1,14 +1,19 @@
 import * as crypto from 'node:crypto';
 import { compareCodePoints } from '../keys.js';
+import { JSON_NULL, isLosslessNumber, jsonNumberDecimal } from '../mapping/json-value.js';
 
 /**
  * The canonical form verification hashes, identical on every engine: each
  * non-null field becomes `<name bytes>:<name><value bytes>:<tag><text>`, in
  * field-name order, and a row hashes to the first 60 bits of the MD5 of
  * their concatenation. Tags keep types apart (`s` text, `n` number, `b`
- * boolean, `d` instant in ms, `x` bytes, `j` JSON object or array), so the
- * text "5" and the number 5 never collide. NULL (and a missing field) adds
- * nothing, which is what entity comparison says too: `null` equals absent.
+ * boolean, `d` instant in ms, `x` bytes, `j` JSON object or array, or a
+ * JSON field's `null`), so the text "5" and the number 5 never collide.
+ * Numbers are written with their exact decimal value (no exponent, no
+ * trailing zeros, `-0` apart from `0`), so numbers that differ beyond a
+ * double's precision hash apart. NULL (and a missing field) adds nothing,
+ * which is what entity comparison says too: `null` equals absent; a JSON
+ * `null` ({@link JSON_NULL}) is `jnull`.
  *
  * Each SQL dialect builds the same text in SQL from its columns
  * (`sql-hash.ts`); stores that cannot hash in JS, from streamed entities.
@@ -33,32 +38,41 @@ export function canonicalValue(value: unknown): string | null {
       // A lone surrogate has no UTF-8 form (it would hash as U+FFFD, like any other): such text is hashed escaped.
       return LONE_SURROGATE.test(value) ? `u${JSON.stringify(value)}` : `s${value}`;
     case 'number':
+      return `n${jsonNumberDecimal(value) ?? String(value)}`;
     case 'bigint':
       return `n${value.toString()}`;
     case 'boolean':
       return value ? 'bt' : 'bf';
+    case 'symbol':
+      return value === JSON_NULL ? 'jnull' : `@${String(value)}`;
     default:
       break;
   }
   if (value instanceof Date) return `d${value.getTime()}`;
   if (value instanceof Uint8Array) return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  if (isLosslessNumber(value)) return `n${jsonNumberDecimal(value) ?? ''}`;
   return `j${canonicalJson(value)}`;
 }
 
 /**
  * JSON text in PostgreSQL's `jsonb` output form, so the database can produce
  * it too: object keys ordered by UTF-8 length, then bytes; `", "` and `": "`
- * between items.
+ * between items; numbers as exact decimals without an exponent or trailing
+ * fractional zeros, `-0` kept (jsonb prints a scale another program wrote,
+ * `1.50`, and has no `-0`: such rows hash apart there, and rows decide).
  *
  * @example canonicalJson({ bb: 1, a: 2 }) // '{"a": 2, "bb": 1}'
+ * @example canonicalJson([1e21, new LosslessNumber('12345678901234567890')]) // '[1000000000000000000000, 12345678901234567890]'
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
+  if (value === null || value === undefined || value === JSON_NULL) return 'null';
+  if (typeof value === 'number') return jsonNumberDecimal(value) ?? `@${String(value)}`; // non-finite: a form no JSON text has
+  if (typeof value === 'bigint') return value.toString();
   if (Array.isArray(value)) return `[${value.map((v: unknown) => canonicalJson(v)).join(', ')}]`;
   // Values no JSON text holds get forms no JSON text has, so they cannot pass for a string, an object or null.
   if (value instanceof Date) return `@date:${value.getTime()}`;
   if (value instanceof Uint8Array) return `@bytes:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
-  if (typeof value === 'number' && !Number.isFinite(value)) return `@${String(value)}`;
+  if (isLosslessNumber(value)) return jsonNumberDecimal(value) ?? '';
   if (typeof value === 'object') {
     const record = value as Record<string, unknown>;
     const keys = Object.keys(record).filter((k) => record[k] !== undefined);
@@ -71,7 +85,6 @@ export function canonicalJson(value: unknown): string {
     }
     return `${out}}`;
   }
-  if (typeof value === 'bigint') return value.toString();
   return JSON.stringify(value) ?? 'null';
 }
 

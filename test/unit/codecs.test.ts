@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalDecimal, codecs, MidairError } from '../../src/index.js';
+import { JSON_NULL, LosslessNumber, MidairError, canonicalDecimal, codecs, isLosslessNumber, jsonDecimal } from '../../src/index.js';
 import { wrapsWrites } from '../../src/mapping/codecs.js';
+import { rng } from '../support/rng.js';
 import { dateFromInstant, epochSecondsToInstant, epochSecondsToMs, formatDate, formatInstant, instantFromDate, instantToEpochSeconds, parseInstant, parseInstantMs } from '../../src/mapping/instant.js';
 
 describe('instants', () => {
@@ -127,5 +128,114 @@ describe('codecs', () => {
     expect(cents.type).toBe('custom:cents');
     expect(cents.accepts('postgres')).toContain('int64');
     expect(cents.decode('125', 'postgres')).toBe(125n);
+  });
+});
+
+describe('json: every number, -0 and JSON null kept', () => {
+  const json = codecs.json;
+  const read = (text: string): unknown => json.decode(text, 'sqlite');
+  const tiny = `0.${'0'.repeat(399)}1`;
+
+  it('reads numbers a double cannot hold as LosslessNumbers with their exact value, and -0 as -0', () => {
+    const doc = read('{"big":12345678901234567890,"pi":3.14159265358979323846264338,"small":1e-400,"n":-0.0}') as Record<string, unknown>;
+    expect(doc).toEqual({ big: new LosslessNumber('12345678901234567890'), pi: new LosslessNumber('3.14159265358979323846264338'), small: new LosslessNumber(tiny), n: -0 });
+    expect(Object.is(doc.n, -0)).toBe(true);
+    expect(isLosslessNumber(doc.big)).toBe(true);
+    expect(read('9007199254740993')).toEqual(new LosslessNumber('9007199254740993'));
+    expect(read('[1e400, -1e-400]')).toEqual([new LosslessNumber(`1${'0'.repeat(400)}`), new LosslessNumber(`-${tiny}`)]);
+  });
+
+  it('keeps ordinary JSON plain JS values, as JSON.parse reads them', () => {
+    for (const text of ['{"a":1,"b":[1.5,-2,0.1,1e23,1e21,5e-324],"c":{"d":null,"e":"x\\u00e9 1e400 12345678901234567890"},"f":true}', '[0.30000000000000004, 1.7976931348623157e308]', '"a string"', '42.5', 'true', '[]']) {
+      const value = read(text);
+      expect(value, text).toEqual(JSON.parse(text));
+      expect(JSON.stringify(value)).toBe(JSON.stringify(JSON.parse(text)));
+    }
+    // A duplicate key keeps its last value, as JSON.parse and jsonb do, on both paths.
+    expect(read('{"a":1,"a":2}')).toEqual({ a: 2 });
+    expect(read('{"a":1e-400,"a":2}')).toEqual({ a: 2 });
+    // "__proto__" is a member, not the prototype.
+    expect(Object.keys(read('{"__proto__":{"x":1e-400}}') as object)).toEqual(['__proto__']);
+  });
+
+  it('reads back what it writes for random documents, whichever way each is read (strings that look like numbers included)', () => {
+    const random = rng(8);
+    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const numbers = [0, -0, 1.5, -2, 0.1, 1e21, 5e-324, 123456789012345, new LosslessNumber('12345678901234567890'), new LosslessNumber(`0.${'0'.repeat(30)}70000000000000000001`), new LosslessNumber('-3.14159265358979323846')];
+    const strings = ['', 'plain', '0b9a2c55-6f0e-4c41-9d5e-7a8f6a1d2e3f', '1e400', '12345678901234567890', 'quote " and \\ 1e5', 'ü😀'];
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 3 || r < 0.4) return r < 0.2 ? pick(numbers) : r < 0.35 ? pick(strings) : pick([true, false, null]);
+      if (r < 0.7) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, () => [pick(strings), value(depth + 1)]));
+    };
+    for (let i = 0; i < 500; i++) {
+      const doc = value(0);
+      const text = json.encode(doc, 'sqlite') as string;
+      expect(read(text), text).toEqual(doc === null ? JSON_NULL : doc);
+    }
+  });
+
+  it('keeps JSON null apart from SQL NULL: a stored null reads as JSON_NULL, and JSON_NULL writes null', () => {
+    expect(read('null')).toBe(JSON_NULL);
+    expect(read(' null ')).toBe(JSON_NULL);
+    expect(read('[null]')).toEqual([null]);
+    expect(json.encode(JSON_NULL, 'postgres')).toBe('null');
+    expect(json.encode({ a: JSON_NULL }, 'postgres')).toBe('{"a":null}');
+  });
+
+  it('writes what it reads back: digits of LosslessNumbers and bigints, -0 as -0', () => {
+    const values = [
+      { big: new LosslessNumber('12345678901234567890'), small: new LosslessNumber(tiny), n: -0, z: [0, -0], i: 12345678901234567890n },
+      -0,
+      new LosslessNumber('3.14159265358979323846264338'),
+      { a: [1.5, 'x', null, true, { b: 1e21 }] },
+    ];
+    for (const v of values) {
+      const text = json.encode(v, 'mysql') as string;
+      expect(read(text)).toEqual(typeof v === 'object' && 'i' in v ? { ...v, i: new LosslessNumber('12345678901234567890') } : v);
+    }
+    // LosslessNumbers in their one exact spelling, so no engine keeps a scale (jsonb's 1.50) that hashes apart from JS.
+    const written = { n: -0, l: new LosslessNumber('1.2345678901234567890e-5'), z: new LosslessNumber('12345678901234567890.000'), i: 10n ** 20n };
+    expect(json.encode(written, 'postgres')).toBe('{"n":-0,"l":0.00001234567890123456789,"z":12345678901234567890,"i":100000000000000000000}');
+  });
+
+  it('refuses NaN and infinities (JSON.stringify would write null) without echoing the value', () => {
+    expect(() => json.encode({ secret: Number.NaN }, 'postgres')).toThrow(/NaN or an infinite number/);
+    expect(() => json.encode([Infinity], 'postgres')).toThrow(MidairError);
+    expect(() => json.encode({ secret: Number.NaN }, 'postgres')).not.toThrow(/secret/);
+  });
+
+  it('writes every number in one exact decimal form (jsonDecimal)', () => {
+    const cases: [string, string][] = [
+      ['0', '0'],
+      ['-0', '-0'],
+      ['-0.000e7', '-0'],
+      ['1.50', '1.5'],
+      ['1.5e1', '15'],
+      ['1e3', '1000'],
+      ['1E-3', '0.001'],
+      ['0.00120', '0.0012'],
+      ['100', '100'],
+      ['-12.340e-2', '-0.1234'],
+      ['12345678901234567890', '12345678901234567890'],
+      ['1e-400', tiny],
+      ['1e999999999', '1e999999999'],
+      ['-1.230e-999999999', '-1.23e-999999999'],
+    ];
+    for (const [text, form] of cases) expect(jsonDecimal(text), text).toBe(form);
+    // Exponents past a double's integers stay exact.
+    expect(jsonDecimal('1e99999999999999999999')).toBe('1e99999999999999999999');
+    expect(jsonDecimal('10e99999999999999999999')).toBe('1e100000000000000000000');
+    expect(jsonDecimal('0.01e-99999999999999999999')).toBe('1e-100000000000000000001');
+    expect(() => jsonDecimal('0x10')).toThrow(MidairError);
+  });
+
+  it('check() names what a column type loses: jsonb loses -0, a MySQL JSON column rounds to doubles, the rest nothing', () => {
+    expect(json.loses?.({ type: 'jsonb', family: 'json' }, 'postgres')).toMatch(/-0/);
+    expect(json.loses?.({ type: 'json', family: 'json' }, 'postgres')).toBeUndefined();
+    expect(json.loses?.({ type: 'json', family: 'json' }, 'mysql')).toMatch(/doubles/);
+    expect(json.loses?.({ type: 'longtext', family: 'text' }, 'mysql')).toBeUndefined();
+    expect(json.loses?.({ type: 'text', family: 'text' }, 'sqlite')).toBeUndefined();
   });
 });
