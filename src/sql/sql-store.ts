@@ -28,6 +28,7 @@ import { FENCE_TABLE_SUFFIX, SqlFences } from './sql-fence.js';
 import { cellText, type SqlDialect, type TableInfo } from './sql-dialect.js';
 import { driverRowHash, hashUnsupportedReason, rowHashExpr } from './sql-hash.js';
 import type { SqlConnection, SqlDriver, TransactionOptions } from './sql-driver.js';
+import { guardedConnection } from './sql-transaction.js';
 import { chunked, keyEquals, keyIn, Params, readExpr } from './sql-statements.js';
 
 export interface SqlStoreOptions {
@@ -78,33 +79,6 @@ async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T)
 /** Adds each count of `part` into `into` (results summed over batches). */
 function addCounts<T extends Record<string, number>>(into: T, part: Readonly<T>): void {
   for (const k of Object.keys(part) as (keyof T)[]) (into as Record<keyof T, number>)[k] += part[k];
-}
-
-/** `conn` checking `signal` before each statement. */
-function guardedConnection(conn: SqlConnection, signal: AbortSignal, operation: string): SqlConnection {
-  return {
-    query: async (sql, params) => {
-      throwIfAborted(signal, operation);
-      return conn.query(sql, params);
-    },
-    // Regression: the guard once dropped COPY, so a call given a signal lost the bulk path (and a binary copy failed).
-    ...(conn.copyIn
-      ? {
-          copyIn: async (sql: string, data: string | Buffer) => {
-            throwIfAborted(signal, operation);
-            return conn.copyIn?.(sql, data);
-          },
-        }
-      : {}),
-    ...(conn.copyOut
-      ? {
-          copyOut: async (sql: string) => {
-            throwIfAborted(signal, operation);
-            return conn.copyOut?.(sql);
-          },
-        }
-      : {}),
-  };
 }
 
 /** Names hash aggregates uniquely per process (several stores may share one SQLite handle). */

@@ -1,3 +1,4 @@
+import { throwIfAborted } from '../errors.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import type { SqlConnection, SqlResult, TransactionOptions } from './sql-driver.js';
 
@@ -81,4 +82,31 @@ export class ExclusiveConnection {
       release();
     }
   }
+}
+
+/** `conn` checking `signal` before each statement (a caller that gave up stops at the next one, releasing its locks early). */
+export function guardedConnection(conn: SqlConnection, signal: AbortSignal, operation: string): SqlConnection {
+  return {
+    query: async (sql, params) => {
+      throwIfAborted(signal, operation);
+      return conn.query(sql, params);
+    },
+    // Regression: the guard once dropped COPY, so a call given a signal lost the bulk path (and a binary copy failed).
+    ...(conn.copyIn
+      ? {
+          copyIn: async (sql: string, data: string | Buffer) => {
+            throwIfAborted(signal, operation);
+            return conn.copyIn?.(sql, data);
+          },
+        }
+      : {}),
+    ...(conn.copyOut
+      ? {
+          copyOut: async (sql: string) => {
+            throwIfAborted(signal, operation);
+            return conn.copyOut?.(sql);
+          },
+        }
+      : {}),
+  };
 }
