@@ -9,6 +9,7 @@ import {
   type CallOptions,
   type CheckReport,
   type DeleteOptions,
+  type Fence,
   type KeyRange,
   type KeyState,
   type PutOptions,
@@ -20,6 +21,7 @@ import {
 } from '../store.js';
 import type { Version } from '../versions.js';
 import { KeyedMutex } from '../keyed-mutex.js';
+import { fencedError, validateFence, validateMigrationName } from '../sql/fence-rules.js';
 
 export interface MemoryStoreOptions<E> extends EntityShape<E> {
   readonly name?: string;
@@ -28,7 +30,8 @@ export interface MemoryStoreOptions<E> extends EntityShape<E> {
 /**
  * A real in-process store for simulations and demos: sorted keys, deep-copied
  * entities, tombstones and the same conditional-write rule as every SQL
- * adapter. Every call is atomic (it never yields midway).
+ * adapter. Every call is atomic (it never yields midway). A write given a
+ * fence is checked at the moment it applies (after a sync's `read` returned).
  *
  * @example
  * ```ts
@@ -57,6 +60,8 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   readonly #keys: K[] = [];
   readonly #tombstones = new Map<string, Tombstone<K>>();
   readonly #locks = new KeyedMutex();
+  /** Fence per migration (absent: 0). */
+  readonly #fences = new Map<string, number>();
   #closed = false;
 
   constructor(options: MemoryStoreOptions<E>) {
@@ -71,6 +76,34 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   #open(operation: string, options?: CallOptions): void {
     if (this.#closed) throw new MidairError('CLOSED', `${operation} on ${this.name}: the store is closed`);
     throwIfAborted(options?.signal, operation);
+  }
+
+  /** Validates a write's fence before anything is read or written. */
+  #openWrite(operation: string, options?: CallOptions): void {
+    this.#open(operation, options);
+    if (options?.fence) validateFence(options.fence, `${operation} on ${this.name}`);
+  }
+
+  /** Refuses the write (FENCED) if the fence has moved past its epoch; synchronous with the write that follows. */
+  #checkFence(operation: string, options?: CallOptions): void {
+    const fence = options?.fence;
+    if (!fence) return;
+    const at = this.#fences.get(fence.migration) ?? 0;
+    if (at > fence.epoch) throw fencedError(this.name, operation, fence, at);
+  }
+
+  async raiseFence(fence: Fence, options?: CallOptions): Promise<void> {
+    this.#open('raiseFence', options);
+    validateFence(fence, `raiseFence on ${this.name}`);
+    // Writes check the fence as they apply, synchronously: none that passed the old one is still in flight.
+    this.#fences.set(fence.migration, Math.max(this.#fences.get(fence.migration) ?? 0, fence.epoch));
+    return Promise.resolve();
+  }
+
+  async fenceOf(migration: string, options?: CallOptions): Promise<number> {
+    this.#open('fenceOf', options);
+    validateMigrationName(migration, `fenceOf on ${this.name}`);
+    return Promise.resolve(this.#fences.get(migration) ?? 0);
   }
 
   /** Index of the first key greater than `key` (or equal, when `inclusive`). */
@@ -115,19 +148,21 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   async put(entity: E, options?: PutOptions): Promise<void> {
-    this.#open('put', options);
+    this.#openWrite('put', options);
     const key = this.keyOf(entity);
     if (this.capabilities.versioned) this.versionOf(entity);
+    this.#checkFence('put', options);
     this.#set(key, entity);
     if (!options?.keepTombstone) this.#tombstones.delete(keyId(key));
     return Promise.resolve();
   }
 
   async delete(key: K, options?: DeleteOptions): Promise<boolean> {
-    this.#open('delete', options);
+    this.#openWrite('delete', options);
     if (options?.version !== undefined && !this.capabilities.versioned) {
       throw new MidairError('INVALID_ARGUMENT', `delete on ${this.name}: a version was given but the store has no version field`);
     }
+    this.#checkFence('delete', options);
     const row = this.#rows.get(keyId(key));
     if (row && !deleteAllowed(options?.version, this.versionOf(row))) return Promise.resolve(false);
     return Promise.resolve(this.#delete(key, options?.tombstone ?? true, options?.version));
@@ -147,13 +182,14 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   async syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult> {
-    this.#open('syncKey', options);
+    this.#openWrite('syncKey', options);
     const release = await this.#locks.acquire(keyId(key));
     try {
       const value = await read();
       this.#open('syncKey', options);
+      if (value !== undefined && keyId(this.keyOf(value)) !== keyId(key)) throw new MidairError('INVALID_ARGUMENT', `syncKey on ${this.name}: the source returned an entity of another key`);
+      this.#checkFence('syncKey', options);
       if (value === undefined) return this.#delete(key, true, undefined) ? 'deleted' : 'absent';
-      if (keyId(this.keyOf(value)) !== keyId(key)) throw new MidairError('INVALID_ARGUMENT', `syncKey on ${this.name}: the source returned an entity of another key`);
       this.#set(key, value);
       this.#tombstones.delete(keyId(key));
       return 'put';
@@ -208,10 +244,11 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   async writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> {
-    this.#open('writeIfNewer', options);
+    this.#openWrite('writeIfNewer', options);
     const result = emptyBulkResult();
     // Validate everything before touching anything: a bad entity writes nothing.
     const prepared = entities.map((e) => ({ entity: e, key: this.keyOf(e), version: this.versionOf(e) }));
+    this.#checkFence('writeIfNewer', options);
     for (const { entity, key, version } of prepared) {
       const id = keyId(key);
       const row = this.#rows.get(id);
@@ -228,7 +265,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   async syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult> {
-    this.#open('syncMany', options);
+    this.#openWrite('syncMany', options);
     const unique = [...new Map(keys.map((k) => [keyId(k), k])).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     const releases: (() => void)[] = [];
     try {
@@ -236,6 +273,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
       const list = unique.map(([, k]) => k);
       const values = await read(list);
       this.#open('syncMany', options);
+      this.#checkFence('syncMany', options);
       const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
       list.forEach((key, i) => {
         const value = values[i];

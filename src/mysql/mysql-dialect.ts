@@ -95,6 +95,9 @@ export class MysqlDialect extends SqlDialect {
    * READ COMMITTED, InnoDB then takes no gap locks, which deadlock writers of
    * neighbouring absent keys.
    */
+  /** MariaDB spells FOR SHARE this way (MySQL 8 reads both). */
+  override readonly forShare = ' LOCK IN SHARE MODE';
+
   override readonly writeTransaction = Object.freeze({ isolation: 'read committed' as const, cleanup: 'DO RELEASE_ALL_LOCKS()' });
 
   async lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void> {

@@ -1,4 +1,5 @@
-import type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from '../sql/sql-driver.js';
+import type { SqlDriver, SqlResult, TransactionOptions } from '../sql/sql-driver.js';
+import { runTransaction, type Session } from '../sql/sql-transaction.js';
 
 /** A field as `mysql2` hands it to a `typeCast` function. */
 export interface MysqlTypeCastField {
@@ -50,6 +51,24 @@ async function run(conn: MysqlConnection, sql: string, params: readonly unknown[
   return { rows: [], affected: header.affectedRows ?? 0 };
 }
 
+/** A pooled connection for one transaction; a broken one (it may hold locks) is destroyed, not pooled. */
+async function session(pool: MysqlPool): Promise<Session> {
+  const conn = await pool.getConnection();
+  return {
+    conn: { query: (sql, params) => run(conn, sql, params) },
+    release: (broken) => {
+      if (broken && conn.destroy) conn.destroy();
+      else conn.release();
+    },
+  };
+}
+
+/** The isolation level applies to the next transaction only, whatever the pool's default. */
+function begin(options: TransactionOptions): readonly string[] {
+  const isolation = options.isolation ? [`SET TRANSACTION ISOLATION LEVEL ${options.isolation.toUpperCase()}`] : [];
+  return [...isolation, 'START TRANSACTION'];
+}
+
 export interface MysqlDriverOptions {
   /** End the pool on `close()`: only for a pool midair created. Default false. */
   readonly ownsPool?: boolean;
@@ -59,35 +78,7 @@ export interface MysqlDriverOptions {
 export function mysqlDriver(pool: MysqlPool, options: MysqlDriverOptions = {}): SqlDriver {
   return {
     query: (sql, params) => run(pool, sql, params),
-    async transaction<T>(fn: (conn: SqlConnection) => Promise<T>, txOptions: TransactionOptions = {}): Promise<T> {
-      const conn = await pool.getConnection();
-      let broken = false;
-      try {
-        // Applies to the next transaction only, whatever the pool's default.
-        if (txOptions.isolation) await run(conn, `SET TRANSACTION ISOLATION LEVEL ${txOptions.isolation === 'read committed' ? 'READ COMMITTED' : 'REPEATABLE READ'}`);
-        await run(conn, 'START TRANSACTION');
-        const result = await fn({ query: (sql, params) => run(conn, sql, params) });
-        await run(conn, 'COMMIT');
-        return result;
-      } catch (err) {
-        try {
-          await run(conn, 'ROLLBACK');
-        } catch {
-          broken = true;
-        }
-        throw err;
-      } finally {
-        if (!broken && txOptions.cleanup) {
-          try {
-            await run(conn, txOptions.cleanup);
-          } catch {
-            broken = true; // a connection that may still hold locks must not go back to the pool
-          }
-        }
-        if (broken && conn.destroy) conn.destroy();
-        else conn.release();
-      }
-    },
+    transaction: (fn, txOptions) => runTransaction(() => session(pool), begin, fn, txOptions),
     async close() {
       if (options.ownsPool) await pool.end?.();
     },

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
-import type { SqlConnection, SqlDriver, SqlResult } from '../sql/sql-driver.js';
+import type { SqlDriver, SqlResult, TransactionOptions } from '../sql/sql-driver.js';
+import { runTransaction, type Session } from '../sql/sql-transaction.js';
 
 /** The query shape midair sends: array rows, values left as text. */
 export interface PostgresQueryConfig {
@@ -85,6 +86,23 @@ async function run(client: PostgresClient, sql: string, params: readonly unknown
   return { rows: result.rows as unknown[][], affected: result.rowCount ?? 0 };
 }
 
+/** A pooled client for one transaction, with COPY on it where pg-copy-streams is installed; a broken one is destroyed, not pooled. */
+async function session(pool: PostgresPool): Promise<Session> {
+  const streams = await loadCopyStreams();
+  const client = await pool.connect();
+  return {
+    conn: {
+      query: (sql, params) => run(client, sql, params),
+      ...(streams ? { copyIn: (sql: string, data: string | Buffer) => copyIn(client, sql, data), copyOut: (sql: string) => copyOutOn(client, streams, sql) } : {}),
+    },
+    release: (broken) => client.release(broken),
+  };
+}
+
+function begin(options: TransactionOptions): readonly string[] {
+  return [options.isolation ? `BEGIN ISOLATION LEVEL ${options.isolation.toUpperCase()}` : 'BEGIN'];
+}
+
 export interface PostgresDriverOptions {
   /** End the pool on `close()`: only for a pool midair created. Default false. */
   readonly ownsPool?: boolean;
@@ -99,29 +117,7 @@ export function postgresDriver(pool: PostgresPool, options: PostgresDriverOption
       const streams = await loadCopyStreams();
       return streams ? copyOut(pool, streams, sql) : undefined;
     },
-    async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      let broken = false;
-      try {
-        await run(client, 'BEGIN');
-        const streams = await loadCopyStreams();
-        const result = await fn({
-          query: (sql, params) => run(client, sql, params),
-          ...(streams ? { copyIn: (sql: string, data: string | Buffer) => copyIn(client, sql, data), copyOut: (sql: string) => copyOutOn(client, streams, sql) } : {}),
-        });
-        await run(client, 'COMMIT');
-        return result;
-      } catch (err) {
-        try {
-          await run(client, 'ROLLBACK');
-        } catch {
-          broken = true; // the connection is unusable: destroy it rather than return it to the pool
-        }
-        throw err;
-      } finally {
-        client.release(broken);
-      }
-    },
+    transaction: (fn, txOptions) => runTransaction(() => session(pool), begin, fn, txOptions),
     async close() {
       if (options.ownsPool) await pool.end?.();
     },

@@ -21,7 +21,7 @@ const FAMILY_WORDS: Record<string, string> = {
 
 /**
  * Compares a mapping with the live schema: every table, column, type, the
- * primary key, the version column and midair's tombstone table. Messages say
+ * primary key, the version column and midair's tombstone and fence tables. Messages say
  * what is wrong and how to fix it, naming tables, columns and fields only.
  */
 export function checkSchema<E>(
@@ -29,6 +29,7 @@ export function checkSchema<E>(
   dialect: DialectName,
   tables: readonly (TableInfo | undefined)[],
   tombstone: TableInfo | undefined,
+  fence?: { readonly table: string; readonly info: TableInfo | undefined },
 ): CheckProblem[] {
   const problems: CheckProblem[] = [];
   mapping.tables.forEach((table, index) => {
@@ -124,12 +125,22 @@ export function checkSchema<E>(
         "verification's repair closes the gap. Add an integer or timestamp column bumped by every write and name it as `version` for newer-wins writes",
     });
   }
+  const fenceMissing = fence !== undefined && fence.info === undefined;
   if (!tombstone) {
+    const also = fenceMissing ? ` (nor its fence table ${fence.table}: fenced writes need it)` : '';
     problems.push({
       code: 'MISSING_TOMBSTONE_TABLE',
       severity: 'error',
       table: mapping.tombstone.table,
-      message: `midair's tombstone table ${mapping.tombstone.table} does not exist; run store.setup() to create it (deletes and conditional writes need it)`,
+      message: `midair's tombstone table ${mapping.tombstone.table} does not exist${also}; run store.setup() to create it (deletes and conditional writes need it)`,
+    });
+  } else if (fenceMissing) {
+    // No code of its own in the contract: reported beside the tombstone table, which setup() creates with it.
+    problems.push({
+      code: 'MISSING_TOMBSTONE_TABLE',
+      severity: 'error',
+      table: fence.table,
+      message: `midair's fence table ${fence.table} does not exist; run store.setup() to create it (fenced writes and raiseFence need it)`,
     });
   }
   return problems;

@@ -38,6 +38,8 @@ export abstract class SqlDialect {
   readonly writeTransaction: TransactionOptions = {};
   /** Appended to a SELECT that must lock the rows it reads. */
   readonly forUpdate: string = ' FOR UPDATE';
+  /** Appended to a SELECT that must hold the rows it reads against writers, not against other readers (a write's fence check). */
+  readonly forShare: string = ' FOR SHARE';
   /** A JS array binds as one array parameter (`col = ANY($1)`). */
   readonly arrayParams: boolean = false;
 

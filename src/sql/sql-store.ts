@@ -11,6 +11,7 @@ import {
   type Capabilities,
   type CheckReport,
   type DeleteOptions,
+  type Fence,
   type KeyRange,
   type PutOptions,
   type RangeHash,
@@ -22,9 +23,12 @@ import {
 } from '../store.js';
 import type { Version } from '../versions.js';
 import { checkSchema } from './sql-check.js';
+import { validateFence, validateMigrationName } from './fence-rules.js';
+import { FENCE_TABLE_SUFFIX, SqlFences } from './sql-fence.js';
 import { cellText, type SqlDialect, type TableInfo } from './sql-dialect.js';
 import { driverRowHash, hashUnsupportedReason, rowHashExpr } from './sql-hash.js';
 import type { SqlConnection, SqlDriver, TransactionOptions } from './sql-driver.js';
+import { guardedConnection } from './sql-transaction.js';
 import { chunked, keyEquals, keyIn, Params, readExpr } from './sql-statements.js';
 
 export interface SqlStoreOptions {
@@ -129,6 +133,9 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   readonly #primary: MappedTable;
   readonly #tables: readonly string[];
   readonly #tomb: string;
+  /** The fence table's bare name, and its statements (src/sql/sql-fence.ts). */
+  readonly #fenceTable: string;
+  readonly #fences: SqlFences;
   /** Lock ids hash the bare table name: a collision only serialises more, a miss would not serialise at all. */
   readonly #lockNamespace: string;
   readonly #select: string;
@@ -168,6 +175,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     });
     this.#tables = mapping.tables.map((t) => dialect.qualify(t.table, t.schema));
     this.#tomb = dialect.qualify(mapping.tombstone.table, mapping.tombstone.schema);
+    this.#fenceTable = `${this.#primary.table}${FENCE_TABLE_SUFFIX}`;
+    this.#fences = new SqlFences(dialect, dialect.qualify(this.#fenceTable, mapping.tombstone.schema), this.name);
     this.#lockNamespace = this.#primary.table;
     this.#rowFormat = this.#computeRowFormat();
     this.#keyCols = this.#primary.keyColumns.map((f) => q(f.column));
@@ -193,7 +202,12 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     if (err instanceof MidairError) return err;
     const { code, details } = this.#dialect.classifyError(err);
     const full = { ...details, store: this.name, operation };
-    const hint = details.table === this.#mapping.tombstone.table ? "; run store.setup() to create midair's tombstone table" : '';
+    const hint =
+      details.table === this.#mapping.tombstone.table
+        ? "; run store.setup() to create midair's tombstone table"
+        : details.table === this.#fenceTable
+          ? "; run store.setup() to create midair's fence table"
+          : '';
     return new MidairError(code, describeFailure(code, full) + hint, { cause: err, details: full });
   }
 
@@ -210,39 +224,26 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     }
   }
 
-  /** Runs a write transaction, retrying it when the database aborts it for a deadlock. */
+  /**
+   * Runs a write transaction, retrying it when the database aborts it for a
+   * deadlock. With `options.fence`, the transaction's first statements check
+   * the fence (and hold it to the end); without it, no statement is added.
+   */
   async #write<T>(operation: string, options: CallOptions | undefined, fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+    const fence = options?.fence;
+    if (fence) validateFence(fence, `${operation} on ${this.name}`);
+    const fenced = fence
+      ? async (conn: SqlConnection): Promise<T> => {
+          await this.#fences.check(conn, fence, operation);
+          return fn(conn);
+        }
+      : fn;
+    const signal = options?.signal;
+    // A caller that gave up (timeout, abort) stops at the next statement, releasing its locks early.
+    const guarded = signal ? (conn: SqlConnection): Promise<T> => fenced(guardedConnection(conn, signal, operation)) : fenced;
     for (let attempt = 1; ; attempt++) {
-      throwIfAborted(options?.signal, operation);
+      throwIfAborted(signal, operation);
       try {
-        // A caller that gave up (timeout, abort) stops at the next statement, releasing its locks early.
-        const signal = options?.signal;
-        const guarded = signal
-          ? (conn: SqlConnection): Promise<T> =>
-              fn({
-                query: async (sql, params) => {
-                  throwIfAborted(signal, operation);
-                  return conn.query(sql, params);
-                },
-                // Regression: the guard once dropped COPY, so a call given a signal lost the bulk path (and a binary copy failed).
-                ...(conn.copyIn
-                  ? {
-                      copyIn: async (sql: string, data: string | Buffer) => {
-                        throwIfAborted(signal, operation);
-                        return conn.copyIn?.(sql, data);
-                      },
-                    }
-                  : {}),
-                ...(conn.copyOut
-                  ? {
-                      copyOut: async (sql: string) => {
-                        throwIfAborted(signal, operation);
-                        return conn.copyOut?.(sql);
-                      },
-                    }
-                  : {}),
-              })
-          : fn;
         return await this.#driver.transaction(guarded, this.#writeTx);
       } catch (err) {
         const error = this.#wrap(operation, err);
@@ -867,6 +868,25 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     return affected;
   }
 
+  // ── fencing ─────────────────────────────────────────────────────────────
+
+  async raiseFence(fence: Fence, options?: CallOptions): Promise<void> {
+    this.#open('raiseFence', options);
+    validateFence(fence, `raiseFence on ${this.name}`);
+    // Not itself fenced: the raise is what moves the fence.
+    await this.#write('raiseFence', { ...(options?.signal ? { signal: options.signal } : {}) }, async (conn) => this.#fences.raise(conn, fence));
+  }
+
+  async fenceOf(migration: string, options?: CallOptions): Promise<number> {
+    this.#open('fenceOf', options);
+    validateMigrationName(migration, `fenceOf on ${this.name}`);
+    try {
+      return (await this.#fences.read(this.#driver, migration)) ?? 0;
+    } catch (err) {
+      throw this.#wrap('fenceOf', err);
+    }
+  }
+
   // ── schema ──────────────────────────────────────────────────────────────
 
   async #introspect(table: string, schema: string | undefined): Promise<TableInfo | undefined> {
@@ -900,6 +920,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     defs.push(`${q(TOMBSTONE_DELETED_AT_COLUMN)} ${this.#dialect.deletedAtColumn()}`);
     defs.push(`PRIMARY KEY (${this.#keyCols.join(', ')})`);
     await this.#query('setup', `CREATE TABLE IF NOT EXISTS ${this.#tomb} (${defs.join(', ')})`, []);
+    await this.#query('setup', this.#fences.createTable(), []);
   }
 
   async check(options?: CallOptions): Promise<CheckReport> {
@@ -907,7 +928,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const infos = [];
     for (const t of this.#mapping.tables) infos.push(await this.#introspect(t.table, t.schema));
     const tomb = await this.#introspect(this.#mapping.tombstone.table, this.#mapping.tombstone.schema);
-    const problems = checkSchema(this.#mapping, this.#dialect.name, infos, tomb);
+    const fence = await this.#introspect(this.#fenceTable, this.#mapping.tombstone.schema);
+    const problems = checkSchema(this.#mapping, this.#dialect.name, infos, tomb, { table: this.#fenceTable, info: fence });
     return { store: this.name, ok: !problems.some((p) => p.severity === 'error'), problems };
   }
 

@@ -18,6 +18,7 @@ export class SqliteDialect extends SqlDialect {
   override readonly maxParams = 32_000;
   /** SQLite has no row locks: `BEGIN IMMEDIATE` already holds the database's write lock. */
   override readonly forUpdate = '';
+  override readonly forShare = '';
 
   quoteId(name: string): string {
     return `"${name.replace(/"/g, '""')}"`;

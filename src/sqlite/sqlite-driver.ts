@@ -1,4 +1,5 @@
-import type { SqlConnection, SqlDriver, SqlResult } from '../sql/sql-driver.js';
+import type { SqlDriver, SqlResult } from '../sql/sql-driver.js';
+import { ExclusiveConnection, runTransaction } from '../sql/sql-transaction.js';
 
 /** The subset of a `better-sqlite3` statement midair uses. */
 export interface SqliteStatement {
@@ -27,14 +28,19 @@ export interface SqliteDriverOptions {
 
 const CACHE_LIMIT = 256;
 
+const BEGIN_IMMEDIATE = (): readonly string[] => ['BEGIN IMMEDIATE'];
+
 /**
  * Adapts a `better-sqlite3` database to midair's SQL driver contract.
  *
  * better-sqlite3 is synchronous, so a single statement never interleaves with
- * another; a transaction spans awaits, so transactions — and statements issued
- * while one is open — queue behind a lock and cannot slip into it. `BEGIN
- * IMMEDIATE` takes SQLite's write lock up front, serialising writers across
- * processes too.
+ * another; a transaction spans awaits, so the handle has one mutex
+ * (src/sql/sql-transaction.ts): transactions and statements outside them run
+ * one at a time in the order they were called, and none slips into another's
+ * transaction. `BEGIN IMMEDIATE` takes SQLite's write lock up front,
+ * serialising writers across processes too. Stores that share one handle
+ * each have their own driver: a statement of one may run inside another's
+ * transaction (a sync's read of the source on the same handle relies on it).
  */
 export function sqliteDriver(db: SqliteDatabase, options: SqliteDriverOptions = {}): SqlDriver {
   const cache = new Map<string, SqliteStatement>();
@@ -54,41 +60,13 @@ export function sqliteDriver(db: SqliteDatabase, options: SqliteDriverOptions = 
     return { rows: [], affected: stmt.run(...params).changes };
   };
 
-  let lock: Promise<void> = Promise.resolve();
-  let inTransaction = false;
-  const direct: SqlConnection = {
-    query: async (sql, params) => {
-      await Promise.resolve();
-      return exec(sql, params);
-    },
-  };
+  // Every statement — outside or inside a transaction — takes its turn on the one handle.
+  const handle = new ExclusiveConnection({ query: async (sql, params) => Promise.resolve(exec(sql, params)) });
 
   return {
-    async query(sql, params) {
-      if (inTransaction) await lock;
-      return direct.query(sql, params);
-    },
-    async transaction<T>(fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
-      const previous = lock;
-      let release = (): void => undefined;
-      lock = new Promise<void>((resolve) => (release = resolve));
-      await previous;
-      inTransaction = true;
-      try {
-        exec('BEGIN IMMEDIATE');
-        try {
-          const result = await fn(direct);
-          exec('COMMIT');
-          return result;
-        } catch (err) {
-          exec('ROLLBACK');
-          throw err;
-        }
-      } finally {
-        inTransaction = false;
-        release();
-      }
-    },
+    query: (sql, params) => handle.query(sql, params),
+    // BEGIN IMMEDIATE takes SQLite's write lock up front (no isolation to choose: SQLite is serializable).
+    transaction: (fn, txOptions) => runTransaction(() => handle.acquire(), BEGIN_IMMEDIATE, fn, txOptions),
     ...(db.aggregate
       ? {
           defineHashAggregate(name: string, hashRow: (raw: readonly unknown[]) => bigint): void {

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { availability, openBackend, type Backend, type BackendKind } from '../support/backends.js';
 import { checkSuite } from './check.js';
 import { conditionalWriteSuite } from './conditional-write.js';
+import { fenceSuite, fenceTableSuite } from './fence.js';
 import { hashSuite } from './hash.js';
 import { scanSuite } from './scan.js';
 import { syncSuite } from './sync.js';
@@ -32,9 +33,11 @@ export function storeConformance(kind: BackendKind): void {
     conditionalWriteSuite(get);
     syncSuite(get);
     hashSuite(get, kind);
+    fenceSuite(get);
     if (kind !== 'memory') {
       tableSplitSuite(get);
       checkSuite(get, kind);
+      fenceTableSuite(get);
     }
   });
 }

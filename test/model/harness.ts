@@ -121,6 +121,8 @@ function sabotaged(store: Store<number, Doc>, sabotage: Sabotage | undefined): S
       await store.purgeTombstones();
       return r;
     },
+    ...(store.raiseFence ? { raiseFence: store.raiseFence.bind(store) } : {}),
+    ...(store.fenceOf ? { fenceOf: store.fenceOf.bind(store) } : {}),
   };
 }
 

@@ -83,5 +83,7 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     ...(inner.keyAt ? { keyAt: inner.keyAt.bind(inner) } : {}),
     ...(inner.hashRange ? { hashRange: inner.hashRange.bind(inner) } : {}),
     ...(inner.hashUnsupported ? { hashUnsupported: inner.hashUnsupported.bind(inner) } : {}),
+    ...(inner.raiseFence ? { raiseFence: inner.raiseFence.bind(inner) } : {}),
+    ...(inner.fenceOf ? { fenceOf: inner.fenceOf.bind(inner) } : {}),
   };
 }

@@ -1,0 +1,80 @@
+import type { Fence } from '../store.js';
+import { fencedError, MAX_MIGRATION_NAME } from './fence-rules.js';
+import type { SqlDialect } from './sql-dialect.js';
+import type { SqlConnection } from './sql-driver.js';
+
+/** The fence table's name beside a store's tables: `<primary table>_midair_fences`, in the tombstone table's schema. */
+export const FENCE_TABLE_SUFFIX = '_midair_fences';
+
+/**
+ * A store's fences in SQL: one row per migration, `(migration, epoch)`.
+ *
+ * A fenced write reads its migration's row first in its own transaction,
+ * holding it with a share lock (SQLite's write transactions are exclusive
+ * already), and is refused when the fence is above its epoch. Where rows are
+ * locked one by one, a write that finds no row inserts it at epoch 0 and
+ * holds that, so even the first raise has a row to wait on. Raising takes
+ * the row's exclusive lock, which waits for every write in flight holding
+ * the share lock: when the raise commits, no write that passed the old fence
+ * is still uncommitted.
+ */
+export class SqlFences {
+  readonly #dialect: SqlDialect;
+  readonly #table: string;
+  readonly #store: string;
+  readonly #migration: string;
+  readonly #epoch: string;
+
+  /** `table`: the qualified fence table. */
+  constructor(dialect: SqlDialect, table: string, store: string) {
+    this.#dialect = dialect;
+    this.#table = table;
+    this.#store = store;
+    this.#migration = dialect.quoteId('migration');
+    this.#epoch = dialect.quoteId('epoch');
+  }
+
+  /** The statement `setup()` runs (idempotent). */
+  createTable(): string {
+    return `CREATE TABLE IF NOT EXISTS ${this.#table} (${this.#migration} VARCHAR(${MAX_MIGRATION_NAME}) NOT NULL, ${this.#epoch} BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (${this.#migration}))`;
+  }
+
+  /** The fence of `migration` (`undefined` without a row), read plainly or with `lock`. */
+  async read(conn: SqlConnection, migration: string, lock: '' | 'share' | 'update' = ''): Promise<number | undefined> {
+    const suffix = lock === 'share' ? this.#dialect.forShare : lock === 'update' ? this.#dialect.forUpdate : '';
+    const sql = `SELECT ${this.#epoch} FROM ${this.#table} WHERE ${this.#migration} = ${this.#dialect.placeholder(1)}${suffix}`;
+    const { rows } = await conn.query(sql, [migration]);
+    const cell = rows[0]?.[0];
+    return cell === undefined || cell === null ? undefined : Number(cell);
+  }
+
+  /** Inserts the migration's row at epoch 0 unless it exists (a concurrent insert is waited for). */
+  async #ensureRow(conn: SqlConnection, migration: string): Promise<void> {
+    const d = this.#dialect;
+    await conn.query(d.upsert(this.#table, [this.#migration], [this.#migration], [[d.placeholder(1)]]), [migration]);
+  }
+
+  /**
+   * The first statements of a fenced write's transaction: refuses it with
+   * FENCED (the caller rolls back, so nothing is written) when the fence is
+   * above its epoch, and otherwise holds the fence for the rest of the transaction.
+   */
+  async check(conn: SqlConnection, fence: Fence, operation: string): Promise<void> {
+    let current = await this.read(conn, fence.migration, 'share');
+    if (current === undefined && this.#dialect.forShare !== '') {
+      await this.#ensureRow(conn, fence.migration);
+      current = await this.read(conn, fence.migration, 'share');
+    }
+    const at = current ?? 0;
+    if (at > fence.epoch) throw fencedError(this.#store, operation, fence, at);
+  }
+
+  /** In its own transaction: the row if absent, its exclusive lock (waiting for fenced writes in flight), then `epoch = greatest(epoch, fence.epoch)`. */
+  async raise(conn: SqlConnection, fence: Fence): Promise<void> {
+    await this.#ensureRow(conn, fence.migration);
+    const current = (await this.read(conn, fence.migration, 'update')) ?? 0;
+    if (fence.epoch <= current) return;
+    const d = this.#dialect;
+    await conn.query(`UPDATE ${this.#table} SET ${this.#epoch} = ${d.placeholder(1)} WHERE ${this.#migration} = ${d.placeholder(2)}`, [fence.epoch, fence.migration]);
+  }
+}

@@ -1,0 +1,112 @@
+import { throwIfAborted } from '../errors.js';
+import { KeyedMutex } from '../keyed-mutex.js';
+import type { SqlConnection, SqlResult, TransactionOptions } from './sql-driver.js';
+
+/** One connection checked out for a transaction, and how to give it back. */
+export interface Session {
+  /** Statements on this connection only. */
+  readonly conn: SqlConnection;
+  /** Gives the connection back; `broken`: it may still hold a transaction or locks, so it must not be reused. */
+  release(broken: boolean): void;
+}
+
+/** The statements that open a transaction with these options, in order (a driver's spelling of BEGIN). */
+export type BeginStatements = (options: TransactionOptions) => readonly string[];
+
+/**
+ * The one transaction runner every SQL driver uses: check out a session,
+ * open the transaction, run `fn` on that session's connection only, COMMIT
+ * (or ROLLBACK on any failure, including a failed COMMIT), then run the
+ * options' cleanup statement and give the session back. A session whose
+ * ROLLBACK or cleanup failed is released as broken.
+ */
+export async function runTransaction<T>(
+  acquire: () => Promise<Session>,
+  begin: BeginStatements,
+  fn: (conn: SqlConnection) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const session = await acquire();
+  const { conn } = session;
+  let broken = false;
+  try {
+    for (const sql of begin(options)) await conn.query(sql);
+    const result = await fn(conn);
+    await conn.query('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await conn.query('ROLLBACK');
+    } catch {
+      broken = true;
+    }
+    throw err;
+  } finally {
+    if (!broken && options.cleanup) {
+      try {
+        await conn.query(options.cleanup);
+      } catch {
+        broken = true; // a connection that may still hold locks must not be reused
+      }
+    }
+    session.release(broken);
+  }
+}
+
+/**
+ * One connection shared by everything a driver runs (an embedded database's
+ * handle): a mutex in front of it, as Kysely's SQLite driver has. A statement
+ * outside any transaction waits its turn like a transaction, so no statement
+ * runs inside another's transaction, whatever the order calls arrive in.
+ */
+export class ExclusiveConnection {
+  readonly #conn: SqlConnection;
+  readonly #mutex = new KeyedMutex();
+
+  constructor(conn: SqlConnection) {
+    this.#conn = conn;
+  }
+
+  /** The connection, once every earlier holder gave it back. */
+  async acquire(): Promise<Session> {
+    const release = await this.#mutex.acquire('');
+    return { conn: this.#conn, release: () => release() };
+  }
+
+  /** One statement outside any transaction, in its turn. */
+  async query(sql: string, params?: readonly unknown[]): Promise<SqlResult> {
+    const release = await this.#mutex.acquire('');
+    try {
+      return await this.#conn.query(sql, params);
+    } finally {
+      release();
+    }
+  }
+}
+
+/** `conn` checking `signal` before each statement (a caller that gave up stops at the next one, releasing its locks early). */
+export function guardedConnection(conn: SqlConnection, signal: AbortSignal, operation: string): SqlConnection {
+  return {
+    query: async (sql, params) => {
+      throwIfAborted(signal, operation);
+      return conn.query(sql, params);
+    },
+    // Regression: the guard once dropped COPY, so a call given a signal lost the bulk path (and a binary copy failed).
+    ...(conn.copyIn
+      ? {
+          copyIn: async (sql: string, data: string | Buffer) => {
+            throwIfAborted(signal, operation);
+            return conn.copyIn?.(sql, data);
+          },
+        }
+      : {}),
+    ...(conn.copyOut
+      ? {
+          copyOut: async (sql: string) => {
+            throwIfAborted(signal, operation);
+            return conn.copyOut?.(sql);
+          },
+        }
+      : {}),
+  };
+}

@@ -1,0 +1,218 @@
+import { describe, expect, it } from 'vitest';
+import type { Store } from '../../src/index.js';
+import type { Fence } from '../../src/store.js';
+import type { Backend } from '../support/backends.js';
+import { rowDdl, rowMapping, type Row } from './fixtures.js';
+
+const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
+
+/** A table name no other test (of this run or another) uses: the lock-wait probe finds statements by it. */
+async function fencedRows(backend: Backend): Promise<{ table: string; store: Store<bigint, Row> }> {
+  const table = backend.unique(`fenced_${Math.random().toString(36).slice(2, 8)}`);
+  await backend.ddl(rowDdl(table));
+  const store = backend.store<bigint, Row>(rowMapping(table));
+  await store.setup();
+  return { table, store };
+}
+
+/** The store's fence calls, which every adapter here has. */
+function fencing(store: Store<bigint, Row>): { raise: (fence: Fence) => Promise<void>; fenceOf: (migration: string) => Promise<number> } {
+  if (!store.raiseFence || !store.fenceOf) throw new Error(`${store.name} has no fencing`);
+  return { raise: store.raiseFence.bind(store), fenceOf: store.fenceOf.bind(store) };
+}
+
+const turns = async (n: number): Promise<void> => {
+  for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+/**
+ * Resolves once a statement naming `table` waits for a lock in the database
+ * (PostgreSQL, MySQL/MariaDB); SQLite's waiters queue in the process, so it
+ * lets the event loop turn instead.
+ */
+async function lockWaitOn(backend: Backend, table: string): Promise<void> {
+  const probe =
+    backend.kind === 'postgres'
+      ? `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%${table}%' AND query NOT LIKE '%pg_stat_activity%'`
+      : backend.kind === 'mysql'
+        ? `SELECT count(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT' AND trx_query LIKE '%${table}%'`
+        : undefined;
+  if (!probe) return turns(50);
+  for (;;) {
+    const rows = await backend.raw(probe);
+    if (Number(rows[0]?.[0] ?? 0) > 0) return;
+    // InnoDB refreshes its transaction tables only when they were last read over 0.1 s ago: polling faster sees a stale copy forever.
+    await new Promise((resolve) => setTimeout(resolve, backend.kind === 'mysql' ? 150 : 5));
+  }
+}
+
+async function refusal(call: () => Promise<unknown>): Promise<unknown> {
+  return call().then(
+    () => new Error('the write was not refused'),
+    (e: unknown) => e,
+  );
+}
+
+export function fenceSuite(get: () => Backend): void {
+  describe('fencing', () => {
+    it('refuses every kind of write carrying an epoch below the fence, leaving rows and tombstones as they were', async () => {
+      const backend = get();
+      const { table, store } = await fencedRows(backend);
+      const { raise } = fencing(store);
+      await store.put(row(1, 1, 'kept'));
+      await store.put(row(2, 1));
+      await store.delete(2n);
+      const tombstone = await store.getTombstone(2n);
+      await raise({ migration: 'users', epoch: 5 });
+      const fence = { fence: { migration: 'users', epoch: 4 } };
+      const many = Array.from({ length: 40 }, (_, i) => row(i + 1, 9, `bulk ${i}`)); // a batch large enough for the bulk (COPY) path
+      const source = backend.store<bigint, Row>(rowMapping(table.replace('fenced', 'source')));
+      const writes: [string, () => Promise<unknown>][] = [
+        ['put', () => store.put(row(1, 9, 'stale'), fence)],
+        ['put keeping the tombstone', () => store.put(row(2, 9, 'stale'), { ...fence, keepTombstone: true })],
+        ['delete', () => store.delete(1n, fence)],
+        ['delete without a tombstone', () => store.delete(1n, { ...fence, tombstone: false })],
+        ['writeIfNewer', () => store.writeIfNewer([row(1, 9), row(3, 9)], fence)],
+        ['writeIfNewer in bulk', () => store.writeIfNewer(many, fence)],
+        ['syncKey (a put)', () => store.syncKey(2n, async () => Promise.resolve(row(2, 9, 'stale')), fence)],
+        ['syncKey (a delete)', () => store.syncKey(1n, async () => Promise.resolve(undefined), fence)],
+        ['syncMany', () => store.syncMany([1n, 2n, 3n], async (keys) => Promise.resolve(keys.map((k) => (k === 1n ? undefined : row(Number(k), 9)))), fence)],
+        ['syncMany in bulk', () => store.syncMany(many.map((r) => r.id), async (keys) => Promise.resolve(keys.map((k) => row(Number(k), 9))), fence)],
+      ];
+      for (const [what, write] of writes) {
+        const error = await refusal(write);
+        expect(error, what).toMatchObject({ code: 'FENCED' });
+        expect((error as Error).message, what).toMatch(/"users".*epoch 5.*epoch 4/);
+      }
+      if (store.syncManyFrom && backend.kind !== 'memory') {
+        await backend.ddl(rowDdl(table.replace('fenced', 'source')));
+        await source.setup();
+        await source.writeIfNewer(many);
+        const from = async (): Promise<unknown> => store.syncManyFrom?.(many.map((r) => r.id), source, fence);
+        if (backend.dialect === 'postgres') expect(await refusal(from), 'syncManyFrom').toMatchObject({ code: 'FENCED' });
+        else expect(await from()).toBeUndefined(); // cannot: nothing done
+      }
+      expect(await store.get(1n)).toEqual(row(1, 1, 'kept'));
+      expect(await store.getTombstone(1n)).toBeUndefined();
+      expect(await store.get(2n)).toBeUndefined();
+      expect(await store.getTombstone(2n)).toEqual(tombstone);
+      expect(await store.count()).toBe(1);
+    });
+
+    it('lets through writes at the fence, above it, without a fence, and of other migrations; a missing fence is 0', async () => {
+      const { store } = await fencedRows(get());
+      const { raise, fenceOf } = fencing(store);
+      expect(await fenceOf('users')).toBe(0);
+      await store.put(row(1, 1), { fence: { migration: 'users', epoch: 0 } }); // no fence yet: 0
+      await raise({ migration: 'users', epoch: 5 });
+      await store.put(row(1, 2), { fence: { migration: 'users', epoch: 5 } });
+      expect(await store.writeIfNewer([row(1, 3), row(2, 1)], { fence: { migration: 'users', epoch: 6 } })).toMatchObject({ inserted: 1, updated: 1 });
+      expect(await store.syncKey(3n, async () => Promise.resolve(row(3, 1)), { fence: { migration: 'users', epoch: 5 } })).toBe('put');
+      expect(await store.syncMany([4n], async () => Promise.resolve([row(4, 1)]), { fence: { migration: 'users', epoch: 7 } })).toMatchObject({ inserted: 1 });
+      expect(await store.delete(4n, { fence: { migration: 'users', epoch: 5 } })).toBe(true);
+      await store.put(row(5, 1)); // unfenced: never checked
+      await store.put(row(6, 1), { fence: { migration: 'orders', epoch: 1 } }); // another migration's fence is its own
+      expect(await fenceOf('users')).toBe(5); // a write never moves the fence
+      expect(await fenceOf('orders')).toBe(0);
+      expect(await store.getMany([1n, 2n, 3n, 4n, 5n, 6n])).toEqual([row(1, 3), row(2, 1), row(3, 1), undefined, row(5, 1), row(6, 1)]);
+    });
+
+    it('never lowers a fence, and keeps the fences of two migrations apart', async () => {
+      const { store } = await fencedRows(get());
+      const { raise, fenceOf } = fencing(store);
+      await raise({ migration: 'users', epoch: 5 });
+      await raise({ migration: 'users', epoch: 3 });
+      await raise({ migration: 'orders', epoch: 2 });
+      expect(await fenceOf('users')).toBe(5);
+      expect(await fenceOf('orders')).toBe(2);
+      expect(await refusal(() => store.put(row(1, 1), { fence: { migration: 'users', epoch: 4 } }))).toMatchObject({ code: 'FENCED' });
+      await store.put(row(1, 1), { fence: { migration: 'orders', epoch: 4 } });
+      await raise({ migration: 'orders', epoch: 9 });
+      expect(await fenceOf('users')).toBe(5);
+      expect(await fenceOf('orders')).toBe(9);
+    });
+
+    it('refuses a malformed fence before anything is written', async () => {
+      const { store } = await fencedRows(get());
+      const { raise } = fencing(store);
+      for (const bad of [{ migration: '', epoch: 1 }, { migration: 'users', epoch: -1 }, { migration: 'users', epoch: 1.5 }, { migration: 'x'.repeat(192), epoch: 1 }]) {
+        expect(await refusal(() => store.put(row(1, 1), { fence: bad }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+        expect(await refusal(() => raise(bad))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+      expect(await store.count()).toBe(0);
+    });
+
+    for (const before of ['no fence was raised', 'a fence was raised'] as const) {
+      it(`raiseFence resolves only once a write in flight that passed the old fence committed (${before}); later writes with that epoch are refused`, async () => {
+        const backend = get();
+        const { table, store } = await fencedRows(backend);
+        const { raise, fenceOf } = fencing(store);
+        const old = before === 'a fence was raised' ? 1 : 0;
+        if (old > 0) await raise({ migration: 'users', epoch: old });
+        const events: string[] = [];
+        let open = (): void => undefined;
+        const gate = new Promise<void>((resolve) => (open = resolve));
+        let reading = (): void => undefined;
+        const readStarted = new Promise<void>((resolve) => (reading = resolve));
+        const write = store
+          .syncKey(
+            1n,
+            async () => {
+              reading();
+              await gate;
+              return row(1, 1, 'in flight');
+            },
+            { fence: { migration: 'users', epoch: old } },
+          )
+          .then(
+            (result) => void events.push(`write ${result}`),
+            (error: unknown) => void events.push(`write refused: ${(error as { code?: string }).code ?? String(error)}`),
+          );
+        await readStarted; // the write has passed the fence and holds it
+        const raised = raise({ migration: 'users', epoch: old + 1 }).then(() => void events.push('fence raised'));
+        if (backend.kind === 'memory') {
+          // In process the check is made as the write applies: the raise need not wait, and the write is refused.
+          await raised;
+          open();
+          await write;
+          expect(events).toEqual(['fence raised', 'write refused: FENCED']);
+          expect(await store.get(1n)).toBeUndefined();
+        } else {
+          await lockWaitOn(backend, `${table}_midair_fences`);
+          expect(events).toEqual([]);
+          open();
+          await Promise.all([write, raised]);
+          expect(events).toEqual(['write put', 'fence raised']);
+          expect(await store.get(1n)).toEqual(row(1, 1, 'in flight'));
+        }
+        expect(await fenceOf('users')).toBe(old + 1);
+        expect(await refusal(() => store.put(row(1, 2, 'late'), { fence: { migration: 'users', epoch: old } }))).toMatchObject({ code: 'FENCED' });
+        expect((await store.get(1n))?.v).not.toBe('late');
+      });
+    }
+  });
+}
+
+/** SQL stores: the fence table is created by setup() and reported by check() when it is missing. */
+export function fenceTableSuite(get: () => Backend): void {
+  describe('the fence table', () => {
+    it('is created by setup() beside the tombstone table, and check() says so when it is missing', async () => {
+      const backend = get();
+      const { table, store } = await fencedRows(backend);
+      expect(await store.check()).toMatchObject({ ok: true, problems: [] });
+      await backend.ddl({ postgres: `DROP TABLE ${table}_midair_fences`, mysql: `DROP TABLE ${table}_midair_fences`, sqlite: `DROP TABLE ${table}_midair_fences` });
+      const report = await store.check();
+      expect(report.ok).toBe(false);
+      expect(report.problems).toMatchObject([{ severity: 'error', table: `${table}_midair_fences` }]);
+      expect(report.problems[0]?.message).toContain('store.setup()');
+      const error = await refusal(() => store.put(row(1, 1), { fence: { migration: 'users', epoch: 1 } }));
+      expect(error).toMatchObject({ code: 'SCHEMA_MISMATCH' });
+      expect((error as Error).message).toContain("run store.setup() to create midair's fence table");
+      await store.put(row(1, 1)); // unfenced writes never read it
+      await store.setup();
+      expect(await store.check()).toMatchObject({ ok: true, problems: [] });
+      await store.put(row(1, 2), { fence: { migration: 'users', epoch: 1 } });
+      expect(await store.get(1n)).toEqual(row(1, 2));
+    });
+  });
+}
