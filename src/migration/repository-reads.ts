@@ -34,11 +34,14 @@ export function createReads<K extends Key, E extends object>(rt: Runtime<K, E>, 
       if (rules.compare) rt.shadow(key, answer, 'new', st);
       return answer;
     }
-    const state: KeyState<K, E> = await call(st, 'new', 'get', (s, signal) => readKeyOf(s, key, { signal }));
-    if (state.entity !== undefined) {
-      if (rules.compare) rt.shadow(key, state.entity, 'new', st);
-      return state.entity;
+    const found = await call(st, 'new', 'get', (s, signal) => s.get(key, { signal }));
+    if (found !== undefined) {
+      if (rules.compare) rt.shadow(key, found, 'new', st);
+      return found;
     }
+    // A miss: deleted in new, or not migrated yet — decided from one instant's row and tombstone.
+    const state: KeyState<K, E> = await call(st, 'new', 'readKey', (s, signal) => readKeyOf(s, key, { signal }));
+    if (state.entity !== undefined) return state.entity;
     if (state.tombstone) return undefined; // deleted in new
     // Never written in new while the migration ran: old holds the key's latest state.
     try {

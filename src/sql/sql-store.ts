@@ -13,6 +13,7 @@ import {
   type DeleteOptions,
   type Fence,
   type KeyRange,
+  type KeyState,
   type PutOptions,
   type RangeHash,
   type ScanOptions,
@@ -383,6 +384,32 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const where = keyEquals(this.#keyCols0, this.#primary.keyColumns, key, params);
     const { rows } = await this.#query('get', `${this.#select} WHERE ${where}`, params.values);
     return rows[0] === undefined ? undefined : this.#decode(rows[0]);
+  }
+
+  /**
+   * The key's row and tombstone at one instant: read under the key's lock,
+   * the one every midair writer of this store takes first, so no write of the
+   * key can fall between the two reads. Writes nothing.
+   */
+  async readKey(key: K, options?: CallOptions): Promise<KeyState<K, E>> {
+    this.#open('readKey', options);
+    const { signal } = options ?? {};
+    return this.#write('readKey', signal ? { signal } : undefined, async (conn) => {
+      const current = await this.#lockKey(conn, key);
+      if (current.row) {
+        const params = new Params(this.#dialect);
+        const where = keyEquals(this.#keyCols0, this.#primary.keyColumns, key, params);
+        const { rows } = await conn.query(`${this.#select} WHERE ${where}`, params.values);
+        if (rows[0] !== undefined) return { entity: this.#decode(rows[0]) };
+      }
+      if (!current.tombstone) return {};
+      const params = new Params(this.#dialect);
+      const where = keyEquals(this.#keyCols, this.#primary.keyColumns, key, params);
+      const dexpr = readExpr(this.#dialect, deletedAtField, this.#dialect.quoteId(TOMBSTONE_DELETED_AT_COLUMN));
+      const { rows } = await conn.query(`SELECT ${dexpr} FROM ${this.#tomb} WHERE ${where}`, params.values);
+      const deletedAt = rows[0] ? (deletedAtCodec.decode(rows[0][0], this.#dialect.name) as Date) : new Date(0);
+      return { tombstone: { key, version: current.tombVersion, deletedAt } };
+    });
   }
 
   async getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]> {

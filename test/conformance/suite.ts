@@ -4,6 +4,7 @@ import { checkSuite } from './check.js';
 import { conditionalWriteSuite } from './conditional-write.js';
 import { fenceSuite, fenceTableSuite } from './fence.js';
 import { hashSuite } from './hash.js';
+import { readKeySuite } from './read-key.js';
 import { scanSuite } from './scan.js';
 import { syncSuite } from './sync.js';
 import { tableSplitSuite } from './table-split.js';
@@ -34,6 +35,7 @@ export function storeConformance(kind: BackendKind): void {
     syncSuite(get);
     hashSuite(get, kind);
     fenceSuite(get);
+    readKeySuite(get);
     if (kind !== 'memory') {
       tableSplitSuite(get);
       checkSuite(get, kind);
