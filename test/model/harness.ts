@@ -1,19 +1,16 @@
-import {
-  defineMigration,
-  memoryControlStore,
-  PHASE_RULES,
-  type ControlStore,
-  type Migration,
-  type Phase,
-  type PhaseState,
-  type Side,
-  type Store,
-} from '../../src/index.js';
-import { faultyStore, noFaults, type Faults } from '../support/faulty-store.js';
+import { defineMigration, memoryControlStore, PHASE_RULES, type Phase, type PhaseState, type Side, type Store } from '../../src/index.js';
+import { faultyStore } from '../support/faulty-store.js';
 import { rng } from '../support/rng.js';
+import { simNow, simulate } from '../support/sim-clock.js';
+import { checkErrors, checkFinal, checkReads, type OpRecord, type Violation } from './checker.js';
+import { disrupt } from './disruptions.js';
+import { instanceFaults, startInstance, TIMING, type Instance } from './instances.js';
+import { tasks, walk, type OperatorContext } from './operator.js';
+import { recorded } from './recorder.js';
+import { sabotaged, sabotagedControl, type Sabotage } from './sabotage.js';
 
 export { rng };
-import { checkErrors, checkFinal, checkReads, type OpRecord, type Violation } from './checker.js';
+export type { Sabotage };
 
 /** The entity of the model: no version field, so convergence rests on sync by key and tombstones alone. */
 export interface Doc {
@@ -28,13 +25,25 @@ export interface ModelStores {
   reset?(): Promise<void>;
 }
 
-/** A deliberately broken variant, to show the harness catches what it claims to. */
-export interface Sabotage {
-  /** The new store forgets its tombstones after every delete and sync. */
-  readonly noTombstones?: boolean;
-  /** Failed second writes are not queued for repair. */
-  readonly noRepairQueue?: boolean;
+/** Parts of the workload beyond the base one (faults, hangs, reordering, short pauses, backfill crashes, advances and rollbacks); each defaults to on. */
+export interface Workload {
+  /** (a) Instances paused far past every grace, lease and expiry, also between a write's first and second store. */
+  readonly longPauses?: boolean;
+  /** (b) Instances killed at any point, also between a write's two stores; they never come back. */
+  readonly kills?: boolean;
+  /** (c) Keys deleted and re-created while reads fall back to old; the operator walks into old-read-only and complete. */
+  readonly deleteRecreate?: boolean;
+  /** (d) Writes that time out and commit later. */
+  readonly lateCommits?: boolean;
+  /** (e) The new store fails a third of its calls while the fleet is in shadow-read, ramp or new-primary. */
+  readonly flakyNew?: boolean;
+  /** (f) Strict mode switched on and off, with writers racing on one key. */
+  readonly strict?: boolean;
+  /** (g) Backfill, sweep, verify (with and without repair) and repair started in any phase. */
+  readonly operatorTasks?: boolean;
 }
+
+export const WORKLOAD_PARTS = ['longPauses', 'kills', 'deleteRecreate', 'lateCommits', 'flakyNew', 'strict', 'operatorTasks'] as const;
 
 export interface HistoryOptions {
   readonly seed: number;
@@ -44,10 +53,11 @@ export interface HistoryOptions {
   readonly opsPerClient?: number;
   readonly keys?: number;
   readonly faultRate?: number;
+  readonly workload?: Workload;
   readonly sabotage?: Sabotage;
   /** Replaces the backfill (run once the fleet writes both stores, before reads may come from new). Default: the real one, crashed and resumed. */
   readonly backfill?: (old: Store<number, Doc>, target: Store<number, Doc>) => Promise<void>;
-  /** Collects a line per event (debugging a failing seed). */
+  /** Collects a line per event: the printed history of a seed. */
   readonly trace?: string[];
 }
 
@@ -56,162 +66,137 @@ export interface HistoryResult {
   readonly ops: number;
   readonly faults: number;
   readonly transitions: number;
+  /** Phase changes and operator tasks that refused cleanly. */
+  readonly refusals: number;
+  readonly kills: number;
+  readonly pauses: number;
   readonly phases: readonly Phase[];
   readonly violations: readonly Violation[];
   /** Backfill runs (each crash adds one). */
   readonly backfills: number;
   /** Every client call, for explaining a violation. */
   readonly log: readonly OpRecord[];
+  /** On the simulated clock: timer firings and simulated milliseconds. */
+  readonly steps?: number;
+  readonly simulatedMs?: number;
 }
-
 
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * The real backfill, killed at random chunks (an abort, or a store fault
- * ending the run) and started again until it completes — invariant 5.
- * Resolves how many runs it took.
- */
-async function crashingBackfill(operator: Migration<number, Doc>, random: () => number): Promise<number> {
-  for (let runs = 1; ; runs++) {
-    const controller = new AbortController();
-    const killAt = Math.floor(random() * 4);
-    let chunks = 0;
-    const result = await operator.backfill({
-      name: 'model-backfill',
-      restart: runs === 1,
-      chunkSize: 2,
-      targetChunkMs: 0,
-      signal: controller.signal,
-      onProgress: () => {
-        if (++chunks === killAt) controller.abort();
-      },
-    });
-    if (result.status === 'complete') return runs;
-    if (runs > 50) throw new Error(`backfill did not complete: ${result.status} ${result.error?.message ?? ''}`);
-  }
+/** What a history has gathered so far (read back when it never settles). */
+export interface Progress {
+  ops: OpRecord[];
+  faults: () => number;
+  phases: Phase[];
+  violations: Violation[];
+  kills: number;
+  pauses: number;
+  ctx?: OperatorContext;
 }
 
-function sabotaged(store: Store<number, Doc>, sabotage: Sabotage | undefined): Store<number, Doc> {
-  if (!sabotage?.noTombstones) return store;
+function resultOf(seed: number, p: Progress): HistoryResult {
   return {
-    ...store,
-    keyOf: (e) => store.keyOf(e),
-    versionOf: (e) => store.versionOf(e),
-    get: (k, o) => store.get(k, o),
-    getMany: (k, o) => store.getMany(k, o),
-    put: (e, o) => store.put(e, o),
-    count: (o) => store.count(o),
-    scan: (o) => store.scan(o),
-    sampleKeys: (n, o) => store.sampleKeys(n, o),
-    writeIfNewer: (e, o) => store.writeIfNewer(e, o),
-    getTombstone: (k, o) => store.getTombstone(k, o),
-    delete: async (k, o) => {
-      const r = await store.delete(k, o);
-      await store.purgeTombstones();
-      return r;
-    },
-    syncKey: async (k, read, o) => {
-      const r = await store.syncKey(k, read, o);
-      await store.purgeTombstones();
-      return r;
-    },
-    syncMany: async (k, read, o) => {
-      const r = await store.syncMany(k, read, o);
-      await store.purgeTombstones();
-      return r;
-    },
-    ...(store.raiseFence ? { raiseFence: store.raiseFence.bind(store) } : {}),
-    ...(store.fenceOf ? { fenceOf: store.fenceOf.bind(store) } : {}),
+    seed,
+    ops: p.ops.length,
+    faults: p.faults(),
+    transitions: p.ctx?.transitions ?? 0,
+    refusals: p.ctx?.refusals ?? 0,
+    kills: p.kills,
+    pauses: p.pauses,
+    phases: p.phases,
+    violations: p.violations,
+    backfills: p.ctx?.backfills ?? 0,
+    log: p.ops,
   };
 }
 
-function sabotagedControl(control: ControlStore, sabotage: Sabotage | undefined): ControlStore {
-  if (!sabotage?.noRepairQueue) return control;
-  return new Proxy(control, {
-    get(target, prop, receiver) {
-      if (prop === 'enqueueRepairs') return async () => Promise.resolve();
-      const value: unknown = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-}
-
-/** The control store as one instance sees it: every call waits while that instance is paused. */
-function pausable(control: ControlStore, faults: Faults): ControlStore {
-  return new Proxy(control, {
-    get(target, prop, receiver) {
-      const value: unknown = Reflect.get(target, prop, receiver);
-      if (typeof value !== 'function') return value;
-      return async (...args: unknown[]) => {
-        for (let gate = faults.gate; gate; gate = faults.gate) await gate;
-        return (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-      };
-    },
-  });
+/**
+ * One history on the simulated clock (in-memory stores): the seed alone
+ * decides it. A history that never settles is a violation of invariant 6.
+ */
+export async function runSimulatedHistory(options: HistoryOptions): Promise<HistoryResult> {
+  const progress: Progress = { ops: [], faults: () => 0, phases: [], violations: [], kills: 0, pauses: 0 };
+  const outcome = await simulate(options.seed, () => runHistory(options, progress));
+  if (outcome.settled) return { ...outcome.value, steps: outcome.steps, simulatedMs: outcome.simulatedMs };
+  options.trace?.push(`t${outcome.simulatedMs} history hung: ${outcome.reason}`);
+  const violations = [...progress.violations, { invariant: 6 as const, message: `the history never settled: ${outcome.reason}` }];
+  return { ...resultOf(options.seed, { ...progress, violations }), steps: outcome.steps, simulatedMs: outcome.simulatedMs };
 }
 
 /**
  * One random history: several application instances, several clients each
- * using any instance, random puts, deletes and reads on a few hot keys; both
- * stores inject errors, late errors, hangs and reordering; instances pause
- * past their expiry; an operator advances and rolls back phases (with a
- * backfill before reads may reach new). Then the repair queue drains and the
- * invariants are checked.
+ * using any live instance, random puts, deletes and reads on a few hot keys;
+ * both stores inject errors, late errors, hangs, late commits and
+ * reordering; instances pause (some far past their expiry, some mid-write)
+ * and die; an operator advances and rolls back phases (with a backfill before
+ * reads may reach new), switches strict mode and runs its tools in any phase.
+ * Then the repair queue drains and the invariants are checked.
  */
-export async function runHistory(options: HistoryOptions): Promise<HistoryResult> {
+export async function runHistory(options: HistoryOptions, progress?: Progress): Promise<HistoryResult> {
+  const p: Progress = progress ?? { ops: [], faults: () => 0, phases: [], violations: [], kills: 0, pauses: 0 };
   const random = rng(options.seed);
+  const workload: Required<Workload> = {
+    longPauses: true,
+    kills: true,
+    deleteRecreate: true,
+    lateCommits: true,
+    flakyNew: true,
+    strict: true,
+    operatorTasks: true,
+    ...options.workload,
+  };
   const nInstances = options.instances ?? 3;
   const nClients = options.clients ?? 4;
   const nOps = options.opsPerClient ?? 20;
   const nKeys = options.keys ?? 6;
   const rate = options.faultRate ?? 0.04;
+  const trace = options.trace;
+  const note = (line: string): void => void trace?.push(`t${simNow()} ${line}`);
   await options.stores.reset?.();
-  const rawOld = options.stores.old;
-  const rawNew = sabotaged(options.stores.new, options.sabotage);
+  const rawOld = recorded(options.stores.old, note);
+  const rawNew = recorded(sabotaged(options.stores.new, options.sabotage), note);
   const control = sabotagedControl(memoryControlStore(), options.sabotage);
   let latest: PhaseState = await control.init('model', 'harness');
   const authority = (): Side => PHASE_RULES[latest.phase].authoritative;
-  const violations: Violation[] = [];
-  const allFaults: Faults[] = [];
-  const phases: Phase[] = [latest.phase];
+  const violations = p.violations;
+  const phases = p.phases;
+  phases.push(latest.phase);
+  let flakyNew = workload.flakyNew;
+  const flaky = (): number => (flakyNew && ['shadow-read', 'ramp', 'new-primary'].includes(latest.phase) ? 1 / 3 : 0);
 
-  let clock = 0;
-  const instances: { migration: Migration<number, Doc>; faults: Faults }[] = [];
+  const instances: Instance[] = [];
   for (let i = 0; i < nInstances; i++) {
-    const faults: Faults = { ...noFaults(random), errorRate: rate, lateErrorRate: rate / 2, hangRate: rate / 2, hangMs: 40, maxDelayTurns: 3 };
-    allFaults.push(faults);
-    const migration = defineMigration<number, Doc>({
-      name: 'model',
-      instanceId: `i${i}`,
-      old: faultyStore(rawOld, faults),
-      new: faultyStore(rawNew, faults),
-      control: pausable(control, faults),
-      pollMs: 5,
-      instanceExpiryMs: 60,
-      timeoutMs: 25,
-      ackTimeoutMs: 5000,
-      pauseTimeoutMs: 3000,
-      autoHalt: false,
-      shadow: { recheckMs: 0 },
-      repair: { intervalMs: 10 },
-    });
-    const trace = options.trace;
-    if (trace) {
-      migration.on('phase-changed', ({ to }) => trace.push(`t${clock} i${i} sees ${to.phase}${to.writesPaused ? '(paused)' : ''}@${to.version}`));
-      migration.on('second-write-failed', (e) => trace.push(`t${clock} i${i} second write failed ${e.keyId} ${e.code}`));
-      migration.on('repair-enqueued', (e) => trace.push(`t${clock} i${i} enqueued ${e.keyId} ${e.reason}`));
-      migration.on('repaired', (e) => trace.push(`t${clock} i${i} repaired ${e.keyId} ${e.result}`));
-      migration.on('error', (e) => trace.push(`t${clock} i${i} error in ${e.operation}: ${e.error instanceof Error ? `${e.error.message} / ${String(e.error.cause)}` : String(e.error)}`));
-    }
-    migration.on('served', ({ phaseVersion }) => {
-      if (phaseVersion < latest.version - 1) {
-        violations.push({ invariant: 6, message: `instance i${i} served with phase version ${phaseVersion} while the fleet was at ${latest.version}` });
+    const faults = instanceFaults(random, rate, workload.lateCommits);
+    const inst = await startInstance({ id: `i${i}`, old: rawOld, new: rawNew, control, faults, newErrorRate: flaky, trace });
+    // A read may always be delivered late (it took effect when it read the store); a write acknowledged under a
+    // phase the fleet left two versions ago escaped the fencing.
+    inst.migration.on('served', ({ phaseVersion, write }) => {
+      if (write && phaseVersion < latest.version - 1) {
+        violations.push({ invariant: 6, message: `instance i${i} acknowledged a write under phase version ${phaseVersion} while the fleet was at ${latest.version}` });
+        note(`i${i} acknowledged a write under phase version ${phaseVersion}; the fleet is at ${latest.version}`);
       }
     });
-    instances.push({ migration: await migration.start(), faults });
+    instances.push(inst);
   }
-  const operator = instances[0]?.migration as Migration<number, Doc>;
+  // The operator: its own process, with faulty stores (its backfills crash), never paused or killed.
+  const opFaults = instanceFaults(random, rate, false);
+  const operator = await defineMigration<number, Doc>({
+    name: 'model',
+    instanceId: 'op',
+    actor: 'operator',
+    old: faultyStore(rawOld, opFaults),
+    new: faultyStore(rawNew, opFaults, { extraErrorRate: flaky }),
+    control,
+    pollMs: TIMING.pollMs,
+    instanceExpiryMs: TIMING.instanceExpiryMs,
+    timeoutMs: TIMING.timeoutMs,
+    ackTimeoutMs: TIMING.ackTimeoutMs,
+    pauseTimeoutMs: TIMING.pauseTimeoutMs,
+    autoHalt: false,
+    repair: { intervalMs: TIMING.repairMs },
+  }).start();
+  const allFaults = [...instances.map((x) => x.faults), opFaults];
+  p.faults = () => allFaults.reduce((n, f) => n + f.injected.errors + f.injected.lateErrors + f.injected.hangs + (f.injected.lateCommits ?? 0), 0);
   const track = (s: PhaseState): void => {
     if (s.version > latest.version) {
       latest = s;
@@ -219,117 +204,117 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
     }
   };
   operator.on('phase-changed', ({ to }) => track(to));
+  const live = (): Instance[] => instances.filter((x) => !x.killed);
 
   // Clients
-  const ops: OpRecord[] = [];
+  const ops = p.ops;
   let tagN = 0;
+  let clock = 0;
   const clients = Array.from({ length: nClients }, async (_, c) => {
     for (let n = 0; n < nOps; n++) {
-      const inst = Math.floor(random() * nInstances);
-      const { migration } = instances[inst] as { migration: Migration<number, Doc> };
-      const repo = migration.repository();
+      const pool = live();
+      const inst = pool[Math.floor(random() * pool.length)] as Instance;
+      const repo = inst.migration.repository();
       // Invariant 4 is about the authority the serving instance used, which may be one phase behind the fleet.
-      const view = (): Side => PHASE_RULES[migration.state.phase].authoritative;
-      const key = Math.floor(random() * nKeys);
+      const view = (): Side => PHASE_RULES[inst.migration.state.phase].authoritative;
+      // (c) client 0 deletes and re-creates the hottest keys; (f) writers race on key 0.
+      const churn = workload.deleteRecreate && c === 0;
+      const key = churn ? n % 2 === 0 ? Math.floor(random() * 2) : (ops.at(-1)?.key ?? 0) : workload.strict && random() < 0.3 ? 0 : Math.floor(random() * nKeys);
       const roll = random();
-      const kind = roll < 0.45 ? 'put' : roll < 0.6 ? 'delete' : 'get';
+      const kind = churn ? (n % 2 === 0 ? 'delete' : 'put') : roll < 0.45 ? 'put' : roll < 0.6 ? 'delete' : 'get';
       const tag = kind === 'put' ? `c${c}.${++tagN}` : undefined;
-      const rec: OpRecord = { client: c, instance: inst, kind, key, tag, start: ++clock, end: 0, ok: false, authAtStart: view(), phaseAtStart: `${latest.phase}${latest.writesPaused ? '(paused)' : ''}@${latest.version}` };
+      const rec: OpRecord = { client: c, instance: Number(inst.id.slice(1)), kind, key, tag, start: ++clock, end: 0, ok: false, authAtStart: view(), phaseAtStart: `${latest.phase}${latest.writesPaused ? '(paused)' : ''}@${latest.version}` };
       ops.push(rec);
+      const killed = inst.dead.then(() => {
+        throw new Error('the instance was killed during the call');
+      });
       try {
-        if (kind === 'put') await repo.put({ id: key, tag: tag as string });
-        else if (kind === 'delete') await repo.delete(key);
-        else rec.result = (await repo.get(key))?.tag ?? null;
+        if (kind === 'put') await Promise.race([repo.put({ id: key, tag: tag as string }), killed]);
+        else if (kind === 'delete') await Promise.race([repo.delete(key), killed]);
+        else rec.result = (await Promise.race([repo.get(key), killed]))?.tag ?? null;
         rec.ok = true;
       } catch (error) {
         rec.error = error;
       }
       rec.end = ++clock;
       rec.authAtEnd = view();
-      if (random() < 0.3) await sleep(random() * 3);
+      // A killed process's clients never hear back: whatever the call returned, its outcome is unknown.
+      if (inst.killed) {
+        rec.ok = false;
+        rec.error = new Error('the instance was killed during the call');
+      }
+      note(`c${c} ${inst.id} ${kind} k${key}${tag ? `=${tag}` : ''} [#${rec.start}–#${rec.end}] → ${rec.ok ? (kind === 'get' ? (rec.result ?? 'absent') : 'ok') : `failed ${errorCode(rec.error)}`}`);
+      if (random() < 0.6) await sleep(random() * 20); // think time: the history lasts long enough for pauses, kills and phase walks to meet it
     }
   });
 
-  // Pauses: an instance stops (store calls and heartbeats hang) past its expiry, then resumes.
   let running = true;
-  const pauser = (async () => {
-    while (running) {
-      await sleep(10 + random() * 40);
-      if (!running || random() < 0.5) continue;
-      const victim = instances[Math.floor(random() * nInstances)] as { faults: Faults };
-      let release = (): void => undefined;
-      victim.faults.gate = new Promise<void>((resolve) => (release = resolve));
-      await sleep(30 + random() * 80);
-      victim.faults.gate = undefined;
-      release();
-    }
-  })();
+  const disruption = disrupt({ instances, workload, random, running: () => running, note, counts: p });
+  const ctx: OperatorContext = {
+    operator,
+    random,
+    workload,
+    violations,
+    trace,
+    running: () => running,
+    latest: () => latest,
+    track,
+    backfill: options.backfill,
+    rawOld,
+    rawNew,
+    backfilled: false,
+    oldStale: false,
+    transitions: 0,
+    refusals: 0,
+    backfills: 0,
+    tasks: 0,
+  };
+  p.ctx = ctx;
 
   // A slow copier still running beside live traffic: it writes chunks of old into new insert-only, stale by
   // the time they land. Only tombstones stop it from bringing deleted keys back.
-  let backfilled = false;
+  const copying = (): boolean => ctx.backfilled && !ctx.oldStale && PHASE_RULES[latest.phase].secondWrite;
   const stale = (async () => {
     while (running) {
       await sleep(2 + random() * 6);
-      if (!backfilled) continue;
+      if (!copying()) continue;
       for await (const chunk of rawOld.scan({ chunkSize: 3, after: Math.floor(random() * nKeys) - 1 })) {
         await sleep(random() * 4); // live writes and deletes overtake the chunk here
-        if (!backfilled) break;
+        if (!copying()) break;
         const r = await rawNew.writeIfNewer(chunk);
-        options.trace?.push(`t${clock} copier wrote ${chunk.map((d) => `${d.id}=${d.tag}`).join(' ')} → ${JSON.stringify(r)}`);
+        note(`copier wrote ${chunk.map((d) => `${d.id}=${d.tag}`).join(' ')} → ${JSON.stringify(r)}`);
         break;
       }
     }
   })();
 
-  // The operator walks the phases (never into old-read-only: rolling back from there needs a reverse backfill).
-  let transitions = 0;
-  let backfills = 0;
-  const walk = (async () => {
-    while (running) {
-      await sleep(5 + random() * 15);
-      if (!running) break;
-      const s = latest;
-      const back = s.phase !== 'old-only' && (s.phase === 'new-primary' || random() < 0.3);
-      try {
-        if (back) {
-          const st = await operator.rollback({ reason: 'model: roll back' });
-          track(st);
-          if (st.phase === 'old-only') backfilled = false; // new misses writes from here on: copy again before reads may reach it
-        } else {
-          if (s.phase === 'dual-write' && !backfilled) {
-            if (options.backfill) {
-              await operator.awaitFleet();
-              await options.backfill(rawOld, rawNew);
-            } else {
-              options.trace?.push(`t${clock} backfill starts`);
-              backfills += await crashingBackfill(operator, random);
-              options.trace?.push(`t${clock} backfill done`);
-            }
-            backfilled = true;
-          }
-          track(await operator.advance({ reason: 'model: advance', rampPercent: Math.floor(random() * 101) }));
-        }
-        transitions++;
-      } catch (error) {
-        violations.push({ invariant: 6, message: `phase change failed: ${error instanceof Error ? error.message : String(error)}` });
-      }
-    }
-  })();
+  const walker = walk(ctx);
+  const toolbox = workload.operatorTasks ? tasks(ctx, nKeys) : Promise.resolve();
 
   await Promise.all(clients);
   running = false;
-  await Promise.all([pauser, walk, stale]);
+  await Promise.all([disruption.done, walker, toolbox, stale]);
+  disruption.releaseAll();
   for (const f of allFaults) {
     f.errorRate = 0;
     f.lateErrorRate = 0;
     f.hangRate = 0;
-    f.gate = undefined;
+    f.lateCommitRate = 0;
+    f.afterApply = undefined;
   }
+  flakyNew = false;
+  note('faults off');
   // Quiesce: background work settles, the repair queue drains.
-  for (const { migration } of instances) await migration.settle();
-  await operator.drainRepairs(undefined, Date.now() + 5000);
-  for (const { migration } of instances) await migration.settle();
+  for (const { migration } of live()) await migration.settle();
+  await operator.settle();
+  try {
+    await operator.drainRepairs(undefined, Date.now() + 5000);
+  } catch (error) {
+    note(`repair queue did not drain: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  for (const { migration } of live()) await migration.settle();
+  await sleep(TIMING.timeoutMs * 20); // late commits land
+  for (const { migration } of live()) await migration.settle();
 
   const finalOf = async (s: Store<number, Doc>): Promise<Map<number, string | null>> => {
     const m = new Map<number, string | null>();
@@ -338,9 +323,17 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
   };
   const a = authority() === 'old' ? rawOld : rawNew;
   const b = authority() === 'old' ? rawNew : rawOld;
-  const converges = latest.phase !== 'old-only' && !(latest.phase === 'dual-write' && !backfilled);
-  violations.push(...checkReads(ops), ...checkFinal(ops, await finalOf(a), converges ? await finalOf(b) : undefined), ...checkErrors(ops));
-  await Promise.all(instances.map(({ migration }) => migration.close()));
-  const faults = allFaults.reduce((n, f) => n + f.injected.errors + f.injected.lateErrors + f.injected.hangs, 0);
-  return { seed: options.seed, ops: ops.length, faults, transitions, phases, violations, backfills, log: ops };
+  // The other store must equal the authority where it still gets every write and holds a full copy.
+  const converges = PHASE_RULES[latest.phase].secondWrite && !(latest.phase === 'dual-write' && !ctx.backfilled) && !ctx.oldStale;
+  const finalA = await finalOf(a);
+  const finalB = converges ? await finalOf(b) : undefined;
+  note(`final ${latest.phase}@${latest.version}: ${authority()} ${[...finalA].map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}${finalB ? ` | other ${[...finalB].map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}` : ''}`);
+  violations.push(...checkReads(ops), ...checkFinal(ops, finalA, finalB), ...checkErrors(ops));
+  await Promise.all([...live().map(({ migration }) => migration.close()), operator.close()]);
+  return resultOf(options.seed, p);
+}
+
+function errorCode(error: unknown): string {
+  if (error && typeof error === 'object' && 'code' in error) return String(error.code);
+  return error instanceof Error ? error.message : String(error);
 }

@@ -9,15 +9,28 @@ export interface Faults {
   /** Share of calls that stall for `hangMs` first (past the caller's timeout), then apply. */
   hangRate: number;
   hangMs: number;
+  /** Share of writes that apply only after a stall of 1–`lateCommitMaxMs` ms (the caller's timeout fired long before). */
+  lateCommitRate?: number;
+  lateCommitMaxMs?: number;
   /** Up to this many event-loop turns of delay before and after each call (reorders concurrent calls). */
   maxDelayTurns: number;
   /** While set, every call waits for it (a paused instance). */
   gate: Promise<void> | undefined;
+  /** A killed process: every call not yet finished, and every later one, never completes. */
+  killed?: boolean;
+  /** Called right after a write applied, before it returns (to pause or kill between a write's two stores). */
+  afterApply?: (store: string, operation: string) => void;
   /** Fail every call while true. */
   down: boolean;
   random: () => number;
   /** Counts of what was injected. */
-  injected: { errors: number; lateErrors: number; hangs: number };
+  injected: { errors: number; lateErrors: number; hangs: number; lateCommits?: number };
+}
+
+/** Per wrapped store, on top of the shared {@link Faults}. */
+export interface StoreFaults {
+  /** An extra share of calls that fail before touching this store (read each call). */
+  readonly extraErrorRate?: () => number;
 }
 
 export function noFaults(random: () => number = Math.random): Faults {
@@ -28,28 +41,41 @@ const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
+const WRITES: ReadonlySet<string> = new Set(['put', 'delete', 'writeIfNewer', 'syncKey', 'syncMany', 'syncManyFrom']);
+
 /**
- * Wraps a real store and injects errors, late errors, hangs and reordering
- * delays. Injected errors are MidairErrors naming this store, as a driver
- * failure would be.
+ * Wraps a real store and injects errors, late errors, hangs, late commits,
+ * pauses, kills and reordering delays. Injected errors are MidairErrors
+ * naming this store, as a driver failure would be.
  */
-export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>, faults: Faults): Store<K, E> {
+export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>, faults: Faults, own: StoreFaults = {}): Store<K, E> {
+  const never = new Promise<never>(() => undefined);
   const held = async (): Promise<void> => {
-    for (let gate = faults.gate; gate; gate = faults.gate) await gate;
+    for (;;) {
+      if (faults.killed) await never;
+      const gate = faults.gate;
+      if (!gate) return;
+      await gate;
+    }
   };
   const inject = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
     await held();
     const f = faults;
     await turns(Math.floor(f.random() * (f.maxDelayTurns + 1)));
-    if (f.down || f.random() < f.errorRate) {
+    await held();
+    if (f.down || f.random() < f.errorRate || (own.extraErrorRate !== undefined && f.random() < own.extraErrorRate())) {
       f.injected.errors++;
       throw new MidairError('CONNECTION', `${op} on ${inner.name} failed: injected fault`, { details: { store: inner.name, operation: op } });
     }
     if (f.random() < f.hangRate) {
       f.injected.hangs++;
       await new Promise((resolve) => setTimeout(resolve, f.hangMs));
+    } else if (WRITES.has(op) && f.random() < (f.lateCommitRate ?? 0)) {
+      f.injected.lateCommits = (f.injected.lateCommits ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, 1 + Math.floor(f.random() * (f.lateCommitMaxMs ?? 100))));
     }
     const result = await fn();
+    if (WRITES.has(op)) f.afterApply?.(inner.name, op);
     await turns(Math.floor(f.random() * (f.maxDelayTurns + 1)));
     await held();
     if (f.random() < f.lateErrorRate) {
@@ -58,6 +84,9 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     }
     return result;
   };
+  const raiseFence = inner.raiseFence?.bind(inner);
+  const readKey = inner.readKey?.bind(inner);
+  const fenceOf = inner.fenceOf?.bind(inner);
   return {
     name: inner.name,
     capabilities: inner.capabilities,
@@ -78,12 +107,14 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     setup: (o) => inner.setup(o),
     check: (o) => inner.check(o),
     close: () => inner.close(),
+    ...(readKey ? { readKey: (k: K, o?: Parameters<typeof readKey>[1]) => inject('readKey', () => readKey(k, o)) } : {}),
+    // Fences are the store's own guard against stale writers: they fail and stall like any call.
+    ...(raiseFence ? { raiseFence: (fence: Parameters<typeof raiseFence>[0], o?: Parameters<typeof raiseFence>[1]) => inject('raiseFence', () => raiseFence(fence, o)) } : {}),
+    ...(fenceOf ? { fenceOf: (m: string, o?: Parameters<typeof fenceOf>[1]) => inject('fenceOf', () => fenceOf(m, o)) } : {}),
     // Verification reads pass through without faults (the model test injects faults into the application's calls).
     ...(inner.keyFields ? { keyFields: inner.keyFields } : {}),
     ...(inner.keyAt ? { keyAt: inner.keyAt.bind(inner) } : {}),
     ...(inner.hashRange ? { hashRange: inner.hashRange.bind(inner) } : {}),
     ...(inner.hashUnsupported ? { hashUnsupported: inner.hashUnsupported.bind(inner) } : {}),
-    ...(inner.raiseFence ? { raiseFence: inner.raiseFence.bind(inner) } : {}),
-    ...(inner.fenceOf ? { fenceOf: inner.fenceOf.bind(inner) } : {}),
   };
 }
