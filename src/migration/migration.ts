@@ -296,12 +296,14 @@ export class Migration<K extends Key, E extends object> {
   async #refresh(): Promise<PhaseState> {
     this.#refreshing ??= (async () => {
       try {
+        // Fresh as of when the state was read, not when the call came back: a refresh that stalled is stale on arrival.
+        const readAt = Date.now();
         const state = await this.#control.getState(this.name);
         if (!state) throw new MidairError('SCHEMA_MISMATCH', `migration ${this.name} has no state in the control store`);
         if (state.version !== this.#state?.version) this.#applyState(state);
         if (this.#life.heartbeats) await this.#heartbeat();
         await this.#saveShadowCounters();
-        this.#lastRefresh = Date.now();
+        this.#lastRefresh = Math.max(this.#lastRefresh, readAt);
         return state;
       } finally {
         this.#refreshing = undefined;
@@ -356,9 +358,12 @@ export class Migration<K extends Key, E extends object> {
   async #currentAfterRefresh(): Promise<PhaseState> {
     if (!this.#life.serving) await this.start();
     this.#life.assertServing();
-    if (Date.now() - this.#lastRefresh > this.#o.instanceExpiryMs / 2) {
+    for (let tries = 0; Date.now() - this.#lastRefresh > this.#o.instanceExpiryMs / 2; tries++) {
+      if (tries >= 3) {
+        throw new MidairError('CONNECTION', `migration ${this.name}: the control store answers too slowly to know the current phase (three reads each older than half the instance expiry); refusing to serve`);
+      }
       try {
-        return await this.#refresh();
+        await this.#refresh();
       } catch (cause) {
         throw new MidairError('CONNECTION', `migration ${this.name}: the control store is unreachable, so this instance cannot know the phase; refusing to serve`, { cause });
       }
