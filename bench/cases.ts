@@ -11,6 +11,7 @@ import { postgresStore } from '../src/postgres/index.js';
 import { percentile } from '../src/demo/load.js';
 import { mysqlUsers, pgPool, pgUsers, SCHEMA, usersMapping, type BenchUser } from './data.js';
 import { fencedPut } from './fencing.js';
+import { crashSafeWrite } from './crash-safety.js';
 import type { BenchCase, BenchContext } from './harness.js';
 import { liveTraffic } from './live-traffic.js';
 import { repositoryOverhead } from './overhead.js';
@@ -320,4 +321,4 @@ const shadowSlow: BenchCase = {
   baseline: async (ctx) => servedP99('old-only', ctx.quick ? 2000 : 20_000, 50, ctx.note),
 };
 
-export const CASES: readonly BenchCase[] = [backfillPg, backfillMaria, backfillMemory, verifyEqualMaria, verifyDiff, repositoryOverhead, shadowSlow, liveTraffic, fencedPut];
+export const CASES: readonly BenchCase[] = [backfillPg, backfillMaria, backfillMemory, verifyEqualMaria, verifyDiff, repositoryOverhead, shadowSlow, liveTraffic, fencedPut, crashSafeWrite];

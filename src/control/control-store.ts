@@ -234,8 +234,12 @@ export interface ControlStore {
   completeRepair(migration: string, direction: RepairDirection, keyId: string, seq: number): Promise<boolean>;
   /** Counts a failed attempt and releases the claim; the entry stays queued. Resolves the attempts so far. */
   failRepair(migration: string, direction: RepairDirection, keyId: string, seq: number): Promise<number>;
-  /** Pending entries (parked ones not counted). */
-  repairDepth(migration: string, direction?: RepairDirection): Promise<number>;
+  /**
+   * Pending entries (parked ones not counted), leaving out those whose reason
+   * is in `options.excludeReasons` (the gates leave out intents of writes in
+   * flight).
+   */
+  repairDepth(migration: string, direction?: RepairDirection, options?: { readonly excludeReasons?: readonly string[] }): Promise<number>;
   /** Moves the entry to the parked list iff its seq is still `seq`. Resolves whether it did. */
   parkRepair(migration: string, direction: RepairDirection, keyId: string, seq: number, problem: RepairProblem): Promise<boolean>;
   /** Parked repairs, oldest first. */

@@ -110,7 +110,10 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
       pending.set(key, { ...p, attempts: p.attempts + 1, owner: undefined, leasedUntil: 0 });
       return Promise.resolve(p.attempts + 1);
     },
-    repairDepth: async (migration, direction) => Promise.resolve(queued(migration, direction).length),
+    repairDepth: async (migration, direction, options) => {
+      const excluded = new Set(options?.excludeReasons ?? []);
+      return Promise.resolve(queued(migration, direction).filter((p) => !excluded.has(p.reason)).length);
+    },
     async parkRepair(migration, direction, keyId, seq, problem) {
       const key = id(migration, direction, keyId);
       const p = pending.get(key);

@@ -196,9 +196,12 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
       });
     },
 
-    async repairDepth(migration, direction) {
+    async repairDepth(migration, direction, options) {
+      const params: unknown[] = direction === undefined ? [migration] : [migration, direction];
       const where = direction === undefined ? `${c.migration} = ${ph(1)}` : repairKey;
-      const { rows } = await x.query('repairDepth', `SELECT COUNT(*) FROM ${t.repairs} WHERE ${where}`, direction === undefined ? [migration] : [migration, direction]);
+      const excluded = [...new Set(options?.excludeReasons ?? [])];
+      const not = excluded.length === 0 ? '' : ` AND ${c.reason} NOT IN ${tuple(params.length, excluded.length)}`;
+      const { rows } = await x.query('repairDepth', `SELECT COUNT(*) FROM ${t.repairs} WHERE ${where}${not}`, [...params, ...excluded]);
       return rows[0] ? num(rows[0], 0, repairs, 'count') : 0;
     },
 

@@ -490,7 +490,8 @@ export class Migration<K extends Key, E extends object> {
       const resync = await this.verify(resyncOptions);
       if (resync.status !== 'equal' && !options.force) {
         const left = resync.repair?.stillDifferent.total ?? resync.different.total;
-        throw new MidairError('BLOCKED', `migration ${this.name}: old could not be re-synced from new (${resync.status}: ${left} key(s) still differ); nothing changed. Force it with a reason if you must.`);
+        const why = resync.status === 'different' ? `${left} key(s) still differ` : `the verification ${resync.status}${resync.error ? `: ${resync.error.code}: ${resync.error.message}` : ''}`;
+        throw new MidairError('BLOCKED', `migration ${this.name}: old could not be re-synced from new (${why}); nothing changed. Try again, or force it with a reason if you must.`);
       }
       return { ...(await step(options.reason, options.force ?? false)), resync };
     }

@@ -264,6 +264,51 @@ export function repairQueueConformance(kind: BackendKind, { get, fresh }: Suite)
     }
   });
 
+  describe('repair queue: writes that may still land', () => {
+    it('keeps the highest epoch given for a key until the entry completes; an entry without one has none', async () => {
+      const { control } = await fresh();
+      await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'k', reason: 'INTENT', epoch: 7, delayMs: 1000 }]);
+      await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'k', reason: 'INTENT', epoch: 5 }]);
+      const [seq = -1] = await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'k', reason: 'TIMEOUT' }, { keyId: 'plain', reason: 'TIMEOUT' }]);
+      const peeked = new Map((await control.peekRepairs('m', 'old-to-new', 10)).map((e) => [e.keyId, e]));
+      expect(peeked.get('k')?.epoch).toBe(7);
+      expect(peeked.get('plain')?.epoch).toBeUndefined();
+      expect(await control.completeRepair('m', 'old-to-new', 'k', seq)).toBe(true);
+      await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'k', reason: 'TIMEOUT' }]);
+      expect((await control.peekRepairs('m', 'old-to-new', 10)).find((e) => e.keyId === 'k')?.epoch).toBeUndefined();
+      await expect(control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'x', reason: 'INTENT', epoch: -1 }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    });
+
+    it('an unknown outcome keeps its reason through later enqueues of the key, until it completes', async () => {
+      const { control } = await fresh();
+      await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'k', reason: 'UNKNOWN_OUTCOME', epoch: 3 }]);
+      const [seq = -1] = await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'k', reason: 'INTENT', epoch: 3 }]);
+      expect((await control.peekRepairs('m', 'new-to-old', 10))[0]?.reason).toBe('UNKNOWN_OUTCOME');
+      expect(await control.completeRepair('m', 'new-to-old', 'k', seq)).toBe(true);
+      await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'k', reason: 'INTENT' }]);
+      expect((await control.peekRepairs('m', 'new-to-old', 10))[0]?.reason).toBe('INTENT');
+    });
+
+    it('a claim rests its entry, the claimer’s own next claim included; a re-enqueue frees it at once; a take-over ignores claims', async () => {
+      const { control } = await fresh();
+      await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'k', reason: 'TIMEOUT' }]);
+      expect(keys(await control.claimRepairs('m', 'old-to-new', { owner: 'a', limit: 5, leaseMs: LEASE }))).toEqual(['k']);
+      expect(await control.claimRepairs('m', 'old-to-new', { owner: 'a', limit: 5, leaseMs: LEASE })).toEqual([]);
+      expect(keys(await control.claimRepairs('m', 'old-to-new', { owner: 'drain', limit: 5, leaseMs: LEASE, takeOver: true }))).toEqual(['k']);
+      await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'k', reason: 'TIMEOUT' }]);
+      expect(keys(await control.claimRepairs('m', 'old-to-new', { owner: 'b', limit: 5, leaseMs: LEASE }))).toEqual(['k']);
+    });
+
+    it('repairDepth leaves out the reasons asked', async () => {
+      const { control } = await fresh();
+      await control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'a', reason: 'INTENT', delayMs: 5000 }, { keyId: 'b', reason: 'TIMEOUT' }]);
+      await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'c', reason: 'INTENT' }]);
+      expect(await control.repairDepth('m')).toBe(3);
+      expect(await control.repairDepth('m', undefined, { excludeReasons: ['INTENT'] })).toBe(1);
+      expect(await control.repairDepth('m', 'new-to-old', { excludeReasons: ['INTENT', 'TIMEOUT'] })).toBe(0);
+    });
+  });
+
   if (kind !== 'memory') {
     describe('upgrade', () => {
       it('setup() adds the due time, the claim and the parked table to a control database an older midair created', async () => {
@@ -273,8 +318,8 @@ export function repairQueueConformance(kind: BackendKind, { get, fresh }: Suite)
         const q = kind === 'mysql' ? (s: string): string => `\`${s}\`` : (s: string): string => `"${s}"`;
         const repairs = q(`${prefix}repairs`);
         await get().exec(`DROP TABLE ${q(`${prefix}parked`)}`);
-        if (kind === 'sqlite') for (const col of ['due_at', 'owner', 'leased_until']) await get().exec(`ALTER TABLE ${repairs} DROP COLUMN ${q(col)}`);
-        else await get().exec(`ALTER TABLE ${repairs} DROP COLUMN ${q('due_at')}, DROP COLUMN ${q('owner')}, DROP COLUMN ${q('leased_until')}`);
+        if (kind === 'sqlite') for (const col of ['due_at', 'owner', 'leased_until', 'epoch']) await get().exec(`ALTER TABLE ${repairs} DROP COLUMN ${q(col)}`);
+        else await get().exec(`ALTER TABLE ${repairs} DROP COLUMN ${q('due_at')}, DROP COLUMN ${q('owner')}, DROP COLUMN ${q('leased_until')}, DROP COLUMN ${q('epoch')}`);
         await expect(control.claimRepairs('m', 'old-to-new', { owner: 'a', limit: 1, leaseMs: LEASE })).rejects.toMatchObject({ code: 'SCHEMA_MISMATCH' });
 
         await control.setup();

@@ -49,27 +49,29 @@ async function contents(store: Store<number, Doc>): Promise<Map<number, string>>
 describe.skipIf(!pgAvailable.run)(`crash safety on PostgreSQL${pgAvailable.run ? '' : ` — skipped: ${pgAvailable.reason}`}`, () => {
   const schema = `midair_crash_${process.pid}_${Math.floor(Math.random() * 1e6)}`;
   let admin: pg.Pool;
-  let pool: pg.Pool;
+  let pools: pg.Pool[];
   let old: Store<number, Doc>;
   let neu: Store<number, Doc>;
   let operator: Migration<number, Doc>;
   beforeAll(async () => {
     admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
     await admin.query(`CREATE SCHEMA ${schema}`);
-    pool = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 4, options: `-c search_path=${schema}` });
-    for (const t of ['docs_old', 'docs_new']) await pool.query(`CREATE TABLE ${t} (id integer PRIMARY KEY, tag text NOT NULL)`);
+    // Old, new and the control store on pools of their own, as in separate databases (a sync holds new's connection while it reads old).
+    pools = [0, 1, 2].map(() => new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 4, options: `-c search_path=${schema}` }));
+    const [oldPool, newPool, controlPool] = pools as [pg.Pool, pg.Pool, pg.Pool];
+    for (const t of ['docs_old', 'docs_new']) await oldPool.query(`CREATE TABLE ${t} (id integer PRIMARY KEY, tag text NOT NULL)`);
     const mapping = (table: string) => sqlMapping<Doc>({ key: 'id', tables: [{ table, columns: { id: col.integer('id'), tag: col.text('tag') } }] });
-    old = postgresStore<number, Doc>(pool, mapping('docs_old'));
-    neu = postgresStore<number, Doc>(pool, mapping('docs_new'));
+    old = postgresStore<number, Doc>(oldPool, mapping('docs_old'));
+    neu = postgresStore<number, Doc>(newPool, mapping('docs_new'));
     await old.setup();
     await neu.setup();
-    operator = defineMigration<number, Doc>({ name: 'crash', instanceId: 'operator', old, new: neu, control: postgresControlStore(pool), pollMs: 50, repair: { enabled: false }, autoHalt: false });
+    operator = defineMigration<number, Doc>({ name: 'crash', instanceId: 'operator', old, new: neu, control: postgresControlStore(controlPool), pollMs: 50, repair: { enabled: false }, autoHalt: false });
     await operator.start();
     await operator.advance({ reason: 'crash test: dual writes' });
   });
   afterAll(async () => {
     await operator.close();
-    await pool.end();
+    for (const p of pools) await p.end();
     await admin.query(`DROP SCHEMA ${schema} CASCADE`);
     await admin.end();
   });

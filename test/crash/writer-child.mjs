@@ -7,10 +7,11 @@ import { col, defineMigration, sqlMapping } from '../../dist/index.js';
 import { postgresControlStore, postgresStore } from '../../dist/postgres/index.js';
 
 const { MIDAIR_PG_URL, CRASH_SCHEMA, CRASH_INSTANCE, CRASH_KEYS } = process.env;
-const pool = new pg.Pool({ connectionString: MIDAIR_PG_URL, max: 4, options: `-c search_path=${CRASH_SCHEMA}` });
+// Old, new and the control store each on a pool of their own, as they would be in separate databases.
+const pool = () => new pg.Pool({ connectionString: MIDAIR_PG_URL, max: 4, options: `-c search_path=${CRASH_SCHEMA}` });
 const mapping = (table) => sqlMapping({ key: 'id', tables: [{ table, columns: { id: col.integer('id'), tag: col.text('tag') } }] });
-const old = postgresStore(pool, mapping('docs_old'));
-const inner = postgresStore(pool, mapping('docs_new'));
+const old = postgresStore(pool(), mapping('docs_old'));
+const inner = postgresStore(pool(), mapping('docs_new'));
 const slowNew = new Proxy(inner, {
   get(target, prop) {
     const value = Reflect.get(target, prop);
@@ -26,7 +27,7 @@ const migration = defineMigration({
   instanceId: CRASH_INSTANCE,
   old,
   new: slowNew,
-  control: postgresControlStore(pool),
+  control: postgresControlStore(pool()),
   pollMs: 50,
   timeoutMs: 5000,
   repair: { enabled: false },
