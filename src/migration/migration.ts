@@ -9,13 +9,14 @@ import type { Store } from '../store.js';
 import { TypedEvents, type MigrationEventName, type MigrationEvents } from './events.js';
 import { crossesAuthority, HALT_TARGET, nextPhase, PHASE_RULES, previousPhase, type Phase, type Side } from './phases.js';
 import { RateWindow } from './rate-window.js';
-import { FACT_NAMES, readFacts, type ShadowCounters } from './facts.js';
+import { FACT_NAMES, readFacts, resetFactsForNew, type ShadowCounters } from './facts.js';
 import { checkGates, type GateCheck, type GateThresholds, type MigrationFacts, type VerificationSummary } from './gates.js';
 import { createRepository, type QueryDefs, type Repository } from './repository.js';
 import type { Runtime, WriteTicket } from './runtime.js';
 import { compareAnswers, rampBucket, type ShadowOptions } from './shadow.js';
 import { withTimeout } from './timeout.js';
-import { backfillControlName, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult } from '../backfill/backfill.js';
+import { acceptDeadLetters, backfillControlName, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
+import { phaseRefusal } from '../backfill/guards.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
@@ -383,19 +384,33 @@ export class Migration<K extends Key, E extends object> {
     return `${options.reason} [forced past: ${list.join('; ')}]`;
   }
 
-  /** Moves back one phase. From `new-primary` it first re-syncs old from new (the repair queue), under the cutover freeze. */
+  /**
+   * Moves back one phase. From `new-primary` it first re-syncs old from new
+   * (the repair queue), under the cutover freeze. Refused, with nothing
+   * written, in `old-only` (nothing to roll back) and in `complete` (old no
+   * longer gets writes and its tombstones may be gone: there is no way back).
+   * Back in `old-only`, what was known about new is forgotten (facts.ts).
+   */
   async rollback(options: TransitionOptions): Promise<PhaseState> {
-    return this.#transition('rollback', options, (s) => {
+    const refuse = (s: PhaseState | undefined): void => {
+      if (!s || s.phase === 'old-only') throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is in old-only: there is nothing to roll back`);
+      if (s.phase === 'complete') {
+        throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is complete: old no longer gets writes and its tombstones may be purged, so there is no rollback from complete; nothing changed`);
+      }
+    };
+    refuse(await this.#control.getState(this.name)); // validated before anything is written
+    const next = await this.#transition('rollback', options, (s) => {
+      refuse(s);
       if (s.phase === 'old-read-only' && !options.force) {
         throw new MidairError(
           'INVALID_ARGUMENT',
           `migration ${this.name}: old has received no writes since entering old-read-only; rolling back needs a reverse backfill first (then force the rollback with a reason)`,
         );
       }
-      const phase = previousPhase(s.phase);
-      if (!phase) throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is in old-only: there is nothing to roll back`);
-      return { phase };
+      return { phase: previousPhase(s.phase) as Phase };
     });
+    if (next.phase === 'old-only') await resetFactsForNew(this.#control, this.name, options.actor ?? this.#actor, `rollback to old-only (${options.reason})`);
+    return next;
   }
 
   /** Changes the share of keys read from new, within `ramp`. */
@@ -504,26 +519,9 @@ export class Migration<K extends Key, E extends object> {
    * ```
    */
   async backfill(options: BackfillOptions<E> = {}): Promise<BackfillResult> {
-    const state = await this.#control.getState(this.name);
-    const phase = state?.phase ?? 'old-only';
-    if (phase === 'old-only' || phase === 'complete') {
-      return {
-        status: 'failed',
-        chunks: 0,
-        rowsRead: 0,
-        inserted: 0,
-        updated: 0,
-        deleted: 0,
-        skippedExisting: 0,
-        skippedTombstoned: 0,
-        deadLetters: 0,
-        durationMs: 0,
-        error: {
-          code: 'INVALID_ARGUMENT',
-          message: `migration ${this.name} is in ${phase}: a backfill runs from dual-write on (live writes must reach new while it copies)`,
-        },
-      };
-    }
+    // Where new is authoritative a backfill's prune would delete acknowledged writes: refused (a sweep runs instead).
+    const refusal = await phaseRefusal(this.#control, this.name, options.missingOnly ? 'sweep' : 'backfill');
+    if (refusal) return refusedResult(refusal);
     // No instance may still write old alone, nor hold a second write it began before a stall.
     await this.awaitFleet({ withinMs: this.#o.crossingGraceMs ?? this.#o.instanceExpiryMs * 10 });
     return runBackfill(this.name, this.#o.old, this.#o.new, this.#control, options);
@@ -541,9 +539,31 @@ export class Migration<K extends Key, E extends object> {
     await this.#control.saveCheckpoint(this.name, backfillControlName(name), JSON.stringify(settings));
   }
 
-  /** Copies the dead letters' keys again, after the code that failed them was fixed. */
-  async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
+  /** Copies the dead letters' keys again, after the code that failed them was fixed (copies only: it never deletes). */
+  async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
+    const refusal = await phaseRefusal(this.#control, this.name, 'sweep');
+    if (refusal) throw refusal;
+    if (options.keyMappings) await checkKeyMappings(options.keyMappings, this.#o.old, { signal: options.signal });
     return retryDeadLetters(this.name, this.#o.old, this.#o.new, this.#control, options);
+  }
+
+  /**
+   * Accepts the dead letters (all, or `keyIds`) as rows new will not get:
+   * needs `force` and a reason, recorded as a `dead-letter-accept` audit
+   * entry; then the gates stop blocking on them. Resolves how many.
+   */
+  async acceptDeadLetters(options: { readonly reason: string; readonly force: boolean; readonly actor?: string; readonly keyIds?: readonly string[] }): Promise<number> {
+    return acceptDeadLetters(this.name, this.#control, { ...options, actor: options.actor ?? this.#actor });
+  }
+
+  /**
+   * Refuses (SCHEMA_MISMATCH, nothing written) unless the two mappings spell
+   * every key the same way: key codecs compared, and a sample of old's real
+   * keys read through new's key codecs. Run before a backfill, a
+   * verification or a repair where the mappings are known (the CLI does).
+   */
+  async checkKeys(mappings: KeyMappings, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    await checkKeyMappings(mappings, this.#o.old, options);
   }
 
   // ── verification ────────────────────────────────────────────────────────
