@@ -407,7 +407,7 @@ export class Migration<K extends Key, E extends object> {
           `migration ${this.name}: old has received no writes since entering old-read-only; rolling back needs a reverse backfill first (then force the rollback with a reason)`,
         );
       }
-      return { phase: previousPhase(s.phase) as Phase };
+      return { phase: previousPhase(s.phase) };
     });
     if (next.phase === 'old-only') await resetFactsForNew(this.#control, this.name, options.actor ?? this.#actor, `rollback to old-only (${options.reason})`);
     return next;
