@@ -21,7 +21,7 @@ import {
   type Tombstone,
 } from '../store.js';
 import type { Version } from '../versions.js';
-import { checkSchema } from './sql-check.js';
+import { checkSchema, uniqueFieldsOf } from './sql-check.js';
 import { cellText, type SqlDialect, type TableInfo } from './sql-dialect.js';
 import { driverRowHash, hashUnsupportedReason, rowHashExpr } from './sql-hash.js';
 import type { SqlConnection, SqlDriver, TransactionOptions } from './sql-driver.js';
@@ -908,7 +908,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     for (const t of this.#mapping.tables) infos.push(await this.#introspect(t.table, t.schema));
     const tomb = await this.#introspect(this.#mapping.tombstone.table, this.#mapping.tombstone.schema);
     const problems = checkSchema(this.#mapping, this.#dialect.name, infos, tomb);
-    return { store: this.name, ok: !problems.some((p) => p.severity === 'error'), problems };
+    return { store: this.name, ok: !problems.some((p) => p.severity === 'error'), problems, uniques: uniqueFieldsOf(this.#mapping, infos) };
   }
 
   async close(): Promise<void> {
