@@ -71,4 +71,22 @@ describe('key codecs', () => {
     const renamed = sqlMapping<{ docId: string; title: string }>({ key: 'docId', tables: [{ table: 'docs', columns: { docId: col.text('id'), title: col.text('title') } }] });
     expect(compareKeyCodecs(oldMapping as never, renamed as never)[0]?.why).toBe('the key fields differ: old (id), new (docId)');
   });
+
+  it('regression: a dead letter recorded only the error code; now the field too (never the value)', async () => {
+    const old = sqliteStore<string, Doc>(db(), oldMapping);
+    const strict = sqlMapping<Doc>({ key: 'id', tables: [{ table: 'docs', columns: { id: col.text('id'), title: col.uuid('title') } }] });
+    const neu = sqliteStore<string, Doc>(db(), strict);
+    await old.setup();
+    await neu.setup();
+    await old.put({ id: 'a', title: 'not a uuid at all' });
+    const control = memoryControlStore();
+    const migration = defineMigration<string, Doc>({ name: 'docs', old, new: neu, control, pollMs: 10, instanceExpiryMs: 200, repair: { enabled: false } });
+    await migration.start();
+    await migration.advance({ reason: 'test' });
+    expect(await migration.backfill()).toMatchObject({ status: 'complete-with-dead-letters', deadLetters: 1 });
+    const [letter] = await control.deadLetters('docs', 10);
+    expect(letter).toMatchObject({ keyId: 'sa', reason: 'ENCODING:title' });
+    expect(JSON.stringify(letter)).not.toContain('not a uuid');
+    await migration.close();
+  });
 });
