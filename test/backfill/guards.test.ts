@@ -31,6 +31,27 @@ describe('backfill guards', () => {
     });
   }
 
+  it('a backfill stops when the phase moves to one where new is authoritative while it runs, before its prune', async () => {
+    const r = await rig();
+    await fill(r.oldStore, 100);
+    await r.goTo('ramp');
+    await r.newStore.put(item(1000, 1, 'only in new'));
+    let moved = false;
+    const result = await r.migration.backfill({
+      chunkSize: 10,
+      targetChunkMs: 0,
+      allowDeletes: true,
+      onProgress: () => {
+        if (moved) return;
+        moved = true;
+        void r.control.getState('items').then((s) => s && r.control.compareAndSet('items', s.version, { ...s, phase: 'new-primary' }, { actor: 'ops', action: 'advance', reason: 'test', forced: true }));
+      },
+    });
+    expect(result).toMatchObject({ status: 'stopped', deleted: 0, error: { code: 'BLOCKED' } });
+    expect(result.error?.message).toContain('the phase changed while the backfill ran');
+    expect(await r.newStore.get(1000)).toBeDefined();
+  });
+
   it('a sweep where new is authoritative copies only keys new lacks, never over a delete, and deletes nothing', async () => {
     const r = await rig();
     await fill(r.oldStore, 20);
