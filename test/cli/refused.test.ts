@@ -2,7 +2,11 @@ import Database from 'better-sqlite3';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { availability } from '../support/backends.js';
+import { SERVICE_URLS } from '../support/services.js';
 import { midair, writeUsersConfig, type CliRun } from './cli-support.js';
 
 const dirs: string[] = [];
@@ -135,5 +139,56 @@ export default defineConfig({
     expect(b.json()).toMatchObject({ status: 'refused', error: { code: 'SCHEMA_MISMATCH' } });
     await unchanged(dir, ['verify'], 2);
     await unchanged(dir, ['repair'], 2);
+  });
+});
+
+const servers = availability('postgres').run && availability('mysql').run;
+
+describe.skipIf(!servers)('refused commands write nothing on PostgreSQL → MariaDB (control store in PostgreSQL)', () => {
+  it('regression: phase rollback and phase set in old-only created tombstone tables in both databases and control tables; now nothing changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midair-refused-'));
+    dirs.push(dir);
+    const ns = `midair_${inject('runId')}_ref${Math.floor(Math.random() * 1e6).toString(36)}`;
+    const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 2 });
+    const my = await mysql.createConnection({ uri: SERVICE_URLS.mysql });
+    try {
+      await admin.query(`CREATE SCHEMA ${ns}`);
+      await admin.query(`CREATE TABLE ${ns}.users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL, name VARCHAR(200) NOT NULL)`);
+      await admin.query(`INSERT INTO ${ns}.users SELECT g, 'u' || g || '@example.com', 'user ' || g FROM generate_series(1, 25) g`);
+      await my.query(`CREATE DATABASE ${ns} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+      await my.query(`CREATE TABLE ${ns}.users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL)`);
+      await my.query(`CREATE TABLE ${ns}.user_profiles (user_id BIGINT PRIMARY KEY, full_name VARCHAR(200))`);
+      const controlUrl = `${SERVICE_URLS.postgres}${SERVICE_URLS.postgres.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${ns}`)}`;
+      const myUrl = new URL(SERVICE_URLS.mysql);
+      myUrl.pathname = `/${ns}`;
+      writeUsersConfig(dir, { control: controlUrl, old: SERVICE_URLS.postgres, new: myUrl.toString() }, { old: ns });
+      const snap = async (): Promise<unknown> => {
+        const pgTables = (await admin.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [ns])).rows.map((r) => r.t);
+        const pgCounts = await Promise.all(pgTables.map(async (t): Promise<[string, number]> => [t, Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${ns}."${t}"`)).rows[0]?.n)]));
+        const [myRows] = await my.query(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1`, [ns]);
+        const myTables = (myRows as { t: string }[]).map((r) => r.t);
+        const myCounts = await Promise.all(myTables.map(async (t): Promise<[string, number]> => [t, Number(((await my.query(`SELECT count(*) AS n FROM ${ns}.\`${t}\``))[0] as { n: number }[])[0]?.n)]));
+        return { postgres: Object.fromEntries(pgCounts), mariadb: Object.fromEntries(myCounts) };
+      };
+      const same = async (args: readonly string[], code: number): Promise<CliRun> => {
+        const before = await snap();
+        const r = await midair(dir, args);
+        expect({ args, code: r.code, stderr: r.stderr }).toMatchObject({ args, code });
+        expect(await snap()).toEqual(before);
+        return r;
+      };
+      const status = await same(['status', '--json'], 0);
+      expect(status.json()).toMatchObject({ started: false, stores: { old: { reachable: true }, new: { reachable: true } } });
+      await same(['phase', 'rollback'], 2);
+      await same(['phase', 'set', '--ramp', '50'], 2);
+      await same(['backfill'], 2);
+      await same(['dead-letters', 'accept'], 2);
+      expect(await snap()).toEqual({ postgres: { users: 25 }, mariadb: { users: 0, user_profiles: 0 } });
+    } finally {
+      await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
+      await admin.end();
+      await my.query(`DROP DATABASE IF EXISTS ${ns}`);
+      await my.end();
+    }
   });
 });
