@@ -508,14 +508,16 @@ export class Migration<K extends Key, E extends object> {
   /**
    * Copies old into new: keyset chunks, the conditional bulk write, a
    * checkpoint per chunk (a killed run resumes), adaptive chunk size and a
-   * rows/s ceiling, dead letters for rows that cannot be copied. Starts only
-   * once every instance writes both stores (or new is authoritative), so no
-   * write can slip past it. Resolves a result; never throws halfway.
+   * rows/s ceiling, dead letters for rows that cannot be copied. Runs from
+   * dual-write to ramp, once every instance writes both stores, so no write
+   * can slip past it; refused (status `refused`, nothing written) where new
+   * is authoritative — its prune would delete acknowledged writes; a sweep
+   * runs there. Resolves a result; never throws halfway.
    *
    * @example
    * ```ts
    * const result = await migration.backfill({ maxRowsPerSecond: 5000, onProgress: (p) => console.log(p.rowsDone, p.total) });
-   * if (result.status !== 'complete') console.error(result.error);
+   * if (result.status !== 'complete') console.error(result.status, result.error);
    * ```
    */
   async backfill(options: BackfillOptions<E> = {}): Promise<BackfillResult> {
