@@ -16,7 +16,7 @@ export interface BothChecks {
 }
 
 /** The tombstone table is midair's own: a writing command creates it (setup), so its absence does not refuse one. */
-const createdBySetup = (p: CheckProblem): boolean => p.code === 'MISSING_TOMBSTONE_TABLE';
+export const createdBySetup = (p: CheckProblem): boolean => p.code === 'MISSING_TOMBSTONE_TABLE';
 
 /** Runs both stores' `check()` against their live schemas and compares the pair. Reads only. */
 export async function checkBoth(old: Store<Key, object>, neu: Store<Key, object>, keyMappings?: KeyMappings): Promise<BothChecks> {

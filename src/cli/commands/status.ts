@@ -3,6 +3,7 @@ import { errorSummary } from '../../errors.js';
 import { checkGates, describeInstance, GATES_INTO, type GateCheck, type MigrationFacts } from '../../migration/gates.js';
 import { nextPhase, PHASES, PHASE_RULES, type Phase } from '../../migration/phases.js';
 import type { CliContext } from '../context.js';
+import { createdBySetup } from '../schema-guard.js';
 import { color, mark } from '../output.js';
 
 /** Whether a store answered (its schema check ran), and what its check found. */
@@ -64,7 +65,8 @@ async function reach(ctx: CliContext, side: 'old' | 'new'): Promise<Reachability
   if (unopened) return { reachable: false, error: errorSummary(unopened) };
   try {
     const report = await ctx[side].check();
-    return { reachable: true, errors: report.problems.filter((p) => p.severity === 'error').length, warnings: report.problems.filter((p) => p.severity === 'warning').length };
+    const errors = report.problems.filter((p) => p.severity === 'error' && !createdBySetup(p)).length; // as `midair check` counts them
+    return { reachable: true, errors, warnings: report.problems.length - errors };
   } catch (err) {
     return { reachable: false, error: errorSummary(err) };
   }
