@@ -30,6 +30,8 @@ export interface StatusReport {
   readonly repairQueue: number;
   readonly parkedRepairs: number;
   readonly deadLetters: number;
+  /** The last entry into old-only: backfill and verification facts from before it no longer count. */
+  readonly factsResetAt: string | null;
   readonly lastVerification: MigrationFacts['lastVerification'] | null;
   readonly shadow: MigrationFacts['shadow'];
   readonly next: Phase | null;
@@ -104,6 +106,7 @@ export async function status(ctx: CliContext): Promise<{ report: StatusReport; f
       repairQueue: facts.repairDepth,
       parkedRepairs: facts.parked.count,
       deadLetters: facts.deadLetters,
+      factsResetAt: facts.factsResetAt?.toISOString() ?? null,
       lastVerification: facts.lastVerification ?? null,
       shadow: facts.shadow,
       next: next ?? null,
@@ -137,6 +140,7 @@ export function formatStatus(r: StatusReport): string {
     `  verified   ${r.lastVerification ? `${r.lastVerification.status} (${r.lastVerification.mode}, ${r.lastVerification.at}, in ${r.lastVerification.phase}): ${r.lastVerification.missing} missing, ${r.lastVerification.extra} extra, ${r.lastVerification.different} different` : 'never'}`,
     `  shadow     ${r.shadow.comparisons} comparisons, ${r.shadow.mismatches} mismatches in this phase`,
   ];
+  if (r.factsResetAt) lines.push(`  reset      back in old-only at ${r.factsResetAt}: backfill and verification from before it no longer count`);
   if (r.recentChanges.length > 0) {
     lines.push('  recent changes:');
     for (const c of r.recentChanges) lines.push(`    ${c.at} ${c.actor} ${c.action} ${c.from ?? '-'} → ${c.to}${c.forced ? color.yellow(' FORCED') : ''}: ${c.reason}`);
