@@ -72,7 +72,7 @@ const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setT
  * ending the run) and started again until it completes — invariant 5.
  * Resolves how many runs it took.
  */
-async function crashingBackfill(operator: Migration<number, Doc>, random: () => number): Promise<number> {
+async function crashingBackfill(operator: Migration<number, Doc>, random: () => number): Promise<{ runs: number; complete: boolean }> {
   for (let runs = 1; ; runs++) {
     const controller = new AbortController();
     const killAt = Math.floor(random() * 4);
@@ -90,7 +90,9 @@ async function crashingBackfill(operator: Migration<number, Doc>, random: () => 
         if (++chunks === killAt) controller.abort();
       },
     });
-    if (result.status === 'complete') return runs;
+    if (result.status === 'complete') return { runs, complete: true };
+    // An auto-halt moved the phase out from under it (back to old-only): that copy no longer counts; the walk backfills again.
+    if (result.status === 'refused' || (result.status === 'stopped' && result.error?.code === 'BLOCKED')) return { runs, complete: false };
     if (runs > 50) throw new Error(`backfill did not complete: ${result.status} ${result.error?.message ?? ''}`);
   }
 }
@@ -304,8 +306,10 @@ export async function runHistory(options: HistoryOptions): Promise<HistoryResult
               await options.backfill(rawOld, rawNew);
             } else {
               options.trace?.push(`t${clock} backfill starts`);
-              backfills += await crashingBackfill(operator, random);
-              options.trace?.push(`t${clock} backfill done`);
+              const b = await crashingBackfill(operator, random);
+              backfills += b.runs;
+              options.trace?.push(`t${clock} backfill ${b.complete ? 'done' : 'given up: the phase moved'}`);
+              if (!b.complete) continue;
             }
             backfilled = true;
           }
