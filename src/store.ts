@@ -139,6 +139,8 @@ export const CHECK_PROBLEM_CODES = [
   'MISSING_VERSION',
   'MISSING_TOMBSTONE_TABLE',
   'PRECISION_LOSS',
+  'CHARSET',
+  'UNIQUE_MISMATCH',
 ] as const;
 export type CheckProblemCode = (typeof CHECK_PROBLEM_CODES)[number];
 
@@ -153,11 +155,23 @@ export interface CheckProblem {
   readonly field?: string;
 }
 
+/** A unique index or constraint over entity fields (the primary key's included), as a store's check() found it. */
+export interface UniqueFields {
+  readonly table: string;
+  readonly constraint: string;
+  /** The entity fields it covers, in index order. */
+  readonly fields: readonly string[];
+  /** Those of them it compares without regard to case (a `_ci` collation, NOCASE). */
+  readonly caseInsensitive: readonly string[];
+}
+
 export interface CheckReport {
   readonly store: string;
   /** True when there is no `error`-severity problem. */
   readonly ok: boolean;
   readonly problems: readonly CheckProblem[];
+  /** Unique constraints over entity fields, where the store reads them (to compare both sides of a migration). */
+  readonly uniques?: readonly UniqueFields[];
 }
 
 /**

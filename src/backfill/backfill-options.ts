@@ -1,5 +1,7 @@
+import type { Fence } from '../store.js';
 import type { ThrottleOptions } from './throttle.js';
 import type { PaceOptions, PaceReason } from './pace.js';
+import type { KeyMappings } from './key-check.js';
 
 export interface BackfillProgress {
   readonly rowsDone: number;
@@ -39,6 +41,12 @@ export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
    */
   readonly mode?: 'sync' | 'conditional';
   readonly signal?: AbortSignal;
+  /**
+   * Set by the migration: the phase version every write of the run carries,
+   * so a run that stalls past a phase change cannot land its writes
+   * (docs/decisions/0007).
+   */
+  readonly fence?: Fence;
   readonly onProgress?: (progress: BackfillProgress) => void;
   /** Called when the run waits: outside its time windows, stores too slow, replicas lagging. */
   readonly onWait?: (reason: PaceReason) => void;
@@ -55,11 +63,31 @@ export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
   readonly leaseMs?: number;
   /** This process's name on its leases. Default host:pid:random. */
   readonly owner?: string;
+  /**
+   * The prune pass deletes keys new holds and old lacks. Before it deletes
+   * anything it counts them: more than this share of new's rows stops the run
+   * (nothing deleted) unless `allowDeletes`. Default 0.01.
+   */
+  readonly maxDeleteShare?: number;
+  /** Let the prune delete more than `maxDeleteShare` of new. Default false. */
+  readonly allowDeletes?: boolean;
+  /** Both mappings: before anything is written, the run checks that they spell every key the same way (key-check.ts), and refuses if not. */
+  readonly keyMappings?: KeyMappings;
 }
+
+export const BACKFILL_STATUSES = ['complete', 'complete-with-dead-letters', 'refused', 'stopped', 'aborted', 'failed'] as const;
+/**
+ * `complete`: every row copied. `complete-with-dead-letters`: walked to the
+ * end, but some rows are dead letters (new lacks them): the gates block until
+ * they are retried or accepted. `refused`: not started, nothing written (the
+ * phase, or a key-codec mismatch). `stopped`: a guard or a failing row
+ * stopped it. `aborted`, `failed`: the signal, or a store failed.
+ */
+export type BackfillStatus = (typeof BACKFILL_STATUSES)[number];
 
 /** The outcome of a run, step by step — a run never throws halfway. */
 export interface BackfillResult {
-  readonly status: 'complete' | 'stopped' | 'aborted' | 'failed';
+  readonly status: BackfillStatus;
   readonly chunks: number;
   readonly rowsRead: number;
   readonly inserted: number;
@@ -68,7 +96,10 @@ export interface BackfillResult {
   readonly deleted: number;
   readonly skippedExisting: number;
   readonly skippedTombstoned: number;
+  /** Rows this run sent to the dead letters. */
   readonly deadLetters: number;
+  /** Dead letters of the migration still waiting (this run's and earlier ones') when it ended. */
+  readonly deadLettersPending?: number;
   readonly durationMs: number;
   /** The key the run resumed after, if it resumed. */
   readonly resumedAfter?: string;

@@ -1,16 +1,21 @@
 import type { ControlStore } from '../control/control-store.js';
-import { errorSummary } from '../errors.js';
+import { errorSummary, MidairError } from '../errors.js';
 import { keyId, parseKeyId, type Key } from '../keys.js';
 import type { Store } from '../store.js';
+import { lastEntryIntoOldOnly, recordBackfillRun } from '../migration/facts.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
 import { copyNext, pruneChunk } from './chunks.js';
+import { deleteShareRefusal, phaseRefusal } from './guards.js';
+import { checkKeyMappings } from './key-check.js';
 import { copyInRanges } from './parallel.js';
 import { firstKeys, readControl, sleep, waitForPace } from './steps.js';
 import { Throttle } from './throttle.js';
 
 export { backfillControlName } from './backfill-options.js';
-export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill-options.js';
-export { retryDeadLetters } from './dead-letters.js';
+export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult, BackfillStatus } from './backfill-options.js';
+export { acceptDeadLetters, retryDeadLetters } from './dead-letters.js';
+export { checkKeyMappings, type KeyMappings } from './key-check.js';
+export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 
 /**
  * Where a run stands: the copy pass walks old's keys; the prune pass then
@@ -21,6 +26,13 @@ interface Checkpoint {
   readonly pass?: 'copy' | 'prune';
   readonly after?: string;
   readonly complete: boolean;
+  /** The phase-state version the run completed under (a completion from before a rollback to old-only no longer counts). */
+  readonly phaseVersion?: number;
+}
+
+/** The result of a run that did not start: nothing was written. */
+export function refusedResult(error: unknown): BackfillResult {
+  return { status: 'refused', chunks: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0, durationMs: 0, error: errorSummary(error) };
 }
 
 /**
@@ -38,28 +50,58 @@ export async function runBackfill<K extends Key, E extends object>(
   options: BackfillOptions<E> = {},
 ): Promise<BackfillResult> {
   const started = Date.now();
-  const name = options.name ?? (options.missingOnly ? 'sweep' : 'backfill');
+  const sweep = options.missingOnly === true;
+  const kind = sweep ? 'sweep' : 'backfill';
+  const name = options.name ?? kind;
   const counts = { chunks: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0 };
+  let pending: number | undefined;
   const finish = (status: BackfillResult['status'], resumedAfter: string | undefined, error?: unknown): BackfillResult => ({
-    status,
+    status: status === 'complete' && (pending ?? 0) > 0 ? 'complete-with-dead-letters' : status,
     ...counts,
+    ...(pending === undefined ? {} : { deadLettersPending: pending }),
     durationMs: Date.now() - started,
     ...(resumedAfter === undefined ? {} : { resumedAfter }),
-    ...(error === undefined
-      ? {}
-      : { error: errorSummary(error) }),
+    ...(error === undefined ? {} : { error: errorSummary(error) }),
   });
+  /** The run ends: its checkpoint (and, for a backfill, its fact for the gates) records the phase version it ended under. */
+  const complete = async (): Promise<BackfillResult> => {
+    const phaseVersion = (await control.getState(migration))?.version ?? 0;
+    await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: true, phaseVersion } satisfies Checkpoint));
+    if (!sweep) await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
+    pending = await control.deadLetterCount(migration);
+    return finish('complete', resumedAfter);
+  };
   let resumedAfter: string | undefined;
   try {
-    if (options.restart && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
+    // Refused means nothing written: every check before the first write.
+    const refusal = await phaseRefusal(control, migration, kind);
+    if (refusal) return refusedResult(refusal);
+    if (options.keyMappings) {
+      try {
+        await checkKeyMappings(options.keyMappings, source, { signal: options.signal });
+      } catch (error) {
+        return refusedResult(error);
+      }
+    }
+    const lastReset = lastEntryIntoOldOnly(await control.auditLog(migration, { limit: 500 }));
     const saved = options.restart ? undefined : await control.loadCheckpoint(migration, name);
-    const checkpoint: Checkpoint = saved ? (JSON.parse(saved) as Checkpoint) : { complete: false };
-    if (checkpoint.complete) return finish('complete', undefined);
+    let checkpoint: Checkpoint = saved ? (JSON.parse(saved) as Checkpoint) : { complete: false };
+    // Progress from before the last rollback to old-only describes a new that has since missed writes: start over.
+    const staleProgress = lastReset !== undefined && saved !== undefined && (checkpoint.phaseVersion ?? 0) < lastReset.version && (checkpoint.complete || checkpoint.pass !== undefined || checkpoint.after !== undefined);
+    if (staleProgress) checkpoint = { complete: false };
+    if ((options.restart || staleProgress) && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
+    if (checkpoint.complete) {
+      pending = await control.deadLetterCount(migration);
+      return finish('complete', undefined);
+    }
+    // Progress carries the version it began under, so a later rollback to old-only voids it.
+    const since = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
+    if (!sweep) await recordBackfillRun(control, migration, name, { complete: false, at: new Date().toISOString(), phaseVersion: since });
     resumedAfter = checkpoint.after;
     const total = await source.count({ signal: options.signal });
     const throttle = new Throttle(options);
-    const sync = (options.mode ?? 'sync') === 'sync' && !options.missingOnly;
-    const passes: ('copy' | 'prune')[] = options.missingOnly ? ['copy'] : ['copy', 'prune'];
+    const sync = (options.mode ?? 'sync') === 'sync' && !sweep;
+    const passes: ('copy' | 'prune')[] = sweep ? ['copy'] : ['copy', 'prune'];
     let skip = checkpoint.pass === 'prune' ? 1 : 0;
     if ((options.workers ?? 1) > 1 && skip === 0) {
       const progress = (rate: number, chunkSize: number): void =>
@@ -72,11 +114,16 @@ export async function runBackfill<K extends Key, E extends object>(
         });
       const outcome = await copyInRanges(migration, name, source, target, control, options, counts, sync, progress);
       if (outcome.status !== 'complete') return finish(outcome.status, resumedAfter, outcome.error);
-      await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: passes.length === 1 } satisfies Checkpoint));
+      if (passes.length === 1) return await complete();
+      await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: false, phaseVersion: since } satisfies Checkpoint));
       skip = 1;
     }
     for (const pass of passes.slice(skip)) {
       let after = checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
+      if (pass === 'prune' && !options.allowDeletes) {
+        const tooMany = await deleteShareRefusal({ migration, source, target, control, after, maxDeleteShare: options.maxDeleteShare, chunkSize: throttle.chunkSize, signal: options.signal });
+        if (tooMany) return finish('stopped', resumedAfter, tooMany);
+      }
       for (;;) {
         if (options.signal?.aborted) return finish('aborted', resumedAfter);
         const settings = await readControl(control, migration, name);
@@ -85,6 +132,9 @@ export async function runBackfill<K extends Key, E extends object>(
           await sleep(200, options.signal);
           continue;
         }
+        // The phase may have moved on while the run went: a chunk never runs where the run could not start.
+        const moved = await phaseRefusal(control, migration, kind);
+        if (moved) return finish('stopped', resumedAfter, new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`));
         if (!(await waitForPace(source, target, options, after, throttle))) return finish('aborted', resumedAfter);
         const t0 = Date.now();
         const size = throttle.chunkSize;
@@ -103,12 +153,12 @@ export async function runBackfill<K extends Key, E extends object>(
           read = keys.length;
           if (read > 0) {
             counts.chunks++;
-            await pruneChunk(keys, source, target, options, counts);
+            await pruneChunk(keys, { migration, source, target, control, options, counts });
           }
           after = keys.at(-1) ?? after;
         }
         if (read === 0) break;
-        await control.saveCheckpoint(migration, name, JSON.stringify({ pass, after: after === undefined ? undefined : keyId(after), complete: false } satisfies Checkpoint));
+        await control.saveCheckpoint(migration, name, JSON.stringify({ pass, after: after === undefined ? undefined : keyId(after), complete: false, phaseVersion: since } satisfies Checkpoint));
         const wait = throttle.record(read, Date.now() - t0);
         const rate = throttle.rate ?? 0;
         if (pass === 'copy') {
@@ -123,9 +173,9 @@ export async function runBackfill<K extends Key, E extends object>(
         if (read < size) break;
         if (wait > 0) await sleep(wait, options.signal);
       }
-      await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: pass === 'prune' || passes.length === 1 } satisfies Checkpoint));
+      if (pass === 'copy' && passes.length > 1) await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: false, phaseVersion: since } satisfies Checkpoint));
     }
-    return finish('complete', resumedAfter);
+    return await complete();
   } catch (error) {
     return finish(options.signal?.aborted ? 'aborted' : 'failed', resumedAfter, error);
   }

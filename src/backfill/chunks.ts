@@ -1,7 +1,8 @@
 import type { ControlStore } from '../control/control-store.js';
 import { MidairError, PartialSyncError } from '../errors.js';
 import { keyId, type Key } from '../keys.js';
-import { hasManyOf, type BulkWriteResult, type Store } from '../store.js';
+import type { BulkWriteResult, Store } from '../store.js';
+import { orphansOf, pendingEitherWay } from './guards.js';
 import { firstKeys, firstPage } from './steps.js';
 import type { BackfillOptions } from './backfill-options.js';
 
@@ -18,6 +19,12 @@ export interface ChunkContext<K extends Key, E extends object> {
 /** Failures that belong to one row (its values), not to the run: they go to the dead letters. */
 const ROW_ERRORS: ReadonlySet<string> = new Set(['ENCODING', 'INVALID_VALUE', 'CONSTRAINT', 'UNIQUE_VIOLATION']);
 const isRowError = (error: unknown): error is MidairError => error instanceof MidairError && ROW_ERRORS.has(error.code);
+
+/** A dead letter's reason: the error code and, where the error names it, the field (or column) — never the value. */
+export function deadLetterReason(error: MidairError): string {
+  const where = error.details.field ?? error.details.column;
+  return where === undefined ? error.code : `${error.code}:${where}`;
+}
 
 export type Counts = { inserted: number; updated: number; deleted: number; skippedExisting: number; skippedTombstoned: number; deadLetters: number };
 
@@ -55,17 +62,17 @@ export async function copyChunk<K extends Key, E extends object>(page: readonly 
     }
   }
   try {
-    if (rows.length > 0) add(counts, await target.writeIfNewer(rows, { signal: options.signal }));
+    if (rows.length > 0) add(counts, await target.writeIfNewer(rows, { signal: options.signal, fence: options.fence }));
   } catch (error) {
     if (!isRowError(error)) throw error;
     // One bad row fails the whole statement: write them one by one to find it.
     for (const e of rows) {
       try {
-        add(counts, await target.writeIfNewer([e], { signal: options.signal }));
+        add(counts, await target.writeIfNewer([e], { signal: options.signal, fence: options.fence }));
       } catch (rowError) {
         if (!isRowError(rowError)) throw rowError;
         if (options.onRowError === 'stop') return rowError;
-        dead.push({ keyId: keyId(target.keyOf(e)), reason: rowError.code });
+        dead.push({ keyId: keyId(target.keyOf(e)), reason: deadLetterReason(rowError) });
       }
     }
   }
@@ -76,18 +83,24 @@ export async function copyChunk<K extends Key, E extends object>(page: readonly 
   return undefined;
 }
 
-/** The prune pass: keys new holds and old does not are deleted in new (under new's key locks, old read again). */
-export async function pruneChunk<K extends Key, E extends object>(keys: readonly K[], source: Store<K, E>, target: Store<K, E>, options: BackfillOptions<E>, counts: Counts): Promise<void> {
-  const present = await hasManyOf(source, keys, { signal: options.signal });
-  const orphans = keys.filter((_, i) => !present[i]);
+/**
+ * The prune pass: keys new holds and old does not are deleted in new (under
+ * new's key locks, old read again) — except keys with a repair pending in
+ * either direction, which the repairer settles from the authoritative store.
+ */
+export async function pruneChunk<K extends Key, E extends object>(keys: readonly K[], ctx: Omit<ChunkContext<K, E>, 'counts'> & { readonly counts: Counts }): Promise<void> {
+  const { migration, source, target, control, options, counts } = ctx;
+  const orphans = await orphansOf(keys, source, control, migration, options.signal);
   if (orphans.length === 0) return;
   const r = await target.syncMany(
     orphans,
     async (ks) => {
       const now = await source.getMany(ks, { signal: options.signal });
-      return now.map((v) => (v === undefined ? undefined : null)); // re-created meanwhile: its own sync copies it
+      const pending = await pendingEitherWay(control, migration, ks.map((k) => keyId(k)));
+      // Re-created meanwhile (its own sync copies it), or a repair queued since: leave it alone.
+      return now.map((v, i) => (v === undefined && !pending.has(keyId(ks[i] as K)) ? undefined : null));
     },
-    { signal: options.signal },
+    { signal: options.signal, fence: options.fence },
   );
   counts.deleted += r.deleted;
 }
@@ -127,8 +140,8 @@ export async function syncChunk<K extends Key, E extends object>(keys: readonly 
   };
   try {
     // Same engine and shape, no transform: rows go across as the database prints them.
-    const direct = options.transform ? undefined : await target.syncManyFrom?.(keys, source, { signal: options.signal });
-    tally(direct ?? (await target.syncMany(keys, read(), { signal: options.signal })));
+    const direct = options.transform ? undefined : await target.syncManyFrom?.(keys, source, { signal: options.signal, fence: options.fence });
+    tally(direct ?? (await target.syncMany(keys, read(), { signal: options.signal, fence: options.fence })));
   } catch (error) {
     if (!isRowError(error)) throw error;
     // One bad row fails its batch: sync that batch's keys one by one to find it (batches that committed stay counted).
@@ -142,11 +155,11 @@ export async function syncChunk<K extends Key, E extends object>(keys: readonly 
       const id = keyId(key);
       if (dead.has(id)) continue;
       try {
-        tally(await target.syncMany([key], read(new Set([id])), { signal: options.signal }));
+        tally(await target.syncMany([key], read(new Set([id])), { signal: options.signal, fence: options.fence }));
       } catch (rowError) {
         if (!isRowError(rowError)) throw rowError;
         if (options.onRowError === 'stop') return rowError;
-        dead.set(id, rowError.code);
+        dead.set(id, deadLetterReason(rowError));
       }
     }
   }

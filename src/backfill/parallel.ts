@@ -2,7 +2,9 @@ import type { ControlStore } from '../control/control-store.js';
 import type { Key } from '../keys.js';
 import type { Store } from '../store.js';
 import type { BackfillOptions } from './backfill-options.js';
+import { MidairError } from '../errors.js';
 import { copyNext, type Counts } from './chunks.js';
+import { phaseRefusal } from './guards.js';
 import { runLeasedRanges } from './leased-ranges.js';
 import { sleep, waitForPace, workerThrottles } from './steps.js';
 import type { Throttle } from './throttle.js';
@@ -38,6 +40,9 @@ export async function copyInRanges<K extends Key, E extends object>(
     paused,
     step: async (w, _lease, after, through) => {
       const throttle = throttles[w] as Throttle;
+      // The phase may have moved on while the run went: a chunk never runs where the run could not start.
+      const moved = await phaseRefusal(control, migration, options.missingOnly ? 'sweep' : 'backfill');
+      if (moved) return { stop: new MidairError('BLOCKED', `the phase changed while the ${options.missingOnly ? 'sweep' : 'backfill'} ran: ${moved.message}`) };
       if (!(await waitForPace(source, target, options, after, throttle))) return { after, done: false };
       const t0 = Date.now();
       const size = throttle.chunkSize;

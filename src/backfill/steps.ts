@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { ControlStore } from '../control/control-store.js';
 import type { Key } from '../keys.js';
 import { scanKeysOf, type Store } from '../store.js';
@@ -5,14 +6,19 @@ import { backfillControlName, type BackfillControl } from './backfill-options.js
 import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 
-export const sleep = async (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      resolve();
-    }, { once: true });
-  });
+/**
+ * Waits `ms`, or less when `signal` fires (then resolves too: callers check
+ * the signal next). The timer's abort listener is removed when it ends, so a
+ * long run does not pile one up per chunk.
+ */
+export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return;
+  try {
+    await delay(ms, undefined, signal ? { signal } : {});
+  } catch (error) {
+    if (!signal?.aborted) throw error;
+  }
+}
 
 /**
  * Waits until the next chunk may run (time windows, a latency probe of both

@@ -1,22 +1,40 @@
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { KeyMappings } from '../backfill/key-check.js';
 import { loadConfig, type ResolvedConfig, type ResolvedMigration } from '../config/load-config.js';
 import { openControl, openStore, parseConnection } from '../config/connect.js';
-import type { ControlStore } from '../control/control-store.js';
+import type { ControlStore, PhaseState } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import type { Key } from '../keys.js';
+import type { DialectName } from '../mapping/codecs.js';
 import { defineMigration, type Migration } from '../migration/migration.js';
 import type { GateThresholds } from '../migration/gates.js';
 import type { Store } from '../store.js';
+import { liveSchemaRefusal } from './schema-guard.js';
 
 /** What every command works on: the config, one migration, its stores and control store. */
 export interface CliContext {
   readonly config: ResolvedConfig;
   readonly spec: ResolvedMigration;
+  /** The control store (before {@link CliContext.prepareWrites}, possibly a stand-in that holds nothing: see there). */
   readonly control: ControlStore;
   readonly old: Store<Key, object>;
   readonly new: Store<Key, object>;
   readonly migration: Migration<Key, object>;
   readonly thresholds: GateThresholds;
+  /** Both mappings and new's dialect, for the key-codec check. */
+  readonly keyMappings: KeyMappings;
+  /** Why a store could not be opened (read-only commands carry on and say so). */
+  readonly unopened: { readonly old?: MidairError; readonly new?: MidairError };
+  /** The migration's phase, or `undefined` when nothing has run yet (the control store holds no state, or no tables). Reads only. */
+  state(): Promise<PhaseState | undefined>;
+  /**
+   * A command calls this once it validated what it was asked, right before
+   * its first write: checks both stores' live schemas (an error refuses, with
+   * nothing written), then creates the control tables and the migration's
+   * state and, with `stores`, midair's tombstone tables beside the user's.
+   */
+  prepareWrites(options?: { readonly stores?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -38,56 +56,128 @@ export function pickMigration(config: ResolvedConfig, name: string | undefined):
   return found;
 }
 
-/** Loads the config and opens what the command needs (`writes`: it will move or copy data); `close()` releases it all. */
-export async function openContext(options: GlobalOptions, writes = false): Promise<CliContext> {
+/** A store that could not be opened: every call fails with why (read-only commands report it). */
+function unopenedStore(name: string, error: MidairError): Store<Key, object> {
+  return new Proxy({ name } as Store<Key, object>, {
+    get(target, prop) {
+      if (prop === 'name') return target.name;
+      if (prop === 'close') return async () => Promise.resolve();
+      if (prop === 'then') return undefined;
+      return () => {
+        throw error;
+      };
+    },
+  });
+}
+
+const asMidair = (err: unknown): MidairError => (err instanceof MidairError ? err : new MidairError('CONNECTION', err instanceof Error ? err.name : 'the store could not be opened', { cause: err }));
+
+/**
+ * Loads the config and opens the migration's stores and control store.
+ * Opening writes nothing: no control tables, no state, no tombstone tables,
+ * and no new SQLite control file (a missing one reads as "nothing has run
+ * yet" until {@link CliContext.prepareWrites}). `reads`: a read-only command,
+ * which carries on when a store cannot be opened and reports it.
+ */
+export async function openContext(options: GlobalOptions, reads = false): Promise<CliContext> {
   const config = await loadConfig(options.config);
   const spec = pickMigration(config, options.migration);
   const base = dirname(config.path);
   // Every URL is checked before anything is opened: a bad one must not leave a control database behind.
-  for (const c of [config.control, spec.old, spec.new]) parseConnection(c.url, c.from, base);
+  const controlUrl = parseConnection(config.control.url, config.control.from, base);
+  parseConnection(spec.old.url, spec.old.from, base);
+  const newUrl = parseConnection(spec.new.url, spec.new.from, base);
   const opened: { close(): Promise<void> }[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const o of opened.splice(0).reverse()) await o.close().catch(() => undefined);
+  };
   try {
-    const control = await openControl(config.control.url, config.control.from, base);
+    // A SQLite control file that does not exist yet is created only by a command that writes.
+    const controlMissing = controlUrl.kind === 'sqlite' && controlUrl.path !== ':memory:' && !existsSync(controlUrl.path ?? '');
+    let control = controlMissing ? await openControl('sqlite::memory:', config.control.from, base) : await openControl(config.control.url, config.control.from, base);
     opened.push(control);
-    const old = await openStore<Key, object>(spec.old.url, spec.old.from, spec.old.mapping, base, spec.old.name ?? `old (${spec.old.mapping.tables.map((t) => t.table).join(' + ')})`);
-    opened.push(old);
-    const neu = await openStore<Key, object>(spec.new.url, spec.new.from, spec.new.mapping, base, spec.new.name ?? `new (${spec.new.mapping.tables.map((t) => t.table).join(' + ')})`);
-    opened.push(neu);
-    await control.setup();
-    await control.init(spec.name, 'midair-cli');
-    // A command that moves or copies data makes sure midair's tombstone tables exist beside the user's (idempotent).
-    if (writes) await Promise.all([old.setup(), neu.setup()]);
-    const migration = defineMigration<Key, object>({
-      name: spec.name,
-      old,
-      new: neu,
-      control,
-      ...(spec.lazy === undefined ? {} : { lazy: spec.lazy }),
-      ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
-      ...(spec.shadow ? { shadow: spec.shadow } : {}),
-      repair: { enabled: false },
-    });
+    if (controlMissing) await control.setup(); // an empty stand-in in memory: reads find no state
+    const unopened: { old?: MidairError; new?: MidairError } = {};
+    const open = async (side: 'old' | 'new'): Promise<Store<Key, object>> => {
+      const s = spec[side];
+      const name = s.name ?? `${side} (${s.mapping.tables.map((t) => t.table).join(' + ')})`;
+      try {
+        const store = await openStore<Key, object>(s.url, s.from, s.mapping, base, name);
+        opened.push(store);
+        return store;
+      } catch (err) {
+        if (!reads) throw err;
+        unopened[side] = asMidair(err);
+        return unopenedStore(name, unopened[side]);
+      }
+    };
+    const old = await open('old');
+    const neu = await open('new');
+    const migrationFor = (c: ControlStore): Migration<Key, object> =>
+      defineMigration<Key, object>({
+        name: spec.name,
+        old,
+        new: neu,
+        control: c,
+        ...(spec.lazy === undefined ? {} : { lazy: spec.lazy }),
+        ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+        ...(spec.shadow ? { shadow: spec.shadow } : {}),
+        repair: { enabled: false },
+      });
+    let migration = migrationFor(control);
     const g = spec.gates ?? {};
     const thresholds: GateThresholds = {
       ...(g.minComparisons === undefined ? {} : { minComparisons: g.minComparisons }),
       ...(g.maxMismatchRate === undefined ? {} : { maxMismatchRate: g.maxMismatchRate }),
       ...(g.rollbackWindowHours === undefined ? {} : { rollbackWindowMs: g.rollbackWindowHours * 3_600_000 }),
     };
+    const keyMappings: KeyMappings = { old: spec.old.mapping, new: spec.new.mapping, newDialect: newUrl.kind satisfies DialectName };
+    let prepared = false;
     return {
       config,
       spec,
-      control,
+      get control() {
+        return control;
+      },
       old,
       new: neu,
-      migration,
+      get migration() {
+        return migration;
+      },
       thresholds,
+      keyMappings,
+      unopened,
+      state: async () => {
+        try {
+          return await control.getState(spec.name);
+        } catch (err) {
+          if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH') return undefined; // no control tables yet
+          throw err;
+        }
+      },
+      prepareWrites: async (o = {}) => {
+        if (prepared) return;
+        const refusal = await liveSchemaRefusal(old, neu);
+        if (refusal) throw refusal;
+        if (controlMissing) {
+          const real = await openControl(config.control.url, config.control.from, base);
+          opened.push(real);
+          control = real;
+          migration = migrationFor(real);
+        }
+        await control.setup();
+        await control.init(spec.name, 'midair-cli');
+        // A command that moves or copies data makes sure midair's tombstone tables exist beside the user's (idempotent).
+        if (o.stores ?? true) await Promise.all([old.setup(), neu.setup()]);
+        prepared = true;
+      },
       close: async () => {
         await migration.close();
-        for (const o of opened.reverse()) await o.close().catch(() => undefined);
+        await closeAll();
       },
     };
   } catch (err) {
-    for (const o of opened.reverse()) await o.close().catch(() => undefined);
+    await closeAll();
     throw err;
   }
 }

@@ -8,7 +8,9 @@ import { advance, rollback, setRamp, type PhaseChange, type PhaseOptions } from 
 import { plan, planMarkdown } from './commands/plan.js';
 import { formatRepairs, formatRepairsChange, listRepairs, resolveRepairs, retryRepairs } from './commands/repairs.js';
 import { formatStatus, status } from './commands/status.js';
-import { backfill, formatBackfill, verify } from './commands/work.js';
+import { backfill, backfillExitCode, formatBackfill, verify } from './commands/work.js';
+import { acceptDeadLetters, formatDeadLetters, listDeadLetters, retryDeadLetters } from './commands/dead-letters.js';
+import { checkBoth, formatChecks } from './schema-guard.js';
 import { openContext, type CliContext, type GlobalOptions } from './context.js';
 import { EXIT, exitCodeOf, output, printError, type Output } from './output.js';
 import { runSelfCheck } from './selfcheck.js';
@@ -44,9 +46,15 @@ const globals = (): GlobalOptions => program.opts<GlobalOptions>();
 const out = (): Output => output(globals().json === true);
 const terminal = (): boolean => !globals().json && process.stdout.isTTY;
 
-/** Runs a command against the config's migration; sets the exit code from what it returns. */
+function share(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a share between 0 and 1, e.g. 0.01 for 1 %');
+  return n;
+}
+
+/** Runs a command against the config's migration; sets the exit code from what it returns. Opening writes nothing: a writing command prepares once it validated its input. */
 async function withContext(fn: (ctx: CliContext, o: Output) => Promise<number | undefined>, writes = false): Promise<void> {
-  const ctx = await openContext(globals(), writes);
+  const ctx = await openContext(globals(), !writes);
   try {
     process.exitCode = (await fn(ctx, out())) ?? EXIT.ok;
   } finally {
@@ -66,12 +74,12 @@ program
 
 program
   .command('status')
-  .description('phase, instances and what they acknowledged, backfill, repairs, last verification, and the gates into the next phase')
+  .description('phase, whether old and new answer, instances and what they acknowledged, backfill, repairs, last verification, and the gates into the next phase; writes nothing (exit 1 when a store does not answer)')
   .action(async () =>
     withContext(async (ctx, o) => {
       const { report } = await status(ctx);
       o.result(report, () => formatStatus(report));
-      return EXIT.ok;
+      return report.stores.old.reachable && report.stores.new.reachable ? EXIT.ok : EXIT.notClean;
     }),
   );
 
@@ -179,16 +187,29 @@ fleet
   );
 
 program
+  .command('check')
+  .description("compare both stores' mappings with their live schemas, and the two with each other (key codecs, unique constraints and their collations); writes nothing. Exit 0 clean, 1 warnings only, 2 errors (commands that write refuse)")
+  .action(async () =>
+    withContext(async (ctx, o) => {
+      const c = await checkBoth(ctx.old, ctx.new, ctx.keyMappings);
+      o.result(c, () => formatChecks(c));
+      return c.errors > 0 ? EXIT.usage : c.warnings > 0 ? EXIT.notClean : EXIT.ok;
+    }),
+  );
+
+program
   .command('backfill')
-  .description('copy old into new beside live writes (resumes where a killed run stopped)')
+  .description('copy old into new beside live writes (resumes where a killed run stopped); from dual-write to ramp only')
   .option('--workers <n>', 'parallel workers over leased key ranges', positiveInt)
   .option('--max-rows-per-second <n>', 'a ceiling on the copy rate', positiveInt)
   .option('--restart', 'start from the first key, ignoring the checkpoint')
-  .action(async (opts: { workers?: number; maxRowsPerSecond?: number; restart?: boolean }) =>
+  .option('--allow-deletes', 'let the prune delete more than --max-delete-share of new (keys new holds and old lacks)')
+  .option('--max-delete-share <share>', 'the share of new the prune may delete without --allow-deletes (default 0.01)', share)
+  .action(async (opts: { workers?: number; maxRowsPerSecond?: number; restart?: boolean; allowDeletes?: boolean; maxDeleteShare?: number }) =>
     withContext(async (ctx, o) => {
       const r = await backfill(ctx, { ...opts, bar: terminal() });
       o.result(r, () => formatBackfill(r));
-      return r.status === 'complete' ? EXIT.ok : r.status === 'failed' ? EXIT.failure : EXIT.notClean;
+      return backfillExitCode(r);
     }, true),
   );
 
@@ -199,7 +220,42 @@ program
     withContext(async (ctx, o) => {
       const r = await backfill(ctx, { bar: terminal() }, true);
       o.result(r, () => formatBackfill(r, 'sweep'));
-      return r.status === 'complete' ? EXIT.ok : r.status === 'failed' ? EXIT.failure : EXIT.notClean;
+      return backfillExitCode(r);
+    }, true),
+  );
+
+const deadLetters = program.command('dead-letters').description('rows the backfill could not copy (key, error code and field; never a value)');
+deadLetters
+  .command('list')
+  .description('the dead letters, oldest first')
+  .option('--limit <n>', 'how many to show', positiveInt, 100)
+  .action(async (opts: { limit: number }) =>
+    withContext(async (ctx, o) => {
+      const l = await listDeadLetters(ctx, opts.limit);
+      o.result(l, () => formatDeadLetters(l));
+      return l.total > 0 ? EXIT.notClean : EXIT.ok;
+    }),
+  );
+deadLetters
+  .command('retry')
+  .description('copy the dead letters again (after the data or the schema was fixed); copies only, never deletes')
+  .action(async () =>
+    withContext(async (ctx, o) => {
+      const r = await retryDeadLetters(ctx);
+      o.result(r, () => `dead letters: ${r.retried} retried, ${r.copied} copied, ${r.stillFailing} still failing`);
+      return r.stillFailing > 0 ? EXIT.notClean : EXIT.ok;
+    }, true),
+  );
+deadLetters
+  .command('accept [keys...]')
+  .description('accept dead letters (all, or the keys given) as rows new will not get: the gates stop blocking on them; recorded in the audit log')
+  .option('--force', 'needed: accepting drops rows from the migration')
+  .option('--reason <text>', 'why (goes to the audit log; needed)')
+  .action(async (keys: string[], opts: { force?: boolean; reason?: string }) =>
+    withContext(async (ctx, o) => {
+      const r = await acceptDeadLetters(ctx, { ...opts, keys });
+      o.result(r, () => `accepted ${r.accepted} dead letter(s); recorded in the audit log`);
+      return EXIT.ok;
     }, true),
   );
 
@@ -216,7 +272,7 @@ const verifyCommand = (name: string, repair: boolean, description: string): void
         const r = await verify(ctx, { ...opts, repair, bar: terminal() });
         o.result(r, () => formatVerifyReport(r));
         return r.status === 'failed' ? EXIT.failure : verifyExitCode(r);
-      }, repair),
+      }, true),
     );
 };
 verifyCommand('verify', false, 'compare old and new entity by entity (hashes in each database, then the exact differing keys)');

@@ -1,5 +1,5 @@
 import { MidairError } from '../errors.js';
-import { codecs, type Codec, type CustomCodecSpec, type TimestampOptions } from './codecs.js';
+import { codecs, type Codec, type CustomCodecSpec, type DialectName, type TimestampOptions } from './codecs.js';
 
 /** One entity field stored in one column. */
 export interface ColumnSpec {
@@ -158,4 +158,50 @@ export function sqlMapping<E extends object>(spec: SqlMappingSpec<E>): SqlMappin
     tombstone: { table: spec.tombstoneTable ?? `${primary.table}_midair_tombstones`, schema: primary.schema },
     selectFields,
   });
+}
+
+/** A key field the two mappings encode differently: its name, each side's codec, and why they differ. */
+export interface KeyCodecMismatch {
+  readonly field: string;
+  readonly old: string;
+  readonly new: string;
+  readonly why: string;
+}
+
+/** A codec as messages name it: its type and, where it tells one form from another, its canonical form. */
+export function describeCodec(codec: Pick<MappedField['codec'], 'type' | 'hashAs'>): string {
+  return codec.hashAs === undefined || codec.hashAs === codec.type ? codec.type : `${codec.type} (${codec.hashAs})`;
+}
+
+/**
+ * Whether two mappings spell every key the same way: the same key field
+ * names in the same order, each through a codec of the same type and
+ * canonical form. A key old and new spell differently (`text` against the
+ * lower-casing `uuid`) is a different key in each store: copying it leaves
+ * new with rows old seems to lack.
+ */
+export function compareKeyCodecs(oldMapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>, newMapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>): KeyCodecMismatch[] {
+  const names = (m: typeof oldMapping): string => `(${m.keyFields.join(', ')})`;
+  if (oldMapping.keyFields.length !== newMapping.keyFields.length || oldMapping.keyFields.some((f, i) => newMapping.keyFields[i] !== f)) {
+    return [{ field: oldMapping.keyFields.join(', '), old: names(oldMapping), new: names(newMapping), why: `the key fields differ: old ${names(oldMapping)}, new ${names(newMapping)}` }];
+  }
+  const codecOf = (m: typeof oldMapping, field: string): MappedField['codec'] => (m.tables[0].keyColumns.find((f) => f.field === field) as MappedField).codec;
+  const out: KeyCodecMismatch[] = [];
+  for (const field of oldMapping.keyFields) {
+    const a = codecOf(oldMapping, field);
+    const b = codecOf(newMapping, field);
+    if (a.type !== b.type || a.hashAs !== b.hashAs) {
+      out.push({ field, old: describeCodec(a), new: describeCodec(b), why: `key field "${field}" is mapped as ${describeCodec(a)} in old and ${describeCodec(b)} in new` });
+    }
+  }
+  return out;
+}
+
+/** A key read through the mapping's key codecs on `dialect` — encoded as it would be written, then decoded as it would be read back. */
+export function roundTripKey(key: unknown, mapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>, dialect: DialectName): unknown {
+  const fields = mapping.tables[0].keyColumns;
+  const one = (f: MappedField, v: unknown): unknown => (f.codec as Codec<unknown>).decode(f.codec.encode(v as never, dialect), dialect);
+  if (fields.length === 1) return one(fields[0] as MappedField, key);
+  if (!Array.isArray(key)) throw new MidairError('INVALID_ARGUMENT', `a composite key of (${mapping.keyFields.join(', ')}) must be a tuple`);
+  return fields.map((f, i) => one(f, key[i] as unknown));
 }

@@ -1,4 +1,4 @@
-import type { InstanceInfo, PhaseState } from '../control/control-store.js';
+import type { InstanceInfo, ParkedRepair, PhaseState } from '../control/control-store.js';
 import { PHASES, type Phase } from './phases.js';
 
 /**
@@ -6,17 +6,17 @@ import { PHASES, type Phase } from './phases.js';
  * each phase. Each is checked against the migration's real state and said
  * in plain words, with the figure measured.
  */
-export const GATES = ['fleet', 'backfill', 'verification', 'shadow', 'repairs', 'rollback-window'] as const;
+export const GATES = ['fleet', 'backfill', 'verification', 'shadow', 'repairs', 'parked', 'rollback-window'] as const;
 export type Gate = (typeof GATES)[number];
 
 export const GATES_INTO: Readonly<Record<Phase, readonly Gate[]>> = Object.freeze({
   'old-only': [],
   'dual-write': ['fleet'],
   'shadow-read': ['fleet', 'backfill'],
-  ramp: ['fleet', 'backfill', 'verification', 'shadow', 'repairs'],
-  'new-primary': ['fleet', 'backfill', 'verification', 'shadow', 'repairs'],
-  'old-read-only': ['fleet', 'repairs'],
-  complete: ['fleet', 'repairs', 'verification', 'rollback-window'],
+  ramp: ['fleet', 'backfill', 'verification', 'shadow', 'repairs', 'parked'],
+  'new-primary': ['fleet', 'backfill', 'verification', 'shadow', 'repairs', 'parked'],
+  'old-read-only': ['fleet', 'repairs', 'parked'],
+  complete: ['fleet', 'repairs', 'parked', 'verification', 'rollback-window'],
 });
 
 export interface GateThresholds {
@@ -41,19 +41,34 @@ export interface VerificationSummary {
   readonly different: number;
 }
 
+/** A backfill run as the control store records it for the gates (facts.ts). */
+export interface BackfillFact {
+  readonly name: string;
+  readonly complete: boolean;
+  /** When it was recorded (ISO). */
+  readonly at: string;
+  /** The phase-state version it was recorded under. */
+  readonly phaseVersion: number;
+}
+
 /** What the gates look at, read from the control store. */
 export interface MigrationFacts {
   readonly state: PhaseState;
   /** Live instances. */
   readonly fleet: readonly InstanceInfo[];
-  readonly backfill: { readonly complete: boolean; readonly started: boolean };
+  /** Since the last entry into old-only (facts from before it no longer count). `run`: the name of a completed run. */
+  readonly backfill: { readonly complete: boolean; readonly started: boolean; readonly run?: string };
   readonly lastVerification: VerificationSummary | undefined;
   /** Shadow comparisons made in the current phase version by live instances. */
   readonly shadow: { readonly comparisons: number; readonly mismatches: number };
   readonly repairDepth: number;
+  /** Repairs that failed for good and wait for the operator: how many, and the oldest few. */
+  readonly parked: { readonly count: number; readonly sample: readonly ParkedRepair[] };
   readonly deadLetters: number;
   /** When new-primary was last entered. */
   readonly enteredNewPrimaryAt: Date | undefined;
+  /** The last entry into old-only: backfill and verification facts recorded before it are left out. */
+  readonly factsResetAt?: Date | undefined;
   readonly now: Date;
 }
 
@@ -73,12 +88,21 @@ export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {})
       const behind = f.fleet.filter((i) => i.phaseVersion < f.state.version);
       return behind.length === 0
         ? { gate, ok: true, detail: `${f.fleet.length} live instance(s) acknowledged phase version ${f.state.version}` }
-        : { gate, ok: false, detail: `${behind.length} of ${f.fleet.length} instance(s) still on an older phase: ${behind.map((i) => i.instanceId).join(', ')}` };
+        : { gate, ok: false, detail: `${behind.length} of ${f.fleet.length} instance(s) still on an older phase: ${behind.map((i) => describeInstance(i, f.now)).join('; ')}` };
     }
-    case 'backfill':
-      return f.backfill.complete
-        ? { gate, ok: true, detail: `backfill complete${f.deadLetters > 0 ? `, ${f.deadLetters} dead letter(s) to retry` : ''}` }
-        : { gate, ok: false, detail: f.backfill.started ? 'backfill still running or stopped before the end: run `midair backfill`' : 'no backfill yet: run `midair backfill`' };
+    case 'backfill': {
+      if (!f.backfill.complete) {
+        return { gate, ok: false, detail: f.backfill.started ? 'backfill still running or stopped before the end: run `midair backfill`' : 'no backfill yet: run `midair backfill`' };
+      }
+      const run = f.backfill.run && f.backfill.run !== 'backfill' ? ` (run ${f.backfill.run})` : '';
+      return f.deadLetters > 0
+        ? {
+            gate,
+            ok: false,
+            detail: `backfill complete${run} with ${f.deadLetters} dead letter(s): rows new does not have; fix and \`midair dead-letters retry\`, or accept them with \`midair dead-letters accept --force --reason "<why>"\``,
+          }
+        : { gate, ok: true, detail: `backfill complete${run}, no dead letters` };
+    }
     case 'verification': {
       const v = f.lastVerification;
       const needsLate = f.state.phase === 'new-primary' || f.state.phase === 'old-read-only';
@@ -101,6 +125,12 @@ export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {})
     }
     case 'repairs':
       return f.repairDepth === 0 ? { gate, ok: true, detail: 'no pending repairs' } : { gate, ok: false, detail: `${f.repairDepth} repair(s) pending: wait for the repairers, or run \`midair repair\`` };
+    case 'parked': {
+      if (f.parked.count === 0) return { gate, ok: true, detail: 'no parked repairs' };
+      const named = f.parked.sample.map((p) => `${p.keyId} (${p.direction}, ${p.problem.code} on ${p.problem.store}${p.problem.constraint ? `, constraint ${p.problem.constraint}` : ''})`);
+      const more = f.parked.count > named.length ? `, and ${f.parked.count - named.length} more` : '';
+      return { gate, ok: false, detail: `${f.parked.count} parked repair(s) wait for the operator: ${named.join('; ')}${more}; see \`midair repairs\`` };
+    }
     case 'rollback-window': {
       const window = t.rollbackWindowMs ?? 48 * 3_600_000;
       if (!f.enteredNewPrimaryAt) return { gate, ok: false, detail: 'new-primary was never entered' };
@@ -110,6 +140,14 @@ export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {})
         : { gate, ok: false, detail: `only ${hours(waited)} of the ${hours(window)} rollback window since entering new-primary; complete drops the way back` };
     }
   }
+}
+
+/** An instance as a person finds it: id, host, pid (from the default id), the version it is on, and how long ago it was seen. */
+export function describeInstance(i: InstanceInfo, now: Date): string {
+  const pid = /:(\d+):[^:]*$/.exec(i.instanceId)?.[1];
+  const seen = Math.max(0, Math.round((now.getTime() - i.lastSeen.getTime()) / 1000));
+  const up = Math.max(0, Math.round((now.getTime() - i.startedAt.getTime()) / 1000));
+  return `${i.instanceId} (host ${i.host}${pid ? `, pid ${pid}` : ''}, at version ${i.phaseVersion}, last seen ${seen} s ago, up ${up} s)`;
 }
 
 /** Every gate into `to`, checked. */

@@ -8,7 +8,7 @@ import type { Fence, Store } from '../store.js';
 import { TypedEvents, type MigrationEventName, type MigrationEvents } from './events.js';
 import { crossesAuthority, HALT_TARGET, nextPhase, PHASE_RULES, previousPhase, type Phase, type Side } from './phases.js';
 import { RateWindow } from './rate-window.js';
-import { FACT_NAMES, readFacts, type ShadowCounters } from './facts.js';
+import { FACT_NAMES, readFacts, resetFactsForNew, type ShadowCounters } from './facts.js';
 import { checkGates, type GateCheck, type GateThresholds, type MigrationFacts, type VerificationSummary } from './gates.js';
 import { createRepository, type QueryDefs, type Repository } from './repository.js';
 import type { Runtime, WriteTicket } from './runtime.js';
@@ -17,7 +17,8 @@ import { withTimeout } from './timeout.js';
 import { Repairer, type RepairSettings } from './repairer.js';
 import { raiseFences } from './fencing.js';
 import { Lifecycle } from './lifecycle.js';
-import { backfillControlName, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult } from '../backfill/backfill.js';
+import { acceptDeadLetters, backfillControlName, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
+import { phaseRefusal } from '../backfill/guards.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
@@ -567,6 +568,10 @@ export class Migration<K extends Key, E extends object> {
       const next = await this.#control.compareAndSet(this.name, s.version, target, audit);
       if (!next) throw this.#conflict();
       if (this.#started) this.#applyState(next);
+      // Back in old-only, new stops getting writes: what was known about it (backfill, verification, shadow counts) is stale.
+      if (next.phase === 'old-only' && s.phase !== 'old-only') {
+        await resetFactsForNew(this.#control, this.name, actor, `${action} to old-only (${options.reason})`).catch((error: unknown) => this.#events.emit('error', { operation: 'reset facts', error }));
+      }
       return next;
     }
   }
@@ -632,42 +637,29 @@ export class Migration<K extends Key, E extends object> {
   /**
    * Copies old into new: keyset chunks, the conditional bulk write, a
    * checkpoint per chunk (a killed run resumes), adaptive chunk size and a
-   * rows/s ceiling, dead letters for rows that cannot be copied. Starts only
-   * once every instance writes both stores (or new is authoritative), so no
-   * write can slip past it. Resolves a result; never throws halfway.
+   * rows/s ceiling, dead letters for rows that cannot be copied. Runs from
+   * dual-write to ramp, once every instance writes both stores, so no write
+   * can slip past it; refused (status `refused`, nothing written) where new
+   * is authoritative — its prune would delete acknowledged writes; a sweep
+   * runs there. Resolves a result; never throws halfway.
    *
    * @example
    * ```ts
    * const result = await migration.backfill({ maxRowsPerSecond: 5000, onProgress: (p) => console.log(p.rowsDone, p.total) });
-   * if (result.status !== 'complete') console.error(result.error);
+   * if (result.status !== 'complete') console.error(result.status, result.error);
    * ```
    */
   async backfill(options: BackfillOptions<E> = {}): Promise<BackfillResult> {
-    const state = await this.#control.getState(this.name);
-    const phase = state?.phase ?? 'old-only';
-    if (phase === 'old-only' || phase === 'complete') {
-      return {
-        status: 'failed',
-        chunks: 0,
-        rowsRead: 0,
-        inserted: 0,
-        updated: 0,
-        deleted: 0,
-        skippedExisting: 0,
-        skippedTombstoned: 0,
-        deadLetters: 0,
-        durationMs: 0,
-        error: {
-          code: 'INVALID_ARGUMENT',
-          message: `migration ${this.name} is in ${phase}: a backfill runs from dual-write on (live writes must reach new while it copies)`,
-        },
-      };
-    }
-    // Live instances all write both stores by now; one that stalled in an earlier phase (old-only: old
-    // alone) is fenced out at the authority, so no write the copy cannot see lands behind it.
+    // Where new is authoritative a backfill's prune would delete acknowledged writes: refused (a sweep runs instead).
+    const refusal = await phaseRefusal(this.#control, this.name, options.missingOnly ? 'sweep' : 'backfill');
+    if (refusal) return refusedResult(refusal);
+    // Live instances all write both stores by now; one that stalled in an earlier phase (old-only: old alone), or a
+    // sync that read old before an old-only period, is fenced out in both stores, so nothing lands behind the copy.
     await this.awaitFleet();
-    if (state) await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, state.version, { old: true, new: true }, this.#o.timeoutMs, () => undefined);
-    return runBackfill(this.name, this.#o.old, this.#o.new, this.#control, options);
+    const state = await this.#control.getState(this.name);
+    if (!state) return runBackfill(this.name, this.#o.old, this.#o.new, this.#control, options);
+    await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, state.version, { old: true, new: true }, this.#o.timeoutMs, () => undefined);
+    return runBackfill(this.name, this.#o.old, this.#o.new, this.#control, { ...options, fence: { migration: this.name, epoch: state.version } });
   }
 
   /** Copies what new still lacks (keys in old, absent in new): after a lazy migration, also in old-read-only. */
@@ -682,9 +674,32 @@ export class Migration<K extends Key, E extends object> {
     await this.#control.saveCheckpoint(this.name, backfillControlName(name), JSON.stringify(settings));
   }
 
-  /** Copies the dead letters' keys again, after the code that failed them was fixed. */
-  async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
-    return retryDeadLetters(this.name, this.#o.old, this.#o.new, this.#control, options);
+  /** Copies the dead letters' keys again, after the code that failed them was fixed (copies only: it never deletes). */
+  async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
+    const refusal = await phaseRefusal(this.#control, this.name, 'sweep');
+    if (refusal) throw refusal;
+    if (options.keyMappings) await checkKeyMappings(options.keyMappings, this.#o.old, { signal: options.signal });
+    const state = await this.#control.getState(this.name);
+    return retryDeadLetters(this.name, this.#o.old, this.#o.new, this.#control, { ...options, ...(state ? { fence: { migration: this.name, epoch: state.version } } : {}) });
+  }
+
+  /**
+   * Accepts the dead letters (all, or `keyIds`) as rows new will not get:
+   * needs `force` and a reason, recorded as a `dead-letter-accept` audit
+   * entry; then the gates stop blocking on them. Resolves how many.
+   */
+  async acceptDeadLetters(options: { readonly reason: string; readonly force: boolean; readonly actor?: string; readonly keyIds?: readonly string[] }): Promise<number> {
+    return acceptDeadLetters(this.name, this.#control, { ...options, actor: options.actor ?? this.#actor });
+  }
+
+  /**
+   * Refuses (SCHEMA_MISMATCH, nothing written) unless the two mappings spell
+   * every key the same way: key codecs compared, and a sample of old's real
+   * keys read through new's key codecs. Run before a backfill, a
+   * verification or a repair where the mappings are known (the CLI does).
+   */
+  async checkKeys(mappings: KeyMappings, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    await checkKeyMappings(mappings, this.#o.old, options);
   }
 
   // ── verification ────────────────────────────────────────────────────────

@@ -151,7 +151,7 @@ export class MysqlDialect extends SqlDialect {
   async introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {
     const { rows } = await conn.query(
       `SELECT COLUMN_NAME, LOWER(COLUMN_TYPE), LOWER(DATA_TYPE), IS_NULLABLE, COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' OR EXTRA LIKE '%GENERATED%',
-              DATETIME_PRECISION
+              DATETIME_PRECISION, LOWER(CHARACTER_SET_NAME), LOWER(COLLATION_NAME)
          FROM information_schema.COLUMNS
         WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ?
         ORDER BY ORDINAL_POSITION`,
@@ -160,7 +160,7 @@ export class MysqlDialect extends SqlDialect {
     if (rows.length === 0) return undefined;
     const columns = new Map<string, ColumnInfo>();
     for (const r of rows) {
-      const [name, type, dataType, nullable, hasDefault, precision] = r.map(cellText);
+      const [name, type, dataType, nullable, hasDefault, precision, charset, collation] = r.map(cellText);
       const fam = family(dataType ?? '', type ?? '');
       columns.set(name ?? '', {
         name: name ?? '',
@@ -169,6 +169,10 @@ export class MysqlDialect extends SqlDialect {
         nullable: nullable === 'YES',
         hasDefault: hasDefault === '1',
         fractionalDigits: fam === 'timestamptz' || fam === 'timestamp' ? Number(precision ?? 0) : undefined,
+        charset: charset ?? undefined,
+        collation: collation ?? undefined,
+        // `_ci` (and `_ai_ci`) collations ignore case; `_bin`, `_cs` and binary columns do not.
+        caseInsensitive: collation ? /_ci$/.test(collation) : undefined,
       });
     }
     const pk = await conn.query(
@@ -177,7 +181,18 @@ export class MysqlDialect extends SqlDialect {
         ORDER BY ORDINAL_POSITION`,
       [schema ?? null, table],
     );
-    return { columns, primaryKey: pk.rows.map((r) => cellText(r[0]) ?? '') };
+    const unique = await conn.query(
+      `SELECT INDEX_NAME, COLUMN_NAME FROM information_schema.STATISTICS
+        WHERE TABLE_SCHEMA = COALESCE(?, DATABASE()) AND TABLE_NAME = ? AND NON_UNIQUE = 0
+        ORDER BY INDEX_NAME, SEQ_IN_INDEX`,
+      [schema ?? null, table],
+    );
+    const uniques = new Map<string, string[]>();
+    for (const r of unique.rows) {
+      const [index, column] = r.map(cellText);
+      uniques.set(index ?? '', [...(uniques.get(index ?? '') ?? []), column ?? '']);
+    }
+    return { columns, primaryKey: pk.rows.map((r) => cellText(r[0]) ?? ''), uniques: [...uniques].map(([name, cols]) => ({ name, columns: cols })) };
   }
 
   /**

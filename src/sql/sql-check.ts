@@ -1,6 +1,6 @@
 import type { DialectName } from '../mapping/codecs.js';
 import type { SqlMapping } from '../mapping/mapping.js';
-import type { CheckProblem } from '../store.js';
+import type { CheckProblem, CheckReport, UniqueFields } from '../store.js';
 import type { TableInfo } from './sql-dialect.js';
 
 const FAMILY_WORDS: Record<string, string> = {
@@ -69,6 +69,17 @@ export function checkSchema<E>(
             `column ${where}.${f.column} is ${column.type} (${FAMILY_WORDS[column.family] ?? column.family}), ` +
             `which cannot hold field "${f.field}" mapped as ${f.codec.type}; ` +
             `change the column to hold ${accepted.map((a) => FAMILY_WORDS[a] ?? a).join(' or ')}, or map the field with a matching codec`,
+        });
+      } else if ((f.codec.type === 'text' || f.codec.type === 'json') && column.family === 'text' && column.charset !== undefined && !/^utf8mb4/.test(column.charset)) {
+        problems.push({
+          code: 'CHARSET',
+          severity: 'error',
+          table: table.table,
+          column: f.column,
+          field: f.field,
+          message:
+            `column ${where}.${f.column} (field "${f.field}") stores text as ${column.charset}, which refuses 4-byte characters (emoji, many CJK characters)` +
+            `${column.charset.startsWith('utf8') ? '' : ' and most of Unicode'}; convert it to utf8mb4 (ALTER TABLE ${where} CONVERT TO CHARACTER SET utf8mb4)`,
         });
       } else if ((f.codec.type === 'timestamptz' || f.codec.type === 'timestamp') && column.fractionalDigits !== undefined && column.fractionalDigits < 6) {
         problems.push({
@@ -142,6 +153,72 @@ export function checkSchema<E>(
       table: fence.table,
       message: `midair's fence table ${fence.table} does not exist; run store.setup() to create it (fenced writes and raiseFence need it)`,
     });
+  }
+  return problems;
+}
+
+/** The unique constraints of a mapping's tables that cover only mapped columns, in entity fields (to compare two stores). */
+export function uniqueFieldsOf<E>(mapping: SqlMapping<E>, tables: readonly (TableInfo | undefined)[]): UniqueFields[] {
+  const out: UniqueFields[] = [];
+  mapping.tables.forEach((table, index) => {
+    const info = tables[index];
+    if (!info?.uniques) return;
+    const fieldOf = new Map(table.fields.map((f) => [f.column, f.field]));
+    for (const u of info.uniques) {
+      const fields = u.columns.map((c) => fieldOf.get(c));
+      if (fields.some((f) => f === undefined)) continue;
+      const ci = new Set(u.caseInsensitive ?? []);
+      const caseInsensitive = u.columns.filter((c) => ci.has(c) || info.columns.get(c)?.caseInsensitive === true).map((c) => fieldOf.get(c) as string);
+      out.push({ table: table.table, constraint: u.name, fields: fields as string[], caseInsensitive });
+    }
+  });
+  return out;
+}
+
+/**
+ * What two stores' checks disagree on: a unique constraint one side
+ * enforces and the other does not, or compares with case and the other
+ * without (MariaDB's `_ci` unique index against PostgreSQL's case-sensitive
+ * one: `A@x` and `a@x` are two rows in one, a duplicate in the other).
+ * Warnings: the migration works, and writes may fail on one side only.
+ */
+export function compareUniques(old: CheckReport, neu: CheckReport): CheckProblem[] {
+  if (!old.uniques || !neu.uniques) return [];
+  const key = (u: UniqueFields): string => [...u.fields].sort().join(',');
+  const describe = (u: UniqueFields): string => `${u.table}.${u.constraint} (${u.fields.join(', ')})`;
+  const problems: CheckProblem[] = [];
+  const sides = [
+    ['old', old, 'new', neu],
+    ['new', neu, 'old', old],
+  ] as const;
+  for (const [name, report, otherName, other] of sides) {
+    for (const u of report.uniques ?? []) {
+      const match = (other.uniques ?? []).find((o) => key(o) === key(u));
+      if (!match) {
+        problems.push({
+          code: 'UNIQUE_MISMATCH',
+          severity: 'warning',
+          table: u.table,
+          message: `${name} enforces unique ${describe(u)} and ${otherName} does not: a write ${otherName} accepts can fail in ${name} as a duplicate (and go to the repair queue or the dead letters); add the same unique constraint to ${otherName}, or drop it from ${name}`,
+        });
+        continue;
+      }
+      if (name === 'new') continue; // the case comparison is made once, from old's side
+      for (const field of u.fields) {
+        const here = u.caseInsensitive.includes(field);
+        const there = match.caseInsensitive.includes(field);
+        if (here === there) continue;
+        problems.push({
+          code: 'UNIQUE_MISMATCH',
+          severity: 'warning',
+          table: u.table,
+          field,
+          message:
+            `unique ${describe(u)} compares field "${field}" ${here ? 'without' : 'with'} regard to case in old, and ${describe(match)} ${there ? 'without' : 'with'} in new: ` +
+            `values differing only in case are two rows in the case-sensitive store and a duplicate in the other; use a case-sensitive collation on both (e.g. utf8mb4_bin) or a case-insensitive one on both`,
+        });
+      }
+    }
   }
   return problems;
 }

@@ -23,7 +23,7 @@ import {
   type Tombstone,
 } from '../store.js';
 import type { Version } from '../versions.js';
-import { checkSchema } from './sql-check.js';
+import { checkSchema, uniqueFieldsOf } from './sql-check.js';
 import { validateFence, validateMigrationName } from './fence-rules.js';
 import { FENCE_TABLE_SUFFIX, SqlFences } from './sql-fence.js';
 import { cellText, type SqlDialect, type TableInfo } from './sql-dialect.js';
@@ -957,7 +957,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const tomb = await this.#introspect(this.#mapping.tombstone.table, this.#mapping.tombstone.schema);
     const fence = await this.#introspect(this.#fenceTable, this.#mapping.tombstone.schema);
     const problems = checkSchema(this.#mapping, this.#dialect.name, infos, tomb, { table: this.#fenceTable, info: fence });
-    return { store: this.name, ok: !problems.some((p) => p.severity === 'error'), problems };
+    return { store: this.name, ok: !problems.some((p) => p.severity === 'error'), problems, uniques: uniqueFieldsOf(this.#mapping, infos) };
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { SqlDialect, cellText, errorFields, missingTableName, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
+import { SqlDialect, cellText, errorFields, missingTableName, type ClassifiedError, type ColumnInfo, type TableInfo, type UniqueInfo } from '../sql/sql-dialect.js';
 import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
 
@@ -62,7 +62,19 @@ export class SqliteDialect extends SqlDialect {
       });
       if (pkPos > 0) pk.push({ name, pos: pkPos });
     }
-    return { columns, primaryKey: pk.sort((a, b) => a.pos - b.pos).map((p) => p.name) };
+    const uniques: UniqueInfo[] = [];
+    const indexes = await conn.query('SELECT name FROM pragma_index_list(?, ?) WHERE "unique" = 1 AND partial = 0', [table, schema ?? 'main']);
+    for (const [index] of indexes.rows) {
+      const name = cellText(index) ?? '';
+      // index_xinfo names each key column's collation (NOCASE ignores case); rows with key = 0 are the rowid and such.
+      const cols = await conn.query('SELECT name, coll FROM pragma_index_xinfo(?, ?) WHERE key = 1 ORDER BY seqno', [name, schema ?? 'main']);
+      const named = cols.rows.map((r) => ({ column: cellText(r[0]) ?? '', nocase: (cellText(r[1]) ?? '').toUpperCase() === 'NOCASE' }));
+      uniques.push({ name, columns: named.map((c) => c.column), caseInsensitive: named.filter((c) => c.nocase).map((c) => c.column) });
+    }
+    // An INTEGER PRIMARY KEY is the rowid: unique, with no index of its own.
+    const keyCols = pk.sort((a, b) => a.pos - b.pos).map((p) => p.name);
+    if (keyCols.length > 0 && !uniques.some((u) => u.columns.length === keyCols.length && u.columns.every((c, i) => c === keyCols[i]))) uniques.push({ name: 'PRIMARY KEY', columns: keyCols });
+    return { columns, primaryKey: keyCols, uniques };
   }
 
   classifyError(err: unknown): ClassifiedError {

@@ -16,7 +16,7 @@ describe('backfill', () => {
   it('refuses to start before dual-write, with a result that says why', async () => {
     const r = await rig();
     const result = await r.migration.backfill();
-    expect(result).toMatchObject({ status: 'failed', rowsRead: 0, error: { code: 'INVALID_ARGUMENT' } });
+    expect(result).toMatchObject({ status: 'refused', rowsRead: 0, error: { code: 'INVALID_ARGUMENT' } });
     expect(result.error?.message).toContain('runs from dual-write on');
   });
 
@@ -113,7 +113,7 @@ describe('backfill', () => {
       return { ...e, v: e.v.toUpperCase() };
     };
     const result = await r.migration.backfill({ transform: broken, chunkSize: 30 });
-    expect(result).toMatchObject({ status: 'complete', rowsRead: 100, inserted: 85, deadLetters: 15 });
+    expect(result).toMatchObject({ status: 'complete-with-dead-letters', rowsRead: 100, inserted: 85, deadLetters: 15, deadLettersPending: 15 });
     const letters = await r.control.deadLetters('items', 100);
     expect(letters.map((d) => d.keyId)).toContain('n7');
     expect(letters.every((d) => d.reason === 'TRANSFORM')).toBe(true);

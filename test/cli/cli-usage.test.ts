@@ -94,10 +94,17 @@ describe('the CLI with bad input', () => {
   it('a store file that does not exist is an error, not a new empty database', async () => {
     const dir = fresh();
     writeFileSync(join(dir, 'midair.config.json'), JSON.stringify({ control: 'sqlite:control.db', migrations: { users: { old: { url: 'sqlite:missing.db', mapping: users }, new: { url: 'sqlite:new.db', mapping: users } } } }));
-    const r = await midair(dir, ['status']);
+    const r = await midair(dir, ['backfill']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no SQLite database at');
     expect(existsSync(join(dir, 'missing.db'))).toBe(false);
+    // status reads only: it says which store it cannot reach (exit 1), and creates no file either.
+    const s = await midair(dir, ['status', '--json']);
+    expect(s.code).toBe(1);
+    expect(s.json()).toMatchObject({ started: false, stores: { old: { reachable: false, error: { code: 'CONFIG' } } } });
+    expect(JSON.stringify(s.json())).toContain('no SQLite database at');
+    expect(existsSync(join(dir, 'missing.db'))).toBe(false);
+    expect(existsSync(join(dir, 'control.db'))).toBe(false);
   });
 
   it('a .mjs config loads too, with col and sqlMapping from midair', async () => {

@@ -1,6 +1,7 @@
 import { createInterface } from 'node:readline/promises';
 import type { PhaseState } from '../../control/control-store.js';
 import { MidairError } from '../../errors.js';
+import { INITIAL_SETTING } from '../../control/memory-control-store.js';
 import { nextPhase, previousPhase } from '../../migration/phases.js';
 import type { VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
@@ -48,11 +49,12 @@ const change = (from: PhaseState, to: PhaseState, forced: boolean, resync?: Veri
   ...(resync ? { resync } : {}),
 });
 
-async function current(ctx: CliContext): Promise<PhaseState> {
-  return (await ctx.migration.facts()).state;
+/** The current state, or the state a migration starts in (version 0: nothing recorded yet). Reads only. */
+export async function current(ctx: CliContext): Promise<PhaseState> {
+  return (await ctx.state()) ?? { migration: ctx.spec.name, ...INITIAL_SETTING, version: 0, changedAt: new Date() };
 }
 
-/** `midair phase advance`: the next phase, through its gates. */
+/** `midair phase advance`: the next phase, through its gates. Everything is checked before the first write. */
 export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseChange> {
   const from = await current(ctx);
   const to = nextPhase(from.phase);
@@ -60,15 +62,26 @@ export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
   const reason = reasonOf(o, `midair phase advance to ${to}`);
   if (to === 'new-primary') await confirm(`Entering new-primary makes new authoritative: this is the point of no return without a re-sync of old.`, o.yes);
   if (to === 'complete') await confirm(`Entering complete stops every write to old: after it there is no rollback.`, o.yes);
+  if (from.version > 0 && !o.force) {
+    // A blocked gate writes nothing either: the gates are read before anything is prepared.
+    const failing = (await ctx.migration.gates(to, ctx.thresholds)).filter((g) => !g.ok);
+    if (failing.length > 0) {
+      throw new MidairError('BLOCKED', `migration ${ctx.spec.name}: entering ${to} is blocked by ${failing.length} gate(s):\n  ${failing.map((g) => `${g.gate}: ${g.detail}`).join('\n  ')}\n(force it with a reason if you must)`);
+    }
+  }
+  await ctx.prepareWrites();
   const state = await ctx.migration.advance({ reason, force: o.force ?? false, gated: ctx.thresholds, actor: o.actor, ...(o.ramp === undefined ? {} : { rampPercent: o.ramp }) });
   return change(from, state, o.force ?? false);
 }
 
-/** `midair phase set --ramp N`: the share of keys read from new. */
+/** `midair phase set --ramp N`: the share of keys read from new (refused, with nothing written, outside ramp). */
 export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseChange> {
   if (o.ramp === undefined) throw new MidairError('INVALID_ARGUMENT', 'phase set needs --ramp <percent>, e.g. --ramp 50');
   const from = await current(ctx);
-  const state = await ctx.migration.setRamp(o.ramp, { reason: reasonOf(o, `midair phase set --ramp ${o.ramp}`), actor: o.actor });
+  if (from.phase !== 'ramp') throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is in ${from.phase}, not ramp: advance to ramp first; nothing changed`);
+  const reason = reasonOf(o, `midair phase set --ramp ${o.ramp}`);
+  await ctx.prepareWrites();
+  const state = await ctx.migration.setRamp(o.ramp, { reason, actor: o.actor });
   return change(from, state, false);
 }
 
@@ -78,13 +91,18 @@ export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
  * only new has) — then the switch drains the repair queue under the cutover
  * freeze, so nothing written to new is lost. From old-read-only, where old
  * got no writes, the switch comes first (new-primary writes both stores) and
- * the re-sync right after.
+ * the re-sync right after. Refused, with nothing written, in old-only and in
+ * complete.
  */
 export async function rollback(ctx: CliContext, o: PhaseOptions, onResync?: () => void): Promise<PhaseChange> {
   const from = await current(ctx);
+  if (from.phase === 'complete') {
+    throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is complete: old no longer gets writes and its tombstones may be purged, so there is no rollback from complete; nothing changed`);
+  }
   const to = previousPhase(from.phase);
-  if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is in old-only: there is nothing to roll back`);
+  if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is in old-only: there is nothing to roll back; nothing changed`);
   const reason = reasonOf(o, `midair phase rollback to ${to}`);
+  await ctx.prepareWrites();
   if (from.phase === 'old-read-only') {
     // Old got no writes here. Switch back first — from new-primary on, every write reaches old again —
     // then re-sync old from new, which closes the gap for the keys written meanwhile.

@@ -1,6 +1,7 @@
 import { checkGate, type GateThresholds, type MigrationFacts } from '../../migration/gates.js';
 import { PHASES, PHASE_RULES, type Phase } from '../../migration/phases.js';
 import type { CliContext } from '../context.js';
+import { factsOf } from './status.js';
 
 export type ItemState = 'done' | 'failed' | 'pending';
 
@@ -107,8 +108,9 @@ export function planMarkdown(p: Plan): string {
   return out.join('\n');
 }
 
+/** `midair plan`: reads only. */
 export async function plan(ctx: CliContext): Promise<Plan> {
-  const facts = await ctx.migration.facts();
+  const { facts } = await factsOf(ctx);
   const [oldCount, newCount] = await Promise.all([ctx.old.count(), ctx.new.count()]);
   return buildPlan(ctx.spec.name, facts, { old: oldCount, new: newCount }, ctx.thresholds);
 }

@@ -1,20 +1,37 @@
-import { checkGates, GATES_INTO, type GateCheck, type MigrationFacts } from '../../migration/gates.js';
+import { INITIAL_SETTING } from '../../control/memory-control-store.js';
+import { errorSummary } from '../../errors.js';
+import { checkGates, describeInstance, GATES_INTO, type GateCheck, type MigrationFacts } from '../../migration/gates.js';
 import { nextPhase, PHASES, PHASE_RULES, type Phase } from '../../migration/phases.js';
 import type { CliContext } from '../context.js';
+import { createdBySetup } from '../schema-guard.js';
 import { color, mark } from '../output.js';
+
+/** Whether a store answered (its schema check ran), and what its check found. */
+export interface Reachability {
+  readonly reachable: boolean;
+  readonly errors?: number;
+  readonly warnings?: number;
+  readonly error?: { readonly code: string; readonly message: string };
+}
 
 export interface StatusReport {
   readonly migration: string;
+  /** False until a command that writes (or an instance) created the migration's state. */
+  readonly started: boolean;
+  readonly stores: { readonly old: Reachability; readonly new: Reachability };
   readonly phase: Phase;
   readonly version: number;
   readonly rampPercent: number;
   readonly strict: boolean;
   readonly writesPaused: boolean;
   readonly authoritative: 'old' | 'new';
-  readonly instances: readonly { readonly instanceId: string; readonly host: string; readonly phaseVersion: number; readonly acknowledged: boolean; readonly lastSeenMsAgo: number }[];
+  readonly instances: readonly { readonly instanceId: string; readonly host: string; readonly phaseVersion: number; readonly acknowledged: boolean; readonly lastSeenMsAgo: number; readonly description: string }[];
   readonly backfill: { readonly complete: boolean; readonly started: boolean; readonly ranges: number; readonly rangesComplete: number };
   readonly repairQueue: number;
+  readonly parkedRepairs: number;
   readonly deadLetters: number;
+  /** The last entry into old-only: backfill and verification facts from before it no longer count. */
+  readonly factsResetAt: string | null;
   readonly lastVerification: MigrationFacts['lastVerification'] | null;
   readonly shadow: MigrationFacts['shadow'];
   readonly next: Phase | null;
@@ -23,16 +40,54 @@ export interface StatusReport {
   readonly recentChanges: readonly { readonly at: string; readonly actor: string; readonly action: string; readonly from: string | null; readonly to: string; readonly version: number; readonly forced: boolean; readonly reason: string }[];
 }
 
+/** The facts of a migration nothing has run for yet (no state in the control store): old-only, nothing copied. */
+function freshFacts(ctx: CliContext): MigrationFacts {
+  const now = new Date();
+  return {
+    state: { migration: ctx.spec.name, ...INITIAL_SETTING, version: 0, changedAt: now },
+    fleet: [],
+    backfill: { complete: false, started: false },
+    lastVerification: undefined,
+    shadow: { comparisons: 0, mismatches: 0 },
+    repairDepth: 0,
+    parked: { count: 0, sample: [] },
+    deadLetters: 0,
+    enteredNewPrimaryAt: undefined,
+    now,
+  };
+}
+
+/** The gates' facts, or those of a migration not started yet. Reads only. */
+export async function factsOf(ctx: CliContext): Promise<{ facts: MigrationFacts; started: boolean }> {
+  return (await ctx.state()) ? { facts: await ctx.migration.facts(), started: true } : { facts: freshFacts(ctx), started: false };
+}
+
+async function reach(ctx: CliContext, side: 'old' | 'new'): Promise<Reachability> {
+  const unopened = ctx.unopened[side];
+  if (unopened) return { reachable: false, error: errorSummary(unopened) };
+  try {
+    const report = await ctx[side].check();
+    const errors = report.problems.filter((p) => p.severity === 'error' && !createdBySetup(p)).length; // as `midair check` counts them
+    return { reachable: true, errors, warnings: report.problems.length - errors };
+  } catch (err) {
+    return { reachable: false, error: errorSummary(err) };
+  }
+}
+
+/** `midair status`: reads only — the control store, and a schema check of each store to say whether it answers. */
 export async function status(ctx: CliContext): Promise<{ report: StatusReport; facts: MigrationFacts }> {
-  const facts = await ctx.migration.facts();
+  const { facts, started } = await factsOf(ctx);
   const s = facts.state;
   const next = nextPhase(s.phase);
-  const ranges = await ctx.control.ranges(ctx.spec.name, 'backfill');
-  const audit = await ctx.migration.auditLog(5);
+  const ranges = started ? await ctx.control.ranges(ctx.spec.name, facts.backfill.run ?? 'backfill') : [];
+  const audit = started ? await ctx.migration.auditLog(5) : [];
+  const [oldReach, newReach] = await Promise.all([reach(ctx, 'old'), reach(ctx, 'new')]);
   return {
     facts,
     report: {
       migration: ctx.spec.name,
+      started,
+      stores: { old: oldReach, new: newReach },
       phase: s.phase,
       version: s.version,
       rampPercent: s.rampPercent,
@@ -45,10 +100,13 @@ export async function status(ctx: CliContext): Promise<{ report: StatusReport; f
         phaseVersion: i.phaseVersion,
         acknowledged: i.phaseVersion >= s.version,
         lastSeenMsAgo: facts.now.getTime() - i.lastSeen.getTime(),
+        description: describeInstance(i, facts.now),
       })),
       backfill: { ...facts.backfill, ranges: ranges.length, rangesComplete: ranges.filter((r) => r.complete).length },
       repairQueue: facts.repairDepth,
+      parkedRepairs: facts.parked.count,
       deadLetters: facts.deadLetters,
+      factsResetAt: facts.factsResetAt?.toISOString() ?? null,
       lastVerification: facts.lastVerification ?? null,
       shadow: facts.shadow,
       next: next ?? null,
@@ -69,15 +127,20 @@ export async function status(ctx: CliContext): Promise<{ report: StatusReport; f
 
 export function formatStatus(r: StatusReport): string {
   const phases = PHASES.map((p) => (p === r.phase ? color.bold(color.cyan(`[${p}${p === 'ramp' ? ` ${r.rampPercent} %` : ''}]`)) : color.dim(p))).join(' → ');
+  const store = (x: Reachability): string =>
+    x.reachable ? `reachable${x.errors ? color.red(`, ${x.errors} schema error(s)`) : ''}${x.warnings ? `, ${x.warnings} warning(s)` : ''} (\`midair check\`)` : color.red(`unreachable: ${x.error?.code ?? 'UNKNOWN'}: ${x.error?.message ?? ''}`);
   const lines = [
-    `${color.bold(r.migration)}  phase ${r.phase} (version ${r.version}), ${r.authoritative} is authoritative${r.strict ? ', strict dual writes' : ''}${r.writesPaused ? color.yellow(', writes paused for a cutover') : ''}`,
+    `${color.bold(r.migration)}  phase ${r.phase}${r.started ? ` (version ${r.version})` : ', not started: nothing recorded in the control store yet'}, ${r.authoritative} is authoritative${r.strict ? ', strict dual writes' : ''}${r.writesPaused ? color.yellow(', writes paused for a cutover') : ''}`,
+    `  old        ${store(r.stores.old)}`,
+    `  new        ${store(r.stores.new)}`,
     `  ${phases}`,
-    `  instances  ${r.instances.length === 0 ? 'none live' : r.instances.map((i) => `${i.instanceId} ${i.acknowledged ? mark(true) : `${mark(false)} at version ${i.phaseVersion}`}`).join(', ')}`,
+    `  instances  ${r.instances.length === 0 ? 'none live' : r.instances.map((i) => `${i.acknowledged ? mark(true) : mark(false)} ${i.description}`).join('\n             ')}`,
     `  backfill   ${r.backfill.complete ? 'complete' : r.backfill.started ? 'started, not complete' : 'not started'}${r.backfill.ranges > 0 ? ` (${r.backfill.rangesComplete}/${r.backfill.ranges} ranges)` : ''}${r.deadLetters > 0 ? `, ${r.deadLetters} dead letter(s)` : ''}`,
-    `  repairs    ${r.repairQueue} pending`,
+    `  repairs    ${r.repairQueue} pending${r.parkedRepairs > 0 ? color.red(`, ${r.parkedRepairs} parked`) : ''}`,
     `  verified   ${r.lastVerification ? `${r.lastVerification.status} (${r.lastVerification.mode}, ${r.lastVerification.at}, in ${r.lastVerification.phase}): ${r.lastVerification.missing} missing, ${r.lastVerification.extra} extra, ${r.lastVerification.different} different` : 'never'}`,
     `  shadow     ${r.shadow.comparisons} comparisons, ${r.shadow.mismatches} mismatches in this phase`,
   ];
+  if (r.factsResetAt) lines.push(`  reset      back in old-only at ${r.factsResetAt}: backfill and verification from before it no longer count`);
   if (r.recentChanges.length > 0) {
     lines.push('  recent changes:');
     for (const c of r.recentChanges) lines.push(`    ${c.at} ${c.actor} ${c.action} ${c.from ?? '-'} → ${c.to}${c.forced ? color.yellow(' FORCED') : ''}: ${c.reason}`);

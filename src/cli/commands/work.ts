@@ -1,4 +1,7 @@
 import type { BackfillResult } from '../../backfill/backfill-options.js';
+import { refusedResult } from '../../backfill/backfill.js';
+import { refusalInPhase } from '../../backfill/guards.js';
+import { MidairError } from '../../errors.js';
 import type { VerifyMode, VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
 import { rowsBar } from '../progress.js';
@@ -7,12 +10,39 @@ export interface WorkOptions {
   readonly workers?: number;
   readonly maxRowsPerSecond?: number;
   readonly restart?: boolean;
+  /** Let the prune delete more than `maxDeleteShare` of new. */
+  readonly allowDeletes?: boolean;
+  readonly maxDeleteShare?: number;
   /** Draw a progress bar (on a terminal, not with --json). */
   readonly bar?: boolean;
 }
 
-/** `midair backfill` (or `sweep`, which copies only what new lacks). */
+/** A key-codec mismatch as the CLI refuses it: a configuration to fix (exit 2), nothing written. */
+export async function checkKeys(ctx: CliContext): Promise<void> {
+  try {
+    await ctx.migration.checkKeys(ctx.keyMappings);
+  } catch (err) {
+    if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH') throw new MidairError('CONFIG', err.message, { cause: err, details: err.details });
+    throw err;
+  }
+}
+
+/**
+ * `midair backfill` (or `sweep`, which copies only what new lacks). Refused
+ * (status `refused`, nothing written) where the phase does not allow it or
+ * the two mappings spell keys differently.
+ */
 export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): Promise<BackfillResult> {
+  const state = await ctx.state();
+  const why = refusalInPhase(ctx.spec.name, state?.phase ?? 'old-only', sweep ? 'sweep' : 'backfill');
+  if (why) return refusedResult(new MidairError('INVALID_ARGUMENT', why));
+  try {
+    await ctx.migration.checkKeys(ctx.keyMappings);
+  } catch (err) {
+    if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH') return refusedResult(err);
+    throw err;
+  }
+  await ctx.prepareWrites();
   const cfg = ctx.spec.backfill ?? {};
   const bar = rowsBar(o.bar, sweep ? 'sweep' : 'backfill');
   let started = false;
@@ -23,6 +53,9 @@ export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): 
       ...((o.workers ?? cfg.workers) === undefined ? {} : { workers: o.workers ?? cfg.workers }),
       ...((o.maxRowsPerSecond ?? cfg.maxRowsPerSecond) === undefined ? {} : { maxRowsPerSecond: o.maxRowsPerSecond ?? cfg.maxRowsPerSecond }),
       ...(o.restart ? { restart: true } : {}),
+      ...(o.allowDeletes ? { allowDeletes: true } : {}),
+      ...(o.maxDeleteShare === undefined ? {} : { maxDeleteShare: o.maxDeleteShare }),
+      keyMappings: ctx.keyMappings,
       onProgress: (p) => {
         if (!started) {
           bar.start(p.total);
@@ -37,7 +70,8 @@ export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): 
 }
 
 export function formatBackfill(r: BackfillResult, label = 'backfill'): string {
-  const head = `${label}: ${r.status} in ${r.durationMs} ms — ${r.rowsRead} rows read in ${r.chunks} chunks, ${r.inserted} inserted, ${r.updated} updated, ${r.deleted} deleted, ${r.deadLetters} dead letters`;
+  const status = r.status === 'complete-with-dead-letters' ? `complete with ${r.deadLettersPending ?? r.deadLetters} dead letters (\`midair dead-letters list\`)` : r.status;
+  const head = `${label}: ${status} in ${r.durationMs} ms — ${r.rowsRead} rows read in ${r.chunks} chunks, ${r.inserted} inserted, ${r.updated} updated, ${r.deleted} deleted, ${r.deadLetters} dead letters`;
   return r.error ? `${head}\n  error ${r.error.code}: ${r.error.message}` : head;
 }
 
@@ -50,8 +84,10 @@ export interface VerifyCliOptions {
   readonly bar?: boolean;
 }
 
-/** `midair verify` (with `--repair`, or as `midair repair`). */
+/** `midair verify` (with `--repair`, or as `midair repair`): refused, with nothing written, where the mappings spell keys differently. */
 export async function verify(ctx: CliContext, o: VerifyCliOptions): Promise<VerifyReport> {
+  await checkKeys(ctx);
+  await ctx.prepareWrites({ stores: o.repair ?? false });
   const cfg = ctx.spec.verify ?? {};
   const bar = rowsBar(o.bar && (o.mode ?? 'full') === 'full', 'verify');
   let started = false;
@@ -74,5 +110,19 @@ export async function verify(ctx: CliContext, o: VerifyCliOptions): Promise<Veri
     });
   } finally {
     bar.stop();
+  }
+}
+
+/** A run's exit code: 0 complete; 1 complete with dead letters, stopped by a guard, or aborted; 2 refused (nothing written); 3 failed. */
+export function backfillExitCode(r: BackfillResult): number {
+  switch (r.status) {
+    case 'complete':
+      return 0;
+    case 'refused':
+      return 2;
+    case 'failed':
+      return 3;
+    default:
+      return 1;
   }
 }
