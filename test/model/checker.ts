@@ -33,8 +33,12 @@ const isWrite = (o: OpRecord): boolean => o.kind !== 'get';
  * Which states a key may be in at time `at`: every write not superseded by
  * then — a write is superseded once an acknowledged write on the same key
  * started after it ended and itself ended before `at`. A failed write may
- * still apply late (a store that hung past the timeout), so it is never
- * superseded. "Absent" is allowed until the first acknowledged write ends.
+ * still apply late (a store that hung past the timeout, a write committing
+ * after its caller's timeout, a paused instance resuming), and a killed
+ * instance's write may or may not have applied (it counts as failed), so a
+ * failed write is never superseded. "Absent" is allowed until the first
+ * acknowledged write ends. What this rules out is exactly a state older than
+ * one an acknowledged write had already replaced or deleted.
  */
 export function allowedStates(writes: readonly OpRecord[], at: number, startedBefore = Number.POSITIVE_INFINITY): Set<string | null> {
   const allowed = new Set<string | null>();

@@ -28,7 +28,7 @@ export function disrupt(setup: DisruptionSetup): { readonly done: Promise<void>;
     counts.pauses++;
     const done = (): void => {
       if (!releases.delete(done)) return;
-      note(`${victim.id} resumes`);
+      if (!victim.killed) note(`${victim.id} resumes`);
       release();
     };
     releases.add(done);

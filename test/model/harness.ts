@@ -167,6 +167,7 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
   const instances: Instance[] = [];
   for (let i = 0; i < nInstances; i++) {
     const faults = instanceFaults(random, rate, workload.lateCommits);
+    faults.note = (line) => note(`i${i} ${line}`);
     const inst = await startInstance({ id: `i${i}`, old: rawOld, new: rawNew, control, faults, newErrorRate: flaky, trace });
     // A read may always be delivered late (it took effect when it read the store); a write acknowledged under a
     // phase the fleet left two versions ago escaped the fencing.

@@ -25,6 +25,8 @@ async function runSeeds(seeds: readonly number[], sabotage?: Sabotage, workload:
   return results;
 }
 
+/** A block of histories takes about a minute on one core; CI's two cores are shared. */
+const LONG = 900_000;
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, i) => from + i);
 const BLOCK = 500;
 const blocks = range(0, Math.ceil(FIXED / BLOCK)).map((b) => [b * BLOCK + 1, Math.min(BLOCK, FIXED - b * BLOCK)] as const);
@@ -39,14 +41,14 @@ describe('model-based test: random histories under faults, phase changes, pauses
     for (const p of ['dual-write', 'shadow-read', 'ramp', 'new-primary', 'old-read-only', 'complete'] as const) {
       if (WORKLOAD.deleteRecreate !== false || !['old-read-only', 'complete'].includes(p)) expect(reached.has(p)).toBe(true);
     }
-  });
+  }, LONG);
 
   it(`holds invariants 1–6 over ${CHANGING} seeds from ${CHANGING_BASE} (changes daily; MIDAIR_MODEL_BASE=${CHANGING_BASE} runs the same set)`, async () => {
     const started = performance.now();
     const results = await runSeeds(range(CHANGING_BASE, CHANGING));
     console.log(`${summary(`model (memory, seeds ${CHANGING_BASE}..${CHANGING_BASE + CHANGING - 1})`, results)}; ${Math.round(performance.now() - started)} ms`);
     expect(explain(results, OFF)).toBe('');
-  });
+  }, LONG);
 
   it('replay: one seed, with its printed history (MIDAIR_MODEL_SEED, default 1)', async () => {
     const trace: string[] = [];
@@ -84,5 +86,5 @@ describe('model-based test: random histories under faults, phase changes, pauses
     console.log(`${summary('model (base workload)', plain)}\n${summary(`model (base workload, sabotaged: ${label})`, broken)}`);
     const caught = broken.filter((r, i) => plain[i]?.violations.length === 0 && r.violations.some((v) => (invariants as readonly number[]).includes(v.invariant)));
     expect(caught.length).toBeGreaterThan(0);
-  });
+  }, LONG);
 });

@@ -18,6 +18,8 @@ export interface Faults {
   gate: Promise<void> | undefined;
   /** A killed process: every call not yet finished, and every later one, never completes. */
   killed?: boolean;
+  /** Told of each hang and late commit as it starts (a trace line; it must not wait). */
+  note?: (line: string) => void;
   /** Called right after a write applied, before it returns (to pause or kill between a write's two stores). */
   afterApply?: (store: string, operation: string) => void;
   /** Fail every call while true. */
@@ -69,10 +71,13 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     }
     if (f.random() < f.hangRate) {
       f.injected.hangs++;
+      f.note?.(`${op} on ${inner.name} hangs ${f.hangMs} ms, then applies`);
       await new Promise((resolve) => setTimeout(resolve, f.hangMs));
     } else if (WRITES.has(op) && f.random() < (f.lateCommitRate ?? 0)) {
       f.injected.lateCommits = (f.injected.lateCommits ?? 0) + 1;
-      await new Promise((resolve) => setTimeout(resolve, 1 + Math.floor(f.random() * (f.lateCommitMaxMs ?? 100))));
+      const ms = 1 + Math.floor(f.random() * (f.lateCommitMaxMs ?? 100));
+      f.note?.(`${op} on ${inner.name} commits ${ms} ms late`);
+      await new Promise((resolve) => setTimeout(resolve, ms));
     }
     const result = await fn();
     if (WRITES.has(op)) f.afterApply?.(inner.name, op);
