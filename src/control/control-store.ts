@@ -63,6 +63,9 @@ export interface InstanceInfo {
 
 export type HeartbeatInput = Omit<InstanceInfo, 'lastSeen' | 'startedAt'>;
 
+/** The reason of an intent: a key queued before the first of two writes, cleared by the second. */
+export const INTENT_REASON = 'INTENT';
+
 /** The reason of a write that failed but may still commit: kept through re-enqueues, re-checked once more after its repair. */
 export const STICKY_REPAIR_REASON = 'UNKNOWN_OUTCOME';
 

@@ -1,4 +1,4 @@
-import type { AuditEntry, ControlStore } from '../control/control-store.js';
+import { INTENT_REASON, type AuditEntry, type ControlStore } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import type { BackfillFact, MigrationFacts, VerificationSummary } from './gates.js';
 
@@ -102,7 +102,8 @@ export async function readFacts(control: ControlStore, migration: string, instan
     backfill: await backfillFacts(control, migration, since),
     lastVerification,
     shadow: { comparisons, mismatches },
-    repairDepth: await control.repairDepth(migration),
+    // Intents of writes in flight are not missed writes: a dead writer's is re-synced when due, and the cutover drains them all.
+    repairDepth: await control.repairDepth(migration, undefined, { excludeReasons: [INTENT_REASON] }),
     parked: { count: parkedCount, sample: parkedCount > 0 ? await control.parkedRepairs(migration, { limit: 5 }) : [] },
     deadLetters: await control.deadLetterCount(migration),
     enteredNewPrimaryAt: entered?.at,

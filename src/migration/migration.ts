@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { userInfo } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditEntry, AuditInput, ControlStore, InstanceInfo, PhaseSetting, PhaseState, RepairDirection } from '../control/control-store.js';
+import { INTENT_REASON } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import { keyId, type Key } from '../keys.js';
 import type { Fence, Store } from '../store.js';
@@ -875,7 +876,7 @@ export class Migration<K extends Key, E extends object> {
       fence: (state): Fence => ({ migration: this.name, epoch: state.version }),
       recordIntent: async (id, state) => {
         try {
-          const intent = { keyId: id, reason: 'INTENT', delayMs: this.#o.intentDelayMs ?? this.#o.timeoutMs * 5, epoch: state.version };
+          const intent = { keyId: id, reason: INTENT_REASON, delayMs: this.#o.intentDelayMs ?? this.#o.timeoutMs * 5, epoch: state.version };
           const [seq] = await this.#control.enqueueRepairs(this.name, directionOf(state), [intent]);
           if (seq === undefined) throw new MidairError('UNKNOWN', 'the control store queued no entry');
           return seq;

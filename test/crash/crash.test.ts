@@ -12,14 +12,16 @@ interface Doc {
   tag: string;
 }
 
-const CHILD = fileURLToPath(new URL('./writer-child.mjs', import.meta.url));
+const CHILD = fileURLToPath(new URL('./writer-child.ts', import.meta.url));
+/** The child runs from the TypeScript sources, as the other multi-process tests do. */
+const JITI = fileURLToPath(new URL('../../node_modules/jiti/lib/jiti-cli.mjs', import.meta.url));
 const KEYS = 40;
 const pgAvailable = availability('postgres');
 
 /** Starts one instance process and resolves it once it has acknowledged `writes` writes. */
 function writer(schema: string, instance: string, writes: number): Promise<{ child: ChildProcess; acked: string[] }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD], {
+    const child = spawn(process.execPath, [JITI, CHILD], {
       env: { ...process.env, MIDAIR_PG_URL: SERVICE_URLS.postgres, CRASH_SCHEMA: schema, CRASH_INSTANCE: instance, CRASH_KEYS: String(KEYS) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

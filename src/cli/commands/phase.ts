@@ -103,23 +103,8 @@ export async function rollback(ctx: CliContext, o: PhaseOptions, onResync?: () =
   if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is in old-only: there is nothing to roll back; nothing changed`);
   const reason = reasonOf(o, `midair phase rollback to ${to}`);
   await ctx.prepareWrites();
-  if (from.phase === 'old-read-only') {
-    // Old got no writes here. Switch back first — from new-primary on, every write reaches old again —
-    // then re-sync old from new, which closes the gap for the keys written meanwhile.
-    const state = await ctx.migration.rollback({ reason: `${reason} [old re-synced from new right after]`, force: true, actor: o.actor });
-    onResync?.();
-    const resync = await ctx.migration.verify({ mode: 'full', repair: true, ...(ctx.spec.verify ?? {}) });
-    return change(from, state, o.force ?? false, resync);
-  }
-  let resync: VerifyReport | undefined;
-  if (from.phase === 'new-primary') {
-    // Old becomes authoritative again: first it gets back what only new has, then the switch drains the repair queue.
-    onResync?.();
-    resync = await ctx.migration.verify({ mode: 'full', repair: true, ...(ctx.spec.verify ?? {}) });
-    if (resync.status !== 'equal' && !o.force) {
-      throw new MidairError('BLOCKED', `old could not be re-synced from new (${resync.status}: ${resync.repair?.stillDifferent.total ?? resync.different.total} key(s) still differ); nothing changed. Force it with a reason if you must.`);
-    }
-  }
-  const state = await ctx.migration.rollback({ reason, force: o.force ?? false, actor: o.actor });
-  return change(from, state, o.force ?? false, resync);
+  // The library re-syncs old from new where it must (leaving new-primary: before the switch; leaving old-read-only: right after).
+  if (from.phase === 'new-primary' || from.phase === 'old-read-only') onResync?.();
+  const state = await ctx.migration.rollback({ reason, force: o.force ?? false, actor: o.actor, resync: { ...(ctx.spec.verify ?? {}) } });
+  return change(from, state, o.force ?? false, state.resync);
 }
