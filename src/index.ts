@@ -19,7 +19,7 @@ export { compareVersions } from './versions.js';
 export type { Version } from './versions.js';
 
 // The Store contract
-export { CHECK_PROBLEM_CODES, DEFAULT_CAPABILITIES } from './store.js';
+export { CHECK_PROBLEM_CODES, DEFAULT_CAPABILITIES, readKeyOf } from './store.js';
 export type {
   BulkWriteResult,
   CallOptions,
@@ -28,11 +28,14 @@ export type {
   CheckProblemCode,
   CheckReport,
   DeleteOptions,
+  Fence,
   KeyRange,
+  KeyState,
   PutOptions,
   RangeHash,
   ScanOptions,
   Store,
+  SyncManyResult,
   SyncResult,
   Tombstone,
 } from './store.js';
@@ -42,7 +45,7 @@ export type { EntityShape, WriteDecision } from './entity.js';
 // Mapping
 export { COLUMN_FAMILIES, DIALECTS, canonicalDecimal, codecs } from './mapping/codecs.js';
 export type { Codec, ColumnFamily, CustomCodecSpec, DialectName, TimestampOptions } from './mapping/codecs.js';
-export { col, sqlMapping } from './mapping/mapping.js';
+export { col, compareKeyCodecs, sqlMapping } from './mapping/mapping.js';
 export { JSON_NULL, LosslessNumber, isLosslessNumber, jsonDecimal } from './mapping/json-value.js';
 export type { JsonNull } from './mapping/json-value.js';
 export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, TableMapping } from './mapping/mapping.js';
@@ -51,6 +54,10 @@ export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, 
 export { Throttle } from './backfill/throttle.js';
 export type { ThrottleOptions } from './backfill/throttle.js';
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';
+export { BACKFILL_STATUSES } from './backfill/backfill-options.js';
+export type { BackfillStatus } from './backfill/backfill-options.js';
+export { checkKeyMappings } from './backfill/key-check.js';
+export type { KeyMappings } from './backfill/key-check.js';
 export { inWindow } from './backfill/pace.js';
 export type { PaceOptions, PaceReason } from './backfill/pace.js';
 
@@ -71,22 +78,27 @@ export type { ResolvedConfig, ResolvedMigration, ResolvedStore } from './config/
 export type { MidairConfig } from './config/config-schema.js';
 
 // Control store
-export { AUDIT_ACTIONS, REPAIR_DIRECTIONS } from './control/control-store.js';
+export { AUDIT_ACTIONS, INTENT_REASON, REPAIR_DIRECTIONS, STICKY_REPAIR_REASON } from './control/control-store.js';
 export type {
   AuditAction,
   AuditEntry,
   AuditInput,
+  ClaimOptions,
   ControlStore,
   DeadLetter,
   HeartbeatInput,
   InstanceInfo,
+  ParkedRepair,
   PhaseSetting,
   PhaseState,
   RepairDirection,
+  RangeLease,
   RepairEntry,
   RepairInput,
+  RepairProblem,
 } from './control/control-store.js';
 export { INITIAL_SETTING, memoryControlStore } from './control/memory-control-store.js';
+export type { MemoryControlStoreOptions } from './control/memory-control-store.js';
 export { sqlControlStore } from './control/sql-control-store.js';
 export type { SqlControlStoreOptions } from './control/sql-control-store.js';
 
@@ -96,7 +108,11 @@ export type { MemoryStoreOptions } from './memory/memory-store.js';
 
 // Migration
 export { defineMigration, Migration } from './migration/migration.js';
-export type { AutoHaltOptions, MigrationOptions, MigrationStats, TransitionOptions } from './migration/migration.js';
+export type { AutoHaltOptions, MigrationOptions, MigrationStats, RollbackResult, TransitionOptions } from './migration/migration.js';
+export { LIFECYCLE_STATES } from './migration/lifecycle.js';
+export type { LifecycleState } from './migration/lifecycle.js';
+export type { RepairSettings } from './migration/repairer.js';
+export { resetFactsForNew } from './migration/facts.js';
 export type { QueryDefs, Repository } from './migration/repository.js';
 export type { MigrationEventName, MigrationEvents } from './migration/events.js';
 export type { ShadowOptions } from './migration/shadow.js';
