@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { ControlStore } from '../control/control-store.js';
 import type { Key } from '../keys.js';
 import { scanKeysOf, type Store } from '../store.js';
@@ -8,16 +7,23 @@ import { Throttle, type ThrottleOptions } from './throttle.js';
 
 /**
  * Waits `ms`, or less when `signal` fires (then resolves too: callers check
- * the signal next). The timer's abort listener is removed when it ends, so a
- * long run does not pile one up per chunk.
+ * the signal next). The abort listener is removed when the wait ends, so a
+ * long run does not pile one up per chunk. On the global timers, not
+ * `timers/promises`: a simulated clock replaces the globals only
+ * (regression: the model test's backfill slept in real time, so a seed
+ * replayed alone took another history than in its block).
  */
 export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return;
-  try {
-    await delay(ms, undefined, signal ? { signal } : {});
-  } catch (error) {
-    if (!signal?.aborted) throw error;
-  }
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**

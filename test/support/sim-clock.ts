@@ -1,4 +1,5 @@
 import { vi } from 'vitest';
+import { resetTimeoutSlots } from '../../src/migration/timeout.js';
 import { rng } from './rng.js';
 
 /** Captured before any fake timers exist: the one real yield the driver uses to let the microtask queue run dry. */
@@ -9,12 +10,13 @@ const drained = async (): Promise<void> => new Promise<void>((resolve) => realSe
 export const SIM_EPOCH = Date.UTC(2030, 0, 1);
 
 /**
- * performance.now() keeps growing across simulations in one process: module
- * state keyed by it (the store-call deadline slots) must never take a value
- * from an earlier simulation for one of this one. Only differences within a
- * simulation are observable, and those are the same on every replay.
+ * performance.now() starts at 0 in every simulation, like Date at SIM_EPOCH:
+ * the same absolute values on every replay, so even floating-point rounding
+ * of differences (delays are fractional) is the same. The one module state
+ * keyed by it, the store-call deadline slots, is cleared at the start
+ * (regression: a growing base rounded differences differently, and a seed
+ * replayed alone took another history than in its block).
  */
-let perfBase = 0;
 
 export interface SimulationLimits {
   /** Simulated time after which the body counts as hung. Default one hour. */
@@ -43,10 +45,10 @@ export const simNow = (): number => Date.now() - SIM_EPOCH;
 export async function simulate<T>(seed: number, body: () => Promise<T>, limits: SimulationLimits = {}): Promise<SimulationOutcome<T>> {
   const maxMs = limits.maxMs ?? 3_600_000;
   const maxSteps = limits.maxSteps ?? 5_000_000;
+  resetTimeoutSlots();
   vi.useFakeTimers({ now: SIM_EPOCH, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
-  const base = perfBase;
   const random = vi.spyOn(Math, 'random').mockImplementation(rng((seed ^ 0x5bd1e995) >>> 0));
-  const perf = vi.spyOn(performance, 'now').mockImplementation(() => base + simNow());
+  const perf = vi.spyOn(performance, 'now').mockImplementation(() => simNow());
   let steps = 0;
   try {
     let outcome: { ok: true; value: T } | { ok: false; error: unknown } | undefined;
@@ -66,7 +68,6 @@ export async function simulate<T>(seed: number, body: () => Promise<T>, limits: 
       steps++;
     }
   } finally {
-    perfBase = base + simNow() + 1_000_000;
     random.mockRestore();
     perf.mockRestore();
     vi.useRealTimers();
