@@ -725,9 +725,15 @@ export class Migration<K extends Key, E extends object> {
     const { report, differing } = await runVerify(this.name, this.#o.old, this.#o.new, this.#control, merged);
     let final = report;
     if (options.repair && report.status === 'different' && differing.length > 0) {
-      const repair = await this.repair(differing, merged);
-      const clean = repair.stillDifferent.total === 0 && report.untracked === 0;
-      final = { ...report, status: clean ? 'equal' : 'different', repair };
+      try {
+        const repair = await this.repair(differing, merged);
+        const clean = repair.stillDifferent.total === 0 && report.untracked === 0;
+        final = { ...report, status: clean ? 'equal' : 'different', repair };
+      } catch (error) {
+        // The differences were found but not all repaired: the run failed, and says why (regression: a failing store threw out of verify).
+        const code = error instanceof MidairError ? error.code : 'UNKNOWN';
+        final = { ...report, status: 'failed', error: { code, message: error instanceof Error ? error.message : String(error) } };
+      }
     }
     if (final.status === 'equal' || final.status === 'different') await this.#saveVerification(final);
     return final;

@@ -4,7 +4,8 @@ import { compareVersions } from '../versions.js';
 import type { PhaseState } from '../control/control-store.js';
 import { PHASE_RULES } from './phases.js';
 import type { Runtime } from './runtime.js';
-import { authority, other, type SideCall } from './repository-calls.js';
+import { MidairError } from '../errors.js';
+import { authority, errorCode, other, type SideCall } from './repository-calls.js';
 
 /**
  * The read path of the repository. Where new is authoritative but may not
@@ -23,8 +24,15 @@ export function createReads<K extends Key, E extends object>(rt: Runtime<K, E>, 
       if (await rt.hasPendingRepair(id, from === 'old' ? 'new-to-old' : 'old-to-new')) {
         try {
           return await call(st, other(from), 'get', (s, signal) => s.get(key, { signal }));
-        } catch {
-          rt.recordSecondary(false); // then the usual answer below
+        } catch (error) {
+          // For this key the other store holds the newest value (a neighbour wrote it under the incoming authority):
+          // answering from this side could return a value already replaced or deleted (regression: a frozen reader
+          // fell back to old's stale copy when new failed). The call fails instead, as an authoritative read would.
+          rt.recordSecondary(false);
+          throw new MidairError(errorCode(error), `get on migration ${rt.name} failed: the key is being written across the cutover and the store that holds its newest value failed; retry`, {
+            cause: error,
+            details: { side: other(from), authoritative: true },
+          });
         }
       }
     }

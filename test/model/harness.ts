@@ -4,7 +4,7 @@ import { rng } from '../support/rng.js';
 import { simNow, simulate } from '../support/sim-clock.js';
 import { checkErrors, checkFinal, checkReads, type OpRecord, type Violation } from './checker.js';
 import { disrupt } from './disruptions.js';
-import { instanceFaults, startInstance, TIMING, type Instance } from './instances.js';
+import { instanceFaults, MODEL_OPTIONS, startInstance, TIMING, type Instance } from './instances.js';
 import { tasks, walk, type OperatorContext } from './operator.js';
 import { recorded } from './recorder.js';
 import { sabotaged, sabotagedControl, type Sabotage } from './sabotage.js';
@@ -188,13 +188,7 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
     old: faultyStore(rawOld, opFaults),
     new: faultyStore(rawNew, opFaults, { extraErrorRate: flaky }),
     control,
-    pollMs: TIMING.pollMs,
-    instanceExpiryMs: TIMING.instanceExpiryMs,
-    timeoutMs: TIMING.timeoutMs,
-    ackTimeoutMs: TIMING.ackTimeoutMs,
-    pauseTimeoutMs: TIMING.pauseTimeoutMs,
-    autoHalt: false,
-    repair: { intervalMs: TIMING.repairMs },
+    ...MODEL_OPTIONS,
   }).start();
   const allFaults = [...instances.map((x) => x.faults), opFaults];
   p.faults = () => allFaults.reduce((n, f) => n + f.injected.errors + f.injected.lateErrors + f.injected.hangs + (f.injected.lateCommits ?? 0), 0);

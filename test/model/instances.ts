@@ -68,6 +68,17 @@ export function instanceFaults(random: () => number, rate: number, lateCommits: 
   };
 }
 
+/** The timings every instance of the model runs with, the operator's included (auto-halt off: the operator decides). */
+export const MODEL_OPTIONS = {
+  pollMs: TIMING.pollMs,
+  instanceExpiryMs: TIMING.instanceExpiryMs,
+  timeoutMs: TIMING.timeoutMs,
+  ackTimeoutMs: TIMING.ackTimeoutMs,
+  pauseTimeoutMs: TIMING.pauseTimeoutMs,
+  autoHalt: false,
+  repair: { intervalMs: TIMING.repairMs },
+} as const;
+
 export async function startInstance(s: InstanceSetup): Promise<Instance> {
   const migration = defineMigration<number, Doc>({
     name: 'model',
@@ -76,14 +87,8 @@ export async function startInstance(s: InstanceSetup): Promise<Instance> {
     old: faultyStore(s.old, s.faults),
     new: faultyStore(s.new, s.faults, s.newErrorRate ? { extraErrorRate: s.newErrorRate } : {}),
     control: instanceControl(s.control, s.faults),
-    pollMs: TIMING.pollMs,
-    instanceExpiryMs: TIMING.instanceExpiryMs,
-    timeoutMs: TIMING.timeoutMs,
-    ackTimeoutMs: TIMING.ackTimeoutMs,
-    pauseTimeoutMs: TIMING.pauseTimeoutMs,
-    autoHalt: false,
+    ...MODEL_OPTIONS,
     shadow: { recheckMs: 0 },
-    repair: { intervalMs: TIMING.repairMs },
   });
   const trace = s.trace;
   if (trace) {

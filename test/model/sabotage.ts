@@ -28,7 +28,8 @@ export function sabotagedControl(control: ControlStore, sabotage: Sabotage | und
   if (!sabotage?.noRepairQueue) return control;
   return new Proxy(control, {
     get(target, prop, receiver) {
-      if (prop === 'enqueueRepairs') return async () => Promise.resolve([]);
+      // Nothing is queued, intents included, yet every caller is told it was (an intent refused would refuse the write).
+      if (prop === 'enqueueRepairs') return async (_migration: string, _direction: string, entries: readonly unknown[]) => Promise.resolve(entries.map((_, i) => i + 1));
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },
