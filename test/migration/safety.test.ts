@@ -228,6 +228,31 @@ describe('safety: regressions', () => {
     await r.migration.repository().put(item(10, 1)); // writes go on
   });
 
+  it('regression: a frozen reader fell back to old\'s stale copy when new failed', async () => {
+    const r = await rig({ repair: { enabled: false } });
+    await r.goTo('ramp', 0);
+    await r.oldStore.put(item(12, 1, 'stale in old'));
+    await r.newStore.put(item(12, 2, 'written under the incoming authority'));
+    // The fleet is frozen for the cutover, and a neighbour already on new-primary queued the key new → old.
+    const s = await r.control.getState('items');
+    if (!s) throw new Error('no state');
+    await r.control.compareAndSet('items', s.version, { ...s, writesPaused: true }, { actor: 'test', action: 'pause', reason: 'test: freeze', forced: false });
+    await r.control.enqueueRepairs('items', 'new-to-old', [{ keyId: 'n12', reason: 'CONNECTION' }]);
+    let failing = false;
+    const flaky = intercept<number, Item>(r.newStore, {
+      get: async (next, key, o) => {
+        if (failing) throw new MidairError('CONNECTION', 'new unreachable: injected');
+        return next(key, o);
+      },
+    });
+    const reader = await r.instance({ new: flaky, instanceId: 'frozen-reader', repair: { enabled: false } });
+    expect((await reader.repository().get(12))?.v).toBe('written under the incoming authority');
+    failing = true;
+    const error = await reader.repository().get(12).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(MidairError);
+    expect((error as MidairError).details.authoritative).toBe(true);
+  });
+
   it('regression: getMany read every key at once', async () => {
     let inFlight = 0;
     let most = 0;
