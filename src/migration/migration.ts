@@ -599,15 +599,32 @@ export class Migration<K extends Key, E extends object> {
    */
   async #cutOver(s: PhaseState, target: PhaseSetting, audit: AuditInput): Promise<void> {
     const epoch = s.version + 1;
-    await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, epoch, { old: true, new: true }, this.#o.timeoutMs, () => undefined);
     const drainMs = this.#o.freezeDrainMs ?? Math.floor(this.#o.pauseTimeoutMs / 3);
     const started = Date.now();
-    const { left } = await this.#repairer.drain(s, { epoch, fencedBelow: epoch, deadline: started + drainMs, now: () => Date.now(), wait: async () => sleep(Math.min(this.#o.pollMs, 50)) });
+    let left: number;
+    try {
+      await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, epoch, { old: true, new: true }, this.#o.timeoutMs, () => undefined);
+      ({ left } = await this.#repairer.drain(s, { epoch, fencedBelow: epoch, deadline: started + drainMs, now: () => Date.now(), wait: async () => sleep(Math.min(this.#o.pollMs, 50)) }));
+    } catch (error) {
+      // Never leave the fleet frozen (regression: a fence that could not rise left writes paused, and the fence
+      // already raised on the other store refused every repair of the frozen version).
+      const code = error instanceof MidairError ? error.code : 'UNKNOWN';
+      await this.#resume(s, audit, `cutover ${s.phase} → ${target.phase} abandoned: ${code} while fencing or draining; writes resumed under the same authority`);
+      throw error;
+    }
     if (left === 0) return;
     const reason = `cutover ${s.phase} → ${target.phase} abandoned: ${left} repair(s) still queued after ${Date.now() - started} ms of the freeze (freezeDrainMs ${drainMs}); writes resumed under the same authority`;
-    const resumed = await this.#control.compareAndSet(this.name, s.version, { ...s, writesPaused: false }, { ...audit, action: 'pause', reason });
-    if (resumed && this.#started) this.#applyState(resumed);
+    await this.#resume(s, audit, reason);
     throw new MidairError('BLOCKED', `migration ${this.name}: ${reason}. Let the repairers catch up (or fix what keeps failing: midair repairs list), then try again`);
+  }
+
+  /** Ends the freeze at `s` without changing authority; the next version (the one the raised fences allow) serves again. */
+  async #resume(s: PhaseState, audit: AuditInput, reason: string): Promise<void> {
+    const resumed = await this.#control.compareAndSet(this.name, s.version, { ...s, writesPaused: false }, { ...audit, action: 'pause', reason }).catch((error: unknown) => {
+      this.#events.emit('error', { operation: 'resume writes after an abandoned cutover', error });
+      return undefined;
+    });
+    if (resumed && this.#started) this.#applyState(resumed);
   }
 
   #conflict(): MidairError {

@@ -253,6 +253,28 @@ describe('safety: regressions', () => {
     expect((error as MidairError).details.authoritative).toBe(true);
   });
 
+  it('regression: a fence that could not rise left the fleet frozen for good', async () => {
+    const r = await rig({ repair: { enabled: false } });
+    await r.goTo('ramp', 0);
+    let refuse = true;
+    const stubborn = intercept<number, Item>(r.newStore, {
+      raiseFence: async (next, fence, o) => {
+        const state = await r.control.getState('items');
+        if (refuse && state?.writesPaused) throw new MidairError('CONNECTION', 'new unreachable: injected');
+        return next(fence, o);
+      },
+    });
+    const operator = await r.instance({ new: stubborn, instanceId: 'operator', repair: { enabled: false } });
+    expect(await codeOf(operator.advance({ reason: 'test: cut over' }))).toBe('CONNECTION');
+    expect(await r.control.getState('items')).toMatchObject({ phase: 'ramp', writesPaused: false });
+    await r.migration.awaitFleet();
+    await r.migration.repository().put(item(13, 1, 'after the abandoned cutover'));
+    expect((await r.newStore.get(13))?.v).toBe('after the abandoned cutover');
+    refuse = false;
+    await operator.advance({ reason: 'test: cut over again' });
+    expect(operator.state.phase).toBe('new-primary');
+  });
+
   it('regression: getMany read every key at once', async () => {
     let inFlight = 0;
     let most = 0;
