@@ -275,6 +275,34 @@ describe('safety: regressions', () => {
     expect(operator.state.phase).toBe('new-primary');
   });
 
+  it('regression: repairs that could not be queued piled up in memory while the control store was down; now the write is refused, nothing written', async () => {
+    const r = await rig({ repair: { enabled: false } });
+    await r.goTo('dual-write');
+    let down = false;
+    const control = new Proxy(r.control, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        const real = (value as (...a: unknown[]) => unknown).bind(target);
+        if (prop !== 'enqueueRepairs') return real;
+        return async (...args: unknown[]) => {
+          if (down) throw new MidairError('CONNECTION', 'control store unreachable: injected');
+          return real(...args);
+        };
+      },
+    });
+    const m = await r.instance({ control, instanceId: 'cut-off', repair: { enabled: false } });
+    await m.awaitFleet();
+    down = true;
+    for (let i = 0; i < 50; i++) expect(await codeOf(m.repository().put(item(100 + i, 1)))).toBe('CONNECTION');
+    expect(await r.oldStore.count()).toBe(0);
+    expect(await r.newStore.count()).toBe(0);
+    down = false;
+    await m.repository().put(item(200, 1));
+    await m.settle();
+    expect((await r.newStore.get(200))?.v).toBe('v1');
+  });
+
   it('regression: getMany read every key at once', async () => {
     let inFlight = 0;
     let most = 0;
