@@ -197,6 +197,7 @@ export class Migration<K extends Key, E extends object> {
         events: this.#events,
         timeoutMs: this.#o.timeoutMs,
         lateLandingMs: options.lateLandingMs ?? 60_000,
+        intentDelayMs: options.intentDelayMs ?? (options.timeoutMs ?? 2000) * 5,
         now: () => Date.now(),
         onRepaired: () => this.stats.repaired++,
       },

@@ -1,5 +1,5 @@
 import type { ControlStore, PhaseState, RepairDirection, RepairEntry } from '../control/control-store.js';
-import { REPAIR_DIRECTIONS, STICKY_REPAIR_REASON } from '../control/control-store.js';
+import { INTENT_REASON, REPAIR_DIRECTIONS, STICKY_REPAIR_REASON } from '../control/control-store.js';
 import { MidairError } from '../errors.js';
 import { parseKeyId, type Key } from '../keys.js';
 import type { Fence, Store } from '../store.js';
@@ -53,6 +53,8 @@ export interface RepairerDeps<K extends Key, E extends object> {
   readonly timeoutMs: number;
   /** How long an unknown-outcome write's entry is kept (re-synced as its lease ends) while its version is not fenced out. */
   readonly lateLandingMs: number;
+  /** How long a kept entry rests, as an intent, before it is re-synced. */
+  readonly intentDelayMs: number;
   readonly now: () => number;
   readonly onRepaired: () => void;
 }
@@ -149,7 +151,15 @@ export class Repairer<K extends Key, E extends object> {
       // out — or, for an unknown outcome, until `lateLandingMs` passed (the one bound left to a clock).
       const mayLand = entry.epoch !== undefined && entry.epoch >= fencedBelow;
       const expired = entry.reason === UNKNOWN_OUTCOME && d.now() - entry.enqueuedAt.getTime() >= d.lateLandingMs;
-      if (mayLand && !expired) return 'kept';
+      if (mayLand && !expired) {
+        // Synced, so it is no missed write any more (gates leave intents out); but a write of the key may still be
+        // in flight, so it stays queued as an intent of that epoch, re-synced when due (regression: a failed second
+        // write kept its writer's epoch and blocked the gates until a phase change the gates themselves blocked).
+        if (entry.reason !== UNKNOWN_OUTCOME && entry.reason !== INTENT_REASON) {
+          await d.control.enqueueRepairs(d.name, direction, [{ keyId: entry.keyId, reason: INTENT_REASON, delayMs: d.intentDelayMs, epoch: entry.epoch }]);
+        }
+        return 'kept';
+      }
       if (!(await d.control.completeRepair(d.name, direction, entry.keyId, entry.seq))) return 'kept';
       d.onRepaired();
       return 'done';

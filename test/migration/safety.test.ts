@@ -303,6 +303,27 @@ describe('safety: regressions', () => {
     expect((await r.newStore.get(200))?.v).toBe('v1');
   });
 
+  it('regression: a failed second write kept its writer\'s epoch and blocked the repairs gate until a phase change the gate itself blocked', async () => {
+    const r = await rig({ repair: { enabled: false } });
+    await r.goTo('dual-write');
+    let failing = true;
+    const flaky = intercept<number, Item>(r.newStore, {
+      syncKey: async (next, key, read, o) => {
+        if (failing) throw new MidairError('CONNECTION', 'new unreachable: injected');
+        return next(key, read, o);
+      },
+    });
+    const m = await r.instance({ new: flaky, instanceId: 'writer', repair: { enabled: false } });
+    await m.awaitFleet();
+    await m.repository().put(item(14, 1));
+    await m.settle();
+    failing = false;
+    await m.drainRepairs();
+    expect((await r.newStore.get(14))?.v).toBe('v1');
+    const repairs = (await m.gates('ramp')).find((g) => g.gate === 'repairs');
+    expect(repairs?.ok).toBe(true);
+  });
+
   it('regression: getMany read every key at once', async () => {
     let inFlight = 0;
     let most = 0;
