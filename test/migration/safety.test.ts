@@ -287,7 +287,7 @@ describe('safety: regressions', () => {
         if (prop !== 'enqueueRepairs') return real;
         return async (...args: unknown[]) => {
           if (down) throw new MidairError('CONNECTION', 'control store unreachable: injected');
-          return real(...args);
+          return await real(...args);
         };
       },
     });
