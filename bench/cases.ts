@@ -148,6 +148,7 @@ const verifyEqualMaria: BenchCase = {
 async function timedBackfill(ctx: BenchContext, old: Store<bigint, BenchUser>, table: string): Promise<number> {
   await pgUsers(await pgp(ctx), table, 0);
   const target = await pgStore(ctx, table);
+  await old.setup(); // both stores hold what midair keeps beside the table (tombstones, the fence)
   await target.setup();
   const m = defineMigration({ name: 'bench', old, new: target, control: memoryControlStore() });
   await m.advance({ reason: 'bench' });

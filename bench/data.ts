@@ -53,7 +53,7 @@ export async function pgPool(url: string): Promise<pg.Pool> {
 
 /** (Re)creates a PostgreSQL users table with `rows` rows (0: empty). */
 export async function pgUsers(pool: pg.Pool, table: string, rows: number): Promise<void> {
-  await pool.query(`DROP TABLE IF EXISTS ${SCHEMA}.${table}, ${SCHEMA}.${table}_midair_tombstones`);
+  await pool.query(`DROP TABLE IF EXISTS ${SCHEMA}.${table}, ${SCHEMA}.${table}_midair_tombstones, ${SCHEMA}.${table}_midair_fences`);
   await pool.query(`CREATE TABLE ${SCHEMA}.${table} (${PG_COLUMNS})`);
   if (rows > 0) await pool.query(PG_FILL(table, rows));
   await pool.query(`ANALYZE ${SCHEMA}.${table}`);
@@ -67,7 +67,7 @@ export async function mysqlUsers(url: string, source: pg.Pool, table: string, ro
   const u = new URL(url);
   u.pathname = `/${SCHEMA}`;
   const pool = mysql.createPool({ uri: u.toString(), connectionLimit: 8 });
-  await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_midair_tombstones`);
+  await pool.query(`DROP TABLE IF EXISTS ${table}, ${table}_midair_tombstones, ${table}_midair_fences`);
   await pool.query(`CREATE TABLE ${table} (id bigint PRIMARY KEY, email varchar(200) NOT NULL, name varchar(200) NOT NULL, bio text, prefs json,
     created_at timestamp(6) NULL, updated_at timestamp(6) NULL) ENGINE=InnoDB`);
   for (let lo = 0; lo < rows; lo += 20_000) {

@@ -215,7 +215,9 @@ export async function backfillLive(ctx: BenchContext, options: BackfillOptions<B
   await pgUsers(p, LIVE_NEW, 0);
   const target = await store(ctx, LIVE_NEW);
   await target.setup();
-  const m = defineMigration({ name: 'bench-live', old: await store(ctx, LIVE_OLD), new: target, control: memoryControlStore(), instanceExpiryMs: 1000, pollMs: 100 });
+  const old = await store(ctx, LIVE_OLD);
+  await old.setup();
+  const m = defineMigration({ name: 'bench-live', old, new: target, control: memoryControlStore(), instanceExpiryMs: 1000, pollMs: 100 });
   await m.advance({ reason: 'bench' });
   let latencyWaits = 0;
   load?.measure();

@@ -487,6 +487,14 @@ export class Migration<K extends Key, E extends object> {
       });
     if (from === 'old-read-only' && resyncOptions) {
       const next = await step(`${options.reason} [old re-synced from new right after]`, true);
+      // Writes issued under old-read-only reach new alone: the re-sync must come after the last of them (regression:
+      // one still in flight landed after the re-sync and old never got it). Live instances finish theirs; a stalled
+      // one's is refused at new from here on.
+      // The switch is made: whatever fails here is reported, and the re-sync (which reports for itself) still runs.
+      await this.awaitFleet().catch((error: unknown) => this.#events.emit('error', { operation: 'wait for the fleet before the re-sync', error }));
+      await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, next.version, { old: false, new: false }, this.#o.timeoutMs, (side, error) =>
+        this.#events.emit('error', { operation: `raise the fence of ${side}`, error }),
+      );
       return { ...next, resync: await this.verify(resyncOptions) };
     }
     if (from === 'new-primary' && resyncOptions) {
