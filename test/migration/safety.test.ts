@@ -324,6 +324,32 @@ describe('safety: regressions', () => {
     expect(repairs?.ok).toBe(true);
   });
 
+  it('regression: leaving old-read-only, a write still in flight there landed after the re-sync, and old never got it', async () => {
+    const r = await rig({ repair: { enabled: false } });
+    await r.goTo('old-read-only');
+    const reached = deferred();
+    const release = deferred();
+    const slowNew = intercept<number, Item>(r.newStore, {
+      put: async (next, e, o) => {
+        if (e.v !== 'in flight') return next(e, o);
+        reached.resolve();
+        await release.promise;
+        return next(e, { ...o, signal: undefined });
+      },
+    });
+    const writer = await r.instance({ new: slowNew, instanceId: 'writer', repair: { enabled: false }, timeoutMs: 5000 });
+    await writer.awaitFleet();
+    const write = writer.repository().put(item(15, 1, 'in flight'));
+    await reached.promise;
+    const back = r.migration.rollback({ reason: 'test: back to new-primary' });
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the switch is published meanwhile; the write has not landed
+    release.resolve();
+    await write;
+    const result = await back;
+    expect(result.phase).toBe('new-primary');
+    expect((await r.oldStore.get(15))?.v).toBe('in flight');
+  });
+
   it('regression: getMany read every key at once', async () => {
     let inFlight = 0;
     let most = 0;
