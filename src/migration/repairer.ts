@@ -35,7 +35,7 @@ export interface RoundOptions {
   readonly limit?: number;
 }
 
-/** Entries are named `direction:keyId:seq`. */
+/** Entries are named `direction:keyId`: a drain re-syncs a key once, however often it is queued again meanwhile. */
 export interface RoundResult {
   done: number;
   /** Re-synced (completed or kept). */
@@ -104,7 +104,7 @@ export class Repairer<K extends Key, E extends object> {
       });
       const outcomes = await mapLimit(entries, this.#concurrency, (entry) => this.#repairOne(state, fence, fencedBelow, direction, entry));
       entries.forEach((entry, i) => {
-        const id = `${direction}:${entry.keyId}:${entry.seq}`;
+        const id = `${direction}:${entry.keyId}`;
         if (outcomes[i] === 'failed') result.failed.push(id);
         else result.claimed.push(id);
         if (outcomes[i] === 'done') result.done++;
@@ -115,7 +115,9 @@ export class Repairer<K extends Key, E extends object> {
 
   /**
    * Rounds (delayed entries included, others' claims taken over) until every
-   * entry has been re-synced at least once, or `deadline` passes. Resolves
+   * key has been re-synced at least once, or `deadline` passes (regression:
+   * an entry kept as an intent came back with a new seq every round, and the
+   * drain looped without end, never yielding). Resolves
    * how many were completed and how many are left: entries that kept failing,
    * and entries kept for a write that may still land.
    */
