@@ -473,7 +473,7 @@ export class Migration<K extends Key, E extends object> {
     const step = (reason: string, force: boolean): Promise<PhaseState> =>
       this.#transition('rollback', { ...options, reason, force }, (s) => {
         if (s.phase === 'complete') {
-          throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is complete: writes to old stopped, so there is no way back (start a new migration from new to old instead)`);
+          throw new MidairError('INVALID_ARGUMENT', `migration ${this.name} is complete: writes to old stopped and its tombstones may be purged, so there is no rollback from complete; nothing changed (start a new migration from new to old instead)`);
         }
         if (s.phase === 'old-read-only' && !force) {
           throw new MidairError(
