@@ -278,7 +278,9 @@ export const liveTraffic: BenchCase = {
     const running = await startLoad(ctx, LIVE_OLD, ctx.rows);
     let run: BackfillRun;
     try {
-      run = await backfillLive(ctx, THROTTLED, running);
+      // The quick run keeps the harness from rotting, on a machine doing other work: a 1 ms latency budget can hold
+      // the backfill for as long as the machine stays slow, so it gets a budget it can meet (its figure is no measurement).
+      run = await backfillLive(ctx, ctx.quick ? { ...THROTTLED, latencyBudgetMs: 25 } : THROTTLED, running);
     } catch (error) {
       await running.stop().catch(() => undefined);
       throw error;
