@@ -225,6 +225,11 @@ export class Migration<K extends Key, E extends object> {
     try {
       await this.#control.setup();
       this.#applyState(await this.#control.init(this.name, this.#actor));
+      // Each store's fence row exists before this instance writes, so every fenced write holds it (best effort: a store
+      // that is down now is fenced from the first phase change on).
+      await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, 0, { old: false, new: false }, this.#o.timeoutMs, (side, error) =>
+        this.#events.emit('error', { operation: `create the fence of ${side}`, error }),
+      );
       await this.#refresh();
     } catch (error) {
       this.#life.failedToStart(error);

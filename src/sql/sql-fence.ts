@@ -60,12 +60,10 @@ export class SqlFences {
    * above its epoch, and otherwise holds the fence for the rest of the transaction.
    */
   async check(conn: SqlConnection, fence: Fence, operation: string): Promise<void> {
-    let current = await this.read(conn, fence.migration, 'share');
-    if (current === undefined && this.#dialect.forShare !== '') {
-      await this.#ensureRow(conn, fence.migration);
-      current = await this.read(conn, fence.migration, 'share');
-    }
-    const at = current ?? 0;
+    // No row: fence 0, and nothing to lock — a migration creates its row at start (raiseFence to 0), so fenced writes
+    // find it. Inserting it here held an exclusive lock for the whole write, and first writes of a fresh store waited
+    // on each other, across a shared pool for good (regression: a CI run hung on it).
+    const at = (await this.read(conn, fence.migration, 'share')) ?? 0;
     if (at > fence.epoch) throw fencedError(this.#store, operation, fence, at);
   }
 

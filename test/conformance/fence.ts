@@ -142,13 +142,13 @@ export function fenceSuite(get: () => Backend): void {
       expect(await store.count()).toBe(0);
     });
 
-    for (const before of ['no fence was raised', 'a fence was raised'] as const) {
+    for (const before of ['the fence at 0, as a migration starting leaves it', 'a fence was raised'] as const) {
       it(`raiseFence resolves only once a write in flight that passed the old fence committed (${before}); later writes with that epoch are refused`, async () => {
         const backend = get();
         const { table, store } = await fencedRows(backend);
         const { raise, fenceOf } = fencing(store);
         const old = before === 'a fence was raised' ? 1 : 0;
-        if (old > 0) await raise({ migration: 'users', epoch: old });
+        await raise({ migration: 'users', epoch: old });
         const events: string[] = [];
         let open = (): void => undefined;
         const gate = new Promise<void>((resolve) => (open = resolve));
