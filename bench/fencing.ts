@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Store } from '../src/index.js';
 import { postgresStore } from '../src/postgres/index.js';
-import type { PutOptions } from '../src/store.js';
+import type { PutOptions } from '../src/core/store.js';
 import { pgPool, pgUsers, SCHEMA, usersMapping, type BenchUser } from './data.js';
 import type { BenchCase, BenchContext } from './harness.js';
 

@@ -6,20 +6,20 @@
  */
 
 // Errors
-export { ERROR_CODES, MidairError, PartialSyncError, describeFailure } from './errors.js';
-export type { MidairErrorCode, MidairErrorDetails } from './errors.js';
+export { ERROR_CODES, MidairError, PartialSyncError, describeFailure } from './core/errors.js';
+export type { MidairErrorCode, MidairErrorDetails } from './core/errors.js';
 
 // Comparing entities
-export { diffEntities, valuesEqual } from './compare.js';
+export { diffEntities, valuesEqual } from './core/compare.js';
 
 // Keys and versions
-export { compareKeys, keyId, parseKeyId } from './keys.js';
-export type { Key, KeyPart } from './keys.js';
-export { compareVersions } from './versions.js';
-export type { Version } from './versions.js';
+export { compareKeys, keyId, parseKeyId } from './core/keys.js';
+export type { Key, KeyPart } from './core/keys.js';
+export { compareVersions } from './core/versions.js';
+export type { Version } from './core/versions.js';
 
 // The Store contract
-export { CHECK_PROBLEM_CODES, DEFAULT_CAPABILITIES, readKeyOf } from './store.js';
+export { CHECK_PROBLEM_CODES, DEFAULT_CAPABILITIES, readKeyOf } from './core/store.js';
 export type {
   BulkWriteResult,
   CallOptions,
@@ -38,28 +38,28 @@ export type {
   SyncManyResult,
   SyncResult,
   Tombstone,
-} from './store.js';
-export { decideWrite } from './entity.js';
-export type { EntityShape, WriteDecision } from './entity.js';
+} from './core/store.js';
+export { decideWrite } from './core/entity.js';
+export type { EntityShape, WriteDecision } from './core/entity.js';
 
 // Mapping
 export { COLUMN_FAMILIES, DIALECTS, canonicalDecimal, codecs } from './mapping/codecs.js';
 export type { Codec, ColumnFamily, CustomCodecSpec, DialectName, TimestampOptions } from './mapping/codecs.js';
 export { col, compareKeyCodecs, sqlMapping } from './mapping/mapping.js';
-export { JSON_NULL, LosslessNumber, isLosslessNumber, jsonDecimal } from './mapping/json-value.js';
-export type { JsonNull } from './mapping/json-value.js';
+export { JSON_NULL, LosslessNumber, isLosslessNumber, jsonDecimal } from './core/json-value.js';
+export type { JsonNull } from './core/json-value.js';
 export type { ColumnSpec, MappedField, MappedTable, SqlMapping, SqlMappingSpec, TableMapping } from './mapping/mapping.js';
 
 // Backfill
-export { Throttle } from './backfill/throttle.js';
-export type { ThrottleOptions } from './backfill/throttle.js';
+export { Throttle } from './jobs/throttle.js';
+export type { ThrottleOptions } from './jobs/throttle.js';
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';
 export { BACKFILL_STATUSES } from './backfill/backfill-options.js';
 export type { BackfillStatus } from './backfill/backfill-options.js';
 export { checkKeyMappings } from './backfill/key-check.js';
 export type { KeyMappings } from './backfill/key-check.js';
-export { inWindow } from './backfill/pace.js';
-export type { PaceOptions, PaceReason } from './backfill/pace.js';
+export { inWindow } from './jobs/pace.js';
+export type { PaceOptions, PaceReason } from './jobs/pace.js';
 
 // Verification
 export { VERIFY_MODES } from './verify/verify-options.js';
@@ -116,8 +116,8 @@ export { resetFactsForNew } from './migration/facts.js';
 export type { QueryDefs, Repository } from './migration/repository.js';
 export type { MigrationEventName, MigrationEvents } from './migration/events.js';
 export type { ShadowOptions } from './migration/shadow.js';
-export { HALT_TARGET, PHASE_RULES, PHASES, SIDES, crossesAuthority, nextPhase, previousPhase } from './migration/phases.js';
-export type { Phase, PhaseRules, Side } from './migration/phases.js';
+export { HALT_TARGET, PHASE_RULES, PHASES, SIDES, crossesAuthority, nextPhase, previousPhase } from './core/phases.js';
+export type { Phase, PhaseRules, Side } from './core/phases.js';
 
 // For adapter authors
 export { SqlDialect } from './sql/sql-dialect.js';

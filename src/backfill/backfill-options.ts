@@ -1,6 +1,6 @@
-import type { Fence } from '../store.js';
-import type { ThrottleOptions } from './throttle.js';
-import type { PaceOptions, PaceReason } from './pace.js';
+import type { Fence } from '../core/store.js';
+import type { ThrottleOptions } from '../jobs/throttle.js';
+import type { PaceOptions, PaceReason } from '../jobs/pace.js';
 import type { KeyMappings } from './key-check.js';
 
 export interface BackfillProgress {

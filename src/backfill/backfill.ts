@@ -1,15 +1,16 @@
 import type { ControlStore } from '../control/control-store.js';
-import { errorSummary, MidairError } from '../errors.js';
-import { keyId, parseKeyId, type Key } from '../keys.js';
-import type { Store } from '../store.js';
+import { errorSummary, MidairError } from '../core/errors.js';
+import { keyId, parseKeyId, type Key } from '../core/keys.js';
+import type { Store } from '../core/store.js';
 import { lastEntryIntoOldOnly, recordBackfillRun } from '../migration/facts.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
 import { copyNext, pruneChunk } from './chunks.js';
 import { deleteShareRefusal, phaseRefusal } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
 import { copyInRanges } from './parallel.js';
-import { firstKeys, readControl, sleep, waitForPace } from './steps.js';
-import { Throttle } from './throttle.js';
+import { firstKeys, readControl, waitForPace } from '../jobs/steps.js';
+import { sleep } from '../core/sleep.js';
+import { Throttle } from '../jobs/throttle.js';
 
 export { backfillControlName } from './backfill-options.js';
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult, BackfillStatus } from './backfill-options.js';

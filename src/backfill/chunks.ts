@@ -1,9 +1,9 @@
 import type { ControlStore } from '../control/control-store.js';
-import { MidairError, PartialSyncError } from '../errors.js';
-import { keyId, type Key } from '../keys.js';
-import type { BulkWriteResult, Store } from '../store.js';
+import { MidairError, PartialSyncError } from '../core/errors.js';
+import { keyId, type Key } from '../core/keys.js';
+import type { BulkWriteResult, Store } from '../core/store.js';
 import { orphansOf, pendingEitherWay } from './guards.js';
-import { firstKeys, firstPage } from './steps.js';
+import { firstKeys, firstPage } from '../jobs/steps.js';
 import type { BackfillOptions } from './backfill-options.js';
 
 /** What every chunk of one run shares. */

@@ -1,7 +1,7 @@
 import type { ControlStore } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
-import { parseKeyId, type Key } from '../keys.js';
-import type { Store } from '../store.js';
+import { MidairError } from '../core/errors.js';
+import { parseKeyId, type Key } from '../core/keys.js';
+import type { Store } from '../core/store.js';
 import type { BackfillOptions } from './backfill-options.js';
 import { deadLetterReason } from './chunks.js';
 

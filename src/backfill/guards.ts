@@ -1,9 +1,10 @@
 import type { ControlStore } from '../control/control-store.js';
 import { REPAIR_DIRECTIONS } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
-import { keyId, type Key } from '../keys.js';
-import { PHASE_RULES, type Phase } from '../migration/phases.js';
-import { hasManyOf, scanKeysOf, type Store } from '../store.js';
+import { MidairError } from '../core/errors.js';
+import { keyId, type Key } from '../core/keys.js';
+import { PHASE_RULES, type Phase } from '../core/phases.js';
+import { hasManyOf, scanKeysOf, type Store } from '../core/store.js';
+import { percent } from '../core/format.js';
 
 /**
  * The guards on every step of a backfill that could delete: a backfill, a
@@ -84,10 +85,9 @@ export async function deleteShareRefusal<K extends Key, E extends object>(o: {
     if (would > limit) break;
   }
   if (would <= limit) return undefined;
-  const pct = (r: number): string => `${(r * 100).toFixed(r < 0.1 ? 2 : 1)} %`;
   return new MidairError(
     'BLOCKED',
-    `the prune would delete at least ${would} of new's ${rows} row(s) (${pct(rows === 0 ? 1 : would / rows)}), more than the ${pct(share)} allowed; nothing was deleted. ` +
+    `the prune would delete at least ${would} of new's ${rows} row(s) (${percent(rows === 0 ? 1 : would / rows)}), more than the ${percent(share)} allowed; nothing was deleted. ` +
       'Keys new holds and old lacks are usually a sign of a wrong mapping (compare the key codecs) or of writes that reached new alone; ' +
       'check them, then pass allowDeletes: true (--allow-deletes) to prune anyway, or raise maxDeleteShare',
   );

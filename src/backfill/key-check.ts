@@ -1,8 +1,8 @@
-import { MidairError } from '../errors.js';
-import { keyId, type Key } from '../keys.js';
+import { MidairError } from '../core/errors.js';
+import { keyId, type Key } from '../core/keys.js';
 import type { DialectName } from '../mapping/codecs.js';
 import { compareKeyCodecs, roundTripKey, type SqlMapping } from '../mapping/mapping.js';
-import type { CallOptions, Store } from '../store.js';
+import type { CallOptions, Store } from '../core/store.js';
 
 /** The two mappings of a migration, and the dialect new is written on (to read old's keys through new's codecs). */
 export interface KeyMappings {

@@ -1,13 +1,14 @@
 import type { ControlStore } from '../control/control-store.js';
-import type { Key } from '../keys.js';
-import type { Store } from '../store.js';
+import type { Key } from '../core/keys.js';
+import type { Store } from '../core/store.js';
 import type { BackfillOptions } from './backfill-options.js';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import { copyNext, type Counts } from './chunks.js';
 import { phaseRefusal } from './guards.js';
-import { runLeasedRanges } from './leased-ranges.js';
-import { sleep, waitForPace, workerThrottles } from './steps.js';
-import type { Throttle } from './throttle.js';
+import { runLeasedRanges } from '../jobs/leased-ranges.js';
+import { waitForPace, workerThrottles } from '../jobs/steps.js';
+import { sleep } from '../core/sleep.js';
+import type { Throttle } from '../jobs/throttle.js';
 
 /**
  * The copy pass with several workers over leased ranges (leased-ranges.ts):

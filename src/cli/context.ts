@@ -4,12 +4,12 @@ import type { KeyMappings } from '../backfill/key-check.js';
 import { loadConfig, type ResolvedConfig, type ResolvedMigration } from '../config/load-config.js';
 import { openControl, openStore, parseConnection } from '../config/connect.js';
 import type { ControlStore, PhaseState } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
-import type { Key } from '../keys.js';
+import { MidairError } from '../core/errors.js';
+import type { Key } from '../core/keys.js';
 import type { DialectName } from '../mapping/codecs.js';
 import { defineMigration, type Migration } from '../migration/migration.js';
 import type { GateThresholds } from '../migration/gates.js';
-import type { Store } from '../store.js';
+import type { Store } from '../core/store.js';
 import { liveSchemaRefusal } from './schema-guard.js';
 
 /** What every command works on: the config, one migration, its stores and control store. */

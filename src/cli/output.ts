@@ -1,5 +1,5 @@
 import pc from 'picocolors';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 
 /**
  * Exit codes of every `midair` command:

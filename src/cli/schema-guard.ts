@@ -1,9 +1,9 @@
 import type { KeyMappings } from '../backfill/key-check.js';
-import { MidairError } from '../errors.js';
-import type { Key } from '../keys.js';
+import { MidairError } from '../core/errors.js';
+import type { Key } from '../core/keys.js';
 import { compareKeyCodecs } from '../mapping/mapping.js';
 import { compareUniques } from '../sql/sql-check.js';
-import type { CheckProblem, CheckReport, Store } from '../store.js';
+import type { CheckProblem, CheckReport, Store } from '../core/store.js';
 
 /** Both stores' checks, and what they disagree on (key codecs, unique constraints and their collations). */
 export interface BothChecks {

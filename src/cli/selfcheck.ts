@@ -5,7 +5,7 @@ import { makeUser, NEW_SCHEMA, newUsers, OLD_SCHEMA, oldUsers, rng, type DemoUse
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
 import { defineMigration } from '../migration/migration.js';
 import { rowsBar } from './progress.js';
-import type { CheckReport, Store } from '../store.js';
+import type { CheckReport, Store } from '../core/store.js';
 import type { VerifyReport } from '../verify/verify-options.js';
 
 export type { DemoUser } from '../demo/users.js';

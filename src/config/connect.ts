@@ -1,9 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { ControlStore } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
-import type { Key } from '../keys.js';
+import { MidairError } from '../core/errors.js';
+import type { Key } from '../core/keys.js';
 import type { SqlMapping } from '../mapping/mapping.js';
-import type { Store } from '../store.js';
+import type { Store } from '../core/store.js';
 
 export const URL_KINDS = ['postgres', 'mysql', 'sqlite'] as const;
 export type UrlKind = (typeof URL_KINDS)[number];

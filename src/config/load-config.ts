@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import { col, sqlMapping, type ColumnSpec, type SqlMapping } from '../mapping/mapping.js';
 import { configSchema, type ColumnType, type MappingSpec, type MidairConfig, type MigrationConfig } from './config-schema.js';
 

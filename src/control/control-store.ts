@@ -1,4 +1,4 @@
-import type { Phase } from '../migration/phases.js';
+import type { Phase } from '../core/phases.js';
 
 /** What a phase change sets. */
 export interface PhaseSetting {

@@ -10,7 +10,7 @@ import type {
   PhaseState,
 } from './control-store.js';
 import { settingOf } from './control-store.js';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import { memoryRepairQueue } from './memory-repair-queue.js';
 import { repairToken } from './repair-token.js';
 

@@ -1,5 +1,5 @@
 import { STICKY_REPAIR_REASON, type ParkedRepair, type RepairDirection, type RepairEntry } from './control-store.js';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import { repairToken } from './repair-token.js';
 import type { RepairQueue } from './sql-repair-queue.js';
 

@@ -1,4 +1,4 @@
-import { describeFailure, MidairError } from '../errors.js';
+import { describeFailure, MidairError } from '../core/errors.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from '../sql/sql-driver.js';
 import { REPAIR_DIRECTIONS, type RepairDirection } from './control-store.js';

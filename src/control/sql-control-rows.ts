@@ -1,5 +1,5 @@
-import { MidairError } from '../errors.js';
-import { isPhase } from '../migration/phases.js';
+import { MidairError } from '../core/errors.js';
+import { isPhase } from '../core/phases.js';
 import { cellText } from '../sql/sql-dialect.js';
 import {
   type DeadLetter,

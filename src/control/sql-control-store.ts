@@ -1,8 +1,8 @@
-import { MidairError } from '../errors.js';
-import { isPhase } from '../migration/phases.js';
+import { MidairError } from '../core/errors.js';
+import { isPhase } from '../core/phases.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import type { SqlConnection, SqlDriver } from '../sql/sql-driver.js';
-import { chunked } from '../sql/sql-statements.js';
+import { chunked } from '../core/collections.js';
 import { AUDIT_ACTIONS, settingOf, type AuditInput, type ControlStore, type RangeLease, type PhaseSetting, type PhaseState } from './control-store.js';
 import { INITIAL_SETTING } from './memory-control-store.js';
 import { sqlControlContext } from './sql-control-context.js';

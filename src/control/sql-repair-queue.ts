@@ -1,5 +1,5 @@
 import type { SqlConnection } from '../sql/sql-driver.js';
-import { chunked } from '../sql/sql-statements.js';
+import { chunked } from '../core/collections.js';
 import { STICKY_REPAIR_REASON, type ControlStore, type ParkedRepair, type RepairDirection, type RepairProblem } from './control-store.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeParked, decodeRepair, num, text } from './sql-control-rows.js';

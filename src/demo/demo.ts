@@ -1,19 +1,20 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { diffEntities } from '../compare.js';
+import { diffEntities } from '../core/compare.js';
 import type { ControlStore } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import type { GateThresholds } from '../migration/gates.js';
 import { defineMigration, type Migration } from '../migration/migration.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
-import type { Store } from '../store.js';
+import type { Store } from '../core/store.js';
 import type { VerifyReport } from '../verify/verify-options.js';
 import { rowsBar } from '../cli/progress.js';
 import { withFaults, type FaultSwitch } from './faults.js';
 import { percentile, startLoad } from './load.js';
 import { demoReportHtml } from './report-html.js';
 import { makeUser, NEW_SCHEMA, newUsers, OLD_SCHEMA, oldUsers, rng, type DemoUser } from './users.js';
+import { sleep } from '../core/sleep.js';
 
 export interface DemoOptions {
   /** Users seeded into old. Default 10 000. */
@@ -81,7 +82,6 @@ async function instance(stores: { old: Store<bigint, DemoUser>; new: Store<bigin
   }).start();
 }
 
-const sleep = async (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The whole migration on embedded SQLite, in under a minute: several

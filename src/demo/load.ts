@@ -1,4 +1,4 @@
-import { diffEntities } from '../compare.js';
+import { diffEntities } from '../core/compare.js';
 import type { Migration } from '../migration/migration.js';
 import { makeUser, type DemoUser } from './users.js';
 

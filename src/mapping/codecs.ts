@@ -1,4 +1,4 @@
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import type { HashKind } from '../verify/canonical.js';
 import {
   canonicalWall,
@@ -12,7 +12,7 @@ import {
   parseInstant,
   parseInstantMs,
 } from './instant.js';
-import { parseJson, stringifyJson } from './json-value.js';
+import { parseJson, stringifyJson } from '../core/json-value.js';
 
 export const DIALECTS = ['postgres', 'mysql', 'sqlite'] as const;
 export type DialectName = (typeof DIALECTS)[number];

@@ -1,4 +1,4 @@
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 
 /**
  * Timestamps at microsecond precision, the precision PostgreSQL, MySQL and

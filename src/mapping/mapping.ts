@@ -1,4 +1,4 @@
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import { codecs, type Codec, type CustomCodecSpec, type DialectName, type TimestampOptions } from './codecs.js';
 
 /** One entity field stored in one column. */

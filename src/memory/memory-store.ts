@@ -1,7 +1,7 @@
-import { cloneJson } from '../mapping/json-value.js';
-import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader, type EntityShape } from '../entity.js';
-import { MidairError, throwIfAborted } from '../errors.js';
-import { compareKeys, keyId, type Key } from '../keys.js';
+import { cloneJson } from '../core/json-value.js';
+import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader, type EntityShape } from '../core/entity.js';
+import { MidairError, throwIfAborted } from '../core/errors.js';
+import { compareKeys, keyId, type Key } from '../core/keys.js';
 import {
   DEFAULT_CAPABILITIES,
   emptyBulkResult,
@@ -18,9 +18,9 @@ import {
   type SyncManyResult,
   type SyncResult,
   type Tombstone,
-} from '../store.js';
-import type { Version } from '../versions.js';
-import { KeyedMutex } from '../keyed-mutex.js';
+} from '../core/store.js';
+import type { Version } from '../core/versions.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
 import { fencedError, validateFence, validateMigrationName } from '../sql/fence-rules.js';
 
 export interface MemoryStoreOptions<E> extends EntityShape<E> {

@@ -1,5 +1,5 @@
 import type { PhaseState } from '../control/control-store.js';
-import type { Phase, Side } from './phases.js';
+import type { Phase, Side } from '../core/phases.js';
 
 /** Every event a migration instance emits; metrics and the dashboard consume them. Keys appear as key ids, never values. */
 export interface MigrationEvents {

@@ -1,5 +1,5 @@
 import { INTENT_REASON, type AuditEntry, type ControlStore } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import type { BackfillFact, MigrationFacts, VerificationSummary } from './gates.js';
 
 /** Control-store checkpoints the gates read. */

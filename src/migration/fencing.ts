@@ -1,6 +1,6 @@
-import { MidairError } from '../errors.js';
-import type { Key } from '../keys.js';
-import type { Store } from '../store.js';
+import { MidairError } from '../core/errors.js';
+import type { Key } from '../core/keys.js';
+import type { Store } from '../core/store.js';
 import { withTimeout } from './timeout.js';
 
 /**

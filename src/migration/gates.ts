@@ -1,5 +1,6 @@
 import type { InstanceInfo, ParkedRepair, PhaseState } from '../control/control-store.js';
-import { PHASES, type Phase } from './phases.js';
+import { PHASES, type Phase } from '../core/phases.js';
+import { percent } from '../core/format.js';
 
 /**
  * The cutover checklist as data: which conditions must hold before entering
@@ -78,7 +79,6 @@ export interface GateCheck {
   readonly detail: string;
 }
 
-const pct = (r: number): string => `${(r * 100).toFixed(2)} %`;
 const hours = (ms: number): string => `${(ms / 3_600_000).toFixed(1)} h`;
 
 /** Checks one gate against the facts. */
@@ -120,8 +120,8 @@ export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {})
       const { comparisons, mismatches } = f.shadow;
       const rate = comparisons === 0 ? 0 : mismatches / comparisons;
       if (comparisons < min) return { gate, ok: false, detail: `${comparisons} of the ${min} shadow comparisons needed in this phase so far` };
-      if (rate > max) return { gate, ok: false, detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${pct(rate)}, limit ${pct(max)})` };
-      return { gate, ok: true, detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${pct(rate)}, limit ${pct(max)})` };
+      if (rate > max) return { gate, ok: false, detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${percent(rate, 2)}, limit ${percent(max, 2)})` };
+      return { gate, ok: true, detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${percent(rate, 2)}, limit ${percent(max, 2)})` };
     }
     case 'repairs':
       return f.repairDepth === 0 ? { gate, ok: true, detail: 'no pending repairs' } : { gate, ok: false, detail: `${f.repairDepth} repair(s) pending: wait for the repairers, or run \`midair repair\`` };

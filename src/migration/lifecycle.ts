@@ -1,4 +1,4 @@
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 
 export const LIFECYCLE_STATES = ['idle', 'starting', 'running', 'closing', 'closed'] as const;
 export type LifecycleState = (typeof LIFECYCLE_STATES)[number];

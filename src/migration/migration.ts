@@ -1,13 +1,12 @@
 import { hostname } from 'node:os';
 import { userInfo } from 'node:os';
-import { randomUUID } from 'node:crypto';
 import type { AuditAction, AuditEntry, AuditInput, ControlStore, InstanceInfo, PhaseSetting, PhaseState, RepairDirection } from '../control/control-store.js';
 import { INTENT_REASON } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
-import { keyId, type Key } from '../keys.js';
-import type { Fence, Store } from '../store.js';
+import { MidairError } from '../core/errors.js';
+import { keyId, type Key } from '../core/keys.js';
+import type { Fence, Store } from '../core/store.js';
 import { TypedEvents, type MigrationEventName, type MigrationEvents } from './events.js';
-import { crossesAuthority, HALT_TARGET, nextPhase, PHASE_RULES, previousPhase, type Phase, type Side } from './phases.js';
+import { crossesAuthority, HALT_TARGET, nextPhase, PHASE_RULES, previousPhase, type Phase, type Side } from '../core/phases.js';
 import { RateWindow } from './rate-window.js';
 import { FACT_NAMES, readFacts, resetFactsForNew, type ShadowCounters } from './facts.js';
 import { checkGates, type GateCheck, type GateThresholds, type MigrationFacts, type VerificationSummary } from './gates.js';
@@ -23,6 +22,9 @@ import { phaseRefusal } from '../backfill/guards.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
+import { percent } from '../core/format.js';
+import { processInstanceId } from '../core/instance-id.js';
+import { sleep } from '../core/sleep.js';
 
 export interface AutoHaltOptions {
   /** Window over which rates are measured. Default 60 s. */
@@ -115,7 +117,6 @@ export interface MigrationStats {
   halts: number;
 }
 
-const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The rollback's re-sync of old from new, when there was one. */
 export type RollbackResult = PhaseState & { readonly resync?: VerifyReport };
@@ -179,7 +180,7 @@ export class Migration<K extends Key, E extends object> {
     }
     this.name = options.name;
     this.#control = options.control;
-    this.instanceId = options.instanceId ?? `${this.#host}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.instanceId = options.instanceId ?? processInstanceId();
     this.#actor = options.actor ?? `${safeUser()}@${this.#host}`;
     this.#rampAllow = new Set((options.rampAllow ?? []).map((k) => keyId(k)));
     this.#shadow = options.shadow ?? {};
@@ -848,9 +849,9 @@ export class Migration<K extends Key, E extends object> {
     const mismatches = this.#mismatchWindow.rate();
     let reason: string | undefined;
     if (errors.total >= halt.minSamples && errors.rate > halt.maxErrorRate) {
-      reason = `the ${other} store failed ${errors.failed} of ${errors.total} calls in ${windowS} s (${pct(errors.rate)}, limit ${pct(halt.maxErrorRate)})`;
+      reason = `the ${other} store failed ${errors.failed} of ${errors.total} calls in ${windowS} s (${percent(errors.rate, 1)}, limit ${percent(halt.maxErrorRate, 1)})`;
     } else if (mismatches.total >= halt.minSamples && mismatches.rate > halt.maxMismatchRate) {
-      reason = `${mismatches.failed} of ${mismatches.total} shadow comparisons mismatched in ${windowS} s (${pct(mismatches.rate)}, limit ${pct(halt.maxMismatchRate)})`;
+      reason = `${mismatches.failed} of ${mismatches.total} shadow comparisons mismatched in ${windowS} s (${percent(mismatches.rate, 1)}, limit ${percent(halt.maxMismatchRate, 1)})`;
     }
     if (!reason) return;
     this.#halting = true;
@@ -1075,9 +1076,6 @@ function checkPercent(p: number): number {
   return p;
 }
 
-function pct(rate: number): string {
-  return `${(rate * 100).toFixed(1)} %`;
-}
 
 function safeUser(): string {
   try {

@@ -1,11 +1,11 @@
 import type { ControlStore, PhaseState, RepairDirection, RepairEntry } from '../control/control-store.js';
 import { INTENT_REASON, REPAIR_DIRECTIONS, STICKY_REPAIR_REASON } from '../control/control-store.js';
-import { MidairError } from '../errors.js';
-import { parseKeyId, type Key } from '../keys.js';
-import type { Fence, Store } from '../store.js';
+import { MidairError } from '../core/errors.js';
+import { parseKeyId, type Key } from '../core/keys.js';
+import type { Fence, Store } from '../core/store.js';
 import type { TypedEvents } from './events.js';
-import { PHASE_RULES } from './phases.js';
-import { mapLimit } from './repository-calls.js';
+import { PHASE_RULES } from '../core/phases.js';
+import { mapLimit } from '../core/collections.js';
 import { withTimeout } from './timeout.js';
 
 export interface RepairSettings {

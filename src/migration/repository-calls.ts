@@ -1,8 +1,8 @@
-import type { Key } from '../keys.js';
-import { MidairError, type MidairErrorCode } from '../errors.js';
-import type { Store } from '../store.js';
+import type { Key } from '../core/keys.js';
+import { MidairError, type MidairErrorCode } from '../core/errors.js';
+import type { Store } from '../core/store.js';
 import type { PhaseState } from '../control/control-store.js';
-import { PHASE_RULES, type Side } from './phases.js';
+import { PHASE_RULES, type Side } from '../core/phases.js';
 import type { Runtime } from './runtime.js';
 
 /** A timed call on one side; a failure says which store failed and whether it was authoritative under the state. */
@@ -35,20 +35,3 @@ export function sideCall<K extends Key, E extends object>(rt: Runtime<K, E>): Si
   };
 }
 
-/**
- * Runs `fn` over `items` with at most `limit` calls at once, results in order.
- *
- * @example const users = await mapLimit(keys, 16, (k) => repo.get(k));
- */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return out;
-}

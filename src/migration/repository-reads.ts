@@ -1,10 +1,10 @@
-import { compareKeys, keyId, type Key } from '../keys.js';
-import { readKeyOf, type KeyState, type Store } from '../store.js';
-import { compareVersions } from '../versions.js';
+import { compareKeys, keyId, type Key } from '../core/keys.js';
+import { readKeyOf, type KeyState, type Store } from '../core/store.js';
+import { compareVersions } from '../core/versions.js';
 import type { PhaseState } from '../control/control-store.js';
-import { PHASE_RULES } from './phases.js';
+import { PHASE_RULES } from '../core/phases.js';
 import type { Runtime } from './runtime.js';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import { authority, errorCode, other, type SideCall } from './repository-calls.js';
 
 /**

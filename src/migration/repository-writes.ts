@@ -1,8 +1,8 @@
-import { keyId, type Key } from '../keys.js';
-import { MidairError } from '../errors.js';
-import type { CallOptions, Store } from '../store.js';
+import { keyId, type Key } from '../core/keys.js';
+import { MidairError } from '../core/errors.js';
+import type { CallOptions, Store } from '../core/store.js';
 import type { PhaseState } from '../control/control-store.js';
-import { PHASE_RULES, type Side } from './phases.js';
+import { PHASE_RULES, type Side } from '../core/phases.js';
 import type { Runtime } from './runtime.js';
 import { UNKNOWN_OUTCOME } from './repairer.js';
 import { authority, errorCode, isFenced, other, type SideCall } from './repository-calls.js';

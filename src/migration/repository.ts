@@ -1,9 +1,10 @@
-import type { Key } from '../keys.js';
-import { MidairError } from '../errors.js';
-import type { Store } from '../store.js';
-import type { Side } from './phases.js';
+import type { Key } from '../core/keys.js';
+import { MidairError } from '../core/errors.js';
+import type { Store } from '../core/store.js';
+import type { Side } from '../core/phases.js';
 import type { Runtime } from './runtime.js';
-import { authority, mapLimit, sideCall } from './repository-calls.js';
+import { authority, sideCall } from './repository-calls.js';
+import { mapLimit } from '../core/collections.js';
 import { createReads, firstPage } from './repository-reads.js';
 import { createWrites } from './repository-writes.js';
 

@@ -1,8 +1,8 @@
 import type { PhaseState, RepairDirection } from '../control/control-store.js';
-import type { Key } from '../keys.js';
-import type { Fence, Store } from '../store.js';
+import type { Key } from '../core/keys.js';
+import type { Fence, Store } from '../core/store.js';
 import type { TypedEvents } from './events.js';
-import type { Side } from './phases.js';
+import type { Side } from '../core/phases.js';
 import type { QueryDefs } from './repository.js';
 
 /** A write in progress, counted so the instance acknowledges a new phase only once older writes finished. */

@@ -1,4 +1,4 @@
-import { diffEntities } from '../compare.js';
+import { diffEntities } from '../core/compare.js';
 
 /** How shadow reads compare the two stores' answers. */
 export interface ShadowOptions<E> {

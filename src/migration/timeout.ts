@@ -1,4 +1,4 @@
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 
 /** Calls starting within this many ms of each other share one deadline (and one AbortSignal). */
 const SLOT_MS = 10;

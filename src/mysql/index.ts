@@ -10,9 +10,9 @@
  * const users = mysqlStore(pool, usersMapping);
  * ```
  */
-import type { Key } from '../keys.js';
+import type { Key } from '../core/keys.js';
 import type { SqlMapping } from '../mapping/mapping.js';
-import type { Store } from '../store.js';
+import type { Store } from '../core/store.js';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import { MysqlDialect } from './mysql-dialect.js';
 import { mysqlDriver, type MysqlDriverOptions, type MysqlPool } from './mysql-driver.js';

@@ -1,7 +1,7 @@
 import { SOCKET_ERROR_CODES, SqlDialect, cellText, errorFields, missingTableName, type ClassifiedError, type ColumnInfo, type TableInfo } from '../sql/sql-dialect.js';
 import type { SqlConnection } from '../sql/sql-driver.js';
 import type { ColumnFamily } from '../mapping/codecs.js';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import { lockId64 } from '../sql/lock-ids.js';
 import type { HashKind } from '../verify/canonical.js';
 

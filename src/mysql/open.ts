@@ -1,4 +1,4 @@
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import type { createPool as CreatePool } from 'mysql2/promise';
 import type { MysqlPool } from './mysql-driver.js';
 

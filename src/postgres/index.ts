@@ -11,9 +11,9 @@
  * const users = postgresStore(pool, sqlMapping<User>({ key: 'id', tables: [{ table: 'users', columns: { id: col.bigint('id'), email: col.text('email') } }] }));
  * ```
  */
-import type { Key } from '../keys.js';
+import type { Key } from '../core/keys.js';
 import type { SqlMapping } from '../mapping/mapping.js';
-import type { Store } from '../store.js';
+import type { Store } from '../core/store.js';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import { postgresDriver, type PostgresDriverOptions, type PostgresPool } from './postgres-driver.js';

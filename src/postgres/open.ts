@@ -1,4 +1,4 @@
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import type { Pool as PgPool } from 'pg';
 import type { PostgresPool } from './postgres-driver.js';
 

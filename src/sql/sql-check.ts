@@ -1,6 +1,6 @@
 import type { DialectName } from '../mapping/codecs.js';
 import type { SqlMapping } from '../mapping/mapping.js';
-import type { CheckProblem, CheckReport, UniqueFields } from '../store.js';
+import type { CheckProblem, CheckReport, UniqueFields } from '../core/store.js';
 import type { TableInfo } from './sql-dialect.js';
 
 const FAMILY_WORDS: Record<string, string> = {

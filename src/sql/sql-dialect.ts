@@ -1,4 +1,4 @@
-import type { MidairErrorCode, MidairErrorDetails } from '../errors.js';
+import type { MidairErrorCode, MidairErrorDetails } from '../core/errors.js';
 import type { ColumnFamily, DialectName } from '../mapping/codecs.js';
 import type { HashKind } from '../verify/canonical.js';
 import type { SqlConnection, TransactionOptions } from './sql-driver.js';

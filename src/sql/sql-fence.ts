@@ -1,4 +1,4 @@
-import type { Fence } from '../store.js';
+import type { Fence } from '../core/store.js';
 import { fencedError, MAX_MIGRATION_NAME } from './fence-rules.js';
 import type { SqlDialect } from './sql-dialect.js';
 import type { SqlConnection } from './sql-driver.js';

@@ -1,4 +1,4 @@
-import type { Key, KeyPart } from '../keys.js';
+import type { Key, KeyPart } from '../core/keys.js';
 import { wrapsWrites, type DialectName } from '../mapping/codecs.js';
 import type { MappedField } from '../mapping/mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
@@ -76,9 +76,3 @@ export function readExpr(dialect: SqlDialect, field: MappedField, qualifiedColum
   return field.codec.readExpr?.(qualifiedColumn, dialect.name) ?? qualifiedColumn;
 }
 
-/** Splits `items` into runs of at most `size`. */
-export function chunked<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}

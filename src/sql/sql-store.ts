@@ -1,6 +1,6 @@
-import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader } from '../entity.js';
-import { describeFailure, MidairError, PartialSyncError, throwIfAborted } from '../errors.js';
-import { keyId, type Key } from '../keys.js';
+import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader } from '../core/entity.js';
+import { describeFailure, MidairError, PartialSyncError, throwIfAborted } from '../core/errors.js';
+import { keyId, type Key } from '../core/keys.js';
 import { codecs, wrapsReads, wrapsWrites } from '../mapping/codecs.js';
 import type { MappedField, MappedTable, SqlMapping } from '../mapping/mapping.js';
 import {
@@ -21,8 +21,8 @@ import {
   type SyncManyResult,
   type SyncResult,
   type Tombstone,
-} from '../store.js';
-import type { Version } from '../versions.js';
+} from '../core/store.js';
+import type { Version } from '../core/versions.js';
 import { checkSchema, uniqueFieldsOf } from './sql-check.js';
 import { validateFence, validateMigrationName } from './fence-rules.js';
 import { FENCE_TABLE_SUFFIX, SqlFences } from './sql-fence.js';
@@ -30,7 +30,8 @@ import { cellText, type SqlDialect, type TableInfo } from './sql-dialect.js';
 import { driverRowHash, hashUnsupportedReason, rowHashExpr } from './sql-hash.js';
 import type { SqlConnection, SqlDriver, TransactionOptions } from './sql-driver.js';
 import { guardedConnection } from './sql-transaction.js';
-import { chunked, keyEquals, keyIn, Params, readExpr } from './sql-statements.js';
+import { keyEquals, keyIn, Params, readExpr } from './sql-statements.js';
+import { chunked } from '../core/collections.js';
 
 export interface SqlStoreOptions {
   /** A name for messages and metrics; default `<dialect>:<primary table>`. */

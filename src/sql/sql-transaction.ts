@@ -1,5 +1,5 @@
-import { throwIfAborted } from '../errors.js';
-import { KeyedMutex } from '../keyed-mutex.js';
+import { throwIfAborted } from '../core/errors.js';
+import { KeyedMutex } from '../core/keyed-mutex.js';
 import type { SqlConnection, SqlResult, TransactionOptions } from './sql-driver.js';
 
 /** One connection checked out for a transaction, and how to give it back. */

@@ -9,9 +9,9 @@
  * const users = sqliteStore(new Database('app.db'), usersMapping);
  * ```
  */
-import type { Key } from '../keys.js';
+import type { Key } from '../core/keys.js';
 import type { SqlMapping } from '../mapping/mapping.js';
-import type { Store } from '../store.js';
+import type { Store } from '../core/store.js';
 import { SqlStore, type SqlStoreOptions } from '../sql/sql-store.js';
 import { SqliteDialect } from './sqlite-dialect.js';
 import { sqliteDriver, type SqliteDatabase, type SqliteDriverOptions } from './sqlite-driver.js';

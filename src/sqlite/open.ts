@@ -1,5 +1,5 @@
 import type BetterSqlite3 from 'better-sqlite3';
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 import type { SqliteDatabase } from './sqlite-driver.js';
 
 /**

@@ -1,6 +1,6 @@
-import { diffEntities } from '../compare.js';
-import type { Key } from '../keys.js';
-import type { Store } from '../store.js';
+import { diffEntities } from '../core/compare.js';
+import type { Key } from '../core/keys.js';
+import type { Store } from '../core/store.js';
 
 export const DIFF_KINDS = ['missing', 'extra', 'different'] as const;
 /** `missing`: in old, not in new; `extra`: in new, not in old; `different`: in both, fields differ. */

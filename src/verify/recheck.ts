@@ -1,6 +1,6 @@
-import { parseKeyId, type Key } from '../keys.js';
-import { sleep } from '../backfill/steps.js';
-import { chunked } from '../sql/sql-statements.js';
+import { parseKeyId, type Key } from '../core/keys.js';
+import { sleep } from '../core/sleep.js';
+import { chunked } from '../core/collections.js';
 import { classify, isYoung, type Candidate, type Findings } from './findings.js';
 import type { VerifySide } from './sides.js';
 

@@ -1,9 +1,9 @@
 import type { PhaseState } from '../control/control-store.js';
-import type { Key } from '../keys.js';
-import { parseKeyId } from '../keys.js';
-import { PHASE_RULES } from '../migration/phases.js';
-import { chunked } from '../sql/sql-statements.js';
-import type { Fence, Store } from '../store.js';
+import type { Key } from '../core/keys.js';
+import { parseKeyId } from '../core/keys.js';
+import { PHASE_RULES } from '../core/phases.js';
+import { chunked } from '../core/collections.js';
+import type { Fence, Store } from '../core/store.js';
 import { classify, newFindings } from './findings.js';
 import { settle } from './recheck.js';
 import { verifySide } from './sides.js';

@@ -1,4 +1,4 @@
-import { parseKeyId, type Key } from '../keys.js';
+import { parseKeyId, type Key } from '../core/keys.js';
 import type { KeyList, VerifyReport } from './verify-options.js';
 
 /** A key id as a person reads it: `178`, `"ada"`, `(7, "eu")`. */

@@ -1,5 +1,5 @@
-import { keyId, type Key } from '../keys.js';
-import type { KeyRange, RangeHash } from '../store.js';
+import { keyId, type Key } from '../core/keys.js';
+import type { KeyRange, RangeHash } from '../core/store.js';
 import { addCandidate, classify, isYoung, type Findings } from './findings.js';
 import { partRange, type VerifySide } from './sides.js';
 

@@ -1,5 +1,5 @@
-import type { Key } from '../keys.js';
-import type { CallOptions, KeyRange, RangeHash, Store } from '../store.js';
+import type { Key } from '../core/keys.js';
+import type { CallOptions, KeyRange, RangeHash, Store } from '../core/store.js';
 import { entityHash } from './canonical.js';
 
 /**

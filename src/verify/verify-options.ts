@@ -1,4 +1,4 @@
-import type { PaceOptions } from '../backfill/pace.js';
+import type { PaceOptions } from '../jobs/pace.js';
 
 export const VERIFY_MODES = ['count', 'sample', 'full'] as const;
 /** `count`: both sides' counts. `sample`: random keys compared entity by entity. `full`: every entity, by hashes pushed into each database, then rows where they differ. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { inWindow } from '../../src/index.js';
-import { paceCheck } from '../../src/backfill/pace.js';
+import { paceCheck } from '../../src/jobs/pace.js';
 import { item, rig } from '../migration/setup.js';
 
 const at = (hhmm: string): Date => new Date(`2026-11-23T${hhmm}:00Z`);

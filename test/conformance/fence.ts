@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/index.js';
-import type { Fence } from '../../src/store.js';
+import type { Fence } from '../../src/core/store.js';
 import type { Backend } from '../support/backends.js';
 import { rowDdl, rowMapping, type Row } from './fixtures.js';
 

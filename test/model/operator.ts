@@ -1,5 +1,5 @@
 import { MidairError, type Migration, type PhaseState, type Store } from '../../src/index.js';
-import { keyId } from '../../src/keys.js';
+import { keyId } from '../../src/core/keys.js';
 import { simNow } from '../support/sim-clock.js';
 import type { Violation } from './checker.js';
 import type { Doc, Workload } from './harness.js';

@@ -1,6 +1,6 @@
 import type { DeadLetter } from '../../control/control-store.js';
 import { refusalInPhase } from '../../backfill/guards.js';
-import { MidairError } from '../../errors.js';
+import { MidairError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { checkKeys } from './work.js';
 

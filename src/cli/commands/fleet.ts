@@ -1,4 +1,4 @@
-import { MidairError } from '../../errors.js';
+import { MidairError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { color } from '../output.js';
 import { cliActor, type OperatorOptions } from './repairs.js';

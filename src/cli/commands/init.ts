@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MidairError } from '../../errors.js';
+import { MidairError } from '../../core/errors.js';
 
 const TS_TEMPLATE = `import { col, defineConfig, sqlMapping } from 'midair';
 

@@ -1,8 +1,8 @@
 import { createInterface } from 'node:readline/promises';
 import type { PhaseState } from '../../control/control-store.js';
-import { MidairError } from '../../errors.js';
+import { MidairError } from '../../core/errors.js';
 import { INITIAL_SETTING } from '../../control/memory-control-store.js';
-import { nextPhase, previousPhase } from '../../migration/phases.js';
+import { nextPhase, previousPhase } from '../../core/phases.js';
 import type { VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
 

@@ -1,5 +1,5 @@
 import { checkGate, type GateThresholds, type MigrationFacts } from '../../migration/gates.js';
-import { PHASES, PHASE_RULES, type Phase } from '../../migration/phases.js';
+import { PHASES, PHASE_RULES, type Phase } from '../../core/phases.js';
 import type { CliContext } from '../context.js';
 import { factsOf } from './status.js';
 

@@ -1,6 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import { REPAIR_DIRECTIONS, type RepairDirection } from '../../control/control-store.js';
-import { MidairError } from '../../errors.js';
+import { MidairError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 import { color } from '../output.js';
 

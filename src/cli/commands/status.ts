@@ -1,7 +1,7 @@
 import { INITIAL_SETTING } from '../../control/memory-control-store.js';
-import { errorSummary } from '../../errors.js';
+import { errorSummary } from '../../core/errors.js';
 import { checkGates, describeInstance, GATES_INTO, type GateCheck, type MigrationFacts } from '../../migration/gates.js';
-import { nextPhase, PHASES, PHASE_RULES, type Phase } from '../../migration/phases.js';
+import { nextPhase, PHASES, PHASE_RULES, type Phase } from '../../core/phases.js';
 import type { CliContext } from '../context.js';
 import { createdBySetup } from '../schema-guard.js';
 import { color, mark } from '../output.js';

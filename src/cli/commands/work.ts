@@ -1,7 +1,7 @@
 import type { BackfillResult } from '../../backfill/backfill-options.js';
 import { refusedResult } from '../../backfill/backfill.js';
 import { refusalInPhase } from '../../backfill/guards.js';
-import { MidairError } from '../../errors.js';
+import { MidairError } from '../../core/errors.js';
 import type { VerifyMode, VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
 import { rowsBar } from '../progress.js';

@@ -1,30 +1,11 @@
 import type { ControlStore } from '../control/control-store.js';
-import type { Key } from '../keys.js';
-import { scanKeysOf, type Store } from '../store.js';
-import { backfillControlName, type BackfillControl } from './backfill-options.js';
+import type { Key } from '../core/keys.js';
+import { scanKeysOf, type Store } from '../core/store.js';
+import { backfillControlName, type BackfillControl } from '../backfill/backfill-options.js';
 import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
+import { sleep } from '../core/sleep.js';
 
-/**
- * Waits `ms`, or less when `signal` fires (then resolves too: callers check
- * the signal next). The abort listener is removed when the wait ends, so a
- * long run does not pile one up per chunk. On the global timers, not
- * `timers/promises`: a simulated clock replaces the globals only
- * (regression: the model test's backfill slept in real time, so a seed
- * replayed alone took another history than in its block).
- */
-export async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (signal?.aborted) return;
-  await new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Waits until the next chunk may run (time windows, a latency probe of both

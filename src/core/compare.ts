@@ -1,4 +1,4 @@
-import { isLosslessNumber, jsonNumberDecimal } from './mapping/json-value.js';
+import { isLosslessNumber, jsonNumberDecimal } from './json-value.js';
 
 /**
  * Entity comparison by value: Dates by instant, bytes by content, bigints,

@@ -1,4 +1,4 @@
-import { MidairError } from '../errors.js';
+import { MidairError } from '../core/errors.js';
 
 /**
  * When a backfill may run its next chunk: inside the allowed time windows,

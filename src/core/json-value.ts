@@ -1,5 +1,5 @@
 import { LosslessNumber, isLosslessNumber, parse, stringify, type NumberStringifier } from 'lossless-json';
-import { MidairError } from '../errors.js';
+import { MidairError } from './errors.js';
 
 export { LosslessNumber, isLosslessNumber };
 

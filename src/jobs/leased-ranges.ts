@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { hostname } from 'node:os';
 import type { ControlStore, RangeLease } from '../control/control-store.js';
-import { keyId, parseKeyId, type Key } from '../keys.js';
-import type { Store } from '../store.js';
-import { sleep } from './steps.js';
+import { keyId, parseKeyId, type Key } from '../core/keys.js';
+import type { Store } from '../core/store.js';
+import { sleep } from '../core/sleep.js';
+import { processInstanceId } from '../core/instance-id.js';
 
 /** What one step over a leased range did: moved on to `after`, finished the range, or stops the whole run. */
 export type RangeStep<K> = { readonly after: K | undefined; readonly done: boolean } | { readonly stop: unknown };
@@ -38,7 +37,7 @@ export interface LeasedRangesOptions<K extends Key> {
  */
 export async function runLeasedRanges<K extends Key>(o: LeasedRangesOptions<K>): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown }> {
   const workers = Math.max(1, Math.floor(o.workers));
-  const owner = o.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const owner = o.owner ?? processInstanceId();
   if ((await o.control.ranges(o.migration, o.name)).length === 0) {
     const sample = o.ranges > 1 ? await o.keySource.sampleKeys(o.ranges - 1, { signal: o.signal }) : [];
     const bounds = [...new Set(sample.map((k) => keyId(k)))];
