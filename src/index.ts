@@ -121,7 +121,8 @@ export type { Phase, PhaseRules, Side } from './core/phases.js';
 
 // For adapter authors
 export { SqlDialect } from './sql/sql-dialect.js';
-export type { ClassifiedError, ColumnInfo, TableInfo } from './sql/sql-dialect.js';
+export type { ColumnInfo, TableInfo } from './sql/sql-catalog.js';
+export type { ClassifiedError } from './sql/sql-errors.js';
 export type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from './sql/sql-driver.js';
 export { SqlStore } from './sql/sql-store.js';
 export type { SqlStoreOptions } from './sql/sql-store.js';

@@ -1,6 +1,7 @@
-import { describeFailure, MidairError } from '../core/errors.js';
+import { MidairError } from '../core/errors.js';
 import type { SqlDialect } from '../sql/sql-dialect.js';
 import type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from '../sql/sql-driver.js';
+import { SqlRunner } from '../sql/sql-transaction.js';
 import { REPAIR_DIRECTIONS, type RepairDirection } from './control-store.js';
 import { controlSchema, MYSQL_KEY_LIMITS, type ControlColumn, type ControlSchema } from './sql-control-schema.js';
 
@@ -42,16 +43,15 @@ export function sqlControlContext(dialect: SqlDialect, driver: SqlDriver, option
   const name = options.name ?? `${dialect.name}:control`;
   const prefix = options.tablePrefix ?? 'midair_';
   const schema = controlSchema(dialect, prefix);
-  const ph = (i: number): string => dialect.placeholder(i);
+  const ph = (i: number): string => dialect.compiler.placeholder(i);
   const phs = (offset: number, width: number): string => Array.from({ length: width }, (_, i) => ph(offset + i + 1)).join(', ');
 
-  const wrap = (operation: string, err: unknown): MidairError => {
-    if (err instanceof MidairError) return err;
-    const { code, details } = dialect.classifyError(err);
-    const full = { ...details, store: name, operation };
-    const hint = code === 'SCHEMA_MISMATCH' ? '; run setup() to create the control tables' : '';
-    return new MidairError(code, describeFailure(code, full) + hint, { cause: err, details: full });
-  };
+  const runner = new SqlRunner(driver, {
+    name,
+    classify: (err) => dialect.classifyError(err),
+    hint: (code) => (code === 'SCHEMA_MISMATCH' ? '; run setup() to create the control tables' : ''),
+    deadlockRetries: DEADLOCK_RETRIES,
+  });
   const invalid = (operation: string, what: string): MidairError =>
     new MidairError('INVALID_ARGUMENT', `${operation} on ${name}: ${what}`, { details: { store: name, operation } });
   const fits = (operation: string, what: string, value: string, limit: number): void => {
@@ -66,31 +66,15 @@ export function sqlControlContext(dialect: SqlDialect, driver: SqlDriver, option
     schema,
     t: schema.t,
     c: schema.c,
-    batchRows: Math.max(1, Math.min(500, Math.floor(dialect.maxParams / 8))),
+    batchRows: Math.max(1, Math.min(500, Math.floor(dialect.compiler.maxParams / 8))),
     now: options.now ?? Date.now,
     ph,
     phs,
     tuple: (offset, width) => `(${phs(offset, width)})`,
     cols: (list) => list.map((x) => schema.c[x]).join(', '),
-    async query(operation, sql, params) {
-      try {
-        return await driver.query(sql, params);
-      } catch (err) {
-        throw wrap(operation, err);
-      }
-    },
-    async transaction(operation, fn, txOptions) {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await driver.transaction(fn, txOptions);
-        } catch (err) {
-          const error = wrap(operation, err);
-          if (error.code !== 'DEADLOCK' || attempt >= DEADLOCK_RETRIES) throw error;
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
-        }
-      }
-    },
-    wrap,
+    query: (operation, sql, params) => runner.query(operation, sql, params),
+    transaction: (operation, fn, txOptions) => runner.transaction(operation, fn, { tx: txOptions }),
+    wrap: (operation, err) => runner.wrap(operation, err),
     invalid,
     fits,
     checkMigration: (operation, migration) => fits(operation, 'the migration name', migration, MYSQL_KEY_LIMITS.migration),

@@ -1,6 +1,6 @@
 import { MidairError } from '../core/errors.js';
 import { isPhase } from '../core/phases.js';
-import { cellText } from '../sql/sql-dialect.js';
+import { cellText } from '../sql/sql-catalog.js';
 import {
   type DeadLetter,
   type RangeLease,

@@ -1,5 +1,6 @@
 import type { ControlStore } from '../control/control-store.js';
 import { sqlControlStore, type SqlControlStoreOptions } from '../control/sql-control-store.js';
+import { postgresCompiler } from './postgres-compiler.js';
 import { PostgresDialect } from './postgres-dialect.js';
 import { postgresDriver, type PostgresDriverOptions, type PostgresPool } from './postgres-driver.js';
 
@@ -40,10 +41,10 @@ export function postgresControlStore(pool: PostgresPool, options: SqlControlStor
         if (message.channel === channel && message.payload === migration) onChange();
       });
       client.on('error', () => undefined); // a dropped listener only loses the push; polling goes on
-      await client.query({ text: `LISTEN ${new PostgresDialect().quoteId(channel)}` });
+      await client.query({ text: `LISTEN ${postgresCompiler.quoteId(channel)}` });
       return async () => {
         try {
-          await client.query({ text: `UNLISTEN ${new PostgresDialect().quoteId(channel)}` });
+          await client.query({ text: `UNLISTEN ${postgresCompiler.quoteId(channel)}` });
           client.release();
         } catch {
           client.release(true);

@@ -1,7 +1,7 @@
 import type { DialectName } from '../mapping/codecs.js';
-import type { SqlMapping } from '../mapping/mapping.js';
+import type { MappedField, MappedTable, SqlMapping } from '../mapping/mapping.js';
 import type { CheckProblem, CheckReport, UniqueFields } from '../core/store.js';
-import type { TableInfo } from './sql-dialect.js';
+import type { TableInfo } from './sql-catalog.js';
 
 const FAMILY_WORDS: Record<string, string> = {
   int32: 'a 32-bit integer',
@@ -32,100 +32,7 @@ export function checkSchema<E>(
   fence?: { readonly table: string; readonly info: TableInfo | undefined },
 ): CheckProblem[] {
   const problems: CheckProblem[] = [];
-  mapping.tables.forEach((table, index) => {
-    const info = tables[index];
-    const where = table.schema ? `${table.schema}.${table.table}` : table.table;
-    if (!info) {
-      problems.push({
-        code: 'MISSING_TABLE',
-        severity: 'error',
-        table: table.table,
-        message: `table ${where} does not exist; create it, or fix the table name in the mapping`,
-      });
-      return;
-    }
-    for (const f of table.fields) {
-      const column = info.columns.get(f.column);
-      if (!column) {
-        problems.push({
-          code: 'MISSING_COLUMN',
-          severity: 'error',
-          table: table.table,
-          column: f.column,
-          field: f.field,
-          message: `column ${where}.${f.column} (field "${f.field}") does not exist; add the column, or map the field to an existing one`,
-        });
-        continue;
-      }
-      const accepted = f.codec.accepts(dialect);
-      if (!accepted.includes(column.family)) {
-        problems.push({
-          code: 'TYPE_MISMATCH',
-          severity: 'error',
-          table: table.table,
-          column: f.column,
-          field: f.field,
-          message:
-            `column ${where}.${f.column} is ${column.type} (${FAMILY_WORDS[column.family] ?? column.family}), ` +
-            `which cannot hold field "${f.field}" mapped as ${f.codec.type}; ` +
-            `change the column to hold ${accepted.map((a) => FAMILY_WORDS[a] ?? a).join(' or ')}, or map the field with a matching codec`,
-        });
-      } else if ((f.codec.type === 'text' || f.codec.type === 'json') && column.family === 'text' && column.charset !== undefined && !/^utf8mb4/.test(column.charset)) {
-        problems.push({
-          code: 'CHARSET',
-          severity: 'error',
-          table: table.table,
-          column: f.column,
-          field: f.field,
-          message:
-            `column ${where}.${f.column} (field "${f.field}") stores text as ${column.charset}, which refuses 4-byte characters (emoji, many CJK characters)` +
-            `${column.charset.startsWith('utf8') ? '' : ' and most of Unicode'}; convert it to utf8mb4 (ALTER TABLE ${where} CONVERT TO CHARACTER SET utf8mb4)`,
-        });
-      } else if ((f.codec.type === 'timestamptz' || f.codec.type === 'timestamp') && column.fractionalDigits !== undefined && column.fractionalDigits < 6) {
-        problems.push({
-          code: 'PRECISION_LOSS',
-          severity: 'warning',
-          table: table.table,
-          column: f.column,
-          field: f.field,
-          message: `column ${where}.${f.column} keeps ${column.fractionalDigits} fractional second digit(s); values with microseconds will be truncated (use a precision of 6)`,
-        });
-      } else {
-        const loss = f.codec.loses?.(column, dialect);
-        if (loss) {
-          problems.push({ code: 'PRECISION_LOSS', severity: 'warning', table: table.table, column: f.column, field: f.field, message: `column ${where}.${f.column} (field "${f.field}"): ${loss}` });
-        }
-      }
-    }
-    const mappedColumns = new Set(table.fields.map((f) => f.column));
-    for (const column of info.columns.values()) {
-      if (!mappedColumns.has(column.name) && !column.nullable && !column.hasDefault) {
-        problems.push({
-          code: 'MISSING_COLUMN',
-          severity: 'error',
-          table: table.table,
-          column: column.name,
-          message: `column ${where}.${column.name} is NOT NULL without a default but no field maps to it, so inserts would fail; map a field to it or give it a default`,
-        });
-      }
-    }
-    const keyColumns = table.keyColumns.map((f) => f.column);
-    if (info.primaryKey.length === 0) {
-      problems.push({
-        code: 'MISSING_PRIMARY_KEY',
-        severity: 'error',
-        table: table.table,
-        message: `table ${where} has no primary key; midair needs one on (${keyColumns.join(', ')}) to find, lock and upsert entities`,
-      });
-    } else if (info.primaryKey.length !== keyColumns.length || !keyColumns.every((c) => info.primaryKey.includes(c))) {
-      problems.push({
-        code: 'KEY_MISMATCH',
-        severity: 'error',
-        table: table.table,
-        message: `the primary key of ${where} is (${info.primaryKey.join(', ')}) but the mapping's key is (${keyColumns.join(', ')}); map the key fields to the primary key columns`,
-      });
-    }
-  });
+  mapping.tables.forEach((table, index) => problems.push(...tableProblems(table, tables[index], dialect)));
 
   if (mapping.versionField === undefined) {
     problems.push({
@@ -155,6 +62,106 @@ export function checkSchema<E>(
     });
   }
   return problems;
+}
+
+/** What is wrong with one mapped table: missing, its columns, its primary key. */
+function tableProblems(table: MappedTable, info: TableInfo | undefined, dialect: DialectName): CheckProblem[] {
+  const problems: CheckProblem[] = [];
+  const where = table.schema ? `${table.schema}.${table.table}` : table.table;
+  if (!info) {
+    problems.push({
+      code: 'MISSING_TABLE',
+      severity: 'error',
+      table: table.table,
+      message: `table ${where} does not exist; create it, or fix the table name in the mapping`,
+    });
+    return problems;
+  }
+  for (const f of table.fields) fieldProblem(problems, table, where, f, info, dialect);
+  const mappedColumns = new Set(table.fields.map((f) => f.column));
+  for (const column of info.columns.values()) {
+    if (!mappedColumns.has(column.name) && !column.nullable && !column.hasDefault) {
+      problems.push({
+        code: 'MISSING_COLUMN',
+        severity: 'error',
+        table: table.table,
+        column: column.name,
+        message: `column ${where}.${column.name} is NOT NULL without a default but no field maps to it, so inserts would fail; map a field to it or give it a default`,
+      });
+    }
+  }
+  const keyColumns = table.keyColumns.map((f) => f.column);
+  if (info.primaryKey.length === 0) {
+    problems.push({
+      code: 'MISSING_PRIMARY_KEY',
+      severity: 'error',
+      table: table.table,
+      message: `table ${where} has no primary key; midair needs one on (${keyColumns.join(', ')}) to find, lock and upsert entities`,
+    });
+  } else if (info.primaryKey.length !== keyColumns.length || !keyColumns.every((c) => info.primaryKey.includes(c))) {
+    problems.push({
+      code: 'KEY_MISMATCH',
+      severity: 'error',
+      table: table.table,
+      message: `the primary key of ${where} is (${info.primaryKey.join(', ')}) but the mapping's key is (${keyColumns.join(', ')}); map the key fields to the primary key columns`,
+    });
+  }
+  return problems;
+}
+
+/** What is wrong with the column of one mapped field, pushed onto `problems`. */
+function fieldProblem(problems: CheckProblem[], table: MappedTable, where: string, f: MappedField, info: TableInfo, dialect: DialectName): void {
+  const column = info.columns.get(f.column);
+  if (!column) {
+    problems.push({
+      code: 'MISSING_COLUMN',
+      severity: 'error',
+      table: table.table,
+      column: f.column,
+      field: f.field,
+      message: `column ${where}.${f.column} (field "${f.field}") does not exist; add the column, or map the field to an existing one`,
+    });
+    return;
+  }
+  const accepted = f.codec.accepts(dialect);
+  if (!accepted.includes(column.family)) {
+    problems.push({
+      code: 'TYPE_MISMATCH',
+      severity: 'error',
+      table: table.table,
+      column: f.column,
+      field: f.field,
+      message:
+        `column ${where}.${f.column} is ${column.type} (${FAMILY_WORDS[column.family] ?? column.family}), ` +
+        `which cannot hold field "${f.field}" mapped as ${f.codec.type}; ` +
+        `change the column to hold ${accepted.map((a) => FAMILY_WORDS[a] ?? a).join(' or ')}, or map the field with a matching codec`,
+    });
+  } else if ((f.codec.type === 'text' || f.codec.type === 'json') && column.family === 'text' && column.charset !== undefined && !/^utf8mb4/.test(column.charset)) {
+    problems.push({
+      code: 'CHARSET',
+      severity: 'error',
+      table: table.table,
+      column: f.column,
+      field: f.field,
+      message:
+        `column ${where}.${f.column} (field "${f.field}") stores text as ${column.charset}, which refuses 4-byte characters (emoji, many CJK characters)` +
+        `${column.charset.startsWith('utf8') ? '' : ' and most of Unicode'}; convert it to utf8mb4 (ALTER TABLE ${where} CONVERT TO CHARACTER SET utf8mb4)`,
+    });
+  } else if ((f.codec.type === 'timestamptz' || f.codec.type === 'timestamp') && column.fractionalDigits !== undefined && column.fractionalDigits < 6) {
+    problems.push({
+      code: 'PRECISION_LOSS',
+      severity: 'warning',
+      table: table.table,
+      column: f.column,
+      field: f.field,
+      message: `column ${where}.${f.column} keeps ${column.fractionalDigits} fractional second digit(s); values with microseconds will be truncated (use a precision of 6)`,
+    });
+  } else {
+    const loss = f.codec.loses?.(column, dialect);
+    if (loss) {
+      problems.push({ code: 'PRECISION_LOSS', severity: 'warning', table: table.table, column: f.column, field: f.field, message: `column ${where}.${f.column} (field "${f.field}"): ${loss}` });
+    }
+  }
 }
 
 /** The unique constraints of a mapping's tables that cover only mapped columns, in entity fields (to compare two stores). */

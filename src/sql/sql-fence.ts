@@ -1,6 +1,6 @@
 import type { Fence } from '../core/store.js';
 import { fencedError, MAX_MIGRATION_NAME } from './fence-rules.js';
-import type { SqlDialect } from './sql-dialect.js';
+import type { SqlCompiler } from './sql-compiler.js';
 import type { SqlConnection } from './sql-driver.js';
 
 /** The fence table's name beside a store's tables: `<primary table>_midair_fences`, in the tombstone table's schema. */
@@ -19,14 +19,14 @@ export const FENCE_TABLE_SUFFIX = '_midair_fences';
  * is still uncommitted.
  */
 export class SqlFences {
-  readonly #dialect: SqlDialect;
+  readonly #dialect: SqlCompiler;
   readonly #table: string;
   readonly #store: string;
   readonly #migration: string;
   readonly #epoch: string;
 
   /** `table`: the qualified fence table. */
-  constructor(dialect: SqlDialect, table: string, store: string) {
+  constructor(dialect: SqlCompiler, table: string, store: string) {
     this.#dialect = dialect;
     this.#table = table;
     this.#store = store;

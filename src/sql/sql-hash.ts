@@ -1,7 +1,23 @@
 import type { MappedField, SqlMapping } from '../mapping/mapping.js';
-import { entityHash, framed, hashFieldOrder } from '../verify/canonical.js';
-import type { SqlDialect } from './sql-dialect.js';
+import { entityHash, framed, hashFieldOrder, type HashKind } from '../verify/canonical.js';
+import type { SqlCompiler } from './sql-compiler.js';
 import type { Params } from './sql-statements.js';
+
+/** One engine's SQL for hashing rows where they are stored (verification pushdown). */
+export interface HashSql {
+  /**
+   * SQL producing a column's canonical text (src/verify/canonical.ts: a type
+   * tag, then the value), NULL for NULL; `undefined` where this engine
+   * cannot (verification then hashes that store's entities in JS).
+   */
+  canonicalExpr(kind: HashKind, column: string): string | undefined;
+  /**
+   * SQL hashing one row to an unsigned 60-bit integer: the MD5 of every part's
+   * `name` (a placeholder for the framed field name), then its value framed
+   * as `<bytes>:<text>` — nothing for a NULL value.
+   */
+  rowHash(parts: readonly { readonly name: string; readonly value: string }[]): string;
+}
 
 type SelectField = MappedField & { readonly tableIndex: number };
 
@@ -13,28 +29,28 @@ export function hashedFields(mapping: SqlMapping<object>, ignore: ReadonlySet<st
   return hashFieldOrder(byName.keys()).map((name) => byName.get(name) as SelectField);
 }
 
-/** Why `dialect` cannot hash these fields in SQL, or `undefined` when it can. */
-export function hashUnsupportedReason(dialect: SqlDialect, mapping: SqlMapping<object>, ignore: ReadonlySet<string>): string | undefined {
+/** Why `name`'s SQL (`hash`) cannot hash these fields, or `undefined` when it can. */
+export function hashUnsupportedReason(name: string, hash: HashSql | undefined, mapping: SqlMapping<object>, ignore: ReadonlySet<string>): string | undefined {
   for (const f of hashedFields(mapping, ignore)) {
     const kind = f.codec.hashAs;
     if (!kind) return `field "${f.field}" uses codec ${f.codec.type}, which has no canonical SQL form`;
-    if (dialect.canonicalExpr(kind, 'c') === undefined) return `field "${f.field}" (${kind}) cannot be put in canonical form by ${dialect.name} SQL`;
+    if (hash?.canonicalExpr(kind, 'c') === undefined) return `field "${f.field}" (${kind}) cannot be put in canonical form by ${name} SQL`;
   }
-  if (!dialect.rowHash) return `${dialect.name} SQL has no row hash`;
+  if (!hash) return `${name} SQL has no row hash`;
   return undefined;
 }
 
 /**
  * The SQL expression hashing one row (an unsigned 60-bit integer), built from
- * the dialect's canonical expression for each field. Field names travel as
+ * the engine's canonical expression for each field. Field names travel as
  * parameters. Call only where {@link hashUnsupportedReason} found nothing.
  */
-export function rowHashExpr(dialect: SqlDialect, mapping: SqlMapping<object>, ignore: ReadonlySet<string>, params: Params): string {
+export function rowHashExpr(compiler: SqlCompiler, hash: HashSql, mapping: SqlMapping<object>, ignore: ReadonlySet<string>, params: Params): string {
   const parts = hashedFields(mapping, ignore).map((f) => ({
     name: params.add(framed(f.field)),
-    value: dialect.canonicalExpr(f.codec.hashAs ?? 'text', `t${f.tableIndex}.${dialect.quoteId(f.column)}`) ?? 'NULL',
+    value: hash.canonicalExpr(f.codec.hashAs ?? 'text', `t${f.tableIndex}.${compiler.quoteId(f.column)}`) ?? 'NULL',
   }));
-  return dialect.rowHash?.(parts) ?? 'NULL';
+  return hash.rowHash(parts);
 }
 
 /**
@@ -42,15 +58,15 @@ export function rowHashExpr(dialect: SqlDialect, mapping: SqlMapping<object>, ig
  * into JS): the raw columns to pass, and the row hash over their decoded
  * values — the same canonical form as every other engine, by construction.
  */
-export function driverRowHash(dialect: SqlDialect, mapping: SqlMapping<object>, ignore: ReadonlySet<string>): { columns: string[]; hashRow: (raw: readonly unknown[]) => bigint } {
+export function driverRowHash(compiler: SqlCompiler, mapping: SqlMapping<object>, ignore: ReadonlySet<string>): { columns: string[]; hashRow: (raw: readonly unknown[]) => bigint } {
   const fields = hashedFields(mapping, ignore);
   return {
-    columns: fields.map((f) => `t${f.tableIndex}.${dialect.quoteId(f.column)}`),
+    columns: fields.map((f) => `t${f.tableIndex}.${compiler.quoteId(f.column)}`),
     hashRow: (raw) => {
       const entity: Record<string, unknown> = {};
       fields.forEach((f, i) => {
         const value = raw[i];
-        entity[f.field] = value === null || value === undefined ? null : f.codec.decode(value, dialect.name);
+        entity[f.field] = value === null || value === undefined ? null : f.codec.decode(value, compiler.name);
       });
       return entityHash(entity, NOTHING_IGNORED); // the fields left out were never passed in
     },

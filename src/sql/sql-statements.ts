@@ -1,7 +1,7 @@
 import type { Key, KeyPart } from '../core/keys.js';
 import { wrapsWrites, type DialectName } from '../mapping/codecs.js';
 import type { MappedField } from '../mapping/mapping.js';
-import type { SqlDialect } from './sql-dialect.js';
+import type { SqlCompiler } from './sql-compiler.js';
 
 /**
  * Collects bound parameters for one statement and hands back their
@@ -10,13 +10,13 @@ import type { SqlDialect } from './sql-dialect.js';
  */
 export class Params {
   readonly values: unknown[] = [];
-  readonly #dialect: SqlDialect;
+  readonly #dialect: SqlCompiler;
 
-  constructor(dialect: SqlDialect) {
+  constructor(dialect: SqlCompiler) {
     this.#dialect = dialect;
   }
 
-  get dialect(): SqlDialect {
+  get dialect(): SqlCompiler {
     return this.#dialect;
   }
 
@@ -72,7 +72,12 @@ export function keyIn(columns: readonly string[], fields: readonly MappedField[]
 }
 
 /** The SELECT expression for a column, wrapped by its codec where it asks. */
-export function readExpr(dialect: SqlDialect, field: MappedField, qualifiedColumn: string): string {
+export function readExpr(dialect: SqlCompiler, field: MappedField, qualifiedColumn: string): string {
   return field.codec.readExpr?.(qualifiedColumn, dialect.name) ?? qualifiedColumn;
 }
 
+/** One statement and its bound parameters. */
+export interface Statement {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}

@@ -1,6 +1,7 @@
-import { throwIfAborted } from '../core/errors.js';
+import { throwIfAborted, type MidairError } from '../core/errors.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
-import type { SqlConnection, SqlResult, TransactionOptions } from './sql-driver.js';
+import type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from './sql-driver.js';
+import { wrapSqlError, type ErrorClassifier, type ErrorHint } from './sql-errors.js';
 
 /** One connection checked out for a transaction, and how to give it back. */
 export interface Session {
@@ -109,4 +110,70 @@ export function guardedConnection(conn: SqlConnection, signal: AbortSignal, oper
         }
       : {}),
   };
+}
+
+export interface SqlRunnerOptions {
+  /** The store's name, for messages. */
+  readonly name: string;
+  readonly classify: ErrorClassifier;
+  /** What a failure's message adds on how to fix it (`run setup()`). */
+  readonly hint?: ErrorHint;
+  /** Attempts for a transaction aborted by a deadlock before the error reaches the caller. Default 8. */
+  readonly deadlockRetries?: number;
+}
+
+/**
+ * The one way midair runs SQL (stores and the control store alike): single
+ * statements and transactions on the driver, every failure wrapped by one
+ * classifier, transactions retried when the database aborts them for a
+ * deadlock (they then wrote nothing), and a caller's abort signal checked
+ * before each statement.
+ */
+export class SqlRunner {
+  readonly driver: SqlDriver;
+  readonly #options: SqlRunnerOptions;
+  readonly #retries: number;
+
+  constructor(driver: SqlDriver, options: SqlRunnerOptions) {
+    this.driver = driver;
+    this.#options = options;
+    this.#retries = options.deadlockRetries ?? 8;
+  }
+
+  get name(): string {
+    return this.#options.name;
+  }
+
+  wrap(operation: string, err: unknown): MidairError {
+    return wrapSqlError(err, this.#options.classify, this.#options.name, operation, this.#options.hint);
+  }
+
+  /** `work`'s failure, wrapped. */
+  async attempt<T>(operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw this.wrap(operation, err);
+    }
+  }
+
+  async query(operation: string, sql: string, params: readonly unknown[]): Promise<SqlResult> {
+    return this.attempt(operation, () => this.driver.query(sql, params));
+  }
+
+  /** One transaction, retried on deadlock; with `signal`, it stops at the next statement once the caller gave up, releasing its locks early. */
+  async transaction<T>(operation: string, fn: (conn: SqlConnection) => Promise<T>, options: { tx?: TransactionOptions | undefined; signal?: AbortSignal | undefined } = {}): Promise<T> {
+    const { signal, tx } = options;
+    const guarded = signal ? (conn: SqlConnection): Promise<T> => fn(guardedConnection(conn, signal, operation)) : fn;
+    for (let attempt = 1; ; attempt++) {
+      throwIfAborted(signal, operation);
+      try {
+        return await this.driver.transaction(guarded, tx);
+      } catch (err) {
+        const error = this.wrap(operation, err);
+        if (error.code !== 'DEADLOCK' || attempt >= this.#retries) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  }
 }

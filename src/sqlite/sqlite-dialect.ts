@@ -1,92 +1,29 @@
-import { SqlDialect, cellText, errorFields, missingTableName, type ClassifiedError, type ColumnInfo, type TableInfo, type UniqueInfo } from '../sql/sql-dialect.js';
+import type { TableInfo } from '../sql/sql-catalog.js';
+import { SqlDialect } from '../sql/sql-dialect.js';
 import type { SqlConnection } from '../sql/sql-driver.js';
-import type { ColumnFamily } from '../mapping/codecs.js';
+import type { ClassifiedError } from '../sql/sql-errors.js';
+import { sqliteCompiler } from './sqlite-compiler.js';
+import { classifySqliteError } from './sqlite-errors.js';
+import { introspectSqlite } from './sqlite-introspect.js';
 
-/** SQLite's type affinity rules (datatype3.html §3.1), in their order. */
-function affinity(declared: string): ColumnFamily {
-  const t = declared.toUpperCase();
-  if (t.includes('INT')) return 'int64';
-  if (t.includes('CHAR') || t.includes('CLOB') || t.includes('TEXT')) return 'text';
-  if (t.includes('BLOB') || t === '') return 'bytes';
-  if (t.includes('REAL') || t.includes('FLOA') || t.includes('DOUB')) return 'float';
-  return 'numeric';
-}
-
-/** SQLite's spelling of SQL, its catalog and its error codes. */
+/**
+ * SQLite, as the generic SQL layer sees it: its compiler, pragmas and result
+ * codes. No hash SQL: its driver hashes rows through an aggregate that calls
+ * back into JS (src/sqlite/sqlite-driver.ts).
+ */
 export class SqliteDialect extends SqlDialect {
-  readonly name = 'sqlite' as const;
-  override readonly maxParams = 32_000;
-  /** SQLite has no row locks: `BEGIN IMMEDIATE` already holds the database's write lock. */
-  override readonly forUpdate = '';
-  override readonly forShare = '';
+  readonly compiler = sqliteCompiler;
 
-  quoteId(name: string): string {
-    return `"${name.replace(/"/g, '""')}"`;
-  }
-
-  placeholder(): string {
-    return '?';
-  }
-
-  upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string {
-    const values = rows.map((r) => `(${r.join(', ')})`).join(', ');
-    const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = excluded.${c}`);
-    const action = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
-    return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${values} ON CONFLICT (${keyColumns.join(', ')}) ${action}`;
-  }
-
+  /** Nothing to take: `BEGIN IMMEDIATE` already holds the database's write lock. */
   async lockKeys(): Promise<void> {
     return Promise.resolve();
   }
 
-  deletedAtColumn(): string {
-    return `TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`;
-  }
-
-  async introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {
-    const { rows } = await conn.query('SELECT name, type, "notnull", dflt_value IS NOT NULL, pk FROM pragma_table_info(?, ?)', [table, schema ?? 'main']);
-    if (rows.length === 0) return undefined;
-    const columns = new Map<string, ColumnInfo>();
-    const pk: { name: string; pos: number }[] = [];
-    for (const r of rows) {
-      const name = cellText(r[0]) ?? '';
-      const type = (cellText(r[1]) ?? '').toLowerCase();
-      const pkPos = Number(r[4]);
-      const rowidAlias = pkPos > 0 && type === 'integer';
-      columns.set(name, {
-        name,
-        type: type || 'blob',
-        family: affinity(type),
-        nullable: Number(r[2]) === 0,
-        hasDefault: Number(r[3]) === 1 || rowidAlias,
-      });
-      if (pkPos > 0) pk.push({ name, pos: pkPos });
-    }
-    const uniques: UniqueInfo[] = [];
-    const indexes = await conn.query('SELECT name FROM pragma_index_list(?, ?) WHERE "unique" = 1 AND partial = 0', [table, schema ?? 'main']);
-    for (const [index] of indexes.rows) {
-      const name = cellText(index) ?? '';
-      // index_xinfo names each key column's collation (NOCASE ignores case); rows with key = 0 are the rowid and such.
-      const cols = await conn.query('SELECT name, coll FROM pragma_index_xinfo(?, ?) WHERE key = 1 ORDER BY seqno', [name, schema ?? 'main']);
-      const named = cols.rows.map((r) => ({ column: cellText(r[0]) ?? '', nocase: (cellText(r[1]) ?? '').toUpperCase() === 'NOCASE' }));
-      uniques.push({ name, columns: named.map((c) => c.column), caseInsensitive: named.filter((c) => c.nocase).map((c) => c.column) });
-    }
-    // An INTEGER PRIMARY KEY is the rowid: unique, with no index of its own.
-    const keyCols = pk.sort((a, b) => a.pos - b.pos).map((p) => p.name);
-    if (keyCols.length > 0 && !uniques.some((u) => u.columns.length === keyCols.length && u.columns.every((c, i) => c === keyCols[i]))) uniques.push({ name: 'PRIMARY KEY', columns: keyCols });
-    return { columns, primaryKey: keyCols, uniques };
+  introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {
+    return introspectSqlite(conn, table, schema);
   }
 
   classifyError(err: unknown): ClassifiedError {
-    const f = errorFields(err);
-    const code = f.code ?? '';
-    const details = { driverCode: code || undefined };
-    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') return { code: 'UNIQUE_VIOLATION', details };
-    if (code.startsWith('SQLITE_CONSTRAINT')) return { code: 'CONSTRAINT', details };
-    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return { code: 'TIMEOUT', details };
-    if (code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE') return { code: 'INVALID_VALUE', details };
-    if (/no such (table|column)|has no column named/i.test(f.message)) return { code: 'SCHEMA_MISMATCH', details: { ...details, table: missingTableName(f.message) } };
-    if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_NOTADB') return { code: 'CONNECTION', details };
-    return { code: 'UNKNOWN', details };
+    return classifySqliteError(err);
   }
 }

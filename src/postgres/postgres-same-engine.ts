@@ -1,0 +1,123 @@
+import { MidairError, throwIfAborted } from '../core/errors.js';
+import { keyId, type Key } from '../core/keys.js';
+import type { CallOptions } from '../core/store.js';
+import { chunked } from '../core/collections.js';
+import { wrapsReads, wrapsWrites } from '../mapping/codecs.js';
+import type { MappedField, SqlMapping } from '../mapping/mapping.js';
+import type { SqlConnection } from '../sql/sql-driver.js';
+import type { Prepared } from '../sql/sql-row-codec.js';
+import type { CopyFetch, CopySide, SameEngineCopy } from '../sql/sql-same-engine.js';
+import { keyIn } from '../sql/sql-statements.js';
+import { binaryTuples } from './postgres-copy.js';
+
+/** Codecs whose column types must be equal for a same-engine copy as text (their input rounds where the codec floors). */
+const ROUNDING_CODECS: ReadonlySet<string> = new Set(['timestamptz', 'timestamp']);
+
+/** Key column types a binary same-engine copy can write into its COPY statement. */
+const INTEGER_KEY_TYPES: ReadonlySet<string> = new Set(['smallint', 'integer', 'bigint']);
+
+/**
+ * The fields of a same-engine copy as the database prints them: where two
+ * stores share it, one can take the other's rows as they are, with no
+ * decoding and encoding in between. Only one table, and built-in codecs
+ * (each prints a value its own type reads back unchanged).
+ */
+function rowFormat(mapping: SqlMapping<object>): string | undefined {
+  if (mapping.tables.length !== 1) return undefined;
+  const fields = mapping.tables[0].fields;
+  if (fields.some((f) => f.codec.type.startsWith('custom:') || wrapsReads(f.codec, 'postgres') || wrapsWrites(f.codec, 'postgres'))) return undefined;
+  return fields.map((f) => `${f.field}:${f.codec.type}`).sort().join(',');
+}
+
+/**
+ * What a same-engine copy must agree on, read from the catalog on every
+ * call (so a changed column is never written with the old type's bytes):
+ * `text` — the fields, their codecs, and the column types of those whose
+ * input rounds (timestamps: text a finer column printed would be rounded,
+ * where the codec floors); `binary` — every column type, with one integer
+ * key column (the binary rows are read with the keys written into the
+ * statement) and COPY on both ends.
+ */
+async function copyShape(side: CopySide<Key>): Promise<{ readonly text?: string; readonly binary?: string }> {
+  if (rowFormat(side.mapping) === undefined) return {};
+  const info = await side.introspectPrimary().catch(() => undefined);
+  const typeOf = (f: MappedField): string | undefined => info?.columns.get(f.column)?.type;
+  const { fields, keyColumns } = side.sql.primary;
+  if (!info || fields.some((f) => typeOf(f) === undefined)) return {};
+  const text = fields.map((f) => `${f.field}:${f.codec.type}${ROUNDING_CODECS.has(f.codec.type) ? `=${typeOf(f) ?? ''}` : ''}`).sort().join(',');
+  const keyType = typeOf(keyColumns[0] as MappedField);
+  const canBinary = keyColumns.length === 1 && keyType !== undefined && INTEGER_KEY_TYPES.has(keyType);
+  if (!canBinary) return { text };
+  return { text, binary: `${keyType};${fields.map((f) => `${f.field}:${typeOf(f) ?? ''}`).sort().join(',')}` };
+}
+
+/** The rows of `keys` as binary COPY tuples, their fields in the order of `fields`, by key id; `undefined` where the driver cannot COPY. */
+async function readTuples<K extends Key>(side: CopySide<K>, keys: readonly K[], fields: readonly string[], options?: CallOptions, conn?: SqlConnection): Promise<Map<string, Buffer> | undefined> {
+  const { sql } = side;
+  const byField = new Map(sql.primary.fields.map((f) => [f.field, f]));
+  const columns = fields.map((name) => `t0.${sql.compiler.quoteId((byField.get(name) as MappedField).column)}`);
+  const keyField = sql.primary.keyColumns[0] as MappedField;
+  const keyAt = fields.indexOf(keyField.field);
+  const found = new Map<string, Buffer>();
+  for (const batch of chunked(keys, sql.batchRows(1))) {
+    throwIfAborted(options?.signal, 'syncManyFrom');
+    // COPY takes no parameters: the keys are written in, as integers only (checked, never quoted text).
+    const ids = batch.map((k) => String(k));
+    if (ids.some((id) => !/^-?\d{1,19}$/.test(id))) throw new MidairError('INVALID_ARGUMENT', `syncManyFrom on ${side.name}: a key is not an integer`);
+    const text = `COPY (SELECT ${columns.join(', ')} FROM ${sql.table0} t0 WHERE t0.${sql.compiler.quoteId(keyField.column)} = ANY('{${ids.join(',')}}'::bigint[])) TO STDOUT (FORMAT binary)`;
+    const data = await (conn ?? side.runner.driver).copyOut?.(text);
+    if (!data) return undefined;
+    for (const { key, tuple } of binaryTuples(data, keyAt)) found.set(keyId(keyField.codec.decode(key, 'postgres')), tuple);
+  }
+  return found;
+}
+
+/** The rows of `keys` as the database prints them, their cells in the order of `fields`, by key id. */
+async function readCells<K extends Key>(side: CopySide<K>, keys: readonly K[], fields: readonly string[], options?: CallOptions, conn?: SqlConnection): Promise<Map<string, unknown[]>> {
+  const { sql } = side;
+  const byField = new Map(sql.primary.fields.map((f) => [f.field, f]));
+  const columns = fields.map((name) => `t0.${sql.compiler.quoteId((byField.get(name) as MappedField).column)}`);
+  const keyAt = sql.primary.keyColumns.map((k) => fields.indexOf(k.field));
+  const found = new Map<string, unknown[]>();
+  for (const batch of chunked(keys, sql.batchRows(1))) {
+    throwIfAborted(options?.signal, 'syncManyFrom');
+    const params = sql.params();
+    const where = keyIn(sql.keyCols0, sql.primary.keyColumns, batch, params);
+    const text = `SELECT ${columns.join(', ')} FROM ${sql.table0} t0 WHERE ${where}`;
+    const { rows } = conn ? await conn.query(text, params.values) : await side.runner.query('syncManyFrom', text, params.values);
+    for (const row of rows) found.set(keyId(side.codec.decodeKey(keyAt.map((i) => row[i]))), row as unknown[]);
+  }
+  return found;
+}
+
+/** Rows read as the database prints them, as prepared writes for the batch's keys (`undefined`: the source has none). */
+function asPrepared<K extends Key>(batch: readonly K[], found: ReadonlyMap<string, unknown[]>): (Prepared<K> | undefined)[] {
+  return batch.map((key) => {
+    const cells = found.get(keyId(key));
+    return cells === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [cells] };
+  });
+}
+
+/** PostgreSQL's same-engine copy: rows cross as text cells, or as binary COPY tuples where the column types agree too. */
+export const postgresSameEngineCopy: SameEngineCopy = {
+  rowFormat,
+  async plan<K extends Key>(target: CopySide<K>, source: CopySide<K>, options?: CallOptions): Promise<CopyFetch<K> | undefined> {
+    const [mine, theirs] = await Promise.all([copyShape(target), copyShape(source)]);
+    if (mine.text === undefined || mine.text !== theirs.text) return undefined;
+    // The same column types too: rows cross as binary COPY tuples, parsed by neither side.
+    const binary = mine.binary !== undefined && mine.binary === theirs.binary;
+    // One pool for both: old is read on the batch's own connection, so a batch never waits for a second one.
+    const [to, from] = [target.runner.driver, source.runner.driver];
+    const shared = to === from || (to.pool !== undefined && to.pool === from.pool);
+    const fields = target.sql.primary.fields.map((f) => f.field);
+    return async (batch, conn) => {
+      const via = shared ? conn : undefined;
+      const found = binary ? await readTuples(source, batch, fields, options, via) : undefined;
+      if (!found) return asPrepared(batch, await readCells(source, batch, fields, options, via)); // as text (also where COPY is not installed)
+      return batch.map((key) => {
+        const tuple = found.get(keyId(key));
+        return tuple === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [], tuple };
+      });
+    };
+  },
+};

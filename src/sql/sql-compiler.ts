@@ -1,0 +1,69 @@
+import type { DialectName } from '../mapping/codecs.js';
+
+/**
+ * One engine's spelling of SQL: pure functions from names and placeholders
+ * to statement text, and the facts about its language the statements depend
+ * on. No I/O: every statement midair runs is built from these.
+ */
+export interface SqlCompiler {
+  readonly name: DialectName;
+  /** Bound parameters one statement may carry. */
+  readonly maxParams: number;
+  /** Appended to a SELECT that must lock the rows it reads. */
+  readonly forUpdate: string;
+  /** Appended to a SELECT that must hold the rows it reads against writers, not against other readers (a write's fence check). */
+  readonly forShare: string;
+  /** A JS array binds as one array parameter (`col = ANY($1)`). */
+  readonly arrayParams: boolean;
+  /**
+   * False where an upsert also swallows conflicts on other unique keys
+   * (MySQL's ON DUPLICATE KEY UPDATE): the store then inserts absent rows and
+   * updates present ones separately, so a duplicate secondary key still fails.
+   */
+  readonly upsertTargetsKeyOnly: boolean;
+  /** An expression that orders rows randomly (for sampling keys). */
+  readonly randomOrder: string;
+  quoteId(name: string): string;
+  /** The placeholder for the 1-based parameter `index`. */
+  placeholder(index: number): string;
+  qualify(table: string, schema: string | undefined): string;
+  /**
+   * `(a, b) > (?, ?)` (or `<=`): rows after a key (or up to and including
+   * it), in index order. `param(i)` binds key part `i` and returns a fresh
+   * placeholder each call.
+   */
+  keyCompare(columns: readonly string[], op: '>' | '<=', param: (part: number) => string): string;
+  /** `INSERT … ON CONFLICT … DO UPDATE` or its dialect's spelling. */
+  upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string;
+  /** The column type for the tombstone table's deletion time, with its default. */
+  deletedAtColumn(): string;
+}
+
+/** What an engine must spell itself; everything else defaults to standard SQL. */
+export type CompilerSpec = Pick<SqlCompiler, 'name' | 'quoteId' | 'placeholder' | 'upsert' | 'deletedAtColumn'> & Partial<SqlCompiler>;
+
+/** `(a, b) > (?, ?)`: a row-value comparison (one column: a plain one). */
+export function rowValueCompare(columns: readonly string[], op: '>' | '<=', param: (part: number) => string): string {
+  if (columns.length === 1) return `${columns[0]} ${op} ${param(0)}`;
+  return `(${columns.join(', ')}) ${op} (${columns.map((_, i) => param(i)).join(', ')})`;
+}
+
+/** A compiler from an engine's spelling, with standard SQL for what it leaves out. */
+export function sqlCompiler(spec: CompilerSpec): SqlCompiler {
+  return Object.freeze({
+    maxParams: 32_000,
+    forUpdate: ' FOR UPDATE',
+    forShare: ' FOR SHARE',
+    arrayParams: false,
+    upsertTargetsKeyOnly: true,
+    randomOrder: 'random()',
+    qualify: (table: string, schema: string | undefined) => (schema ? `${spec.quoteId(schema)}.${spec.quoteId(table)}` : spec.quoteId(table)),
+    keyCompare: rowValueCompare,
+    ...spec,
+  });
+}
+
+/** The rows of a `VALUES` list: `(?, ?), (?, ?)`. */
+export function valuesList(rows: readonly (readonly string[])[]): string {
+  return rows.map((r) => `(${r.join(', ')})`).join(', ');
+}

@@ -1,0 +1,54 @@
+import { MidairError } from '../core/errors.js';
+import type { Key } from '../core/keys.js';
+import type { CallOptions, CheckReport } from '../core/store.js';
+import type { MappedField } from '../mapping/mapping.js';
+import type { TableInfo } from './sql-catalog.js';
+import { checkSchema, uniqueFieldsOf } from './sql-check.js';
+import type { StoreParts } from './sql-store-parts.js';
+
+/** A store's schema: midair's own tables created (`setup`), and the mapping compared with the live schema (`check`). */
+export class SqlSchema<K extends Key, E extends object> {
+  readonly #p: StoreParts<K, E>;
+
+  constructor(parts: StoreParts<K, E>) {
+    this.#p = parts;
+  }
+
+  async introspect(table: string, schema: string | undefined): Promise<TableInfo | undefined> {
+    return this.#p.runner.attempt('check', () => this.#p.dialect.introspect(this.#p.runner.driver, table, schema));
+  }
+
+  async setup(options?: CallOptions): Promise<void> {
+    const { name, sql, runner } = this.#p;
+    this.#p.open('setup', options);
+    const primary = sql.primary;
+    const info = await this.introspect(primary.table, primary.schema);
+    if (!info) {
+      throw new MidairError('SCHEMA_MISMATCH', `setup on ${name}: table ${primary.table} does not exist; create it before midair's tombstone table`, {
+        details: { store: name, operation: 'setup', table: primary.table },
+      });
+    }
+    const typeOf = (f: MappedField): string => {
+      const column = info.columns.get(f.column);
+      if (!column) {
+        throw new MidairError('SCHEMA_MISMATCH', `setup on ${name}: column ${primary.table}.${f.column} does not exist (run check() for the full report)`, {
+          details: { store: name, operation: 'setup', table: primary.table, column: f.column },
+        });
+      }
+      return column.type;
+    };
+    await runner.query('setup', this.#p.writeSql.createTombstoneTable(typeOf), []);
+    await runner.query('setup', this.#p.fences.createTable(), []);
+  }
+
+  async check(options?: CallOptions): Promise<CheckReport> {
+    const { mapping, name, dialect, fenceTable } = this.#p;
+    this.#p.open('check', options);
+    const infos = [];
+    for (const t of mapping.tables) infos.push(await this.introspect(t.table, t.schema));
+    const tomb = await this.introspect(mapping.tombstone.table, mapping.tombstone.schema);
+    const fence = await this.introspect(fenceTable, mapping.tombstone.schema);
+    const problems = checkSchema(mapping, dialect.name, infos, tomb, { table: fenceTable, info: fence });
+    return { store: name, ok: !problems.some((p) => p.severity === 'error'), problems, uniques: uniqueFieldsOf(mapping, infos) };
+  }
+}
