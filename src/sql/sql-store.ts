@@ -38,8 +38,6 @@ import { SqlWriteEngine } from './sql-write-engine.js';
 import { StoreSql } from './store-sql.js';
 import { StoreWriteSql } from './store-write-sql.js';
 
-export { TOMBSTONE_DELETED_AT_COLUMN, TOMBSTONE_VERSION_COLUMN } from './sql-row-codec.js';
-
 export interface SqlStoreOptions {
   /** A name for messages and metrics; default `<dialect>:<primary table>`. */
   readonly name?: string;
