@@ -1,7 +1,7 @@
-import type { DemoResult } from './demo.js';
+import type { DemoResult } from './demo-types.js';
 
 export { runDemo } from './demo.js';
-export type { DemoOptions, DemoResult, PhaseFigures } from './demo.js';
+export type { DemoOptions, DemoResult, PhaseFigures } from './demo-types.js';
 
 /** The demo's closing summary for a terminal. */
 export function formatDemo(r: DemoResult): string {
