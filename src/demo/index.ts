@@ -1,3 +1,9 @@
+/**
+ * midair/demo — the whole migration on embedded SQLite that `midair demo` runs.
+ *
+ * Needs better-sqlite3 and two of the command line's packages (cli-progress,
+ * uplot); the library itself needs none of them.
+ */
 import type { DemoResult } from './demo-types.js';
 
 export { runDemo } from './demo.js';
