@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { makeUser, NEW_SCHEMA, newUsers, OLD_SCHEMA, oldUsers, rng, type DemoUser } from '../demo/users.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
 import { defineMigration } from '../migration/migration.js';
-import { rowsBar } from './progress.js';
+import { rowsBar } from '../demo/progress.js';
 import type { CheckReport, Store } from '../core/store.js';
 import type { VerifyReport } from '../verify/verify-options.js';
 

@@ -131,6 +131,9 @@ export function findConfig(explicit: string | undefined, cwd: string): string {
 function selfAliases(): Record<string, string> {
   const dist = dirname(dirname(fileURLToPath(import.meta.url)));
   return {
+    'midair/adapter': join(dist, 'adapter.js'),
+    'midair/config': join(dist, 'config', 'index.js'),
+    'midair/demo': join(dist, 'demo', 'index.js'),
     'midair/postgres': join(dist, 'postgres', 'index.js'),
     'midair/mysql': join(dist, 'mysql', 'index.js'),
     'midair/sqlite': join(dist, 'sqlite', 'index.js'),

@@ -9,55 +9,13 @@ import { defineMigration, type Migration } from '../migration/migration.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
 import type { Store } from '../core/store.js';
 import type { VerifyReport } from '../verify/verify-options.js';
-import { rowsBar } from '../cli/progress.js';
+import type { DemoOptions, DemoResult, PhaseFigures } from './demo-types.js';
+import { rowsBar } from './progress.js';
 import { withFaults, type FaultSwitch } from './faults.js';
 import { percentile, startLoad } from './load.js';
 import { demoReportHtml } from './report-html.js';
 import { makeUser, NEW_SCHEMA, newUsers, OLD_SCHEMA, oldUsers, rng, type DemoUser } from './users.js';
 import { sleep } from '../core/sleep.js';
-
-export interface DemoOptions {
-  /** Users seeded into old. Default 10 000. */
-  readonly rows?: number;
-  /** Simulated application instances. Default 3. */
-  readonly instances?: number;
-  /** Clients per instance. Default 2. */
-  readonly clients?: number;
-  /** How long the demo dwells in each phase, seconds. Default 3. */
-  readonly phaseSeconds?: number;
-  /** Folder for the SQLite files; default a fresh temporary one, removed afterwards. */
-  readonly dir?: string;
-  /** Where to write the HTML report; `false` writes none. Default `midair-demo-report.html` in the working folder. */
-  readonly report?: string | false;
-  readonly log?: (line: string) => void;
-  readonly progressBar?: boolean;
-  readonly seed?: number;
-}
-
-export interface PhaseFigures {
-  readonly phase: string;
-  readonly ops: number;
-  readonly errors: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-}
-
-export interface DemoResult {
-  readonly ok: boolean;
-  readonly durationMs: number;
-  readonly rows: number;
-  readonly instances: number;
-  readonly timeline: readonly { readonly atMs: number; readonly event: string }[];
-  readonly phases: readonly PhaseFigures[];
-  readonly ops: number;
-  readonly clientErrors: number;
-  readonly staleReads: number;
-  readonly lostWrites: number;
-  readonly halts: number;
-  readonly faultsInjected: number;
-  readonly verification: VerifyReport;
-  readonly reportPath: string | undefined;
-}
 
 /**
  * One application instance, with new behind the demo's fault switch. The

@@ -1,7 +1,13 @@
-import type { DemoResult } from './demo.js';
+/**
+ * midair/demo — the whole migration on embedded SQLite that `midair demo` runs.
+ *
+ * Needs better-sqlite3 and two of the command line's packages (cli-progress,
+ * uplot); the library itself needs none of them.
+ */
+import type { DemoResult } from './demo-types.js';
 
 export { runDemo } from './demo.js';
-export type { DemoOptions, DemoResult, PhaseFigures } from './demo.js';
+export type { DemoOptions, DemoResult, PhaseFigures } from './demo-types.js';
 
 /** The demo's closing summary for a terminal. */
 export function formatDemo(r: DemoResult): string {

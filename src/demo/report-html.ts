@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { DemoResult } from './demo.js';
+import type { DemoResult } from './demo-types.js';
 import { percentile, type OpSample } from './load.js';
 
 const BUCKET_MS = 250;

@@ -46,7 +46,8 @@ export async function until(run: () => Promise<CliRun>, ms = 30_000): Promise<Cl
 /** The users migration as a config file: old `users(id, email, name)`, new `users(id, email)` + `user_profiles(user_id, full_name)`. */
 export function writeUsersConfig(dir: string, urls: { control: string; old: string; new: string }, schemas: { old?: string; new?: string } = {}): string {
   const schema = (s: string | undefined): string => (s ? `, schema: '${s}'` : '');
-  const text = `import { col, defineConfig, sqlMapping } from 'midair';
+  const text = `import { col, sqlMapping } from 'midair';
+import { defineConfig } from 'midair/config';
 interface User { id: bigint; email: string; name: string }
 export default defineConfig({
   control: ${JSON.stringify(urls.control)},

@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MidairError, resolveConfig } from '../../src/index.js';
+import { MidairError } from '../../src/index.js';
+import { resolveConfig } from '../../src/config/index.js';
 import { midair } from './cli-support.js';
 
 const dirs: string[] = [];

@@ -115,7 +115,8 @@ describe('refused and read-only commands write nothing', () => {
     const dir = world();
     writeFileSync(
       join(dir, 'midair.config.ts'),
-      `import { col, defineConfig, sqlMapping } from 'midair';
+      `import { col, sqlMapping } from 'midair';
+import { defineConfig } from 'midair/config';
 interface User { id: string; email: string }
 export default defineConfig({
   control: 'sqlite:control.db',

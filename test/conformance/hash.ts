@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LosslessNumber, entityHash, isLosslessNumber, valuesEqual, type Store } from '../../src/index.js';
+import { LosslessNumber, isLosslessNumber, valuesEqual, type Store } from '../../src/index.js';
+import { entityHash } from '../../src/adapter.js';
 import type { Backend, BackendKind } from '../support/backends.js';
 import { emptyThing, thingDdl, thingMapping, type Thing } from './fixtures.js';
 import { JSON_CASES, docDdl, docMapping, edgeThings, expectedDoc, jsonVariants, withoutNegativeZero, type Doc } from './types.js';

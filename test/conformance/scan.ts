@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { col, compareKeys, keyId, sqlMapping, type Key, type Store } from '../../src/index.js';
+import { col, keyId, sqlMapping, type Key, type Store } from '../../src/index.js';
+import { compareKeys } from '../../src/adapter.js';
 import { hasManyOf, scanKeysOf } from '../../src/core/store.js';
 import type { Backend } from '../support/backends.js';
 import { versionedRows, type Row } from './fixtures.js';

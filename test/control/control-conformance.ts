@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INITIAL_SETTING, MidairError, type AuditInput, type ControlStore, type PhaseSetting } from '../../src/index.js';
+import { MidairError, type ControlStore, type PhaseSetting } from '../../src/index.js';
+import { INITIAL_SETTING, type AuditInput } from '../../src/adapter.js';
 import { availability, type BackendKind } from '../support/backends.js';
 import { manualClock, openControlBackend, type ControlBackend, type ManualClock } from './control-backends.js';
 import { repairQueueConformance } from './repair-queue-conformance.js';

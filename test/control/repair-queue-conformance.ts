@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { INITIAL_SETTING, type ControlStore, type PhaseSetting } from '../../src/index.js';
+import type { ControlStore, PhaseSetting } from '../../src/index.js';
+import { INITIAL_SETTING } from '../../src/adapter.js';
 import type { RepairProblem } from '../../src/control/control-store.js';
 import type { BackendKind } from '../support/backends.js';
 import type { ControlBackend, ManualClock } from './control-backends.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { JSON_NULL, LosslessNumber, MidairError, canonicalDecimal, codecs, isLosslessNumber, jsonDecimal } from '../../src/index.js';
+import { JSON_NULL, LosslessNumber, MidairError, isLosslessNumber, jsonDecimal } from '../../src/index.js';
+import { canonicalDecimal, codecs } from '../../src/adapter.js';
 import { wrapsWrites } from '../../src/mapping/codecs.js';
 import { rng } from '../support/rng.js';
 import { dateFromInstant, epochSecondsToInstant, epochSecondsToMs, formatDate, formatInstant, instantFromDate, instantToEpochSeconds, parseInstant, parseInstantMs } from '../../src/mapping/instant.js';

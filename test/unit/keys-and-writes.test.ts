@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { col, compareKeys, decideWrite, keyId, MidairError, sqlMapping } from '../../src/index.js';
+import { col, keyId, MidairError, sqlMapping } from '../../src/index.js';
+import { compareKeys, decideWrite } from '../../src/adapter.js';
 
 describe('keys', () => {
   it('orders integers numerically across number and bigint, strings by code point, tuples part by part', () => {

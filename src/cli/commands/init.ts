@@ -2,7 +2,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MidairError } from '../../core/errors.js';
 
-const TS_TEMPLATE = `import { col, defineConfig, sqlMapping } from 'midair';
+const TS_TEMPLATE = `import { col, sqlMapping } from 'midair';
+import { defineConfig } from 'midair/config';
 
 // The entity both stores hold: midair compares, copies and verifies it field by field.
 interface User {

@@ -4,7 +4,7 @@ import { refusalInPhase } from '../../backfill/guards.js';
 import { MidairError } from '../../core/errors.js';
 import type { VerifyMode, VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
-import { rowsBar } from '../progress.js';
+import { rowsBar } from '../../demo/progress.js';
 
 export interface WorkOptions {
   readonly workers?: number;
