@@ -15,15 +15,12 @@ import { Lifecycle } from './lifecycle.js';
 import { Operator } from './operator.js';
 import { defaultActor, newStats, resolveOptions, type MigrationOptions, type MigrationStats, type RollbackResult, type Settings, type TransitionOptions } from './options.js';
 import { PhaseFollower } from './phase-follower.js';
+import { createPorts } from './ports.js';
 import { RepairTick } from './repair-tick.js';
 import { Repairer } from './repairer.js';
-import { createRepairLog } from './repair-log.js';
 import { createRepository, type Repository } from './repository.js';
-import { createServing } from './serving.js';
 import { ShadowComparator } from './shadow-comparator.js';
-import { createSidelines } from './sidelines.js';
 import { Transitions } from './transitions.js';
-import { withTimeout } from './timeout.js';
 import { InFlight, WriteTickets } from './write-tickets.js';
 
 export type { AutoHaltOptions, MigrationOptions, MigrationStats, RollbackResult, TransitionOptions } from './options.js';
@@ -93,7 +90,15 @@ export class Migration<K extends Key, E extends object> {
     const inFlight = new InFlight();
     const { pollMs, instanceExpiryMs } = o;
     const follower = (this.#follower = new PhaseFollower({
-      ...{ name, instanceId, host: this.#host, control, events, life: this.#life, pollMs, instanceExpiryMs, inFlight },
+      name,
+      instanceId,
+      host: this.#host,
+      control,
+      events,
+      life: this.#life,
+      pollMs,
+      instanceExpiryMs,
+      inFlight,
       start: async () => this.start(),
       onPhaseChange: () => halt.reset(),
       afterRefresh: async () => this.#shadow.saveCounters(),
@@ -104,7 +109,10 @@ export class Migration<K extends Key, E extends object> {
     };
     const transitions = new Transitions({ settings: o, control, actor, events, repairer: this.#repairer, published });
     this.#jobs = new Jobs({
-      ...{ settings: o, control, actor, repairer: this.#repairer },
+      settings: o,
+      control,
+      actor,
+      repairer: this.#repairer,
       awaitFleet: async () => this.#operator.awaitFleet(),
       current: () => follower.current(),
       beginWrite: async () => this.#tickets.begin(),
@@ -192,18 +200,9 @@ export class Migration<K extends Key, E extends object> {
   }
 
   #createRepository(): Repository<K, E> {
-    const o = this.#o;
-    const { name, stats } = this;
-    const events = this.#events;
-    const track = (work: Promise<unknown>): void => this.#background.track(work);
-    return createRepository({
-      stores: { name, old: o.old, new: o.new, lazy: o.lazy ?? false, queries: o.queries, timed: (operation, fn) => withTimeout(fn, o.timeoutMs, `${operation} (migration ${name})`) },
-      serving: createServing({ name, follower: this.#follower, tickets: this.#tickets, rampAllow: o.rampAllow, stats, events }),
-      repairs: createRepairLog({ name, control: this.#control, intentDelayMs: o.intentDelayMs ?? o.timeoutMs * 5, stats, events, track }),
-      sidelines: createSidelines({ settings: o, halt: this.#halt, comparator: this.#shadow, stats, events, track }),
-      events,
-      close: () => this.close(),
-    });
+    const { stats } = this;
+    const parts = { follower: this.#follower, tickets: this.#tickets, halt: this.#halt, comparator: this.#shadow, background: this.#background };
+    return createRepository(createPorts({ settings: this.#o, control: this.#control, ...parts, stats, events: this.#events, close: () => this.close() }));
   }
 
   /** The phase this instance serves with (as of its last refresh). */
