@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 import type { PhaseState } from '../../control/control-store.js';
 import { MidairError } from '../../core/errors.js';
 import { INITIAL_SETTING } from '../../control/memory-control-store.js';
-import { nextPhase, previousPhase } from '../../core/phases.js';
+import { advanceTarget, passGates, rampChange, rollbackResyncs, rollbackTarget } from '../../migration/operator-rules.js';
 import type { VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
 
@@ -57,18 +57,13 @@ export async function current(ctx: CliContext): Promise<PhaseState> {
 /** `midair phase advance`: the next phase, through its gates. Everything is checked before the first write. */
 export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseChange> {
   const from = await current(ctx);
-  const to = nextPhase(from.phase);
-  if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is already complete`);
+  const to = advanceTarget(ctx.spec.name, from.phase);
   const reason = reasonOf(o, `midair phase advance to ${to}`);
   if (to === 'new-primary') await confirm(`Entering new-primary makes new authoritative: this is the point of no return without a re-sync of old.`, o.yes);
   if (to === 'complete') await confirm(`Entering complete stops every write to old: after it there is no rollback.`, o.yes);
-  if (from.version > 0 && !o.force) {
-    // A blocked gate writes nothing either: the gates are read before anything is prepared.
-    const failing = (await ctx.migration.gates(to, ctx.thresholds)).filter((g) => !g.ok);
-    if (failing.length > 0) {
-      throw new MidairError('BLOCKED', `migration ${ctx.spec.name}: entering ${to} is blocked by ${failing.length} gate(s):\n  ${failing.map((g) => `${g.gate}: ${g.detail}`).join('\n  ')}\n(force it with a reason if you must)`);
-    }
-  }
+  // A blocked gate writes nothing either: the gates are read before anything is prepared (with nothing recorded yet,
+  // version 0, there are no facts to read; the library checks the gates once the state exists).
+  if (from.version > 0 && !o.force) passGates(ctx.spec.name, to, await ctx.migration.gates(to, ctx.thresholds), { reason });
   await ctx.prepareWrites();
   const state = await ctx.migration.advance({ reason, force: o.force ?? false, gated: ctx.thresholds, actor: o.actor, ...(o.ramp === undefined ? {} : { rampPercent: o.ramp }) });
   return change(from, state, o.force ?? false);
@@ -78,7 +73,7 @@ export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
 export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseChange> {
   if (o.ramp === undefined) throw new MidairError('INVALID_ARGUMENT', 'phase set needs --ramp <percent>, e.g. --ramp 50');
   const from = await current(ctx);
-  if (from.phase !== 'ramp') throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is in ${from.phase}, not ramp: advance to ramp first; nothing changed`);
+  rampChange(ctx.spec.name, from, o.ramp); // refused outside ramp (or for a bad percentage) before anything is written
   const reason = reasonOf(o, `midair phase set --ramp ${o.ramp}`);
   await ctx.prepareWrites();
   const state = await ctx.migration.setRamp(o.ramp, { reason, actor: o.actor });
@@ -96,15 +91,11 @@ export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
  */
 export async function rollback(ctx: CliContext, o: PhaseOptions, onResync?: () => void): Promise<PhaseChange> {
   const from = await current(ctx);
-  if (from.phase === 'complete') {
-    throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is complete: old no longer gets writes and its tombstones may be purged, so there is no rollback from complete; nothing changed`);
-  }
-  const to = previousPhase(from.phase);
-  if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${ctx.spec.name} is in old-only: there is nothing to roll back; nothing changed`);
+  const to = rollbackTarget(ctx.spec.name, from.phase);
   const reason = reasonOf(o, `midair phase rollback to ${to}`);
   await ctx.prepareWrites();
   // The library re-syncs old from new where it must (leaving new-primary: before the switch; leaving old-read-only: right after).
-  if (from.phase === 'new-primary' || from.phase === 'old-read-only') onResync?.();
+  if (rollbackResyncs(from.phase)) onResync?.();
   const state = await ctx.migration.rollback({ reason, force: o.force ?? false, actor: o.actor, resync: { ...(ctx.spec.verify ?? {}) } });
   return change(from, state, o.force ?? false, state.resync);
 }

@@ -3,7 +3,9 @@ import type { Key } from '../core/keys.js';
 import type { Fence, Store } from '../core/store.js';
 import type { TypedEvents } from './events.js';
 import type { Side } from '../core/phases.js';
-import type { QueryDefs } from './repository.js';
+
+/** Per side, how to answer a named query. */
+export type QueryDefs<E> = Readonly<Record<string, { readonly old: (...args: never[]) => Promise<E[]>; readonly new: (...args: never[]) => Promise<E[]> }>>;
 
 /** A write in progress, counted so the instance acknowledges a new phase only once older writes finished. */
 export interface WriteTicket {
@@ -11,14 +13,19 @@ export interface WriteTicket {
   readonly end: () => void;
 }
 
-/** What the repository needs from its migration instance (internal). */
-export interface Runtime<K extends Key, E extends object> {
+/** The two stores and how to call them. */
+export interface RepositoryStores<K extends Key, E extends object> {
   readonly name: string;
   readonly old: Store<K, E>;
   readonly new: Store<K, E>;
   readonly lazy: boolean;
   readonly queries: QueryDefs<E> | undefined;
-  readonly events: TypedEvents;
+  /** Runs `fn` with the per-call timeout. */
+  timed<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
+}
+
+/** The phase a call is served under, and the write tickets. */
+export interface Serving {
   /** The phase to serve with; refreshes first when this instance's view may be stale. */
   currentState(): Promise<PhaseState>;
   /** Waits out a cutover freeze, then counts a write under the current phase. */
@@ -30,10 +37,14 @@ export interface Runtime<K extends Key, E extends object> {
    */
   stillValid(state: PhaseState): boolean | Promise<boolean>;
   inRamp(keyId: string, percent: number): boolean;
-  /** Whether the key waits for a repair in that direction (the target store may be stale). */
-  hasPendingRepair(keyId: string, direction: RepairDirection): Promise<boolean>;
   /** The fence every store write issued under `state` carries. */
   fence(state: PhaseState): Fence;
+}
+
+/** The repair queue, as the write and read paths use it. */
+export interface RepairLog {
+  /** Whether the key waits for a repair in that direction (the target store may be stale). */
+  hasPendingRepair(keyId: string, direction: RepairDirection): Promise<boolean>;
   /**
    * Records, before the first of two writes, that the key is being written
    * (a repair entry due only later); resolves its seq. Throws — and the write
@@ -48,15 +59,26 @@ export interface Runtime<K extends Key, E extends object> {
    * may still land, so the entry is kept until that version is fenced out.
    */
   enqueueRepair(keyId: string, reason: string, state: PhaseState, mayLand?: boolean): Promise<void>;
+}
+
+/** What happens beside an answer: health counts, comparisons, lazy copies, background work. */
+export interface Sidelines<K extends Key, E extends object> {
   /** A call on the non-authoritative store succeeded or failed (auto-halt's error rate). */
   recordSecondary(ok: boolean): void;
   /** Compares the answer with the other store, off the hot path. */
   shadow(key: K, answer: E | undefined, servedFrom: Side, state: PhaseState): void;
   /** Copies the key into `into` if absent there (insert-if-absent, never over a tombstone), fenced by `state`. */
   lazyCopy(key: K, into: Side, state: PhaseState): Promise<void>;
-  /** Runs `fn` with the per-call timeout. */
-  timed<T>(operation: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T>;
   /** Keeps background work (second writes, comparisons) tracked until it settles. */
   track(work: Promise<unknown>): void;
+}
+
+/** Everything the repository needs from its migration instance (internal). */
+export interface RepositoryPorts<K extends Key, E extends object> {
+  readonly stores: RepositoryStores<K, E>;
+  readonly serving: Serving;
+  readonly repairs: RepairLog;
+  readonly sidelines: Sidelines<K, E>;
+  readonly events: TypedEvents;
   close(): Promise<void>;
 }

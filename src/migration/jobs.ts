@@ -1,0 +1,141 @@
+import type { ControlStore, PhaseState } from '../control/control-store.js';
+import { MidairError } from '../core/errors.js';
+import type { Key } from '../core/keys.js';
+import { PHASE_RULES } from '../core/phases.js';
+import { sleep } from '../core/sleep.js';
+import { acceptDeadLetters, backfillControlName, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
+import { phaseRefusal } from '../backfill/guards.js';
+import { repairKeys } from '../verify/repair.js';
+import { runVerify } from '../verify/verify.js';
+import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
+import { FACT_NAMES } from './facts.js';
+import { raiseFences } from './fencing.js';
+import type { VerificationSummary } from './gates.js';
+import type { Settings } from './options.js';
+import type { Repairer } from './repairer.js';
+import type { WriteTicket } from './repository-ports.js';
+
+export interface JobDeps<K extends Key, E extends object> {
+  readonly settings: Settings<K, E>;
+  readonly control: ControlStore;
+  readonly actor: string;
+  readonly repairer: Repairer<K, E>;
+  /** Resolves once every live instance serves the current phase. */
+  readonly awaitFleet: () => Promise<void>;
+  /** The phase to serve with (refreshed when stale). */
+  readonly current: () => PhaseState | Promise<PhaseState>;
+  readonly beginWrite: () => Promise<WriteTicket>;
+}
+
+export type RepairOptions<E> = Pick<VerifyOptions<E>, 'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'>;
+
+/**
+ * The jobs a migration runs beside the serving path — backfill, sweep,
+ * dead-letter retry and accept, key checks, verification, repair, drain —
+ * each behind its phase guard, fenced at the phase version it runs under.
+ */
+export class Jobs<K extends Key, E extends object> {
+  readonly #d: JobDeps<K, E>;
+  readonly #name: string;
+
+  constructor(deps: JobDeps<K, E>) {
+    this.#d = deps;
+    this.#name = deps.settings.name;
+  }
+
+  async backfill(options: BackfillOptions<E> = {}): Promise<BackfillResult> {
+    const { control, settings: o } = this.#d;
+    // Where new is authoritative a backfill's prune would delete acknowledged writes: refused (a sweep runs instead).
+    const refusal = await phaseRefusal(control, this.#name, options.missingOnly ? 'sweep' : 'backfill');
+    if (refusal) return refusedResult(refusal);
+    // Live instances all write both stores by now; one that stalled in an earlier phase (old-only: old alone), or a
+    // sync that read old before an old-only period, is fenced out in both stores, so nothing lands behind the copy.
+    await this.#d.awaitFleet();
+    const state = await control.getState(this.#name);
+    if (!state) return runBackfill(this.#name, o.old, o.new, control, options);
+    await raiseFences({ old: o.old, new: o.new }, this.#name, state.version, { old: true, new: true }, o.timeoutMs, () => undefined);
+    return runBackfill(this.#name, o.old, o.new, control, { ...options, fence: { migration: this.#name, epoch: state.version } });
+  }
+
+  async sweep(options: Omit<BackfillOptions<E>, 'missingOnly' | 'tombstonesWin'> = {}): Promise<BackfillResult> {
+    const state = await this.#d.control.getState(this.#name);
+    const newRules = state !== undefined && PHASE_RULES[state.phase].authoritative === 'new';
+    return this.backfill({ ...options, missingOnly: true, tombstonesWin: newRules });
+  }
+
+  async controlBackfill(settings: BackfillControl, name = 'backfill'): Promise<void> {
+    await this.#d.control.saveCheckpoint(this.#name, backfillControlName(name), JSON.stringify(settings));
+  }
+
+  async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
+    const { control, settings: o } = this.#d;
+    const refusal = await phaseRefusal(control, this.#name, 'sweep');
+    if (refusal) throw refusal;
+    if (options.keyMappings) await checkKeyMappings(options.keyMappings, o.old, { signal: options.signal });
+    const state = await control.getState(this.#name);
+    return retryDeadLetters(this.#name, o.old, o.new, control, { ...options, ...(state ? { fence: { migration: this.#name, epoch: state.version } } : {}) });
+  }
+
+  async acceptDeadLetters(options: { readonly reason: string; readonly force: boolean; readonly actor?: string; readonly keyIds?: readonly string[] }): Promise<number> {
+    return acceptDeadLetters(this.#name, this.#d.control, { ...options, actor: options.actor ?? this.#d.actor });
+  }
+
+  async checkKeys(mappings: KeyMappings, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    await checkKeyMappings(mappings, this.#d.settings.old, options);
+  }
+
+  async verify(options: VerifyOptions<E> = {}): Promise<VerifyReport> {
+    const o = this.#d.settings;
+    const merged: VerifyOptions<E> = { ...options, ignoreFields: options.ignoreFields ?? o.shadow?.ignoreFields };
+    const { report, differing } = await runVerify(this.#name, o.old, o.new, this.#d.control, merged);
+    let final = report;
+    if (options.repair && report.status === 'different' && differing.length > 0) {
+      try {
+        const repair = await this.repair(differing, merged);
+        const clean = repair.stillDifferent.total === 0 && report.untracked === 0;
+        final = { ...report, status: clean ? 'equal' : 'different', repair };
+      } catch (error) {
+        // The differences were found but not all repaired: the run failed, and says why (regression: a failing store threw out of verify).
+        const code = error instanceof MidairError ? error.code : 'UNKNOWN';
+        final = { ...report, status: 'failed', error: { code, message: error instanceof Error ? error.message : String(error) } };
+      }
+    }
+    if (final.status === 'equal' || final.status === 'different') await this.#saveVerification(final);
+    return final;
+  }
+
+  /** Keeps the outcome (counts only) where the gates and `status` read it. */
+  async #saveVerification(report: VerifyReport): Promise<void> {
+    const state = await this.#d.control.getState(this.#name);
+    const remaining = report.repair ? report.repair.stillDifferent.total : undefined;
+    const summary: VerificationSummary = {
+      at: new Date().toISOString(),
+      mode: report.mode,
+      status: report.status,
+      phase: state?.phase ?? 'old-only',
+      matched: report.matched,
+      missing: remaining === undefined ? report.missing.total : 0,
+      extra: remaining === undefined ? report.extra.total : 0,
+      different: remaining ?? report.different.total,
+    };
+    await this.#d.control.saveCheckpoint(this.#name, FACT_NAMES.lastVerification, JSON.stringify(summary));
+  }
+
+  /** Runs as one of this instance's writes, so a phase change waits for it. */
+  async repair(keyIds: readonly string[], options: RepairOptions<E> = {}): Promise<RepairReport> {
+    const o = this.#d.settings;
+    const ticket = await this.#d.beginWrite();
+    try {
+      return await repairKeys(ticket.state, keyIds, { old: o.old, new: o.new }, { ...options, fence: { migration: this.#name, epoch: ticket.state.version } });
+    } finally {
+      ticket.end();
+    }
+  }
+
+  async drainRepairs(state?: PhaseState, deadline = Date.now() + this.#d.settings.ackTimeoutMs): Promise<number> {
+    const s = state ?? (await this.#d.current());
+    const { done, failing } = await this.#d.repairer.drain(s, { deadline, now: () => Date.now(), wait: async () => sleep(50) });
+    if (failing > 0) throw new MidairError('TIMEOUT', `migration ${this.#name}: ${failing} repair(s) kept failing until the deadline (midair repairs list shows them)`);
+    return done;
+  }
+}

@@ -1,0 +1,160 @@
+import type { ControlStore, PhaseState } from '../control/control-store.js';
+import { keyId, type Key } from '../core/keys.js';
+import type { Store } from '../core/store.js';
+import type { Side } from '../core/phases.js';
+import { sleep } from '../core/sleep.js';
+import type { AutoHalt } from './auto-halt.js';
+import type { TypedEvents } from './events.js';
+import { FACT_NAMES, type ShadowCounters } from './facts.js';
+import type { MigrationStats } from './options.js';
+import { compareAnswers, type ShadowOptions } from './shadow.js';
+import { withTimeout } from './timeout.js';
+
+/** A comparison waiting to run: the key, the answer served, and where and under which phase it was served. */
+interface ShadowJob<K, E> {
+  readonly key: K;
+  readonly answer: E | undefined;
+  readonly servedFrom: Side;
+  readonly state: PhaseState;
+}
+
+export interface ShadowDeps<K extends Key, E extends object> {
+  readonly name: string;
+  readonly instanceId: string;
+  readonly control: ControlStore;
+  readonly old: Store<K, E>;
+  readonly new: Store<K, E>;
+  readonly timeoutMs: number;
+  readonly shadow: ShadowOptions<E>;
+  readonly stats: MigrationStats;
+  readonly events: TypedEvents;
+  readonly halt: AutoHalt;
+}
+
+/**
+ * Shadow reads: compares a served answer with the other store off the
+ * served path, counts the outcomes for the fleet-wide gate, and feeds
+ * auto-halt's rates.
+ */
+export class ShadowComparator<K extends Key, E extends object> {
+  readonly #d: ShadowDeps<K, E>;
+  #inFlight = 0;
+  #queue: ShadowJob<K, E>[] = [];
+  /** Resolved when the last comparison in flight ends (made only while someone waits). */
+  #idle: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
+  /** Shadow comparisons in the current phase version, saved for the fleet-wide gate (at most once a second). */
+  readonly #counters = { phaseVersion: 0, comparisons: 0, mismatches: 0, dirty: false, savedAt: 0 };
+
+  constructor(deps: ShadowDeps<K, E>) {
+    this.#d = deps;
+  }
+
+  /** Comparisons queued or running. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** Resolves when no comparison is queued or running any more. */
+  async idle(): Promise<void> {
+    if (!this.#idle) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.#idle = { promise, resolve };
+    }
+    await this.#idle.promise;
+  }
+
+  #count(version: number, mismatch: boolean): void {
+    const c = this.#counters;
+    if (c.phaseVersion !== version) Object.assign(c, { phaseVersion: version, comparisons: 0, mismatches: 0 });
+    c.comparisons++;
+    if (mismatch) c.mismatches++;
+    c.dirty = true;
+  }
+
+  async saveCounters(force = false): Promise<void> {
+    const c = this.#counters;
+    if (!c.dirty || (!force && Date.now() - c.savedAt < 1000)) return;
+    c.dirty = false;
+    c.savedAt = Date.now();
+    const saved: ShadowCounters = { phaseVersion: c.phaseVersion, comparisons: c.comparisons, mismatches: c.mismatches };
+    await this.#d.control.saveCheckpoint(this.#d.name, FACT_NAMES.shadow(this.#d.instanceId), JSON.stringify(saved));
+  }
+
+  /**
+   * Queues a comparison off the served path: the call that served the answer
+   * only pushes a record; the queue is drained once per turn of the event
+   * loop, after the answers of that turn have gone back to their callers.
+   */
+  schedule(key: K, answer: E | undefined, servedFrom: Side, state: PhaseState): void {
+    const shadow = this.#d.shadow;
+    if (shadow.sampleRate !== undefined && Math.random() >= shadow.sampleRate) return;
+    if (this.#inFlight >= (shadow.maxInFlight ?? 64)) {
+      this.#d.stats.comparisonsDropped++;
+      return;
+    }
+    this.#inFlight++;
+    this.#queue.push({ key, answer, servedFrom, state });
+    if (this.#queue.length === 1) setImmediate(this.#drain);
+  }
+
+  readonly #drain = (): void => {
+    const jobs = this.#queue;
+    this.#queue = [];
+    for (const job of jobs) void this.#run(job);
+  };
+
+  /** One comparison, counted in flight from when it was queued until it ends (settle() waits for them all). */
+  async #run(job: ShadowJob<K, E>): Promise<void> {
+    try {
+      await this.#compare(job);
+    } catch (error) {
+      this.#d.events.emit('error', { operation: 'background', error });
+    } finally {
+      if (--this.#inFlight === 0 && this.#idle) {
+        this.#idle.resolve();
+        this.#idle = undefined;
+      }
+    }
+  }
+
+  async #compare({ key, answer, servedFrom, state }: ShadowJob<K, E>): Promise<void> {
+    const { shadow, stats, halt } = this.#d;
+    const other = servedFrom === 'old' ? this.#d.new : this.#d.old;
+    const served = servedFrom === 'old' ? this.#d.old : this.#d.new;
+    const read = (s: Store<K, E>): Promise<E | undefined> => withTimeout((signal) => s.get(key, { signal }), this.#d.timeoutMs, 'shadow read');
+    let mine = answer;
+    let theirs: E | undefined;
+    try {
+      theirs = await read(other);
+      halt.recordSecondary(false);
+    } catch {
+      stats.secondaryFailures++;
+      halt.recordSecondary(true);
+      halt.check();
+      return;
+    }
+    const pair = (): [E | undefined, E | undefined] => (servedFrom === 'old' ? [mine, theirs] : [theirs, mine]);
+    let fields = compareAnswers(...pair(), shadow);
+    const recheck = shadow.recheckMs ?? 50;
+    if (fields.length > 0 && recheck > 0) {
+      await sleep(recheck);
+      [mine, theirs] = await Promise.all([read(served), read(other)]);
+      fields = compareAnswers(...pair(), shadow);
+    }
+    stats.comparisons++;
+    this.#count(state.version, fields.length > 0);
+    halt.recordComparison(fields.length > 0);
+    if (fields.length > 0) {
+      stats.mismatches++;
+      const [oldE, newE] = pair();
+      this.#d.events.emit('mismatch', {
+        keyId: keyId(key),
+        fields,
+        phase: state.phase,
+        ...(shadow.includeValues ? { values: { old: oldE, new: newE } } : {}),
+      });
+      halt.check();
+    }
+  }
+}
