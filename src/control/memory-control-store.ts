@@ -147,6 +147,10 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
       return Promise.resolve();
     },
     loadCheckpoint: async (migration, name) => Promise.resolve(checkpoints.get(`${migration}\u0000${name}`)),
+    async deleteCheckpoint(migration, name) {
+      checkpoints.delete(`${migration}\u0000${name}`);
+      return Promise.resolve();
+    },
     close: async () => Promise.resolve(),
   };
 }

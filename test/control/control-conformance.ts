@@ -389,6 +389,34 @@ export function controlConformance(kind: BackendKind): void {
         await control.saveCheckpoint('m', 'big', big);
         expect(await control.loadCheckpoint('m', 'big')).toBe(big);
       });
+
+      it('deletes one checkpoint of one migration; deleting one that is not there does nothing', async () => {
+        const { control } = await fresh();
+        await control.saveCheckpoint('m', 'shadow:a', '{"n":1}');
+        await control.saveCheckpoint('m', 'shadow:b', '{"n":2}');
+        await control.saveCheckpoint('other', 'shadow:a', '{"n":3}');
+        await control.deleteCheckpoint('m', 'shadow:a');
+        expect(await control.loadCheckpoint('m', 'shadow:a')).toBeUndefined();
+        expect(await control.loadCheckpoint('m', 'shadow:b')).toBe('{"n":2}');
+        expect(await control.loadCheckpoint('other', 'shadow:a')).toBe('{"n":3}');
+        await control.deleteCheckpoint('m', 'shadow:a');
+        await control.deleteCheckpoint('m', 'Shadow:b');
+        await control.deleteCheckpoint('never-created', 'x');
+        expect(await control.loadCheckpoint('m', 'shadow:b')).toBe('{"n":2}');
+        // A deleted checkpoint can be saved again.
+        await control.saveCheckpoint('m', 'shadow:a', '{"n":4}');
+        expect(await control.loadCheckpoint('m', 'shadow:a')).toBe('{"n":4}');
+      });
+
+      it('a deleted checkpoint is gone for another store object over the same tables', async () => {
+        const { control: a, prefix, clock } = await fresh();
+        const b = get().separate(prefix, { now: clock.now });
+        await a.saveCheckpoint('m', 'verify:run', '{"runId":"r1","complete":false}');
+        expect(await b.loadCheckpoint('m', 'verify:run')).toBe('{"runId":"r1","complete":false}');
+        await b.deleteCheckpoint('m', 'verify:run');
+        expect(await a.loadCheckpoint('m', 'verify:run')).toBeUndefined();
+        await b.close();
+      });
     });
 
     describe('shared state', () => {
