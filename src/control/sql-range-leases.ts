@@ -1,4 +1,5 @@
 import { chunked } from '../core/collections.js';
+import { rangesClaimName } from './checkpoints.js';
 import type { RangeLease, RangeLeases } from './range-leases.js';
 import { repairToken } from './repair-token.js';
 import type { SqlControlContext } from './sql-control-context.js';
@@ -29,7 +30,7 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
         // One creator wins: the claim row blocks a concurrent creator until this commits, which then inserts nothing.
         const claim = await conn.query(schema.insertIfAbsent('checkpoints', ['migration', 'name', 'value', 'updated_at'], ['migration', 'name'], [tuple(0, 4)]), [
           migration,
-          `${rangeName}:ranges`,
+          rangesClaimName(rangeName),
           String(ranges.length),
           clock(),
         ]);
@@ -85,7 +86,7 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
     async dropRanges(migration, rangeName) {
       await transaction('dropRanges', async (conn) => {
         await conn.query(`DELETE FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, rangeName]);
-        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, `${rangeName}:ranges`]);
+        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, rangesClaimName(rangeName)]);
       });
     },
   };

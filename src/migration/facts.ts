@@ -1,37 +1,12 @@
+import { CHECKPOINTS, DEFAULT_RUN_NAMES, checkpointExists, loadCheckpoint, saveCheckpoint, type BackfillFact, type BackfillRuns, type ShadowCounters } from '../control/checkpoints.js';
 import { INTENT_REASON, type AuditEntry, type ControlStore } from '../control/control-store.js';
 import { MidairError } from '../core/errors.js';
-import type { BackfillFact, MigrationFacts, VerificationSummary } from './gates.js';
+import type { MigrationFacts } from './gates.js';
 
-/** Control-store checkpoints the gates read. */
-export const FACT_NAMES = Object.freeze({
-  /** The default backfill run's own checkpoint (older versions recorded completion only there). */
-  backfill: 'backfill',
-  /** Every backfill run by name: whether it completed, and under which phase version (see {@link recordBackfillRun}). */
-  backfillRuns: 'backfill:runs',
-  lastVerification: 'verify:last',
-  shadow: (instanceId: string) => `shadow:${instanceId}`,
-});
-
-/** One instance's shadow comparisons in one phase version (saved by the instance, summed by the gates). */
-export interface ShadowCounters {
-  readonly phaseVersion: number;
-  readonly comparisons: number;
-  readonly mismatches: number;
-}
-
-function parse<T>(raw: string | undefined): T | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    return (JSON.parse(raw) as T | null) ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-type BackfillRuns = Record<string, BackfillFact>;
+export type { ShadowCounters } from '../control/checkpoints.js';
 
 async function loadRuns(control: ControlStore, migration: string): Promise<BackfillRuns> {
-  return parse<BackfillRuns>(await control.loadCheckpoint(migration, FACT_NAMES.backfillRuns)) ?? {};
+  return (await loadCheckpoint(control, migration, CHECKPOINTS.backfillRuns)) ?? {};
 }
 
 /**
@@ -41,8 +16,7 @@ async function loadRuns(control: ControlStore, migration: string): Promise<Backf
  */
 export async function recordBackfillRun(control: ControlStore, migration: string, name: string, fact: Omit<BackfillFact, 'name'>): Promise<void> {
   const runs = await loadRuns(control, migration);
-  runs[name] = { name, ...fact };
-  await control.saveCheckpoint(migration, FACT_NAMES.backfillRuns, JSON.stringify(runs));
+  await saveCheckpoint(control, migration, CHECKPOINTS.backfillRuns, { ...runs, [name]: { name, ...fact } });
 }
 
 /** The audit entry of the last move into `old-only` (a rollback or a halt, not the creation), newest first in `audit`. */
@@ -65,7 +39,7 @@ function stale(since: AuditEntry | undefined, fact: { readonly phaseVersion?: nu
  */
 async function backfillFacts(control: ControlStore, migration: string, since: AuditEntry | undefined): Promise<MigrationFacts['backfill']> {
   const runs = Object.values(await loadRuns(control, migration)).filter((r) => !stale(since, r));
-  const legacy = parse<{ complete?: boolean; at?: string; phaseVersion?: number; reset?: boolean }>(await control.loadCheckpoint(migration, FACT_NAMES.backfill));
+  const legacy = await loadCheckpoint(control, migration, CHECKPOINTS.backfillRun(DEFAULT_RUN_NAMES.backfill));
   const legacyLive = legacy !== undefined && legacy.reset !== true && !stale(since, legacy);
   const done = runs.find((r) => r.complete);
   return {
@@ -83,12 +57,12 @@ export async function readFacts(control: ControlStore, migration: string, instan
   const audit = await control.auditLog(migration, { limit: 500 });
   // A rollback to old-only drops what new was known to hold: facts from before it no longer count, even if nobody reset them.
   const since = lastEntryIntoOldOnly(audit);
-  const verification = parse<VerificationSummary>(await control.loadCheckpoint(migration, FACT_NAMES.lastVerification));
+  const verification = (await loadCheckpoint(control, migration, CHECKPOINTS.lastVerification)) ?? undefined;
   const lastVerification = verification && !stale(since, { at: verification.at }) ? verification : undefined;
   let comparisons = 0;
   let mismatches = 0;
   for (const i of fleet) {
-    const s = parse<ShadowCounters>(await control.loadCheckpoint(migration, FACT_NAMES.shadow(i.instanceId)));
+    const s = await loadCheckpoint(control, migration, CHECKPOINTS.shadow(i.instanceId));
     if (s?.phaseVersion === state.version) {
       comparisons += s.comparisons;
       mismatches += s.mismatches;
@@ -122,19 +96,18 @@ export async function readFacts(control: ControlStore, migration: string, instan
  */
 export async function resetFactsForNew(control: ControlStore, migration: string, actor: string, reason = 'entered old-only: new no longer gets writes'): Promise<void> {
   const runs = await loadRuns(control, migration);
-  const names = new Set([FACT_NAMES.backfill, 'sweep', ...Object.keys(runs)]);
-  const reset = JSON.stringify({ complete: false, reset: true });
+  const names = new Set([DEFAULT_RUN_NAMES.backfill, DEFAULT_RUN_NAMES.sweep, ...Object.keys(runs)]);
   for (const name of names) {
-    if ((await control.loadCheckpoint(migration, name)) !== undefined) await control.saveCheckpoint(migration, name, reset);
+    const run = CHECKPOINTS.backfillRun(name);
+    if (await checkpointExists(control, migration, run)) await saveCheckpoint(control, migration, run, { complete: false, reset: true });
     await control.dropRanges(migration, name);
   }
-  await control.saveCheckpoint(migration, FACT_NAMES.backfillRuns, JSON.stringify({}));
-  if ((await control.loadCheckpoint(migration, FACT_NAMES.lastVerification)) !== undefined) await control.saveCheckpoint(migration, FACT_NAMES.lastVerification, 'null');
-  const zero: Omit<ShadowCounters, 'phaseVersion'> = { comparisons: 0, mismatches: 0 };
+  await saveCheckpoint(control, migration, CHECKPOINTS.backfillRuns, {});
+  if (await checkpointExists(control, migration, CHECKPOINTS.lastVerification)) await saveCheckpoint(control, migration, CHECKPOINTS.lastVerification, null);
+  const zero: ShadowCounters = { phaseVersion: 0, comparisons: 0, mismatches: 0 };
   for (const i of await control.instances(migration, new Date(0))) {
-    if ((await control.loadCheckpoint(migration, FACT_NAMES.shadow(i.instanceId))) !== undefined) {
-      await control.saveCheckpoint(migration, FACT_NAMES.shadow(i.instanceId), JSON.stringify({ phaseVersion: 0, ...zero } satisfies ShadowCounters));
-    }
+    const shadow = CHECKPOINTS.shadow(i.instanceId);
+    if (await checkpointExists(control, migration, shadow)) await saveCheckpoint(control, migration, shadow, zero);
   }
   await control.appendAudit(migration, { actor, action: 'facts-reset', reason: `${reason}: backfill, verification and shadow facts for new cleared`, forced: false });
 }

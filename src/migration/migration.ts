@@ -8,7 +8,8 @@ import type { Fence, Store } from '../core/store.js';
 import { TypedEvents, type MigrationEventName, type MigrationEvents } from './events.js';
 import { crossesAuthority, HALT_TARGET, nextPhase, PHASE_RULES, previousPhase, type Phase, type Side } from '../core/phases.js';
 import { RateWindow } from './rate-window.js';
-import { FACT_NAMES, readFacts, resetFactsForNew, type ShadowCounters } from './facts.js';
+import { readFacts, resetFactsForNew } from './facts.js';
+import { CHECKPOINTS, saveCheckpoint, type ShadowCounters } from '../control/checkpoints.js';
 import { checkGates, type GateCheck, type GateThresholds, type MigrationFacts, type VerificationSummary } from './gates.js';
 import { createRepository, type QueryDefs, type Repository } from './repository.js';
 import type { Runtime, WriteTicket } from './runtime.js';
@@ -17,7 +18,7 @@ import { withTimeout } from './timeout.js';
 import { Repairer, type RepairSettings } from './repairer.js';
 import { raiseFences } from './fencing.js';
 import { Lifecycle } from './lifecycle.js';
-import { acceptDeadLetters, backfillControlName, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
+import { acceptDeadLetters, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
 import { phaseRefusal } from '../backfill/guards.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
@@ -704,7 +705,7 @@ export class Migration<K extends Key, E extends object> {
 
   /** Pauses, resumes or retunes a running backfill (any process that shares the control store). */
   async controlBackfill(settings: BackfillControl, name = 'backfill'): Promise<void> {
-    await this.#control.saveCheckpoint(this.name, backfillControlName(name), JSON.stringify(settings));
+    await saveCheckpoint(this.#control, this.name, CHECKPOINTS.backfillControl(name), settings);
   }
 
   /** Copies the dead letters' keys again, after the code that failed them was fixed (copies only: it never deletes). */
@@ -785,7 +786,7 @@ export class Migration<K extends Key, E extends object> {
       extra: remaining === undefined ? report.extra.total : 0,
       different: remaining ?? report.different.total,
     };
-    await this.#control.saveCheckpoint(this.name, FACT_NAMES.lastVerification, JSON.stringify(summary));
+    await saveCheckpoint(this.#control, this.name, CHECKPOINTS.lastVerification, summary);
   }
 
   /**
@@ -978,7 +979,7 @@ export class Migration<K extends Key, E extends object> {
     c.dirty = false;
     c.savedAt = Date.now();
     const saved: ShadowCounters = { phaseVersion: c.phaseVersion, comparisons: c.comparisons, mismatches: c.mismatches };
-    await this.#control.saveCheckpoint(this.name, FACT_NAMES.shadow(this.instanceId), JSON.stringify(saved));
+    await saveCheckpoint(this.#control, this.name, CHECKPOINTS.shadow(this.instanceId), saved);
   }
 
   /**

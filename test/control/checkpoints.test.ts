@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import { CHECKPOINTS, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type SavedFindings } from '../../src/control/checkpoints.js';
+import { memoryControlStore, MidairError } from '../../src/index.js';
+
+const findings: SavedFindings = {
+  rows: 10,
+  matched: 8,
+  young: [['["n3"]', true]],
+  segments: { hashed: 2, differing: 1, rowCompared: 1 },
+  candidates: [
+    ['["n1"]', { kind: 'different', fields: ['name'] }],
+    ['["n2"]', { kind: 'missing' }],
+  ],
+  crossed: [],
+  untracked: 0,
+};
+
+async function failure(promise: Promise<unknown>): Promise<MidairError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MidairError);
+  return error as MidairError;
+}
+
+describe('typed checkpoints', () => {
+  it('every kind saves and loads as it was saved; a missing one is undefined', async () => {
+    const control = memoryControlStore();
+    const cases = [
+      [CHECKPOINTS.backfillRun('nightly'), { pass: 'copy', after: '["n7"]', complete: false, phaseVersion: 3 }],
+      [CHECKPOINTS.backfillControl('nightly'), { paused: true, maxRowsPerSecond: 500 }],
+      [CHECKPOINTS.backfillRuns, { nightly: { name: 'nightly', complete: true, at: '2026-01-01T00:00:00.000Z', phaseVersion: 3 } }],
+      [CHECKPOINTS.verifyRun('verify'), { runId: 'r1', complete: false }],
+      [CHECKPOINTS.verifyRange('verify', 2), { runId: 'r1', after: '["n9"]', done: true, findings }],
+      [CHECKPOINTS.lastVerification, { at: '2026-01-01T00:00:00.000Z', mode: 'full', status: 'equal', phase: 'shadow-read', matched: 10, missing: 0, extra: 0, different: 0 }],
+      [CHECKPOINTS.lastVerification, null],
+      [CHECKPOINTS.shadow('host:1:abc'), { phaseVersion: 4, comparisons: 12, mismatches: 1 }],
+    ] as const;
+    for (const [i, [checkpoint, value]] of cases.entries()) {
+      const m = `m${i}`;
+      expect(await loadCheckpoint(control, m, checkpoint)).toBeUndefined();
+      await saveCheckpoint(control, m, checkpoint as never, value as never);
+      expect(await loadCheckpoint(control, m, checkpoint)).toEqual(value);
+      expect(await loadCheckpoint(control, 'other', checkpoint)).toBeUndefined();
+    }
+  });
+
+  it('every name is spelt in one place: a job’s names derive from its own', () => {
+    expect(CHECKPOINTS.backfillRun('nightly').name).toBe('nightly');
+    expect(CHECKPOINTS.backfillControl('nightly').name).toBe('nightly:control');
+    expect(CHECKPOINTS.backfillRuns.name).toBe('backfill:runs');
+    expect(CHECKPOINTS.verifyRun('verify').name).toBe('verify:run');
+    expect(CHECKPOINTS.verifyRange('verify', 3).name).toBe('verify:range:3');
+    expect(CHECKPOINTS.lastVerification.name).toBe('verify:last');
+    expect(CHECKPOINTS.shadow('i-1').name).toBe('shadow:i-1');
+  });
+
+  it('a stored value that is not what its checkpoint holds fails with ENCODING naming the checkpoint and what is wrong, never the value', async () => {
+    const control = memoryControlStore();
+    await control.saveCheckpoint('m', 'shadow:i-1', JSON.stringify({ phaseVersion: 2, comparisons: 'secret-12', mismatches: 0 }));
+    const wrongType = await failure(loadCheckpoint(control, 'm', CHECKPOINTS.shadow('i-1')));
+    expect(wrongType.code).toBe('ENCODING');
+    expect(wrongType.message).toContain('checkpoint "shadow:i-1" of migration m does not hold shadow counters');
+    expect(wrongType.message).toContain('comparisons');
+    expect(wrongType.message).not.toContain('secret-12');
+    expect(wrongType.details).toMatchObject({ operation: 'loadCheckpoint', field: 'shadow:i-1' });
+
+    await control.saveCheckpoint('m', 'nightly', '{"pass":"copy","after":');
+    const notJson = await failure(loadCheckpoint(control, 'm', CHECKPOINTS.backfillRun('nightly')));
+    expect(notJson.message).toBe('checkpoint "nightly" of migration m does not hold backfill run state: it is not JSON');
+
+    await control.saveCheckpoint('m', 'nightly', JSON.stringify({ pass: 'sideways', complete: false }));
+    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.backfillRun('nightly')))).message).toMatch(/backfill run state: pass: /);
+
+    await control.saveCheckpoint('m', 'verify:range:0', JSON.stringify({ runId: 'r1', findings: { ...findings, candidates: [['["n1"]', { kind: 'odd' }]] } }));
+    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.verifyRange('verify', 0)))).message).toMatch(/verification range: findings\.candidates\.0\.1\.kind: /);
+
+    await control.saveCheckpoint('m', 'verify:last', '[]');
+    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.lastVerification))).message).toMatch(/last verification result: the value: /);
+  });
+
+  it('deleteCheckpoint removes one checkpoint; checkpointExists sees one whatever it holds', async () => {
+    const control = memoryControlStore();
+    await saveCheckpoint(control, 'm', CHECKPOINTS.shadow('a'), { phaseVersion: 1, comparisons: 1, mismatches: 0 });
+    await saveCheckpoint(control, 'm', CHECKPOINTS.shadow('b'), { phaseVersion: 1, comparisons: 2, mismatches: 0 });
+    await deleteCheckpoint(control, 'm', CHECKPOINTS.shadow('a'));
+    expect(await loadCheckpoint(control, 'm', CHECKPOINTS.shadow('a'))).toBeUndefined();
+    expect(await loadCheckpoint(control, 'm', CHECKPOINTS.shadow('b'))).toMatchObject({ comparisons: 2 });
+    await control.saveCheckpoint('m', 'verify:run', 'not json');
+    expect(await checkpointExists(control, 'm', CHECKPOINTS.verifyRun('verify'))).toBe(true);
+    expect(await checkpointExists(control, 'm', CHECKPOINTS.shadow('a'))).toBe(false);
+  });
+});
