@@ -82,6 +82,9 @@ export async function runBackfill<K extends Key, E extends object>(
     if (staleProgress) checkpoint = { complete: false };
     if ((options.restart || staleProgress) && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
     if (checkpoint.complete) {
+      // Recorded again: the gates see a run by its fact, which a run stopped right after its checkpoint never wrote.
+      const phaseVersion = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
+      if (!sweep) await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
       pending = await control.deadLetterCount(migration);
       return finish('complete', undefined);
     }

@@ -35,17 +35,29 @@ function stale(since: AuditEntry | undefined, fact: { readonly phaseVersion?: nu
 /**
  * What the control store says about new's backfill, leaving out what was
  * recorded before `since`: complete when any named run completed (sweeps do
- * not count), started when any run began.
+ * not count), started when any run began. Each run is seen through its fact
+ * and through its own checkpoint: a run that stopped between writing the one
+ * and the other, or whose checkpoint an older version wrote without a fact,
+ * still counts under its name — the default run's and every recorded one's.
  */
 async function backfillFacts(control: ControlStore, migration: string, since: AuditEntry | undefined): Promise<MigrationFacts['backfill']> {
-  const runs = Object.values(await loadRuns(control, migration)).filter((r) => !stale(since, r));
-  const legacy = await loadCheckpoint(control, migration, CHECKPOINTS.backfillRun(DEFAULT_RUN_NAMES.backfill));
-  const legacyLive = legacy !== undefined && legacy.reset !== true && !stale(since, legacy);
-  const done = runs.find((r) => r.complete);
+  const recorded = await loadRuns(control, migration);
+  const facts = Object.values(recorded).filter((r) => !stale(since, r));
+  const names = new Set([...Object.keys(recorded), DEFAULT_RUN_NAMES.backfill]);
+  const completeOwn: string[] = [];
+  let ownStarted = false;
+  for (const name of names) {
+    const state = await loadCheckpoint(control, migration, CHECKPOINTS.backfillRun(name));
+    if (state === undefined || state.reset === true || stale(since, state)) continue;
+    ownStarted = true;
+    if (state.complete) completeOwn.push(name);
+  }
+  // The default run's own checkpoint names no run, as before runs had names.
+  const run = facts.find((r) => r.complete)?.name ?? completeOwn.find((name) => name !== DEFAULT_RUN_NAMES.backfill);
   return {
-    complete: done !== undefined || (legacyLive && legacy.complete === true),
-    started: runs.length > 0 || legacyLive,
-    ...(done ? { run: done.name } : {}),
+    complete: run !== undefined || completeOwn.length > 0,
+    started: facts.length > 0 || ownStarted,
+    ...(run === undefined ? {} : { run }),
   };
 }
 

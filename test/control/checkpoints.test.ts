@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINTS, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type SavedFindings } from '../../src/control/checkpoints.js';
-import { memoryControlStore, MidairError } from '../../src/index.js';
+import { CHECKPOINTS, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type BackfillFact, type SavedFindings } from '../../src/control/checkpoints.js';
+import { memoryControlStore, MidairError, type GateCheck } from '../../src/index.js';
+import { item, rig, type Rig } from '../migration/setup.js';
 
 const findings: SavedFindings = {
   rows: 10,
@@ -90,5 +91,33 @@ describe('typed checkpoints', () => {
     await control.saveCheckpoint('m', 'verify:run', 'not json');
     expect(await checkpointExists(control, 'm', CHECKPOINTS.verifyRun('verify'))).toBe(true);
     expect(await checkpointExists(control, 'm', CHECKPOINTS.shadow('a'))).toBe(false);
+  });
+});
+
+describe('regressions', () => {
+  const copied = async (r: Rig, n: number): Promise<void> => {
+    for (let id = 1; id <= n; id++) await r.oldStore.put(item(id, 1));
+    await r.goTo('dual-write');
+  };
+  const backfillGate = async (r: Rig): Promise<GateCheck | undefined> => (await r.migration.gates('shadow-read')).find((g) => g.gate === 'backfill');
+  const stoppedBeforeItsFact: BackfillFact = { name: 'nightly', complete: false, at: new Date().toISOString(), phaseVersion: 2 };
+
+  it('regression: a backfill run under its own name was invisible to the gates unless its fact said complete (they read the checkpoint `backfill` alone)', async () => {
+    const r = await rig();
+    await copied(r, 10);
+    expect((await r.migration.backfill({ name: 'nightly' })).status).toBe('complete');
+    // The run stopped between its checkpoint (complete) and its fact for the gates (still started).
+    await saveCheckpoint(r.control, 'items', CHECKPOINTS.backfillRuns, { nightly: stoppedBeforeItsFact });
+    expect(await loadCheckpoint(r.control, 'items', CHECKPOINTS.backfillRun('nightly'))).toMatchObject({ complete: true });
+    expect(await backfillGate(r)).toMatchObject({ ok: true, detail: 'backfill complete (run nightly), no dead letters' });
+    // No fact at all (lost, or written by a version without them): running it again, which copies nothing, records it.
+    await saveCheckpoint(r.control, 'items', CHECKPOINTS.backfillRuns, {});
+    expect(await backfillGate(r)).toMatchObject({ ok: false, detail: 'no backfill yet: run `midair backfill`' });
+    expect(await r.migration.backfill({ name: 'nightly' })).toMatchObject({ status: 'complete', rowsRead: 0 });
+    expect(await backfillGate(r)).toMatchObject({ ok: true, detail: 'backfill complete (run nightly), no dead letters' });
+    // A rollback to old-only still voids it.
+    await r.migration.rollback({ reason: 'test: back to old-only', actor: 'ops' });
+    await r.goTo('dual-write');
+    expect(await backfillGate(r)).toMatchObject({ ok: false, detail: 'no backfill yet: run `midair backfill`' });
   });
 });
