@@ -18,6 +18,12 @@ export interface Fleet {
   heartbeat(info: HeartbeatInput): Promise<void>;
   /** Instances whose last heartbeat is at or after `since`. */
   instances(migration: string, since: Date): Promise<InstanceInfo[]>;
-  /** Removes the instance's heartbeat (a clean stop, or `midair fleet evict`). */
+  /**
+   * Removes the instance's heartbeat (a clean stop, or `midair fleet evict`)
+   * and, in the same step, its shadow counters: the gates sum only live
+   * instances' counters, so a removed instance's are never read again (a
+   * process still running comes back with its next heartbeat, and its counts
+   * with its next save).
+   */
   removeInstance(migration: string, instanceId: string): Promise<void>;
 }

@@ -1,3 +1,4 @@
+import { CHECKPOINTS } from './checkpoints.js';
 import type { Fleet } from './fleet.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeInstance } from './sql-control-rows.js';
@@ -7,7 +8,7 @@ const INSTANCE_COLUMNS = ['migration', 'instance_id', 'host', 'phase_version', '
 
 /** The fleet over SQL: one row per instance in `instances`, upserted by each heartbeat with the context's clock. */
 export function sqlFleet(x: SqlControlContext): Fleet {
-  const { prefix, schema, t, c, ph, tuple, cols, query, fits, checkMigration, now: clock } = x;
+  const { prefix, schema, t, c, ph, tuple, cols, query, transaction, fits, checkMigration, now: clock } = x;
   return {
     async heartbeat(info) {
       checkMigration('heartbeat', info.migration);
@@ -27,7 +28,10 @@ export function sqlFleet(x: SqlControlContext): Fleet {
     },
 
     async removeInstance(migration, instanceId) {
-      await query('removeInstance', `DELETE FROM ${t.instances} WHERE ${c.migration} = ${ph(1)} AND ${c.instance_id} = ${ph(2)}`, [migration, instanceId]);
+      await transaction('removeInstance', async (conn) => {
+        await conn.query(`DELETE FROM ${t.instances} WHERE ${c.migration} = ${ph(1)} AND ${c.instance_id} = ${ph(2)}`, [migration, instanceId]);
+        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, CHECKPOINTS.shadow(instanceId).name]);
+      });
     },
   };
 }

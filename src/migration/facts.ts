@@ -1,9 +1,7 @@
-import { CHECKPOINTS, DEFAULT_RUN_NAMES, checkpointExists, loadCheckpoint, saveCheckpoint, type BackfillFact, type BackfillRuns, type ShadowCounters } from '../control/checkpoints.js';
+import { CHECKPOINTS, DEFAULT_RUN_NAMES, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type BackfillFact, type BackfillRuns } from '../control/checkpoints.js';
 import { INTENT_REASON, type AuditEntry, type ControlStore } from '../control/control-store.js';
 import { MidairError } from '../core/errors.js';
 import type { MigrationFacts } from './gates.js';
-
-export type { ShadowCounters } from '../control/checkpoints.js';
 
 async function loadRuns(control: ControlStore, migration: string): Promise<BackfillRuns> {
   return (await loadCheckpoint(control, migration, CHECKPOINTS.backfillRuns)) ?? {};
@@ -116,10 +114,7 @@ export async function resetFactsForNew(control: ControlStore, migration: string,
   }
   await saveCheckpoint(control, migration, CHECKPOINTS.backfillRuns, {});
   if (await checkpointExists(control, migration, CHECKPOINTS.lastVerification)) await saveCheckpoint(control, migration, CHECKPOINTS.lastVerification, null);
-  const zero: ShadowCounters = { phaseVersion: 0, comparisons: 0, mismatches: 0 };
-  for (const i of await control.instances(migration, new Date(0))) {
-    const shadow = CHECKPOINTS.shadow(i.instanceId);
-    if (await checkpointExists(control, migration, shadow)) await saveCheckpoint(control, migration, shadow, zero);
-  }
+  // No counts are the same as zero counts to the gates, and leave no row behind.
+  for (const i of await control.instances(migration, new Date(0))) await deleteCheckpoint(control, migration, CHECKPOINTS.shadow(i.instanceId));
   await control.appendAudit(migration, { actor, action: 'facts-reset', reason: `${reason}: backfill, verification and shadow facts for new cleared`, forced: false });
 }

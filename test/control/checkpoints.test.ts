@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINTS, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type BackfillFact, type SavedFindings } from '../../src/control/checkpoints.js';
+import { CHECKPOINTS, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type BackfillFact, type Checkpoint, type SavedFindings } from '../../src/control/checkpoints.js';
 import { memoryControlStore, MidairError, type GateCheck } from '../../src/index.js';
-import { item, rig, type Rig } from '../migration/setup.js';
+import { item, rig, tick, type Rig } from '../migration/setup.js';
 
 const findings: SavedFindings = {
   rows: 10,
@@ -28,7 +28,7 @@ async function failure(promise: Promise<unknown>): Promise<MidairError> {
 describe('typed checkpoints', () => {
   it('every kind saves and loads as it was saved; a missing one is undefined', async () => {
     const control = memoryControlStore();
-    const cases = [
+    const cases: (readonly [Checkpoint<unknown>, unknown])[] = [
       [CHECKPOINTS.backfillRun('nightly'), { pass: 'copy', after: '["n7"]', complete: false, phaseVersion: 3 }],
       [CHECKPOINTS.backfillControl('nightly'), { paused: true, maxRowsPerSecond: 500 }],
       [CHECKPOINTS.backfillRuns, { nightly: { name: 'nightly', complete: true, at: '2026-01-01T00:00:00.000Z', phaseVersion: 3 } }],
@@ -37,11 +37,11 @@ describe('typed checkpoints', () => {
       [CHECKPOINTS.lastVerification, { at: '2026-01-01T00:00:00.000Z', mode: 'full', status: 'equal', phase: 'shadow-read', matched: 10, missing: 0, extra: 0, different: 0 }],
       [CHECKPOINTS.lastVerification, null],
       [CHECKPOINTS.shadow('host:1:abc'), { phaseVersion: 4, comparisons: 12, mismatches: 1 }],
-    ] as const;
+    ];
     for (const [i, [checkpoint, value]] of cases.entries()) {
       const m = `m${i}`;
       expect(await loadCheckpoint(control, m, checkpoint)).toBeUndefined();
-      await saveCheckpoint(control, m, checkpoint as never, value as never);
+      await saveCheckpoint(control, m, checkpoint, value);
       expect(await loadCheckpoint(control, m, checkpoint)).toEqual(value);
       expect(await loadCheckpoint(control, 'other', checkpoint)).toBeUndefined();
     }
@@ -119,5 +119,39 @@ describe('regressions', () => {
     await r.migration.rollback({ reason: 'test: back to old-only', actor: 'ops' });
     await r.goTo('dual-write');
     expect(await backfillGate(r)).toMatchObject({ ok: false, detail: 'no backfill yet: run `midair backfill`' });
+  });
+
+  it('regression: an instance’s shadow:<instanceId> row was never deleted; a clean close, an eviction and a facts reset delete it, and the gate still counts every live instance', async () => {
+    const r = await rig();
+    for (let id = 1; id <= 5; id++) await r.oldStore.put(item(id, 1));
+    await r.goTo('dual-write');
+    expect((await r.migration.backfill()).status).toBe('complete');
+    await r.goTo('shadow-read');
+    const other = await r.instance();
+    const shadowOf = async (m: { instanceId: string }): Promise<unknown> => loadCheckpoint(r.control, 'items', CHECKPOINTS.shadow(m.instanceId));
+    for (const m of [r.migration, other]) {
+      for (let id = 1; id <= 5; id++) await m.repository().get(id);
+      await m.settle();
+    }
+    const version = r.migration.state.version;
+    // Each instance saves its counters with a refresh, at most once a second.
+    for (let waited = 0; waited < 5000 && (await r.migration.facts()).shadow.comparisons < 10; waited += 50) await tick(50);
+    expect(await shadowOf(other)).toEqual({ phaseVersion: version, comparisons: 5, mismatches: 0 });
+    expect((await r.migration.facts()).shadow).toEqual({ comparisons: 10, mismatches: 0 });
+    // A clean close leaves the fleet: its counts no longer count (as before), and its row goes.
+    await other.close();
+    expect(await shadowOf(other)).toBeUndefined();
+    expect((await r.migration.facts()).shadow).toEqual({ comparisons: 5, mismatches: 0 });
+    // An eviction (`midair fleet evict` removes the instance) deletes the row as well.
+    await r.control.heartbeat({ migration: 'items', instanceId: 'gone', host: 'h', phaseVersion: version, inFlightWrites: 0 });
+    await saveCheckpoint(r.control, 'items', CHECKPOINTS.shadow('gone'), { phaseVersion: version, comparisons: 7, mismatches: 0 });
+    expect((await r.migration.facts()).shadow).toEqual({ comparisons: 12, mismatches: 0 });
+    await r.control.removeInstance('items', 'gone');
+    expect(await shadowOf({ instanceId: 'gone' })).toBeUndefined();
+    expect((await r.migration.facts()).shadow).toEqual({ comparisons: 5, mismatches: 0 });
+    // Back in old-only the counts no longer hold: deleted, not kept as zeros.
+    expect(await shadowOf(r.migration)).toBeDefined();
+    while (r.migration.state.phase !== 'old-only') await r.migration.rollback({ reason: 'test: back to old-only', actor: 'ops' });
+    expect(await shadowOf(r.migration)).toBeUndefined();
   });
 });

@@ -176,6 +176,25 @@ export function controlConformance(kind: BackendKind): void {
         expect((await control.instances('m', new Date(0))).map((i) => i.instanceId)).toEqual(['b']);
         expect((await control.instances('other', new Date(0))).map((i) => i.instanceId)).toEqual(['c']);
       });
+
+      it('regression: removeInstance left the instance’s shadow counters behind for good; it removes them with the heartbeat, and only them', async () => {
+        const { control } = await fresh();
+        for (const id of ['a', 'b']) {
+          await control.heartbeat({ migration: 'm', instanceId: id, host: 'h', phaseVersion: 2, inFlightWrites: 0 });
+          await control.saveCheckpoint('m', `shadow:${id}`, '{"phaseVersion":2,"comparisons":5,"mismatches":0}');
+        }
+        await control.saveCheckpoint('other', 'shadow:a', '{"phaseVersion":1,"comparisons":1,"mismatches":0}');
+        await control.saveCheckpoint('m', 'a', '{"complete":true}');
+        await control.removeInstance('m', 'a');
+        expect(await control.loadCheckpoint('m', 'shadow:a')).toBeUndefined();
+        expect(await control.loadCheckpoint('m', 'shadow:b')).toBe('{"phaseVersion":2,"comparisons":5,"mismatches":0}');
+        expect(await control.loadCheckpoint('other', 'shadow:a')).toBe('{"phaseVersion":1,"comparisons":1,"mismatches":0}');
+        expect(await control.loadCheckpoint('m', 'a')).toBe('{"complete":true}');
+        expect((await control.instances('m', new Date(0))).map((i) => i.instanceId)).toEqual(['b']);
+        // An instance that never saved counters, or was never seen: nothing else changes.
+        await control.removeInstance('m', 'never-seen');
+        expect(await control.loadCheckpoint('m', 'shadow:b')).toBeDefined();
+      });
     });
 
     describe('backfill ranges', () => {
