@@ -9,6 +9,17 @@ import { decodeAudit, decodeState, settingJson } from './sql-control-rows.js';
 const STATE_COLUMNS = ['migration', 'phase', 'ramp_percent', 'writes_paused', 'strict', 'version', 'changed_at'] as const;
 const AUDIT_COLUMNS = ['seq', 'migration', 'at', 'actor', 'action', 'from_setting', 'to_setting', 'version', 'reason', 'forced'] as const;
 
+/** Throws what `fail` makes of the first thing wrong with the setting. */
+function settingProblem(s: PhaseSetting, fail: (what: string) => Error): void {
+  if (!isPhase(s.phase)) throw fail('unknown phase');
+  if (!Number.isFinite(s.rampPercent)) throw fail('rampPercent must be a finite number');
+  if (typeof s.writesPaused !== 'boolean' || typeof s.strict !== 'boolean') throw fail('writesPaused and strict must be booleans');
+}
+
+function actionProblem(audit: AuditInput, fail: (what: string) => Error): void {
+  if (!(AUDIT_ACTIONS as readonly string[]).includes(audit.action)) throw fail(`action must be one of ${AUDIT_ACTIONS.join(', ')}`);
+}
+
 /**
  * The phase log over SQL: one row per migration in `phase`, changed by
  * compare-and-set on its version, and its audit entries in `audit`. Each
@@ -17,14 +28,8 @@ const AUDIT_COLUMNS = ['seq', 'migration', 'at', 'actor', 'action', 'from_settin
  */
 export function sqlPhaseLog(x: SqlControlContext, onChange?: (conn: SqlConnection, migration: string) => Promise<void>): Omit<PhaseLog, 'subscribe'> {
   const { name, prefix, dialect, schema, t, c, ph, tuple, cols, query, transaction, invalid, checkMigration, now: clock } = x;
-  const checkSetting = (operation: string, s: PhaseSetting): void => {
-    if (!isPhase(s.phase)) throw invalid(operation, 'unknown phase');
-    if (!Number.isFinite(s.rampPercent)) throw invalid(operation, 'rampPercent must be a finite number');
-    if (typeof s.writesPaused !== 'boolean' || typeof s.strict !== 'boolean') throw invalid(operation, 'writesPaused and strict must be booleans');
-  };
-  const checkAction = (operation: string, audit: AuditInput): void => {
-    if (!(AUDIT_ACTIONS as readonly string[]).includes(audit.action)) throw invalid(operation, `action must be one of ${AUDIT_ACTIONS.join(', ')}`);
-  };
+  const checkSetting = (operation: string, s: PhaseSetting): void => settingProblem(s, (what) => invalid(operation, what));
+  const checkAction = (operation: string, audit: AuditInput): void => actionProblem(audit, (what) => invalid(operation, what));
 
   const selectState = `SELECT ${cols(STATE_COLUMNS)} FROM ${t.phase} WHERE ${c.migration} = ${ph(1)}`;
   const readState = async (conn: SqlConnection, migration: string, lock: boolean): Promise<PhaseState | undefined> => {
@@ -33,9 +38,7 @@ export function sqlPhaseLog(x: SqlControlContext, onChange?: (conn: SqlConnectio
   };
   const insertAudit = `INSERT INTO ${t.audit} (${cols(AUDIT_COLUMNS.slice(1))}) VALUES ${tuple(0, AUDIT_COLUMNS.length - 1)}`;
   const writeAudit = async (conn: SqlConnection, state: PhaseState, from: PhaseSetting | undefined, audit: AuditInput): Promise<void> => {
-    const to = settingJson(state);
-    const params = [state.migration, state.changedAt.getTime(), audit.actor, audit.action, from ? settingJson(from) : null, to, state.version, audit.reason, audit.forced ? 1 : 0];
-    await conn.query(insertAudit, params);
+    await conn.query(insertAudit, [state.migration, state.changedAt.getTime(), audit.actor, audit.action, from ? settingJson(from) : null, settingJson(state), state.version, audit.reason, audit.forced ? 1 : 0]);
   };
 
   return {
@@ -77,12 +80,7 @@ export function sqlPhaseLog(x: SqlControlContext, onChange?: (conn: SqlConnectio
           [next.phase, next.rampPercent, next.writesPaused ? 1 : 0, next.strict ? 1 : 0, now, migration, expectedVersion],
         );
         if (affected === 0) return undefined;
-        const state: PhaseState = {
-          migration,
-          ...settingOf(next),
-          version: expectedVersion + 1,
-          changedAt: new Date(now),
-        };
+        const state: PhaseState = { migration, ...settingOf(next), version: expectedVersion + 1, changedAt: new Date(now) };
         await writeAudit(conn, state, current, audit);
         await onChange?.(conn, migration);
         return state;
