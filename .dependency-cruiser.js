@@ -40,7 +40,7 @@ export default {
     {
       name: 'library-not-cli-packages',
       comment:
-        'The library never imports the config loader or the demo: they load the packages only the CLI needs (zod, cli-progress, uplot).',
+        'The library never imports the config loader or the demo: they load the packages only the CLI needs (jiti, cli-progress, uplot).',
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(cli|config|demo|migration)/' },
       to: { path: '^src/(config|demo)/' },

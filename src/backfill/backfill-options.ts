@@ -106,13 +106,5 @@ export interface BackfillResult {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
-/** Settings an operator can change while a backfill runs (through the control store). */
-export interface BackfillControl {
-  readonly paused?: boolean;
-  readonly maxRowsPerSecond?: number;
-}
-
-/** The control-store checkpoint where operators pause, resume and retune a run. */
-export function backfillControlName(name: string): string {
-  return `${name}:control`;
-}
+/** Settings an operator can change while a backfill runs: kept in the checkpoint `CHECKPOINTS.backfillControl(name)`. */
+export type { BackfillControl } from '../control/checkpoints.js';

@@ -1,3 +1,4 @@
+import { CHECKPOINTS, DEFAULT_RUN_NAMES, loadCheckpoint, saveCheckpoint, type BackfillRunState } from '../control/checkpoints.js';
 import type { ControlStore } from '../control/control-store.js';
 import { errorSummary, MidairError } from '../core/errors.js';
 import { keyId, parseKeyId, type Key } from '../core/keys.js';
@@ -12,24 +13,10 @@ import { firstKeys, readControl, waitForPace } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import { Throttle } from '../jobs/throttle.js';
 
-export { backfillControlName } from './backfill-options.js';
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult, BackfillStatus } from './backfill-options.js';
 export { acceptDeadLetters, retryDeadLetters } from './dead-letters.js';
 export { checkKeyMappings, type KeyMappings } from './key-check.js';
 export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
-
-/**
- * Where a run stands: the copy pass walks old's keys; the prune pass then
- * walks new's keys and deletes those old no longer has (rows new got from a
- * neighbour still one phase behind, or from before a rollback).
- */
-interface Checkpoint {
-  readonly pass?: 'copy' | 'prune';
-  readonly after?: string;
-  readonly complete: boolean;
-  /** The phase-state version the run completed under (a completion from before a rollback to old-only no longer counts). */
-  readonly phaseVersion?: number;
-}
 
 /** The result of a run that did not start: nothing was written. */
 export function refusedResult(error: unknown): BackfillResult {
@@ -53,7 +40,10 @@ export async function runBackfill<K extends Key, E extends object>(
   const started = Date.now();
   const sweep = options.missingOnly === true;
   const kind = sweep ? 'sweep' : 'backfill';
-  const name = options.name ?? kind;
+  const name = options.name ?? DEFAULT_RUN_NAMES[kind];
+  // The run's checkpoint, saved after every chunk: a killed run resumes after it.
+  const state = CHECKPOINTS.backfillRun(name);
+  const save = async (value: BackfillRunState): Promise<void> => saveCheckpoint(control, migration, state, value);
   const counts = { chunks: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0 };
   let pending: number | undefined;
   const finish = (status: BackfillResult['status'], resumedAfter: string | undefined, error?: unknown): BackfillResult => ({
@@ -67,7 +57,7 @@ export async function runBackfill<K extends Key, E extends object>(
   /** The run ends: its checkpoint (and, for a backfill, its fact for the gates) records the phase version it ended under. */
   const complete = async (): Promise<BackfillResult> => {
     const phaseVersion = (await control.getState(migration))?.version ?? 0;
-    await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: true, phaseVersion } satisfies Checkpoint));
+    await save({ pass: 'prune', complete: true, phaseVersion });
     if (!sweep) await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
     pending = await control.deadLetterCount(migration);
     return finish('complete', resumedAfter);
@@ -85,13 +75,16 @@ export async function runBackfill<K extends Key, E extends object>(
       }
     }
     const lastReset = lastEntryIntoOldOnly(await control.auditLog(migration, { limit: 500 }));
-    const saved = options.restart ? undefined : await control.loadCheckpoint(migration, name);
-    let checkpoint: Checkpoint = saved ? (JSON.parse(saved) as Checkpoint) : { complete: false };
+    const saved = options.restart ? undefined : await loadCheckpoint(control, migration, state);
+    let checkpoint: BackfillRunState = saved ?? { complete: false };
     // Progress from before the last rollback to old-only describes a new that has since missed writes: start over.
     const staleProgress = lastReset !== undefined && saved !== undefined && (checkpoint.phaseVersion ?? 0) < lastReset.version && (checkpoint.complete || checkpoint.pass !== undefined || checkpoint.after !== undefined);
     if (staleProgress) checkpoint = { complete: false };
     if ((options.restart || staleProgress) && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
     if (checkpoint.complete) {
+      // Recorded again: the gates see a run by its fact, which a run stopped right after its checkpoint never wrote.
+      const phaseVersion = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
+      if (!sweep) await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
       pending = await control.deadLetterCount(migration);
       return finish('complete', undefined);
     }
@@ -116,7 +109,7 @@ export async function runBackfill<K extends Key, E extends object>(
       const outcome = await copyInRanges(migration, name, source, target, control, options, counts, sync, progress);
       if (outcome.status !== 'complete') return finish(outcome.status, resumedAfter, outcome.error);
       if (passes.length === 1) return await complete();
-      await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: false, phaseVersion: since } satisfies Checkpoint));
+      await save({ pass: 'prune', complete: false, phaseVersion: since });
       skip = 1;
     }
     for (const pass of passes.slice(skip)) {
@@ -159,7 +152,7 @@ export async function runBackfill<K extends Key, E extends object>(
           after = keys.at(-1) ?? after;
         }
         if (read === 0) break;
-        await control.saveCheckpoint(migration, name, JSON.stringify({ pass, after: after === undefined ? undefined : keyId(after), complete: false, phaseVersion: since } satisfies Checkpoint));
+        await save({ pass, after: after === undefined ? undefined : keyId(after), complete: false, phaseVersion: since });
         const wait = throttle.record(read, Date.now() - t0);
         const rate = throttle.rate ?? 0;
         if (pass === 'copy') {
@@ -174,7 +167,7 @@ export async function runBackfill<K extends Key, E extends object>(
         if (read < size) break;
         if (wait > 0) await sleep(wait, options.signal);
       }
-      if (pass === 'copy' && passes.length > 1) await control.saveCheckpoint(migration, name, JSON.stringify({ pass: 'prune', complete: false, phaseVersion: since } satisfies Checkpoint));
+      if (pass === 'copy' && passes.length > 1) await save({ pass: 'prune', complete: false, phaseVersion: since });
     }
     return await complete();
   } catch (error) {

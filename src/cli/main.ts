@@ -7,7 +7,7 @@ import { EXIT } from './exit-codes.js';
  * demo's report) needs and the library does not: optional peers of `midair`,
  * so an application that only imports the library never installs them.
  */
-const CLI_PACKAGES = ['commander', 'cli-progress', 'picocolors', 'zod', 'jiti', 'uplot'] as const;
+const CLI_PACKAGES = ['commander', 'cli-progress', 'picocolors', 'jiti', 'uplot'] as const;
 
 function installed(name: string): boolean {
   try {

@@ -2,7 +2,7 @@
  * midair/config — the command line's config files: `defineConfig` for a
  * `midair.config.ts`, and the loader the CLI runs them through.
  *
- * Needs the command line's packages (zod; jiti for `.ts` and `.js` configs);
+ * Needs the command line's packages (jiti for `.ts` and `.js` configs);
  * the library itself does not.
  *
  * @example

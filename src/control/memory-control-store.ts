@@ -10,6 +10,7 @@ import type {
   PhaseState,
 } from './control-store.js';
 import { settingOf } from './control-store.js';
+import { CHECKPOINTS } from './checkpoints.js';
 import { MidairError } from '../core/errors.js';
 import { memoryRepairQueue } from './memory-repair-queue.js';
 import { repairToken } from './repair-token.js';
@@ -86,6 +87,7 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
     },
     async removeInstance(migration, instanceId) {
       instances.delete(`${migration}\u0000${instanceId}`);
+      checkpoints.delete(`${migration}\u0000${CHECKPOINTS.shadow(instanceId).name}`);
       return Promise.resolve();
     },
     ...memoryRepairQueue(clock),
@@ -147,6 +149,10 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
       return Promise.resolve();
     },
     loadCheckpoint: async (migration, name) => Promise.resolve(checkpoints.get(`${migration}\u0000${name}`)),
+    async deleteCheckpoint(migration, name) {
+      checkpoints.delete(`${migration}\u0000${name}`);
+      return Promise.resolve();
+    },
     close: async () => Promise.resolve(),
   };
 }

@@ -1,7 +1,6 @@
-import { STICKY_REPAIR_REASON, type ParkedRepair, type RepairDirection, type RepairEntry } from './control-store.js';
+import { STICKY_REPAIR_REASON, type ParkedRepair, type RepairDirection, type RepairEntry, type RepairQueue } from './repair-queue.js';
 import { MidairError } from '../core/errors.js';
 import { repairToken } from './repair-token.js';
-import type { RepairQueue } from './sql-repair-queue.js';
 
 /** A pending entry as the memory store keeps it: the entry, its due time and its claim. */
 interface Pending {

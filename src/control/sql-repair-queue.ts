@@ -1,27 +1,10 @@
 import type { SqlConnection } from '../sql/sql-driver.js';
 import { chunked } from '../core/collections.js';
-import { STICKY_REPAIR_REASON, type ControlStore, type ParkedRepair, type RepairDirection, type RepairProblem } from './control-store.js';
+import { STICKY_REPAIR_REASON, type ParkedRepair, type RepairDirection, type RepairProblem, type RepairQueue } from './repair-queue.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeParked, decodeRepair, num, text } from './sql-control-rows.js';
 import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
 import { repairToken } from './repair-token.js';
-
-/** The repair queue's part of the control store. */
-export type RepairQueue = Pick<
-  ControlStore,
-  | 'enqueueRepairs'
-  | 'pendingRepairs'
-  | 'peekRepairs'
-  | 'claimRepairs'
-  | 'completeRepair'
-  | 'failRepair'
-  | 'repairDepth'
-  | 'parkRepair'
-  | 'parkedRepairs'
-  | 'parkedCount'
-  | 'retryParked'
-  | 'resolveParked'
->;
 
 const REPAIR_COLUMNS = ['migration', 'direction', 'key_id', 'seq', 'reason', 'enqueued_at', 'attempts', 'due_at', 'epoch', 'owner', 'leased_until'] as const;
 /** What `decodeRepair` reads. */

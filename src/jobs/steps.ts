@@ -1,7 +1,7 @@
 import type { ControlStore } from '../control/control-store.js';
 import type { Key } from '../core/keys.js';
 import { scanKeysOf, type Store } from '../core/store.js';
-import { backfillControlName, type BackfillControl } from '../backfill/backfill-options.js';
+import { CHECKPOINTS, loadCheckpoint, type BackfillControl } from '../control/checkpoints.js';
 import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 import { sleep } from '../core/sleep.js';
@@ -30,9 +30,9 @@ export async function waitForPace<K extends Key, E extends object>(source: Store
   }
 }
 
+/** The operator's settings for the run `name` (pause, a rows/s ceiling); none saved, none set. */
 export async function readControl(control: ControlStore, migration: string, name: string): Promise<BackfillControl> {
-  const raw = await control.loadCheckpoint(migration, backfillControlName(name));
-  return raw ? (JSON.parse(raw) as BackfillControl) : {};
+  return (await loadCheckpoint(control, migration, CHECKPOINTS.backfillControl(name))) ?? {};
 }
 
 export async function firstPage<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal, through?: K): Promise<E[]> {

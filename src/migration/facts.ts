@@ -1,37 +1,10 @@
+import { CHECKPOINTS, DEFAULT_RUN_NAMES, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type BackfillFact, type BackfillRuns } from '../control/checkpoints.js';
 import { INTENT_REASON, type AuditEntry, type ControlStore } from '../control/control-store.js';
 import { MidairError } from '../core/errors.js';
-import type { BackfillFact, MigrationFacts, VerificationSummary } from './gates.js';
-
-/** Control-store checkpoints the gates read. */
-export const FACT_NAMES = Object.freeze({
-  /** The default backfill run's own checkpoint (older versions recorded completion only there). */
-  backfill: 'backfill',
-  /** Every backfill run by name: whether it completed, and under which phase version (see {@link recordBackfillRun}). */
-  backfillRuns: 'backfill:runs',
-  lastVerification: 'verify:last',
-  shadow: (instanceId: string) => `shadow:${instanceId}`,
-});
-
-/** One instance's shadow comparisons in one phase version (saved by the instance, summed by the gates). */
-export interface ShadowCounters {
-  readonly phaseVersion: number;
-  readonly comparisons: number;
-  readonly mismatches: number;
-}
-
-function parse<T>(raw: string | undefined): T | undefined {
-  if (raw === undefined) return undefined;
-  try {
-    return (JSON.parse(raw) as T | null) ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-type BackfillRuns = Record<string, BackfillFact>;
+import type { MigrationFacts } from './gates.js';
 
 async function loadRuns(control: ControlStore, migration: string): Promise<BackfillRuns> {
-  return parse<BackfillRuns>(await control.loadCheckpoint(migration, FACT_NAMES.backfillRuns)) ?? {};
+  return (await loadCheckpoint(control, migration, CHECKPOINTS.backfillRuns)) ?? {};
 }
 
 /**
@@ -41,8 +14,7 @@ async function loadRuns(control: ControlStore, migration: string): Promise<Backf
  */
 export async function recordBackfillRun(control: ControlStore, migration: string, name: string, fact: Omit<BackfillFact, 'name'>): Promise<void> {
   const runs = await loadRuns(control, migration);
-  runs[name] = { name, ...fact };
-  await control.saveCheckpoint(migration, FACT_NAMES.backfillRuns, JSON.stringify(runs));
+  await saveCheckpoint(control, migration, CHECKPOINTS.backfillRuns, { ...runs, [name]: { name, ...fact } });
 }
 
 /** The audit entry of the last move into `old-only` (a rollback or a halt, not the creation), newest first in `audit`. */
@@ -61,17 +33,29 @@ function stale(since: AuditEntry | undefined, fact: { readonly phaseVersion?: nu
 /**
  * What the control store says about new's backfill, leaving out what was
  * recorded before `since`: complete when any named run completed (sweeps do
- * not count), started when any run began.
+ * not count), started when any run began. Each run is seen through its fact
+ * and through its own checkpoint: a run that stopped between writing the one
+ * and the other, or whose checkpoint an older version wrote without a fact,
+ * still counts under its name — the default run's and every recorded one's.
  */
 async function backfillFacts(control: ControlStore, migration: string, since: AuditEntry | undefined): Promise<MigrationFacts['backfill']> {
-  const runs = Object.values(await loadRuns(control, migration)).filter((r) => !stale(since, r));
-  const legacy = parse<{ complete?: boolean; at?: string; phaseVersion?: number; reset?: boolean }>(await control.loadCheckpoint(migration, FACT_NAMES.backfill));
-  const legacyLive = legacy !== undefined && legacy.reset !== true && !stale(since, legacy);
-  const done = runs.find((r) => r.complete);
+  const recorded = await loadRuns(control, migration);
+  const facts = Object.values(recorded).filter((r) => !stale(since, r));
+  const names = new Set([...Object.keys(recorded), DEFAULT_RUN_NAMES.backfill]);
+  const completeOwn: string[] = [];
+  let ownStarted = false;
+  for (const name of names) {
+    const state = await loadCheckpoint(control, migration, CHECKPOINTS.backfillRun(name));
+    if (state === undefined || state.reset === true || stale(since, state)) continue;
+    ownStarted = true;
+    if (state.complete) completeOwn.push(name);
+  }
+  // The default run's own checkpoint names no run, as before runs had names.
+  const run = facts.find((r) => r.complete)?.name ?? completeOwn.find((name) => name !== DEFAULT_RUN_NAMES.backfill);
   return {
-    complete: done !== undefined || (legacyLive && legacy.complete === true),
-    started: runs.length > 0 || legacyLive,
-    ...(done ? { run: done.name } : {}),
+    complete: run !== undefined || completeOwn.length > 0,
+    started: facts.length > 0 || ownStarted,
+    ...(run === undefined ? {} : { run }),
   };
 }
 
@@ -83,12 +67,12 @@ export async function readFacts(control: ControlStore, migration: string, instan
   const audit = await control.auditLog(migration, { limit: 500 });
   // A rollback to old-only drops what new was known to hold: facts from before it no longer count, even if nobody reset them.
   const since = lastEntryIntoOldOnly(audit);
-  const verification = parse<VerificationSummary>(await control.loadCheckpoint(migration, FACT_NAMES.lastVerification));
+  const verification = (await loadCheckpoint(control, migration, CHECKPOINTS.lastVerification)) ?? undefined;
   const lastVerification = verification && !stale(since, { at: verification.at }) ? verification : undefined;
   let comparisons = 0;
   let mismatches = 0;
   for (const i of fleet) {
-    const s = parse<ShadowCounters>(await control.loadCheckpoint(migration, FACT_NAMES.shadow(i.instanceId)));
+    const s = await loadCheckpoint(control, migration, CHECKPOINTS.shadow(i.instanceId));
     if (s?.phaseVersion === state.version) {
       comparisons += s.comparisons;
       mismatches += s.mismatches;
@@ -122,19 +106,15 @@ export async function readFacts(control: ControlStore, migration: string, instan
  */
 export async function resetFactsForNew(control: ControlStore, migration: string, actor: string, reason = 'entered old-only: new no longer gets writes'): Promise<void> {
   const runs = await loadRuns(control, migration);
-  const names = new Set([FACT_NAMES.backfill, 'sweep', ...Object.keys(runs)]);
-  const reset = JSON.stringify({ complete: false, reset: true });
+  const names = new Set([DEFAULT_RUN_NAMES.backfill, DEFAULT_RUN_NAMES.sweep, ...Object.keys(runs)]);
   for (const name of names) {
-    if ((await control.loadCheckpoint(migration, name)) !== undefined) await control.saveCheckpoint(migration, name, reset);
+    const run = CHECKPOINTS.backfillRun(name);
+    if (await checkpointExists(control, migration, run)) await saveCheckpoint(control, migration, run, { complete: false, reset: true });
     await control.dropRanges(migration, name);
   }
-  await control.saveCheckpoint(migration, FACT_NAMES.backfillRuns, JSON.stringify({}));
-  if ((await control.loadCheckpoint(migration, FACT_NAMES.lastVerification)) !== undefined) await control.saveCheckpoint(migration, FACT_NAMES.lastVerification, 'null');
-  const zero: Omit<ShadowCounters, 'phaseVersion'> = { comparisons: 0, mismatches: 0 };
-  for (const i of await control.instances(migration, new Date(0))) {
-    if ((await control.loadCheckpoint(migration, FACT_NAMES.shadow(i.instanceId))) !== undefined) {
-      await control.saveCheckpoint(migration, FACT_NAMES.shadow(i.instanceId), JSON.stringify({ phaseVersion: 0, ...zero } satisfies ShadowCounters));
-    }
-  }
+  await saveCheckpoint(control, migration, CHECKPOINTS.backfillRuns, {});
+  if (await checkpointExists(control, migration, CHECKPOINTS.lastVerification)) await saveCheckpoint(control, migration, CHECKPOINTS.lastVerification, null);
+  // No counts are the same as zero counts to the gates, and leave no row behind.
+  for (const i of await control.instances(migration, new Date(0))) await deleteCheckpoint(control, migration, CHECKPOINTS.shadow(i.instanceId));
   await control.appendAudit(migration, { actor, action: 'facts-reset', reason: `${reason}: backfill, verification and shadow facts for new cleared`, forced: false });
 }

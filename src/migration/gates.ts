@@ -1,3 +1,4 @@
+import { DEFAULT_RUN_NAMES, type VerificationSummary } from '../control/checkpoints.js';
 import type { InstanceInfo, ParkedRepair, PhaseState } from '../control/control-store.js';
 import { PHASES, type Phase } from '../core/phases.js';
 import { percent } from '../core/format.js';
@@ -29,28 +30,8 @@ export interface GateThresholds {
   readonly rollbackWindowMs?: number;
 }
 
-/** A verification's outcome as the control store keeps it (no keys, no values). */
-export interface VerificationSummary {
-  readonly at: string;
-  readonly mode: string;
-  readonly status: string;
-  /** The phase it ran in. */
-  readonly phase: Phase;
-  readonly matched: number;
-  readonly missing: number;
-  readonly extra: number;
-  readonly different: number;
-}
-
-/** A backfill run as the control store records it for the gates (facts.ts). */
-export interface BackfillFact {
-  readonly name: string;
-  readonly complete: boolean;
-  /** When it was recorded (ISO). */
-  readonly at: string;
-  /** The phase-state version it was recorded under. */
-  readonly phaseVersion: number;
-}
+// What the control store keeps for the gates: its shapes and decoders are in control/checkpoints.ts.
+export type { BackfillFact, VerificationSummary } from '../control/checkpoints.js';
 
 /** What the gates look at, read from the control store. */
 export interface MigrationFacts {
@@ -94,7 +75,7 @@ export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {})
       if (!f.backfill.complete) {
         return { gate, ok: false, detail: f.backfill.started ? 'backfill still running or stopped before the end: run `midair backfill`' : 'no backfill yet: run `midair backfill`' };
       }
-      const run = f.backfill.run && f.backfill.run !== 'backfill' ? ` (run ${f.backfill.run})` : '';
+      const run = f.backfill.run && f.backfill.run !== DEFAULT_RUN_NAMES.backfill ? ` (run ${f.backfill.run})` : '';
       return f.deadLetters > 0
         ? {
             gate,

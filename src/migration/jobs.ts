@@ -3,12 +3,12 @@ import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import { PHASE_RULES } from '../core/phases.js';
 import { sleep } from '../core/sleep.js';
-import { acceptDeadLetters, backfillControlName, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
+import { acceptDeadLetters, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
 import { phaseRefusal } from '../backfill/guards.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
-import { FACT_NAMES } from './facts.js';
+import { CHECKPOINTS, saveCheckpoint } from '../control/checkpoints.js';
 import { raiseFences } from './fencing.js';
 import type { VerificationSummary } from './gates.js';
 import type { Settings } from './options.js';
@@ -64,7 +64,7 @@ export class Jobs<K extends Key, E extends object> {
   }
 
   async controlBackfill(settings: BackfillControl, name = 'backfill'): Promise<void> {
-    await this.#d.control.saveCheckpoint(this.#name, backfillControlName(name), JSON.stringify(settings));
+    await saveCheckpoint(this.#d.control, this.#name, CHECKPOINTS.backfillControl(name), settings);
   }
 
   async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
@@ -118,7 +118,7 @@ export class Jobs<K extends Key, E extends object> {
       extra: remaining === undefined ? report.extra.total : 0,
       different: remaining ?? report.different.total,
     };
-    await this.#d.control.saveCheckpoint(this.#name, FACT_NAMES.lastVerification, JSON.stringify(summary));
+    await saveCheckpoint(this.#d.control, this.#name, CHECKPOINTS.lastVerification, summary);
   }
 
   /** Runs as one of this instance's writes, so a phase change waits for it. */

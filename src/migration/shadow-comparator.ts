@@ -5,7 +5,7 @@ import type { Side } from '../core/phases.js';
 import { sleep } from '../core/sleep.js';
 import type { AutoHalt } from './auto-halt.js';
 import type { TypedEvents } from './events.js';
-import { FACT_NAMES, type ShadowCounters } from './facts.js';
+import { CHECKPOINTS, saveCheckpoint, type ShadowCounters } from '../control/checkpoints.js';
 import type { MigrationStats } from './options.js';
 import { compareAnswers, type ShadowOptions } from './shadow.js';
 import { withTimeout } from './timeout.js';
@@ -78,7 +78,7 @@ export class ShadowComparator<K extends Key, E extends object> {
     c.dirty = false;
     c.savedAt = Date.now();
     const saved: ShadowCounters = { phaseVersion: c.phaseVersion, comparisons: c.comparisons, mismatches: c.mismatches };
-    await this.#d.control.saveCheckpoint(this.#d.name, FACT_NAMES.shadow(this.#d.instanceId), JSON.stringify(saved));
+    await saveCheckpoint(this.#d.control, this.#d.name, CHECKPOINTS.shadow(this.#d.instanceId), saved);
   }
 
   /**

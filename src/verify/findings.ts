@@ -1,3 +1,4 @@
+import type { SavedFindings } from '../control/checkpoints.js';
 import { diffEntities } from '../core/compare.js';
 import type { Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
@@ -45,16 +46,7 @@ export function addCandidate(f: Findings, id: string, c: Candidate, limit: numbe
   else f.candidates.set(id, c);
 }
 
-interface SavedFindings {
-  readonly rows: number;
-  readonly matched: number;
-  readonly young: [string, boolean][];
-  readonly segments: Findings['segments'];
-  readonly candidates: [string, Candidate][];
-  readonly crossed: string[];
-  readonly untracked: number;
-}
-
+/** Findings as a range's checkpoint keeps them (its shape and decoder: `SavedFindings` in control/checkpoints.ts). */
 export function saveFindings(f: Findings): SavedFindings {
   return { rows: f.rows, matched: f.matched, young: [...f.young], segments: { ...f.segments }, candidates: [...f.candidates], crossed: [...f.crossed], untracked: f.untracked };
 }

@@ -3,6 +3,7 @@ import { runLeasedRanges } from '../jobs/leased-ranges.js';
 import { waitForPace, workerThrottles } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import type { Throttle } from '../jobs/throttle.js';
+import { CHECKPOINTS, DEFAULT_RUN_NAMES, loadCheckpoint, saveCheckpoint, type VerifyRunState } from '../control/checkpoints.js';
 import type { ControlStore } from '../control/control-store.js';
 import { errorSummary, MidairError } from '../core/errors.js';
 import { keyId, parseKeyId, type Key } from '../core/keys.js';
@@ -18,19 +19,6 @@ import type { KeyList, SideReport, VerifyOptions, VerifyReport } from './verify-
 export interface VerifyOutcome {
   readonly report: VerifyReport;
   readonly differing: readonly string[];
-}
-
-interface RunCheckpoint {
-  readonly runId: string;
-  readonly complete: boolean;
-}
-
-interface RangeCheckpoint {
-  readonly runId: string;
-  readonly after?: string;
-  /** The range's last segment is done (its findings are in): a resume only completes the lease. */
-  readonly done?: boolean;
-  readonly findings: ReturnType<typeof saveFindings>;
 }
 
 /**
@@ -135,19 +123,17 @@ async function walkFull<K extends Key, E extends object>(
   total: number,
   options: VerifyOptions<E>,
 ): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown; resumed: boolean }> {
-  const name = options.name ?? 'verify';
-  const runName = `${name}:run`;
-  const rangeName = (id: number): string => `${name}:range:${id}`;
+  const name = options.name ?? DEFAULT_RUN_NAMES.verify;
+  const runCheckpoint = CHECKPOINTS.verifyRun(name);
   const trackLimit = options.trackLimit ?? 100_000;
-  const saved = await control.loadCheckpoint(migration, runName);
-  let run = saved ? (JSON.parse(saved) as RunCheckpoint) : undefined;
+  let run: VerifyRunState | undefined = await loadCheckpoint(control, migration, runCheckpoint);
   const resumed = run !== undefined && !run.complete && !options.restart;
-  if (!resumed) {
+  if (!run || !resumed) {
     run = { runId: randomUUID(), complete: false };
     await control.dropRanges(migration, name);
-    await control.saveCheckpoint(migration, runName, JSON.stringify(run));
+    await saveCheckpoint(control, migration, runCheckpoint, run);
   }
-  const runId = (run as RunCheckpoint).runId;
+  const runId = run.runId;
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
   const ctx: SegmentContext<K, E> = {
     old: sides.old,
@@ -167,8 +153,7 @@ async function walkFull<K extends Key, E extends object>(
     maxRowsPerSecond: options.maxRowsPerSecond,
   });
   const loadRange = async (id: number): Promise<{ after: string | undefined; done: boolean; findings: Findings } | undefined> => {
-    const raw = await control.loadCheckpoint(migration, rangeName(id));
-    const cp = raw ? (JSON.parse(raw) as RangeCheckpoint) : undefined;
+    const cp = await loadCheckpoint(control, migration, CHECKPOINTS.verifyRange(name, id));
     return cp?.runId === runId ? { after: cp.after, done: cp.done === true, findings: loadFindings(cp.findings) } : undefined;
   };
   const held = new Map<number, { token: number; after: string | undefined; done: boolean; findings: Findings }>();
@@ -207,11 +192,12 @@ async function walkFull<K extends Key, E extends object>(
       const next = boundary === undefined ? undefined : keyId(boundary);
       // Fenced: a worker that lost its lease must not overwrite the new holder's checkpoint.
       if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, options.leaseMs ?? 30_000, next))) return { after, done: false };
-      await control.saveCheckpoint(
-        migration,
-        rangeName(lease.rangeId),
-        JSON.stringify({ runId, ...(next === undefined ? {} : { after: next }), ...(done ? { done } : {}), findings: saveFindings(state.findings) } satisfies RangeCheckpoint),
-      );
+      await saveCheckpoint(control, migration, CHECKPOINTS.verifyRange(name, lease.rangeId), {
+        runId,
+        ...(next === undefined ? {} : { after: next }),
+        ...(done ? { done } : {}),
+        findings: saveFindings(state.findings),
+      });
       state.after = next;
       state.done = done;
       progress.segments++;
@@ -224,7 +210,7 @@ async function walkFull<K extends Key, E extends object>(
   });
   if (outcome.status !== 'complete') return { ...outcome, resumed };
   for (const range of await control.ranges(migration, name)) mergeFindings(into, (await loadRange(range.rangeId))?.findings ?? newFindings(), trackLimit);
-  await control.saveCheckpoint(migration, runName, JSON.stringify({ runId, complete: true } satisfies RunCheckpoint));
+  await saveCheckpoint(control, migration, runCheckpoint, { runId, complete: true });
   return { status: 'complete', resumed };
 }
 

@@ -177,6 +177,25 @@ export function controlConformance(kind: BackendKind): void {
         expect((await control.instances('m', new Date(0))).map((i) => i.instanceId)).toEqual(['b']);
         expect((await control.instances('other', new Date(0))).map((i) => i.instanceId)).toEqual(['c']);
       });
+
+      it('regression: removeInstance left the instance’s shadow counters behind for good; it removes them with the heartbeat, and only them', async () => {
+        const { control } = await fresh();
+        for (const id of ['a', 'b']) {
+          await control.heartbeat({ migration: 'm', instanceId: id, host: 'h', phaseVersion: 2, inFlightWrites: 0 });
+          await control.saveCheckpoint('m', `shadow:${id}`, '{"phaseVersion":2,"comparisons":5,"mismatches":0}');
+        }
+        await control.saveCheckpoint('other', 'shadow:a', '{"phaseVersion":1,"comparisons":1,"mismatches":0}');
+        await control.saveCheckpoint('m', 'a', '{"complete":true}');
+        await control.removeInstance('m', 'a');
+        expect(await control.loadCheckpoint('m', 'shadow:a')).toBeUndefined();
+        expect(await control.loadCheckpoint('m', 'shadow:b')).toBe('{"phaseVersion":2,"comparisons":5,"mismatches":0}');
+        expect(await control.loadCheckpoint('other', 'shadow:a')).toBe('{"phaseVersion":1,"comparisons":1,"mismatches":0}');
+        expect(await control.loadCheckpoint('m', 'a')).toBe('{"complete":true}');
+        expect((await control.instances('m', new Date(0))).map((i) => i.instanceId)).toEqual(['b']);
+        // An instance that never saved counters, or was never seen: nothing else changes.
+        await control.removeInstance('m', 'never-seen');
+        expect(await control.loadCheckpoint('m', 'shadow:b')).toBeDefined();
+      });
     });
 
     describe('backfill ranges', () => {
@@ -389,6 +408,34 @@ export function controlConformance(kind: BackendKind): void {
         const big = 'ü😀'.repeat(40_000);
         await control.saveCheckpoint('m', 'big', big);
         expect(await control.loadCheckpoint('m', 'big')).toBe(big);
+      });
+
+      it('deletes one checkpoint of one migration; deleting one that is not there does nothing', async () => {
+        const { control } = await fresh();
+        await control.saveCheckpoint('m', 'shadow:a', '{"n":1}');
+        await control.saveCheckpoint('m', 'shadow:b', '{"n":2}');
+        await control.saveCheckpoint('other', 'shadow:a', '{"n":3}');
+        await control.deleteCheckpoint('m', 'shadow:a');
+        expect(await control.loadCheckpoint('m', 'shadow:a')).toBeUndefined();
+        expect(await control.loadCheckpoint('m', 'shadow:b')).toBe('{"n":2}');
+        expect(await control.loadCheckpoint('other', 'shadow:a')).toBe('{"n":3}');
+        await control.deleteCheckpoint('m', 'shadow:a');
+        await control.deleteCheckpoint('m', 'Shadow:b');
+        await control.deleteCheckpoint('never-created', 'x');
+        expect(await control.loadCheckpoint('m', 'shadow:b')).toBe('{"n":2}');
+        // A deleted checkpoint can be saved again.
+        await control.saveCheckpoint('m', 'shadow:a', '{"n":4}');
+        expect(await control.loadCheckpoint('m', 'shadow:a')).toBe('{"n":4}');
+      });
+
+      it('a deleted checkpoint is gone for another store object over the same tables', async () => {
+        const { control: a, prefix, clock } = await fresh();
+        const b = get().separate(prefix, { now: clock.now });
+        await a.saveCheckpoint('m', 'verify:run', '{"runId":"r1","complete":false}');
+        expect(await b.loadCheckpoint('m', 'verify:run')).toBe('{"runId":"r1","complete":false}');
+        await b.deleteCheckpoint('m', 'verify:run');
+        expect(await a.loadCheckpoint('m', 'verify:run')).toBeUndefined();
+        await b.close();
       });
     });
 

@@ -1,0 +1,93 @@
+import { chunked } from '../core/collections.js';
+import { rangesClaimName } from './checkpoints.js';
+import type { RangeLease, RangeLeases } from './range-leases.js';
+import { repairToken } from './repair-token.js';
+import type { SqlControlContext } from './sql-control-context.js';
+import { decodeRange, num } from './sql-control-rows.js';
+import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
+
+const RANGE_COLUMNS = ['migration', 'name', 'range_id', 'lo', 'hi', 'after_key', 'owner', 'token', 'leased_until', 'complete'] as const;
+
+/**
+ * Leased ranges over SQL: one row per range in `ranges`. Claims and renewals
+ * compare-and-swap on the range's token, so of two claimers one wins and a
+ * worker that lost its lease can no longer renew or complete it.
+ */
+export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
+  const { prefix, schema, t, c, ph, phs, tuple, batchRows, query, transaction, fits, checkMigration, now: clock } = x;
+  const readRanges = async (migration: string, rangeName: string): Promise<RangeLease[]> => {
+    const cols = ['range_id', 'lo', 'hi', 'after_key', 'owner', 'token', 'leased_until', 'complete'] as const;
+    const sql = `SELECT ${cols.map((y) => c[y]).join(', ')} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} ORDER BY ${c.range_id}`;
+    const { rows } = await query('ranges', sql, [migration, rangeName]);
+    return rows.map((r) => decodeRange(r, prefix + 'ranges'));
+  };
+
+  return {
+    async createRanges(migration, rangeName, ranges) {
+      checkMigration('createRanges', migration);
+      fits('createRanges', 'the backfill name', rangeName, MYSQL_KEY_LIMITS.checkpointName);
+      return transaction('createRanges', async (conn) => {
+        // One creator wins: the claim row blocks a concurrent creator until this commits, which then inserts nothing.
+        const claim = await conn.query(schema.insertIfAbsent('checkpoints', ['migration', 'name', 'value', 'updated_at'], ['migration', 'name'], [tuple(0, 4)]), [
+          migration,
+          rangesClaimName(rangeName),
+          String(ranges.length),
+          clock(),
+        ]);
+        if (claim.affected === 0) return false;
+        for (const batch of chunked(ranges.map((r, i) => ({ ...r, i })), batchRows)) {
+          const params: unknown[] = [];
+          const rows = batch.map((r, j) => {
+            params.push(migration, rangeName, r.i, r.lo ?? null, r.hi ?? null);
+            return `(${phs(j * 5, 5)}, NULL, NULL, 0, 0, 0)`;
+          });
+          await conn.query(`INSERT INTO ${t.ranges} (${RANGE_COLUMNS.map((y) => c[y]).join(', ')}) VALUES ${rows.join(', ')}`, params);
+        }
+        return true;
+      });
+    },
+
+    async claimRange(migration, rangeName, owner, leaseMs) {
+      const now = clock();
+      const sql = `SELECT ${c.range_id}, ${c.token} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} AND ${c.complete} = 0 AND ${c.leased_until} < ${ph(3)} ORDER BY ${c.range_id} LIMIT 20`;
+      const { rows } = await query('claimRange', sql, [migration, rangeName, now]);
+      for (const r of rows) {
+        const rangeId = num(r, 0, prefix + 'ranges', 'range_id');
+        const old = num(r, 1, prefix + 'ranges', 'token');
+        const token = repairToken();
+        // Compare-and-swap on the old token: of two claimers, one wins.
+        const update =
+          `UPDATE ${t.ranges} SET ${c.owner} = ${ph(1)}, ${c.token} = ${ph(2)}, ${c.leased_until} = ${ph(3)} ` +
+          `WHERE ${c.migration} = ${ph(4)} AND ${c.name} = ${ph(5)} AND ${c.range_id} = ${ph(6)} AND ${c.token} = ${ph(7)} AND ${c.complete} = 0`;
+        const { affected } = await query('claimRange', update, [owner, token, now + leaseMs, migration, rangeName, rangeId, old]);
+        if (affected === 1) return (await readRanges(migration, rangeName)).find((y) => y.rangeId === rangeId);
+      }
+      return undefined;
+    },
+
+    async renewRange(migration, rangeName, rangeId, token, leaseMs, after) {
+      const sql =
+        `UPDATE ${t.ranges} SET ${c.leased_until} = ${ph(1)}, ${c.after_key} = COALESCE(${ph(2)}, ${c.after_key}) ` +
+        `WHERE ${c.migration} = ${ph(3)} AND ${c.name} = ${ph(4)} AND ${c.range_id} = ${ph(5)} AND ${c.token} = ${ph(6)} AND ${c.complete} = 0`;
+      const { affected } = await query('renewRange', sql, [clock() + leaseMs, after ?? null, migration, rangeName, rangeId, token]);
+      return affected === 1;
+    },
+
+    async completeRange(migration, rangeName, rangeId, token) {
+      const sql =
+        `UPDATE ${t.ranges} SET ${c.complete} = 1, ${c.leased_until} = 0 ` +
+        `WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} AND ${c.range_id} = ${ph(3)} AND ${c.token} = ${ph(4)} AND ${c.complete} = 0`;
+      const { affected } = await query('completeRange', sql, [migration, rangeName, rangeId, token]);
+      return affected === 1;
+    },
+
+    ranges: (migration, rangeName) => readRanges(migration, rangeName),
+
+    async dropRanges(migration, rangeName) {
+      await transaction('dropRanges', async (conn) => {
+        await conn.query(`DELETE FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, rangeName]);
+        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, rangesClaimName(rangeName)]);
+      });
+    },
+  };
+}
