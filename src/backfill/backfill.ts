@@ -19,8 +19,13 @@ export { checkKeyMappings, type KeyMappings } from './key-check.js';
 export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 
 /** The result of a run that did not start: nothing was written. */
+/** The result of a run that ended before its first chunk: refused, or failed (or aborted) while it prepared. */
+export function unstartedResult(status: 'refused' | 'failed' | 'aborted', error: unknown): BackfillResult {
+  return { status, chunks: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0, durationMs: 0, error: errorSummary(error) };
+}
+
 export function refusedResult(error: unknown): BackfillResult {
-  return { status: 'refused', chunks: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0, durationMs: 0, error: errorSummary(error) };
+  return unstartedResult('refused', error);
 }
 
 /**

@@ -3,7 +3,7 @@ import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import { PHASE_RULES } from '../core/phases.js';
 import { sleep } from '../core/sleep.js';
-import { acceptDeadLetters, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
+import { acceptDeadLetters, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, unstartedResult, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
 import { phaseRefusal } from '../backfill/guards.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
@@ -53,7 +53,12 @@ export class Jobs<K extends Key, E extends object> {
     await this.#d.awaitFleet();
     const state = await control.getState(this.#name);
     if (!state) return runBackfill(this.#name, o.old, o.new, control, options);
-    await raiseFences({ old: o.old, new: o.new }, this.#name, state.version, { old: true, new: true }, o.timeoutMs, () => undefined);
+    try {
+      await raiseFences({ old: o.old, new: o.new }, this.#name, state.version, { old: true, new: true }, o.timeoutMs, () => undefined);
+    } catch (error) {
+      // Like a failure in any chunk: a result that says why, and a run that can start again.
+      return unstartedResult(options.signal?.aborted ? 'aborted' : 'failed', error);
+    }
     return runBackfill(this.#name, o.old, o.new, control, { ...options, fence: { migration: this.#name, epoch: state.version } });
   }
 

@@ -69,6 +69,19 @@ describe('backfill', () => {
     expect(await all(r.newStore)).toEqual(await all(r.oldStore));
   });
 
+  it('regression: a backfill whose fences could not be raised threw instead of returning a failed run', async () => {
+    const r = await rig();
+    await fill(r.oldStore, 10);
+    await r.goTo('dual-write');
+    r.oldFaults.down = true;
+    const result = await r.migration.backfill();
+    r.oldFaults.down = false;
+    expect(result).toMatchObject({ status: 'failed', rowsRead: 0, inserted: 0 });
+    expect(result.error?.message).toContain('could not raise the fence of the old store');
+    expect(await r.newStore.count()).toBe(0);
+    expect(await r.migration.backfill()).toMatchObject({ status: 'complete', inserted: 10 });
+  });
+
   it('killed at random points and started again, it resumes after its checkpoint: no gap, no duplicate', async () => {
     const r = await rig();
     await fill(r.oldStore, 2000);
