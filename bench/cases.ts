@@ -26,7 +26,9 @@ async function run(command: string, args: readonly string[]): Promise<{ stdout: 
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('close', (code) => (code === 0 ? resolve({ stdout: out }) : reject(new Error(`${command} exited ${code}: ${err.slice(0, 300)}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve({ stdout: out }) : reject(new Error(`${command} exited ${code}: ${err.slice(0, 300)}`)),
+    );
   });
 }
 
@@ -60,7 +62,8 @@ async function compareInJs(a: Store<bigint, BenchUser>, b: Store<bigint, BenchUs
 
 let pool: pg.Pool | undefined;
 const pgp = async (ctx: BenchContext): Promise<pg.Pool> => (pool ??= await pgPool(ctx.pgUrl));
-const pgStore = async (ctx: BenchContext, table: string): Promise<Store<bigint, BenchUser>> => postgresStore<bigint, BenchUser>(await pgp(ctx), usersMapping(table, SCHEMA));
+const pgStore = async (ctx: BenchContext, table: string): Promise<Store<bigint, BenchUser>> =>
+  postgresStore<bigint, BenchUser>(await pgp(ctx), usersMapping(table, SCHEMA));
 
 export async function closeShared(): Promise<void> {
   await pool?.end();
@@ -70,7 +73,9 @@ export async function closeShared(): Promise<void> {
 /** Ten keys spread over the table, changed in b only. */
 async function scatterDifferences(ctx: BenchContext, table: string): Promise<number[]> {
   const ids = Array.from({ length: 10 }, (_, i) => Math.floor(((i + 0.5) * ctx.rows) / 10));
-  await (await pgp(ctx)).query(`UPDATE ${SCHEMA}.${table} SET name = name || ' (changed)' WHERE id = ANY($1::bigint[])`, [ids]);
+  await (
+    await pgp(ctx)
+  ).query(`UPDATE ${SCHEMA}.${table} SET name = name || ' (changed)' WHERE id = ANY($1::bigint[])`, [ids]);
   return ids;
 }
 
@@ -90,7 +95,12 @@ const verifyDiff: BenchCase = {
     return true;
   },
   async midair(ctx) {
-    const m = defineMigration({ name: 'bench', old: await pgStore(ctx, 'users_a'), new: await pgStore(ctx, 'users_b'), control: memoryControlStore() });
+    const m = defineMigration({
+      name: 'bench',
+      old: await pgStore(ctx, 'users_a'),
+      new: await pgStore(ctx, 'users_b'),
+      control: memoryControlStore(),
+    });
     const t0 = performance.now();
     const r = await m.verify({ rechecks: 0 });
     const t = ms(t0);
@@ -117,11 +127,18 @@ const verifyEqualMaria: BenchCase = {
     const p = await pgp(ctx);
     await pgUsers(p, 'users_a', ctx.rows);
     maria = await mysqlUsers(ctx.mysqlUrl, p, 'users_m', ctx.rows);
-    ctx.note('MariaDB keeps JSON as the text it was given and cannot order its keys in SQL, so its side hashes `prefs` rows in JS (see decision 0005); PostgreSQL hashes in SQL.');
+    ctx.note(
+      'MariaDB keeps JSON as the text it was given and cannot order its keys in SQL, so its side hashes `prefs` rows in JS (see decision 0005); PostgreSQL hashes in SQL.',
+    );
     return true;
   },
   async midair(ctx) {
-    const m = defineMigration({ name: 'bench', old: mysqlStore<bigint, BenchUser>(maria as mysql.Pool, usersMapping('users_m')), new: await pgStore(ctx, 'users_a'), control: memoryControlStore() });
+    const m = defineMigration({
+      name: 'bench',
+      old: mysqlStore<bigint, BenchUser>(maria as mysql.Pool, usersMapping('users_m')),
+      new: await pgStore(ctx, 'users_a'),
+      control: memoryControlStore(),
+    });
     const t0 = performance.now();
     const r = await m.verify({ rechecks: 0 });
     const t = ms(t0);
@@ -130,7 +147,9 @@ const verifyEqualMaria: BenchCase = {
   },
   async baseline(ctx) {
     const t0 = performance.now();
-    await (await pgp(ctx)).query(`SELECT count(*), sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint) FROM ${SCHEMA}.users_a t`);
+    await (
+      await pgp(ctx)
+    ).query(`SELECT count(*), sum(('x' || substr(md5(t::text), 1, 15))::bit(60)::bigint) FROM ${SCHEMA}.users_a t`);
     const pgMs = ms(t0);
     const t1 = performance.now();
     await (maria as mysql.Pool).query(
@@ -156,7 +175,8 @@ async function timedBackfill(ctx: BenchContext, old: Store<bigint, BenchUser>, t
   const r = await m.backfill({ chunkSize: 5000, maxChunkSize: 20_000 });
   const t = ms(t0);
   await m.close();
-  if (r.status !== 'complete' || r.inserted !== ctx.rows) throw new Error(`backfill ${r.status}, ${r.inserted} inserted`);
+  if (r.status !== 'complete' || r.inserted !== ctx.rows)
+    throw new Error(`backfill ${r.status}, ${r.inserted} inserted`);
   return t;
 }
 
@@ -176,7 +196,9 @@ const backfillPg: BenchCase = {
   async baseline(ctx) {
     await pgUsers(await pgp(ctx), 'users_d', 0);
     const url = ctx.pgUrl;
-    return shell(`psql "${url}" -qc "COPY ${SCHEMA}.users_a TO STDOUT (FORMAT binary)" | psql "${url}" -qc "COPY ${SCHEMA}.users_d FROM STDIN (FORMAT binary)"`);
+    return shell(
+      `psql "${url}" -qc "COPY ${SCHEMA}.users_a TO STDOUT (FORMAT binary)" | psql "${url}" -qc "COPY ${SCHEMA}.users_d FROM STDIN (FORMAT binary)"`,
+    );
   },
 };
 
@@ -191,7 +213,8 @@ async function have(command: string): Promise<boolean> {
 const backfillMaria: BenchCase = {
   name: 'backfill MariaDB → PostgreSQL',
   what: '`backfill` into an empty PostgreSQL table (sync mode: under new’s key locks, each row decoded from MariaDB and encoded for COPY; then the prune pass)',
-  baselineWhat: 'pgloader (its Debian package; data only, into the same empty table, 10 000-row batches: its default batches exhaust its heap at 1 M rows)',
+  baselineWhat:
+    'pgloader (its Debian package; data only, into the same empty table, 10 000-row batches: its default batches exhaust its heap at 1 M rows)',
   target: 0.5,
   unit: 'ms',
   async setup(ctx) {
@@ -212,7 +235,10 @@ const backfillMaria: BenchCase = {
     const dir = mkdtempSync(join(tmpdir(), 'midair-bench-'));
     const file = join(dir, 'load.pgl');
     // Its default batches (100 000 rows prefetched) exhaust its heap at 1 M rows of this table: 10 000 load them all.
-    writeFileSync(file, `LOAD DATABASE FROM ${from.toString()} INTO ${ctx.pgUrl}\n  WITH data only, truncate, prefetch rows = 10000, batch rows = 10000\n  INCLUDING ONLY TABLE NAMES MATCHING 'users_m';\n`);
+    writeFileSync(
+      file,
+      `LOAD DATABASE FROM ${from.toString()} INTO ${ctx.pgUrl}\n  WITH data only, truncate, prefetch rows = 10000, batch rows = 10000\n  INCLUDING ONLY TABLE NAMES MATCHING 'users_m';\n`,
+    );
     try {
       const t = await shell(`pgloader --quiet "${file}"`);
       const { rows } = await p.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.users_m`);
@@ -231,7 +257,15 @@ const backfillMaria: BenchCase = {
 /** Runs one backfill in a child process; resolves its peak RSS in MB. */
 async function backfillRss(ctx: BenchContext, source: string, rows: number): Promise<number> {
   const child = fileURLToPath(new URL('./rss-child.ts', import.meta.url));
-  const { stdout } = await run(process.execPath, ['--import', 'jiti/register', child, ctx.pgUrl, source, 'users_rss', String(rows)]);
+  const { stdout } = await run(process.execPath, [
+    '--import',
+    'jiti/register',
+    child,
+    ctx.pgUrl,
+    source,
+    'users_rss',
+    String(rows),
+  ]);
   const r = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { peakMb: number; startMb: number; ms: number };
   ctx.note(`${rows} rows: peak ${r.peakMb} MB (${r.startMb} MB at start), ${Math.round(rows / (r.ms / 1000))} rows/s`);
   return r.peakMb;
@@ -282,14 +316,26 @@ interface Item {
   v: string;
 }
 
-async function servedP99(phase: 'old-only' | 'shadow-read', n: number, delayMs = 50, note?: (text: string) => void): Promise<number> {
+async function servedP99(
+  phase: 'old-only' | 'shadow-read',
+  n: number,
+  delayMs = 50,
+  note?: (text: string) => void,
+): Promise<number> {
   const old = memoryStore<bigint, Item>({ key: 'id' });
   const neu = memoryStore<bigint, Item>({ key: 'id' });
   for (let i = 0n; i < 1000n; i++) {
     await old.put({ id: i, v: `v${i}` });
     await neu.put({ id: i, v: `v${i}` });
   }
-  const m = await defineMigration({ name: 'bench', old, new: slowed(neu, delayMs), control: memoryControlStore(), autoHalt: false, shadow: { maxInFlight: 10_000 } }).start();
+  const m = await defineMigration({
+    name: 'bench',
+    old,
+    new: slowed(neu, delayMs),
+    control: memoryControlStore(),
+    autoHalt: false,
+    shadow: { maxInFlight: 10_000 },
+  }).start();
   while (m.state.phase !== phase) await m.advance({ reason: 'bench' });
   const repo = m.repository();
   const times: number[] = [];
@@ -301,9 +347,12 @@ async function servedP99(phase: 'old-only' | 'shadow-read', n: number, delayMs =
     times.push(ms(t0));
   }
   await m.close();
-  if (phase === 'shadow-read' && m.stats.comparisons + m.stats.comparisonsDropped !== n) throw new Error(`${m.stats.comparisons} comparisons ran for ${n} reads`);
+  if (phase === 'shadow-read' && m.stats.comparisons + m.stats.comparisonsDropped !== n)
+    throw new Error(`${m.stats.comparisons} comparisons ran for ${n} reads`);
   const us = (p: number): string => (percentile(times, p) * 1000).toFixed(1);
-  note?.(`${phase}, new +${delayMs} ms: p50 ${us(50)} µs, p99 ${us(99)} µs, max ${us(100)} µs; ${m.stats.comparisons} comparisons, ${m.stats.comparisonsDropped} dropped`);
+  note?.(
+    `${phase}, new +${delayMs} ms: p50 ${us(50)} µs, p99 ${us(99)} µs, max ${us(100)} µs; ${m.stats.comparisons} comparisons, ${m.stats.comparisonsDropped} dropped`,
+  );
   return percentile(times, 99) * 1000; // µs
 }
 
@@ -322,4 +371,15 @@ const shadowSlow: BenchCase = {
   baseline: async (ctx) => servedP99('old-only', ctx.quick ? 2000 : 20_000, 50, ctx.note),
 };
 
-export const CASES: readonly BenchCase[] = [backfillPg, backfillMaria, backfillMemory, verifyEqualMaria, verifyDiff, repositoryOverhead, shadowSlow, liveTraffic, fencedPut, crashSafeWrite];
+export const CASES: readonly BenchCase[] = [
+  backfillPg,
+  backfillMaria,
+  backfillMemory,
+  verifyEqualMaria,
+  verifyDiff,
+  repositoryOverhead,
+  shadowSlow,
+  liveTraffic,
+  fencedPut,
+  crashSafeWrite,
+];

@@ -71,12 +71,21 @@ export const crashSafeWrite: BenchCase = {
     const dir = mkdtempSync(join(tmpdir(), 'midair-bench-'));
     const db = new Database(join(dir, 'control.db'));
     db.pragma('journal_mode = WAL');
-    const migration = defineMigration<bigint, BenchUser>({ name: 'bench-safety', old, new: neu, control: sqliteControlStore(db), repair: { enabled: false }, autoHalt: false });
+    const migration = defineMigration<bigint, BenchUser>({
+      name: 'bench-safety',
+      old,
+      new: neu,
+      control: sqliteControlStore(db),
+      repair: { enabled: false },
+      autoHalt: false,
+    });
     await migration.start();
     await migration.advance({ reason: 'bench: dual writes' });
     await migration.advance({ reason: 'bench: shadow reads' });
     rig = { pool, db, dir, old, neu, migration };
-    ctx.note('control store: SQLite in WAL mode on local disk; the intent costs one control-store write before the first store write and one after the second');
+    ctx.note(
+      'control store: SQLite in WAL mode on local disk; the intent costs one control-store write before the first store write and one after the second',
+    );
     return true;
   },
   midair: async (ctx) => {

@@ -36,7 +36,8 @@ export function usersMapping(table: string, schema?: string): SqlMapping<BenchUs
   });
 }
 
-const PG_COLUMNS = 'id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL, bio text, prefs jsonb, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL';
+const PG_COLUMNS =
+  'id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL, bio text, prefs jsonb, created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL';
 
 /** Deterministic rows, generated inside PostgreSQL. */
 const PG_FILL = (table: string, rows: number): string =>
@@ -53,7 +54,9 @@ export async function pgPool(url: string): Promise<pg.Pool> {
 
 /** (Re)creates a PostgreSQL users table with `rows` rows (0: empty). */
 export async function pgUsers(pool: pg.Pool, table: string, rows: number): Promise<void> {
-  await pool.query(`DROP TABLE IF EXISTS ${SCHEMA}.${table}, ${SCHEMA}.${table}_midair_tombstones, ${SCHEMA}.${table}_midair_fences`);
+  await pool.query(
+    `DROP TABLE IF EXISTS ${SCHEMA}.${table}, ${SCHEMA}.${table}_midair_tombstones, ${SCHEMA}.${table}_midair_fences`,
+  );
   await pool.query(`CREATE TABLE ${SCHEMA}.${table} (${PG_COLUMNS})`);
   if (rows > 0) await pool.query(PG_FILL(table, rows));
   await pool.query(`ANALYZE ${SCHEMA}.${table}`);

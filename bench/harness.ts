@@ -53,9 +53,27 @@ export function median(values: readonly number[]): number {
 export async function runCase(c: BenchCase, ctx: Omit<BenchContext, 'note'>, repeats: number): Promise<CaseResult> {
   const notes: string[] = [];
   const full: BenchContext = { ...ctx, note: (t) => notes.push(t) };
-  const base = { name: c.name, what: c.what, baselineWhat: c.baselineWhat, unit: c.unit, rows: ctx.rows, target: c.target, notes };
+  const base = {
+    name: c.name,
+    what: c.what,
+    baselineWhat: c.baselineWhat,
+    unit: c.unit,
+    rows: ctx.rows,
+    target: c.target,
+    notes,
+  };
   const ready = await c.setup(full);
-  if (ready !== true) return { ...base, midair: [], baseline: [], midairMedian: NaN, baselineMedian: NaN, ratio: NaN, met: false, skipped: ready };
+  if (ready !== true)
+    return {
+      ...base,
+      midair: [],
+      baseline: [],
+      midairMedian: NaN,
+      baselineMedian: NaN,
+      ratio: NaN,
+      met: false,
+      skipped: ready,
+    };
   const m: number[] = [];
   const b: number[] = [];
   try {
@@ -83,7 +101,8 @@ export function machineFacts(): string {
   return `${cpu.length} × ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 }
 
-const fmt = (n: number, unit: string): string => (Number.isNaN(n) ? '–' : unit === 'µs' ? n.toFixed(2) : n >= 100 ? Math.round(n).toString() : n.toFixed(1));
+const fmt = (n: number, unit: string): string =>
+  Number.isNaN(n) ? '–' : unit === 'µs' ? n.toFixed(2) : n >= 100 ? Math.round(n).toString() : n.toFixed(1);
 
 /** One table of medians and ratios. */
 export function table(results: readonly CaseResult[]): string {

@@ -43,7 +43,12 @@ export const LOAD: LoadSettings = { rate: 500, connections: 4, seed: 20_240_611,
  * and a wait whenever a probe read of either store takes over 1 ms (the
  * tightest budget the probe's millisecond clock can tell).
  */
-export const THROTTLED: BackfillOptions<BenchUser> = { chunkSize: 500, maxChunkSize: 20_000, targetChunkMs: 20, latencyBudgetMs: 1 };
+export const THROTTLED: BackfillOptions<BenchUser> = {
+  chunkSize: 500,
+  maxChunkSize: 20_000,
+  targetChunkMs: 20,
+  latencyBudgetMs: 1,
+};
 /** The same backfill with no pacing (as the plain backfill case runs it). */
 export const UNTHROTTLED: BackfillOptions<BenchUser> = { chunkSize: 5000, maxChunkSize: 20_000 };
 
@@ -153,12 +158,25 @@ export interface Load {
 }
 
 /** Starts the load on `table` (keys 1..rows); resolves once it has warmed up. */
-export async function startLoad(ctx: BenchContext, table: string, rows: number, settings: LoadSettings = LOAD): Promise<Load> {
+export async function startLoad(
+  ctx: BenchContext,
+  table: string,
+  rows: number,
+  settings: LoadSettings = LOAD,
+): Promise<Load> {
   const worker = new Worker(WORKER, {
     eval: true,
-    workerData: { pgPath, url: ctx.pgUrl, sql: `UPDATE ${SCHEMA}.${table} SET updated_at = now() WHERE id = $1`, rows, ...settings },
+    workerData: {
+      pgPath,
+      url: ctx.pgUrl,
+      sql: `UPDATE ${SCHEMA}.${table} SET updated_at = now() WHERE id = $1`,
+      rows,
+      ...settings,
+    },
   });
-  type Message = { type: 'ready' } | { type: 'done'; fromIssue: number[]; fromSchedule: number[]; issuedAt: number[]; errors: number };
+  type Message =
+    | { type: 'ready' }
+    | { type: 'done'; fromIssue: number[]; fromSchedule: number[]; issuedAt: number[]; errors: number };
   const waiters: ((m: Message) => void)[] = [];
   const failed = new Promise<never>((_, reject) => {
     worker.on('error', reject);
@@ -166,7 +184,8 @@ export async function startLoad(ctx: BenchContext, table: string, rows: number, 
   });
   failed.catch(() => undefined);
   worker.on('message', (m: Message) => waiters.shift()?.(m));
-  const next = async (): Promise<Message> => Promise.race([new Promise<Message>((resolve) => waiters.push(resolve)), failed]);
+  const next = async (): Promise<Message> =>
+    Promise.race([new Promise<Message>((resolve) => waiters.push(resolve)), failed]);
   try {
     if ((await next()).type !== 'ready') throw new Error('the load worker did not get ready');
   } catch (error) {
@@ -185,7 +204,13 @@ export async function startLoad(ctx: BenchContext, table: string, rows: number, 
         worker.postMessage('stop');
         const done = await next();
         if (done.type !== 'done') throw new Error('the load worker did not report');
-        return { fromIssue: done.fromIssue, fromSchedule: done.fromSchedule, issuedAt: done.issuedAt, errors: done.errors, windowMs };
+        return {
+          fromIssue: done.fromIssue,
+          fromSchedule: done.fromSchedule,
+          issuedAt: done.issuedAt,
+          errors: done.errors,
+          windowMs,
+        };
       } finally {
         await worker.terminate();
       }
@@ -195,7 +220,8 @@ export async function startLoad(ctx: BenchContext, table: string, rows: number, 
 
 let pool: pg.Pool | undefined;
 const pgp = async (ctx: BenchContext): Promise<pg.Pool> => (pool ??= await pgPool(ctx.pgUrl));
-const store = async (ctx: BenchContext, table: string): Promise<Store<bigint, BenchUser>> => postgresStore<bigint, BenchUser>(await pgp(ctx), usersMapping(table, SCHEMA));
+const store = async (ctx: BenchContext, table: string): Promise<Store<bigint, BenchUser>> =>
+  postgresStore<bigint, BenchUser>(await pgp(ctx), usersMapping(table, SCHEMA));
 
 export interface BackfillRun {
   readonly ms: number;
@@ -210,14 +236,25 @@ export interface BackfillRun {
  * Backfills the old table into a fresh empty new one, measuring `load` (if
  * given) over the backfill's run alone; throws unless every row arrived.
  */
-export async function backfillLive(ctx: BenchContext, options: BackfillOptions<BenchUser>, load?: Load): Promise<BackfillRun> {
+export async function backfillLive(
+  ctx: BenchContext,
+  options: BackfillOptions<BenchUser>,
+  load?: Load,
+): Promise<BackfillRun> {
   const p = await pgp(ctx);
   await pgUsers(p, LIVE_NEW, 0);
   const target = await store(ctx, LIVE_NEW);
   await target.setup();
   const old = await store(ctx, LIVE_OLD);
   await old.setup();
-  const m = defineMigration({ name: 'bench-live', old, new: target, control: memoryControlStore(), instanceExpiryMs: 1000, pollMs: 100 });
+  const m = defineMigration({
+    name: 'bench-live',
+    old,
+    new: target,
+    control: memoryControlStore(),
+    instanceExpiryMs: 1000,
+    pollMs: 100,
+  });
   await m.advance({ reason: 'bench' });
   let latencyWaits = 0;
   load?.measure();
@@ -226,7 +263,10 @@ export async function backfillLive(ctx: BenchContext, options: BackfillOptions<B
   const ms = performance.now() - t0;
   const measured = await load?.stop();
   await m.close();
-  if (r.status !== 'complete' || r.inserted !== ctx.rows) throw new Error(`backfill ${r.status}, ${r.inserted} of ${ctx.rows} inserted${r.error ? `: ${r.error.message}` : ''}`);
+  if (r.status !== 'complete' || r.inserted !== ctx.rows)
+    throw new Error(
+      `backfill ${r.status}, ${r.inserted} of ${ctx.rows} inserted${r.error ? `: ${r.error.message}` : ''}`,
+    );
   const { rows } = await p.query<{ n: string }>(`SELECT count(*) AS n FROM ${SCHEMA}.${LIVE_NEW}`);
   if (Number(rows[0]?.n) !== ctx.rows) throw new Error(`the new table holds ${rows[0]?.n} rows, not ${ctx.rows}`);
   // Emptied again, so autovacuum of the copied rows does not run into the next measurement.

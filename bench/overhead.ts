@@ -37,7 +37,13 @@ interface Op {
   readonly row: Account;
 }
 
-const account = (i: number): Account => ({ id: BigInt(i), email: `user${i}@example.com`, name: `User ${i}`, plan: i % 3 === 0 ? 'pro' : 'free', visits: i * 7 });
+const account = (i: number): Account => ({
+  id: BigInt(i),
+  email: `user${i}@example.com`,
+  name: `User ${i}`,
+  plan: i % 3 === 0 ? 'pro' : 'free',
+  visits: i * 7,
+});
 
 /**
  * One batch of calls, the same for every side and run: reads and writes
@@ -71,7 +77,11 @@ async function filledStores(): Promise<{ old: Store<bigint, Account>; neu: Store
 }
 
 /** The same call made on the stores directly: what the phase requires, with no layer in between. */
-function directCall(phase: Phase, old: Store<bigint, Account>, neu: Store<bigint, Account>): (op: Op) => Promise<unknown> {
+function directCall(
+  phase: Phase,
+  old: Store<bigint, Account>,
+  neu: Store<bigint, Account>,
+): (op: Op) => Promise<unknown> {
   const readsBoth = phase === 'shadow-read';
   return async (op) => {
     if (op.read) {
@@ -105,7 +115,11 @@ interface PhaseFigures {
 const nextTurn = async (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Times `calls` calls (whole batches, after a warm-up) directly and through the subject, batch by batch in alternating order. */
-async function measurePhase(phase: Phase, calls: number, make: (phase: Phase, old: Store<bigint, Account>, neu: Store<bigint, Account>) => Promise<Subject>): Promise<PhaseFigures> {
+async function measurePhase(
+  phase: Phase,
+  calls: number,
+  make: (phase: Phase, old: Store<bigint, Account>, neu: Store<bigint, Account>) => Promise<Subject>,
+): Promise<PhaseFigures> {
   const { old, neu } = await filledStores();
   const subject = await make(phase, old, neu);
   const direct = directCall(phase, old, neu);
@@ -148,7 +162,14 @@ async function measurePhase(phase: Phase, calls: number, make: (phase: Phase, ol
 
 async function midairSubject(phase: Phase, old: Store<bigint, Account>, neu: Store<bigint, Account>): Promise<Subject> {
   // Comparisons in flight are capped at a batch's reads or more, so none is dropped: each read is compared, as on LaunchDarkly's side.
-  const m = await defineMigration({ name: 'overhead', old, new: neu, control: memoryControlStore(), autoHalt: false, shadow: { maxInFlight: BATCH } }).start();
+  const m = await defineMigration({
+    name: 'overhead',
+    old,
+    new: neu,
+    control: memoryControlStore(),
+    autoHalt: false,
+    shadow: { maxInFlight: BATCH },
+  }).start();
   while (m.state.phase !== phase) await m.advance({ reason: 'bench' });
   const repo = m.repository();
   return {
@@ -158,8 +179,18 @@ async function midairSubject(phase: Phase, old: Store<bigint, Account>, neu: Sto
       const s = m.stats;
       const compared = phase === 'shadow-read' ? reads : 0;
       // `writes` also counts the repairer's ticks (one write each, every 500 ms).
-      if (s.reads !== reads || s.writes < writes || s.comparisons !== compared || s.mismatches !== 0 || s.comparisonsDropped !== 0 || s.secondaryFailures !== 0 || s.repairsEnqueued !== 0) {
-        throw new Error(`midair did not do its phase's work: ${JSON.stringify(s)} for ${reads} reads, ${writes} writes`);
+      if (
+        s.reads !== reads ||
+        s.writes < writes ||
+        s.comparisons !== compared ||
+        s.mismatches !== 0 ||
+        s.comparisonsDropped !== 0 ||
+        s.secondaryFailures !== 0 ||
+        s.repairsEnqueued !== 0
+      ) {
+        throw new Error(
+          `midair did not do its phase's work: ${JSON.stringify(s)} for ${reads} reads, ${writes} writes`,
+        );
       }
     },
     close: () => m.close(),
@@ -180,10 +211,16 @@ const must = <T>(value: T | undefined): T => {
 };
 
 /** LaunchDarkly's migration on the same stores, its flag served by TestData at the stage matching `phase`. */
-async function launchDarklySubject(phase: Phase, old: Store<bigint, Account>, neu: Store<bigint, Account>): Promise<Subject> {
+async function launchDarklySubject(
+  phase: Phase,
+  old: Store<bigint, Account>,
+  neu: Store<bigint, Account>,
+): Promise<Subject> {
   if (!rig) throw new Error('setup did not create the LaunchDarkly client');
   const { ld, client, td } = rig;
-  await td.update(td.flag(FLAG).valueForAll(phase === 'dual-write' ? ld.LDMigrationStage.DualWrite : ld.LDMigrationStage.Shadow));
+  await td.update(
+    td.flag(FLAG).valueForAll(phase === 'dual-write' ? ld.LDMigrationStage.DualWrite : ld.LDMigrationStage.Shadow),
+  );
   const counts = { newWrites: 0, checks: 0, mismatches: 0, failures: 0 };
   const migration = ld.createMigration<Account | undefined, void, bigint, Account>(client, {
     readOld: async (key) => ld.LDMigrationSuccess(await old.get(must(key))),
@@ -217,8 +254,15 @@ async function launchDarklySubject(phase: Phase, old: Store<bigint, Account>, ne
     settle: async () => Promise.resolve(),
     check: (reads, writes) => {
       const compared = phase === 'shadow-read' ? reads : 0;
-      if (counts.newWrites !== writes || counts.checks !== compared || counts.mismatches !== 0 || counts.failures !== 0) {
-        throw new Error(`LaunchDarkly's migration did not do its stage's work: ${JSON.stringify(counts)} for ${reads} reads, ${writes} writes`);
+      if (
+        counts.newWrites !== writes ||
+        counts.checks !== compared ||
+        counts.mismatches !== 0 ||
+        counts.failures !== 0
+      ) {
+        throw new Error(
+          `LaunchDarkly's migration did not do its stage's work: ${JSON.stringify(counts)} for ${reads} reads, ${writes} writes`,
+        );
       }
     },
     close: async () => Promise.resolve(),
@@ -226,7 +270,10 @@ async function launchDarklySubject(phase: Phase, old: Store<bigint, Account>, ne
 }
 
 type Figures = Record<Phase, { direct: number[]; overhead: number[] }>;
-const emptyFigures = (): Figures => ({ 'dual-write': { direct: [], overhead: [] }, 'shadow-read': { direct: [], overhead: [] } });
+const emptyFigures = (): Figures => ({
+  'dual-write': { direct: [], overhead: [] },
+  'shadow-read': { direct: [], overhead: [] },
+});
 let midairFigures = emptyFigures();
 let launchDarklyFigures = emptyFigures();
 
@@ -248,7 +295,8 @@ const us = (n: number): string => `${n.toFixed(2)} µs`;
 export const repositoryOverhead: BenchCase = {
   name: 'repository call overhead',
   what: 'per-call overhead (through the repository − the same store calls made directly) of an even get/put mix over 1 000 keys on memory stores, mean of dual-write and shadow-read (the row count does not apply)',
-  baselineWhat: 'the same for LaunchDarkly’s server SDK migration (`createMigration`, stages dualwrite and shadow, flag served by TestData, consistency check with `diffEntities`)',
+  baselineWhat:
+    'the same for LaunchDarkly’s server SDK migration (`createMigration`, stages dualwrite and shadow, flag served by TestData, consistency check with `diffEntities`)',
   target: 0.5,
   unit: 'µs',
   async setup(ctx) {

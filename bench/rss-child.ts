@@ -8,7 +8,8 @@ import { pgPool, pgUsers, SCHEMA, usersMapping, type BenchUser } from './data.js
  * <source table> <target table> <rows>` prints `{ "peakMb", "startMb", "ms" }`.
  */
 const [url, source, target, rows] = process.argv.slice(2);
-if (!url || !source || !target || !rows) throw new Error('usage: rss-child <pg url> <source table> <target table> <rows>');
+if (!url || !source || !target || !rows)
+  throw new Error('usage: rss-child <pg url> <source table> <target table> <rows>');
 const mb = (kb: number): number => Math.round(kb / 1024);
 const startMb = mb(process.resourceUsage().maxRSS);
 const pool = await pgPool(url);
@@ -25,5 +26,6 @@ const ms = Math.round(performance.now() - t0);
 await m.close();
 await pgUsers(pool, target, 0); // leaves no copy behind
 await pool.end();
-if (r.status !== 'complete' || r.inserted !== Number(rows)) throw new Error(`backfill ${r.status}, ${r.inserted} of ${rows} inserted`);
+if (r.status !== 'complete' || r.inserted !== Number(rows))
+  throw new Error(`backfill ${r.status}, ${r.inserted} of ${rows} inserted`);
 process.stdout.write(`${JSON.stringify({ peakMb: mb(process.resourceUsage().maxRSS), startMb, ms })}\n`);

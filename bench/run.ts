@@ -26,7 +26,14 @@ const repeats = Number(values.repeats ?? (quick ? 1 : 3));
 const wanted = values.cases?.split(',').map((s) => s.trim().toLowerCase());
 const cases = CASES.filter((c) => !wanted || wanted.some((w) => c.name.toLowerCase().includes(w)));
 const dir = join('bench', 'results', quick ? 'quick' : '');
-const fileOf = (name: string): string => join(dir, `${name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}.json`);
+const fileOf = (name: string): string =>
+  join(
+    dir,
+    `${name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '')}.json`,
+  );
 
 /** Cases that threw: the run exits 1 (so a quick run in CI catches a broken harness). */
 const failed: string[] = [];
@@ -53,7 +60,22 @@ async function measure(): Promise<Saved[]> {
         // One broken case does not lose the others' figures; the run still fails at the end.
         failed.push(c.name);
         const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0]?.slice(0, 200) ?? '';
-        measured = { name: c.name, what: c.what, baselineWhat: c.baselineWhat, unit: c.unit, rows, midair: [], baseline: [], midairMedian: NaN, baselineMedian: NaN, ratio: NaN, target: c.target, met: false, notes: [], skipped: `failed: ${reason}` };
+        measured = {
+          name: c.name,
+          what: c.what,
+          baselineWhat: c.baselineWhat,
+          unit: c.unit,
+          rows,
+          midair: [],
+          baseline: [],
+          midairMedian: NaN,
+          baselineMedian: NaN,
+          ratio: NaN,
+          target: c.target,
+          met: false,
+          notes: [],
+          skipped: `failed: ${reason}`,
+        };
       }
       const r: Saved = { ...measured, machine: machineFacts(), at: new Date().toISOString(), repeats };
       results.push(r);
@@ -68,7 +90,11 @@ async function measure(): Promise<Saved[]> {
 
 /** The saved figures, described as the cases describe themselves now. */
 const saved = (): Saved[] =>
-  CASES.filter((c) => existsSync(fileOf(c.name))).map((c) => ({ ...(JSON.parse(readFileSync(fileOf(c.name), 'utf8')) as Saved), what: c.what, baselineWhat: c.baselineWhat }));
+  CASES.filter((c) => existsSync(fileOf(c.name))).map((c) => ({
+    ...(JSON.parse(readFileSync(fileOf(c.name), 'utf8')) as Saved),
+    what: c.what,
+    baselineWhat: c.baselineWhat,
+  }));
 const results = values.report ? saved() : await measure();
 const text = table(results);
 console.log(`\n${text}`);
@@ -77,7 +103,9 @@ if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
 if (!quick && (values.report || !wanted)) {
   const first = results[0];
   // What limits each figure is written by hand after a full run (bench/ANALYSIS.md) and kept beside the figures.
-  const analysis = existsSync(join('bench', 'ANALYSIS.md')) ? `\n${readFileSync(join('bench', 'ANALYSIS.md'), 'utf8').trim()}\n` : '';
+  const analysis = existsSync(join('bench', 'ANALYSIS.md'))
+    ? `\n${readFileSync(join('bench', 'ANALYSIS.md'), 'utf8').trim()}\n`
+    : '';
   writeFileSync(
     'BENCHMARKS.md',
     `# Benchmarks\n\nMeasured by \`npm run bench\` on ${first?.machine ?? machineFacts()}, ${(first?.at ?? new Date().toISOString()).slice(0, 10)}: ${first?.rows ?? rows} rows, medians of ${first?.repeats ?? repeats} alternating runs of each case and its baseline.\n\n${text}\n\n## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}${analysis}`,

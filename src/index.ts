@@ -10,7 +10,13 @@
 
 // Defining and running a migration
 export { defineMigration, Migration } from './migration/migration.js';
-export type { AutoHaltOptions, MigrationOptions, MigrationStats, RollbackResult, TransitionOptions } from './migration/migration.js';
+export type {
+  AutoHaltOptions,
+  MigrationOptions,
+  MigrationStats,
+  RollbackResult,
+  TransitionOptions,
+} from './migration/migration.js';
 export type { QueryDefs, Repository } from './migration/repository.js';
 export type { MigrationEventName, MigrationEvents } from './migration/events.js';
 export type { RepairSettings } from './migration/repairer.js';
@@ -63,7 +69,15 @@ export type { PaceOptions, PaceReason } from './jobs/pace.js';
 
 // Verification
 export { VERIFY_MODES } from './verify/verify-options.js';
-export type { KeyList, RepairReport, SideReport, VerifyMode, VerifyOptions, VerifyProgress, VerifyReport } from './verify/verify-options.js';
+export type {
+  KeyList,
+  RepairReport,
+  SideReport,
+  VerifyMode,
+  VerifyOptions,
+  VerifyProgress,
+  VerifyReport,
+} from './verify/verify-options.js';
 export { formatVerifyReport, verifyExitCode } from './verify/report.js';
 
 // Errors

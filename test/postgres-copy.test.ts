@@ -12,8 +12,16 @@ interface Item {
 }
 
 const { run, reason } = availability('postgres');
-const mapping = (table: string) => sqlMapping<Item>({ key: 'id', tables: [{ table, columns: { id: col.bigint('id'), at: col.timestamptz('at'), note: col.text('note') } }] });
-const item = (i: number): Item => ({ id: BigInt(i), at: new Date(Date.UTC(2024, 0, 1, 0, 0, 0, i)), note: `note ${i}\twith a tab` });
+const mapping = (table: string) =>
+  sqlMapping<Item>({
+    key: 'id',
+    tables: [{ table, columns: { id: col.bigint('id'), at: col.timestamptz('at'), note: col.text('note') } }],
+  });
+const item = (i: number): Item => ({
+  id: BigInt(i),
+  at: new Date(Date.UTC(2024, 0, 1, 0, 0, 0, i)),
+  note: `note ${i}\twith a tab`,
+});
 const N = 2600;
 
 /** Same-engine copies on PostgreSQL: one small pool for old and new, a signal, and column types that must not round. */
@@ -26,7 +34,9 @@ describe.skipIf(!run)(`PostgreSQL same-engine copies${run ? '' : ` — skipped: 
   const names = new Map<Store<bigint, Item>, string>();
   const table = async (ddlType = 'timestamptz', check = ''): Promise<Store<bigint, Item>> => {
     const name = `items_${++n}`;
-    await pool.query(`CREATE TABLE ${name} (id bigint PRIMARY KEY, at ${ddlType} NOT NULL, note text NOT NULL${check})`);
+    await pool.query(
+      `CREATE TABLE ${name} (id bigint PRIMARY KEY, at ${ddlType} NOT NULL, note text NOT NULL${check})`,
+    );
     const store = postgresStore<bigint, Item>(pool, mapping(name));
     await store.setup();
     names.set(store, name);
@@ -51,13 +61,23 @@ describe.skipIf(!run)(`PostgreSQL same-engine copies${run ? '' : ` — skipped: 
     expect(await into.syncManyFrom?.(ids, old)).toEqual({ inserted: N, updated: 0, deleted: 0, unchanged: 0 });
     expect(await into.getMany(ids)).toEqual(await old.getMany(ids));
     const again = await table();
-    expect(await again.syncMany(ids, async (keys) => old.getMany(keys))).toEqual({ inserted: N, updated: 0, deleted: 0, unchanged: 0 });
+    expect(await again.syncMany(ids, async (keys) => old.getMany(keys))).toEqual({
+      inserted: N,
+      updated: 0,
+      deleted: 0,
+      unchanged: 0,
+    });
   });
 
   it('regression: a copy given an AbortSignal keeps the COPY path (a binary copy once failed with NOT_SUPPORTED)', async () => {
     const into = await table();
     const signal = new AbortController().signal;
-    expect(await into.syncManyFrom?.(ids, old, { signal })).toEqual({ inserted: N, updated: 0, deleted: 0, unchanged: 0 });
+    expect(await into.syncManyFrom?.(ids, old, { signal })).toEqual({
+      inserted: N,
+      updated: 0,
+      deleted: 0,
+      unchanged: 0,
+    });
     const m = defineMigration({ name: 'signal', old, new: await table(), control: memoryControlStore() });
     await m.advance({ reason: 'test' });
     const r = await m.backfill({ signal, chunkSize: 1500 });
@@ -67,11 +87,16 @@ describe.skipIf(!run)(`PostgreSQL same-engine copies${run ? '' : ` — skipped: 
 
   it('regression: a finer timestamp is not copied as text into a coarser column (it would round where the codec floors)', async () => {
     const fine = await table('timestamptz(6)');
-    await pool.query(`INSERT INTO ${names.get(fine) ?? ''} VALUES (1, '2024-01-01 12:00:00.1239+00', 'a'), (2, '2024-01-01 12:00:00.9995+00', 'b')`);
+    await pool.query(
+      `INSERT INTO ${names.get(fine) ?? ''} VALUES (1, '2024-01-01 12:00:00.1239+00', 'a'), (2, '2024-01-01 12:00:00.9995+00', 'b')`,
+    );
     const coarse = await table('timestamptz(3)');
     expect(await coarse.syncManyFrom?.([1n, 2n], fine)).toBeUndefined(); // the caller syncs entity by entity
     await coarse.syncMany([1n, 2n], async (keys) => fine.getMany(keys));
-    expect((await coarse.getMany([1n, 2n])).map((e) => e?.at.toISOString())).toEqual(['2024-01-01T12:00:00.123Z', '2024-01-01T12:00:00.999Z']);
+    expect((await coarse.getMany([1n, 2n])).map((e) => e?.at.toISOString())).toEqual([
+      '2024-01-01T12:00:00.123Z',
+      '2024-01-01T12:00:00.999Z',
+    ]);
     expect(await coarse.getMany([1n, 2n])).toEqual(await fine.getMany([1n, 2n]));
   });
 

@@ -9,12 +9,19 @@ interface Account {
   name: string;
 }
 
-const mapping = (table: string) => sqlMapping<Account>({ key: 'id', tables: [{ table, columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') } }] });
+const mapping = (table: string) =>
+  sqlMapping<Account>({
+    key: 'id',
+    tables: [{ table, columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') } }],
+  });
 
 const pg = availability('postgres');
 const my = availability('mysql');
 const run = pg.run && my.run;
-const reason = [pg, my].filter((a) => !a.run).map((a) => a.reason).join('; ');
+const reason = [pg, my]
+  .filter((a) => !a.run)
+  .map((a) => a.reason)
+  .join('; ');
 
 describe.skipIf(!run)(`check() on character sets and unique constraints${run ? '' : ` — skipped: ${reason}`}`, () => {
   let postgres: Backend;
@@ -30,7 +37,9 @@ describe.skipIf(!run)(`check() on character sets and unique constraints${run ? '
 
   it('regression: a text field on a utf8mb3 or latin1 MariaDB column passed check(), then 4-byte characters were refused row by row', async () => {
     const t = mysql.unique('charsets');
-    await mysql.ddl({ mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) CHARACTER SET utf8mb3 NOT NULL, name varchar(200) CHARACTER SET latin1 NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4` });
+    await mysql.ddl({
+      mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) CHARACTER SET utf8mb3 NOT NULL, name varchar(200) CHARACTER SET latin1 NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    });
     const store = mysql.store<bigint, Account>(mapping(t));
     await store.setup();
     const report = await store.check();
@@ -46,7 +55,9 @@ describe.skipIf(!run)(`check() on character sets and unique constraints${run ? '
 
   it('a utf8mb4 column passes', async () => {
     const t = mysql.unique('utf8mb4');
-    await mysql.ddl({ mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) NOT NULL, name text NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4` });
+    await mysql.ddl({
+      mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) NOT NULL, name text NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    });
     const store = mysql.store<bigint, Account>(mapping(t));
     await store.setup();
     expect((await store.check()).problems.filter((p) => p.severity === 'error')).toEqual([]);
@@ -54,9 +65,17 @@ describe.skipIf(!run)(`check() on character sets and unique constraints${run ? '
 
   it("regression: MariaDB's case-insensitive unique index and PostgreSQL's case-sensitive one passed unnoticed; check() now reads both and the pair is warned about", async () => {
     const t = mysql.unique('uniq');
-    await mysql.ddl({ mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) COLLATE utf8mb4_general_ci NOT NULL, name varchar(200) NOT NULL, UNIQUE KEY ${t}_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4` });
+    await mysql.ddl({
+      mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) COLLATE utf8mb4_general_ci NOT NULL, name varchar(200) NOT NULL, UNIQUE KEY ${t}_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    });
     const p = postgres.unique('uniq');
-    await postgres.ddl({ postgres: [`CREATE TABLE ${p} (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL)`, `CREATE UNIQUE INDEX ${p}_email ON ${p} (email)`, `CREATE UNIQUE INDEX ${p}_name ON ${p} (name)`] });
+    await postgres.ddl({
+      postgres: [
+        `CREATE TABLE ${p} (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL)`,
+        `CREATE UNIQUE INDEX ${p}_email ON ${p} (email)`,
+        `CREATE UNIQUE INDEX ${p}_name ON ${p} (name)`,
+      ],
+    });
     const old = mysql.store<bigint, Account>(mapping(t));
     const neu = postgres.store<bigint, Account>(mapping(p));
     const [o, n] = [await old.check(), await neu.check()];

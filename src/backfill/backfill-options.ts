@@ -75,7 +75,14 @@ export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
   readonly keyMappings?: KeyMappings;
 }
 
-export const BACKFILL_STATUSES = ['complete', 'complete-with-dead-letters', 'refused', 'stopped', 'aborted', 'failed'] as const;
+export const BACKFILL_STATUSES = [
+  'complete',
+  'complete-with-dead-letters',
+  'refused',
+  'stopped',
+  'aborted',
+  'failed',
+] as const;
 /**
  * `complete`: every row copied. `complete-with-dead-letters`: walked to the
  * end, but some rows are dead letters (new lacks them): the gates block until

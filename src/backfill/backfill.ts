@@ -1,4 +1,10 @@
-import { CHECKPOINTS, DEFAULT_RUN_NAMES, loadCheckpoint, saveCheckpoint, type BackfillRunState } from '../control/checkpoints.js';
+import {
+  CHECKPOINTS,
+  DEFAULT_RUN_NAMES,
+  loadCheckpoint,
+  saveCheckpoint,
+  type BackfillRunState,
+} from '../control/checkpoints.js';
 import type { ControlStore } from '../control/control-store.js';
 import { errorSummary, MidairError } from '../core/errors.js';
 import { keyId, parseKeyId, type Key } from '../core/keys.js';
@@ -13,7 +19,13 @@ import { firstKeys, readControl, waitForPace } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import { Throttle } from '../jobs/throttle.js';
 
-export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult, BackfillStatus } from './backfill-options.js';
+export type {
+  BackfillControl,
+  BackfillOptions,
+  BackfillProgress,
+  BackfillResult,
+  BackfillStatus,
+} from './backfill-options.js';
 export { acceptDeadLetters, retryDeadLetters } from './dead-letters.js';
 export { checkKeyMappings, type KeyMappings } from './key-check.js';
 export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
@@ -21,7 +33,19 @@ export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 /** The result of a run that did not start: nothing was written. */
 /** The result of a run that ended before its first chunk: refused, or failed (or aborted) while it prepared. */
 export function unstartedResult(status: 'refused' | 'failed' | 'aborted', error: unknown): BackfillResult {
-  return { status, chunks: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0, durationMs: 0, error: errorSummary(error) };
+  return {
+    status,
+    chunks: 0,
+    rowsRead: 0,
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    skippedExisting: 0,
+    skippedTombstoned: 0,
+    deadLetters: 0,
+    durationMs: 0,
+    error: errorSummary(error),
+  };
 }
 
 export function refusedResult(error: unknown): BackfillResult {
@@ -49,9 +73,22 @@ export async function runBackfill<K extends Key, E extends object>(
   // The run's checkpoint, saved after every chunk: a killed run resumes after it.
   const state = CHECKPOINTS.backfillRun(name);
   const save = async (value: BackfillRunState): Promise<void> => saveCheckpoint(control, migration, state, value);
-  const counts = { chunks: 0, rowsRead: 0, inserted: 0, updated: 0, deleted: 0, skippedExisting: 0, skippedTombstoned: 0, deadLetters: 0 };
+  const counts = {
+    chunks: 0,
+    rowsRead: 0,
+    inserted: 0,
+    updated: 0,
+    deleted: 0,
+    skippedExisting: 0,
+    skippedTombstoned: 0,
+    deadLetters: 0,
+  };
   let pending: number | undefined;
-  const finish = (status: BackfillResult['status'], resumedAfter: string | undefined, error?: unknown): BackfillResult => ({
+  const finish = (
+    status: BackfillResult['status'],
+    resumedAfter: string | undefined,
+    error?: unknown,
+  ): BackfillResult => ({
     status: status === 'complete' && (pending ?? 0) > 0 ? 'complete-with-dead-letters' : status,
     ...counts,
     ...(pending === undefined ? {} : { deadLettersPending: pending }),
@@ -63,7 +100,8 @@ export async function runBackfill<K extends Key, E extends object>(
   const complete = async (): Promise<BackfillResult> => {
     const phaseVersion = (await control.getState(migration))?.version ?? 0;
     await save({ pass: 'prune', complete: true, phaseVersion });
-    if (!sweep) await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
+    if (!sweep)
+      await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
     pending = await control.deadLetterCount(migration);
     return finish('complete', resumedAfter);
   };
@@ -83,19 +121,33 @@ export async function runBackfill<K extends Key, E extends object>(
     const saved = options.restart ? undefined : await loadCheckpoint(control, migration, state);
     let checkpoint: BackfillRunState = saved ?? { complete: false };
     // Progress from before the last rollback to old-only describes a new that has since missed writes: start over.
-    const staleProgress = lastReset !== undefined && saved !== undefined && (checkpoint.phaseVersion ?? 0) < lastReset.version && (checkpoint.complete || checkpoint.pass !== undefined || checkpoint.after !== undefined);
+    const staleProgress =
+      lastReset !== undefined &&
+      saved !== undefined &&
+      (checkpoint.phaseVersion ?? 0) < lastReset.version &&
+      (checkpoint.complete || checkpoint.pass !== undefined || checkpoint.after !== undefined);
     if (staleProgress) checkpoint = { complete: false };
     if ((options.restart || staleProgress) && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
     if (checkpoint.complete) {
       // Recorded again: the gates see a run by its fact, which a run stopped right after its checkpoint never wrote.
       const phaseVersion = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
-      if (!sweep) await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
+      if (!sweep)
+        await recordBackfillRun(control, migration, name, {
+          complete: true,
+          at: new Date().toISOString(),
+          phaseVersion,
+        });
       pending = await control.deadLetterCount(migration);
       return finish('complete', undefined);
     }
     // Progress carries the version it began under, so a later rollback to old-only voids it.
     const since = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
-    if (!sweep) await recordBackfillRun(control, migration, name, { complete: false, at: new Date().toISOString(), phaseVersion: since });
+    if (!sweep)
+      await recordBackfillRun(control, migration, name, {
+        complete: false,
+        at: new Date().toISOString(),
+        phaseVersion: since,
+      });
     resumedAfter = checkpoint.after;
     const total = await source.count({ signal: options.signal });
     const throttle = new Throttle(options);
@@ -118,9 +170,19 @@ export async function runBackfill<K extends Key, E extends object>(
       skip = 1;
     }
     for (const pass of passes.slice(skip)) {
-      let after = checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
+      let after =
+        checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
       if (pass === 'prune' && !options.allowDeletes) {
-        const tooMany = await deleteShareRefusal({ migration, source, target, control, after, maxDeleteShare: options.maxDeleteShare, chunkSize: throttle.chunkSize, signal: options.signal });
+        const tooMany = await deleteShareRefusal({
+          migration,
+          source,
+          target,
+          control,
+          after,
+          maxDeleteShare: options.maxDeleteShare,
+          chunkSize: throttle.chunkSize,
+          signal: options.signal,
+        });
         if (tooMany) return finish('stopped', resumedAfter, tooMany);
       }
       for (;;) {
@@ -133,7 +195,12 @@ export async function runBackfill<K extends Key, E extends object>(
         }
         // The phase may have moved on while the run went: a chunk never runs where the run could not start.
         const moved = await phaseRefusal(control, migration, kind);
-        if (moved) return finish('stopped', resumedAfter, new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`));
+        if (moved)
+          return finish(
+            'stopped',
+            resumedAfter,
+            new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`),
+          );
         if (!(await waitForPace(source, target, options, after, throttle))) return finish('aborted', resumedAfter);
         const t0 = Date.now();
         const size = throttle.chunkSize;
@@ -157,7 +224,12 @@ export async function runBackfill<K extends Key, E extends object>(
           after = keys.at(-1) ?? after;
         }
         if (read === 0) break;
-        await save({ pass, after: after === undefined ? undefined : keyId(after), complete: false, phaseVersion: since });
+        await save({
+          pass,
+          after: after === undefined ? undefined : keyId(after),
+          complete: false,
+          phaseVersion: since,
+        });
         const wait = throttle.record(read, Date.now() - t0);
         const rate = throttle.rate ?? 0;
         if (pass === 'copy') {

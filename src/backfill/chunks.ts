@@ -26,9 +26,19 @@ export function deadLetterReason(error: MidairError): string {
   return where === undefined ? error.code : `${error.code}:${where}`;
 }
 
-export type Counts = { inserted: number; updated: number; deleted: number; skippedExisting: number; skippedTombstoned: number; deadLetters: number };
+export type Counts = {
+  inserted: number;
+  updated: number;
+  deleted: number;
+  skippedExisting: number;
+  skippedTombstoned: number;
+  deadLetters: number;
+};
 
-function add(counts: { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number }, r: BulkWriteResult): void {
+function add(
+  counts: { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number },
+  r: BulkWriteResult,
+): void {
   counts.inserted += r.inserted;
   counts.updated += r.updated;
   counts.skippedExisting += r.skippedExisting;
@@ -41,7 +51,10 @@ function add(counts: { inserted: number; updated: number; skippedExisting: numbe
  * with `onRowError: 'stop'` the run stops there instead. Resolves the error
  * that stopped the run, if one did.
  */
-export async function copyChunk<K extends Key, E extends object>(page: readonly E[], ctx: ChunkContext<K, E>): Promise<unknown> {
+export async function copyChunk<K extends Key, E extends object>(
+  page: readonly E[],
+  ctx: ChunkContext<K, E>,
+): Promise<unknown> {
   const { migration, source, target, control, options, counts } = ctx;
   const dead: { keyId: string; reason: string }[] = [];
   let rows: E[] = [];
@@ -49,15 +62,23 @@ export async function copyChunk<K extends Key, E extends object>(page: readonly 
     try {
       rows.push(options.transform ? await options.transform(entity) : entity);
     } catch (error) {
-      if (options.onRowError === 'stop') return new MidairError('ENCODING', `the transform failed for key ${keyId(source.keyOf(entity))}`, { cause: error });
+      if (options.onRowError === 'stop')
+        return new MidairError('ENCODING', `the transform failed for key ${keyId(source.keyOf(entity))}`, {
+          cause: error,
+        });
       dead.push({ keyId: keyId(source.keyOf(entity)), reason: 'TRANSFORM' });
     }
   }
   if (options.missingOnly && rows.length > 0) {
-    const present = await target.getMany(rows.map((e) => target.keyOf(e)), { signal: options.signal });
+    const present = await target.getMany(
+      rows.map((e) => target.keyOf(e)),
+      { signal: options.signal },
+    );
     rows = rows.filter((_, i) => present[i] === undefined);
     if (options.tombstonesWin && rows.length > 0) {
-      const deleted = await Promise.all(rows.map(async (e) => (await target.getTombstone(target.keyOf(e), { signal: options.signal })) !== undefined));
+      const deleted = await Promise.all(
+        rows.map(async (e) => (await target.getTombstone(target.keyOf(e), { signal: options.signal })) !== undefined),
+      );
       rows = rows.filter((_, i) => !deleted[i]);
     }
   }
@@ -88,7 +109,10 @@ export async function copyChunk<K extends Key, E extends object>(page: readonly 
  * new's key locks, old read again) — except keys with a repair pending in
  * either direction, which the repairer settles from the authoritative store.
  */
-export async function pruneChunk<K extends Key, E extends object>(keys: readonly K[], ctx: Omit<ChunkContext<K, E>, 'counts'> & { readonly counts: Counts }): Promise<void> {
+export async function pruneChunk<K extends Key, E extends object>(
+  keys: readonly K[],
+  ctx: Omit<ChunkContext<K, E>, 'counts'> & { readonly counts: Counts },
+): Promise<void> {
   const { migration, source, target, control, options, counts } = ctx;
   const orphans = await orphansOf(keys, source, control, migration, options.signal);
   if (orphans.length === 0) return;
@@ -96,7 +120,11 @@ export async function pruneChunk<K extends Key, E extends object>(keys: readonly
     orphans,
     async (ks) => {
       const now = await source.getMany(ks, { signal: options.signal });
-      const pending = await pendingEitherWay(control, migration, ks.map((k) => keyId(k)));
+      const pending = await pendingEitherWay(
+        control,
+        migration,
+        ks.map((k) => keyId(k)),
+      );
       // Re-created meanwhile (its own sync copies it), or a repair queued since: leave it alone.
       return now.map((v, i) => (v === undefined && !pending.has(keyId(ks[i] as K)) ? undefined : null));
     },
@@ -112,27 +140,33 @@ export async function pruneChunk<K extends Key, E extends object>(keys: readonly
  * old's current value. A row whose transform throws, or that cannot be
  * stored, is left alone and goes to the dead letters.
  */
-export async function syncChunk<K extends Key, E extends object>(keys: readonly K[], ctx: ChunkContext<K, E>): Promise<unknown> {
+export async function syncChunk<K extends Key, E extends object>(
+  keys: readonly K[],
+  ctx: ChunkContext<K, E>,
+): Promise<unknown> {
   const { migration, source, target, control, options, counts } = ctx;
   const dead = new Map<string, string>();
   let stop: unknown;
-  const read = (only?: ReadonlySet<string>) => async (keys: readonly K[]): Promise<(E | undefined | null)[]> => {
-    const values = await source.getMany(keys, { signal: options.signal });
-    return Promise.all(
-      values.map(async (value, i): Promise<E | undefined | null> => {
-        const id = keyId(keys[i] as K);
-        if ((only && !only.has(id)) || dead.has(id)) return null;
-        if (value === undefined || !options.transform) return value;
-        try {
-          return await options.transform(value);
-        } catch (error) {
-          if (options.onRowError === 'stop') stop ??= new MidairError('ENCODING', `the transform failed for key ${id}`, { cause: error });
-          dead.set(id, 'TRANSFORM');
-          return null;
-        }
-      }),
-    );
-  };
+  const read =
+    (only?: ReadonlySet<string>) =>
+    async (keys: readonly K[]): Promise<(E | undefined | null)[]> => {
+      const values = await source.getMany(keys, { signal: options.signal });
+      return Promise.all(
+        values.map(async (value, i): Promise<E | undefined | null> => {
+          const id = keyId(keys[i] as K);
+          if ((only && !only.has(id)) || dead.has(id)) return null;
+          if (value === undefined || !options.transform) return value;
+          try {
+            return await options.transform(value);
+          } catch (error) {
+            if (options.onRowError === 'stop')
+              stop ??= new MidairError('ENCODING', `the transform failed for key ${id}`, { cause: error });
+            dead.set(id, 'TRANSFORM');
+            return null;
+          }
+        }),
+      );
+    };
   const tally = (r: { inserted: number; updated: number; deleted: number }): void => {
     counts.inserted += r.inserted;
     counts.updated += r.updated;
@@ -140,7 +174,9 @@ export async function syncChunk<K extends Key, E extends object>(keys: readonly 
   };
   try {
     // Same engine and shape, no transform: rows go across as the database prints them.
-    const direct = options.transform ? undefined : await target.syncManyFrom?.(keys, source, { signal: options.signal, fence: options.fence });
+    const direct = options.transform
+      ? undefined
+      : await target.syncManyFrom?.(keys, source, { signal: options.signal, fence: options.fence });
     tally(direct ?? (await target.syncMany(keys, read(), { signal: options.signal, fence: options.fence })));
   } catch (error) {
     if (!isRowError(error)) throw error;
@@ -165,7 +201,10 @@ export async function syncChunk<K extends Key, E extends object>(keys: readonly 
   }
   if (stop) return stop;
   if (dead.size > 0) {
-    await control.addDeadLetters(migration, [...dead].map(([keyId, reason]) => ({ keyId, reason })));
+    await control.addDeadLetters(
+      migration,
+      [...dead].map(([keyId, reason]) => ({ keyId, reason })),
+    );
     counts.deadLetters += dead.size;
   }
   return undefined;

@@ -27,12 +27,18 @@ export async function retryDeadLetters<K extends Key, E extends object>(
       retried++;
       const entity = entities[i];
       try {
-        if (entity !== undefined) await target.writeIfNewer([options.transform ? await options.transform(entity) : entity], { signal: options.signal, fence: options.fence });
+        if (entity !== undefined)
+          await target.writeIfNewer([options.transform ? await options.transform(entity) : entity], {
+            signal: options.signal,
+            fence: options.fence,
+          });
         done.push(id);
         if (entity !== undefined) copied++;
       } catch (error) {
         failing.add(id);
-        await control.addDeadLetters(migration, [{ keyId: id, reason: error instanceof MidairError ? deadLetterReason(error) : 'TRANSFORM' }]);
+        await control.addDeadLetters(migration, [
+          { keyId: id, reason: error instanceof MidairError ? deadLetterReason(error) : 'TRANSFORM' },
+        ]);
       }
     }
     await control.removeDeadLetters(migration, done);
@@ -49,14 +55,27 @@ export async function retryDeadLetters<K extends Key, E extends object>(
 export async function acceptDeadLetters(
   migration: string,
   control: ControlStore,
-  options: { readonly actor: string; readonly reason: string; readonly force: boolean; readonly keyIds?: readonly string[] },
+  options: {
+    readonly actor: string;
+    readonly reason: string;
+    readonly force: boolean;
+    readonly keyIds?: readonly string[];
+  },
 ): Promise<number> {
   if (!options.force || !options.reason.trim()) {
-    throw new MidairError('INVALID_ARGUMENT', 'accepting dead letters drops rows new will never get: it needs force and a reason (--force --reason "<why>"), which go to the audit log');
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      'accepting dead letters drops rows new will never get: it needs force and a reason (--force --reason "<why>"), which go to the audit log',
+    );
   }
   const ids = options.keyIds ?? (await control.deadLetters(migration, 100_000)).map((d) => d.keyId);
   if (ids.length === 0) return 0;
   const shown = ids.slice(0, 20).join(', ') + (ids.length > 20 ? `, and ${ids.length - 20} more` : '');
-  await control.appendAudit(migration, { actor: options.actor, action: 'dead-letter-accept', reason: `${options.reason} [accepted ${ids.length} dead letter(s): ${shown}]`, forced: true });
+  await control.appendAudit(migration, {
+    actor: options.actor,
+    action: 'dead-letter-accept',
+    reason: `${options.reason} [accepted ${ids.length} dead letter(s): ${shown}]`,
+    forced: true,
+  });
   return control.removeDeadLetters(migration, ids);
 }

@@ -26,8 +26,10 @@ export const DEFAULT_MAX_DELETE_SHARE = 0.01;
  * acknowledged writes, so only a sweep runs there, in a mode that cannot delete.
  */
 export function refusalInPhase(migration: string, phase: Phase, kind: RunKind): string | undefined {
-  if (phase === 'old-only') return `migration ${migration} is in old-only: a ${kind} runs from dual-write on (live writes must reach new while it copies)`;
-  if (phase === 'complete') return `migration ${migration} is in complete: old is no longer kept, there is nothing to ${kind === 'sweep' ? 'sweep' : 'backfill'} from`;
+  if (phase === 'old-only')
+    return `migration ${migration} is in old-only: a ${kind} runs from dual-write on (live writes must reach new while it copies)`;
+  if (phase === 'complete')
+    return `migration ${migration} is in complete: old is no longer kept, there is nothing to ${kind === 'sweep' ? 'sweep' : 'backfill'} from`;
   if (kind === 'backfill' && PHASE_RULES[phase].authoritative === 'new') {
     return (
       `migration ${migration} is in ${phase}, where new is authoritative: a backfill there would delete acknowledged writes new holds and old lacks; ` +
@@ -38,25 +40,44 @@ export function refusalInPhase(migration: string, phase: Phase, kind: RunKind): 
 }
 
 /** The refusal as an error, read from the control store's current phase (`INVALID_ARGUMENT`: nothing was written). */
-export async function phaseRefusal(control: ControlStore, migration: string, kind: RunKind): Promise<MidairError | undefined> {
+export async function phaseRefusal(
+  control: ControlStore,
+  migration: string,
+  kind: RunKind,
+): Promise<MidairError | undefined> {
   const state = await control.getState(migration);
   const why = refusalInPhase(migration, state?.phase ?? 'old-only', kind);
   return why === undefined ? undefined : new MidairError('INVALID_ARGUMENT', why);
 }
 
 /** Of `keyIds`, those with a pending repair in either direction: a prune leaves them to the repairer. */
-export async function pendingEitherWay(control: ControlStore, migration: string, keyIds: readonly string[]): Promise<Set<string>> {
+export async function pendingEitherWay(
+  control: ControlStore,
+  migration: string,
+  keyIds: readonly string[],
+): Promise<Set<string>> {
   const pending = new Set<string>();
   if (keyIds.length === 0) return pending;
-  for (const direction of REPAIR_DIRECTIONS) for (const id of await control.pendingRepairs(migration, direction, keyIds)) pending.add(id);
+  for (const direction of REPAIR_DIRECTIONS)
+    for (const id of await control.pendingRepairs(migration, direction, keyIds)) pending.add(id);
   return pending;
 }
 
 /** The keys of `keys` that new holds, old lacks, and no repair is pending for: what a prune would delete. */
-export async function orphansOf<K extends Key, E extends object>(keys: readonly K[], source: Store<K, E>, control: ControlStore, migration: string, signal?: AbortSignal): Promise<K[]> {
+export async function orphansOf<K extends Key, E extends object>(
+  keys: readonly K[],
+  source: Store<K, E>,
+  control: ControlStore,
+  migration: string,
+  signal?: AbortSignal,
+): Promise<K[]> {
   const present = await hasManyOf(source, keys, { signal });
   const orphans = keys.filter((_, i) => !present[i]);
-  const pending = await pendingEitherWay(control, migration, orphans.map((k) => keyId(k)));
+  const pending = await pendingEitherWay(
+    control,
+    migration,
+    orphans.map((k) => keyId(k)),
+  );
   return pending.size === 0 ? orphans : orphans.filter((k) => !pending.has(keyId(k)));
 }
 
@@ -76,7 +97,8 @@ export async function deleteShareRefusal<K extends Key, E extends object>(o: {
   readonly signal?: AbortSignal | undefined;
 }): Promise<MidairError | undefined> {
   const share = o.maxDeleteShare ?? DEFAULT_MAX_DELETE_SHARE;
-  if (!Number.isFinite(share) || share < 0 || share > 1) throw new MidairError('INVALID_ARGUMENT', 'maxDeleteShare must be a share between 0 and 1 (0.01 is 1 %)');
+  if (!Number.isFinite(share) || share < 0 || share > 1)
+    throw new MidairError('INVALID_ARGUMENT', 'maxDeleteShare must be a share between 0 and 1 (0.01 is 1 %)');
   const rows = await o.target.count({ signal: o.signal });
   const limit = share * rows;
   let would = 0;

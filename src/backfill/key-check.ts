@@ -20,7 +20,11 @@ const SAMPLE = 100;
  * keys read through new's key codecs must keep its key ids. Reads only; run
  * it before a backfill, a verification or a repair writes anything.
  */
-export async function checkKeyMappings<K extends Key, E extends object>(mappings: KeyMappings, old: Store<K, E>, options: CallOptions = {}): Promise<void> {
+export async function checkKeyMappings<K extends Key, E extends object>(
+  mappings: KeyMappings,
+  old: Store<K, E>,
+  options: CallOptions = {},
+): Promise<void> {
   const mismatches = compareKeyCodecs(mappings.old, mappings.new);
   if (mismatches.length > 0) {
     const m = mismatches[0] as (typeof mismatches)[number];
@@ -36,7 +40,11 @@ export async function checkKeyMappings<K extends Key, E extends object>(mappings
     try {
       back = roundTripKey(key, mappings.new, mappings.newDialect);
     } catch (cause) {
-      throw new MidairError('SCHEMA_MISMATCH', `old's key ${keyId(key)} cannot be written through new's key codecs (${codecsOf(mappings)}); nothing was written`, { cause });
+      throw new MidairError(
+        'SCHEMA_MISMATCH',
+        `old's key ${keyId(key)} cannot be written through new's key codecs (${codecsOf(mappings)}); nothing was written`,
+        { cause },
+      );
     }
     if (keyId(back as Key) !== keyId(key)) {
       throw new MidairError(
@@ -48,5 +56,10 @@ export async function checkKeyMappings<K extends Key, E extends object>(mappings
 }
 
 function codecsOf(m: KeyMappings): string {
-  return m.new.keyFields.map((f) => `${f}: old ${m.old.tables[0].keyColumns.find((c) => c.field === f)?.codec.type ?? '?'}, new ${m.new.tables[0].keyColumns.find((c) => c.field === f)?.codec.type ?? '?'}`).join('; ');
+  return m.new.keyFields
+    .map(
+      (f) =>
+        `${f}: old ${m.old.tables[0].keyColumns.find((c) => c.field === f)?.codec.type ?? '?'}, new ${m.new.tables[0].keyColumns.find((c) => c.field === f)?.codec.type ?? '?'}`,
+    )
+    .join('; ');
 }

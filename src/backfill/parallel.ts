@@ -43,11 +43,21 @@ export async function copyInRanges<K extends Key, E extends object>(
       const throttle = throttles[w] as Throttle;
       // The phase may have moved on while the run went: a chunk never runs where the run could not start.
       const moved = await phaseRefusal(control, migration, options.missingOnly ? 'sweep' : 'backfill');
-      if (moved) return { stop: new MidairError('BLOCKED', `the phase changed while the ${options.missingOnly ? 'sweep' : 'backfill'} ran: ${moved.message}`) };
+      if (moved)
+        return {
+          stop: new MidairError(
+            'BLOCKED',
+            `the phase changed while the ${options.missingOnly ? 'sweep' : 'backfill'} ran: ${moved.message}`,
+          ),
+        };
       if (!(await waitForPace(source, target, options, after, throttle))) return { after, done: false };
       const t0 = Date.now();
       const size = throttle.chunkSize;
-      const { read, last: next, stopped } = await copyNext({ migration, source, target, control, options, counts }, sync, after, size, through);
+      const {
+        read,
+        last: next,
+        stopped,
+      } = await copyNext({ migration, source, target, control, options, counts }, sync, after, size, through);
       if (read > 0) {
         counts.chunks++;
         counts.rowsRead += read;

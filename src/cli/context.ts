@@ -49,10 +49,17 @@ export function pickMigration(config: ResolvedConfig, name: string | undefined):
   const names = [...config.migrations.keys()];
   if (name === undefined) {
     if (names.length === 1) return config.migrations.get(names[0] as string) as ResolvedMigration;
-    throw new MidairError('INVALID_ARGUMENT', `${config.path} declares ${names.length} migrations (${names.join(', ')}): pick one with --migration <name>`);
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `${config.path} declares ${names.length} migrations (${names.join(', ')}): pick one with --migration <name>`,
+    );
   }
   const found = config.migrations.get(name);
-  if (!found) throw new MidairError('INVALID_ARGUMENT', `no migration "${name}" in ${config.path}; it declares ${names.join(', ')}`);
+  if (!found)
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `no migration "${name}" in ${config.path}; it declares ${names.join(', ')}`,
+    );
   return found;
 }
 
@@ -70,7 +77,10 @@ function unopenedStore(name: string, error: MidairError): Store<Key, object> {
   });
 }
 
-const asMidair = (err: unknown): MidairError => (err instanceof MidairError ? err : new MidairError('CONNECTION', err instanceof Error ? err.name : 'the store could not be opened', { cause: err }));
+const asMidair = (err: unknown): MidairError =>
+  err instanceof MidairError
+    ? err
+    : new MidairError('CONNECTION', err instanceof Error ? err.name : 'the store could not be opened', { cause: err });
 
 /**
  * Loads the config and opens the migration's stores and control store.
@@ -93,8 +103,11 @@ export async function openContext(options: GlobalOptions, reads = false): Promis
   };
   try {
     // A SQLite control file that does not exist yet is created only by a command that writes.
-    const controlMissing = controlUrl.kind === 'sqlite' && controlUrl.path !== ':memory:' && !existsSync(controlUrl.path ?? '');
-    let control = controlMissing ? await openControl('sqlite::memory:', config.control.from, base) : await openControl(config.control.url, config.control.from, base);
+    const controlMissing =
+      controlUrl.kind === 'sqlite' && controlUrl.path !== ':memory:' && !existsSync(controlUrl.path ?? '');
+    let control = controlMissing
+      ? await openControl('sqlite::memory:', config.control.from, base)
+      : await openControl(config.control.url, config.control.from, base);
     opened.push(control);
     if (controlMissing) await control.setup(); // an empty stand-in in memory: reads find no state
     const unopened: { old?: MidairError; new?: MidairError } = {};
@@ -131,7 +144,11 @@ export async function openContext(options: GlobalOptions, reads = false): Promis
       ...(g.maxMismatchRate === undefined ? {} : { maxMismatchRate: g.maxMismatchRate }),
       ...(g.rollbackWindowHours === undefined ? {} : { rollbackWindowMs: g.rollbackWindowHours * 3_600_000 }),
     };
-    const keyMappings: KeyMappings = { old: spec.old.mapping, new: spec.new.mapping, newDialect: newUrl.kind satisfies DialectName };
+    const keyMappings: KeyMappings = {
+      old: spec.old.mapping,
+      new: spec.new.mapping,
+      newDialect: newUrl.kind satisfies DialectName,
+    };
     let prepared = false;
     return {
       config,

@@ -34,7 +34,10 @@ export function output(json: boolean): Output {
       if (!json) process.stdout.write(`${text}\n`);
     },
     result: (value, human) => {
-      if (json) process.stdout.write(`${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+      if (json)
+        process.stdout.write(
+          `${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`,
+        );
       else process.stdout.write(`${human()}\n`);
     },
   };
@@ -48,4 +51,5 @@ export function printError(err: unknown, json: boolean): void {
   else process.stderr.write(`${color.red('midair:')} ${code}: ${message}\n`);
 }
 
-export const mark = (ok: boolean | 'pending'): string => (ok === 'pending' ? color.yellow('…') : ok ? color.green('✓') : color.red('✗'));
+export const mark = (ok: boolean | 'pending'): string =>
+  ok === 'pending' ? color.yellow('…') : ok ? color.green('✓') : color.red('✗');

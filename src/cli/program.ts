@@ -15,7 +15,6 @@ import { EXIT, exitCodeOf, output, printError, type Output } from './output.js';
 import { runSelfCheck } from './selfcheck.js';
 import { formatDemo, runDemo } from '../demo/index.js';
 
-
 function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
@@ -24,13 +23,16 @@ function positiveInt(value: string): number {
 
 function percent(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 100) throw new InvalidArgumentError('expected a percentage between 0 and 100');
+  if (!Number.isFinite(n) || n < 0 || n > 100)
+    throw new InvalidArgumentError('expected a percentage between 0 and 100');
   return n;
 }
 
 const program = new Command()
   .name('midair')
-  .description('Zero-downtime data migrations: dual writes, backfill, shadow reads, ramp, cutover, rollback and verification.')
+  .description(
+    'Zero-downtime data migrations: dual writes, backfill, shadow reads, ramp, cutover, rollback and verification.',
+  )
   .option('-c, --config <file>', 'the config file (default: midair.config.ts, .js or .json in this folder)')
   .option('-m, --migration <name>', 'which migration of the config (needed when it declares several)')
   .option('--json', 'print the result as JSON (no colours, no progress bars)')
@@ -47,12 +49,16 @@ const terminal = (): boolean => !globals().json && process.stdout.isTTY;
 
 function share(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError('expected a share between 0 and 1, e.g. 0.01 for 1 %');
+  if (!Number.isFinite(n) || n < 0 || n > 1)
+    throw new InvalidArgumentError('expected a share between 0 and 1, e.g. 0.01 for 1 %');
   return n;
 }
 
 /** Runs a command against the config's migration; sets the exit code from what it returns. Opening writes nothing: a writing command prepares once it validated its input. */
-async function withContext(fn: (ctx: CliContext, o: Output) => Promise<number | undefined>, writes = false): Promise<void> {
+async function withContext(
+  fn: (ctx: CliContext, o: Output) => Promise<number | undefined>,
+  writes = false,
+): Promise<void> {
   const ctx = await openContext(globals(), !writes);
   try {
     process.exitCode = (await fn(ctx, out())) ?? EXIT.ok;
@@ -68,12 +74,18 @@ program
   .option('--force', 'overwrite an existing config')
   .action((o: { format: 'ts' | 'json'; force?: boolean }) => {
     const r = init(process.cwd(), o.format, o.force === true);
-    out().result(r, () => `wrote ${r.path}: set OLD_DATABASE_URL and NEW_DATABASE_URL, adjust the mappings, then run \`midair status\``);
+    out().result(
+      r,
+      () =>
+        `wrote ${r.path}: set OLD_DATABASE_URL and NEW_DATABASE_URL, adjust the mappings, then run \`midair status\``,
+    );
   });
 
 program
   .command('status')
-  .description('phase, whether old and new answer, instances and what they acknowledged, backfill, repairs, last verification, and the gates into the next phase; writes nothing (exit 1 when a store does not answer)')
+  .description(
+    'phase, whether old and new answer, instances and what they acknowledged, backfill, repairs, last verification, and the gates into the next phase; writes nothing (exit 1 when a store does not answer)',
+  )
   .action(async () =>
     withContext(async (ctx, o) => {
       const { report } = await status(ctx);
@@ -84,7 +96,9 @@ program
 
 program
   .command('plan')
-  .description('the migration plan (phases, backfill, shadow reads, cutover, validation, rollback), each item checked against the real state')
+  .description(
+    'the migration plan (phases, backfill, shadow reads, cutover, validation, rollback), each item checked against the real state',
+  )
   .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
   .action(async (opts: { format: 'markdown' | 'json' }) =>
     withContext(async (ctx, o) => {
@@ -95,13 +109,20 @@ program
     }),
   );
 
-const phase = program.command('phase').description('move the migration: advance, set the ramp, roll back (every change is audited)');
-const phaseAction = (run: (ctx: CliContext, o: PhaseOptions, log: Output) => Promise<PhaseChange>) => async (opts: PhaseOptions) =>
-  withContext(async (ctx, o) => {
-    const r = await run(ctx, opts, o);
-    o.result(r, () => `${ctx.spec.name}: ${r.from.phase} → ${r.to.phase}${r.to.phase === 'ramp' ? ` ${r.to.rampPercent} %` : ''} (version ${r.to.version})${r.forced ? ' — forced, recorded in the audit log' : ''}${r.resync ? `\n${formatVerifyReport(r.resync)}` : ''}`);
-    return r.resync && r.resync.status !== 'equal' ? EXIT.notClean : EXIT.ok;
-  }, true);
+const phase = program
+  .command('phase')
+  .description('move the migration: advance, set the ramp, roll back (every change is audited)');
+const phaseAction =
+  (run: (ctx: CliContext, o: PhaseOptions, log: Output) => Promise<PhaseChange>) => async (opts: PhaseOptions) =>
+    withContext(async (ctx, o) => {
+      const r = await run(ctx, opts, o);
+      o.result(
+        r,
+        () =>
+          `${ctx.spec.name}: ${r.from.phase} → ${r.to.phase}${r.to.phase === 'ramp' ? ` ${r.to.rampPercent} %` : ''} (version ${r.to.version})${r.forced ? ' — forced, recorded in the audit log' : ''}${r.resync ? `\n${formatVerifyReport(r.resync)}` : ''}`,
+      );
+      return r.resync && r.resync.status !== 'equal' ? EXIT.notClean : EXIT.ok;
+    }, true);
 phase
   .command('advance')
   .description('to the next phase, if its gates pass (entering new-primary asks for confirmation)')
@@ -121,9 +142,13 @@ phase
   .description('one phase back; from new-primary, old is re-synced from new first')
   .option('--reason <text>', 'why (goes to the audit log; required with --force)')
   .option('--force', 'roll back even where a re-sync could not make old whole, or from old-read-only')
-  .action(phaseAction((ctx, o, log) => rollback(ctx, o, () => log.line('re-syncing old from new before switching back…'))));
+  .action(
+    phaseAction((ctx, o, log) => rollback(ctx, o, () => log.line('re-syncing old from new before switching back…'))),
+  );
 
-const repairs = program.command('repairs').description('repairs the repairers could not finish: list them, retry them, or accept them (audited)');
+const repairs = program
+  .command('repairs')
+  .description('repairs the repairers could not finish: list them, retry them, or accept them (audited)');
 repairs
   .command('list')
   .description('pending and parked repairs: key, reason, attempts, store and the constraint the data breaks')
@@ -161,7 +186,9 @@ repairs
     }),
   );
 
-const fleet = program.command('fleet').description('the application instances: list them, evict one that is gone (audited)');
+const fleet = program
+  .command('fleet')
+  .description('the application instances: list them, evict one that is gone (audited)');
 fleet
   .command('list')
   .description('instance id, host, pid, the phase version it acknowledged and the age of its last heartbeat')
@@ -187,7 +214,9 @@ fleet
 
 program
   .command('check')
-  .description("compare both stores' mappings with their live schemas, and the two with each other (key codecs, unique constraints and their collations); writes nothing. Exit 0 clean, 1 warnings only, 2 errors (commands that write refuse)")
+  .description(
+    "compare both stores' mappings with their live schemas, and the two with each other (key codecs, unique constraints and their collations); writes nothing. Exit 0 clean, 1 warnings only, 2 errors (commands that write refuse)",
+  )
   .action(async () =>
     withContext(async (ctx, o) => {
       const c = await checkBoth(ctx.old, ctx.new, ctx.keyMappings);
@@ -198,18 +227,31 @@ program
 
 program
   .command('backfill')
-  .description('copy old into new beside live writes (resumes where a killed run stopped); from dual-write to ramp only')
+  .description(
+    'copy old into new beside live writes (resumes where a killed run stopped); from dual-write to ramp only',
+  )
   .option('--workers <n>', 'parallel workers over leased key ranges', positiveInt)
   .option('--max-rows-per-second <n>', 'a ceiling on the copy rate', positiveInt)
   .option('--restart', 'start from the first key, ignoring the checkpoint')
   .option('--allow-deletes', 'let the prune delete more than --max-delete-share of new (keys new holds and old lacks)')
-  .option('--max-delete-share <share>', 'the share of new the prune may delete without --allow-deletes (default 0.01)', share)
-  .action(async (opts: { workers?: number; maxRowsPerSecond?: number; restart?: boolean; allowDeletes?: boolean; maxDeleteShare?: number }) =>
-    withContext(async (ctx, o) => {
-      const r = await backfill(ctx, { ...opts, bar: terminal() });
-      o.result(r, () => formatBackfill(r));
-      return backfillExitCode(r);
-    }, true),
+  .option(
+    '--max-delete-share <share>',
+    'the share of new the prune may delete without --allow-deletes (default 0.01)',
+    share,
+  )
+  .action(
+    async (opts: {
+      workers?: number;
+      maxRowsPerSecond?: number;
+      restart?: boolean;
+      allowDeletes?: boolean;
+      maxDeleteShare?: number;
+    }) =>
+      withContext(async (ctx, o) => {
+        const r = await backfill(ctx, { ...opts, bar: terminal() });
+        o.result(r, () => formatBackfill(r));
+        return backfillExitCode(r);
+      }, true),
   );
 
 program
@@ -223,7 +265,9 @@ program
     }, true),
   );
 
-const deadLetters = program.command('dead-letters').description('rows the backfill could not copy (key, error code and field; never a value)');
+const deadLetters = program
+  .command('dead-letters')
+  .description('rows the backfill could not copy (key, error code and field; never a value)');
 deadLetters
   .command('list')
   .description('the dead letters, oldest first')
@@ -247,7 +291,9 @@ deadLetters
   );
 deadLetters
   .command('accept [keys...]')
-  .description('accept dead letters (all, or the keys given) as rows new will not get: the gates stop blocking on them; recorded in the audit log')
+  .description(
+    'accept dead letters (all, or the keys given) as rows new will not get: the gates stop blocking on them; recorded in the audit log',
+  )
   .option('--force', 'needed: accepting drops rows from the migration')
   .option('--reason <text>', 'why (goes to the audit log; needed)')
   .action(async (keys: string[], opts: { force?: boolean; reason?: string }) =>
@@ -274,12 +320,18 @@ const verifyCommand = (name: string, repair: boolean, description: string): void
       }, true),
     );
 };
-verifyCommand('verify', false, 'compare old and new entity by entity (hashes in each database, then the exact differing keys)');
+verifyCommand(
+  'verify',
+  false,
+  'compare old and new entity by entity (hashes in each database, then the exact differing keys)',
+);
 verifyCommand('repair', true, 're-sync what differs from the authoritative store, then verify those keys again');
 
 program
   .command('demo')
-  .description('a whole migration on embedded SQLite in under a minute: instances serve traffic while every phase is walked through its gates, with a fault burst auto-halt catches; prints a timeline and latency per phase, writes an HTML report')
+  .description(
+    'a whole migration on embedded SQLite in under a minute: instances serve traffic while every phase is walked through its gates, with a fault burst auto-halt catches; prints a timeline and latency per phase, writes an HTML report',
+  )
   .option('--rows <n>', 'users seeded into old', positiveInt, 10_000)
   .option('--seconds <n>', 'how long to dwell in each phase', positiveInt, 3)
   .option('--instances <n>', 'simulated application instances', positiveInt, 3)
@@ -290,14 +342,24 @@ program
     const json = globals().json === true;
     const log = json ? undefined : (line: string): void => console.log(line);
     log?.(`midair demo: ${opts.rows} users, ${opts.instances} instances, SQLite users → users + user_profiles\n`);
-    const result = await runDemo({ rows: opts.rows, phaseSeconds: opts.seconds, instances: opts.instances, report: opts.report, dir: opts.dir, log, progressBar: terminal() });
+    const result = await runDemo({
+      rows: opts.rows,
+      phaseSeconds: opts.seconds,
+      instances: opts.instances,
+      report: opts.report,
+      dir: opts.dir,
+      log,
+      progressBar: terminal(),
+    });
     out().result(result, () => formatDemo(result));
     process.exitCode = result.ok ? EXIT.ok : EXIT.notClean;
   });
 
 program
   .command('selfcheck')
-  .description('migrate users between two embedded SQLite databases (old schema → split new schema): dual writes, a backfill beside live writes, verification and repair')
+  .description(
+    'migrate users between two embedded SQLite databases (old schema → split new schema): dual writes, a backfill beside live writes, verification and repair',
+  )
   .option('--rows <n>', 'rows to seed into the old table', positiveInt, 20_000)
   .option('--dir <path>', 'keep the two SQLite files in this folder instead of a temporary one')
   .action(async (opts: { rows: number; dir?: string }) => {

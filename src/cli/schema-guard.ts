@@ -19,7 +19,11 @@ export interface BothChecks {
 export const createdBySetup = (p: CheckProblem): boolean => p.code === 'MISSING_TOMBSTONE_TABLE';
 
 /** Runs both stores' `check()` against their live schemas and compares the pair. Reads only. */
-export async function checkBoth(old: Store<Key, object>, neu: Store<Key, object>, keyMappings?: KeyMappings): Promise<BothChecks> {
+export async function checkBoth(
+  old: Store<Key, object>,
+  neu: Store<Key, object>,
+  keyMappings?: KeyMappings,
+): Promise<BothChecks> {
   const [o, n] = await Promise.all([old.check(), neu.check()]);
   const keys: CheckProblem[] = keyMappings
     ? compareKeyCodecs(keyMappings.old, keyMappings.new).map((m) => ({
@@ -33,7 +37,13 @@ export async function checkBoth(old: Store<Key, object>, neu: Store<Key, object>
   const all = [...o.problems, ...n.problems, ...between];
   // A missing tombstone table is midair's to create (the first command that writes does): it counts as a warning here.
   const blocking = (p: CheckProblem): boolean => p.severity === 'error' && !createdBySetup(p);
-  return { old: o, new: n, between, errors: all.filter(blocking).length, warnings: all.filter((p) => !blocking(p)).length };
+  return {
+    old: o,
+    new: n,
+    between,
+    errors: all.filter(blocking).length,
+    warnings: all.filter((p) => !blocking(p)).length,
+  };
 }
 
 /**
@@ -41,21 +51,29 @@ export async function checkBoth(old: Store<Key, object>, neu: Store<Key, object>
  * (leaving out the tombstone table, which the command creates), as one
  * CONFIG error that names each — or `undefined` when it may go on.
  */
-export async function liveSchemaRefusal(old: Store<Key, object>, neu: Store<Key, object>): Promise<MidairError | undefined> {
+export async function liveSchemaRefusal(
+  old: Store<Key, object>,
+  neu: Store<Key, object>,
+): Promise<MidairError | undefined> {
   const [o, n] = await Promise.all([old.check(), neu.check()]);
   const errors = [
     ...o.problems.filter((p) => p.severity === 'error' && !createdBySetup(p)).map((p) => `${o.store}: ${p.message}`),
     ...n.problems.filter((p) => p.severity === 'error' && !createdBySetup(p)).map((p) => `${n.store}: ${p.message}`),
   ];
   if (errors.length === 0) return undefined;
-  return new MidairError('CONFIG', `the live schema does not fit the mapping (${errors.length} error(s)); nothing was written:\n  ${errors.join('\n  ')}\n(\`midair check\` prints both stores' full reports)`);
+  return new MidairError(
+    'CONFIG',
+    `the live schema does not fit the mapping (${errors.length} error(s)); nothing was written:\n  ${errors.join('\n  ')}\n(\`midair check\` prints both stores' full reports)`,
+  );
 }
 
 export function formatChecks(c: BothChecks): string {
   const lines: string[] = [];
   const section = (title: string, problems: readonly CheckProblem[]): void => {
     const errors = problems.filter((p) => p.severity === 'error' && !createdBySetup(p)).length;
-    lines.push(`${title}: ${problems.length === 0 ? 'ok' : `${errors} error(s), ${problems.length - errors} warning(s)`}`);
+    lines.push(
+      `${title}: ${problems.length === 0 ? 'ok' : `${errors} error(s), ${problems.length - errors} warning(s)`}`,
+    );
     for (const p of problems) {
       const later = createdBySetup(p) ? ' (the first command that writes creates it)' : '';
       lines.push(`  ${p.severity === 'error' && !later ? 'error  ' : 'warning'} ${p.code}: ${p.message}${later}`);
@@ -64,6 +82,12 @@ export function formatChecks(c: BothChecks): string {
   section(`old  ${c.old.store}`, c.old.problems);
   section(`new  ${c.new.store}`, c.new.problems);
   section('both', c.between);
-  lines.push(c.errors > 0 ? `${c.errors} error(s): commands that write refuse until they are fixed` : c.warnings > 0 ? `${c.warnings} warning(s), no errors` : 'clean');
+  lines.push(
+    c.errors > 0
+      ? `${c.errors} error(s): commands that write refuse until they are fixed`
+      : c.warnings > 0
+        ? `${c.warnings} warning(s), no errors`
+        : 'clean',
+  );
   return lines.join('\n');
 }

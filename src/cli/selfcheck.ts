@@ -32,7 +32,12 @@ export interface SelfCheckResult {
   readonly rows: number;
   readonly steps: readonly SelfCheckStep[];
   readonly checks: readonly CheckReport[];
-  readonly compare: { readonly equal: number; readonly missing: number; readonly extra: number; readonly different: number };
+  readonly compare: {
+    readonly equal: number;
+    readonly missing: number;
+    readonly extra: number;
+    readonly different: number;
+  };
   /** The last verification, after the damage was repaired. */
   readonly verify: VerifyReport;
   /** The verification that found the damage and repaired it. */
@@ -62,12 +67,20 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
   const random = rng(options.seed ?? 42);
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'midair-selfcheck-'));
   const steps: SelfCheckStep[] = [];
-  const step = async <T>(name: string, fn: () => Promise<T>, detail: (t: T) => Record<string, number | string | boolean>): Promise<T> => {
+  const step = async <T>(
+    name: string,
+    fn: () => Promise<T>,
+    detail: (t: T) => Record<string, number | string | boolean>,
+  ): Promise<T> => {
     const start = performance.now();
     const value = await fn();
     const s = { step: name, ms: Math.round(performance.now() - start), detail: detail(value) };
     steps.push(s);
-    log(`${name.padEnd(38)} ${String(s.ms).padStart(6)} ms  ${Object.entries(s.detail).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+    log(
+      `${name.padEnd(38)} ${String(s.ms).padStart(6)} ms  ${Object.entries(s.detail)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`,
+    );
     return value;
   };
 
@@ -75,16 +88,28 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
   const newDb = await openSqlite(join(dir, 'new.sqlite'));
   oldDb.exec(OLD_SCHEMA);
   for (const sql of NEW_SCHEMA) newDb.exec(sql);
-  const oldStore: Store<bigint, DemoUser> = sqliteStore(oldDb, oldUsers, { name: 'old (sqlite users)', ownsDatabase: true });
-  const newStore: Store<bigint, DemoUser> = sqliteStore(newDb, newUsers, { name: 'new (sqlite users + user_profiles)', ownsDatabase: true });
+  const oldStore: Store<bigint, DemoUser> = sqliteStore(oldDb, oldUsers, {
+    name: 'old (sqlite users)',
+    ownsDatabase: true,
+  });
+  const newStore: Store<bigint, DemoUser> = sqliteStore(newDb, newUsers, {
+    name: 'new (sqlite users + user_profiles)',
+    ownsDatabase: true,
+  });
 
   try {
-    await step('setup tombstone tables', async () => Promise.all([oldStore.setup(), newStore.setup()]), () => ({ created: 2 }));
+    await step(
+      'setup tombstone tables',
+      async () => Promise.all([oldStore.setup(), newStore.setup()]),
+      () => ({ created: 2 }),
+    );
     await step(
       'seed old users',
       async () => {
         for (let i = 1; i <= rows; i += 1000) {
-          await oldStore.writeIfNewer(Array.from({ length: Math.min(1000, rows - i + 1) }, (_, j) => makeUser(i + j, 1)));
+          await oldStore.writeIfNewer(
+            Array.from({ length: Math.min(1000, rows - i + 1) }, (_, j) => makeUser(i + j, 1)),
+          );
         }
         return oldStore.count();
       },
@@ -95,13 +120,25 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
       async () => Promise.all([oldStore.check(), newStore.check()]),
       (reports) => ({ ok: reports.every((r) => r.ok), problems: reports.reduce((n, r) => n + r.problems.length, 0) }),
     );
-    for (const report of checks) for (const p of report.problems) log(`  ${report.store}: ${p.severity} ${p.code}: ${p.message}`);
+    for (const report of checks)
+      for (const p of report.problems) log(`  ${report.store}: ${p.severity} ${p.code}: ${p.message}`);
 
     // The migration itself: a control store in a third SQLite file, dual writes, the backfill engine.
     const controlDb = await openSqlite(join(dir, 'control.sqlite'));
-    const migration = defineMigration({ name: 'users', old: oldStore, new: newStore, control: sqliteControlStore(controlDb, { ownsDatabase: true }), actor: 'selfcheck', pollMs: 50 });
+    const migration = defineMigration({
+      name: 'users',
+      old: oldStore,
+      new: newStore,
+      control: sqliteControlStore(controlDb, { ownsDatabase: true }),
+      actor: 'selfcheck',
+      pollMs: 50,
+    });
     await migration.start();
-    await step('advance to dual-write', async () => migration.advance({ reason: 'selfcheck: start dual writes' }), (s) => ({ phase: s.phase, version: s.version }));
+    await step(
+      'advance to dual-write',
+      async () => migration.advance({ reason: 'selfcheck: start dual writes' }),
+      (s) => ({ phase: s.phase, version: s.version }),
+    );
 
     // A live writer updates and deletes keys through the repository while the backfill runs.
     const repo = migration.repository();
@@ -141,21 +178,46 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
           await migration.drainRepairs();
         }
       },
-      (r) => ({ status: r.status, inserted: r.inserted, updated: r.updated, deleted: r.deleted, deadLetters: r.deadLetters, liveUpdates, liveDeletes: deleted.size }),
+      (r) => ({
+        status: r.status,
+        inserted: r.inserted,
+        updated: r.updated,
+        deleted: r.deleted,
+        deadLetters: r.deadLetters,
+        liveUpdates,
+        liveDeletes: deleted.size,
+      }),
     );
-    const again = await step('backfill again (idempotent)', async () => migration.backfill({ restart: true, mode: 'conditional' }), (r) => ({
-      status: r.status,
-      inserted: r.inserted,
-      updated: r.updated,
-      skippedExisting: r.skippedExisting,
-      skippedTombstoned: r.skippedTombstoned,
-    }));
+    const again = await step(
+      'backfill again (idempotent)',
+      async () => migration.backfill({ restart: true, mode: 'conditional' }),
+      (r) => ({
+        status: r.status,
+        inserted: r.inserted,
+        updated: r.updated,
+        skippedExisting: r.skippedExisting,
+        skippedTombstoned: r.skippedTombstoned,
+      }),
+    );
     const verified = await step(
       'verify: hashes in each database',
       async () => migration.verify({ mode: 'full', recheckDelayMs: 100 }),
-      (r) => ({ status: r.status, matched: r.matched, missing: r.missing.total, extra: r.extra.total, different: r.different.total, hashedOld: r.old.hashing, hashedNew: r.new.hashing }),
+      (r) => ({
+        status: r.status,
+        matched: r.matched,
+        missing: r.missing.total,
+        extra: r.extra.total,
+        different: r.different.total,
+        hashedOld: r.old.hashing,
+        hashedNew: r.new.hashing,
+      }),
     );
-    const compare = { equal: verified.matched, missing: verified.missing.total, extra: verified.extra.total, different: verified.different.total };
+    const compare = {
+      equal: verified.matched,
+      missing: verified.missing.total,
+      extra: verified.extra.total,
+      different: verified.different.total,
+    };
 
     // Damage new behind midair's back, as a bad script or a restore would, then let verification find and repair it.
     const victims = await newStore.sampleKeys(5);
@@ -174,16 +236,27 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
     const repaired = await step(
       'verify finds it, repair, verify again',
       async () => migration.verify({ mode: 'full', repair: true, recheckDelayMs: 100 }),
-      (r) => ({ missing: r.missing.total, different: r.different.total, repaired: r.repair?.repaired ?? 0, stillDifferent: r.repair?.stillDifferent.total ?? 0, status: r.status }),
+      (r) => ({
+        missing: r.missing.total,
+        different: r.different.total,
+        repaired: r.repair?.repaired ?? 0,
+        stillDifferent: r.repair?.stillDifferent.total ?? 0,
+        status: r.status,
+      }),
     );
-    const final = await step('verify once more', async () => migration.verify({ mode: 'full', recheckDelayMs: 100 }), (r) => ({ status: r.status, matched: r.matched, segments: r.segments.hashed }));
+    const final = await step(
+      'verify once more',
+      async () => migration.verify({ mode: 'full', recheckDelayMs: 100 }),
+      (r) => ({ status: r.status, matched: r.matched, segments: r.segments.hashed }),
+    );
     await migration.close();
 
     const resurrected = await step(
       'check deleted keys stay deleted',
       async () => {
         let back = 0;
-        for (const id of deleted) if ((await oldStore.get(id)) || (await newStore.get(id)) || !(await newStore.getTombstone(id))) back++;
+        for (const id of deleted)
+          if ((await oldStore.get(id)) || (await newStore.get(id)) || !(await newStore.getTombstone(id))) back++;
         return back;
       },
       (n) => ({ deleted: deleted.size, resurrected: n }),
@@ -199,7 +272,18 @@ export async function runSelfCheck(options: SelfCheckOptions = {}): Promise<Self
       repaired.status === 'equal' &&
       final.status === 'equal' &&
       resurrected === 0;
-    return { ok, rows, steps, checks, compare, verify: final, repairRun: repaired, liveUpdates, liveDeletes: deleted.size, resurrected };
+    return {
+      ok,
+      rows,
+      steps,
+      checks,
+      compare,
+      verify: final,
+      repairRun: repaired,
+      liveUpdates,
+      liveDeletes: deleted.size,
+      resurrected,
+    };
   } finally {
     await oldStore.close();
     await newStore.close();

@@ -2,29 +2,62 @@ import { z } from 'zod';
 import type { ColumnSpec, SqlMapping } from '../mapping/mapping.js';
 
 /** Column types a declarative mapping may name (the `col.…` factories). */
-export const COLUMN_TYPES = ['integer', 'bigint', 'numeric', 'text', 'boolean', 'timestamptz', 'timestamp', 'date', 'json', 'bytes', 'uuid'] as const;
+export const COLUMN_TYPES = [
+  'integer',
+  'bigint',
+  'numeric',
+  'text',
+  'boolean',
+  'timestamptz',
+  'timestamp',
+  'date',
+  'json',
+  'bytes',
+  'uuid',
+] as const;
 export type ColumnType = (typeof COLUMN_TYPES)[number];
 
-const name = (what: string) => z.string({ error: `${what} must be a non-empty string` }).min(1, `${what} must be a non-empty string`);
+const name = (what: string) =>
+  z.string({ error: `${what} must be a non-empty string` }).min(1, `${what} must be a non-empty string`);
 
 /** A column: `'bigint'` (column named as the field), `'bigint:user_id'`, `{ type, column, as }`, or a `col.…()` result. */
 const columnSchema = z.union(
   [
-    z.string().regex(new RegExp(`^(${COLUMN_TYPES.join('|')})(:.+)?$`), { error: `a column is "<type>" or "<type>:<column>" with a type of ${COLUMN_TYPES.join(', ')}` }),
-    z.object({ type: z.enum(COLUMN_TYPES, { error: `type must be one of ${COLUMN_TYPES.join(', ')}` }), column: name('column').optional(), as: z.enum(['date', 'string']).optional() }).strict(),
-    z.custom<ColumnSpec>((v) => typeof v === 'object' && v !== null && 'codec' in v && 'column' in v, { error: 'not a column (use col.text("email") or "text:email")' }),
+    z.string().regex(new RegExp(`^(${COLUMN_TYPES.join('|')})(:.+)?$`), {
+      error: `a column is "<type>" or "<type>:<column>" with a type of ${COLUMN_TYPES.join(', ')}`,
+    }),
+    z
+      .object({
+        type: z.enum(COLUMN_TYPES, { error: `type must be one of ${COLUMN_TYPES.join(', ')}` }),
+        column: name('column').optional(),
+        as: z.enum(['date', 'string']).optional(),
+      })
+      .strict(),
+    z.custom<ColumnSpec>((v) => typeof v === 'object' && v !== null && 'codec' in v && 'column' in v, {
+      error: 'not a column (use col.text("email") or "text:email")',
+    }),
   ],
-  { error: `a column is "<type>[:<column>]", { type, column }, or col.<type>(column); types: ${COLUMN_TYPES.join(', ')}` },
+  {
+    error: `a column is "<type>[:<column>]", { type, column }, or col.<type>(column); types: ${COLUMN_TYPES.join(', ')}`,
+  },
 );
 
 const mappingSpecSchema = z
   .object({
-    key: z.union([name('key'), z.array(name('key')).min(1)], { error: 'key names the key field (or an array of fields for a composite key)' }),
+    key: z.union([name('key'), z.array(name('key')).min(1)], {
+      error: 'key names the key field (or an array of fields for a composite key)',
+    }),
     version: name('version').optional(),
     tombstoneTable: name('tombstoneTable').optional(),
     tables: z
       .array(
-        z.object({ table: name('table'), schema: name('schema').optional(), columns: z.record(z.string(), columnSchema, { error: 'columns maps each entity field to a column' }) }).strict(),
+        z
+          .object({
+            table: name('table'),
+            schema: name('schema').optional(),
+            columns: z.record(z.string(), columnSchema, { error: 'columns maps each entity field to a column' }),
+          })
+          .strict(),
         { error: 'tables lists the tables of the entity, primary first' },
       )
       .min(1, 'tables lists the tables of the entity, primary first'),
@@ -33,24 +66,38 @@ const mappingSpecSchema = z
 export type MappingSpec = z.infer<typeof mappingSpecSchema>;
 
 /** A mapping: `sqlMapping(…)`'s result (TS/JS configs), or the same declared as data (any config). */
-const mappingSchema = z.union([z.custom<SqlMapping<object>>((v) => typeof v === 'object' && v !== null && 'selectFields' in v && 'tables' in v), mappingSpecSchema], {
-  error: 'mapping is sqlMapping({ … }) or { key, tables: [{ table, columns: { field: "type:column" } }] }',
-});
+const mappingSchema = z.union(
+  [
+    z.custom<SqlMapping<object>>((v) => typeof v === 'object' && v !== null && 'selectFields' in v && 'tables' in v),
+    mappingSpecSchema,
+  ],
+  {
+    error: 'mapping is sqlMapping({ … }) or { key, tables: [{ table, columns: { field: "type:column" } }] }',
+  },
+);
 
 /** Where a store or the control store lives: a URL, or the environment variable that holds one. */
 const connectionFields = {
   url: name('url').optional(),
-  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'env is the name of an environment variable, e.g. "OLD_DATABASE_URL"' }).optional(),
+  env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'env is the name of an environment variable, e.g. "OLD_DATABASE_URL"' })
+    .optional(),
 };
-const needsOne = (v: { url?: string | undefined; env?: string | undefined }): boolean => (v.url === undefined) !== (v.env === undefined);
-const ONE_OF = { error: 'give either url (a connection URL such as postgres://user@host/db, mysql://…, sqlite:file.db) or env (an environment variable holding one), not both' };
+const needsOne = (v: { url?: string | undefined; env?: string | undefined }): boolean =>
+  (v.url === undefined) !== (v.env === undefined);
+const ONE_OF = {
+  error:
+    'give either url (a connection URL such as postgres://user@host/db, mysql://…, sqlite:file.db) or env (an environment variable holding one), not both',
+};
 
 const storeSchema = z
   .object({ ...connectionFields, mapping: mappingSchema, name: name('name').optional() })
   .strict()
   .refine(needsOne, ONE_OF);
 
-const fn = <T>(what: string) => z.custom<T>((v) => typeof v === 'function', { error: `${what} must be a function (only in a .ts or .js config)` });
+const fn = <T>(what: string) =>
+  z.custom<T>((v) => typeof v === 'function', { error: `${what} must be a function (only in a .ts or .js config)` });
 
 const migrationSchema = z
   .object({
@@ -79,8 +126,18 @@ const migrationSchema = z
       })
       .strict()
       .optional(),
-    backfill: z.object({ maxRowsPerSecond: z.number().positive().optional(), chunkSize: z.number().int().positive().optional(), workers: z.number().int().positive().optional() }).strict().optional(),
-    verify: z.object({ ignoreFields: z.array(z.string()).optional(), segmentRows: z.number().int().positive().optional() }).strict().optional(),
+    backfill: z
+      .object({
+        maxRowsPerSecond: z.number().positive().optional(),
+        chunkSize: z.number().int().positive().optional(),
+        workers: z.number().int().positive().optional(),
+      })
+      .strict()
+      .optional(),
+    verify: z
+      .object({ ignoreFields: z.array(z.string()).optional(), segmentRows: z.number().int().positive().optional() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type MigrationConfig = z.infer<typeof migrationSchema>;
@@ -88,11 +145,19 @@ export type MigrationConfig = z.infer<typeof migrationSchema>;
 export const configSchema = z
   .object({
     control: z.union([name('control'), z.object(connectionFields).strict().refine(needsOne, ONE_OF)], {
-      error: 'control is where midair keeps the phase and its audit log: a URL (sqlite:midair-control.db, postgres://…) or { env: "MIDAIR_CONTROL_URL" }',
+      error:
+        'control is where midair keeps the phase and its audit log: a URL (sqlite:midair-control.db, postgres://…) or { env: "MIDAIR_CONTROL_URL" }',
     }),
     migrations: z
-      .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'a migration name is letters, digits, ".", "_" or "-"' }), migrationSchema)
-      .refine((m) => Object.keys(m).length > 0, { error: 'migrations is empty: declare at least one, e.g. migrations: { users: { old, new } }' }),
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, { error: 'a migration name is letters, digits, ".", "_" or "-"' }),
+        migrationSchema,
+      )
+      .refine((m) => Object.keys(m).length > 0, {
+        error: 'migrations is empty: declare at least one, e.g. migrations: { users: { old, new } }',
+      }),
   })
   .strict();
 export type MidairConfig = z.input<typeof configSchema>;

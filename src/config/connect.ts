@@ -13,7 +13,11 @@ export type UrlKind = (typeof URL_KINDS)[number];
  * or `mariadb://`, `sqlite:<path>` (relative to `baseDir`). `from` names the
  * config field in messages; the URL itself is never printed (it may hold a password).
  */
-export function parseConnection(url: string, from: string, baseDir: string): { kind: UrlKind; url: string; path?: string } {
+export function parseConnection(
+  url: string,
+  from: string,
+  baseDir: string,
+): { kind: UrlKind; url: string; path?: string } {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === 'postgres' || scheme === 'postgresql') return { kind: 'postgres', url };
   if (scheme === 'mysql' || scheme === 'mariadb') return { kind: 'mysql', url: url.replace(/^mariadb:/i, 'mysql:') };
@@ -22,7 +26,10 @@ export function parseConnection(url: string, from: string, baseDir: string): { k
     if (!rest) throw new MidairError('CONFIG', `${from}: a sqlite URL needs a file, e.g. sqlite:data/app.db`);
     return { kind: 'sqlite', url, path: rest === ':memory:' || isAbsolute(rest) ? rest : resolve(baseDir, rest) };
   }
-  throw new MidairError('CONFIG', `${from}: unsupported URL scheme${scheme ? ` "${scheme}"` : ''}; use postgres://…, mysql://… (MariaDB too) or sqlite:<file>`);
+  throw new MidairError(
+    'CONFIG',
+    `${from}: unsupported URL scheme${scheme ? ` "${scheme}"` : ''}; use postgres://…, mysql://… (MariaDB too) or sqlite:<file>`,
+  );
 }
 
 /** A missing driver package, said with the config field that asked for it. */
@@ -30,17 +37,28 @@ async function naming<T>(from: string, open: () => Promise<T>): Promise<T> {
   try {
     return await open();
   } catch (err) {
-    if (err instanceof MidairError && err.code === 'NOT_SUPPORTED') throw new MidairError('CONFIG', `${from}: ${err.message}`, { cause: err });
+    if (err instanceof MidairError && err.code === 'NOT_SUPPORTED')
+      throw new MidairError('CONFIG', `${from}: ${err.message}`, { cause: err });
     throw err;
   }
 }
 
 /** Opens a store the config names; it owns its pool (closing the store closes it). */
-export async function openStore<K extends Key, E extends object>(url: string, from: string, mapping: SqlMapping<E>, baseDir: string, name?: string): Promise<Store<K, E>> {
+export async function openStore<K extends Key, E extends object>(
+  url: string,
+  from: string,
+  mapping: SqlMapping<E>,
+  baseDir: string,
+  name?: string,
+): Promise<Store<K, E>> {
   return naming(from, () => openStoreAt<K, E>(parseConnection(url, from, baseDir), mapping, name));
 }
 
-async function openStoreAt<K extends Key, E extends object>(c: ReturnType<typeof parseConnection>, mapping: SqlMapping<E>, name?: string): Promise<Store<K, E>> {
+async function openStoreAt<K extends Key, E extends object>(
+  c: ReturnType<typeof parseConnection>,
+  mapping: SqlMapping<E>,
+  name?: string,
+): Promise<Store<K, E>> {
   const options = name ? { name } : {};
   switch (c.kind) {
     case 'postgres': {
@@ -53,7 +71,10 @@ async function openStoreAt<K extends Key, E extends object>(c: ReturnType<typeof
     }
     case 'sqlite': {
       const { openSqlite, sqliteStore } = await import('../sqlite/index.js');
-      return sqliteStore<K, E>(await openSqlite(c.path ?? '', { mustExist: c.path !== ':memory:' }), mapping, { ...options, ownsDatabase: true });
+      return sqliteStore<K, E>(await openSqlite(c.path ?? '', { mustExist: c.path !== ':memory:' }), mapping, {
+        ...options,
+        ownsDatabase: true,
+      });
     }
   }
 }

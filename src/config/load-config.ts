@@ -4,10 +4,22 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { MidairError } from '../core/errors.js';
 import { col, sqlMapping, type ColumnSpec, type SqlMapping } from '../mapping/mapping.js';
-import { configSchema, type ColumnType, type MappingSpec, type MidairConfig, type MigrationConfig } from './config-schema.js';
+import {
+  configSchema,
+  type ColumnType,
+  type MappingSpec,
+  type MidairConfig,
+  type MigrationConfig,
+} from './config-schema.js';
 
 /** The files `midair` looks for, in this order. */
-export const CONFIG_FILES = ['midair.config.ts', 'midair.config.mts', 'midair.config.js', 'midair.config.mjs', 'midair.config.json'] as const;
+export const CONFIG_FILES = [
+  'midair.config.ts',
+  'midair.config.mts',
+  'midair.config.js',
+  'midair.config.mjs',
+  'midair.config.json',
+] as const;
 
 /** A store as the CLI opens it: where, and with which mapping. */
 export interface ResolvedStore {
@@ -53,8 +65,10 @@ function configError(path: string, message: string, cause?: unknown): MidairErro
 export function describeIssues(issues: readonly z.core.$ZodIssue[]): string[] {
   return issues.map((i) => {
     const at = i.path.length > 0 ? i.path.map(String).join('.') : '(top level)';
-    if (i.code === 'unrecognized_keys') return `${at}: unknown ${i.keys.length > 1 ? 'fields' : 'field'} ${i.keys.join(', ')} (check the spelling)`;
-    if (i.code === 'invalid_type' && i.input === undefined) return `${at}: missing — ${i.message.startsWith('Invalid input') ? 'this field is required' : i.message}`;
+    if (i.code === 'unrecognized_keys')
+      return `${at}: unknown ${i.keys.length > 1 ? 'fields' : 'field'} ${i.keys.join(', ')} (check the spelling)`;
+    if (i.code === 'invalid_type' && i.input === undefined)
+      return `${at}: missing — ${i.message.startsWith('Invalid input') ? 'this field is required' : i.message}`;
     return `${at}: ${i.message}`;
   });
 }
@@ -63,9 +77,15 @@ function toColumn(field: string, spec: unknown): ColumnSpec {
   if (typeof spec === 'object' && spec !== null && 'codec' in spec) return spec as ColumnSpec;
   const { type, column, as } =
     typeof spec === 'string'
-      ? { type: spec.split(':')[0] as ColumnType, column: spec.includes(':') ? spec.slice(spec.indexOf(':') + 1) : undefined, as: undefined }
+      ? {
+          type: spec.split(':')[0] as ColumnType,
+          column: spec.includes(':') ? spec.slice(spec.indexOf(':') + 1) : undefined,
+          as: undefined,
+        }
       : (spec as { type: ColumnType; column?: string; as?: 'date' | 'string' });
-  return type === 'timestamptz' ? col.timestamptz(column ?? field, as ? { as } : undefined) : col[type](column ?? field);
+  return type === 'timestamptz'
+    ? col.timestamptz(column ?? field, as ? { as } : undefined)
+    : col[type](column ?? field);
 }
 
 function toMapping(spec: MappingSpec | SqlMapping<object>): SqlMapping<object> {
@@ -82,19 +102,29 @@ function toMapping(spec: MappingSpec | SqlMapping<object>): SqlMapping<object> {
   }) as unknown as SqlMapping<object>;
 }
 
-function connection(path: string, at: string, value: string | { url?: string | undefined; env?: string | undefined }, env: NodeJS.ProcessEnv): { url: string; from: string } {
+function connection(
+  path: string,
+  at: string,
+  value: string | { url?: string | undefined; env?: string | undefined },
+  env: NodeJS.ProcessEnv,
+): { url: string; from: string } {
   if (typeof value === 'string') return { url: value, from: at };
   if (value.url !== undefined) return { url: value.url, from: `${at}.url` };
   const variable = value.env as string;
   const url = env[variable];
-  if (!url) throw configError(path, `${at}.env: the environment variable ${variable} is not set; export it with the connection URL (e.g. ${variable}=postgres://user@host:5432/db)`);
+  if (!url)
+    throw configError(
+      path,
+      `${at}.env: the environment variable ${variable} is not set; export it with the connection URL (e.g. ${variable}=postgres://user@host:5432/db)`,
+    );
   return { url, from: `${at}.env ${variable}` };
 }
 
 /** Validates a config object and resolves environment variables and declarative mappings. */
 export function resolveConfig(path: string, raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw configError(path, `invalid configuration:\n  ${describeIssues(parsed.error.issues).join('\n  ')}`);
+  if (!parsed.success)
+    throw configError(path, `invalid configuration:\n  ${describeIssues(parsed.error.issues).join('\n  ')}`);
   const config = parsed.data;
   const migrations = new Map<string, ResolvedMigration>();
   for (const [name, m] of Object.entries(config.migrations)) {
@@ -104,7 +134,11 @@ export function resolveConfig(path: string, raw: unknown, env: NodeJS.ProcessEnv
       try {
         mapping = toMapping(s.mapping);
       } catch (err) {
-        throw configError(path, `migrations.${name}.${side}.mapping: ${err instanceof Error ? err.message : String(err)}`, err);
+        throw configError(
+          path,
+          `migrations.${name}.${side}.mapping: ${err instanceof Error ? err.message : String(err)}`,
+          err,
+        );
       }
       return { ...connection(path, `migrations.${name}.${side}`, s, env), mapping, name: s.name };
     };
@@ -124,7 +158,10 @@ export function findConfig(explicit: string | undefined, cwd: string): string {
     const path = join(cwd, file);
     if (existsSync(path)) return path;
   }
-  throw new MidairError('CONFIG', `no midair config in ${cwd} (looked for ${CONFIG_FILES.join(', ')}); run \`midair init\` to create one, or pass --config <file>`);
+  throw new MidairError(
+    'CONFIG',
+    `no midair config in ${cwd} (looked for ${CONFIG_FILES.join(', ')}); run \`midair init\` to create one, or pass --config <file>`,
+  );
 }
 
 /** This package's own entry points, so a config file's `import … from 'midair'` resolves wherever the file lives. */
@@ -145,7 +182,11 @@ function selfAliases(): Record<string, string> {
  * Loads, validates and resolves the config. TypeScript and JavaScript files
  * are run (through jiti); JSON is parsed. Errors name the file and the field.
  */
-export async function loadConfig(explicit: string | undefined, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+export async function loadConfig(
+  explicit: string | undefined,
+  cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ResolvedConfig> {
   const path = findConfig(explicit, cwd);
   let raw: unknown;
   if (path.endsWith('.json')) {

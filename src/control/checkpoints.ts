@@ -132,7 +132,12 @@ const backfillControl: z.ZodType<BackfillControl> = z.object({
   maxRowsPerSecond: z.number().optional(),
 });
 
-const backfillFact: z.ZodType<BackfillFact> = z.object({ name: z.string(), complete: z.boolean(), at: z.string(), phaseVersion: version });
+const backfillFact: z.ZodType<BackfillFact> = z.object({
+  name: z.string(),
+  complete: z.boolean(),
+  at: z.string(),
+  phaseVersion: version,
+});
 const backfillRuns: z.ZodType<BackfillRuns> = z.record(z.string(), backfillFact);
 
 const verificationSummary: z.ZodType<VerificationSummary> = z.object({
@@ -153,14 +158,28 @@ const savedFindings: z.ZodType<SavedFindings> = z.object({
   matched: count,
   young: z.array(z.tuple([z.string(), z.boolean()])),
   segments: z.object({ hashed: count, differing: count, rowCompared: count }),
-  candidates: z.array(z.tuple([z.string(), z.object({ kind: z.enum(['missing', 'extra', 'different']), fields: z.array(z.string()).optional() })])),
+  candidates: z.array(
+    z.tuple([
+      z.string(),
+      z.object({ kind: z.enum(['missing', 'extra', 'different']), fields: z.array(z.string()).optional() }),
+    ]),
+  ),
   crossed: z.array(z.string()),
   untracked: count,
 });
 
-const verifyRangeState: z.ZodType<VerifyRangeState> = z.object({ runId: z.string(), after: z.string().optional(), done: z.boolean().optional(), findings: savedFindings });
+const verifyRangeState: z.ZodType<VerifyRangeState> = z.object({
+  runId: z.string(),
+  after: z.string().optional(),
+  done: z.boolean().optional(),
+  findings: savedFindings,
+});
 
-const shadowCounters: z.ZodType<ShadowCounters> = z.object({ phaseVersion: version, comparisons: count, mismatches: count });
+const shadowCounters: z.ZodType<ShadowCounters> = z.object({
+  phaseVersion: version,
+  comparisons: count,
+  mismatches: count,
+});
 
 /**
  * Every checkpoint name. A job's own names derive from the name it runs
@@ -169,19 +188,47 @@ const shadowCounters: z.ZodType<ShadowCounters> = z.object({ phaseVersion: versi
  */
 export const CHECKPOINTS = Object.freeze({
   /** A backfill or sweep run's progress, under the run's name (`backfill`, `sweep` or its own). */
-  backfillRun: (run: string): Checkpoint<BackfillRunState> => ({ name: run, kind: 'backfill run state', decoder: backfillRunState }),
+  backfillRun: (run: string): Checkpoint<BackfillRunState> => ({
+    name: run,
+    kind: 'backfill run state',
+    decoder: backfillRunState,
+  }),
   /** Where operators pause, resume and retune a run. */
-  backfillControl: (run: string): Checkpoint<BackfillControl> => ({ name: `${run}:control`, kind: 'backfill control settings', decoder: backfillControl }),
+  backfillControl: (run: string): Checkpoint<BackfillControl> => ({
+    name: `${run}:control`,
+    kind: 'backfill control settings',
+    decoder: backfillControl,
+  }),
   /** Every backfill run by name: whether it completed, and under which phase version. */
-  backfillRuns: Object.freeze<Checkpoint<BackfillRuns>>({ name: 'backfill:runs', kind: 'backfill runs', decoder: backfillRuns }),
+  backfillRuns: Object.freeze<Checkpoint<BackfillRuns>>({
+    name: 'backfill:runs',
+    kind: 'backfill runs',
+    decoder: backfillRuns,
+  }),
   /** A full verification run under its name. */
-  verifyRun: (job: string): Checkpoint<VerifyRunState> => ({ name: `${job}:run`, kind: 'verification run', decoder: verifyRunState }),
+  verifyRun: (job: string): Checkpoint<VerifyRunState> => ({
+    name: `${job}:run`,
+    kind: 'verification run',
+    decoder: verifyRunState,
+  }),
   /** One leased range of that run. */
-  verifyRange: (job: string, rangeId: number): Checkpoint<VerifyRangeState> => ({ name: `${job}:range:${rangeId}`, kind: 'verification range', decoder: verifyRangeState }),
+  verifyRange: (job: string, rangeId: number): Checkpoint<VerifyRangeState> => ({
+    name: `${job}:range:${rangeId}`,
+    kind: 'verification range',
+    decoder: verifyRangeState,
+  }),
   /** The last verification's outcome for the gates; `null` once the facts for new were reset. */
-  lastVerification: Object.freeze<Checkpoint<VerificationSummary | null>>({ name: 'verify:last', kind: 'last verification result', decoder: verificationSummary.nullable() }),
+  lastVerification: Object.freeze<Checkpoint<VerificationSummary | null>>({
+    name: 'verify:last',
+    kind: 'last verification result',
+    decoder: verificationSummary.nullable(),
+  }),
   /** One instance's shadow counters. */
-  shadow: (instanceId: string): Checkpoint<ShadowCounters> => ({ name: `shadow:${instanceId}`, kind: 'shadow counters', decoder: shadowCounters }),
+  shadow: (instanceId: string): Checkpoint<ShadowCounters> => ({
+    name: `shadow:${instanceId}`,
+    kind: 'shadow counters',
+    decoder: shadowCounters,
+  }),
 });
 
 /**
@@ -195,7 +242,9 @@ export function rangesClaimName(job: string): string {
 
 /** Why a stored value is not what its checkpoint holds: the first few problems, by path (never the values). */
 function problems(error: z.ZodError): string {
-  const listed = error.issues.slice(0, 3).map((i) => `${i.path.length === 0 ? 'the value' : i.path.map(String).join('.')}: ${i.message}`);
+  const listed = error.issues
+    .slice(0, 3)
+    .map((i) => `${i.path.length === 0 ? 'the value' : i.path.map(String).join('.')}: ${i.message}`);
   const more = error.issues.length > 3 ? `; and ${error.issues.length - 3} more` : '';
   return listed.join('; ') + more;
 }
@@ -203,9 +252,13 @@ function problems(error: z.ZodError): string {
 /** Decodes a checkpoint's stored text, or throws ENCODING naming the checkpoint and what is wrong. */
 export function decodeCheckpoint<T>(migration: string, checkpoint: Checkpoint<T>, text: string): T {
   const fail = (what: string): MidairError =>
-    new MidairError('ENCODING', `checkpoint "${checkpoint.name}" of migration ${migration} does not hold ${checkpoint.kind}: ${what}`, {
-      details: { operation: 'loadCheckpoint', field: checkpoint.name },
-    });
+    new MidairError(
+      'ENCODING',
+      `checkpoint "${checkpoint.name}" of migration ${migration} does not hold ${checkpoint.kind}: ${what}`,
+      {
+        details: { operation: 'loadCheckpoint', field: checkpoint.name },
+      },
+    );
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -218,22 +271,39 @@ export function decodeCheckpoint<T>(migration: string, checkpoint: Checkpoint<T>
 }
 
 /** The checkpoint's value, or `undefined` when there is none; a value that does not decode throws ENCODING. */
-export async function loadCheckpoint<T>(control: Pick<CheckpointStore, 'loadCheckpoint'>, migration: string, checkpoint: Checkpoint<T>): Promise<T | undefined> {
+export async function loadCheckpoint<T>(
+  control: Pick<CheckpointStore, 'loadCheckpoint'>,
+  migration: string,
+  checkpoint: Checkpoint<T>,
+): Promise<T | undefined> {
   const text = await control.loadCheckpoint(migration, checkpoint.name);
   return text === undefined ? undefined : decodeCheckpoint(migration, checkpoint, text);
 }
 
 /** Creates or overwrites the checkpoint with `value`. */
-export async function saveCheckpoint<T>(control: Pick<CheckpointStore, 'saveCheckpoint'>, migration: string, checkpoint: Checkpoint<T>, value: T): Promise<void> {
+export async function saveCheckpoint<T>(
+  control: Pick<CheckpointStore, 'saveCheckpoint'>,
+  migration: string,
+  checkpoint: Checkpoint<T>,
+  value: T,
+): Promise<void> {
   await control.saveCheckpoint(migration, checkpoint.name, JSON.stringify(value));
 }
 
 /** Removes the checkpoint (nothing happens when there is none). */
-export async function deleteCheckpoint<T>(control: Pick<CheckpointStore, 'deleteCheckpoint'>, migration: string, checkpoint: Checkpoint<T>): Promise<void> {
+export async function deleteCheckpoint<T>(
+  control: Pick<CheckpointStore, 'deleteCheckpoint'>,
+  migration: string,
+  checkpoint: Checkpoint<T>,
+): Promise<void> {
   await control.deleteCheckpoint(migration, checkpoint.name);
 }
 
 /** Whether the checkpoint exists, whatever it holds (a reset overwrites even a value that does not decode). */
-export async function checkpointExists<T>(control: Pick<CheckpointStore, 'loadCheckpoint'>, migration: string, checkpoint: Checkpoint<T>): Promise<boolean> {
+export async function checkpointExists<T>(
+  control: Pick<CheckpointStore, 'loadCheckpoint'>,
+  migration: string,
+  checkpoint: Checkpoint<T>,
+): Promise<boolean> {
   return (await control.loadCheckpoint(migration, checkpoint.name)) !== undefined;
 }

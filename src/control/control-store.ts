@@ -5,7 +5,16 @@ import type { PhaseLog } from './phase-log.js';
 import type { RangeLeases } from './range-leases.js';
 import type { RepairQueue } from './repair-queue.js';
 
-export { AUDIT_ACTIONS, settingOf, type AuditAction, type AuditEntry, type AuditInput, type PhaseLog, type PhaseSetting, type PhaseState } from './phase-log.js';
+export {
+  AUDIT_ACTIONS,
+  settingOf,
+  type AuditAction,
+  type AuditEntry,
+  type AuditInput,
+  type PhaseLog,
+  type PhaseSetting,
+  type PhaseState,
+} from './phase-log.js';
 export type { Fleet, HeartbeatInput, InstanceInfo } from './fleet.js';
 export {
   INTENT_REASON,
@@ -48,4 +57,10 @@ export interface ControlLifecycle {
  *   { actor: 'ops@host', action: 'advance', reason: 'start dual writes', forced: false });
  * ```
  */
-export type ControlStore = ControlLifecycle & PhaseLog & Fleet & RepairQueue & DeadLetters & RangeLeases & CheckpointStore;
+export type ControlStore = ControlLifecycle &
+  PhaseLog &
+  Fleet &
+  RepairQueue &
+  DeadLetters &
+  RangeLeases &
+  CheckpointStore;

@@ -16,7 +16,12 @@ import { memoryRepairQueue } from './memory-repair-queue.js';
 import { repairToken } from './repair-token.js';
 
 /** The state a new migration starts in. */
-export const INITIAL_SETTING: PhaseSetting = Object.freeze({ phase: 'old-only', rampPercent: 0, writesPaused: false, strict: false });
+export const INITIAL_SETTING: PhaseSetting = Object.freeze({
+  phase: 'old-only',
+  rampPercent: 0,
+  writesPaused: false,
+  strict: false,
+});
 
 export interface MemoryControlStoreOptions {
   /** The clock, in epoch milliseconds, for every time the store computes (leases, due times, heartbeats, audit times). Default `Date.now`. */
@@ -41,7 +46,15 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
   let auditSeq = 0;
   const log = (migration: string, from: PhaseSetting | undefined, state: PhaseState, audit: AuditInput): void => {
     const list = audits.get(migration) ?? [];
-    list.push({ seq: ++auditSeq, migration, at: state.changedAt, ...audit, from: from && settingOf(from), to: settingOf(state), version: state.version });
+    list.push({
+      seq: ++auditSeq,
+      migration,
+      at: state.changedAt,
+      ...audit,
+      from: from && settingOf(from),
+      to: settingOf(state),
+      version: state.version,
+    });
     audits.set(migration, list);
   };
 
@@ -61,14 +74,24 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
     async compareAndSet(migration, expectedVersion, next, audit) {
       const current = states.get(migration);
       if (!current || current.version !== expectedVersion) return Promise.resolve(undefined);
-      const state: PhaseState = { migration, ...settingOf(next), version: current.version + 1, changedAt: new Date(clock()) };
+      const state: PhaseState = {
+        migration,
+        ...settingOf(next),
+        version: current.version + 1,
+        changedAt: new Date(clock()),
+      };
       states.set(migration, state);
       log(migration, current, state, audit);
       return Promise.resolve(state);
     },
     async appendAudit(migration, audit) {
       const current = states.get(migration);
-      if (!current) throw new MidairError('INVALID_ARGUMENT', 'appendAudit on memory: the migration has no state yet (init it first)', { details: { store: 'memory', operation: 'appendAudit' } });
+      if (!current)
+        throw new MidairError(
+          'INVALID_ARGUMENT',
+          'appendAudit on memory: the migration has no state yet (init it first)',
+          { details: { store: 'memory', operation: 'appendAudit' } },
+        );
       log(migration, current, { ...current, changedAt: new Date(clock()) }, audit);
       return Promise.resolve();
     },
@@ -95,7 +118,13 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
       for (const e of entries) {
         const id = `${migration}\u0000${e.keyId}`;
         const prev = dead.get(id);
-        dead.set(id, { migration, keyId: e.keyId, reason: e.reason, at: prev?.at ?? new Date(clock()), attempts: (prev?.attempts ?? 0) + 1 });
+        dead.set(id, {
+          migration,
+          keyId: e.keyId,
+          reason: e.reason,
+          at: prev?.at ?? new Date(clock()),
+          attempts: (prev?.attempts ?? 0) + 1,
+        });
       }
       return Promise.resolve();
     },
@@ -108,11 +137,22 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
       for (const k of new Set(keyIds)) if (dead.delete(`${migration}\u0000${k}`)) n++;
       return Promise.resolve(n);
     },
-    deadLetterCount: async (migration) => Promise.resolve([...dead.values()].filter((d) => d.migration === migration).length),
+    deadLetterCount: async (migration) =>
+      Promise.resolve([...dead.values()].filter((d) => d.migration === migration).length),
     async createRanges(migration, name, ranges) {
       const id = `${migration}\u0000${name}`;
       if (rangeSets.has(id)) return Promise.resolve(false);
-      rangeSets.set(id, ranges.map((r, rangeId) => ({ rangeId, lo: r.lo, hi: r.hi, token: 0, leasedUntil: new Date(0), complete: false })));
+      rangeSets.set(
+        id,
+        ranges.map((r, rangeId) => ({
+          rangeId,
+          lo: r.lo,
+          hi: r.hi,
+          token: 0,
+          leasedUntil: new Date(0),
+          complete: false,
+        })),
+      );
       return Promise.resolve(true);
     },
     async claimRange(migration, name, owner, leaseMs) {

@@ -1,4 +1,10 @@
-import { STICKY_REPAIR_REASON, type ParkedRepair, type RepairDirection, type RepairEntry, type RepairQueue } from './repair-queue.js';
+import {
+  STICKY_REPAIR_REASON,
+  type ParkedRepair,
+  type RepairDirection,
+  type RepairEntry,
+  type RepairQueue,
+} from './repair-queue.js';
 import { MidairError } from '../core/errors.js';
 import { repairToken } from './repair-token.js';
 
@@ -17,13 +23,16 @@ interface Pending {
   readonly epoch?: number | undefined;
 }
 
-const invalid = (operation: string, what: string): MidairError => new MidairError('INVALID_ARGUMENT', `${operation} on memory: ${what}`, { details: { store: 'memory', operation } });
+const invalid = (operation: string, what: string): MidairError =>
+  new MidairError('INVALID_ARGUMENT', `${operation} on memory: ${what}`, { details: { store: 'memory', operation } });
 const checkLimit = (operation: string, limit: number): void => {
   if (!(Number.isSafeInteger(limit) && limit >= 0)) throw invalid(operation, 'limit must be a non-negative integer');
 };
 /** Milliseconds as a whole number ≥ 0, or undefined when it is not one. */
-const wholeMs = (ms: number | undefined): number | undefined => (ms === undefined ? 0 : Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined);
-const byAge = (a: Pending, b: Pending): number => a.enqueuedAt - b.enqueuedAt || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0);
+const wholeMs = (ms: number | undefined): number | undefined =>
+  ms === undefined ? 0 : Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined;
+const byAge = (a: Pending, b: Pending): number =>
+  a.enqueuedAt - b.enqueuedAt || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0);
 
 /** The repair queue of `memoryControlStore()`: the same semantics as the SQL one, on the store's clock. */
 export function memoryRepairQueue(now: () => number): RepairQueue {
@@ -31,7 +40,9 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
   const parked = new Map<string, ParkedRepair>();
   const id = (m: string, d: RepairDirection, k: string): string => `${m}\u0000${d}\u0000${k}`;
   const queued = (migration: string, direction?: RepairDirection): Pending[] =>
-    [...pending.values()].filter((r) => r.migration === migration && (direction === undefined || r.direction === direction)).sort(byAge);
+    [...pending.values()]
+      .filter((r) => r.migration === migration && (direction === undefined || r.direction === direction))
+      .sort(byAge);
   const entry = (p: Pending, at: number): RepairEntry => ({
     migration: p.migration,
     direction: p.direction,
@@ -44,7 +55,15 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
     ...(p.epoch === undefined ? {} : { epoch: p.epoch }),
   });
   /** Adds or bumps one pending entry: a new seq and reason, the earlier due time, the first enqueuedAt. */
-  const put = (migration: string, direction: RepairDirection, keyId: string, reason: string, due: number, attempts?: number, epoch?: number): number => {
+  const put = (
+    migration: string,
+    direction: RepairDirection,
+    keyId: string,
+    reason: string,
+    due: number,
+    attempts?: number,
+    epoch?: number,
+  ): number => {
     const key = id(migration, direction, keyId);
     const prev = pending.get(key);
     const seq = repairToken();
@@ -64,16 +83,24 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
     return seq;
   };
   const parkedOf = (migration: string): ParkedRepair[] =>
-    [...parked.values()].filter((p) => p.migration === migration).sort((a, b) => a.parkedAt.getTime() - b.parkedAt.getTime() || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+    [...parked.values()]
+      .filter((p) => p.migration === migration)
+      .sort(
+        (a, b) => a.parkedAt.getTime() - b.parkedAt.getTime() || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0),
+      );
 
   return {
     async enqueueRepairs(migration, direction, entries) {
       const delays = entries.map((e) => wholeMs(e.delayMs));
-      if (delays.some((d) => d === undefined)) throw invalid('enqueueRepairs', 'delayMs must be a non-negative number of milliseconds');
-      if (entries.some((e) => e.epoch !== undefined && !(Number.isSafeInteger(e.epoch) && e.epoch >= 0))) throw invalid('enqueueRepairs', 'epoch must be a non-negative integer');
+      if (delays.some((d) => d === undefined))
+        throw invalid('enqueueRepairs', 'delayMs must be a non-negative number of milliseconds');
+      if (entries.some((e) => e.epoch !== undefined && !(Number.isSafeInteger(e.epoch) && e.epoch >= 0)))
+        throw invalid('enqueueRepairs', 'epoch must be a non-negative integer');
       const at = now();
       const seqs = new Map<string, number>();
-      entries.forEach((e, i) => seqs.set(e.keyId, put(migration, direction, e.keyId, e.reason, at + (delays[i] ?? 0), undefined, e.epoch)));
+      entries.forEach((e, i) =>
+        seqs.set(e.keyId, put(migration, direction, e.keyId, e.reason, at + (delays[i] ?? 0), undefined, e.epoch)),
+      );
       return Promise.resolve(entries.map((e) => seqs.get(e.keyId) ?? 0));
     },
     async pendingRepairs(migration, direction, keyIds) {
@@ -82,18 +109,29 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
     async peekRepairs(migration, direction, limit) {
       checkLimit('peekRepairs', limit);
       const at = now();
-      return Promise.resolve(queued(migration, direction).slice(0, limit).map((p) => entry(p, at)));
+      return Promise.resolve(
+        queued(migration, direction)
+          .slice(0, limit)
+          .map((p) => entry(p, at)),
+      );
     },
     async claimRepairs(migration, direction, options) {
       checkLimit('claimRepairs', options.limit);
-      if (typeof options.owner !== 'string' || options.owner === '') throw invalid('claimRepairs', 'owner must be a non-empty string');
+      if (typeof options.owner !== 'string' || options.owner === '')
+        throw invalid('claimRepairs', 'owner must be a non-empty string');
       const lease = wholeMs(options.leaseMs);
-      if (lease === undefined || lease === 0) throw invalid('claimRepairs', 'leaseMs must be a positive number of milliseconds');
+      if (lease === undefined || lease === 0)
+        throw invalid('claimRepairs', 'leaseMs must be a positive number of milliseconds');
       const at = now();
       const claimable = queued(migration, direction)
-        .filter((p) => (options.includeDelayed === true || p.due <= at) && (options.takeOver === true || p.owner === undefined || p.leasedUntil < at))
+        .filter(
+          (p) =>
+            (options.includeDelayed === true || p.due <= at) &&
+            (options.takeOver === true || p.owner === undefined || p.leasedUntil < at),
+        )
         .slice(0, options.limit);
-      for (const p of claimable) pending.set(id(migration, direction, p.keyId), { ...p, owner: options.owner, leasedUntil: at + lease });
+      for (const p of claimable)
+        pending.set(id(migration, direction, p.keyId), { ...p, owner: options.owner, leasedUntil: at + lease });
       return Promise.resolve(claimable.map((p) => entry(p, at)));
     },
     async completeRepair(migration, direction, keyId, seq) {
@@ -119,7 +157,15 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
       if (p?.seq !== seq) return Promise.resolve(false);
       pending.delete(key);
       const { code, store, constraint, message } = problem;
-      parked.set(key, { migration, direction, keyId, reason: p.reason, attempts: p.attempts, parkedAt: new Date(now()), problem: { code, store, ...(constraint === undefined ? {} : { constraint }), message } });
+      parked.set(key, {
+        migration,
+        direction,
+        keyId,
+        reason: p.reason,
+        attempts: p.attempts,
+        parkedAt: new Date(now()),
+        problem: { code, store, ...(constraint === undefined ? {} : { constraint }), message },
+      });
       return Promise.resolve(true);
     },
     async parkedRepairs(migration, options) {
@@ -143,7 +189,8 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
     async resolveParked(migration, keyIds) {
       const wanted = new Set(keyIds);
       let n = 0;
-      for (const p of parkedOf(migration)) if (wanted.has(p.keyId) && parked.delete(id(migration, p.direction, p.keyId))) n++;
+      for (const p of parkedOf(migration))
+        if (wanted.has(p.keyId) && parked.delete(id(migration, p.direction, p.keyId))) n++;
       return Promise.resolve(n);
     },
   };

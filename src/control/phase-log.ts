@@ -23,7 +23,20 @@ export interface PhaseState extends PhaseSetting {
   readonly changedAt: Date;
 }
 
-export const AUDIT_ACTIONS = ['init', 'advance', 'rollback', 'set', 'halt', 'pause', 'strict', 'evict', 'repair-retry', 'repair-resolve', 'dead-letter-accept', 'facts-reset'] as const;
+export const AUDIT_ACTIONS = [
+  'init',
+  'advance',
+  'rollback',
+  'set',
+  'halt',
+  'pause',
+  'strict',
+  'evict',
+  'repair-retry',
+  'repair-resolve',
+  'dead-letter-accept',
+  'facts-reset',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** Who changed what, when and why. */
@@ -61,7 +74,12 @@ export interface PhaseLog {
    * still at `expectedVersion`. Resolves the new state, or `undefined` when
    * another change won.
    */
-  compareAndSet(migration: string, expectedVersion: number, next: PhaseSetting, audit: AuditInput): Promise<PhaseState | undefined>;
+  compareAndSet(
+    migration: string,
+    expectedVersion: number,
+    next: PhaseSetting,
+    audit: AuditInput,
+  ): Promise<PhaseState | undefined>;
   /**
    * Appends an audit entry that changes no phase (an eviction, an accepted
    * repair or dead letter, a facts reset): `from` and `to` are the current

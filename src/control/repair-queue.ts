@@ -111,9 +111,19 @@ export interface RepairQueue {
    * is in `options.excludeReasons` (the gates leave out intents of writes in
    * flight).
    */
-  repairDepth(migration: string, direction?: RepairDirection, options?: { readonly excludeReasons?: readonly string[] }): Promise<number>;
+  repairDepth(
+    migration: string,
+    direction?: RepairDirection,
+    options?: { readonly excludeReasons?: readonly string[] },
+  ): Promise<number>;
   /** Moves the entry to the parked list iff its seq is still `seq`. Resolves whether it did. */
-  parkRepair(migration: string, direction: RepairDirection, keyId: string, seq: number, problem: RepairProblem): Promise<boolean>;
+  parkRepair(
+    migration: string,
+    direction: RepairDirection,
+    keyId: string,
+    seq: number,
+    problem: RepairProblem,
+  ): Promise<boolean>;
   /** Parked repairs, oldest first. */
   parkedRepairs(migration: string, options?: { readonly limit?: number }): Promise<ParkedRepair[]>;
   parkedCount(migration: string): Promise<number>;

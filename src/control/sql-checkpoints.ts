@@ -10,10 +10,13 @@ export function sqlCheckpoints(x: SqlControlContext): CheckpointStore {
     async saveCheckpoint(migration, checkpoint, value) {
       checkMigration('saveCheckpoint', migration);
       fits('saveCheckpoint', 'the checkpoint name', checkpoint, MYSQL_KEY_LIMITS.checkpointName);
-      const sql = schema.upsert('checkpoints', ['migration', 'name', 'value', 'updated_at'], ['migration', 'name'], [tuple(0, 4)], (_cur, inc) => [
-        `${c.value} = ${inc('value')}`,
-        `${c.updated_at} = ${inc('updated_at')}`,
-      ]);
+      const sql = schema.upsert(
+        'checkpoints',
+        ['migration', 'name', 'value', 'updated_at'],
+        ['migration', 'name'],
+        [tuple(0, 4)],
+        (_cur, inc) => [`${c.value} = ${inc('value')}`, `${c.updated_at} = ${inc('updated_at')}`],
+      );
       await query('saveCheckpoint', sql, [migration, checkpoint, value, clock()]);
     },
 
@@ -24,7 +27,11 @@ export function sqlCheckpoints(x: SqlControlContext): CheckpointStore {
     },
 
     async deleteCheckpoint(migration, checkpoint) {
-      await query('deleteCheckpoint', `DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, checkpoint]);
+      await query(
+        'deleteCheckpoint',
+        `DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`,
+        [migration, checkpoint],
+      );
     },
   };
 }

@@ -29,7 +29,11 @@ export interface SqlControlContext {
   readonly cols: (list: readonly ControlColumn[]) => string;
   readonly query: (operation: string, sql: string, params: readonly unknown[]) => Promise<SqlResult>;
   /** One transaction, retried when the database aborts it for a deadlock (it then wrote nothing). */
-  readonly transaction: <T>(operation: string, fn: (conn: SqlConnection) => Promise<T>, options?: TransactionOptions) => Promise<T>;
+  readonly transaction: <T>(
+    operation: string,
+    fn: (conn: SqlConnection) => Promise<T>,
+    options?: TransactionOptions,
+  ) => Promise<T>;
   readonly wrap: (operation: string, err: unknown) => MidairError;
   readonly invalid: (operation: string, what: string) => MidairError;
   /** MySQL key columns are VARCHAR(n): refuse what would not fit rather than let a lax server truncate it. */
@@ -39,12 +43,17 @@ export interface SqlControlContext {
   readonly checkLimit: (operation: string, limit: number) => void;
 }
 
-export function sqlControlContext(dialect: SqlDialect, driver: SqlDriver, options: { name?: string; tablePrefix?: string; now?: () => number }): SqlControlContext {
+export function sqlControlContext(
+  dialect: SqlDialect,
+  driver: SqlDriver,
+  options: { name?: string; tablePrefix?: string; now?: () => number },
+): SqlControlContext {
   const name = options.name ?? `${dialect.name}:control`;
   const prefix = options.tablePrefix ?? 'midair_';
   const schema = controlSchema(dialect, prefix);
   const ph = (i: number): string => dialect.compiler.placeholder(i);
-  const phs = (offset: number, width: number): string => Array.from({ length: width }, (_, i) => ph(offset + i + 1)).join(', ');
+  const phs = (offset: number, width: number): string =>
+    Array.from({ length: width }, (_, i) => ph(offset + i + 1)).join(', ');
 
   const runner = new SqlRunner(driver, {
     name,
@@ -55,7 +64,8 @@ export function sqlControlContext(dialect: SqlDialect, driver: SqlDriver, option
   const invalid = (operation: string, what: string): MidairError =>
     new MidairError('INVALID_ARGUMENT', `${operation} on ${name}: ${what}`, { details: { store: name, operation } });
   const fits = (operation: string, what: string, value: string, limit: number): void => {
-    if (dialect.name === 'mysql' && [...value].length > limit) throw invalid(operation, `${what} is longer than the ${limit} characters MySQL's control tables hold`);
+    if (dialect.name === 'mysql' && [...value].length > limit)
+      throw invalid(operation, `${what} is longer than the ${limit} characters MySQL's control tables hold`);
   };
 
   return {
@@ -77,12 +87,15 @@ export function sqlControlContext(dialect: SqlDialect, driver: SqlDriver, option
     wrap: (operation, err) => runner.wrap(operation, err),
     invalid,
     fits,
-    checkMigration: (operation, migration) => fits(operation, 'the migration name', migration, MYSQL_KEY_LIMITS.migration),
+    checkMigration: (operation, migration) =>
+      fits(operation, 'the migration name', migration, MYSQL_KEY_LIMITS.migration),
     checkDirection(operation, direction) {
-      if (!(REPAIR_DIRECTIONS as readonly string[]).includes(direction)) throw invalid(operation, `direction must be one of ${REPAIR_DIRECTIONS.join(', ')}`);
+      if (!(REPAIR_DIRECTIONS as readonly string[]).includes(direction))
+        throw invalid(operation, `direction must be one of ${REPAIR_DIRECTIONS.join(', ')}`);
     },
     checkLimit(operation, limit) {
-      if (!(Number.isSafeInteger(limit) && limit >= 0)) throw invalid(operation, 'limit must be a non-negative integer');
+      if (!(Number.isSafeInteger(limit) && limit >= 0))
+        throw invalid(operation, 'limit must be a non-negative integer');
     },
   };
 }

@@ -25,7 +25,9 @@ import {
 type Row = readonly unknown[];
 
 function bad(table: string, column: string): MidairError {
-  return new MidairError('ENCODING', `control table ${table}: column ${column} holds a value midair cannot read`, { details: { table, column } });
+  return new MidairError('ENCODING', `control table ${table}: column ${column} holds a value midair cannot read`, {
+    details: { table, column },
+  });
 }
 
 export function text(row: Row, i: number, table: string, column: string): string {
@@ -57,7 +59,13 @@ function parseSetting(json: string, table: string, column: string): PhaseSetting
   }
   const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
   const { phase, rampPercent, writesPaused, strict } = o;
-  if (!isPhase(phase) || typeof rampPercent !== 'number' || typeof writesPaused !== 'boolean' || typeof strict !== 'boolean') throw bad(table, column);
+  if (
+    !isPhase(phase) ||
+    typeof rampPercent !== 'number' ||
+    typeof writesPaused !== 'boolean' ||
+    typeof strict !== 'boolean'
+  )
+    throw bad(table, column);
   return { phase, rampPercent, writesPaused, strict };
 }
 
@@ -153,10 +161,16 @@ export function decodeParked(row: Row, table: string): ParkedRepair {
 }
 
 export function decodeDeadLetter(row: Row, table: string): DeadLetter {
-  return { keyId: text(row, 0, table, 'key_id'), reason: text(row, 1, table, 'reason'), at: time(row, 2, table, 'at'), attempts: num(row, 3, table, 'attempts') };
+  return {
+    keyId: text(row, 0, table, 'key_id'),
+    reason: text(row, 1, table, 'reason'),
+    at: time(row, 2, table, 'at'),
+    attempts: num(row, 3, table, 'attempts'),
+  };
 }
 
-const optional = (row: Row, i: number, table: string, column: string): string | undefined => (row[i] === null || row[i] === undefined ? undefined : text(row, i, table, column));
+const optional = (row: Row, i: number, table: string, column: string): string | undefined =>
+  row[i] === null || row[i] === undefined ? undefined : text(row, i, table, column);
 
 export function decodeRange(row: Row, table: string): RangeLease {
   return {

@@ -1,7 +1,16 @@
 import type { SqlDialect } from '../sql/sql-dialect.js';
 
 /** The control tables, by their name after the prefix. */
-export const CONTROL_TABLES = ['phase', 'audit', 'instances', 'repairs', 'parked', 'checkpoints', 'dead_letters', 'ranges'] as const;
+export const CONTROL_TABLES = [
+  'phase',
+  'audit',
+  'instances',
+  'repairs',
+  'parked',
+  'checkpoints',
+  'dead_letters',
+  'ranges',
+] as const;
 export type ControlTable = (typeof CONTROL_TABLES)[number];
 
 const COLUMNS = [
@@ -142,7 +151,12 @@ export interface ControlSchema {
    */
   readonly added: readonly AddedColumn[];
   /** `INSERT INTO <table> (cols) VALUES <rows>` that does nothing where the key exists. */
-  insertIfAbsent(table: ControlTable, columns: readonly ControlColumn[], keys: readonly ControlColumn[], rows: readonly string[]): string;
+  insertIfAbsent(
+    table: ControlTable,
+    columns: readonly ControlColumn[],
+    keys: readonly ControlColumn[],
+    rows: readonly string[],
+  ): string;
   /**
    * `INSERT … ON CONFLICT (keys) DO UPDATE SET …` (MySQL: `ON DUPLICATE KEY UPDATE`).
    * `sets(current, incoming)` spells each assignment: `current(col)` is the
@@ -167,10 +181,17 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
   const L = MYSQL_KEY_LIMITS;
   const nn = (col: ControlColumn, type: string): string => `${c[col]} ${type} NOT NULL`;
   const pk = (...cols: ControlColumn[]): string => `PRIMARY KEY (${cols.map((x) => c[x]).join(', ')})`;
-  const index = (table: ControlTable, suffix: string, cols: readonly ControlColumn[]): { inline: string; statement: string } => {
+  const index = (
+    table: ControlTable,
+    suffix: string,
+    cols: readonly ControlColumn[],
+  ): { inline: string; statement: string } => {
     const name = q(`${prefix}${table}_${suffix}`);
     const list = cols.map((x) => c[x]).join(', ');
-    return { inline: `KEY ${name} (${list})`, statement: `CREATE INDEX IF NOT EXISTS ${name} ON ${t[table]} (${list})` };
+    return {
+      inline: `KEY ${name} (${list})`,
+      statement: `CREATE INDEX IF NOT EXISTS ${name} ON ${t[table]} (${list})`,
+    };
   };
   const auditIndex = index('audit', 'by_migration', ['migration', 'seq']);
   const repairsIndex = index('repairs', 'by_age', ['migration', 'direction', 'enqueued_at']);
@@ -294,15 +315,23 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
     added: repairClaimColumns,
     insertIfAbsent(name, columns, keys, rows) {
       const values = `(${cols(columns)}) VALUES ${rows.join(', ')}`;
-      return mysql ? `INSERT IGNORE INTO ${t[name]} ${values}` : `INSERT INTO ${t[name]} ${values} ON CONFLICT (${cols(keys)}) DO NOTHING`;
+      return mysql
+        ? `INSERT IGNORE INTO ${t[name]} ${values}`
+        : `INSERT INTO ${t[name]} ${values} ON CONFLICT (${cols(keys)}) DO NOTHING`;
     },
     upsert(name, columns, keys, rows, sets) {
       const values = `(${cols(columns)}) VALUES ${rows.join(', ')}`;
       if (mysql) {
-        const assignments = sets((x) => c[x], (x) => `VALUES(${c[x]})`);
+        const assignments = sets(
+          (x) => c[x],
+          (x) => `VALUES(${c[x]})`,
+        );
         return `INSERT INTO ${t[name]} ${values} ON DUPLICATE KEY UPDATE ${assignments.join(', ')}`;
       }
-      const assignments = sets((x) => `cur.${c[x]}`, (x) => `excluded.${c[x]}`);
+      const assignments = sets(
+        (x) => `cur.${c[x]}`,
+        (x) => `excluded.${c[x]}`,
+      );
       return `INSERT INTO ${t[name]} AS cur ${values} ON CONFLICT (${cols(keys)}) DO UPDATE SET ${assignments.join(', ')}`;
     },
   };

@@ -45,7 +45,11 @@ export interface SqlControlStoreOptions {
  * const state = await control.init('users-to-pg', 'ops@host');
  * ```
  */
-export function sqlControlStore(dialect: SqlDialect, driver: SqlDriver, options: SqlControlStoreOptions = {}): ControlStore {
+export function sqlControlStore(
+  dialect: SqlDialect,
+  driver: SqlDriver,
+  options: SqlControlStoreOptions = {},
+): ControlStore {
   const x = sqlControlContext(dialect, driver, options);
   return {
     name: x.name,

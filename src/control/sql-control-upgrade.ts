@@ -12,7 +12,8 @@ import { text } from './sql-control-rows.js';
 export async function addMissingColumns(x: SqlControlContext): Promise<void> {
   const { dialect, schema } = x;
   if (dialect.name === 'postgres') {
-    for (const a of schema.added) await x.query('setup', `ALTER TABLE ${schema.t[a.table]} ADD COLUMN IF NOT EXISTS ${a.definition}`, []);
+    for (const a of schema.added)
+      await x.query('setup', `ALTER TABLE ${schema.t[a.table]} ADD COLUMN IF NOT EXISTS ${a.definition}`, []);
     return;
   }
   const columnsOf = async (table: string): Promise<Set<string>> => {

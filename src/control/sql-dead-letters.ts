@@ -24,10 +24,13 @@ export function sqlDeadLetters(x: SqlControlContext): DeadLetters {
             params.push(migration, keyId, byKey.get(keyId) ?? '', now);
             return `(${phs(i * 4, 4)}, 1)`; // attempts
           });
-          const sql = schema.upsert('dead_letters', ['migration', 'key_id', 'reason', 'at', 'attempts'], ['migration', 'key_id'], rows, (cur, inc) => [
-            `${c.reason} = ${inc('reason')}`,
-            `${c.attempts} = ${cur('attempts')} + 1`,
-          ]);
+          const sql = schema.upsert(
+            'dead_letters',
+            ['migration', 'key_id', 'reason', 'at', 'attempts'],
+            ['migration', 'key_id'],
+            rows,
+            (cur, inc) => [`${c.reason} = ${inc('reason')}`, `${c.attempts} = ${cur('attempts')} + 1`],
+          );
           await conn.query(sql, params);
         }
       });
@@ -50,7 +53,11 @@ export function sqlDeadLetters(x: SqlControlContext): DeadLetters {
     },
 
     async deadLetterCount(migration) {
-      const { rows } = await query('deadLetterCount', `SELECT COUNT(*) FROM ${t.dead_letters} WHERE ${c.migration} = ${ph(1)}`, [migration]);
+      const { rows } = await query(
+        'deadLetterCount',
+        `SELECT COUNT(*) FROM ${t.dead_letters} WHERE ${c.migration} = ${ph(1)}`,
+        [migration],
+      );
       return rows[0] ? num(rows[0], 0, prefix + 'dead_letters', 'count') : 0;
     },
   };

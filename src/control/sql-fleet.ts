@@ -4,7 +4,15 @@ import type { SqlControlContext } from './sql-control-context.js';
 import { decodeInstance } from './sql-control-rows.js';
 import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
 
-const INSTANCE_COLUMNS = ['migration', 'instance_id', 'host', 'phase_version', 'in_flight_writes', 'last_seen', 'started_at'] as const;
+const INSTANCE_COLUMNS = [
+  'migration',
+  'instance_id',
+  'host',
+  'phase_version',
+  'in_flight_writes',
+  'last_seen',
+  'started_at',
+] as const;
 
 /** The fleet over SQL: one row per instance in `instances`, upserted by each heartbeat with the context's clock. */
 export function sqlFleet(x: SqlControlContext): Fleet {
@@ -15,8 +23,13 @@ export function sqlFleet(x: SqlControlContext): Fleet {
       fits('heartbeat', 'the instance id', info.instanceId, MYSQL_KEY_LIMITS.instanceId);
       const now = clock();
       const row = [info.migration, info.instanceId, info.host, info.phaseVersion, info.inFlightWrites, now, now];
-      const sql = schema.upsert('instances', INSTANCE_COLUMNS, ['migration', 'instance_id'], [tuple(0, row.length)], (_cur, inc) =>
-        (['host', 'phase_version', 'in_flight_writes', 'last_seen'] as const).map((y) => `${c[y]} = ${inc(y)}`),
+      const sql = schema.upsert(
+        'instances',
+        INSTANCE_COLUMNS,
+        ['migration', 'instance_id'],
+        [tuple(0, row.length)],
+        (_cur, inc) =>
+          (['host', 'phase_version', 'in_flight_writes', 'last_seen'] as const).map((y) => `${c[y]} = ${inc(y)}`),
       );
       await query('heartbeat', sql, row);
     },
@@ -29,8 +42,14 @@ export function sqlFleet(x: SqlControlContext): Fleet {
 
     async removeInstance(migration, instanceId) {
       await transaction('removeInstance', async (conn) => {
-        await conn.query(`DELETE FROM ${t.instances} WHERE ${c.migration} = ${ph(1)} AND ${c.instance_id} = ${ph(2)}`, [migration, instanceId]);
-        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, CHECKPOINTS.shadow(instanceId).name]);
+        await conn.query(`DELETE FROM ${t.instances} WHERE ${c.migration} = ${ph(1)} AND ${c.instance_id} = ${ph(2)}`, [
+          migration,
+          instanceId,
+        ]);
+        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [
+          migration,
+          CHECKPOINTS.shadow(instanceId).name,
+        ]);
       });
     },
   };

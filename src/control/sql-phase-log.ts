@@ -1,23 +1,51 @@
 import { MidairError } from '../core/errors.js';
 import { isPhase } from '../core/phases.js';
 import type { SqlConnection } from '../sql/sql-driver.js';
-import { AUDIT_ACTIONS, settingOf, type AuditInput, type PhaseLog, type PhaseSetting, type PhaseState } from './phase-log.js';
+import {
+  AUDIT_ACTIONS,
+  settingOf,
+  type AuditInput,
+  type PhaseLog,
+  type PhaseSetting,
+  type PhaseState,
+} from './phase-log.js';
 import { INITIAL_SETTING } from './memory-control-store.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeAudit, decodeState, settingJson } from './sql-control-rows.js';
 
-const STATE_COLUMNS = ['migration', 'phase', 'ramp_percent', 'writes_paused', 'strict', 'version', 'changed_at'] as const;
-const AUDIT_COLUMNS = ['seq', 'migration', 'at', 'actor', 'action', 'from_setting', 'to_setting', 'version', 'reason', 'forced'] as const;
+const STATE_COLUMNS = [
+  'migration',
+  'phase',
+  'ramp_percent',
+  'writes_paused',
+  'strict',
+  'version',
+  'changed_at',
+] as const;
+const AUDIT_COLUMNS = [
+  'seq',
+  'migration',
+  'at',
+  'actor',
+  'action',
+  'from_setting',
+  'to_setting',
+  'version',
+  'reason',
+  'forced',
+] as const;
 
 /** Throws what `fail` makes of the first thing wrong with the setting. */
 function settingProblem(s: PhaseSetting, fail: (what: string) => Error): void {
   if (!isPhase(s.phase)) throw fail('unknown phase');
   if (!Number.isFinite(s.rampPercent)) throw fail('rampPercent must be a finite number');
-  if (typeof s.writesPaused !== 'boolean' || typeof s.strict !== 'boolean') throw fail('writesPaused and strict must be booleans');
+  if (typeof s.writesPaused !== 'boolean' || typeof s.strict !== 'boolean')
+    throw fail('writesPaused and strict must be booleans');
 }
 
 function actionProblem(audit: AuditInput, fail: (what: string) => Error): void {
-  if (!(AUDIT_ACTIONS as readonly string[]).includes(audit.action)) throw fail(`action must be one of ${AUDIT_ACTIONS.join(', ')}`);
+  if (!(AUDIT_ACTIONS as readonly string[]).includes(audit.action))
+    throw fail(`action must be one of ${AUDIT_ACTIONS.join(', ')}`);
 }
 
 /**
@@ -26,10 +54,30 @@ function actionProblem(audit: AuditInput, fail: (what: string) => Error): void {
  * change and its entry are written in one transaction; `onChange` runs
  * inside it (PostgreSQL: NOTIFY, delivered on commit).
  */
-export function sqlPhaseLog(x: SqlControlContext, onChange?: (conn: SqlConnection, migration: string) => Promise<void>): Omit<PhaseLog, 'subscribe'> {
-  const { name, prefix, dialect, schema, t, c, ph, tuple, cols, query, transaction, invalid, checkMigration, now: clock } = x;
-  const checkSetting = (operation: string, s: PhaseSetting): void => settingProblem(s, (what) => invalid(operation, what));
-  const checkAction = (operation: string, audit: AuditInput): void => actionProblem(audit, (what) => invalid(operation, what));
+export function sqlPhaseLog(
+  x: SqlControlContext,
+  onChange?: (conn: SqlConnection, migration: string) => Promise<void>,
+): Omit<PhaseLog, 'subscribe'> {
+  const {
+    name,
+    prefix,
+    dialect,
+    schema,
+    t,
+    c,
+    ph,
+    tuple,
+    cols,
+    query,
+    transaction,
+    invalid,
+    checkMigration,
+    now: clock,
+  } = x;
+  const checkSetting = (operation: string, s: PhaseSetting): void =>
+    settingProblem(s, (what) => invalid(operation, what));
+  const checkAction = (operation: string, audit: AuditInput): void =>
+    actionProblem(audit, (what) => invalid(operation, what));
 
   const selectState = `SELECT ${cols(STATE_COLUMNS)} FROM ${t.phase} WHERE ${c.migration} = ${ph(1)}`;
   const readState = async (conn: SqlConnection, migration: string, lock: boolean): Promise<PhaseState | undefined> => {
@@ -37,8 +85,23 @@ export function sqlPhaseLog(x: SqlControlContext, onChange?: (conn: SqlConnectio
     return rows[0] ? decodeState(rows[0], prefix + 'phase') : undefined;
   };
   const insertAudit = `INSERT INTO ${t.audit} (${cols(AUDIT_COLUMNS.slice(1))}) VALUES ${tuple(0, AUDIT_COLUMNS.length - 1)}`;
-  const writeAudit = async (conn: SqlConnection, state: PhaseState, from: PhaseSetting | undefined, audit: AuditInput): Promise<void> => {
-    await conn.query(insertAudit, [state.migration, state.changedAt.getTime(), audit.actor, audit.action, from ? settingJson(from) : null, settingJson(state), state.version, audit.reason, audit.forced ? 1 : 0]);
+  const writeAudit = async (
+    conn: SqlConnection,
+    state: PhaseState,
+    from: PhaseSetting | undefined,
+    audit: AuditInput,
+  ): Promise<void> => {
+    await conn.query(insertAudit, [
+      state.migration,
+      state.changedAt.getTime(),
+      audit.actor,
+      audit.action,
+      from ? settingJson(from) : null,
+      settingJson(state),
+      state.version,
+      audit.reason,
+      audit.forced ? 1 : 0,
+    ]);
   };
 
   return {
@@ -48,15 +111,26 @@ export function sqlPhaseLog(x: SqlControlContext, onChange?: (conn: SqlConnectio
         const now = clock();
         const s = INITIAL_SETTING;
         const row = [migration, s.phase, s.rampPercent, s.writesPaused ? 1 : 0, s.strict ? 1 : 0, 1, now];
-        const { affected } = await conn.query(schema.insertIfAbsent('phase', STATE_COLUMNS, ['migration'], [tuple(0, row.length)]), row);
+        const { affected } = await conn.query(
+          schema.insertIfAbsent('phase', STATE_COLUMNS, ['migration'], [tuple(0, row.length)]),
+          row,
+        );
         if (affected > 0) {
           const state: PhaseState = { migration, ...s, version: 1, changedAt: new Date(now) };
-          await writeAudit(conn, state, undefined, { actor, action: 'init', reason: 'migration created', forced: false });
+          await writeAudit(conn, state, undefined, {
+            actor,
+            action: 'init',
+            reason: 'migration created',
+            forced: false,
+          });
           return state;
         }
         // Another caller created it first and has committed (the insert waited for it): no locking read needed.
         const state = await readState(conn, migration, false);
-        if (!state) throw new MidairError('UNKNOWN', `init on ${name}: the migration's state vanished while it was created`, { details: { store: name, operation: 'init' } });
+        if (!state)
+          throw new MidairError('UNKNOWN', `init on ${name}: the migration's state vanished while it was created`, {
+            details: { store: name, operation: 'init' },
+          });
         return state;
       });
     },
@@ -74,13 +148,28 @@ export function sqlPhaseLog(x: SqlControlContext, onChange?: (conn: SqlConnectio
         const current = await readState(conn, migration, true);
         if (!current || current.version !== expectedVersion) return undefined;
         const now = clock();
-        const sets = [c.phase, c.ramp_percent, c.writes_paused, c.strict, c.changed_at].map((col, i) => `${col} = ${ph(i + 1)}`);
+        const sets = [c.phase, c.ramp_percent, c.writes_paused, c.strict, c.changed_at].map(
+          (col, i) => `${col} = ${ph(i + 1)}`,
+        );
         const { affected } = await conn.query(
           `UPDATE ${t.phase} SET ${sets.join(', ')}, ${c.version} = ${c.version} + 1 WHERE ${c.migration} = ${ph(6)} AND ${c.version} = ${ph(7)}`,
-          [next.phase, next.rampPercent, next.writesPaused ? 1 : 0, next.strict ? 1 : 0, now, migration, expectedVersion],
+          [
+            next.phase,
+            next.rampPercent,
+            next.writesPaused ? 1 : 0,
+            next.strict ? 1 : 0,
+            now,
+            migration,
+            expectedVersion,
+          ],
         );
         if (affected === 0) return undefined;
-        const state: PhaseState = { migration, ...settingOf(next), version: expectedVersion + 1, changedAt: new Date(now) };
+        const state: PhaseState = {
+          migration,
+          ...settingOf(next),
+          version: expectedVersion + 1,
+          changedAt: new Date(now),
+        };
         await writeAudit(conn, state, current, audit);
         await onChange?.(conn, migration);
         return state;

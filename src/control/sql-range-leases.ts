@@ -6,7 +6,18 @@ import type { SqlControlContext } from './sql-control-context.js';
 import { decodeRange, num } from './sql-control-rows.js';
 import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
 
-const RANGE_COLUMNS = ['migration', 'name', 'range_id', 'lo', 'hi', 'after_key', 'owner', 'token', 'leased_until', 'complete'] as const;
+const RANGE_COLUMNS = [
+  'migration',
+  'name',
+  'range_id',
+  'lo',
+  'hi',
+  'after_key',
+  'owner',
+  'token',
+  'leased_until',
+  'complete',
+] as const;
 
 /**
  * Leased ranges over SQL: one row per range in `ranges`. Claims and renewals
@@ -28,20 +39,29 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
       fits('createRanges', 'the backfill name', rangeName, MYSQL_KEY_LIMITS.checkpointName);
       return transaction('createRanges', async (conn) => {
         // One creator wins: the claim row blocks a concurrent creator until this commits, which then inserts nothing.
-        const claim = await conn.query(schema.insertIfAbsent('checkpoints', ['migration', 'name', 'value', 'updated_at'], ['migration', 'name'], [tuple(0, 4)]), [
-          migration,
-          rangesClaimName(rangeName),
-          String(ranges.length),
-          clock(),
-        ]);
+        const claim = await conn.query(
+          schema.insertIfAbsent(
+            'checkpoints',
+            ['migration', 'name', 'value', 'updated_at'],
+            ['migration', 'name'],
+            [tuple(0, 4)],
+          ),
+          [migration, rangesClaimName(rangeName), String(ranges.length), clock()],
+        );
         if (claim.affected === 0) return false;
-        for (const batch of chunked(ranges.map((r, i) => ({ ...r, i })), batchRows)) {
+        for (const batch of chunked(
+          ranges.map((r, i) => ({ ...r, i })),
+          batchRows,
+        )) {
           const params: unknown[] = [];
           const rows = batch.map((r, j) => {
             params.push(migration, rangeName, r.i, r.lo ?? null, r.hi ?? null);
             return `(${phs(j * 5, 5)}, NULL, NULL, 0, 0, 0)`;
           });
-          await conn.query(`INSERT INTO ${t.ranges} (${RANGE_COLUMNS.map((y) => c[y]).join(', ')}) VALUES ${rows.join(', ')}`, params);
+          await conn.query(
+            `INSERT INTO ${t.ranges} (${RANGE_COLUMNS.map((y) => c[y]).join(', ')}) VALUES ${rows.join(', ')}`,
+            params,
+          );
         }
         return true;
       });
@@ -59,7 +79,15 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
         const update =
           `UPDATE ${t.ranges} SET ${c.owner} = ${ph(1)}, ${c.token} = ${ph(2)}, ${c.leased_until} = ${ph(3)} ` +
           `WHERE ${c.migration} = ${ph(4)} AND ${c.name} = ${ph(5)} AND ${c.range_id} = ${ph(6)} AND ${c.token} = ${ph(7)} AND ${c.complete} = 0`;
-        const { affected } = await query('claimRange', update, [owner, token, now + leaseMs, migration, rangeName, rangeId, old]);
+        const { affected } = await query('claimRange', update, [
+          owner,
+          token,
+          now + leaseMs,
+          migration,
+          rangeName,
+          rangeId,
+          old,
+        ]);
         if (affected === 1) return (await readRanges(migration, rangeName)).find((y) => y.rangeId === rangeId);
       }
       return undefined;
@@ -69,7 +97,14 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
       const sql =
         `UPDATE ${t.ranges} SET ${c.leased_until} = ${ph(1)}, ${c.after_key} = COALESCE(${ph(2)}, ${c.after_key}) ` +
         `WHERE ${c.migration} = ${ph(3)} AND ${c.name} = ${ph(4)} AND ${c.range_id} = ${ph(5)} AND ${c.token} = ${ph(6)} AND ${c.complete} = 0`;
-      const { affected } = await query('renewRange', sql, [clock() + leaseMs, after ?? null, migration, rangeName, rangeId, token]);
+      const { affected } = await query('renewRange', sql, [
+        clock() + leaseMs,
+        after ?? null,
+        migration,
+        rangeName,
+        rangeId,
+        token,
+      ]);
       return affected === 1;
     },
 
@@ -85,8 +120,14 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
 
     async dropRanges(migration, rangeName) {
       await transaction('dropRanges', async (conn) => {
-        await conn.query(`DELETE FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, rangeName]);
-        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [migration, rangesClaimName(rangeName)]);
+        await conn.query(`DELETE FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [
+          migration,
+          rangeName,
+        ]);
+        await conn.query(`DELETE FROM ${t.checkpoints} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)}`, [
+          migration,
+          rangesClaimName(rangeName),
+        ]);
       });
     },
   };

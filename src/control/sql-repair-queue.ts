@@ -1,18 +1,48 @@
 import type { SqlConnection } from '../sql/sql-driver.js';
 import { chunked } from '../core/collections.js';
-import { STICKY_REPAIR_REASON, type ParkedRepair, type RepairDirection, type RepairProblem, type RepairQueue } from './repair-queue.js';
+import {
+  STICKY_REPAIR_REASON,
+  type ParkedRepair,
+  type RepairDirection,
+  type RepairProblem,
+  type RepairQueue,
+} from './repair-queue.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeParked, decodeRepair, num, text } from './sql-control-rows.js';
 import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
 import { repairToken } from './repair-token.js';
 
-const REPAIR_COLUMNS = ['migration', 'direction', 'key_id', 'seq', 'reason', 'enqueued_at', 'attempts', 'due_at', 'epoch', 'owner', 'leased_until'] as const;
+const REPAIR_COLUMNS = [
+  'migration',
+  'direction',
+  'key_id',
+  'seq',
+  'reason',
+  'enqueued_at',
+  'attempts',
+  'due_at',
+  'epoch',
+  'owner',
+  'leased_until',
+] as const;
 /** What `decodeRepair` reads. */
 const ENTRY_COLUMNS = REPAIR_COLUMNS.slice(0, 9);
-const PARKED_COLUMNS = ['migration', 'direction', 'key_id', 'reason', 'attempts', 'parked_at', 'problem_code', 'problem_store', 'problem_constraint', 'problem_message'] as const;
+const PARKED_COLUMNS = [
+  'migration',
+  'direction',
+  'key_id',
+  'reason',
+  'attempts',
+  'parked_at',
+  'problem_code',
+  'problem_store',
+  'problem_constraint',
+  'problem_message',
+] as const;
 
 /** Milliseconds as a whole number ≥ 0, or undefined when it is not one. */
-const wholeMs = (ms: number | undefined): number | undefined => (ms === undefined ? 0 : Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined);
+const wholeMs = (ms: number | undefined): number | undefined =>
+  ms === undefined ? 0 : Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined;
 
 /**
  * The durable repair queue over SQL: pending entries in `repairs` (each with
@@ -31,7 +61,8 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
   const lockRow = dialect.forUpdate;
   /** The smaller of two values (SQLite's two-argument MIN is its LEAST). */
   const least = (a: string, b: string): string => (dialect.name === 'sqlite' ? `MIN(${a}, ${b})` : `LEAST(${a}, ${b})`);
-  const greatest = (a: string, b: string): string => (dialect.name === 'sqlite' ? `MAX(${a}, ${b})` : `GREATEST(${a}, ${b})`);
+  const greatest = (a: string, b: string): string =>
+    dialect.name === 'sqlite' ? `MAX(${a}, ${b})` : `GREATEST(${a}, ${b})`;
   const isolation = dialect.name === 'mysql' ? ({ isolation: 'read committed' } as const) : undefined;
 
   /** Upserts pending entries; an entry already there keeps its enqueuedAt and the earlier due time, and gets the new seq and reason. */
@@ -39,7 +70,14 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
     conn: SqlConnection,
     migration: string,
     direction: RepairDirection,
-    rows: readonly { keyId: string; seq: number; reason: string; due: number; attempts: number; epoch?: number | undefined }[],
+    rows: readonly {
+      keyId: string;
+      seq: number;
+      reason: string;
+      due: number;
+      attempts: number;
+      epoch?: number | undefined;
+    }[],
     resetAttempts: boolean,
   ): Promise<void> => {
     const now = x.now();
@@ -63,20 +101,34 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
     }
   };
 
-  const readParked = async (conn: SqlConnection, migration: string, keyIds: readonly string[] | undefined, lock: boolean): Promise<ParkedRepair[]> => {
+  const readParked = async (
+    conn: SqlConnection,
+    migration: string,
+    keyIds: readonly string[] | undefined,
+    lock: boolean,
+  ): Promise<ParkedRepair[]> => {
     const select = `SELECT ${cols(PARKED_COLUMNS)} FROM ${t.parked} WHERE ${c.migration} = ${ph(1)}`;
     const suffix = lock ? lockRow : '';
-    if (keyIds === undefined) return (await conn.query(select + suffix, [migration])).rows.map((r) => decodeParked(r, prefix + 'parked'));
+    if (keyIds === undefined)
+      return (await conn.query(select + suffix, [migration])).rows.map((r) => decodeParked(r, prefix + 'parked'));
     const out: ParkedRepair[] = [];
     for (const batch of chunked([...new Set(keyIds)], x.batchRows)) {
-      const { rows } = await conn.query(`${select} AND ${c.key_id} IN ${tuple(1, batch.length)}${suffix}`, [migration, ...batch]);
+      const { rows } = await conn.query(`${select} AND ${c.key_id} IN ${tuple(1, batch.length)}${suffix}`, [
+        migration,
+        ...batch,
+      ]);
       out.push(...rows.map((r) => decodeParked(r, prefix + 'parked')));
     }
     return out;
   };
 
   /** Deletes parked keys, in one direction or both. */
-  const deleteParked = async (conn: SqlConnection, migration: string, keyIds: readonly string[], direction?: RepairDirection): Promise<number> => {
+  const deleteParked = async (
+    conn: SqlConnection,
+    migration: string,
+    keyIds: readonly string[],
+    direction?: RepairDirection,
+  ): Promise<number> => {
     let removed = 0;
     const where = direction === undefined ? `${c.migration} = ${ph(1)}` : repairKey;
     const head = direction === undefined ? [migration] : [migration, direction];
@@ -96,16 +148,32 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
       for (const e of entries) {
         x.fits('enqueueRepairs', 'a key id', e.keyId, MYSQL_KEY_LIMITS.keyId);
         const delay = wholeMs(e.delayMs);
-        if (delay === undefined) throw x.invalid('enqueueRepairs', 'delayMs must be a non-negative number of milliseconds');
-        if (e.epoch !== undefined && !(Number.isSafeInteger(e.epoch) && e.epoch >= 0)) throw x.invalid('enqueueRepairs', 'epoch must be a non-negative integer');
+        if (delay === undefined)
+          throw x.invalid('enqueueRepairs', 'delayMs must be a non-negative number of milliseconds');
+        if (e.epoch !== undefined && !(Number.isSafeInteger(e.epoch) && e.epoch >= 0))
+          throw x.invalid('enqueueRepairs', 'epoch must be a non-negative integer');
         const before = byKey.get(e.keyId);
-        const epoch = before?.epoch === undefined ? e.epoch : e.epoch === undefined ? before.epoch : Math.max(before.epoch, e.epoch);
+        const epoch =
+          before?.epoch === undefined
+            ? e.epoch
+            : e.epoch === undefined
+              ? before.epoch
+              : Math.max(before.epoch, e.epoch);
         byKey.set(e.keyId, { reason: e.reason, delay: Math.min(delay, before?.delay ?? Infinity), epoch });
       }
       if (byKey.size === 0) return [];
       const now = x.now();
       // Sorted, so concurrent enqueues lock keys in one order.
-      const rows = [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([keyId, e]) => ({ keyId, seq: repairToken(), reason: e.reason, due: now + e.delay, attempts: 0, epoch: e.epoch }));
+      const rows = [...byKey.entries()]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([keyId, e]) => ({
+          keyId,
+          seq: repairToken(),
+          reason: e.reason,
+          due: now + e.delay,
+          attempts: 0,
+          epoch: e.epoch,
+        }));
       await x.transaction('enqueueRepairs', async (conn) => upsertPending(conn, migration, direction, rows, false));
       const seqs = new Map(rows.map((r) => [r.keyId, r.seq]));
       return entries.map((e) => seqs.get(e.keyId) ?? 0);
@@ -132,9 +200,11 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
     async claimRepairs(migration, direction, options) {
       x.checkDirection('claimRepairs', direction);
       x.checkLimit('claimRepairs', options.limit);
-      if (typeof options.owner !== 'string' || options.owner === '') throw x.invalid('claimRepairs', 'owner must be a non-empty string');
+      if (typeof options.owner !== 'string' || options.owner === '')
+        throw x.invalid('claimRepairs', 'owner must be a non-empty string');
       const lease = wholeMs(options.leaseMs);
-      if (lease === undefined || lease === 0) throw x.invalid('claimRepairs', 'leaseMs must be a positive number of milliseconds');
+      if (lease === undefined || lease === 0)
+        throw x.invalid('claimRepairs', 'leaseMs must be a positive number of milliseconds');
       if (options.limit === 0) return [];
       return x.transaction(
         'claimRepairs',
@@ -174,7 +244,10 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
           `UPDATE ${t.repairs} SET ${c.attempts} = ${c.attempts} + 1, ${c.owner} = NULL, ${c.leased_until} = 0 ` +
           `WHERE ${repairKey} AND ${c.key_id} = ${ph(3)} AND ${c.seq} = ${ph(4)}`;
         await conn.query(update, [migration, direction, keyId, seq]);
-        const { rows } = await conn.query(`SELECT ${c.attempts} FROM ${t.repairs} WHERE ${repairKey} AND ${c.key_id} = ${ph(3)}`, [migration, direction, keyId]);
+        const { rows } = await conn.query(
+          `SELECT ${c.attempts} FROM ${t.repairs} WHERE ${repairKey} AND ${c.key_id} = ${ph(3)}`,
+          [migration, direction, keyId],
+        );
         return rows[0] ? num(rows[0], 0, repairs, 'attempts') : 0;
       });
     },
@@ -184,24 +257,49 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
       const where = direction === undefined ? `${c.migration} = ${ph(1)}` : repairKey;
       const excluded = [...new Set(options?.excludeReasons ?? [])];
       const not = excluded.length === 0 ? '' : ` AND ${c.reason} NOT IN ${tuple(params.length, excluded.length)}`;
-      const { rows } = await x.query('repairDepth', `SELECT COUNT(*) FROM ${t.repairs} WHERE ${where}${not}`, [...params, ...excluded]);
+      const { rows } = await x.query('repairDepth', `SELECT COUNT(*) FROM ${t.repairs} WHERE ${where}${not}`, [
+        ...params,
+        ...excluded,
+      ]);
       return rows[0] ? num(rows[0], 0, repairs, 'count') : 0;
     },
 
     async parkRepair(migration, direction, keyId, seq, problem: RepairProblem) {
       x.checkDirection('parkRepair', direction);
-      for (const [field, value] of [['code', problem.code], ['store', problem.store], ['message', problem.message]] as const) {
+      for (const [field, value] of [
+        ['code', problem.code],
+        ['store', problem.store],
+        ['message', problem.message],
+      ] as const) {
         if (typeof value !== 'string') throw x.invalid('parkRepair', `problem.${field} must be a string`);
       }
       return x.transaction('parkRepair', async (conn) => {
         const where = `${repairKey} AND ${c.key_id} = ${ph(3)} AND ${c.seq} = ${ph(4)}`;
-        const { rows } = await conn.query(`SELECT ${c.reason}, ${c.attempts} FROM ${t.repairs} WHERE ${where}${lockRow}`, [migration, direction, keyId, seq]);
+        const { rows } = await conn.query(
+          `SELECT ${c.reason}, ${c.attempts} FROM ${t.repairs} WHERE ${where}${lockRow}`,
+          [migration, direction, keyId, seq],
+        );
         const row = rows[0];
         if (!row) return false;
         await conn.query(`DELETE FROM ${t.repairs} WHERE ${where}`, [migration, direction, keyId, seq]);
-        const params = [migration, direction, keyId, text(row, 0, repairs, 'reason'), num(row, 1, repairs, 'attempts'), x.now(), problem.code, problem.store, problem.constraint ?? null, problem.message];
-        const sql = schema.upsert('parked', PARKED_COLUMNS, ['migration', 'direction', 'key_id'], [tuple(0, params.length)], (_cur, inc) =>
-          PARKED_COLUMNS.slice(3).map((col) => `${c[col]} = ${inc(col)}`),
+        const params = [
+          migration,
+          direction,
+          keyId,
+          text(row, 0, repairs, 'reason'),
+          num(row, 1, repairs, 'attempts'),
+          x.now(),
+          problem.code,
+          problem.store,
+          problem.constraint ?? null,
+          problem.message,
+        ];
+        const sql = schema.upsert(
+          'parked',
+          PARKED_COLUMNS,
+          ['migration', 'direction', 'key_id'],
+          [tuple(0, params.length)],
+          (_cur, inc) => PARKED_COLUMNS.slice(3).map((col) => `${c[col]} = ${inc(col)}`),
         );
         await conn.query(sql, params);
         return true;
@@ -217,7 +315,11 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
     },
 
     async parkedCount(migration) {
-      const { rows } = await x.query('parkedCount', `SELECT COUNT(*) FROM ${t.parked} WHERE ${c.migration} = ${ph(1)}`, [migration]);
+      const { rows } = await x.query(
+        'parkedCount',
+        `SELECT COUNT(*) FROM ${t.parked} WHERE ${c.migration} = ${ph(1)}`,
+        [migration],
+      );
       return rows[0] ? num(rows[0], 0, prefix + 'parked', 'count') : 0;
     },
 
@@ -229,9 +331,16 @@ export function sqlRepairQueue(x: SqlControlContext): RepairQueue {
         const now = x.now();
         for (const direction of new Set(parked.map((p) => p.direction))) {
           // Due at once, with a fresh count of attempts: the operator asked for another round.
-          const rows = parked.filter((p) => p.direction === direction).map((p) => ({ keyId: p.keyId, seq: repairToken(), reason: p.reason, due: now, attempts: 0 }));
+          const rows = parked
+            .filter((p) => p.direction === direction)
+            .map((p) => ({ keyId: p.keyId, seq: repairToken(), reason: p.reason, due: now, attempts: 0 }));
           await upsertPending(conn, migration, direction, rows, true);
-          await deleteParked(conn, migration, rows.map((r) => r.keyId), direction);
+          await deleteParked(
+            conn,
+            migration,
+            rows.map((r) => r.keyId),
+            direction,
+          );
         }
         return parked.length;
       });

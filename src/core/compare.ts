@@ -34,9 +34,17 @@ export function valuesEqual(x: unknown, y: unknown): boolean {
     const a = jsonNumberDecimal(x);
     return a !== undefined && a === jsonNumberDecimal(y);
   }
-  if (x instanceof Date || y instanceof Date) return x instanceof Date && y instanceof Date && x.getTime() === y.getTime();
+  if (x instanceof Date || y instanceof Date)
+    return x instanceof Date && y instanceof Date && x.getTime() === y.getTime();
   if (x instanceof Uint8Array || y instanceof Uint8Array) {
-    return x instanceof Uint8Array && y instanceof Uint8Array && Buffer.compare(Buffer.from(x.buffer, x.byteOffset, x.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)) === 0;
+    return (
+      x instanceof Uint8Array &&
+      y instanceof Uint8Array &&
+      Buffer.compare(
+        Buffer.from(x.buffer, x.byteOffset, x.byteLength),
+        Buffer.from(y.buffer, y.byteOffset, y.byteLength),
+      ) === 0
+    );
   }
   if (Array.isArray(x) || Array.isArray(y)) {
     return Array.isArray(x) && Array.isArray(y) && x.length === y.length && x.every((v, i) => valuesEqual(v, y[i]));
@@ -46,7 +54,9 @@ export function valuesEqual(x: unknown, y: unknown): boolean {
     const kx = Object.keys(x).filter((k) => (x as Record<string, unknown>)[k] !== undefined);
     const ky = Object.keys(y).filter((k) => (y as Record<string, unknown>)[k] !== undefined);
     if (kx.length !== ky.length) return false;
-    return kx.every((k) => Object.hasOwn(y, k) && valuesEqual((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]));
+    return kx.every(
+      (k) => Object.hasOwn(y, k) && valuesEqual((x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]),
+    );
   }
   return false;
 }

@@ -9,7 +9,10 @@ export interface EntityShape<E> {
 }
 
 /** Builds the key extractor for a list of key fields: a scalar for one field, a tuple for several. */
-export function keyReader<K extends Key, E extends object>(keyFields: readonly string[], where: string): (entity: E) => K {
+export function keyReader<K extends Key, E extends object>(
+  keyFields: readonly string[],
+  where: string,
+): (entity: E) => K {
   const arity = keyFields.length;
   const one = keyFields[0] as string;
   return (entity: E): K => {
@@ -26,9 +29,13 @@ export function versionReader<E extends object>(versionField: string | undefined
   return (entity: E) => {
     const v = (entity as Record<string, unknown>)[versionField];
     if (!isVersion(v)) {
-      throw new MidairError('INVALID_ARGUMENT', `entity has no usable version in field "${versionField}" (an integer, bigint or timestamp)`, {
-        details: { field: versionField },
-      });
+      throw new MidairError(
+        'INVALID_ARGUMENT',
+        `entity has no usable version in field "${versionField}" (an integer, bigint or timestamp)`,
+        {
+          details: { field: versionField },
+        },
+      );
     }
     return v;
   };

@@ -115,7 +115,9 @@ export function throwIfAborted(signal: AbortSignal | undefined, operation: strin
  * foreign message (a user's transform, a driver) may quote a value.
  */
 export function errorSummary(error: unknown): { readonly code: string; readonly message: string } {
-  return error instanceof MidairError ? { code: error.code, message: error.message } : { code: 'UNKNOWN', message: error instanceof Error ? error.name : 'error' };
+  return error instanceof MidairError
+    ? { code: error.code, message: error.message }
+    : { code: 'UNKNOWN', message: error instanceof Error ? error.name : 'error' };
 }
 
 /**
@@ -127,7 +129,12 @@ export function errorSummary(error: unknown): { readonly code: string; readonly 
 export class PartialSyncError extends MidairError {
   constructor(
     failure: MidairError,
-    readonly done: { readonly inserted: number; readonly updated: number; readonly deleted: number; readonly unchanged: number },
+    readonly done: {
+      readonly inserted: number;
+      readonly updated: number;
+      readonly deleted: number;
+      readonly unchanged: number;
+    },
     readonly notDone: readonly string[],
   ) {
     super(failure.code, failure.message, { cause: failure, details: failure.details });

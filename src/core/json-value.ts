@@ -109,7 +109,9 @@ function needsCare(text: string): boolean {
  * read by `JSON.parse`, which then loses nothing.
  */
 export function parseJson(text: string): unknown {
-  const value = needsCare(text) ? parse(text, null, { parseNumber: readNumber, onDuplicateKey: LAST_WINS }) : (JSON.parse(text) as unknown);
+  const value = needsCare(text)
+    ? parse(text, null, { parseNumber: readNumber, onDuplicateKey: LAST_WINS })
+    : (JSON.parse(text) as unknown);
   return value === null ? JSON_NULL : value;
 }
 
@@ -123,7 +125,10 @@ const NUMBER_TEXTS: NumberStringifier[] = [
 /** Keeps what JSON cannot hold from being written as something else. */
 function checked(_key: string, value: unknown): unknown {
   if (typeof value === 'number' && !Number.isFinite(value)) {
-    throw new MidairError('ENCODING', 'a json field holds NaN or an infinite number, which JSON cannot hold (JSON.stringify would write null)');
+    throw new MidairError(
+      'ENCODING',
+      'a json field holds NaN or an infinite number, which JSON cannot hold (JSON.stringify would write null)',
+    );
   }
   return value === JSON_NULL ? null : value;
 }
@@ -163,10 +168,12 @@ export function cloneJson<T>(value: T): T {
   if (Buffer.isBuffer(value)) return Buffer.from(value) as T;
   if (value instanceof Uint8Array) return value.slice() as T;
   if (value instanceof Date) return new Date(value.getTime()) as T;
-  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return structuredClone(value);
+  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null)
+    return structuredClone(value);
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    if (k === '__proto__') Object.defineProperty(out, k, { value: cloneJson(v), enumerable: true, writable: true, configurable: true });
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: cloneJson(v), enumerable: true, writable: true, configurable: true });
     else out[k] = cloneJson(v);
   }
   return out as T;

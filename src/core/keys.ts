@@ -68,13 +68,16 @@ function partId(part: KeyPart): string {
 export function assertKey(key: unknown, arity: number, where: string): asserts key is Key {
   const parts = arity === 1 ? [key] : key;
   if (!Array.isArray(parts) || parts.length !== arity) {
-    throw new MidairError('INVALID_ARGUMENT', `${where}: expected a key of ${arity} part(s)${arity > 1 ? ' as an array' : ''}`, {
-      details: { operation: where },
-    });
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `${where}: expected a key of ${arity} part(s)${arity > 1 ? ' as an array' : ''}`,
+      {
+        details: { operation: where },
+      },
+    );
   }
   for (const p of parts as unknown[]) {
-    const ok =
-      typeof p === 'string' || typeof p === 'bigint' || (typeof p === 'number' && Number.isSafeInteger(p));
+    const ok = typeof p === 'string' || typeof p === 'bigint' || (typeof p === 'number' && Number.isSafeInteger(p));
     if (!ok) {
       throw new MidairError(
         'INVALID_ARGUMENT',
@@ -94,7 +97,8 @@ export function assertKey(key: unknown, arity: number, where: string): asserts k
 export function parseKeyId(id: string): Key {
   if (id.startsWith('[')) {
     const parts = JSON.parse(id) as unknown;
-    if (!Array.isArray(parts) || !parts.every((p) => typeof p === 'string')) throw new MidairError('INVALID_ARGUMENT', 'not a key id');
+    if (!Array.isArray(parts) || !parts.every((p) => typeof p === 'string'))
+      throw new MidairError('INVALID_ARGUMENT', 'not a key id');
     return parts.map((p: string) => parsePart(p));
   }
   return parsePart(id);

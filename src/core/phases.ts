@@ -4,7 +4,15 @@
  *
  * @example PHASES.indexOf('ramp') // 3
  */
-export const PHASES = ['old-only', 'dual-write', 'shadow-read', 'ramp', 'new-primary', 'old-read-only', 'complete'] as const;
+export const PHASES = [
+  'old-only',
+  'dual-write',
+  'shadow-read',
+  'ramp',
+  'new-primary',
+  'old-read-only',
+  'complete',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export const SIDES = ['old', 'new'] as const;
@@ -33,13 +41,62 @@ export interface PhaseRules {
 }
 
 export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
-  'old-only': { authoritative: 'old', secondWrite: false, readsNew: 'never', compare: false, fallbackToOld: false, awaitSecondWrite: false },
-  'dual-write': { authoritative: 'old', secondWrite: true, readsNew: 'never', compare: false, fallbackToOld: false, awaitSecondWrite: false },
-  'shadow-read': { authoritative: 'old', secondWrite: true, readsNew: 'never', compare: true, fallbackToOld: false, awaitSecondWrite: true },
-  ramp: { authoritative: 'old', secondWrite: true, readsNew: 'ramped', compare: true, fallbackToOld: true, awaitSecondWrite: true },
-  'new-primary': { authoritative: 'new', secondWrite: true, readsNew: 'always', compare: true, fallbackToOld: true, awaitSecondWrite: true },
-  'old-read-only': { authoritative: 'new', secondWrite: false, readsNew: 'always', compare: false, fallbackToOld: true, awaitSecondWrite: false },
-  complete: { authoritative: 'new', secondWrite: false, readsNew: 'always', compare: false, fallbackToOld: false, awaitSecondWrite: false },
+  'old-only': {
+    authoritative: 'old',
+    secondWrite: false,
+    readsNew: 'never',
+    compare: false,
+    fallbackToOld: false,
+    awaitSecondWrite: false,
+  },
+  'dual-write': {
+    authoritative: 'old',
+    secondWrite: true,
+    readsNew: 'never',
+    compare: false,
+    fallbackToOld: false,
+    awaitSecondWrite: false,
+  },
+  'shadow-read': {
+    authoritative: 'old',
+    secondWrite: true,
+    readsNew: 'never',
+    compare: true,
+    fallbackToOld: false,
+    awaitSecondWrite: true,
+  },
+  ramp: {
+    authoritative: 'old',
+    secondWrite: true,
+    readsNew: 'ramped',
+    compare: true,
+    fallbackToOld: true,
+    awaitSecondWrite: true,
+  },
+  'new-primary': {
+    authoritative: 'new',
+    secondWrite: true,
+    readsNew: 'always',
+    compare: true,
+    fallbackToOld: true,
+    awaitSecondWrite: true,
+  },
+  'old-read-only': {
+    authoritative: 'new',
+    secondWrite: false,
+    readsNew: 'always',
+    compare: false,
+    fallbackToOld: true,
+    awaitSecondWrite: false,
+  },
+  complete: {
+    authoritative: 'new',
+    secondWrite: false,
+    readsNew: 'always',
+    compare: false,
+    fallbackToOld: false,
+    awaitSecondWrite: false,
+  },
 });
 
 export function nextPhase(phase: Phase): Phase | undefined {

@@ -228,7 +228,11 @@ export interface Store<K extends Key, E extends object> {
    * what it returns — an entity (put), `undefined` (delete, leaving a
    * tombstone), or `null` (leave that key alone).
    */
-  syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult>;
+  syncMany(
+    keys: readonly K[],
+    read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>,
+    options?: CallOptions,
+  ): Promise<SyncManyResult>;
   /**
    * Optional: {@link syncMany} reading `source` itself, when the two are of
    * one engine and shape and rows can go across as the database prints them
@@ -278,7 +282,12 @@ export interface Store<K extends Key, E extends object> {
    * {@link hashRange} of the parts of `range` cut at `splits` (ascending keys
    * within it): `(after, s1], (s1, s2], …, (sN, through]`, in one pass.
    */
-  hashParts?(range: KeyRange<K>, splits: readonly K[], ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash[]>;
+  hashParts?(
+    range: KeyRange<K>,
+    splits: readonly K[],
+    ignore: ReadonlySet<string>,
+    options?: CallOptions,
+  ): Promise<RangeHash[]>;
   /** The key at 1-based position `offset` within `range`, in the store's order; `undefined` when the range holds fewer. */
   keyAt?(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined>;
 
@@ -291,7 +300,10 @@ export interface Store<K extends Key, E extends object> {
 }
 
 /** The keys of a store's scan, read key-only where the store can. */
-export async function* scanKeysOf<K extends Key, E extends object>(store: Store<K, E>, options: ScanOptions<K> = {}): AsyncIterable<K[]> {
+export async function* scanKeysOf<K extends Key, E extends object>(
+  store: Store<K, E>,
+  options: ScanOptions<K> = {},
+): AsyncIterable<K[]> {
   if (store.scanKeys) {
     yield* store.scanKeys(options);
     return;
@@ -307,7 +319,11 @@ export async function* scanKeysOf<K extends Key, E extends object>(store: Store<
  * row" leaves only a delete-and-re-create pair in between unseen: the reason
  * adapters should implement `readKey`.
  */
-export async function readKeyOf<K extends Key, E extends object>(store: Store<K, E>, key: K, options?: CallOptions): Promise<KeyState<K, E>> {
+export async function readKeyOf<K extends Key, E extends object>(
+  store: Store<K, E>,
+  key: K,
+  options?: CallOptions,
+): Promise<KeyState<K, E>> {
   if (store.readKey) return store.readKey(key, options);
   for (let tries = 0; ; tries++) {
     const entity = await store.get(key, options);
@@ -320,11 +336,20 @@ export async function readKeyOf<K extends Key, E extends object>(store: Store<K,
 }
 
 /** Whether the store holds each key, read key-only where the store can. */
-export async function hasManyOf<K extends Key, E extends object>(store: Store<K, E>, keys: readonly K[], options?: CallOptions): Promise<boolean[]> {
+export async function hasManyOf<K extends Key, E extends object>(
+  store: Store<K, E>,
+  keys: readonly K[],
+  options?: CallOptions,
+): Promise<boolean[]> {
   if (store.hasMany) return store.hasMany(keys, options);
   return (await store.getMany(keys, options)).map((e) => e !== undefined);
 }
 
-export function emptyBulkResult(): { inserted: number; updated: number; skippedExisting: number; skippedTombstoned: number } {
+export function emptyBulkResult(): {
+  inserted: number;
+  updated: number;
+  skippedExisting: number;
+  skippedTombstoned: number;
+} {
   return { inserted: 0, updated: 0, skippedExisting: 0, skippedTombstoned: 0 };
 }

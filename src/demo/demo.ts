@@ -24,7 +24,11 @@ import { sleep } from '../core/sleep.js';
  * would wait for the lock synchronously, stalling every instance (separate
  * processes each have their own, as the CLI tests do).
  */
-async function instance(stores: { old: Store<bigint, DemoUser>; new: Store<bigint, DemoUser>; control: ControlStore }, id: string, faults: FaultSwitch): Promise<Migration<bigint, DemoUser>> {
+async function instance(
+  stores: { old: Store<bigint, DemoUser>; new: Store<bigint, DemoUser>; control: ControlStore },
+  id: string,
+  faults: FaultSwitch,
+): Promise<Migration<bigint, DemoUser>> {
   return defineMigration<bigint, DemoUser>({
     name: 'users',
     old: stores.old,
@@ -39,7 +43,6 @@ async function instance(stores: { old: Store<bigint, DemoUser>; new: Store<bigin
     autoHalt: { windowMs: 3000, maxErrorRate: 0.2, minSamples: 20 },
   }).start();
 }
-
 
 /**
  * The whole migration on embedded SQLite, in under a minute: several
@@ -76,16 +79,35 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   oldDb.exec(OLD_SCHEMA);
   const newDb = await openSqlite(join(dir, 'new.sqlite'));
   for (const sql of NEW_SCHEMA) newDb.exec(sql);
-  const operatorOld: Store<bigint, DemoUser> = sqliteStore(oldDb, oldUsers, { name: 'old (sqlite users)', ownsDatabase: true });
-  const operatorNew: Store<bigint, DemoUser> = sqliteStore(newDb, newUsers, { name: 'new (sqlite users + user_profiles)', ownsDatabase: true });
-  const control: ControlStore = sqliteControlStore(await openSqlite(join(dir, 'control.sqlite')), { ownsDatabase: true });
+  const operatorOld: Store<bigint, DemoUser> = sqliteStore(oldDb, oldUsers, {
+    name: 'old (sqlite users)',
+    ownsDatabase: true,
+  });
+  const operatorNew: Store<bigint, DemoUser> = sqliteStore(newDb, newUsers, {
+    name: 'new (sqlite users + user_profiles)',
+    ownsDatabase: true,
+  });
+  const control: ControlStore = sqliteControlStore(await openSqlite(join(dir, 'control.sqlite')), {
+    ownsDatabase: true,
+  });
   await Promise.all([operatorOld.setup(), operatorNew.setup(), control.setup()]);
-  for (let i = 1; i <= rows; i += 2000) await operatorOld.writeIfNewer(Array.from({ length: Math.min(2000, rows - i + 1) }, (_, j) => makeUser(i + j, 1)));
+  for (let i = 1; i <= rows; i += 2000)
+    await operatorOld.writeIfNewer(Array.from({ length: Math.min(2000, rows - i + 1) }, (_, j) => makeUser(i + j, 1)));
   note(`seeded ${rows} users into old (SQLite users); new is users + user_profiles with name → full_name`);
 
-  const operator = defineMigration<bigint, DemoUser>({ name: 'users', old: operatorOld, new: operatorNew, control, instanceId: 'operator', actor: 'demo-operator', pollMs: 50, instanceExpiryMs: 2000 });
+  const operator = defineMigration<bigint, DemoUser>({
+    name: 'users',
+    old: operatorOld,
+    new: operatorNew,
+    control,
+    instanceId: 'operator',
+    actor: 'demo-operator',
+    pollMs: 50,
+    instanceExpiryMs: 2000,
+  });
   const fleet: Migration<bigint, DemoUser>[] = [];
-  for (let i = 0; i < (options.instances ?? 3); i++) fleet.push(await instance({ old: operatorOld, new: operatorNew, control }, `app-${i + 1}`, faults));
+  for (let i = 0; i < (options.instances ?? 3); i++)
+    fleet.push(await instance({ old: operatorOld, new: operatorNew, control }, `app-${i + 1}`, faults));
   let halts = 0;
   for (const f of fleet) {
     f.on('halted', ({ from, to, reason }) => {
@@ -95,10 +117,13 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     });
   }
   note(`${fleet.length} application instances serving ${fleet.length * (options.clients ?? 2)} clients`);
-  const load = startLoad(
-    fleet,
-    { rows, clientsPerInstance: options.clients ?? 2, thinkMs: 5, began, random: rng(options.seed ?? 7) },
-  );
+  const load = startLoad(fleet, {
+    rows,
+    clientsPerInstance: options.clients ?? 2,
+    thinkMs: 5,
+    began,
+    random: rng(options.seed ?? 7),
+  });
 
   /** Advances through the gates, waiting while one is still filling (shadow comparisons, repairs). */
   const advance = async (label: string, extra: { rampPercent?: number } = {}): Promise<void> => {
@@ -128,11 +153,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await sleep(dwell / 2);
     const bar = rowsBar(options.progressBar, 'backfill', '         ');
     bar.start(rows);
-    const backfill = await operator.backfill({ chunkSize: 1000, onProgress: (p) => bar.update(p.rowsDone, p.rowsPerSecond) });
+    const backfill = await operator.backfill({
+      chunkSize: 1000,
+      onProgress: (p) => bar.update(p.rowsDone, p.rowsPerSecond),
+    });
     bar.stop();
-    note(`backfill ${backfill.status}: ${backfill.inserted} inserted, ${backfill.updated} updated, ${backfill.deleted} deleted beside live writes, in ${backfill.durationMs} ms`);
+    note(
+      `backfill ${backfill.status}: ${backfill.inserted} inserted, ${backfill.updated} updated, ${backfill.deleted} deleted beside live writes, in ${backfill.durationMs} ms`,
+    );
     const first = await operator.verify({ recheckDelayMs: 100 });
-    note(`verification: ${first.status}, ${first.matched} entities matched, ${first.missing.total + first.extra.total + first.different.total} differences, ${first.changedDuringRun.total} changed while it ran`);
+    note(
+      `verification: ${first.status}, ${first.matched} entities matched, ${first.missing.total + first.extra.total + first.different.total} differences, ${first.changedDuringRun.total} changed while it ran`,
+    );
     await advance('compare reads off the hot path');
     await sleep(dwell);
     await advance('read 10 % of keys from new', { rampPercent: 10 });
@@ -146,7 +178,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await operator.drainRepairs();
     note('repair queue drained: new caught up with the writes it missed');
     await sleep(dwell / 2);
-    while ((await control.getState('users'))?.phase !== 'ramp') await advance('back to the ramp after the halt', { rampPercent: 10 });
+    while ((await control.getState('users'))?.phase !== 'ramp')
+      await advance('back to the ramp after the halt', { rampPercent: 10 });
     await sleep(dwell / 2);
     await ramp(50);
     await sleep(dwell / 2);
@@ -155,7 +188,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await advance('new becomes authoritative');
     await sleep(dwell);
     verification = await operator.verify({ recheckDelayMs: 100 });
-    note(`final verification (new-primary: the last phase where old still gets every write): ${verification.status}, ${verification.matched} matched, ${verification.missing.total + verification.extra.total + verification.different.total} differences`);
+    note(
+      `final verification (new-primary: the last phase where old still gets every write): ${verification.status}, ${verification.matched} matched, ${verification.missing.total + verification.extra.total + verification.different.total} differences`,
+    );
     await advance('stop writing old');
     await sleep(dwell / 2);
     const sweep = await operator.sweep();
@@ -176,7 +211,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   keys.forEach((k, i) => {
     const want = load.expected.get(k);
     const got = actual[i];
-    if ((want === undefined) !== (got === undefined) || (want && got && diffEntities(want, got).length > 0)) lostWrites++;
+    if ((want === undefined) !== (got === undefined) || (want && got && diffEntities(want, got).length > 0))
+      lostWrites++;
   });
   await Promise.all([operatorOld.close(), operatorNew.close(), control.close()]);
   note(`done: ${load.stats.ops} operations, ${load.stats.errors} client errors, ${lostWrites} lost writes`);
@@ -188,10 +224,21 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (s.error) p.errors++;
     byPhase.set(s.phase, p);
   }
-  const phases = [...byPhase].map(([phase, p]): PhaseFigures => ({ phase, ops: p.ms.length, errors: p.errors, p50Ms: round(percentile(p.ms, 50)), p99Ms: round(percentile(p.ms, 99)) }));
+  const phases = [...byPhase].map(([phase, p]): PhaseFigures => ({
+    phase,
+    ops: p.ms.length,
+    errors: p.errors,
+    p50Ms: round(percentile(p.ms, 50)),
+    p99Ms: round(percentile(p.ms, 99)),
+  }));
   const final = verification;
   const result = {
-    ok: load.stats.errors === 0 && lostWrites === 0 && load.stats.staleReads === 0 && final.status === 'equal' && halts > 0,
+    ok:
+      load.stats.errors === 0 &&
+      lostWrites === 0 &&
+      load.stats.staleReads === 0 &&
+      final.status === 'equal' &&
+      halts > 0,
     durationMs: Math.round(performance.now() - began),
     rows,
     instances: fleet.length,

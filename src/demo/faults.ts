@@ -9,7 +9,16 @@ export interface FaultSwitch {
   injected: number;
 }
 
-const FAILING: ReadonlySet<string> = new Set(['get', 'getMany', 'put', 'delete', 'syncKey', 'syncMany', 'writeIfNewer', 'getTombstone']);
+const FAILING: ReadonlySet<string> = new Set([
+  'get',
+  'getMany',
+  'put',
+  'delete',
+  'syncKey',
+  'syncMany',
+  'writeIfNewer',
+  'getTombstone',
+]);
 
 /** The store, failing every data call with a CONNECTION error while the switch is down. */
 export function withFaults<K extends Key, E extends object>(store: Store<K, E>, faults: FaultSwitch): Store<K, E> {
@@ -22,7 +31,9 @@ export function withFaults<K extends Key, E extends object>(store: Store<K, E>, 
       return (...args: unknown[]): unknown => {
         if (faults.down) {
           faults.injected++;
-          return Promise.reject(new MidairError('CONNECTION', `${prop} on ${target.name} failed: the demo's fault burst is on`));
+          return Promise.reject(
+            new MidairError('CONNECTION', `${prop} on ${target.name} failed: the demo's fault burst is on`),
+          );
         }
         return method.apply(target, args);
       };

@@ -14,7 +14,10 @@ export function formatDemo(r: DemoResult): string {
   const width = Math.max(...r.phases.map((p) => p.phase.length), 5);
   const table = [
     `  ${'phase'.padEnd(width)}  ${'ops'.padStart(6)}  ${'errors'.padStart(6)}  ${'p50 ms'.padStart(7)}  ${'p99 ms'.padStart(7)}`,
-    ...r.phases.map((p) => `  ${p.phase.padEnd(width)}  ${String(p.ops).padStart(6)}  ${String(p.errors).padStart(6)}  ${p.p50Ms.toFixed(2).padStart(7)}  ${p.p99Ms.toFixed(2).padStart(7)}`),
+    ...r.phases.map(
+      (p) =>
+        `  ${p.phase.padEnd(width)}  ${String(p.ops).padStart(6)}  ${String(p.errors).padStart(6)}  ${p.p50Ms.toFixed(2).padStart(7)}  ${p.p99Ms.toFixed(2).padStart(7)}`,
+    ),
   ];
   const v = r.verification;
   return [

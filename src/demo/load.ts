@@ -27,7 +27,10 @@ export interface LoadStats {
  * writes through one instance's repository: updates, deletes, re-creates and
  * reads its own keys, reading its writes back.
  */
-export function startLoad(instances: readonly Migration<bigint, DemoUser>[], o: { rows: number; clientsPerInstance: number; thinkMs: number; began: number; random: () => number }) {
+export function startLoad(
+  instances: readonly Migration<bigint, DemoUser>[],
+  o: { rows: number; clientsPerInstance: number; thinkMs: number; began: number; random: () => number },
+) {
   const clients = instances.length * o.clientsPerInstance;
   const expected = new Map<bigint, DemoUser | undefined>();
   // Versions only grow per key, across deletes and re-creates too: the contract newer-wins writes rely on
@@ -59,7 +62,8 @@ export function startLoad(instances: readonly Migration<bigint, DemoUser>[], o: 
         } else {
           const got = await repo.get(id);
           const want = expected.has(id) ? expected.get(id) : makeUser(Number(id), 1);
-          if ((got === undefined) !== (want === undefined) || (got && want && diffEntities(got, want).length > 0)) stats.staleReads++;
+          if ((got === undefined) !== (want === undefined) || (got && want && diffEntities(got, want).length > 0))
+            stats.staleReads++;
         }
       } catch {
         error = true;

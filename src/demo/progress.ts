@@ -18,6 +18,16 @@ export interface RowsBar {
  */
 export function rowsBar(enabled: boolean | undefined, label: string, indent = '  '): RowsBar {
   if (!enabled) return { start: () => undefined, update: () => undefined, stop: () => undefined };
-  const bar = new cliProgress.SingleBar({ format: `${indent}${label} [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s, eta {eta}s`, hideCursor: true }, cliProgress.Presets.shades_classic);
-  return { start: (total) => bar.start(total, 0, { speed: 0 }), update: (done, speed) => bar.update(done, { speed }), stop: () => bar.stop() };
+  const bar = new cliProgress.SingleBar(
+    {
+      format: `${indent}${label} [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s, eta {eta}s`,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  return {
+    start: (total) => bar.start(total, 0, { speed: 0 }),
+    update: (done, speed) => bar.update(done, { speed }),
+    stop: () => bar.stop(),
+  };
 }

@@ -57,11 +57,21 @@ export function demoReportHtml(result: Omit<DemoResult, 'reportPath'>, samples: 
   const phaseNames = [...new Set(runs.map((r) => r.phase))];
   const colorOf = (p: string): string => COLORS[phaseNames.indexOf(p) % COLORS.length] ?? '#999';
   const strip = runs
-    .map((r) => `<div class="seg" title="${escape(r.phase)}" style="left:${((r.from / total) * 100).toFixed(3)}%;width:${(((r.to - r.from) / total) * 100).toFixed(3)}%;background:${colorOf(r.phase)}"></div>`)
+    .map(
+      (r) =>
+        `<div class="seg" title="${escape(r.phase)}" style="left:${((r.from / total) * 100).toFixed(3)}%;width:${(((r.to - r.from) / total) * 100).toFixed(3)}%;background:${colorOf(r.phase)}"></div>`,
+    )
     .join('');
   const legend = phaseNames.map((p) => `<span><i style="background:${colorOf(p)}"></i>${escape(p)}</span>`).join(' ');
-  const rows = result.phases.map((p) => `<tr><td>${escape(p.phase)}</td><td>${p.ops}</td><td>${p.errors}</td><td>${p.p50Ms}</td><td>${p.p99Ms}</td></tr>`).join('');
-  const events = result.timeline.map((e) => `<tr><td>${(e.atMs / 1000).toFixed(1)} s</td><td>${escape(e.event)}</td></tr>`).join('');
+  const rows = result.phases
+    .map(
+      (p) =>
+        `<tr><td>${escape(p.phase)}</td><td>${p.ops}</td><td>${p.errors}</td><td>${p.p50Ms}</td><td>${p.p99Ms}</td></tr>`,
+    )
+    .join('');
+  const events = result.timeline
+    .map((e) => `<tr><td>${(e.atMs / 1000).toFixed(1)} s</td><td>${escape(e.event)}</td></tr>`)
+    .join('');
   const v = result.verification;
   const verdict = result.ok ? '<b class="ok">OK</b>' : '<b class="bad">FAILED</b>';
   return `<!doctype html>

@@ -46,7 +46,16 @@ export const newUsers: SqlMapping<DemoUser> = sqlMapping<DemoUser>({
   key: 'id',
   version: 'version',
   tables: [
-    { table: 'users', columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('full_name'), createdAt: col.timestamptz('created_at'), version: col.integer('version') } },
+    {
+      table: 'users',
+      columns: {
+        id: col.bigint('id'),
+        email: col.text('email'),
+        name: col.text('full_name'),
+        createdAt: col.timestamptz('created_at'),
+        version: col.integer('version'),
+      },
+    },
     { table: 'user_profiles', columns: { id: col.bigint('user_id'), bio: col.text('bio'), prefs: col.json('prefs') } },
   ],
 });

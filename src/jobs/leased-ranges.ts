@@ -23,7 +23,12 @@ export interface LeasedRangesOptions<K extends Key> {
   /** Whether the run is paused right now (checked before every step; the lease is kept renewed). */
   readonly paused?: () => Promise<boolean>;
   /** Runs one step of a range, from `after` (exclusive) up to `through` (inclusive); it may resume a range another worker began. */
-  readonly step: (worker: number, lease: RangeLease, after: K | undefined, through: K | undefined) => Promise<RangeStep<K>>;
+  readonly step: (
+    worker: number,
+    lease: RangeLease,
+    after: K | undefined,
+    through: K | undefined,
+  ) => Promise<RangeStep<K>>;
 }
 
 /**
@@ -35,7 +40,9 @@ export interface LeasedRangesOptions<K extends Key> {
  * holder, so each step must be idempotent. Used by the backfill and by
  * verification.
  */
-export async function runLeasedRanges<K extends Key>(o: LeasedRangesOptions<K>): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown }> {
+export async function runLeasedRanges<K extends Key>(
+  o: LeasedRangesOptions<K>,
+): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown }> {
   const workers = Math.max(1, Math.floor(o.workers));
   const owner = o.owner ?? processInstanceId();
   if ((await o.control.ranges(o.migration, o.name)).length === 0) {
@@ -54,7 +61,8 @@ export async function runLeasedRanges<K extends Key>(o: LeasedRangesOptions<K>):
         await sleep(Math.min(o.leaseMs / 4, 500), o.signal); // others hold the rest; a dead one's lease runs out
         continue;
       }
-      let after = (lease.after ?? lease.lo) === undefined ? undefined : (parseKeyId((lease.after ?? lease.lo) as string) as K);
+      let after =
+        (lease.after ?? lease.lo) === undefined ? undefined : (parseKeyId((lease.after ?? lease.lo) as string) as K);
       const through = lease.hi === undefined ? undefined : (parseKeyId(lease.hi) as K);
       // A run that stops cleanly hands its lease back at once (a dead one's runs out).
       const release = async (): Promise<void> => {

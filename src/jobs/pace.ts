@@ -40,7 +40,11 @@ export function inWindow(windows: PaceOptions['windows'], at: Date): boolean {
  * Checks the pace once; resolves why the next chunk must wait, or
  * `undefined` when it may run. `probe` times one cheap read of each store.
  */
-export async function paceCheck(options: PaceOptions, probe: () => Promise<number>, now: Date = new Date()): Promise<PaceReason | undefined> {
+export async function paceCheck(
+  options: PaceOptions,
+  probe: () => Promise<number>,
+  now: Date = new Date(),
+): Promise<PaceReason | undefined> {
   if (!inWindow(options.windows, now)) return 'window';
   if (options.latencyBudgetMs !== undefined && (await probe()) > options.latencyBudgetMs) return 'latency';
   if (options.replicaLag && (await options.replicaLag()) > (options.maxReplicaLagMs ?? 1000)) return 'replica-lag';

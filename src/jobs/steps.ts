@@ -6,18 +6,29 @@ import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 import { sleep } from '../core/sleep.js';
 
-
 /**
  * Waits until the next chunk may run (time windows, a latency probe of both
  * stores, replica lag), backing off up to 5 s between checks. Resolves false
  * when aborted meanwhile.
  */
-export async function waitForPace<K extends Key, E extends object>(source: Store<K, E>, target: Store<K, E>, options: PaceOptions & { readonly signal?: AbortSignal | undefined; readonly onWait?: ((reason: PaceReason) => void) | undefined }, probeKey: K | undefined, throttle: Throttle): Promise<boolean> {
+export async function waitForPace<K extends Key, E extends object>(
+  source: Store<K, E>,
+  target: Store<K, E>,
+  options: PaceOptions & {
+    readonly signal?: AbortSignal | undefined;
+    readonly onWait?: ((reason: PaceReason) => void) | undefined;
+  },
+  probeKey: K | undefined,
+  throttle: Throttle,
+): Promise<boolean> {
   if (!options.windows && options.latencyBudgetMs === undefined && !options.replicaLag) return true;
   const probe = async (): Promise<number> => {
     if (probeKey === undefined) return 0;
     const t0 = performance.now(); // sub-millisecond: a budget of 1 ms must be measurable
-    await Promise.all([source.get(probeKey, { signal: options.signal }), target.get(probeKey, { signal: options.signal })]);
+    await Promise.all([
+      source.get(probeKey, { signal: options.signal }),
+      target.get(probeKey, { signal: options.signal }),
+    ]);
     return performance.now() - t0;
   };
   for (let backoff = 100; ; backoff = Math.min(backoff * 2, 5000)) {
@@ -35,13 +46,25 @@ export async function readControl(control: ControlStore, migration: string, name
   return (await loadCheckpoint(control, migration, CHECKPOINTS.backfillControl(name))) ?? {};
 }
 
-export async function firstPage<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal, through?: K): Promise<E[]> {
+export async function firstPage<K extends Key, E extends object>(
+  store: Store<K, E>,
+  after: K | undefined,
+  size: number,
+  signal?: AbortSignal,
+  through?: K,
+): Promise<E[]> {
   for await (const chunk of store.scan({ after, through, chunkSize: size, signal })) return chunk;
   return [];
 }
 
 /** {@link firstPage}, keys only (read key-only where the store can). */
-export async function firstKeys<K extends Key, E extends object>(store: Store<K, E>, after: K | undefined, size: number, signal?: AbortSignal, through?: K): Promise<K[]> {
+export async function firstKeys<K extends Key, E extends object>(
+  store: Store<K, E>,
+  after: K | undefined,
+  size: number,
+  signal?: AbortSignal,
+  through?: K,
+): Promise<K[]> {
   for await (const chunk of scanKeysOf(store, { after, through, chunkSize: size, signal })) return chunk;
   return [];
 }
@@ -59,12 +82,16 @@ export function workerThrottles(
   options: ThrottleOptions,
 ): { throttles: Throttle[]; paused: () => Promise<boolean> } {
   const share = (rate: number | undefined): number | undefined => (rate === undefined ? undefined : rate / workers);
-  const throttles = Array.from({ length: workers }, () => new Throttle({ ...options, maxRowsPerSecond: share(options.maxRowsPerSecond) }));
+  const throttles = Array.from(
+    { length: workers },
+    () => new Throttle({ ...options, maxRowsPerSecond: share(options.maxRowsPerSecond) }),
+  );
   return {
     throttles,
     paused: async () => {
       const settings = await readControl(control, migration, name);
-      if (settings.maxRowsPerSecond !== undefined) for (const t of throttles) t.maxRowsPerSecond = share(settings.maxRowsPerSecond);
+      if (settings.maxRowsPerSecond !== undefined)
+        for (const t of throttles) t.maxRowsPerSecond = share(settings.maxRowsPerSecond);
       return settings.paused === true;
     },
   };

@@ -59,7 +59,11 @@ export class Throttle {
     }
     if (this.maxRowsPerSecond !== undefined && this.maxRowsPerSecond > 0) {
       const minimum = (rows * 1000) / this.maxRowsPerSecond;
-      if (this.#target > 0) this.#size = Math.min(this.#size, Math.max(this.#min, Math.round((this.maxRowsPerSecond * this.#target) / 1000)));
+      if (this.#target > 0)
+        this.#size = Math.min(
+          this.#size,
+          Math.max(this.#min, Math.round((this.maxRowsPerSecond * this.#target) / 1000)),
+        );
       return Math.max(0, minimum - ms);
     }
     return 0;

@@ -81,12 +81,17 @@ function asText(raw: unknown, type: string): string {
 const integer: Codec<number> = {
   type: 'integer',
   encode(value) {
-    if (!Number.isSafeInteger(value)) throw new MidairError('ENCODING', 'an integer field holds a value that is not a safe integer; map it with col.bigint');
+    if (!Number.isSafeInteger(value))
+      throw new MidairError(
+        'ENCODING',
+        'an integer field holds a value that is not a safe integer; map it with col.bigint',
+      );
     return value;
   },
   decode(raw) {
     const n = typeof raw === 'number' ? raw : Number(asText(raw, 'integer'));
-    if (!Number.isSafeInteger(n)) throw new MidairError('ENCODING', 'a column value is beyond 2^53; map the field with col.bigint');
+    if (!Number.isSafeInteger(n))
+      throw new MidairError('ENCODING', 'a column value is beyond 2^53; map the field with col.bigint');
     return n;
   },
   hashAs: 'integer',
@@ -115,7 +120,8 @@ const bigint: Codec<bigint> = {
 /** Canonical decimal text: no exponent, no trailing fractional zeros, no `-0`. */
 export function canonicalDecimal(text: string): string {
   let s = text.trim();
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(s)) throw new MidairError('ENCODING', 'a numeric value is not a plain decimal number');
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(s))
+    throw new MidairError('ENCODING', 'a numeric value is not a plain decimal number');
   let sign = '';
   if (s.startsWith('-') || s.startsWith('+')) {
     sign = s.startsWith('-') ? '-' : '';
@@ -168,7 +174,8 @@ const boolean: Codec<boolean> = {
     throw bad('boolean', raw);
   },
   hashAs: 'boolean',
-  accepts: (d) => (d === 'postgres' ? ['boolean'] : d === 'mysql' ? ['boolean', 'int32'] : ['int64', 'numeric', 'boolean']),
+  accepts: (d) =>
+    d === 'postgres' ? ['boolean'] : d === 'mysql' ? ['boolean', 'int32'] : ['int64', 'numeric', 'boolean'],
 };
 
 export interface TimestampOptions {
@@ -178,7 +185,8 @@ export interface TimestampOptions {
 
 function timestamptz(options: TimestampOptions = {}): Codec<Date | string> {
   const asDate = (options.as ?? 'date') === 'date';
-  const toMicros = (value: Date | string): bigint => (value instanceof Date ? instantFromDate(value) : parseInstant(value));
+  const toMicros = (value: Date | string): bigint =>
+    value instanceof Date ? instantFromDate(value) : parseInstant(value);
   const fromMicros = (micros: bigint): Date | string => (asDate ? dateFromInstant(micros) : formatInstant(micros));
   return {
     type: 'timestamptz',
@@ -224,7 +232,8 @@ const DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
 const date: Codec<string> = {
   type: 'date',
   encode(value) {
-    if (typeof value !== 'string' || !DATE_RE.test(value)) throw new MidairError('ENCODING', 'a date field is not YYYY-MM-DD text');
+    if (typeof value !== 'string' || !DATE_RE.test(value))
+      throw new MidairError('ENCODING', 'a date field is not YYYY-MM-DD text');
     return value;
   },
   decode(raw) {
@@ -271,13 +280,15 @@ const json: Codec<unknown> = {
 const bytes: Codec<Uint8Array> = {
   type: 'bytes',
   encode(value) {
-    if (!(value instanceof Uint8Array)) throw new MidairError('ENCODING', 'a bytes field holds a value that is not a Uint8Array');
+    if (!(value instanceof Uint8Array))
+      throw new MidairError('ENCODING', 'a bytes field holds a value that is not a Uint8Array');
     return Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   },
   decode(raw, dialect) {
     if (Buffer.isBuffer(raw)) return raw;
     if (raw instanceof Uint8Array) return Buffer.from(raw);
-    if (dialect === 'postgres' && typeof raw === 'string' && raw.startsWith('\\x')) return Buffer.from(raw.slice(2), 'hex');
+    if (dialect === 'postgres' && typeof raw === 'string' && raw.startsWith('\\x'))
+      return Buffer.from(raw.slice(2), 'hex');
     throw bad('bytes', raw);
   },
   hashAs: 'bytes',

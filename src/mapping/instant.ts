@@ -21,7 +21,11 @@ interface Parts {
 
 function parseParts(text: string): Parts {
   const m = TIMESTAMP_RE.exec(text.trim());
-  if (!m) throw new MidairError('ENCODING', 'a timestamp is not in ISO 8601 form (expected YYYY-MM-DD HH:MM:SS[.ffffff][±HH:MM])');
+  if (!m)
+    throw new MidairError(
+      'ENCODING',
+      'a timestamp is not in ISO 8601 form (expected YYYY-MM-DD HH:MM:SS[.ffffff][±HH:MM])',
+    );
   const frac = (m[7] ?? '').padEnd(6, '0').slice(0, 6);
   let offsetSeconds: number | undefined;
   const zone = m[8];
@@ -73,9 +77,24 @@ const digits = (text: string, from: number, count: number): number => {
  */
 export function parseInstantMs(text: string): number | undefined {
   const n = text.length;
-  if (n < 19 || text[4] !== '-' || text[7] !== '-' || (text[10] !== ' ' && text[10] !== 'T') || text[13] !== ':' || text[16] !== ':') return undefined;
+  if (
+    n < 19 ||
+    text[4] !== '-' ||
+    text[7] !== '-' ||
+    (text[10] !== ' ' && text[10] !== 'T') ||
+    text[13] !== ':' ||
+    text[16] !== ':'
+  )
+    return undefined;
   const y = digits(text, 0, 4);
-  const wall = Date.UTC(y, digits(text, 5, 2) - 1, digits(text, 8, 2), digits(text, 11, 2), digits(text, 14, 2), digits(text, 17, 2));
+  const wall = Date.UTC(
+    y,
+    digits(text, 5, 2) - 1,
+    digits(text, 8, 2),
+    digits(text, 11, 2),
+    digits(text, 14, 2),
+    digits(text, 17, 2),
+  );
   if (Number.isNaN(wall) || y < 1000) return undefined;
   let i = 19;
   let ms = 0;

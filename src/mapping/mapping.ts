@@ -29,14 +29,20 @@ export const col = Object.freeze({
   numeric: (column: string) => spec(column, codecs.numeric as Codec<never>),
   text: (column: string) => spec(column, codecs.text as Codec<never>),
   boolean: (column: string) => spec(column, codecs.boolean as Codec<never>),
-  timestamptz: (column: string, options?: TimestampOptions) => spec(column, codecs.timestamptz(options) as Codec<never>),
+  timestamptz: (column: string, options?: TimestampOptions) =>
+    spec(column, codecs.timestamptz(options) as Codec<never>),
   timestamp: (column: string) => spec(column, codecs.timestamp as Codec<never>),
   date: (column: string) => spec(column, codecs.date as Codec<never>),
   json: (column: string) => spec(column, codecs.json as Codec<never>),
   bytes: (column: string) => spec(column, codecs.bytes as Codec<never>),
   uuid: (column: string) => spec(column, codecs.uuid as Codec<never>),
   custom: <T>(column: string, codec: Codec<T> | CustomCodecSpec<T>) =>
-    spec(column, ('accepts' in codec && typeof codec.accepts === 'function' ? codec : codecs.custom(codec as CustomCodecSpec<T>)) as Codec<never>),
+    spec(
+      column,
+      ('accepts' in codec && typeof codec.accepts === 'function'
+        ? codec
+        : codecs.custom(codec as CustomCodecSpec<T>)) as Codec<never>,
+    ),
 });
 
 type FieldOf<E> = keyof E & string;
@@ -107,8 +113,10 @@ export interface SqlMapping<E> {
 export function sqlMapping<E extends object>(spec: SqlMappingSpec<E>): SqlMapping<E> {
   const keyFields: string[] = typeof spec.key === 'string' ? [spec.key] : [...(spec.key as readonly string[])];
   const invalid = (what: string): MidairError => new MidairError('INVALID_ARGUMENT', `invalid mapping: ${what}`);
-  if (keyFields.length === 0) throw invalid('`key` names no field; give the key field name, or an array for a composite key');
-  if (!Array.isArray(spec.tables) || spec.tables.length === 0) throw invalid('`tables` is empty; list at least the primary table');
+  if (keyFields.length === 0)
+    throw invalid('`key` names no field; give the key field name, or an array for a composite key');
+  if (!Array.isArray(spec.tables) || spec.tables.length === 0)
+    throw invalid('`tables` is empty; list at least the primary table');
 
   const seen = new Map<string, string>();
   const tables = spec.tables.map((t, index): MappedTable => {
@@ -149,7 +157,9 @@ export function sqlMapping<E extends object>(spec: SqlMappingSpec<E>): SqlMappin
     }
   }
 
-  const selectFields = tables.flatMap((t, tableIndex) => (tableIndex === 0 ? t.fields : t.valueColumns).map((f) => ({ ...f, tableIndex })));
+  const selectFields = tables.flatMap((t, tableIndex) =>
+    (tableIndex === 0 ? t.fields : t.valueColumns).map((f) => ({ ...f, tableIndex })),
+  );
   return Object.freeze({
     spec,
     keyFields,
@@ -180,28 +190,53 @@ export function describeCodec(codec: Pick<MappedField['codec'], 'type' | 'hashAs
  * lower-casing `uuid`) is a different key in each store: copying it leaves
  * new with rows old seems to lack.
  */
-export function compareKeyCodecs(oldMapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>, newMapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>): KeyCodecMismatch[] {
+export function compareKeyCodecs(
+  oldMapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>,
+  newMapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>,
+): KeyCodecMismatch[] {
   const names = (m: typeof oldMapping): string => `(${m.keyFields.join(', ')})`;
-  if (oldMapping.keyFields.length !== newMapping.keyFields.length || oldMapping.keyFields.some((f, i) => newMapping.keyFields[i] !== f)) {
-    return [{ field: oldMapping.keyFields.join(', '), old: names(oldMapping), new: names(newMapping), why: `the key fields differ: old ${names(oldMapping)}, new ${names(newMapping)}` }];
+  if (
+    oldMapping.keyFields.length !== newMapping.keyFields.length ||
+    oldMapping.keyFields.some((f, i) => newMapping.keyFields[i] !== f)
+  ) {
+    return [
+      {
+        field: oldMapping.keyFields.join(', '),
+        old: names(oldMapping),
+        new: names(newMapping),
+        why: `the key fields differ: old ${names(oldMapping)}, new ${names(newMapping)}`,
+      },
+    ];
   }
-  const codecOf = (m: typeof oldMapping, field: string): MappedField['codec'] => (m.tables[0].keyColumns.find((f) => f.field === field) as MappedField).codec;
+  const codecOf = (m: typeof oldMapping, field: string): MappedField['codec'] =>
+    (m.tables[0].keyColumns.find((f) => f.field === field) as MappedField).codec;
   const out: KeyCodecMismatch[] = [];
   for (const field of oldMapping.keyFields) {
     const a = codecOf(oldMapping, field);
     const b = codecOf(newMapping, field);
     if (a.type !== b.type || a.hashAs !== b.hashAs) {
-      out.push({ field, old: describeCodec(a), new: describeCodec(b), why: `key field "${field}" is mapped as ${describeCodec(a)} in old and ${describeCodec(b)} in new` });
+      out.push({
+        field,
+        old: describeCodec(a),
+        new: describeCodec(b),
+        why: `key field "${field}" is mapped as ${describeCodec(a)} in old and ${describeCodec(b)} in new`,
+      });
     }
   }
   return out;
 }
 
 /** A key read through the mapping's key codecs on `dialect` — encoded as it would be written, then decoded as it would be read back. */
-export function roundTripKey(key: unknown, mapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>, dialect: DialectName): unknown {
+export function roundTripKey(
+  key: unknown,
+  mapping: Pick<SqlMapping<never>, 'keyFields' | 'tables'>,
+  dialect: DialectName,
+): unknown {
   const fields = mapping.tables[0].keyColumns;
-  const one = (f: MappedField, v: unknown): unknown => (f.codec as Codec<unknown>).decode(f.codec.encode(v as never, dialect), dialect);
+  const one = (f: MappedField, v: unknown): unknown =>
+    (f.codec as Codec<unknown>).decode(f.codec.encode(v as never, dialect), dialect);
   if (fields.length === 1) return one(fields[0] as MappedField, key);
-  if (!Array.isArray(key)) throw new MidairError('INVALID_ARGUMENT', `a composite key of (${mapping.keyFields.join(', ')}) must be a tuple`);
+  if (!Array.isArray(key))
+    throw new MidairError('INVALID_ARGUMENT', `a composite key of (${mapping.keyFields.join(', ')}) must be a tuple`);
   return fields.map((f, i) => one(f, key[i] as unknown));
 }

@@ -70,7 +70,11 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     this.keyFields = keyFields;
     this.keyOf = keyReader<K, E>(keyFields, `${this.name}.keyOf`);
     this.versionOf = versionReader<E>(options.version);
-    this.capabilities = Object.freeze({ ...DEFAULT_CAPABILITIES, versioned: options.version !== undefined, transactions: true });
+    this.capabilities = Object.freeze({
+      ...DEFAULT_CAPABILITIES,
+      versioned: options.version !== undefined,
+      transactions: true,
+    });
   }
 
   #open(operation: string, options?: CallOptions): void {
@@ -141,10 +145,12 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
 
   async getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]> {
     this.#open('getMany', options);
-    return Promise.resolve(keys.map((k) => {
-      const row = this.#rows.get(keyId(k));
-      return row === undefined ? undefined : cloneEntity(row);
-    }));
+    return Promise.resolve(
+      keys.map((k) => {
+        const row = this.#rows.get(keyId(k));
+        return row === undefined ? undefined : cloneEntity(row);
+      }),
+    );
   }
 
   async put(entity: E, options?: PutOptions): Promise<void> {
@@ -160,7 +166,10 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   async delete(key: K, options?: DeleteOptions): Promise<boolean> {
     this.#openWrite('delete', options);
     if (options?.version !== undefined && !this.capabilities.versioned) {
-      throw new MidairError('INVALID_ARGUMENT', `delete on ${this.name}: a version was given but the store has no version field`);
+      throw new MidairError(
+        'INVALID_ARGUMENT',
+        `delete on ${this.name}: a version was given but the store has no version field`,
+      );
     }
     this.#checkFence('delete', options);
     const row = this.#rows.get(keyId(key));
@@ -176,7 +185,11 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     if (tombstone) {
       const previous = this.#tombstones.get(id);
       const rowVersion = row && this.capabilities.versioned ? this.versionOf(row) : undefined;
-      this.#tombstones.set(id, { key, version: maxVersion(maxVersion(previous?.version, rowVersion), version), deletedAt: new Date() });
+      this.#tombstones.set(id, {
+        key,
+        version: maxVersion(maxVersion(previous?.version, rowVersion), version),
+        deletedAt: new Date(),
+      });
     }
     return existed;
   }
@@ -187,7 +200,11 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     try {
       const value = await read();
       this.#open('syncKey', options);
-      if (value !== undefined && keyId(this.keyOf(value)) !== keyId(key)) throw new MidairError('INVALID_ARGUMENT', `syncKey on ${this.name}: the source returned an entity of another key`);
+      if (value !== undefined && keyId(this.keyOf(value)) !== keyId(key))
+        throw new MidairError(
+          'INVALID_ARGUMENT',
+          `syncKey on ${this.name}: the source returned an entity of another key`,
+        );
       this.#checkFence('syncKey', options);
       if (value === undefined) return this.#delete(key, true, undefined) ? 'deleted' : 'absent';
       this.#set(key, value);
@@ -264,9 +281,15 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     return Promise.resolve(result);
   }
 
-  async syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult> {
+  async syncMany(
+    keys: readonly K[],
+    read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>,
+    options?: CallOptions,
+  ): Promise<SyncManyResult> {
     this.#openWrite('syncMany', options);
-    const unique = [...new Map(keys.map((k) => [keyId(k), k])).entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const unique = [...new Map(keys.map((k) => [keyId(k), k])).entries()].sort((a, b) =>
+      a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0,
+    );
     const releases: (() => void)[] = [];
     try {
       for (const [id] of unique) releases.push(await this.#locks.acquire(id));
@@ -281,7 +304,11 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
         if (value === null) result.unchanged++;
         else if (value === undefined) result[this.#delete(key, true, undefined) ? 'deleted' : 'unchanged']++;
         else {
-          if (keyId(this.keyOf(value)) !== id) throw new MidairError('INVALID_ARGUMENT', `syncMany on ${this.name}: the source returned an entity of another key`);
+          if (keyId(this.keyOf(value)) !== id)
+            throw new MidairError(
+              'INVALID_ARGUMENT',
+              `syncMany on ${this.name}: the source returned an entity of another key`,
+            );
           result[this.#rows.has(id) ? 'updated' : 'inserted']++;
           this.#set(key, value);
           this.#tombstones.delete(id);

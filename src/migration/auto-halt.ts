@@ -33,7 +33,10 @@ export class AutoHalt {
   constructor(deps: AutoHaltDeps) {
     this.#d = deps;
     const options = deps.options;
-    this.#halt = options === false ? undefined : { windowMs: 60_000, maxErrorRate: 0.2, maxMismatchRate: 0.05, minSamples: 50, ...options };
+    this.#halt =
+      options === false
+        ? undefined
+        : { windowMs: 60_000, maxErrorRate: 0.2, maxMismatchRate: 0.05, minSamples: 50, ...options };
     this.#secondaryWindow = new RateWindow(this.#halt?.windowMs ?? 60_000);
     this.#mismatchWindow = new RateWindow(this.#halt?.windowMs ?? 60_000);
   }

@@ -1,4 +1,13 @@
-import { CHECKPOINTS, DEFAULT_RUN_NAMES, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type BackfillFact, type BackfillRuns } from '../control/checkpoints.js';
+import {
+  CHECKPOINTS,
+  DEFAULT_RUN_NAMES,
+  checkpointExists,
+  deleteCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type BackfillFact,
+  type BackfillRuns,
+} from '../control/checkpoints.js';
 import { INTENT_REASON, type AuditEntry, type ControlStore } from '../control/control-store.js';
 import { MidairError } from '../core/errors.js';
 import type { MigrationFacts } from './gates.js';
@@ -12,7 +21,12 @@ async function loadRuns(control: ControlStore, migration: string): Promise<Backf
  * complete) when it begins, complete when it ends, with the phase version it
  * ended under and its dead letters. Sweeps are not backfills and are not recorded.
  */
-export async function recordBackfillRun(control: ControlStore, migration: string, name: string, fact: Omit<BackfillFact, 'name'>): Promise<void> {
+export async function recordBackfillRun(
+  control: ControlStore,
+  migration: string,
+  name: string,
+  fact: Omit<BackfillFact, 'name'>,
+): Promise<void> {
   const runs = await loadRuns(control, migration);
   await saveCheckpoint(control, migration, CHECKPOINTS.backfillRuns, { ...runs, [name]: { name, ...fact } });
 }
@@ -23,7 +37,10 @@ export function lastEntryIntoOldOnly(audit: readonly AuditEntry[]): AuditEntry |
 }
 
 /** Whether a fact recorded at `version` / `at` is from before `since` (the last entry into old-only): it no longer holds. */
-function stale(since: AuditEntry | undefined, fact: { readonly phaseVersion?: number | undefined; readonly at?: string | undefined }): boolean {
+function stale(
+  since: AuditEntry | undefined,
+  fact: { readonly phaseVersion?: number | undefined; readonly at?: string | undefined },
+): boolean {
   if (!since) return false;
   if (fact.phaseVersion !== undefined) return fact.phaseVersion < since.version;
   if (fact.at !== undefined) return new Date(fact.at).getTime() < since.at.getTime();
@@ -38,7 +55,11 @@ function stale(since: AuditEntry | undefined, fact: { readonly phaseVersion?: nu
  * and the other, or whose checkpoint an older version wrote without a fact,
  * still counts under its name — the default run's and every recorded one's.
  */
-async function backfillFacts(control: ControlStore, migration: string, since: AuditEntry | undefined): Promise<MigrationFacts['backfill']> {
+async function backfillFacts(
+  control: ControlStore,
+  migration: string,
+  since: AuditEntry | undefined,
+): Promise<MigrationFacts['backfill']> {
   const recorded = await loadRuns(control, migration);
   const facts = Object.values(recorded).filter((r) => !stale(since, r));
   const names = new Set([...Object.keys(recorded), DEFAULT_RUN_NAMES.backfill]);
@@ -60,9 +81,18 @@ async function backfillFacts(control: ControlStore, migration: string, since: Au
 }
 
 /** Reads everything the gates, `status` and `plan` look at. */
-export async function readFacts(control: ControlStore, migration: string, instanceExpiryMs: number, now = new Date()): Promise<MigrationFacts> {
+export async function readFacts(
+  control: ControlStore,
+  migration: string,
+  instanceExpiryMs: number,
+  now = new Date(),
+): Promise<MigrationFacts> {
   const state = await control.getState(migration);
-  if (!state) throw new MidairError('INVALID_ARGUMENT', `migration ${migration} has no state in the control store yet: run \`midair status\` after an instance started, or advance it once`);
+  if (!state)
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `migration ${migration} has no state in the control store yet: run \`midair status\` after an instance started, or advance it once`,
+    );
   const fleet = await control.instances(migration, new Date(now.getTime() - instanceExpiryMs));
   const audit = await control.auditLog(migration, { limit: 500 });
   // A rollback to old-only drops what new was known to hold: facts from before it no longer count, even if nobody reset them.
@@ -104,17 +134,30 @@ export async function readFacts(control: ControlStore, migration: string, instan
  * copied or verified before no longer describes it, and a backfill must copy
  * again from the first key (the audit log keeps the history).
  */
-export async function resetFactsForNew(control: ControlStore, migration: string, actor: string, reason = 'entered old-only: new no longer gets writes'): Promise<void> {
+export async function resetFactsForNew(
+  control: ControlStore,
+  migration: string,
+  actor: string,
+  reason = 'entered old-only: new no longer gets writes',
+): Promise<void> {
   const runs = await loadRuns(control, migration);
   const names = new Set([DEFAULT_RUN_NAMES.backfill, DEFAULT_RUN_NAMES.sweep, ...Object.keys(runs)]);
   for (const name of names) {
     const run = CHECKPOINTS.backfillRun(name);
-    if (await checkpointExists(control, migration, run)) await saveCheckpoint(control, migration, run, { complete: false, reset: true });
+    if (await checkpointExists(control, migration, run))
+      await saveCheckpoint(control, migration, run, { complete: false, reset: true });
     await control.dropRanges(migration, name);
   }
   await saveCheckpoint(control, migration, CHECKPOINTS.backfillRuns, {});
-  if (await checkpointExists(control, migration, CHECKPOINTS.lastVerification)) await saveCheckpoint(control, migration, CHECKPOINTS.lastVerification, null);
+  if (await checkpointExists(control, migration, CHECKPOINTS.lastVerification))
+    await saveCheckpoint(control, migration, CHECKPOINTS.lastVerification, null);
   // No counts are the same as zero counts to the gates, and leave no row behind.
-  for (const i of await control.instances(migration, new Date(0))) await deleteCheckpoint(control, migration, CHECKPOINTS.shadow(i.instanceId));
-  await control.appendAudit(migration, { actor, action: 'facts-reset', reason: `${reason}: backfill, verification and shadow facts for new cleared`, forced: false });
+  for (const i of await control.instances(migration, new Date(0)))
+    await deleteCheckpoint(control, migration, CHECKPOINTS.shadow(i.instanceId));
+  await control.appendAudit(migration, {
+    actor,
+    action: 'facts-reset',
+    reason: `${reason}: backfill, verification and shadow facts for new cleared`,
+    forced: false,
+  });
 }

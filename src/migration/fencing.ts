@@ -26,10 +26,18 @@ export async function raiseFences<K extends Key, E extends object>(
       const raise = store.raiseFence?.bind(store);
       if (!raise) return;
       try {
-        await withTimeout((signal) => raise({ migration, epoch }, { signal }), timeoutMs, `raise the fence of ${store.name}`);
+        await withTimeout(
+          (signal) => raise({ migration, epoch }, { signal }),
+          timeoutMs,
+          `raise the fence of ${store.name}`,
+        );
       } catch (error) {
         if (!required[side]) return onError(side, error);
-        throw new MidairError(error instanceof MidairError ? error.code : 'UNKNOWN', `migration ${migration}: could not raise the fence of the ${side} store (${store.name}) to phase version ${epoch}; nothing changed`, { cause: error });
+        throw new MidairError(
+          error instanceof MidairError ? error.code : 'UNKNOWN',
+          `migration ${migration}: could not raise the fence of the ${side} store (${store.name}) to phase version ${epoch}; nothing changed`,
+          { cause: error },
+        );
       }
     }),
   );

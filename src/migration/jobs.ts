@@ -3,7 +3,18 @@ import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import { PHASE_RULES } from '../core/phases.js';
 import { sleep } from '../core/sleep.js';
-import { acceptDeadLetters, checkKeyMappings, refusedResult, retryDeadLetters, runBackfill, unstartedResult, type BackfillControl, type BackfillOptions, type BackfillResult, type KeyMappings } from '../backfill/backfill.js';
+import {
+  acceptDeadLetters,
+  checkKeyMappings,
+  refusedResult,
+  retryDeadLetters,
+  runBackfill,
+  unstartedResult,
+  type BackfillControl,
+  type BackfillOptions,
+  type BackfillResult,
+  type KeyMappings,
+} from '../backfill/backfill.js';
 import { phaseRefusal } from '../backfill/guards.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
@@ -27,7 +38,10 @@ export interface JobDeps<K extends Key, E extends object> {
   readonly beginWrite: () => Promise<WriteTicket>;
 }
 
-export type RepairOptions<E> = Pick<VerifyOptions<E>, 'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'>;
+export type RepairOptions<E> = Pick<
+  VerifyOptions<E>,
+  'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'
+>;
 
 /**
  * The jobs a migration runs beside the serving path — backfill, sweep,
@@ -54,12 +68,22 @@ export class Jobs<K extends Key, E extends object> {
     const state = await control.getState(this.#name);
     if (!state) return runBackfill(this.#name, o.old, o.new, control, options);
     try {
-      await raiseFences({ old: o.old, new: o.new }, this.#name, state.version, { old: true, new: true }, o.timeoutMs, () => undefined);
+      await raiseFences(
+        { old: o.old, new: o.new },
+        this.#name,
+        state.version,
+        { old: true, new: true },
+        o.timeoutMs,
+        () => undefined,
+      );
     } catch (error) {
       // Like a failure in any chunk: a result that says why, and a run that can start again.
       return unstartedResult(options.signal?.aborted ? 'aborted' : 'failed', error);
     }
-    return runBackfill(this.#name, o.old, o.new, control, { ...options, fence: { migration: this.#name, epoch: state.version } });
+    return runBackfill(this.#name, o.old, o.new, control, {
+      ...options,
+      fence: { migration: this.#name, epoch: state.version },
+    });
   }
 
   async sweep(options: Omit<BackfillOptions<E>, 'missingOnly' | 'tombstonesWin'> = {}): Promise<BackfillResult> {
@@ -72,16 +96,26 @@ export class Jobs<K extends Key, E extends object> {
     await saveCheckpoint(this.#d.control, this.#name, CHECKPOINTS.backfillControl(name), settings);
   }
 
-  async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
+  async retryDeadLetters(
+    options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {},
+  ): Promise<{ retried: number; copied: number; stillFailing: number }> {
     const { control, settings: o } = this.#d;
     const refusal = await phaseRefusal(control, this.#name, 'sweep');
     if (refusal) throw refusal;
     if (options.keyMappings) await checkKeyMappings(options.keyMappings, o.old, { signal: options.signal });
     const state = await control.getState(this.#name);
-    return retryDeadLetters(this.#name, o.old, o.new, control, { ...options, ...(state ? { fence: { migration: this.#name, epoch: state.version } } : {}) });
+    return retryDeadLetters(this.#name, o.old, o.new, control, {
+      ...options,
+      ...(state ? { fence: { migration: this.#name, epoch: state.version } } : {}),
+    });
   }
 
-  async acceptDeadLetters(options: { readonly reason: string; readonly force: boolean; readonly actor?: string; readonly keyIds?: readonly string[] }): Promise<number> {
+  async acceptDeadLetters(options: {
+    readonly reason: string;
+    readonly force: boolean;
+    readonly actor?: string;
+    readonly keyIds?: readonly string[];
+  }): Promise<number> {
     return acceptDeadLetters(this.#name, this.#d.control, { ...options, actor: options.actor ?? this.#d.actor });
   }
 
@@ -102,7 +136,11 @@ export class Jobs<K extends Key, E extends object> {
       } catch (error) {
         // The differences were found but not all repaired: the run failed, and says why (regression: a failing store threw out of verify).
         const code = error instanceof MidairError ? error.code : 'UNKNOWN';
-        final = { ...report, status: 'failed', error: { code, message: error instanceof Error ? error.message : String(error) } };
+        final = {
+          ...report,
+          status: 'failed',
+          error: { code, message: error instanceof Error ? error.message : String(error) },
+        };
       }
     }
     if (final.status === 'equal' || final.status === 'different') await this.#saveVerification(final);
@@ -131,7 +169,12 @@ export class Jobs<K extends Key, E extends object> {
     const o = this.#d.settings;
     const ticket = await this.#d.beginWrite();
     try {
-      return await repairKeys(ticket.state, keyIds, { old: o.old, new: o.new }, { ...options, fence: { migration: this.#name, epoch: ticket.state.version } });
+      return await repairKeys(
+        ticket.state,
+        keyIds,
+        { old: o.old, new: o.new },
+        { ...options, fence: { migration: this.#name, epoch: ticket.state.version } },
+      );
     } finally {
       ticket.end();
     }
@@ -139,8 +182,16 @@ export class Jobs<K extends Key, E extends object> {
 
   async drainRepairs(state?: PhaseState, deadline = Date.now() + this.#d.settings.ackTimeoutMs): Promise<number> {
     const s = state ?? (await this.#d.current());
-    const { done, failing } = await this.#d.repairer.drain(s, { deadline, now: () => Date.now(), wait: async () => sleep(50) });
-    if (failing > 0) throw new MidairError('TIMEOUT', `migration ${this.#name}: ${failing} repair(s) kept failing until the deadline (midair repairs list shows them)`);
+    const { done, failing } = await this.#d.repairer.drain(s, {
+      deadline,
+      now: () => Date.now(),
+      wait: async () => sleep(50),
+    });
+    if (failing > 0)
+      throw new MidairError(
+        'TIMEOUT',
+        `migration ${this.#name}: ${failing} repair(s) kept failing until the deadline (midair repairs list shows them)`,
+      );
     return done;
   }
 }

@@ -67,7 +67,10 @@ export class Lifecycle {
 
   assertServing(): void {
     if (this.#state === 'closing' || this.#state === 'closed') {
-      throw new MidairError('CLOSED', `${this.#what}: this instance is ${this.#state} and serves no more calls; create a new one to rejoin the fleet`);
+      throw new MidairError(
+        'CLOSED',
+        `${this.#what}: this instance is ${this.#state} and serves no more calls; create a new one to rejoin the fleet`,
+      );
     }
   }
 

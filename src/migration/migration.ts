@@ -13,7 +13,16 @@ import type { GateCheck, GateThresholds, MigrationFacts } from './gates.js';
 import { Jobs, type RepairOptions } from './jobs.js';
 import { Lifecycle } from './lifecycle.js';
 import { Operator } from './operator.js';
-import { defaultActor, newStats, resolveOptions, type MigrationOptions, type MigrationStats, type RollbackResult, type Settings, type TransitionOptions } from './options.js';
+import {
+  defaultActor,
+  newStats,
+  resolveOptions,
+  type MigrationOptions,
+  type MigrationStats,
+  type RollbackResult,
+  type Settings,
+  type TransitionOptions,
+} from './options.js';
 import { PhaseFollower } from './phase-follower.js';
 import { createPorts } from './ports.js';
 import { RepairTick } from './repair-tick.js';
@@ -23,7 +32,13 @@ import { ShadowComparator } from './shadow-comparator.js';
 import { Transitions } from './transitions.js';
 import { InFlight, WriteTickets } from './write-tickets.js';
 
-export type { AutoHaltOptions, MigrationOptions, MigrationStats, RollbackResult, TransitionOptions } from './options.js';
+export type {
+  AutoHaltOptions,
+  MigrationOptions,
+  MigrationStats,
+  RollbackResult,
+  TransitionOptions,
+} from './options.js';
 
 /**
  * One application instance's view of a migration: it follows the fleet-wide
@@ -85,8 +100,26 @@ export class Migration<K extends Key, E extends object> {
       },
       o.repair,
     );
-    const halt = (this.#halt = new AutoHalt({ options: o.autoHalt, phase: () => this.#follower.known, halt: async (from, to, reason) => this.#operator.halt(from, to, reason), stats, events, track }));
-    this.#shadow = new ShadowComparator({ name, instanceId, control, old: o.old, new: o.new, timeoutMs: o.timeoutMs, shadow: o.shadow ?? {}, stats, events, halt });
+    const halt = (this.#halt = new AutoHalt({
+      options: o.autoHalt,
+      phase: () => this.#follower.known,
+      halt: async (from, to, reason) => this.#operator.halt(from, to, reason),
+      stats,
+      events,
+      track,
+    }));
+    this.#shadow = new ShadowComparator({
+      name,
+      instanceId,
+      control,
+      old: o.old,
+      new: o.new,
+      timeoutMs: o.timeoutMs,
+      shadow: o.shadow ?? {},
+      stats,
+      events,
+      halt,
+    });
     const inFlight = new InFlight();
     const { pollMs, instanceExpiryMs } = o;
     const follower = (this.#follower = new PhaseFollower({
@@ -117,7 +150,14 @@ export class Migration<K extends Key, E extends object> {
       current: () => follower.current(),
       beginWrite: async () => this.#tickets.begin(),
     });
-    this.#operator = new Operator({ settings: o, control, instanceId, events, transitions, verify: async (v) => this.#jobs.verify(v) });
+    this.#operator = new Operator({
+      settings: o,
+      control,
+      instanceId,
+      events,
+      transitions,
+      verify: async (v) => this.#jobs.verify(v),
+    });
     this.#repairTick = new RepairTick(this.#life, follower, this.#repairer, events);
   }
 
@@ -139,8 +179,13 @@ export class Migration<K extends Key, E extends object> {
       this.#follower.apply(await this.#control.init(this.name, this.#actor));
       // Each store's fence row exists before this instance writes, so every fenced write holds it (best effort: a store
       // that is down now is fenced from the first phase change on).
-      await raiseFences({ old: this.#o.old, new: this.#o.new }, this.name, 0, { old: false, new: false }, this.#o.timeoutMs, (side, error) =>
-        this.#events.emit('error', { operation: `create the fence of ${side}`, error }),
+      await raiseFences(
+        { old: this.#o.old, new: this.#o.new },
+        this.name,
+        0,
+        { old: false, new: false },
+        this.#o.timeoutMs,
+        (side, error) => this.#events.emit('error', { operation: `create the fence of ${side}`, error }),
       );
       await this.#follower.refresh();
     } catch (error) {
@@ -148,14 +193,28 @@ export class Migration<K extends Key, E extends object> {
       throw error;
     }
     this.#life.ready();
-    this.#timers.push(setInterval(() => void this.#follower.refresh().catch((error: unknown) => this.#events.emit('error', { operation: 'poll', error })), this.#o.pollMs));
+    this.#timers.push(
+      setInterval(
+        () =>
+          void this.#follower
+            .refresh()
+            .catch((error: unknown) => this.#events.emit('error', { operation: 'poll', error })),
+        this.#o.pollMs,
+      ),
+    );
     if (this.#o.repair?.enabled ?? true) {
       this.#timers.push(setInterval(() => void this.#repairTick.tick(), this.#o.repair?.intervalMs ?? 500));
     }
     for (const t of this.#timers) t.unref();
     // A pushed change (PostgreSQL NOTIFY) is picked up at once; polling stays as the fallback.
     this.#unsubscribe = await this.#control
-      .subscribe?.(this.name, () => void this.#follower.refresh().catch((error: unknown) => this.#events.emit('error', { operation: 'refresh on notify', error })))
+      .subscribe?.(
+        this.name,
+        () =>
+          void this.#follower
+            .refresh()
+            .catch((error: unknown) => this.#events.emit('error', { operation: 'refresh on notify', error })),
+      )
       .catch((error: unknown) => {
         this.#events.emit('error', { operation: 'subscribe', error });
         return undefined;
@@ -201,8 +260,23 @@ export class Migration<K extends Key, E extends object> {
 
   #createRepository(): Repository<K, E> {
     const { stats } = this;
-    const parts = { follower: this.#follower, tickets: this.#tickets, halt: this.#halt, comparator: this.#shadow, background: this.#background };
-    return createRepository(createPorts({ settings: this.#o, control: this.#control, ...parts, stats, events: this.#events, close: () => this.close() }));
+    const parts = {
+      follower: this.#follower,
+      tickets: this.#tickets,
+      halt: this.#halt,
+      comparator: this.#shadow,
+      background: this.#background,
+    };
+    return createRepository(
+      createPorts({
+        settings: this.#o,
+        control: this.#control,
+        ...parts,
+        stats,
+        events: this.#events,
+        close: () => this.close(),
+      }),
+    );
   }
 
   /** The phase this instance serves with (as of its last refresh). */
@@ -303,7 +377,9 @@ export class Migration<K extends Key, E extends object> {
   }
 
   /** Copies the dead letters' keys again, after the code that failed them was fixed (copies only: it never deletes). */
-  async retryDeadLetters(options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {}): Promise<{ retried: number; copied: number; stillFailing: number }> {
+  async retryDeadLetters(
+    options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {},
+  ): Promise<{ retried: number; copied: number; stillFailing: number }> {
     return this.#jobs.retryDeadLetters(options);
   }
 
@@ -312,7 +388,12 @@ export class Migration<K extends Key, E extends object> {
    * needs `force` and a reason, recorded as a `dead-letter-accept` audit
    * entry; then the gates stop blocking on them. Resolves how many.
    */
-  async acceptDeadLetters(options: { readonly reason: string; readonly force: boolean; readonly actor?: string; readonly keyIds?: readonly string[] }): Promise<number> {
+  async acceptDeadLetters(options: {
+    readonly reason: string;
+    readonly force: boolean;
+    readonly actor?: string;
+    readonly keyIds?: readonly string[];
+  }): Promise<number> {
     return this.#jobs.acceptDeadLetters(options);
   }
 

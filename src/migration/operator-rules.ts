@@ -9,7 +9,8 @@ import type { GateCheck } from './gates.js';
  */
 
 export function checkPercent(p: number): number {
-  if (!Number.isFinite(p) || p < 0 || p > 100) throw new MidairError('INVALID_ARGUMENT', 'a ramp percentage must be between 0 and 100');
+  if (!Number.isFinite(p) || p < 0 || p > 100)
+    throw new MidairError('INVALID_ARGUMENT', 'a ramp percentage must be between 0 and 100');
   return p;
 }
 
@@ -26,14 +27,21 @@ export function advanceChange(name: string, s: PhaseState, rampPercent: number |
 }
 
 function completeRefusal(name: string): MidairError {
-  return new MidairError('INVALID_ARGUMENT', `migration ${name} is complete: writes to old stopped and its tombstones may be purged, so there is no rollback from complete; nothing changed (start a new migration from new to old instead)`);
+  return new MidairError(
+    'INVALID_ARGUMENT',
+    `migration ${name} is complete: writes to old stopped and its tombstones may be purged, so there is no rollback from complete; nothing changed (start a new migration from new to old instead)`,
+  );
 }
 
 /** The phase `rollback` moves to from `phase`; refused from complete and from old-only. */
 export function rollbackTarget(name: string, phase: Phase): Phase {
   if (phase === 'complete') throw completeRefusal(name);
   const to = previousPhase(phase);
-  if (!to) throw new MidairError('INVALID_ARGUMENT', `migration ${name} is in old-only: there is nothing to roll back; nothing changed`);
+  if (!to)
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `migration ${name} is in old-only: there is nothing to roll back; nothing changed`,
+    );
   return to;
 }
 
@@ -56,17 +64,29 @@ export function rollbackChange(name: string, s: PhaseState, force: boolean): Par
 
 /** The ramp percentage changes only within ramp. */
 export function rampChange(name: string, s: PhaseState, percent: number): Partial<PhaseSetting> {
-  if (s.phase !== 'ramp') throw new MidairError('INVALID_ARGUMENT', `migration ${name} is in ${s.phase}, not ramp: advance to ramp first; nothing changed`);
+  if (s.phase !== 'ramp')
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `migration ${name} is in ${s.phase}, not ramp: advance to ramp first; nothing changed`,
+    );
   return { rampPercent: checkPercent(percent) };
 }
 
 /** Throws BLOCKED when a gate into `to` fails and the change is not forced; resolves the reason for the audit log. */
-export function passGates(name: string, to: Phase, checks: readonly GateCheck[], options: { readonly reason: string; readonly force?: boolean }): string {
+export function passGates(
+  name: string,
+  to: Phase,
+  checks: readonly GateCheck[],
+  options: { readonly reason: string; readonly force?: boolean },
+): string {
   const failing = checks.filter((g) => !g.ok);
   if (failing.length === 0) return options.reason;
   const list = failing.map((g) => `${g.gate}: ${g.detail}`);
   if (!options.force) {
-    throw new MidairError('BLOCKED', `migration ${name}: entering ${to} is blocked by ${failing.length} gate(s):\n  ${list.join('\n  ')}\n(force it with a reason if you must)`);
+    throw new MidairError(
+      'BLOCKED',
+      `migration ${name}: entering ${to} is blocked by ${failing.length} gate(s):\n  ${list.join('\n  ')}\n(force it with a reason if you must)`,
+    );
   }
   return `${options.reason} [forced past: ${list.join('; ')}]`;
 }

@@ -39,7 +39,16 @@ export class Operator<K extends Key, E extends object> {
     if (options.gated) {
       const state = await this.#d.control.getState(this.#name);
       const to = state && nextPhase(state.phase);
-      if (to) options = { ...options, reason: passGates(this.#name, to, await this.gates(to, typeof options.gated === 'object' ? options.gated : {}), options) };
+      if (to)
+        options = {
+          ...options,
+          reason: passGates(
+            this.#name,
+            to,
+            await this.gates(to, typeof options.gated === 'object' ? options.gated : {}),
+            options,
+          ),
+        };
     }
     return this.#d.transitions.transition('advance', options, (s) => advanceChange(this.#name, s, options.rampPercent));
   }
@@ -55,21 +64,32 @@ export class Operator<K extends Key, E extends object> {
   }
 
   async rollback(options: TransitionOptions & { readonly resync?: VerifyOptions<E> | false }): Promise<RollbackResult> {
-    if (!options.reason) throw new MidairError('INVALID_ARGUMENT', `a phase change needs a reason (it goes to the audit log)`);
+    if (!options.reason)
+      throw new MidairError('INVALID_ARGUMENT', `a phase change needs a reason (it goes to the audit log)`);
     const from = (await this.#d.control.getState(this.#name))?.phase ?? 'old-only';
-    const resyncOptions: VerifyOptions<E> | undefined = options.resync === false ? undefined : { mode: 'full', ...options.resync, repair: true };
+    const resyncOptions: VerifyOptions<E> | undefined =
+      options.resync === false ? undefined : { mode: 'full', ...options.resync, repair: true };
     const step = (reason: string, force: boolean): Promise<PhaseState> =>
-      this.#d.transitions.transition('rollback', { ...options, reason, force }, (s) => rollbackChange(this.#name, s, force));
+      this.#d.transitions.transition('rollback', { ...options, reason, force }, (s) =>
+        rollbackChange(this.#name, s, force),
+      );
     if (from === 'old-read-only' && resyncOptions) {
       const next = await step(`${options.reason} [old re-synced from new right after]`, true);
       // Writes issued under old-read-only reach new alone: the re-sync must come after the last of them (regression:
       // one still in flight landed after the re-sync and old never got it). Live instances finish theirs; a stalled
       // one's is refused at new from here on.
       // The switch is made: whatever fails here is reported, and the re-sync (which reports for itself) still runs.
-      await this.awaitFleet().catch((error: unknown) => this.#d.events.emit('error', { operation: 'wait for the fleet before the re-sync', error }));
+      await this.awaitFleet().catch((error: unknown) =>
+        this.#d.events.emit('error', { operation: 'wait for the fleet before the re-sync', error }),
+      );
       const o = this.#d.settings;
-      await raiseFences({ old: o.old, new: o.new }, this.#name, next.version, { old: false, new: false }, o.timeoutMs, (side, error) =>
-        this.#d.events.emit('error', { operation: `raise the fence of ${side}`, error }),
+      await raiseFences(
+        { old: o.old, new: o.new },
+        this.#name,
+        next.version,
+        { old: false, new: false },
+        o.timeoutMs,
+        (side, error) => this.#d.events.emit('error', { operation: `raise the fence of ${side}`, error }),
       );
       return { ...next, resync: await this.#d.verify(resyncOptions) };
     }
@@ -77,8 +97,14 @@ export class Operator<K extends Key, E extends object> {
       const resync = await this.#d.verify(resyncOptions);
       if (resync.status !== 'equal' && !options.force) {
         const left = resync.repair?.stillDifferent.total ?? resync.different.total;
-        const why = resync.status === 'different' ? `${left} key(s) still differ` : `the verification ${resync.status}${resync.error ? `: ${resync.error.code}: ${resync.error.message}` : ''}`;
-        throw new MidairError('BLOCKED', `migration ${this.#name}: old could not be re-synced from new (${why}); nothing changed. Try again, or force it with a reason if you must.`);
+        const why =
+          resync.status === 'different'
+            ? `${left} key(s) still differ`
+            : `the verification ${resync.status}${resync.error ? `: ${resync.error.code}: ${resync.error.message}` : ''}`;
+        throw new MidairError(
+          'BLOCKED',
+          `migration ${this.#name}: old could not be re-synced from new (${why}); nothing changed. Try again, or force it with a reason if you must.`,
+        );
       }
       return { ...(await step(options.reason, options.force ?? false)), resync };
     }
@@ -96,8 +122,15 @@ export class Operator<K extends Key, E extends object> {
   /** Auto-halt's step back from `from` to `to`, refused (CONFLICT) if the phase moved meanwhile. */
   async halt(from: Phase, to: Phase, reason: string): Promise<PhaseState> {
     const transitions = this.#d.transitions;
-    return transitions.transition('halt', { reason: `auto-halt: ${reason}`, actor: `auto-halt@${this.#d.instanceId}` }, (s) =>
-      s.phase === from ? { phase: to } : (() => { throw transitions.conflict(); })(),
+    return transitions.transition(
+      'halt',
+      { reason: `auto-halt: ${reason}`, actor: `auto-halt@${this.#d.instanceId}` },
+      (s) =>
+        s.phase === from
+          ? { phase: to }
+          : (() => {
+              throw transitions.conflict();
+            })(),
     );
   }
 

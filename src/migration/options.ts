@@ -104,20 +104,47 @@ export interface MigrationStats {
 export type RollbackResult = PhaseState & { readonly resync?: VerifyReport };
 
 /** The options with their defaults filled in (what every piece reads). */
-export type Settings<K extends Key, E extends object> = Required<Pick<MigrationOptions<K, E>, 'timeoutMs' | 'pollMs' | 'instanceExpiryMs' | 'ackTimeoutMs' | 'pauseTimeoutMs'>> &
+export type Settings<K extends Key, E extends object> = Required<
+  Pick<MigrationOptions<K, E>, 'timeoutMs' | 'pollMs' | 'instanceExpiryMs' | 'ackTimeoutMs' | 'pauseTimeoutMs'>
+> &
   MigrationOptions<K, E>;
 
 export function resolveOptions<K extends Key, E extends object>(options: MigrationOptions<K, E>): Settings<K, E> {
-  if (!options.name) throw new MidairError('INVALID_ARGUMENT', 'defineMigration: `name` is required (it identifies the migration in the control store)');
-  const o = { timeoutMs: 2000, pollMs: 250, instanceExpiryMs: 10_000, ackTimeoutMs: 60_000, pauseTimeoutMs: 30_000, ...options };
+  if (!options.name)
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      'defineMigration: `name` is required (it identifies the migration in the control store)',
+    );
+  const o = {
+    timeoutMs: 2000,
+    pollMs: 250,
+    instanceExpiryMs: 10_000,
+    ackTimeoutMs: 60_000,
+    pauseTimeoutMs: 30_000,
+    ...options,
+  };
   if (o.pollMs * 4 > o.instanceExpiryMs) {
-    throw new MidairError('INVALID_ARGUMENT', 'defineMigration: instanceExpiryMs must be at least 4 × pollMs, so a live instance never looks expired');
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      'defineMigration: instanceExpiryMs must be at least 4 × pollMs, so a live instance never looks expired',
+    );
   }
   return o;
 }
 
 export function newStats(): MigrationStats {
-  return { reads: 0, writes: 0, secondaryFailures: 0, repairsEnqueued: 0, repaired: 0, comparisons: 0, mismatches: 0, comparisonsDropped: 0, lazyCopies: 0, halts: 0 };
+  return {
+    reads: 0,
+    writes: 0,
+    secondaryFailures: 0,
+    repairsEnqueued: 0,
+    repaired: 0,
+    comparisons: 0,
+    mismatches: 0,
+    comparisonsDropped: 0,
+    lazyCopies: 0,
+    halts: 0,
+  };
 }
 
 /** Who phase changes are attributed to by default: user@host. */

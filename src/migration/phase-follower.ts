@@ -66,7 +66,8 @@ export class PhaseFollower {
         // Fresh as of when the state was read, not when the call came back: a refresh that stalled is stale on arrival.
         const readAt = Date.now();
         const state = await this.#d.control.getState(this.#d.name);
-        if (!state) throw new MidairError('SCHEMA_MISMATCH', `migration ${this.#d.name} has no state in the control store`);
+        if (!state)
+          throw new MidairError('SCHEMA_MISMATCH', `migration ${this.#d.name} has no state in the control store`);
         if (state.version !== this.#state?.version) this.apply(state);
         if (this.#d.life.heartbeats) await this.#heartbeat();
         await this.#d.afterRefresh();
@@ -103,7 +104,13 @@ export class PhaseFollower {
 
   async #heartbeat(): Promise<void> {
     const { control, name, instanceId, host } = this.#d;
-    await control.heartbeat({ migration: name, instanceId, host, phaseVersion: this.#acked, inFlightWrites: this.#d.inFlight.total() });
+    await control.heartbeat({
+      migration: name,
+      instanceId,
+      host,
+      phaseVersion: this.#acked,
+      inFlightWrites: this.#d.inFlight.total(),
+    });
   }
 
   /**
@@ -125,12 +132,19 @@ export class PhaseFollower {
     life.assertServing();
     for (let tries = 0; Date.now() - this.#lastRefresh > instanceExpiryMs / 2; tries++) {
       if (tries >= 3) {
-        throw new MidairError('CONNECTION', `migration ${name}: the control store answers too slowly to know the current phase (three reads each older than half the instance expiry); refusing to serve`);
+        throw new MidairError(
+          'CONNECTION',
+          `migration ${name}: the control store answers too slowly to know the current phase (three reads each older than half the instance expiry); refusing to serve`,
+        );
       }
       try {
         await this.refresh();
       } catch (cause) {
-        throw new MidairError('CONNECTION', `migration ${name}: the control store is unreachable, so this instance cannot know the phase; refusing to serve`, { cause });
+        throw new MidairError(
+          'CONNECTION',
+          `migration ${name}: the control store is unreachable, so this instance cannot know the phase; refusing to serve`,
+          { cause },
+        );
       }
     }
     return this.state;

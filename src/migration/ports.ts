@@ -33,9 +33,23 @@ export function createPorts<K extends Key, E extends object>(d: PortDeps<K, E>):
   const { stats, events } = d;
   const track = (work: Promise<unknown>): void => d.background.track(work);
   return {
-    stores: { name, old: o.old, new: o.new, lazy: o.lazy ?? false, queries: o.queries, timed: (operation, fn) => withTimeout(fn, o.timeoutMs, `${operation} (migration ${name})`) },
+    stores: {
+      name,
+      old: o.old,
+      new: o.new,
+      lazy: o.lazy ?? false,
+      queries: o.queries,
+      timed: (operation, fn) => withTimeout(fn, o.timeoutMs, `${operation} (migration ${name})`),
+    },
     serving: createServing({ name, follower: d.follower, tickets: d.tickets, rampAllow: o.rampAllow, stats, events }),
-    repairs: createRepairLog({ name, control: d.control, intentDelayMs: o.intentDelayMs ?? o.timeoutMs * 5, stats, events, track }),
+    repairs: createRepairLog({
+      name,
+      control: d.control,
+      intentDelayMs: o.intentDelayMs ?? o.timeoutMs * 5,
+      stats,
+      events,
+      track,
+    }),
     sidelines: createSidelines({ settings: o, halt: d.halt, comparator: d.comparator, stats, events, track }),
     events,
     close: d.close,

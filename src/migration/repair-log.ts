@@ -34,9 +34,13 @@ export function createRepairLog(d: RepairLogDeps): RepairLog {
         if (seq === undefined) throw new MidairError('UNKNOWN', 'the control store queued no entry');
         return seq;
       } catch (cause) {
-        throw new MidairError('CONNECTION', `migration ${name}: the write's intent could not be queued in the control store, so the write was not started (nothing written); retry it`, {
-          cause,
-        });
+        throw new MidairError(
+          'CONNECTION',
+          `migration ${name}: the write's intent could not be queued in the control store, so the write was not started (nothing written); retry it`,
+          {
+            cause,
+          },
+        );
       }
     },
     completeIntent: (id, state, seq) => {
@@ -45,7 +49,9 @@ export function createRepairLog(d: RepairLogDeps): RepairLog {
     enqueueRepair: async (id, reason, state, mayLand) => {
       d.stats.repairsEnqueued++;
       try {
-        await control.enqueueRepairs(name, directionOf(state), [{ keyId: id, reason, ...(mayLand ? { epoch: state.version } : {}) }]);
+        await control.enqueueRepairs(name, directionOf(state), [
+          { keyId: id, reason, ...(mayLand ? { epoch: state.version } : {}) },
+        ]);
         d.events.emit('repair-enqueued', { keyId: id, reason });
       } catch (error) {
         // The intent queued before the first write stays: the key is repaired when it falls due.

@@ -102,7 +102,9 @@ export class Repairer<K extends Key, E extends object> {
         includeDelayed: options.includeDelayed ?? false,
         takeOver: options.takeOver ?? false,
       });
-      const outcomes = await mapLimit(entries, this.#concurrency, (entry) => this.#repairOne(state, fence, fencedBelow, direction, entry));
+      const outcomes = await mapLimit(entries, this.#concurrency, (entry) =>
+        this.#repairOne(state, fence, fencedBelow, direction, entry),
+      );
       entries.forEach((entry, i) => {
         const id = `${direction}:${entry.keyId}`;
         if (outcomes[i] === 'failed') result.failed.push(id);
@@ -121,11 +123,26 @@ export class Repairer<K extends Key, E extends object> {
    * how many were completed and how many are left: entries that kept failing,
    * and entries kept for a write that may still land.
    */
-  async drain(state: PhaseState, options: { readonly epoch?: number; readonly fencedBelow?: number; readonly deadline: number; readonly now: () => number; readonly wait: () => Promise<void> }): Promise<{ done: number; left: number; failing: number }> {
+  async drain(
+    state: PhaseState,
+    options: {
+      readonly epoch?: number;
+      readonly fencedBelow?: number;
+      readonly deadline: number;
+      readonly now: () => number;
+      readonly wait: () => Promise<void>;
+    },
+  ): Promise<{ done: number; left: number; failing: number }> {
     let done = 0;
     const seen = new Set<string>();
     for (;;) {
-      const r = await this.round(state, { epoch: options.epoch, fencedBelow: options.fencedBelow, includeDelayed: true, takeOver: true, limit: this.#batch * 5 });
+      const r = await this.round(state, {
+        epoch: options.epoch,
+        fencedBelow: options.fencedBelow,
+        includeDelayed: true,
+        takeOver: true,
+        limit: this.#batch * 5,
+      });
       done += r.done;
       const fresh = r.claimed.filter((id) => !seen.has(id));
       for (const id of r.claimed) seen.add(id);
@@ -136,7 +153,13 @@ export class Repairer<K extends Key, E extends object> {
     }
   }
 
-  async #repairOne(state: PhaseState, fence: Fence, fencedBelow: number, direction: RepairDirection, entry: RepairEntry): Promise<'done' | 'kept' | 'failed'> {
+  async #repairOne(
+    state: PhaseState,
+    fence: Fence,
+    fencedBelow: number,
+    direction: RepairDirection,
+    entry: RepairEntry,
+  ): Promise<'done' | 'kept' | 'failed'> {
     const d = this.#d;
     const fromOld = PHASE_RULES[state.phase].authoritative === 'old';
     const source = fromOld ? d.old : d.new;
@@ -144,7 +167,11 @@ export class Repairer<K extends Key, E extends object> {
     const key = parseKeyId(entry.keyId) as K;
     try {
       const result = await withTimeout(
-        (signal) => target.syncKey(key, () => withTimeout((s) => source.get(key, { signal: s }), d.timeoutMs, 'repair read'), { signal, fence }),
+        (signal) =>
+          target.syncKey(key, () => withTimeout((s) => source.get(key, { signal: s }), d.timeoutMs, 'repair read'), {
+            signal,
+            fence,
+          }),
         d.timeoutMs,
         `repair sync of ${target.name}`,
       );
@@ -158,7 +185,9 @@ export class Repairer<K extends Key, E extends object> {
         // in flight, so it stays queued as an intent of that epoch, re-synced when due (regression: a failed second
         // write kept its writer's epoch and blocked the gates until a phase change the gates themselves blocked).
         if (entry.reason !== UNKNOWN_OUTCOME && entry.reason !== INTENT_REASON) {
-          await d.control.enqueueRepairs(d.name, direction, [{ keyId: entry.keyId, reason: INTENT_REASON, delayMs: d.intentDelayMs, epoch: entry.epoch }]);
+          await d.control.enqueueRepairs(d.name, direction, [
+            { keyId: entry.keyId, reason: INTENT_REASON, delayMs: d.intentDelayMs, epoch: entry.epoch },
+          ]);
         }
         return 'kept';
       }

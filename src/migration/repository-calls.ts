@@ -6,7 +6,12 @@ import { PHASE_RULES, type Side } from '../core/phases.js';
 import type { RepositoryPorts, RepositoryStores } from './repository-ports.js';
 
 /** A timed call on one side; a failure says which store failed and whether it was authoritative under the state. */
-export type SideCall<K extends Key, E extends object> = <T>(st: PhaseState, side: Side, op: string, fn: (s: Store<K, E>, signal: AbortSignal) => Promise<T>) => Promise<T>;
+export type SideCall<K extends Key, E extends object> = <T>(
+  st: PhaseState,
+  side: Side,
+  op: string,
+  fn: (s: Store<K, E>, signal: AbortSignal) => Promise<T>,
+) => Promise<T>;
 
 /** A write to one store: a put of the entity, or a delete (`undefined`). */
 export type WriteValue<E> = E | undefined;
@@ -40,10 +45,12 @@ export function sideCall<K extends Key, E extends object>(stores: RepositoryStor
     } catch (error) {
       const details = { store: store.name, side, authoritative: side === authority(st) };
       if (error instanceof MidairError) {
-        throw new MidairError(error.code, error.message, { cause: error.cause ?? error, details: { ...error.details, ...details } });
+        throw new MidairError(error.code, error.message, {
+          cause: error.cause ?? error,
+          details: { ...error.details, ...details },
+        });
       }
       throw new MidairError('UNKNOWN', `${op} on the ${side} store failed`, { cause: error, details });
     }
   };
 }
-

@@ -39,7 +39,8 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
     return [...byId.values()].sort((a, b) => compareKeys(p.stores.new.keyOf(a), p.stores.new.keyOf(b)));
   }
 
-  const merges = (st: PhaseState): boolean => PHASE_RULES[st.phase].authoritative === 'new' && PHASE_RULES[st.phase].fallbackToOld;
+  const merges = (st: PhaseState): boolean =>
+    PHASE_RULES[st.phase].authoritative === 'new' && PHASE_RULES[st.phase].fallbackToOld;
 
   async function list(options: { readonly after?: K; readonly limit?: number } = {}): Promise<E[]> {
     const limit = options.limit ?? 100;
@@ -58,10 +59,14 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
 
   async function query(name: string, ...args: readonly unknown[]): Promise<E[]> {
     const def = p.stores.queries?.[name];
-    if (!def) throw new MidairError('INVALID_ARGUMENT', `query "${name}" is not declared in the migration's queries option`);
+    if (!def)
+      throw new MidairError('INVALID_ARGUMENT', `query "${name}" is not declared in the migration's queries option`);
     const st = await p.serving.currentState();
     const from = authority(st);
-    const run = (side: Side): Promise<E[]> => p.stores.timed(`query ${name} on ${side}`, () => (def[side] as (...a: readonly unknown[]) => Promise<E[]>)(...args));
+    const run = (side: Side): Promise<E[]> =>
+      p.stores.timed(`query ${name} on ${side}`, () =>
+        (def[side] as (...a: readonly unknown[]) => Promise<E[]>)(...args),
+      );
     const primary = await run(from);
     if (!merges(st)) return primary;
     let secondary: E[] = [];
@@ -76,7 +81,11 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
   return { list, query };
 }
 
-export async function firstPage<K extends Key, E extends object>(s: Store<K, E>, after: K | undefined, limit: number): Promise<E[]> {
+export async function firstPage<K extends Key, E extends object>(
+  s: Store<K, E>,
+  after: K | undefined,
+  limit: number,
+): Promise<E[]> {
   for await (const chunk of s.scan({ after, chunkSize: limit })) return chunk;
   return [];
 }

@@ -5,7 +5,9 @@ import type { TypedEvents } from './events.js';
 import type { Side } from '../core/phases.js';
 
 /** Per side, how to answer a named query. */
-export type QueryDefs<E> = Readonly<Record<string, { readonly old: (...args: never[]) => Promise<E[]>; readonly new: (...args: never[]) => Promise<E[]> }>>;
+export type QueryDefs<E> = Readonly<
+  Record<string, { readonly old: (...args: never[]) => Promise<E[]>; readonly new: (...args: never[]) => Promise<E[]> }>
+>;
 
 /** A write in progress, counted so the instance acknowledges a new phase only once older writes finished. */
 export interface WriteTicket {

@@ -17,7 +17,11 @@ export function createReads<K extends Key, E extends object>(p: RepositoryPorts<
   return { read: (key: K): Promise<E | undefined> => read(c, key) };
 }
 
-async function readOnce<K extends Key, E extends object>(c: PathContext<K, E>, key: K, st: PhaseState): Promise<E | undefined> {
+async function readOnce<K extends Key, E extends object>(
+  c: PathContext<K, E>,
+  key: K,
+  st: PhaseState,
+): Promise<E | undefined> {
   const { p, call } = c;
   const rules = PHASE_RULES[st.phase];
   const id = keyId(key);
@@ -33,10 +37,14 @@ async function readOnce<K extends Key, E extends object>(c: PathContext<K, E>, k
         // answering from this side could return a value already replaced or deleted (regression: a frozen reader
         // fell back to old's stale copy when new failed). The call fails instead, as an authoritative read would.
         p.sidelines.recordSecondary(false);
-        throw new MidairError(errorCode(error), `get on migration ${p.stores.name} failed: the key is being written across the cutover and the store that holds its newest value failed; retry`, {
-          cause: error,
-          details: { side: other(from), authoritative: true },
-        });
+        throw new MidairError(
+          errorCode(error),
+          `get on migration ${p.stores.name} failed: the key is being written across the cutover and the store that holds its newest value failed; retry`,
+          {
+            cause: error,
+            details: { side: other(from), authoritative: true },
+          },
+        );
       }
     }
   }
@@ -67,10 +75,18 @@ async function readOnce<K extends Key, E extends object>(c: PathContext<K, E>, k
   }
 }
 
-async function readOldAuthority<K extends Key, E extends object>(c: PathContext<K, E>, key: K, id: string, st: PhaseState): Promise<E | undefined> {
+async function readOldAuthority<K extends Key, E extends object>(
+  c: PathContext<K, E>,
+  key: K,
+  id: string,
+  st: PhaseState,
+): Promise<E | undefined> {
   const { p, call } = c;
   const rules = PHASE_RULES[st.phase];
-  const fromNew = rules.readsNew === 'ramped' && p.serving.inRamp(id, st.rampPercent) && !(await p.repairs.hasPendingRepair(id, 'old-to-new'));
+  const fromNew =
+    rules.readsNew === 'ramped' &&
+    p.serving.inRamp(id, st.rampPercent) &&
+    !(await p.repairs.hasPendingRepair(id, 'old-to-new'));
   if (fromNew) {
     let answer: E | undefined;
     let ok = true;

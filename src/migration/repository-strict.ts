@@ -5,13 +5,25 @@ import type { PhaseState } from '../control/control-store.js';
 import type { Side } from '../core/phases.js';
 import type { RepositoryPorts } from './repository-ports.js';
 import { UNKNOWN_OUTCOME } from './repairer.js';
-import { authority, errorCode, isFenced, other, type SecondWrite, type SideCall, type WriteValue } from './repository-calls.js';
+import {
+  authority,
+  errorCode,
+  isFenced,
+  other,
+  type SecondWrite,
+  type SideCall,
+  type WriteValue,
+} from './repository-calls.js';
 
 /**
  * The strict write path: the other store takes the value first, under the
  * authority's lock on the key; the authority writes it only if it did.
  */
-export function createStrictWrite<K extends Key, E extends object>(p: RepositoryPorts<K, E>, call: SideCall<K, E>, secondWrite: SecondWrite<K>) {
+export function createStrictWrite<K extends Key, E extends object>(
+  p: RepositoryPorts<K, E>,
+  call: SideCall<K, E>,
+  secondWrite: SecondWrite<K>,
+) {
   /**
    * Strict dual write: both stores or neither. Under the authority's lock on
    * the key (its sync by key), the other store takes the value first; only if
@@ -20,7 +32,12 @@ export function createStrictWrite<K extends Key, E extends object>(p: Repository
    * for the lock. Then the usual sync closes the race with syncs that read the
    * authority before this write committed.
    */
-  async function strictWrite(key: K, st: PhaseState, value: WriteValue<E>, operation: 'put' | 'delete'): Promise<boolean> {
+  async function strictWrite(
+    key: K,
+    st: PhaseState,
+    value: WriteValue<E>,
+    operation: 'put' | 'delete',
+  ): Promise<boolean> {
     const from = authority(st);
     const to = other(from);
     const id = keyId(key);
@@ -34,7 +51,9 @@ export function createStrictWrite<K extends Key, E extends object>(p: Repository
           key,
           async () => {
             try {
-              await p.stores.timed(`strict ${operation} on ${to}`, (sg) => storeOf(p, to).syncKey(key, async () => Promise.resolve(value), { signal: sg, fence }));
+              await p.stores.timed(`strict ${operation} on ${to}`, (sg) =>
+                storeOf(p, to).syncKey(key, async () => Promise.resolve(value), { signal: sg, fence }),
+              );
             } catch (error) {
               otherFailure = { error };
               throw error;
@@ -46,14 +65,19 @@ export function createStrictWrite<K extends Key, E extends object>(p: Repository
       );
     } catch (error) {
       // The other store may hold the value (a timeout is no proof it did not): re-sync it from the authority.
-      if (!isFenced(error)) await p.repairs.enqueueRepair(id, otherFailure ? 'STRICT_REFUSED' : UNKNOWN_OUTCOME, st, true);
+      if (!isFenced(error))
+        await p.repairs.enqueueRepair(id, otherFailure ? 'STRICT_REFUSED' : UNKNOWN_OUTCOME, st, true);
       if (!otherFailure) throw error;
       p.sidelines.recordSecondary(false);
       const code = errorCode(otherFailure.error);
-      throw new MidairError(code, `${operation} on migration ${p.stores.name} failed: strict dual write — the ${to} store failed (${code}), so nothing was written to the ${from} store`, {
-        cause: otherFailure.error,
-        details: { operation, store: storeOf(p, to).name },
-      });
+      throw new MidairError(
+        code,
+        `${operation} on migration ${p.stores.name} failed: strict dual write — the ${to} store failed (${code}), so nothing was written to the ${from} store`,
+        {
+          cause: otherFailure.error,
+          details: { operation, store: storeOf(p, to).name },
+        },
+      );
     }
     p.sidelines.recordSecondary(true);
     await secondWrite(key, st, intent);

@@ -6,7 +6,15 @@ import type { PhaseState } from '../control/control-store.js';
 import { PHASE_RULES } from '../core/phases.js';
 import type { RepositoryPorts } from './repository-ports.js';
 import { UNKNOWN_OUTCOME } from './repairer.js';
-import { authority, errorCode, isFenced, other, type PathContext, type SideCall, type WriteValue } from './repository-calls.js';
+import {
+  authority,
+  errorCode,
+  isFenced,
+  other,
+  type PathContext,
+  type SideCall,
+  type WriteValue,
+} from './repository-calls.js';
 
 /**
  * The write path of the repository. Every store write carries the phase
@@ -18,14 +26,27 @@ import { authority, errorCode, isFenced, other, type PathContext, type SideCall,
  */
 export function createWrites<K extends Key, E extends object>(p: RepositoryPorts<K, E>, call: SideCall<K, E>) {
   const c: PathContext<K, E> = { p, call };
-  const strictWrite = createStrictWrite(p, call, (key: K, st: PhaseState, intent: number | undefined) => secondWrite(c, key, st, intent));
-  return { write: (key: K, value: WriteValue<E>, operation: 'put' | 'delete'): Promise<boolean> => write(c, strictWrite, key, value, operation) };
+  const strictWrite = createStrictWrite(p, call, (key: K, st: PhaseState, intent: number | undefined) =>
+    secondWrite(c, key, st, intent),
+  );
+  return {
+    write: (key: K, value: WriteValue<E>, operation: 'put' | 'delete'): Promise<boolean> =>
+      write(c, strictWrite, key, value, operation),
+  };
 }
 
-type StrictWrite<K, E> = (key: K, st: PhaseState, value: WriteValue<E>, operation: 'put' | 'delete') => Promise<boolean>;
+type StrictWrite<K, E> = (
+  key: K,
+  st: PhaseState,
+  value: WriteValue<E>,
+  operation: 'put' | 'delete',
+) => Promise<boolean>;
 
 function fenced<K extends Key, E extends object>(p: RepositoryPorts<K, E>, st: PhaseState): MidairError {
-  return new MidairError('CONFLICT', `migration ${p.stores.name}: the fleet moved past phase version ${st.version} while this call ran; the write may not have applied — retry it`);
+  return new MidairError(
+    'CONFLICT',
+    `migration ${p.stores.name}: the fleet moved past phase version ${st.version} while this call ran; the write may not have applied — retry it`,
+  );
 }
 
 /** The sync that makes the other store match the authority, fenced where it lands and refused if this instance fell out of the fleet meanwhile. */
@@ -47,7 +68,12 @@ function sync<K extends Key, E extends object>(c: PathContext<K, E>, st: PhaseSt
 }
 
 /** Sync `key` into the other store from the authority; never throws: a failure queues a repair (the intent stays queued if even that fails). */
-async function secondWrite<K extends Key, E extends object>(c: PathContext<K, E>, key: K, st: PhaseState, intent: number | undefined): Promise<void> {
+async function secondWrite<K extends Key, E extends object>(
+  c: PathContext<K, E>,
+  key: K,
+  st: PhaseState,
+  intent: number | undefined,
+): Promise<void> {
   const { p } = c;
   const id = keyId(key);
   try {
@@ -63,7 +89,13 @@ async function secondWrite<K extends Key, E extends object>(c: PathContext<K, E>
 }
 
 /** Applies a write to the authority, then the second write, per phase and mode. */
-async function write<K extends Key, E extends object>(c: PathContext<K, E>, strictWrite: StrictWrite<K, E>, key: K, value: WriteValue<E>, operation: 'put' | 'delete'): Promise<boolean> {
+async function write<K extends Key, E extends object>(
+  c: PathContext<K, E>,
+  strictWrite: StrictWrite<K, E>,
+  key: K,
+  value: WriteValue<E>,
+  operation: 'put' | 'delete',
+): Promise<boolean> {
   const { p, call } = c;
   const ticket = await p.serving.beginWrite();
   const st = ticket.state;
@@ -77,11 +109,14 @@ async function write<K extends Key, E extends object>(c: PathContext<K, E>, stri
     const intent = rules.secondWrite ? await p.repairs.recordIntent(id, st) : undefined;
     let result: boolean;
     try {
-      result = await call(st, from, operation, (s, signal) => apply(s, key, value, { signal, fence: p.serving.fence(st) }));
+      result = await call(st, from, operation, (s, signal) =>
+        apply(s, key, value, { signal, fence: p.serving.fence(st) }),
+      );
     } catch (error) {
       // The write may have applied before it failed (or will, after a timeout): reconcile the other store either way.
       // A fenced write wrote nothing.
-      if (!isFenced(error) && (rules.secondWrite || rules.authoritative === 'new')) await p.repairs.enqueueRepair(id, UNKNOWN_OUTCOME, st, true);
+      if (!isFenced(error) && (rules.secondWrite || rules.authoritative === 'new'))
+        await p.repairs.enqueueRepair(id, UNKNOWN_OUTCOME, st, true);
       throw error;
     }
     // Acknowledge only while the fleet is at most one phase ahead of this call.
@@ -104,7 +139,12 @@ async function write<K extends Key, E extends object>(c: PathContext<K, E>, stri
   }
 }
 
-async function apply<K extends Key, E extends object>(s: Store<K, E>, key: K, value: WriteValue<E>, options: CallOptions): Promise<boolean> {
+async function apply<K extends Key, E extends object>(
+  s: Store<K, E>,
+  key: K,
+  value: WriteValue<E>,
+  options: CallOptions,
+): Promise<boolean> {
   if (value === undefined) return s.delete(key, options);
   await s.put(value, options);
   return true;

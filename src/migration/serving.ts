@@ -34,7 +34,9 @@ export function createServing<K extends Key>(d: ServingDeps<K>): Serving {
       return ticket;
     },
     stillValid: (state) => {
-      const valid = (now: PhaseState): boolean => now.version <= state.version + 1 && PHASE_RULES[now.phase].authoritative === PHASE_RULES[state.phase].authoritative;
+      const valid = (now: PhaseState): boolean =>
+        now.version <= state.version + 1 &&
+        PHASE_RULES[now.phase].authoritative === PHASE_RULES[state.phase].authoritative;
       const now = d.follower.current();
       return now instanceof Promise ? now.then(valid) : valid(now);
     },

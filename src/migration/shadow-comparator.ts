@@ -77,7 +77,11 @@ export class ShadowComparator<K extends Key, E extends object> {
     if (!c.dirty || (!force && Date.now() - c.savedAt < 1000)) return;
     c.dirty = false;
     c.savedAt = Date.now();
-    const saved: ShadowCounters = { phaseVersion: c.phaseVersion, comparisons: c.comparisons, mismatches: c.mismatches };
+    const saved: ShadowCounters = {
+      phaseVersion: c.phaseVersion,
+      comparisons: c.comparisons,
+      mismatches: c.mismatches,
+    };
     await saveCheckpoint(this.#d.control, this.#d.name, CHECKPOINTS.shadow(this.#d.instanceId), saved);
   }
 
@@ -122,7 +126,8 @@ export class ShadowComparator<K extends Key, E extends object> {
     const { shadow, stats, halt } = this.#d;
     const other = servedFrom === 'old' ? this.#d.new : this.#d.old;
     const served = servedFrom === 'old' ? this.#d.old : this.#d.new;
-    const read = (s: Store<K, E>): Promise<E | undefined> => withTimeout((signal) => s.get(key, { signal }), this.#d.timeoutMs, 'shadow read');
+    const read = (s: Store<K, E>): Promise<E | undefined> =>
+      withTimeout((signal) => s.get(key, { signal }), this.#d.timeoutMs, 'shadow read');
     let mine = answer;
     let theirs: E | undefined;
     try {

@@ -19,7 +19,11 @@ export interface ShadowOptions<E> {
 }
 
 /** The field names that differ between two answers; `['*']` when only one side has the entity. */
-export function compareAnswers<E extends object>(a: E | undefined, b: E | undefined, options: ShadowOptions<E>): readonly string[] {
+export function compareAnswers<E extends object>(
+  a: E | undefined,
+  b: E | undefined,
+  options: ShadowOptions<E>,
+): readonly string[] {
   if (a === undefined || b === undefined) return a === b ? [] : ['*'];
   if (options.compare) return options.compare(a, b);
   const na = options.normalize ? options.normalize(a) : a;

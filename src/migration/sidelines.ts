@@ -31,7 +31,11 @@ export function createSidelines<K extends Key, E extends object>(d: SidelineDeps
       const value = await withTimeout((signal) => source.get(key, { signal }), o.timeoutMs, 'lazy read');
       if (value === undefined) return;
       const fence = { migration: o.name, epoch: state.version };
-      const r = await withTimeout((signal) => target.writeIfNewer([value], { signal, fence }), o.timeoutMs, 'lazy copy');
+      const r = await withTimeout(
+        (signal) => target.writeIfNewer([value], { signal, fence }),
+        o.timeoutMs,
+        'lazy copy',
+      );
       if (r.inserted + r.updated > 0) {
         d.stats.lazyCopies++;
         d.events.emit('lazy-copied', { keyId: keyId(key) });

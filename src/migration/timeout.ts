@@ -39,7 +39,10 @@ function slotFor(ms: number): Slot {
     if (slots.get(ms) === slot) slots.delete(ms);
     if (slot.pending.size === 0) return;
     controller.abort(new MidairError('TIMEOUT', `a store call timed out after ${ms} ms`));
-    for (const p of slot.pending) p.reject(new MidairError('TIMEOUT', `${p.operation} timed out after ${ms} ms`, { details: { operation: p.operation } }));
+    for (const p of slot.pending)
+      p.reject(
+        new MidairError('TIMEOUT', `${p.operation} timed out after ${ms} ms`, { details: { operation: p.operation } }),
+      );
     slot.pending.clear();
   }, ms + SLOT_MS);
   const slot: Slot = { startedAt: now, timer, signal: controller.signal, pending: new Set() };

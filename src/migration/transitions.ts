@@ -33,14 +33,25 @@ export class Transitions<K extends Key, E extends object> {
     this.#name = deps.settings.name;
   }
 
-  async transition(action: AuditAction, options: TransitionOptions, change: (s: PhaseState) => Partial<PhaseSetting>): Promise<PhaseState> {
-    if (!options.reason) throw new MidairError('INVALID_ARGUMENT', `a phase change needs a reason (it goes to the audit log)`);
+  async transition(
+    action: AuditAction,
+    options: TransitionOptions,
+    change: (s: PhaseState) => Partial<PhaseSetting>,
+  ): Promise<PhaseState> {
+    if (!options.reason)
+      throw new MidairError('INVALID_ARGUMENT', `a phase change needs a reason (it goes to the audit log)`);
     const { control } = this.#d;
     const actor = options.actor ?? this.#d.actor;
     const audit = { actor, action, reason: options.reason, forced: options.force ?? false };
     for (;;) {
       const s = (await control.getState(this.#name)) ?? (await control.init(this.#name, actor));
-      const target: PhaseSetting = { phase: s.phase, rampPercent: s.rampPercent, writesPaused: false, strict: s.strict, ...change(s) };
+      const target: PhaseSetting = {
+        phase: s.phase,
+        rampPercent: s.rampPercent,
+        writesPaused: false,
+        strict: s.strict,
+        ...change(s),
+      };
       // Liveness, not safety: live instances finish what they began under older versions; a stalled one is fenced below.
       await this.waitForFleet(s.version);
       if (crossesAuthority(s.phase, target.phase)) {
@@ -57,7 +68,9 @@ export class Transitions<K extends Key, E extends object> {
       this.#d.published(next);
       // Back in old-only, new stops getting writes: what was known about it (backfill, verification, shadow counts) is stale.
       if (next.phase === 'old-only' && s.phase !== 'old-only') {
-        await resetFactsForNew(control, this.#name, actor, `${action} to old-only (${options.reason})`).catch((error: unknown) => this.#d.events.emit('error', { operation: 'reset facts', error }));
+        await resetFactsForNew(control, this.#name, actor, `${action} to old-only (${options.reason})`).catch(
+          (error: unknown) => this.#d.events.emit('error', { operation: 'reset facts', error }),
+        );
       }
       return next;
     }
@@ -75,11 +88,16 @@ export class Transitions<K extends Key, E extends object> {
       );
     }
     await this.fence(s.version, PHASE_RULES[s.phase].authoritative);
-    const paused = await control.compareAndSet(this.#name, s.version, { ...s, writesPaused: true }, {
-      ...audit,
-      action: 'pause',
-      reason: `cutover freeze: ${s.phase} → ${target.phase} changes the authoritative store (${reason})`,
-    });
+    const paused = await control.compareAndSet(
+      this.#name,
+      s.version,
+      { ...s, writesPaused: true },
+      {
+        ...audit,
+        action: 'pause',
+        reason: `cutover freeze: ${s.phase} → ${target.phase} changes the authoritative store (${reason})`,
+      },
+    );
     if (!paused) throw this.conflict();
   }
 
@@ -90,8 +108,13 @@ export class Transitions<K extends Key, E extends object> {
    */
   async fence(epoch: number, authority: Side): Promise<void> {
     const o = this.#d.settings;
-    await raiseFences({ old: o.old, new: o.new }, this.#name, epoch, { old: authority === 'old', new: authority === 'new' }, o.timeoutMs, (side, error) =>
-      this.#d.events.emit('error', { operation: `raise the fence of ${side}`, error }),
+    await raiseFences(
+      { old: o.old, new: o.new },
+      this.#name,
+      epoch,
+      { old: authority === 'old', new: authority === 'new' },
+      o.timeoutMs,
+      (side, error) => this.#d.events.emit('error', { operation: `raise the fence of ${side}`, error }),
     );
   }
 
@@ -111,32 +134,57 @@ export class Transitions<K extends Key, E extends object> {
     const started = Date.now();
     let left: number;
     try {
-      await raiseFences({ old: o.old, new: o.new }, this.#name, epoch, { old: true, new: true }, o.timeoutMs, () => undefined);
-      ({ left } = await this.#d.repairer.drain(s, { epoch, fencedBelow: epoch, deadline: started + drainMs, now: () => Date.now(), wait: async () => sleep(Math.min(o.pollMs, 50)) }));
+      await raiseFences(
+        { old: o.old, new: o.new },
+        this.#name,
+        epoch,
+        { old: true, new: true },
+        o.timeoutMs,
+        () => undefined,
+      );
+      ({ left } = await this.#d.repairer.drain(s, {
+        epoch,
+        fencedBelow: epoch,
+        deadline: started + drainMs,
+        now: () => Date.now(),
+        wait: async () => sleep(Math.min(o.pollMs, 50)),
+      }));
     } catch (error) {
       // Never leave the fleet frozen (regression: a fence that could not rise left writes paused, and the fence
       // already raised on the other store refused every repair of the frozen version).
       const code = error instanceof MidairError ? error.code : 'UNKNOWN';
-      await this.#resume(s, audit, `cutover ${s.phase} → ${target.phase} abandoned: ${code} while fencing or draining; writes resumed under the same authority`);
+      await this.#resume(
+        s,
+        audit,
+        `cutover ${s.phase} → ${target.phase} abandoned: ${code} while fencing or draining; writes resumed under the same authority`,
+      );
       throw error;
     }
     if (left === 0) return;
     const reason = `cutover ${s.phase} → ${target.phase} abandoned: ${left} repair(s) still queued after ${Date.now() - started} ms of the freeze (freezeDrainMs ${drainMs}); writes resumed under the same authority`;
     await this.#resume(s, audit, reason);
-    throw new MidairError('BLOCKED', `migration ${this.#name}: ${reason}. Let the repairers catch up (or fix what keeps failing: midair repairs list), then try again`);
+    throw new MidairError(
+      'BLOCKED',
+      `migration ${this.#name}: ${reason}. Let the repairers catch up (or fix what keeps failing: midair repairs list), then try again`,
+    );
   }
 
   /** Ends the freeze at `s` without changing authority; the next version (the one the raised fences allow) serves again. */
   async #resume(s: PhaseState, audit: AuditInput, reason: string): Promise<void> {
-    const resumed = await this.#d.control.compareAndSet(this.#name, s.version, { ...s, writesPaused: false }, { ...audit, action: 'pause', reason }).catch((error: unknown) => {
-      this.#d.events.emit('error', { operation: 'resume writes after an abandoned cutover', error });
-      return undefined;
-    });
+    const resumed = await this.#d.control
+      .compareAndSet(this.#name, s.version, { ...s, writesPaused: false }, { ...audit, action: 'pause', reason })
+      .catch((error: unknown) => {
+        this.#d.events.emit('error', { operation: 'resume writes after an abandoned cutover', error });
+        return undefined;
+      });
     if (resumed) this.#d.published(resumed);
   }
 
   conflict(): MidairError {
-    return new MidairError('CONFLICT', `migration ${this.#name}: another phase change happened at the same time; read the status and try again`);
+    return new MidairError(
+      'CONFLICT',
+      `migration ${this.#name}: another phase change happened at the same time; read the status and try again`,
+    );
   }
 
   /** Waits until every instance seen within `withinMs` (default: the live ones) acknowledged `version`. */

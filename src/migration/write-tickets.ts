@@ -58,7 +58,11 @@ export class WriteTickets {
     for (;;) {
       state = await follower.current();
       if (state.writesPaused) {
-        if (Date.now() >= deadline) throw new MidairError('TIMEOUT', `migration ${this.#d.name}: writes stayed paused for the cutover longer than ${this.#d.pauseTimeoutMs} ms`);
+        if (Date.now() >= deadline)
+          throw new MidairError(
+            'TIMEOUT',
+            `migration ${this.#d.name}: writes stayed paused for the cutover longer than ${this.#d.pauseTimeoutMs} ms`,
+          );
         await follower.waitForChange(deadline);
         continue;
       }

@@ -19,7 +19,14 @@ import { mysqlDriver, type MysqlDriverOptions, type MysqlPool } from './mysql-dr
 
 export { MysqlDialect } from './mysql-dialect.js';
 export { mysqlDriver } from './mysql-driver.js';
-export type { MysqlConnection, MysqlDriverOptions, MysqlPool, MysqlPoolConnection, MysqlQueryOptions, MysqlTypeCastField } from './mysql-driver.js';
+export type {
+  MysqlConnection,
+  MysqlDriverOptions,
+  MysqlPool,
+  MysqlPoolConnection,
+  MysqlQueryOptions,
+  MysqlTypeCastField,
+} from './mysql-driver.js';
 export { mysqlControlStore } from './mysql-control.js';
 export { openMysqlPool } from './open.js';
 

@@ -21,7 +21,12 @@ export const mysqlCompiler = sqlCompiler({
   quoteId: (name: string): string => `\`${name.replace(/`/g, '``')}\``,
   placeholder: (): string => '?',
   keyCompare,
-  upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string {
+  upsert(
+    table: string,
+    columns: readonly string[],
+    keyColumns: readonly string[],
+    rows: readonly (readonly string[])[],
+  ): string {
     const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = VALUES(${c})`);
     const first = keyColumns[0] ?? columns[0] ?? '';
     const action = updates.length > 0 ? updates.join(', ') : `${first} = ${first}`;

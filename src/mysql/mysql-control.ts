@@ -20,6 +20,9 @@ import { mysqlDriver, type MysqlDriverOptions, type MysqlPool } from './mysql-dr
  * const state = await control.init('users-to-pg', 'ops@host');
  * ```
  */
-export function mysqlControlStore(pool: MysqlPool, options: SqlControlStoreOptions & MysqlDriverOptions = {}): ControlStore {
+export function mysqlControlStore(
+  pool: MysqlPool,
+  options: SqlControlStoreOptions & MysqlDriverOptions = {},
+): ControlStore {
   return sqlControlStore(new MysqlDialect(), mysqlDriver(pool, options), options);
 }

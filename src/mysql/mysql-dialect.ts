@@ -15,7 +15,10 @@ const LOCK_WAIT_SECONDS = 30;
 export class MysqlDialect extends SqlDialect {
   readonly compiler = mysqlCompiler;
   override readonly hashSql = mysqlHashSql;
-  override readonly writeTransaction = Object.freeze({ isolation: 'read committed' as const, cleanup: 'DO RELEASE_ALL_LOCKS()' });
+  override readonly writeTransaction = Object.freeze({
+    isolation: 'read committed' as const,
+    cleanup: 'DO RELEASE_ALL_LOCKS()',
+  });
 
   /** Per table: whether it has a unique key besides the primary key (then ON DUPLICATE KEY UPDATE is unsafe). */
   readonly #otherUniqueKeys = new Map<string, Promise<boolean>>();
@@ -31,9 +34,15 @@ export class MysqlDialect extends SqlDialect {
     const names = [...new Set(keyIds.map((id) => `midair:${lockId64(namespace, id)}`))].sort();
     for (let i = 0; i < names.length; i += 500) {
       const batch = names.slice(i, i + 500);
-      const { rows } = await conn.query(`SELECT ${batch.map(() => `GET_LOCK(?, ${LOCK_WAIT_SECONDS})`).join(', ')}`, batch);
+      const { rows } = await conn.query(
+        `SELECT ${batch.map(() => `GET_LOCK(?, ${LOCK_WAIT_SECONDS})`).join(', ')}`,
+        batch,
+      );
       if (!(rows[0] ?? []).every((v) => cellText(v) === '1')) {
-        throw new MidairError('TIMEOUT', `waited more than ${LOCK_WAIT_SECONDS} s for a key lock held by another writer`);
+        throw new MidairError(
+          'TIMEOUT',
+          `waited more than ${LOCK_WAIT_SECONDS} s for a key lock held by another writer`,
+        );
       }
     }
   }
@@ -44,7 +53,13 @@ export class MysqlDialect extends SqlDialect {
    * clash there would silently update that other row (decision 0001), and the
    * caller falls back to inserting and updating separately.
    */
-  override async bulkUpsert(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[]): Promise<boolean> {
+  override async bulkUpsert(
+    conn: SqlConnection,
+    table: string,
+    columns: readonly string[],
+    keyColumns: readonly string[],
+    rows: readonly (readonly unknown[])[],
+  ): Promise<boolean> {
     let known = this.#otherUniqueKeys.get(table);
     if (!known) {
       const bare = table.split('.').map((p) => p.replace(/^`|`$/g, '').replace(/``/g, '`'));
@@ -62,7 +77,15 @@ export class MysqlDialect extends SqlDialect {
     const perRow = Math.max(1, Math.floor(this.compiler.maxParams / Math.max(1, columns.length)));
     for (let i = 0; i < rows.length; i += perRow) {
       const batch = rows.slice(i, i + perRow);
-      await conn.query(this.compiler.upsert(table, columns, keyColumns, batch.map((r) => r.map(() => '?'))), batch.flat());
+      await conn.query(
+        this.compiler.upsert(
+          table,
+          columns,
+          keyColumns,
+          batch.map((r) => r.map(() => '?')),
+        ),
+        batch.flat(),
+      );
     }
     return true;
   }

@@ -34,7 +34,19 @@ export interface MysqlPool extends MysqlConnection {
 }
 
 /** String and blob columns keep mysql2's own handling (text, or a Buffer for binary); JSON is read as UTF-8 text. */
-const PASS_THROUGH = new Set(['VAR_STRING', 'STRING', 'VARCHAR', 'BLOB', 'TINY_BLOB', 'MEDIUM_BLOB', 'LONG_BLOB', 'ENUM', 'SET', 'BIT', 'GEOMETRY']);
+const PASS_THROUGH = new Set([
+  'VAR_STRING',
+  'STRING',
+  'VARCHAR',
+  'BLOB',
+  'TINY_BLOB',
+  'MEDIUM_BLOB',
+  'LONG_BLOB',
+  'ENUM',
+  'SET',
+  'BIT',
+  'GEOMETRY',
+]);
 
 /** Numbers, decimals and dates come back as the server's exact text, so codecs decide. */
 function typeCast(field: MysqlTypeCastField, next: () => unknown): unknown {

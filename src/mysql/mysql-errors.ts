@@ -32,6 +32,7 @@ export function classifyMysqlError(err: unknown): ClassifiedError {
     default:
       break;
   }
-  if (SOCKET_ERROR_CODES.has(f.code ?? '') || f.errno === 2013 || f.errno === 2006) return { code: 'CONNECTION', details };
+  if (SOCKET_ERROR_CODES.has(f.code ?? '') || f.errno === 2013 || f.errno === 2006)
+    return { code: 'CONNECTION', details };
   return { code: 'UNKNOWN', details };
 }

@@ -51,7 +51,11 @@ function family(dataType: string, columnType: string): ColumnFamily {
 }
 
 /** A table's columns, primary key and unique indexes, from MySQL's or MariaDB's information_schema (`undefined`: no such table). */
-export async function introspectMysql(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {
+export async function introspectMysql(
+  conn: SqlConnection,
+  table: string,
+  schema: string | undefined,
+): Promise<TableInfo | undefined> {
   const { rows } = await conn.query(
     `SELECT COLUMN_NAME, LOWER(COLUMN_TYPE), LOWER(DATA_TYPE), IS_NULLABLE, COLUMN_DEFAULT IS NOT NULL OR EXTRA LIKE '%auto_increment%' OR EXTRA LIKE '%GENERATED%',
             DATETIME_PRECISION, LOWER(CHARACTER_SET_NAME), LOWER(COLLATION_NAME)
@@ -95,5 +99,9 @@ export async function introspectMysql(conn: SqlConnection, table: string, schema
     const [index, column] = r.map(cellText);
     uniques.set(index ?? '', [...(uniques.get(index ?? '') ?? []), column ?? '']);
   }
-  return { columns, primaryKey: pk.rows.map((r) => cellText(r[0]) ?? ''), uniques: [...uniques].map(([name, cols]) => ({ name, columns: cols })) };
+  return {
+    columns,
+    primaryKey: pk.rows.map((r) => cellText(r[0]) ?? ''),
+    uniques: [...uniques].map(([name, cols]) => ({ name, columns: cols })),
+  };
 }

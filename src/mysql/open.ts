@@ -12,7 +12,9 @@ export async function openMysqlPool(url: string, connectionLimit = 8): Promise<M
   try {
     createPool = (await import('mysql2/promise')).createPool;
   } catch (err) {
-    throw new MidairError('NOT_SUPPORTED', 'a mysql:// URL needs the mysql2 package: run `npm install mysql2`', { cause: err });
+    throw new MidairError('NOT_SUPPORTED', 'a mysql:// URL needs the mysql2 package: run `npm install mysql2`', {
+      cause: err,
+    });
   }
   return createPool({ uri: url, connectionLimit });
 }

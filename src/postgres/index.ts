@@ -20,7 +20,14 @@ import { postgresDriver, type PostgresDriverOptions, type PostgresPool } from '.
 
 export { PostgresDialect } from './postgres-dialect.js';
 export { postgresDriver } from './postgres-driver.js';
-export type { PostgresClient, PostgresDriverOptions, PostgresPool, PostgresPoolClient, PostgresQueryConfig, PostgresQueryResult } from './postgres-driver.js';
+export type {
+  PostgresClient,
+  PostgresDriverOptions,
+  PostgresPool,
+  PostgresPoolClient,
+  PostgresQueryConfig,
+  PostgresQueryResult,
+} from './postgres-driver.js';
 export { postgresControlStore } from './postgres-control.js';
 export { openPostgresPool } from './open.js';
 

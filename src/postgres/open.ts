@@ -12,7 +12,9 @@ export async function openPostgresPool(url: string, max = 8): Promise<PostgresPo
   try {
     Pool = (await import('pg')).default.Pool;
   } catch (err) {
-    throw new MidairError('NOT_SUPPORTED', 'a postgres:// URL needs the pg package: run `npm install pg`', { cause: err });
+    throw new MidairError('NOT_SUPPORTED', 'a postgres:// URL needs the pg package: run `npm install pg`', {
+      cause: err,
+    });
   }
   return new Pool({ connectionString: url, max });
 }

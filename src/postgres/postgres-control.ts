@@ -20,7 +20,10 @@ import { postgresDriver, type PostgresDriverOptions, type PostgresPool } from '.
  * const state = await control.init('users-to-pg', 'ops@host');
  * ```
  */
-export function postgresControlStore(pool: PostgresPool, options: SqlControlStoreOptions & PostgresDriverOptions = {}): ControlStore {
+export function postgresControlStore(
+  pool: PostgresPool,
+  options: SqlControlStoreOptions & PostgresDriverOptions = {},
+): ControlStore {
   const channel = `${options.tablePrefix ?? 'midair_'}phase_changed`;
   const store = sqlControlStore(new PostgresDialect(), postgresDriver(pool, options), {
     ...options,

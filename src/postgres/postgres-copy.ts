@@ -43,7 +43,14 @@ export async function copyUpsert(
 }
 
 /** COPY into a temporary staging table shaped like the target (emptied first, dropped with the session), then one merge. */
-async function viaStage(conn: SqlConnection & Required<Pick<SqlConnection, 'copyIn'>>, table: string, columns: readonly string[], keyColumns: readonly string[], copy: (stage: string) => string, data: string | Buffer): Promise<void> {
+async function viaStage(
+  conn: SqlConnection & Required<Pick<SqlConnection, 'copyIn'>>,
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+  copy: (stage: string) => string,
+  data: string | Buffer,
+): Promise<void> {
   const cols = columns.join(', ');
   const stage = `"midair_stage_${createHash('md5').update(`${table}(${cols})`).digest('hex').slice(0, 16)}"`;
   await conn.query(`CREATE TEMP TABLE IF NOT EXISTS ${stage} AS SELECT ${cols} FROM ${table} WITH NO DATA`);
@@ -51,10 +58,13 @@ async function viaStage(conn: SqlConnection & Required<Pick<SqlConnection, 'copy
   await conn.copyIn(copy(stage), data);
   const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = EXCLUDED.${c}`);
   const action = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
-  await conn.query(`INSERT INTO ${table} (${cols}) SELECT ${cols} FROM ${stage} ON CONFLICT (${keyColumns.join(', ')}) ${action}`);
+  await conn.query(
+    `INSERT INTO ${table} (${cols}) SELECT ${cols} FROM ${stage} ON CONFLICT (${keyColumns.join(', ')}) ${action}`,
+  );
 }
 
-const hasCopy = (conn: SqlConnection): conn is SqlConnection & Required<Pick<SqlConnection, 'copyIn'>> => conn.copyIn !== undefined;
+const hasCopy = (conn: SqlConnection): conn is SqlConnection & Required<Pick<SqlConnection, 'copyIn'>> =>
+  conn.copyIn !== undefined;
 
 /** The binary COPY header: signature, flags, no extension. */
 const BINARY_HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
@@ -114,6 +124,13 @@ export async function binaryCopyUpsert(
     await conn.copyIn(`COPY ${table} (${cols}) FROM STDIN (FORMAT binary)`, data);
     return true;
   }
-  await viaStage(conn, table, columns, keyColumns, (stage) => `COPY ${stage} (${cols}) FROM STDIN (FORMAT binary)`, data);
+  await viaStage(
+    conn,
+    table,
+    columns,
+    keyColumns,
+    (stage) => `COPY ${stage} (${cols}) FROM STDIN (FORMAT binary)`,
+    data,
+  );
   return true;
 }

@@ -28,11 +28,25 @@ export class PostgresDialect extends SqlDialect {
   }
 
   /** COPY into a staging table, then one merge (see postgres-copy.ts). */
-  override bulkUpsertBinary(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], tuples: readonly Buffer[], fresh: boolean): Promise<boolean> {
+  override bulkUpsertBinary(
+    conn: SqlConnection,
+    table: string,
+    columns: readonly string[],
+    keyColumns: readonly string[],
+    tuples: readonly Buffer[],
+    fresh: boolean,
+  ): Promise<boolean> {
     return binaryCopyUpsert(conn, table, columns, keyColumns, tuples, fresh);
   }
 
-  override bulkUpsert(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[], fresh?: boolean): Promise<boolean> {
+  override bulkUpsert(
+    conn: SqlConnection,
+    table: string,
+    columns: readonly string[],
+    keyColumns: readonly string[],
+    rows: readonly (readonly unknown[])[],
+    fresh?: boolean,
+  ): Promise<boolean> {
     return copyUpsert(conn, table, columns, keyColumns, rows, fresh);
   }
 

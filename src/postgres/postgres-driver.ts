@@ -55,7 +55,9 @@ function loadCopyStreams(): Promise<CopyStreams | null> {
 /** Everything a `COPY … TO STDOUT` statement writes, on this client. */
 async function copyOutOn(client: PostgresPoolClient, streams: CopyStreams, sql: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const source = (client as unknown as { query(stream: NodeJS.ReadableStream): NodeJS.ReadableStream }).query(streams.to(sql));
+  const source = (client as unknown as { query(stream: NodeJS.ReadableStream): NodeJS.ReadableStream }).query(
+    streams.to(sql),
+  );
   for await (const chunk of source) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
 }
@@ -77,7 +79,9 @@ async function copyOut(pool: PostgresPool, streams: CopyStreams, sql: string): P
 async function copyIn(client: PostgresPoolClient, sql: string, data: string | Buffer): Promise<void> {
   const streams = await loadCopyStreams();
   if (!streams) throw new Error('pg-copy-streams is not installed');
-  const sink = (client as unknown as { query(stream: NodeJS.WritableStream): NodeJS.WritableStream }).query(streams.from(sql));
+  const sink = (client as unknown as { query(stream: NodeJS.WritableStream): NodeJS.WritableStream }).query(
+    streams.from(sql),
+  );
   await pipeline(Readable.from([data]), sink);
 }
 
@@ -93,7 +97,12 @@ async function session(pool: PostgresPool): Promise<Session> {
   return {
     conn: {
       query: (sql, params) => run(client, sql, params),
-      ...(streams ? { copyIn: (sql: string, data: string | Buffer) => copyIn(client, sql, data), copyOut: (sql: string) => copyOutOn(client, streams, sql) } : {}),
+      ...(streams
+        ? {
+            copyIn: (sql: string, data: string | Buffer) => copyIn(client, sql, data),
+            copyOut: (sql: string) => copyOutOn(client, streams, sql),
+          }
+        : {}),
     },
     release: (broken) => client.release(broken),
   };

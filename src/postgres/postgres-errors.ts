@@ -9,9 +9,15 @@ export function classifyPostgresError(err: unknown): ClassifiedError {
   if (code.startsWith('23')) return { code: 'CONSTRAINT', details };
   if (code === '40P01' || code === '40001') return { code: 'DEADLOCK', details };
   if (code === '57014' || code === '55P03') return { code: 'TIMEOUT', details };
-  if (code === '42P01' || code === '42703' || code === '42704') return { code: 'SCHEMA_MISMATCH', details: { ...details, table: f.table ?? missingTableName(f.message) } };
+  if (code === '42P01' || code === '42703' || code === '42704')
+    return { code: 'SCHEMA_MISMATCH', details: { ...details, table: f.table ?? missingTableName(f.message) } };
   if (code.startsWith('22')) return { code: 'INVALID_VALUE', details };
-  if (code.startsWith('08') || code === '57P01' || SOCKET_ERROR_CODES.has(code) || /Connection terminated/i.test(f.message)) {
+  if (
+    code.startsWith('08') ||
+    code === '57P01' ||
+    SOCKET_ERROR_CODES.has(code) ||
+    /Connection terminated/i.test(f.message)
+  ) {
     return { code: 'CONNECTION', details };
   }
   return { code: 'UNKNOWN', details };

@@ -44,7 +44,9 @@ export const postgresHashSql: HashSql = {
   },
 
   rowHash(parts: readonly { readonly name: string; readonly value: string }[]): string {
-    const framedParts = parts.map((p) => `coalesce(${p.name}::text || octet_length(${p.value})::text || ':' || ${p.value}, '')`);
+    const framedParts = parts.map(
+      (p) => `coalesce(${p.name}::text || octet_length(${p.value})::text || ':' || ${p.value}, '')`,
+    );
     return `('x' || substr(md5(${framedParts.length > 0 ? framedParts.join(' || ') : "''"}), 1, 15))::bit(60)::bigint`;
   },
 };

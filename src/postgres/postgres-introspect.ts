@@ -26,7 +26,11 @@ const FAMILIES: Record<string, ColumnFamily> = {
 };
 
 /** A table's columns, primary key and unique indexes, from PostgreSQL's catalog (`undefined`: no such table). */
-export async function introspectPostgres(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {
+export async function introspectPostgres(
+  conn: SqlConnection,
+  table: string,
+  schema: string | undefined,
+): Promise<TableInfo | undefined> {
   const qualified = postgresCompiler.qualify(table, schema);
   const { rows } = await conn.query(
     `SELECT a.attname, format_type(a.atttypid, a.atttypmod), t.typname, a.attnotnull, a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '', a.atttypmod,
@@ -44,7 +48,9 @@ export async function introspectPostgres(conn: SqlConnection, table: string, sch
   const columns = new Map<string, ColumnInfo>();
   const pk: { name: string; pos: number }[] = [];
   for (const r of rows) {
-    const [name, type, typname, notnull, hasDefault, typmod, pkPos, collation, nondeterministic] = r.map((v) => cellText(v) ?? '');
+    const [name, type, typname, notnull, hasDefault, typmod, pkPos, collation, nondeterministic] = r.map(
+      (v) => cellText(v) ?? '',
+    );
     const family = FAMILIES[typname ?? ''] ?? 'other';
     const isTime = family === 'timestamptz' || family === 'timestamp';
     const mod = Number(typmod);
@@ -76,5 +82,9 @@ export async function introspectPostgres(conn: SqlConnection, table: string, sch
     const [index, column] = r.map((v) => cellText(v) ?? '');
     uniques.set(index ?? '', [...(uniques.get(index ?? '') ?? []), column ?? '']);
   }
-  return { columns, primaryKey: pk.sort((a, b) => a.pos - b.pos).map((p) => p.name), uniques: [...uniques].map(([name, cols]) => ({ name, columns: cols })) };
+  return {
+    columns,
+    primaryKey: pk.sort((a, b) => a.pos - b.pos).map((p) => p.name),
+    uniques: [...uniques].map(([name, cols]) => ({ name, columns: cols })),
+  };
 }

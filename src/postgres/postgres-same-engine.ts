@@ -25,8 +25,16 @@ const INTEGER_KEY_TYPES: ReadonlySet<string> = new Set(['smallint', 'integer', '
 function rowFormat(mapping: SqlMapping<object>): string | undefined {
   if (mapping.tables.length !== 1) return undefined;
   const fields = mapping.tables[0].fields;
-  if (fields.some((f) => f.codec.type.startsWith('custom:') || wrapsReads(f.codec, 'postgres') || wrapsWrites(f.codec, 'postgres'))) return undefined;
-  return fields.map((f) => `${f.field}:${f.codec.type}`).sort().join(',');
+  if (
+    fields.some(
+      (f) => f.codec.type.startsWith('custom:') || wrapsReads(f.codec, 'postgres') || wrapsWrites(f.codec, 'postgres'),
+    )
+  )
+    return undefined;
+  return fields
+    .map((f) => `${f.field}:${f.codec.type}`)
+    .sort()
+    .join(',');
 }
 
 /**
@@ -44,15 +52,30 @@ async function copyShape(side: CopySide<Key>): Promise<{ readonly text?: string;
   const typeOf = (f: MappedField): string | undefined => info?.columns.get(f.column)?.type;
   const { fields, keyColumns } = side.sql.primary;
   if (!info || fields.some((f) => typeOf(f) === undefined)) return {};
-  const text = fields.map((f) => `${f.field}:${f.codec.type}${ROUNDING_CODECS.has(f.codec.type) ? `=${typeOf(f) ?? ''}` : ''}`).sort().join(',');
+  const text = fields
+    .map((f) => `${f.field}:${f.codec.type}${ROUNDING_CODECS.has(f.codec.type) ? `=${typeOf(f) ?? ''}` : ''}`)
+    .sort()
+    .join(',');
   const keyType = typeOf(keyColumns[0] as MappedField);
   const canBinary = keyColumns.length === 1 && keyType !== undefined && INTEGER_KEY_TYPES.has(keyType);
   if (!canBinary) return { text };
-  return { text, binary: `${keyType};${fields.map((f) => `${f.field}:${typeOf(f) ?? ''}`).sort().join(',')}` };
+  return {
+    text,
+    binary: `${keyType};${fields
+      .map((f) => `${f.field}:${typeOf(f) ?? ''}`)
+      .sort()
+      .join(',')}`,
+  };
 }
 
 /** The rows of `keys` as binary COPY tuples, their fields in the order of `fields`, by key id; `undefined` where the driver cannot COPY. */
-async function readTuples<K extends Key>(side: CopySide<K>, keys: readonly K[], fields: readonly string[], options?: CallOptions, conn?: SqlConnection): Promise<Map<string, Buffer> | undefined> {
+async function readTuples<K extends Key>(
+  side: CopySide<K>,
+  keys: readonly K[],
+  fields: readonly string[],
+  options?: CallOptions,
+  conn?: SqlConnection,
+): Promise<Map<string, Buffer> | undefined> {
   const { sql } = side;
   const byField = new Map(sql.primary.fields.map((f) => [f.field, f]));
   const columns = fields.map((name) => `t0.${sql.compiler.quoteId((byField.get(name) as MappedField).column)}`);
@@ -63,17 +86,25 @@ async function readTuples<K extends Key>(side: CopySide<K>, keys: readonly K[], 
     throwIfAborted(options?.signal, 'syncManyFrom');
     // COPY takes no parameters: the keys are written in, as integers only (checked, never quoted text).
     const ids = batch.map((k) => String(k));
-    if (ids.some((id) => !/^-?\d{1,19}$/.test(id))) throw new MidairError('INVALID_ARGUMENT', `syncManyFrom on ${side.name}: a key is not an integer`);
+    if (ids.some((id) => !/^-?\d{1,19}$/.test(id)))
+      throw new MidairError('INVALID_ARGUMENT', `syncManyFrom on ${side.name}: a key is not an integer`);
     const text = `COPY (SELECT ${columns.join(', ')} FROM ${sql.table0} t0 WHERE t0.${sql.compiler.quoteId(keyField.column)} = ANY('{${ids.join(',')}}'::bigint[])) TO STDOUT (FORMAT binary)`;
     const data = await (conn ?? side.runner.driver).copyOut?.(text);
     if (!data) return undefined;
-    for (const { key, tuple } of binaryTuples(data, keyAt)) found.set(keyId(keyField.codec.decode(key, 'postgres')), tuple);
+    for (const { key, tuple } of binaryTuples(data, keyAt))
+      found.set(keyId(keyField.codec.decode(key, 'postgres')), tuple);
   }
   return found;
 }
 
 /** The rows of `keys` as the database prints them, their cells in the order of `fields`, by key id. */
-async function readCells<K extends Key>(side: CopySide<K>, keys: readonly K[], fields: readonly string[], options?: CallOptions, conn?: SqlConnection): Promise<Map<string, unknown[]>> {
+async function readCells<K extends Key>(
+  side: CopySide<K>,
+  keys: readonly K[],
+  fields: readonly string[],
+  options?: CallOptions,
+  conn?: SqlConnection,
+): Promise<Map<string, unknown[]>> {
   const { sql } = side;
   const byField = new Map(sql.primary.fields.map((f) => [f.field, f]));
   const columns = fields.map((name) => `t0.${sql.compiler.quoteId((byField.get(name) as MappedField).column)}`);
@@ -84,14 +115,19 @@ async function readCells<K extends Key>(side: CopySide<K>, keys: readonly K[], f
     const params = sql.params();
     const where = keyIn(sql.keyCols0, sql.primary.keyColumns, batch, params);
     const text = `SELECT ${columns.join(', ')} FROM ${sql.table0} t0 WHERE ${where}`;
-    const { rows } = conn ? await conn.query(text, params.values) : await side.runner.query('syncManyFrom', text, params.values);
+    const { rows } = conn
+      ? await conn.query(text, params.values)
+      : await side.runner.query('syncManyFrom', text, params.values);
     for (const row of rows) found.set(keyId(side.codec.decodeKey(keyAt.map((i) => row[i]))), row as unknown[]);
   }
   return found;
 }
 
 /** Rows read as the database prints them, as prepared writes for the batch's keys (`undefined`: the source has none). */
-function asPrepared<K extends Key>(batch: readonly K[], found: ReadonlyMap<string, unknown[]>): (Prepared<K> | undefined)[] {
+function asPrepared<K extends Key>(
+  batch: readonly K[],
+  found: ReadonlyMap<string, unknown[]>,
+): (Prepared<K> | undefined)[] {
   return batch.map((key) => {
     const cells = found.get(keyId(key));
     return cells === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [cells] };
@@ -101,7 +137,11 @@ function asPrepared<K extends Key>(batch: readonly K[], found: ReadonlyMap<strin
 /** PostgreSQL's same-engine copy: rows cross as text cells, or as binary COPY tuples where the column types agree too. */
 export const postgresSameEngineCopy: SameEngineCopy = {
   rowFormat,
-  async plan<K extends Key>(target: CopySide<K>, source: CopySide<K>, options?: CallOptions): Promise<CopyFetch<K> | undefined> {
+  async plan<K extends Key>(
+    target: CopySide<K>,
+    source: CopySide<K>,
+    options?: CallOptions,
+  ): Promise<CopyFetch<K> | undefined> {
     const [mine, theirs] = await Promise.all([copyShape(target), copyShape(source)]);
     if (mine.text === undefined || mine.text !== theirs.text) return undefined;
     // The same column types too: rows cross as binary COPY tuples, parsed by neither side.

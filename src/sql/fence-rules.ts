@@ -12,15 +12,20 @@ export const MAX_MIGRATION_NAME = 191;
 /** Throws INVALID_ARGUMENT unless `migration` is a name the fence table can hold. */
 export function validateMigrationName(migration: unknown, where: string): void {
   if (typeof migration !== 'string' || migration.length === 0 || migration.length > MAX_MIGRATION_NAME) {
-    throw new MidairError('INVALID_ARGUMENT', `${where}: a fence's migration must be a name of 1 to ${MAX_MIGRATION_NAME} characters`);
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `${where}: a fence's migration must be a name of 1 to ${MAX_MIGRATION_NAME} characters`,
+    );
   }
 }
 
 /** Throws INVALID_ARGUMENT unless the fence names a migration and carries a non-negative integer epoch. */
 export function validateFence(fence: Fence, where: string): void {
-  if (typeof fence !== 'object' || fence === null) throw new MidairError('INVALID_ARGUMENT', `${where}: a fence must be { migration, epoch }`);
+  if (typeof fence !== 'object' || fence === null)
+    throw new MidairError('INVALID_ARGUMENT', `${where}: a fence must be { migration, epoch }`);
   validateMigrationName(fence.migration, where);
-  if (!Number.isSafeInteger(fence.epoch) || fence.epoch < 0) throw new MidairError('INVALID_ARGUMENT', `${where}: a fence's epoch must be a non-negative integer`);
+  if (!Number.isSafeInteger(fence.epoch) || fence.epoch < 0)
+    throw new MidairError('INVALID_ARGUMENT', `${where}: a fence's epoch must be a non-negative integer`);
 }
 
 /** FENCED: the write carries an epoch below the store's fence for its migration, and wrote nothing. */

@@ -3,7 +3,12 @@ import crypto from 'node:crypto';
 /** One-shot MD5 where Node has it (20.12+), else a Hash object: the same bytes either way. */
 const md5: (text: string) => Buffer =
   typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'buffer'): Buffer }).hash('md5', text, 'buffer')
+    ? (text) =>
+        (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'buffer'): Buffer }).hash(
+          'md5',
+          text,
+          'buffer',
+        )
     : (text) => crypto.createHash('md5').update(text, 'utf8').digest();
 
 /**

@@ -110,7 +110,14 @@ function tableProblems(table: MappedTable, info: TableInfo | undefined, dialect:
 }
 
 /** What is wrong with the column of one mapped field, pushed onto `problems`. */
-function fieldProblem(problems: CheckProblem[], table: MappedTable, where: string, f: MappedField, info: TableInfo, dialect: DialectName): void {
+function fieldProblem(
+  problems: CheckProblem[],
+  table: MappedTable,
+  where: string,
+  f: MappedField,
+  info: TableInfo,
+  dialect: DialectName,
+): void {
   const column = info.columns.get(f.column);
   if (!column) {
     problems.push({
@@ -136,7 +143,12 @@ function fieldProblem(problems: CheckProblem[], table: MappedTable, where: strin
         `which cannot hold field "${f.field}" mapped as ${f.codec.type}; ` +
         `change the column to hold ${accepted.map((a) => FAMILY_WORDS[a] ?? a).join(' or ')}, or map the field with a matching codec`,
     });
-  } else if ((f.codec.type === 'text' || f.codec.type === 'json') && column.family === 'text' && column.charset !== undefined && !/^utf8mb4/.test(column.charset)) {
+  } else if (
+    (f.codec.type === 'text' || f.codec.type === 'json') &&
+    column.family === 'text' &&
+    column.charset !== undefined &&
+    !/^utf8mb4/.test(column.charset)
+  ) {
     problems.push({
       code: 'CHARSET',
       severity: 'error',
@@ -147,7 +159,11 @@ function fieldProblem(problems: CheckProblem[], table: MappedTable, where: strin
         `column ${where}.${f.column} (field "${f.field}") stores text as ${column.charset}, which refuses 4-byte characters (emoji, many CJK characters)` +
         `${column.charset.startsWith('utf8') ? '' : ' and most of Unicode'}; convert it to utf8mb4 (ALTER TABLE ${where} CONVERT TO CHARACTER SET utf8mb4)`,
     });
-  } else if ((f.codec.type === 'timestamptz' || f.codec.type === 'timestamp') && column.fractionalDigits !== undefined && column.fractionalDigits < 6) {
+  } else if (
+    (f.codec.type === 'timestamptz' || f.codec.type === 'timestamp') &&
+    column.fractionalDigits !== undefined &&
+    column.fractionalDigits < 6
+  ) {
     problems.push({
       code: 'PRECISION_LOSS',
       severity: 'warning',
@@ -159,7 +175,14 @@ function fieldProblem(problems: CheckProblem[], table: MappedTable, where: strin
   } else {
     const loss = f.codec.loses?.(column, dialect);
     if (loss) {
-      problems.push({ code: 'PRECISION_LOSS', severity: 'warning', table: table.table, column: f.column, field: f.field, message: `column ${where}.${f.column} (field "${f.field}"): ${loss}` });
+      problems.push({
+        code: 'PRECISION_LOSS',
+        severity: 'warning',
+        table: table.table,
+        column: f.column,
+        field: f.field,
+        message: `column ${where}.${f.column} (field "${f.field}"): ${loss}`,
+      });
     }
   }
 }
@@ -175,7 +198,9 @@ export function uniqueFieldsOf<E>(mapping: SqlMapping<E>, tables: readonly (Tabl
       const fields = u.columns.map((c) => fieldOf.get(c));
       if (fields.some((f) => f === undefined)) continue;
       const ci = new Set(u.caseInsensitive ?? []);
-      const caseInsensitive = u.columns.filter((c) => ci.has(c) || info.columns.get(c)?.caseInsensitive === true).map((c) => fieldOf.get(c) as string);
+      const caseInsensitive = u.columns
+        .filter((c) => ci.has(c) || info.columns.get(c)?.caseInsensitive === true)
+        .map((c) => fieldOf.get(c) as string);
       out.push({ table: table.table, constraint: u.name, fields: fields as string[], caseInsensitive });
     }
   });

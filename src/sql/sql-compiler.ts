@@ -34,13 +34,19 @@ export interface SqlCompiler {
    */
   keyCompare(columns: readonly string[], op: '>' | '<=', param: (part: number) => string): string;
   /** `INSERT … ON CONFLICT … DO UPDATE` or its dialect's spelling. */
-  upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string;
+  upsert(
+    table: string,
+    columns: readonly string[],
+    keyColumns: readonly string[],
+    rows: readonly (readonly string[])[],
+  ): string;
   /** The column type for the tombstone table's deletion time, with its default. */
   deletedAtColumn(): string;
 }
 
 /** What an engine must spell itself; everything else defaults to standard SQL. */
-export type CompilerSpec = Pick<SqlCompiler, 'name' | 'quoteId' | 'placeholder' | 'upsert' | 'deletedAtColumn'> & Partial<SqlCompiler>;
+export type CompilerSpec = Pick<SqlCompiler, 'name' | 'quoteId' | 'placeholder' | 'upsert' | 'deletedAtColumn'> &
+  Partial<SqlCompiler>;
 
 /** `(a, b) > (?, ?)`: a row-value comparison (one column: a plain one). */
 export function rowValueCompare(columns: readonly string[], op: '>' | '<=', param: (part: number) => string): string {
@@ -57,7 +63,8 @@ export function sqlCompiler(spec: CompilerSpec): SqlCompiler {
     arrayParams: false,
     upsertTargetsKeyOnly: true,
     randomOrder: 'random()',
-    qualify: (table: string, schema: string | undefined) => (schema ? `${spec.quoteId(schema)}.${spec.quoteId(table)}` : spec.quoteId(table)),
+    qualify: (table: string, schema: string | undefined) =>
+      schema ? `${spec.quoteId(schema)}.${spec.quoteId(table)}` : spec.quoteId(table),
     keyCompare: rowValueCompare,
     ...spec,
   });

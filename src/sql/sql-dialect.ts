@@ -51,12 +51,26 @@ export abstract class SqlDialect {
    * uses plain multi-row upserts). `fresh`: the caller holds the keys' locks
    * and read that none of them exists, so the rows may go straight in.
    */
-  bulkUpsert?(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly unknown[])[], fresh?: boolean): Promise<boolean>;
+  bulkUpsert?(
+    conn: SqlConnection,
+    table: string,
+    columns: readonly string[],
+    keyColumns: readonly string[],
+    rows: readonly (readonly unknown[])[],
+    fresh?: boolean,
+  ): Promise<boolean>;
 
   /**
    * {@link bulkUpsert} of rows as another table of the same column types
    * printed them with a binary COPY (PostgreSQL). Resolves false when it
    * cannot run here.
    */
-  bulkUpsertBinary?(conn: SqlConnection, table: string, columns: readonly string[], keyColumns: readonly string[], tuples: readonly Buffer[], fresh: boolean): Promise<boolean>;
+  bulkUpsertBinary?(
+    conn: SqlConnection,
+    table: string,
+    columns: readonly string[],
+    keyColumns: readonly string[],
+    tuples: readonly Buffer[],
+    fresh: boolean,
+  ): Promise<boolean>;
 }

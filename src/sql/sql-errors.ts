@@ -17,15 +17,31 @@ export type ErrorHint = (code: MidairErrorCode, details: MidairErrorDetails) => 
  * the control store): a MidairError passes through; anything else is
  * classified, described for `store` and `operation`, and given the hint.
  */
-export function wrapSqlError(err: unknown, classify: ErrorClassifier, store: string, operation: string, hint?: ErrorHint): MidairError {
+export function wrapSqlError(
+  err: unknown,
+  classify: ErrorClassifier,
+  store: string,
+  operation: string,
+  hint?: ErrorHint,
+): MidairError {
   if (err instanceof MidairError) return err;
   const { code, details } = classify(err);
   const full = { ...details, store, operation };
-  return new MidairError(code, describeFailure(code, full) + (hint?.(code, details) ?? ''), { cause: err, details: full });
+  return new MidairError(code, describeFailure(code, full) + (hint?.(code, details) ?? ''), {
+    cause: err,
+    details: full,
+  });
 }
 
 /** Reads the driver error fields every classifier looks at. */
-export function errorFields(err: unknown): { code?: string; errno?: number; message: string; constraint?: string; table?: string; column?: string } {
+export function errorFields(err: unknown): {
+  code?: string;
+  errno?: number;
+  message: string;
+  constraint?: string;
+  table?: string;
+  column?: string;
+} {
   if (typeof err !== 'object' || err === null) return { message: String(err) };
   const e = err as Record<string, unknown>;
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);

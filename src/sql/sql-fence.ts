@@ -73,6 +73,9 @@ export class SqlFences {
     const current = (await this.read(conn, fence.migration, 'update')) ?? 0;
     if (fence.epoch <= current) return;
     const d = this.#dialect;
-    await conn.query(`UPDATE ${this.#table} SET ${this.#epoch} = ${d.placeholder(1)} WHERE ${this.#migration} = ${d.placeholder(2)}`, [fence.epoch, fence.migration]);
+    await conn.query(
+      `UPDATE ${this.#table} SET ${this.#epoch} = ${d.placeholder(1)} WHERE ${this.#migration} = ${d.placeholder(2)}`,
+      [fence.epoch, fence.migration],
+    );
   }
 }

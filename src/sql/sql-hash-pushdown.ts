@@ -31,18 +31,33 @@ export class SqlHashPushdown<K extends Key, E extends object> {
     return hashUnsupportedReason(this.#p.dialect.name, this.#p.dialect.hashSql, this.#mapping, ignore);
   }
 
-  async hashParts(range: KeyRange<K>, splits: readonly K[], ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash[]> {
+  async hashParts(
+    range: KeyRange<K>,
+    splits: readonly K[],
+    ignore: ReadonlySet<string>,
+    options?: CallOptions,
+  ): Promise<RangeHash[]> {
     const { name, sql: store, runner } = this.#p;
     this.#p.open('hashParts', options);
     const unsupported = this.hashUnsupported(ignore);
-    if (unsupported) throw new MidairError('NOT_SUPPORTED', `hashParts on ${name}: ${unsupported}`, { details: { store: name, operation: 'hashParts' } });
+    if (unsupported)
+      throw new MidairError('NOT_SUPPORTED', `hashParts on ${name}: ${unsupported}`, {
+        details: { store: name, operation: 'hashParts' },
+      });
     const params = store.params();
     // Parameters are added in the order they appear in the text (MySQL's are positional).
-    const bucket = splits.length === 0 ? '0' : `CASE ${splits.map((k, i) => `WHEN ${store.keyBound(params, '<=', k)} THEN ${i}`).join(' ')} ELSE ${splits.length} END`;
+    const bucket =
+      splits.length === 0
+        ? '0'
+        : `CASE ${splits.map((k, i) => `WHEN ${store.keyBound(params, '<=', k)} THEN ${i}`).join(' ')} ELSE ${splits.length} END`;
     const sql = this.#aggregate(ignore, bucket, params, range);
     const { rows } = await runner.query('hashParts', sql, params.values);
     const parts: RangeHash[] = Array.from({ length: splits.length + 1 }, () => ({ count: 0, sum: 0n }));
-    for (const row of rows) parts[Number(cellText(row[0]) ?? 0)] = { count: Number(cellText(row[1]) ?? 0), sum: BigInt(cellText(row[2]) ?? '0') };
+    for (const row of rows)
+      parts[Number(cellText(row[0]) ?? 0)] = {
+        count: Number(cellText(row[1]) ?? 0),
+        sum: BigInt(cellText(row[2]) ?? '0'),
+      };
     return parts;
   }
 
@@ -62,7 +77,13 @@ export class SqlHashPushdown<K extends Key, E extends object> {
       const where = store.rangeWhere(params, range);
       return `SELECT ${bucket} AS b, COUNT(*), ${aggregate.name}(${aggregate.columns.join(', ')}) ${store.from}${where} GROUP BY 1`;
     }
-    const expr = rowHashExpr(dialect.compiler, dialect.hashSql as NonNullable<typeof dialect.hashSql>, this.#mapping, ignore, params);
+    const expr = rowHashExpr(
+      dialect.compiler,
+      dialect.hashSql as NonNullable<typeof dialect.hashSql>,
+      this.#mapping,
+      ignore,
+      params,
+    );
     const where = store.rangeWhere(params, range);
     return `SELECT b, COUNT(*), COALESCE(SUM(h), 0) FROM (SELECT ${bucket} AS b, ${expr} AS h ${store.from}${where}) s GROUP BY b`;
   }

@@ -30,11 +30,17 @@ export function hashedFields(mapping: SqlMapping<object>, ignore: ReadonlySet<st
 }
 
 /** Why `name`'s SQL (`hash`) cannot hash these fields, or `undefined` when it can. */
-export function hashUnsupportedReason(name: string, hash: HashSql | undefined, mapping: SqlMapping<object>, ignore: ReadonlySet<string>): string | undefined {
+export function hashUnsupportedReason(
+  name: string,
+  hash: HashSql | undefined,
+  mapping: SqlMapping<object>,
+  ignore: ReadonlySet<string>,
+): string | undefined {
   for (const f of hashedFields(mapping, ignore)) {
     const kind = f.codec.hashAs;
     if (!kind) return `field "${f.field}" uses codec ${f.codec.type}, which has no canonical SQL form`;
-    if (hash?.canonicalExpr(kind, 'c') === undefined) return `field "${f.field}" (${kind}) cannot be put in canonical form by ${name} SQL`;
+    if (hash?.canonicalExpr(kind, 'c') === undefined)
+      return `field "${f.field}" (${kind}) cannot be put in canonical form by ${name} SQL`;
   }
   if (!hash) return `${name} SQL has no row hash`;
   return undefined;
@@ -45,7 +51,13 @@ export function hashUnsupportedReason(name: string, hash: HashSql | undefined, m
  * the engine's canonical expression for each field. Field names travel as
  * parameters. Call only where {@link hashUnsupportedReason} found nothing.
  */
-export function rowHashExpr(compiler: SqlCompiler, hash: HashSql, mapping: SqlMapping<object>, ignore: ReadonlySet<string>, params: Params): string {
+export function rowHashExpr(
+  compiler: SqlCompiler,
+  hash: HashSql,
+  mapping: SqlMapping<object>,
+  ignore: ReadonlySet<string>,
+  params: Params,
+): string {
   const parts = hashedFields(mapping, ignore).map((f) => ({
     name: params.add(framed(f.field)),
     value: hash.canonicalExpr(f.codec.hashAs ?? 'text', `t${f.tableIndex}.${compiler.quoteId(f.column)}`) ?? 'NULL',
@@ -58,7 +70,11 @@ export function rowHashExpr(compiler: SqlCompiler, hash: HashSql, mapping: SqlMa
  * into JS): the raw columns to pass, and the row hash over their decoded
  * values — the same canonical form as every other engine, by construction.
  */
-export function driverRowHash(compiler: SqlCompiler, mapping: SqlMapping<object>, ignore: ReadonlySet<string>): { columns: string[]; hashRow: (raw: readonly unknown[]) => bigint } {
+export function driverRowHash(
+  compiler: SqlCompiler,
+  mapping: SqlMapping<object>,
+  ignore: ReadonlySet<string>,
+): { columns: string[]; hashRow: (raw: readonly unknown[]) => bigint } {
   const fields = hashedFields(mapping, ignore);
   return {
     columns: fields.map((f) => `t${f.tableIndex}.${compiler.quoteId(f.column)}`),

@@ -33,7 +33,10 @@ export class SqlKeyWrites<K extends Key, E extends object> {
     this.#p.open('delete', options);
     const version = options?.version;
     if (version !== undefined && !this.#versioned) {
-      throw new MidairError('INVALID_ARGUMENT', `delete on ${this.#p.name}: a version was given but the mapping has no version field`);
+      throw new MidairError(
+        'INVALID_ARGUMENT',
+        `delete on ${this.#p.name}: a version was given but the mapping has no version field`,
+      );
     }
     const tombstone = options?.tombstone ?? true;
     return this.#engine.write('delete', options, async (conn) => {
@@ -48,7 +51,8 @@ export class SqlKeyWrites<K extends Key, E extends object> {
     return this.#engine.write('syncKey', options, async (conn) => {
       const current = await this.#engine.lockKey(conn, key);
       const value = await read();
-      if (value === undefined) return (await this.#engine.deleteLocked(conn, key, current, { version: undefined })) ? 'deleted' : 'absent';
+      if (value === undefined)
+        return (await this.#engine.deleteLocked(conn, key, current, { version: undefined })) ? 'deleted' : 'absent';
       const prepared = this.#p.codec.prepareFor(key, value, 'syncKey');
       if (current.tombstone) await this.#engine.deleteTombstones(conn, [key]);
       await this.#engine.upsert(conn, [prepared]);
@@ -90,12 +94,17 @@ export class SqlKeyWrites<K extends Key, E extends object> {
     this.#p.open('raiseFence', options);
     validateFence(fence, `raiseFence on ${this.#p.name}`);
     // Not itself fenced: the raise is what moves the fence.
-    await this.#engine.write('raiseFence', { ...(options?.signal ? { signal: options.signal } : {}) }, async (conn) => this.#p.fences.raise(conn, fence));
+    await this.#engine.write('raiseFence', { ...(options?.signal ? { signal: options.signal } : {}) }, async (conn) =>
+      this.#p.fences.raise(conn, fence),
+    );
   }
 
   async fenceOf(migration: string, options?: CallOptions): Promise<number> {
     this.#p.open('fenceOf', options);
     validateMigrationName(migration, `fenceOf on ${this.#p.name}`);
-    return this.#p.runner.attempt('fenceOf', async () => (await this.#p.fences.read(this.#p.runner.driver, migration)) ?? 0);
+    return this.#p.runner.attempt(
+      'fenceOf',
+      async () => (await this.#p.fences.read(this.#p.runner.driver, migration)) ?? 0,
+    );
   }
 }

@@ -2,7 +2,11 @@
  * Runs `fn` over the items with at most `limit` at once. After a failure no
  * new item starts; those running finish, then the first error is thrown.
  */
-export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   let failed: { error: unknown } | undefined;
   const lane = async (): Promise<void> => {

@@ -41,7 +41,8 @@ export class SqlReads<K extends Key, E extends object> {
     const found = new Set<string>();
     for (const batch of chunked(keys, this.#p.sql.batchRows(1))) {
       throwIfAborted(options?.signal, 'hasMany');
-      for (const row of await this.#run('hasMany', this.#p.sql.keysIn(batch))) found.add(keyId(this.#p.codec.decodeKey(row)));
+      for (const row of await this.#run('hasMany', this.#p.sql.keysIn(batch)))
+        found.add(keyId(this.#p.codec.decodeKey(row)));
     }
     return keys.map((k) => found.has(keyId(k)));
   }
@@ -53,21 +54,43 @@ export class SqlReads<K extends Key, E extends object> {
   }
 
   scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
-    return this.#keyset('scan', options, this.#p.sql.select, (r) => this.#p.codec.decode(r), (e) => this.#p.keyOf(e));
+    return this.#keyset(
+      'scan',
+      options,
+      this.#p.sql.select,
+      (r) => this.#p.codec.decode(r),
+      (e) => this.#p.keyOf(e),
+    );
   }
 
   scanKeys(options: ScanOptions<K> = {}): AsyncIterable<K[]> {
-    return this.#keyset('scanKeys', options, this.#p.sql.selectKeys, (r) => this.#p.codec.decodeKey(r), (k) => k);
+    return this.#keyset(
+      'scanKeys',
+      options,
+      this.#p.sql.selectKeys,
+      (r) => this.#p.codec.decodeKey(r),
+      (k) => k,
+    );
   }
 
   /** A keyset walk of `select` in key order, in chunks of decoded rows. */
-  async *#keyset<T>(operation: string, options: ScanOptions<K>, select: string, decode: (row: readonly unknown[]) => T, keyOf: (item: T) => K): AsyncIterable<T[]> {
+  async *#keyset<T>(
+    operation: string,
+    options: ScanOptions<K>,
+    select: string,
+    decode: (row: readonly unknown[]) => T,
+    keyOf: (item: T) => K,
+  ): AsyncIterable<T[]> {
     const size = options.chunkSize ?? 1000;
-    if (!Number.isSafeInteger(size) || size < 1) throw new MidairError('INVALID_ARGUMENT', `${operation}: chunkSize must be a positive integer`);
+    if (!Number.isSafeInteger(size) || size < 1)
+      throw new MidairError('INVALID_ARGUMENT', `${operation}: chunkSize must be a positive integer`);
     let after = options.after;
     for (;;) {
       this.#p.open(operation, options);
-      const rows = await this.#run(operation, this.#p.sql.page(select, { after, through: options.through, within: options.within }, size));
+      const rows = await this.#run(
+        operation,
+        this.#p.sql.page(select, { after, through: options.through, within: options.within }, size),
+      );
       if (rows.length === 0) return;
       const chunk = rows.map(decode);
       // Taken before yielding: the consumer owns the chunk and may empty it.
@@ -80,7 +103,8 @@ export class SqlReads<K extends Key, E extends object> {
 
   async keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> {
     this.#p.open('keyAt', options);
-    if (!Number.isSafeInteger(offset) || offset < 1) throw new MidairError('INVALID_ARGUMENT', 'keyAt: offset must be a positive integer');
+    if (!Number.isSafeInteger(offset) || offset < 1)
+      throw new MidairError('INVALID_ARGUMENT', 'keyAt: offset must be a positive integer');
     const [row] = await this.#run('keyAt', this.#p.sql.keyAt(range, offset));
     return row === undefined ? undefined : this.#p.codec.decodeKey(row);
   }
@@ -96,6 +120,10 @@ export class SqlReads<K extends Key, E extends object> {
     this.#p.open('getTombstone', options);
     const [row] = await this.#run('getTombstone', this.#p.sql.tombstoneOf(key));
     if (!row) return undefined;
-    return { key, version: this.#p.codec.decodeVersion(this.#p.sql.tombVersion, row[0]), deletedAt: this.#p.codec.decodeDeletedAt(row[1]) };
+    return {
+      key,
+      version: this.#p.codec.decodeVersion(this.#p.sql.tombVersion, row[0]),
+      deletedAt: this.#p.codec.decodeDeletedAt(row[1]),
+    };
   }
 }

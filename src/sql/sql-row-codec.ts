@@ -9,7 +9,12 @@ export const TOMBSTONE_VERSION_COLUMN = 'midair_version';
 export const TOMBSTONE_DELETED_AT_COLUMN = 'midair_deleted_at';
 
 export const deletedAtCodec = codecs.timestamptz({ as: 'date' });
-export const deletedAtField: MappedField = { field: 'deletedAt', column: TOMBSTONE_DELETED_AT_COLUMN, codec: deletedAtCodec as never, isKey: false };
+export const deletedAtField: MappedField = {
+  field: 'deletedAt',
+  column: TOMBSTONE_DELETED_AT_COLUMN,
+  codec: deletedAtCodec as never,
+  isKey: false,
+};
 
 /** An entity ready to write: its key, version and every field encoded. */
 export interface Prepared<K> {
@@ -31,7 +36,13 @@ export class RowCodec<K extends Key, E extends object> {
   readonly #keyOf: (entity: E) => K;
   readonly #versionOf: (entity: E) => Version | undefined;
 
-  constructor(mapping: SqlMapping<E>, dialect: DialectName, store: string, keyOf: (entity: E) => K, versionOf: (entity: E) => Version | undefined) {
+  constructor(
+    mapping: SqlMapping<E>,
+    dialect: DialectName,
+    store: string,
+    keyOf: (entity: E) => K,
+    versionOf: (entity: E) => Version | undefined,
+  ) {
     this.#mapping = mapping;
     this.#primary = mapping.tables[0];
     this.#dialect = dialect;
@@ -54,7 +65,9 @@ export class RowCodec<K extends Key, E extends object> {
 
   /** The key whose columns start at `offset` of the row. */
   decodeKey(row: readonly unknown[], offset = 0): K {
-    const parts = this.#primary.keyColumns.map((f, i) => f.codec.decode(row[offset + i] as never, this.#dialect) as unknown);
+    const parts = this.#primary.keyColumns.map(
+      (f, i) => f.codec.decode(row[offset + i] as never, this.#dialect) as unknown,
+    );
     return (parts.length === 1 ? parts[0] : parts) as K;
   }
 
@@ -79,10 +92,14 @@ export class RowCodec<K extends Key, E extends object> {
           try {
             return f.codec.encode(v as never, this.#dialect);
           } catch (err) {
-            throw new MidairError('ENCODING', `field "${f.field}" of key ${keyId(key)} cannot be stored in ${table.table}.${f.column}`, {
-              cause: err,
-              details: { store: this.#store, field: f.field, table: table.table, column: f.column },
-            });
+            throw new MidairError(
+              'ENCODING',
+              `field "${f.field}" of key ${keyId(key)} cannot be stored in ${table.table}.${f.column}`,
+              {
+                cause: err,
+                details: { store: this.#store, field: f.field, table: table.table, column: f.column },
+              },
+            );
           }
         }),
       );
@@ -94,7 +111,10 @@ export class RowCodec<K extends Key, E extends object> {
   prepareFor(key: K, value: E, operation: string): Prepared<K> {
     const [prepared] = this.prepare([value]);
     if (!prepared || prepared.id !== keyId(key)) {
-      throw new MidairError('INVALID_ARGUMENT', `${operation} on ${this.#store}: the source returned an entity of another key`);
+      throw new MidairError(
+        'INVALID_ARGUMENT',
+        `${operation} on ${this.#store}: the source returned an entity of another key`,
+      );
     }
     return prepared;
   }

@@ -23,7 +23,10 @@ export interface CopySide<K extends Key> {
  * (`undefined`: the source has none), read on the batch's connection `conn`
  * where both stores share it.
  */
-export type CopyFetch<K> = (batch: readonly K[], conn: SqlConnection) => Promise<readonly (Prepared<K> | undefined | null)[]>;
+export type CopyFetch<K> = (
+  batch: readonly K[],
+  conn: SqlConnection,
+) => Promise<readonly (Prepared<K> | undefined | null)[]>;
 
 /**
  * An engine's way to copy rows between two of its stores as the database
@@ -34,5 +37,9 @@ export interface SameEngineCopy {
   /** What two stores' mappings must agree on, fixed by the mapping; `undefined` where this mapping can never copy so. */
   rowFormat(mapping: SqlMapping<object>): string | undefined;
   /** How to fetch the source's rows for the target, decided per call; `undefined` when the two cannot. */
-  plan<K extends Key>(target: CopySide<K>, source: CopySide<K>, options?: CallOptions): Promise<CopyFetch<K> | undefined>;
+  plan<K extends Key>(
+    target: CopySide<K>,
+    source: CopySide<K>,
+    options?: CallOptions,
+  ): Promise<CopyFetch<K> | undefined>;
 }

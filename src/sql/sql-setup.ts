@@ -24,16 +24,24 @@ export class SqlSchema<K extends Key, E extends object> {
     const primary = sql.primary;
     const info = await this.introspect(primary.table, primary.schema);
     if (!info) {
-      throw new MidairError('SCHEMA_MISMATCH', `setup on ${name}: table ${primary.table} does not exist; create it before midair's tombstone table`, {
-        details: { store: name, operation: 'setup', table: primary.table },
-      });
+      throw new MidairError(
+        'SCHEMA_MISMATCH',
+        `setup on ${name}: table ${primary.table} does not exist; create it before midair's tombstone table`,
+        {
+          details: { store: name, operation: 'setup', table: primary.table },
+        },
+      );
     }
     const typeOf = (f: MappedField): string => {
       const column = info.columns.get(f.column);
       if (!column) {
-        throw new MidairError('SCHEMA_MISMATCH', `setup on ${name}: column ${primary.table}.${f.column} does not exist (run check() for the full report)`, {
-          details: { store: name, operation: 'setup', table: primary.table, column: f.column },
-        });
+        throw new MidairError(
+          'SCHEMA_MISMATCH',
+          `setup on ${name}: column ${primary.table}.${f.column} does not exist (run check() for the full report)`,
+          {
+            details: { store: name, operation: 'setup', table: primary.table, column: f.column },
+          },
+        );
       }
       return column.type;
     };
@@ -49,6 +57,11 @@ export class SqlSchema<K extends Key, E extends object> {
     const tomb = await this.introspect(mapping.tombstone.table, mapping.tombstone.schema);
     const fence = await this.introspect(fenceTable, mapping.tombstone.schema);
     const problems = checkSchema(mapping, dialect.name, infos, tomb, { table: fenceTable, info: fence });
-    return { store: name, ok: !problems.some((p) => p.severity === 'error'), problems, uniques: uniqueFieldsOf(mapping, infos) };
+    return {
+      store: name,
+      ok: !problems.some((p) => p.severity === 'error'),
+      problems,
+      uniques: uniqueFieldsOf(mapping, infos),
+    };
   }
 }

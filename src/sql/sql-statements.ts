@@ -48,13 +48,23 @@ export function keyParts(key: Key, arity: number): readonly KeyPart[] {
 }
 
 /** `a = ? AND b = ?` for one key. */
-export function keyEquals(columns: readonly string[], fields: readonly MappedField[], key: Key, params: Params): string {
+export function keyEquals(
+  columns: readonly string[],
+  fields: readonly MappedField[],
+  key: Key,
+  params: Params,
+): string {
   const parts = keyParts(key, fields.length);
   return columns.map((c, i) => `${c} = ${params.field(fields[i] as MappedField, parts[i])}`).join(' AND ');
 }
 
 /** `a IN (?, ?)` or `(a, b) IN ((?, ?), (?, ?))` for several keys. */
-export function keyIn(columns: readonly string[], fields: readonly MappedField[], keys: readonly Key[], params: Params): string {
+export function keyIn(
+  columns: readonly string[],
+  fields: readonly MappedField[],
+  keys: readonly Key[],
+  params: Params,
+): string {
   if (columns.length === 1) {
     const field = fields[0] as MappedField;
     const d = params.dialect;

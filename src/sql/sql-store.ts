@@ -98,8 +98,17 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const c = dialect.compiler;
     const fenceTable = `${primary.table}${FENCE_TABLE_SUFFIX}`;
     const tableHint = (table: string | undefined): string =>
-      table === mapping.tombstone.table ? "; run store.setup() to create midair's tombstone table" : table === fenceTable ? "; run store.setup() to create midair's fence table" : '';
-    const runner = new SqlRunner(driver, { name, classify: (err) => dialect.classifyError(err), hint: (_code, details) => tableHint(details.table), deadlockRetries: options.deadlockRetries });
+      table === mapping.tombstone.table
+        ? "; run store.setup() to create midair's tombstone table"
+        : table === fenceTable
+          ? "; run store.setup() to create midair's fence table"
+          : '';
+    const runner = new SqlRunner(driver, {
+      name,
+      classify: (err) => dialect.classifyError(err),
+      hint: (_code, details) => tableHint(details.table),
+      deadlockRetries: options.deadlockRetries,
+    });
     const sql = new StoreSql(c, mapping as SqlMapping<object>);
     const parts: StoreParts<K, E> = {
       name,
@@ -122,7 +131,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.#schema = new SqlSchema(parts);
     this.#rowFormat = dialect.sameEngineCopy?.rowFormat(mapping as SqlMapping<object>);
     this.#codec = parts.codec;
-    const introspectPrimary = (): Promise<TableInfo | undefined> => this.#schema.introspect(primary.table, primary.schema);
+    const introspectPrimary = (): Promise<TableInfo | undefined> =>
+      this.#schema.introspect(primary.table, primary.schema);
     this.#side = { name, mapping: mapping as SqlMapping<object>, sql, codec: parts.codec, runner, introspectPrimary };
   }
 
@@ -132,32 +142,75 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   // ── reads ───────────────────────────────────────────────────────────────
-  get(key: K, options?: CallOptions): Promise<E | undefined> { return this.#reads.get(key, options); }
-  readKey(key: K, options?: CallOptions): Promise<KeyState<K, E>> { return this.#writes.readKey(key, options); }
-  getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]> { return this.#reads.getMany(keys, options); }
-  count(options?: CallOptions): Promise<number> { return this.#reads.count(options); }
-  scan(options?: ScanOptions<K>): AsyncIterable<E[]> { return this.#reads.scan(options); }
-  scanKeys(options?: ScanOptions<K>): AsyncIterable<K[]> { return this.#reads.scanKeys(options); }
-  hasMany(keys: readonly K[], options?: CallOptions): Promise<boolean[]> { return this.#reads.hasMany(keys, options); }
-  keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> { return this.#reads.keyAt(range, offset, options); }
-  sampleKeys(count: number, options?: CallOptions): Promise<K[]> { return this.#reads.sampleKeys(count, options); }
-  getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined> { return this.#reads.getTombstone(key, options); }
+  get(key: K, options?: CallOptions): Promise<E | undefined> {
+    return this.#reads.get(key, options);
+  }
+  readKey(key: K, options?: CallOptions): Promise<KeyState<K, E>> {
+    return this.#writes.readKey(key, options);
+  }
+  getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]> {
+    return this.#reads.getMany(keys, options);
+  }
+  count(options?: CallOptions): Promise<number> {
+    return this.#reads.count(options);
+  }
+  scan(options?: ScanOptions<K>): AsyncIterable<E[]> {
+    return this.#reads.scan(options);
+  }
+  scanKeys(options?: ScanOptions<K>): AsyncIterable<K[]> {
+    return this.#reads.scanKeys(options);
+  }
+  hasMany(keys: readonly K[], options?: CallOptions): Promise<boolean[]> {
+    return this.#reads.hasMany(keys, options);
+  }
+  keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> {
+    return this.#reads.keyAt(range, offset, options);
+  }
+  sampleKeys(count: number, options?: CallOptions): Promise<K[]> {
+    return this.#reads.sampleKeys(count, options);
+  }
+  getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined> {
+    return this.#reads.getTombstone(key, options);
+  }
 
   // ── verification pushdown ───────────────────────────────────────────────
-  hashUnsupported(ignore: ReadonlySet<string>): string | undefined { return this.#hashes.hashUnsupported(ignore); }
-  hashParts(range: KeyRange<K>, splits: readonly K[], ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash[]> { return this.#hashes.hashParts(range, splits, ignore, options); }
+  hashUnsupported(ignore: ReadonlySet<string>): string | undefined {
+    return this.#hashes.hashUnsupported(ignore);
+  }
+  hashParts(
+    range: KeyRange<K>,
+    splits: readonly K[],
+    ignore: ReadonlySet<string>,
+    options?: CallOptions,
+  ): Promise<RangeHash[]> {
+    return this.#hashes.hashParts(range, splits, ignore, options);
+  }
   async hashRange(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash> {
     return (await this.#hashes.hashParts(range, [], ignore, options))[0] as RangeHash;
   }
 
   // ── writes ──────────────────────────────────────────────────────────────
-  put(entity: E, options?: PutOptions): Promise<void> { return this.#writes.put(entity, options); }
-  delete(key: K, options?: DeleteOptions): Promise<boolean> { return this.#writes.delete(key, options); }
-  syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult> { return this.#writes.syncKey(key, read, options); }
-  writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> { return this.#bulk.writeIfNewer(entities, options); }
-  purgeTombstones(options?: CallOptions): Promise<number> { return this.#writes.purgeTombstones(options); }
+  put(entity: E, options?: PutOptions): Promise<void> {
+    return this.#writes.put(entity, options);
+  }
+  delete(key: K, options?: DeleteOptions): Promise<boolean> {
+    return this.#writes.delete(key, options);
+  }
+  syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult> {
+    return this.#writes.syncKey(key, read, options);
+  }
+  writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> {
+    return this.#bulk.writeIfNewer(entities, options);
+  }
+  purgeTombstones(options?: CallOptions): Promise<number> {
+    return this.#writes.purgeTombstones(options);
+  }
 
-  async syncMany(keys: readonly K[], read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>, options?: CallOptions): Promise<SyncManyResult> {
+  async syncMany(
+    keys: readonly K[],
+    read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>,
+    options?: CallOptions,
+  ): Promise<SyncManyResult> {
     const codec = this.#codec;
     // One batch at a time: `read` may need a connection of the pool this store's batch holds one of
     // (old and new in one database), and two batches each waiting for a second connection of a pool of two never end.
@@ -175,7 +228,11 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
    * source's rows go in as the database prints them (decided per call by the
    * engine's copy; `undefined` when the two cannot, and nothing was done).
    */
-  async syncManyFrom(keys: readonly K[], source: Store<K, E>, options?: CallOptions): Promise<SyncManyResult | undefined> {
+  async syncManyFrom(
+    keys: readonly K[],
+    source: Store<K, E>,
+    options?: CallOptions,
+  ): Promise<SyncManyResult | undefined> {
     const copy = this.#dialect.sameEngineCopy;
     if (!copy || !(source instanceof SqlStore)) return undefined;
     const from = source as SqlStore<K, E>;
@@ -185,12 +242,20 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   // ── fencing ─────────────────────────────────────────────────────────────
-  raiseFence(fence: Fence, options?: CallOptions): Promise<void> { return this.#writes.raiseFence(fence, options); }
-  fenceOf(migration: string, options?: CallOptions): Promise<number> { return this.#writes.fenceOf(migration, options); }
+  raiseFence(fence: Fence, options?: CallOptions): Promise<void> {
+    return this.#writes.raiseFence(fence, options);
+  }
+  fenceOf(migration: string, options?: CallOptions): Promise<number> {
+    return this.#writes.fenceOf(migration, options);
+  }
 
   // ── schema ──────────────────────────────────────────────────────────────
-  setup(options?: CallOptions): Promise<void> { return this.#schema.setup(options); }
-  check(options?: CallOptions): Promise<CheckReport> { return this.#schema.check(options); }
+  setup(options?: CallOptions): Promise<void> {
+    return this.#schema.setup(options);
+  }
+  check(options?: CallOptions): Promise<CheckReport> {
+    return this.#schema.check(options);
+  }
 
   async close(): Promise<void> {
     if (this.#closed) return;

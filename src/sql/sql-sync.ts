@@ -47,18 +47,28 @@ export class SqlBulkWrites<K extends Key, E extends object> {
       latest.set(p.id, p);
     }
     await forEachLimit(chunked([...latest.values()], this.#batchSize()), this.#bulkConcurrency, async (batch) => {
-      addCounts(result, await this.#engine.write('writeIfNewer', options, async (conn) => this.#writeBatch(conn, batch)));
+      addCounts(
+        result,
+        await this.#engine.write('writeIfNewer', options, async (conn) => this.#writeBatch(conn, batch)),
+      );
     });
     return result;
   }
 
   async #writeBatch(conn: SqlConnection, batch: readonly Prepared<K>[]): Promise<BulkWriteResult> {
     const counts = emptyBulkResult();
-    const { tombs, rows: existing } = await this.#engine.lockMany(conn, batch.map((p) => p.key));
+    const { tombs, rows: existing } = await this.#engine.lockMany(
+      conn,
+      batch.map((p) => p.key),
+    );
     const writes: Prepared<K>[] = [];
     const passedTombstones: K[] = [];
     for (const p of batch) {
-      const decision = decideWrite(p.version, existing.has(p.id) ? { version: existing.get(p.id) } : undefined, tombs.has(p.id) ? { version: tombs.get(p.id) } : undefined);
+      const decision = decideWrite(
+        p.version,
+        existing.has(p.id) ? { version: existing.get(p.id) } : undefined,
+        tombs.has(p.id) ? { version: tombs.get(p.id) } : undefined,
+      );
       if (decision === 'insert' || decision === 'update') {
         writes.push(p);
         if (tombs.has(p.id)) passedTombstones.push(p.key);
@@ -68,7 +78,12 @@ export class SqlBulkWrites<K extends Key, E extends object> {
       }
     }
     if (passedTombstones.length > 0) await this.#engine.deleteTombstones(conn, passedTombstones);
-    if (writes.length > 0) await this.#engine.upsert(conn, writes, writes.every((p) => !existing.has(p.id)));
+    if (writes.length > 0)
+      await this.#engine.upsert(
+        conn,
+        writes,
+        writes.every((p) => !existing.has(p.id)),
+      );
     return counts;
   }
 
@@ -77,19 +92,29 @@ export class SqlBulkWrites<K extends Key, E extends object> {
    * once), their locks, then `fetch` (the source's current rows, prepared:
    * `undefined` to delete, `null` to leave alone), then the writes.
    */
-  async syncBatches(operation: string, keys: readonly K[], options: CallOptions | undefined, lanes: number, fetch: CopyFetch<K>): Promise<SyncManyResult> {
+  async syncBatches(
+    operation: string,
+    keys: readonly K[],
+    options: CallOptions | undefined,
+    lanes: number,
+    fetch: CopyFetch<K>,
+  ): Promise<SyncManyResult> {
     this.#p.open(operation, options);
     const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
     const unique = [...new Map(keys.map((k) => [keyId(k), k])).values()];
     const notDone = new Set(unique.map((k) => keyId(k)));
     try {
       await forEachLimit(chunked(unique, this.#batchSize()), lanes, async (batch) => {
-        addCounts(result, await this.#engine.write(operation, options, async (conn) => this.#syncBatch(conn, batch, fetch)));
+        addCounts(
+          result,
+          await this.#engine.write(operation, options, async (conn) => this.#syncBatch(conn, batch, fetch)),
+        );
         for (const key of batch) notDone.delete(keyId(key));
       });
     } catch (error) {
       // Batches that committed stay written: say so, so a retry key by key redoes (and counts) only the rest.
-      if (error instanceof MidairError && notDone.size < unique.length) throw new PartialSyncError(error, result, [...notDone]);
+      if (error instanceof MidairError && notDone.size < unique.length)
+        throw new PartialSyncError(error, result, [...notDone]);
       throw error;
     }
     return result;
@@ -116,10 +141,20 @@ export class SqlBulkWrites<K extends Key, E extends object> {
     });
     const cleared = puts.filter((p) => tombs.has(p.id)).map((p) => p.key);
     if (cleared.length > 0) await this.#engine.deleteTombstones(conn, cleared);
-    if (puts.length > 0) await this.#engine.upsert(conn, puts, puts.every((p) => !rows.has(p.id)));
+    if (puts.length > 0)
+      await this.#engine.upsert(
+        conn,
+        puts,
+        puts.every((p) => !rows.has(p.id)),
+      );
     for (const key of gone) {
       const id = keyId(key);
-      await this.#engine.deleteLocked(conn, key, { tombVersion: tombs.get(id), rowVersion: rows.get(id) }, { version: undefined });
+      await this.#engine.deleteLocked(
+        conn,
+        key,
+        { tombVersion: tombs.get(id), rowVersion: rows.get(id) },
+        { version: undefined },
+      );
     }
     return counts;
   }

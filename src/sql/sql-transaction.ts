@@ -162,7 +162,11 @@ export class SqlRunner {
   }
 
   /** One transaction, retried on deadlock; with `signal`, it stops at the next statement once the caller gave up, releasing its locks early. */
-  async transaction<T>(operation: string, fn: (conn: SqlConnection) => Promise<T>, options: { tx?: TransactionOptions | undefined; signal?: AbortSignal | undefined } = {}): Promise<T> {
+  async transaction<T>(
+    operation: string,
+    fn: (conn: SqlConnection) => Promise<T>,
+    options: { tx?: TransactionOptions | undefined; signal?: AbortSignal | undefined } = {},
+  ): Promise<T> {
     const { signal, tx } = options;
     const guarded = signal ? (conn: SqlConnection): Promise<T> => fn(guardedConnection(conn, signal, operation)) : fn;
     for (let attempt = 1; ; attempt++) {

@@ -43,7 +43,11 @@ export class SqlWriteEngine<K extends Key, E extends object> {
    * transaction's first statements check the fence (and hold it to the end);
    * without it, no statement is added.
    */
-  async write<T>(operation: string, options: CallOptions | undefined, fn: (conn: SqlConnection) => Promise<T>): Promise<T> {
+  async write<T>(
+    operation: string,
+    options: CallOptions | undefined,
+    fn: (conn: SqlConnection) => Promise<T>,
+  ): Promise<T> {
     const { fences, runner, dialect, name } = this.#p;
     const fence = options?.fence;
     if (fence) validateFence(fence, `${operation} on ${name}`);
@@ -68,7 +72,10 @@ export class SqlWriteEngine<K extends Key, E extends object> {
   }
 
   /** The keys' locks, then their tombstones, then their rows (versions by key id). */
-  async lockMany(conn: SqlConnection, keys: readonly K[]): Promise<{ tombs: Map<string, Version | undefined>; rows: Map<string, Version | undefined> }> {
+  async lockMany(
+    conn: SqlConnection,
+    keys: readonly K[],
+  ): Promise<{ tombs: Map<string, Version | undefined>; rows: Map<string, Version | undefined> }> {
     const { sql } = this.#p;
     await this.lockOnly(conn, keys.map((k) => keyId(k)).sort());
     const tombs = await this.#currentVersions(conn, keys, sql.tomb, sql.tombVersion, sql.primary);
@@ -77,14 +84,21 @@ export class SqlWriteEngine<K extends Key, E extends object> {
   }
 
   /** Versions (or `undefined` for unversioned rows) of the keys that exist, locked for the transaction. */
-  async #currentVersions(conn: SqlConnection, keys: readonly K[], table: string, version: MappedField | undefined, mapped: MappedTable): Promise<Map<string, Version | undefined>> {
+  async #currentVersions(
+    conn: SqlConnection,
+    keys: readonly K[],
+    table: string,
+    version: MappedField | undefined,
+    mapped: MappedTable,
+  ): Promise<Map<string, Version | undefined>> {
     const { sql, writeSql, codec } = this.#p;
     const found = new Map<string, Version | undefined>();
     const arity = sql.keyCols.length;
     for (const batch of chunked(keys, sql.batchRows(1))) {
       const statement = writeSql.lockedVersions(batch, table, version, mapped);
       const { rows } = await conn.query(statement.sql, statement.params);
-      for (const row of rows) found.set(keyId(codec.decodeKey(row)), codec.decodeVersion(version, version ? row[arity] : null));
+      for (const row of rows)
+        found.set(keyId(codec.decodeKey(row)), codec.decodeVersion(version, version ? row[arity] : null));
     }
     return found;
   }
@@ -95,20 +109,41 @@ export class SqlWriteEngine<K extends Key, E extends object> {
     if (prepared.length > 0 && prepared.every((p) => p.tuple)) {
       // Binary rows come only to a one-table PostgreSQL store that checked the COPY path exists.
       const { qualified, columns, keyColumns } = writeSql.table(0);
-      if (await dialect.bulkUpsertBinary?.(conn, qualified, columns, keyColumns, prepared.map((p) => p.tuple as Buffer), fresh)) return;
+      if (
+        await dialect.bulkUpsertBinary?.(
+          conn,
+          qualified,
+          columns,
+          keyColumns,
+          prepared.map((p) => p.tuple as Buffer),
+          fresh,
+        )
+      )
+        return;
       throw new MidairError('NOT_SUPPORTED', `${name}: rows read with a binary COPY need COPY to be written`);
     }
     for (let t = 0; t < mapping.tables.length; t++) {
       const { table, qualified, columns, keyColumns } = writeSql.table(t);
       const cellsOf = (p: Prepared<K>): readonly unknown[] => p.cells[t] as readonly unknown[];
       // The engine's bulk path for larger batches of plain columns (PostgreSQL: COPY + merge; MySQL: one multi-row upsert).
-      if (dialect.bulkUpsert && prepared.length >= BULK_MIN_ROWS && table.fields.every((f) => !wrapsWrites(f.codec, dialect.name))) {
-        if (await dialect.bulkUpsert(conn, qualified, columns, keyColumns, prepared.map(cellsOf), fresh && t === 0)) continue;
+      if (
+        dialect.bulkUpsert &&
+        prepared.length >= BULK_MIN_ROWS &&
+        table.fields.every((f) => !wrapsWrites(f.codec, dialect.name))
+      ) {
+        if (await dialect.bulkUpsert(conn, qualified, columns, keyColumns, prepared.map(cellsOf), fresh && t === 0))
+          continue;
       }
       let inserts = prepared;
       if (!dialect.compiler.upsertTargetsKeyOnly) {
         // Split by (locked) existence so that a clash on another unique key raises instead of updating that other row.
-        const present = await this.#currentVersions(conn, prepared.map((p) => p.key), qualified, undefined, table);
+        const present = await this.#currentVersions(
+          conn,
+          prepared.map((p) => p.key),
+          qualified,
+          undefined,
+          table,
+        );
         inserts = prepared.filter((p) => !present.has(p.id));
         for (const p of prepared.filter((x) => present.has(x.id))) {
           const update = writeSql.updateRow(t, p.key, cellsOf(p));
@@ -131,7 +166,12 @@ export class SqlWriteEngine<K extends Key, E extends object> {
   }
 
   /** Deletes the key's rows (secondary tables first) and records its tombstone at the greatest version known. */
-  async deleteLocked(conn: SqlConnection, key: K, current: { tombVersion?: Version | undefined; rowVersion?: Version | undefined }, tombstone: { version: Version | undefined } | undefined): Promise<boolean> {
+  async deleteLocked(
+    conn: SqlConnection,
+    key: K,
+    current: { tombVersion?: Version | undefined; rowVersion?: Version | undefined },
+    tombstone: { version: Version | undefined } | undefined,
+  ): Promise<boolean> {
     const { sql, writeSql } = this.#p;
     let deleted = 0;
     for (let t = sql.tables.length - 1; t >= 0; t--) {

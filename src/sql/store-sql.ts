@@ -34,7 +34,9 @@ export class StoreSql {
     this.tomb = compiler.qualify(mapping.tombstone.table, mapping.tombstone.schema);
     this.keyCols = this.primary.keyColumns.map((f) => q(f.column));
     this.keyCols0 = this.keyCols.map((c) => `t0.${c}`);
-    this.keyReads0 = this.primary.keyColumns.map((f, i) => readExpr(compiler, f, this.keyCols0[i] as string)).join(', ');
+    this.keyReads0 = this.primary.keyColumns
+      .map((f, i) => readExpr(compiler, f, this.keyCols0[i] as string))
+      .join(', ');
     this.versionMapped = this.primary.fields.find((f) => f.field === mapping.versionField);
     this.tombVersion = this.versionMapped && { ...this.versionMapped, column: TOMBSTONE_VERSION_COLUMN };
     const exprs = mapping.selectFields.map((f) => readExpr(compiler, f, `t${f.tableIndex}.${q(f.column)}`));
@@ -58,7 +60,10 @@ export class StoreSql {
 
   /** Rows per statement so that `columnsPerRow` parameters each stay under the engine's limit. */
   batchRows(columnsPerRow: number): number {
-    return Math.max(1, Math.min(1000, Math.floor(this.compiler.maxParams / Math.max(1, columnsPerRow * this.keyCols.length))));
+    return Math.max(
+      1,
+      Math.min(1000, Math.floor(this.compiler.maxParams / Math.max(1, columnsPerRow * this.keyCols.length))),
+    );
   }
 
   /** `key > ?` or `key <= ?` over t0's key columns, in the database's own order. */
@@ -81,19 +86,28 @@ export class StoreSql {
   /** The entity of one key (select list). */
   byKey(key: Key): Statement {
     const params = this.params();
-    return { sql: `${this.select} WHERE ${keyEquals(this.keyCols0, this.primary.keyColumns, key, params)}`, params: params.values };
+    return {
+      sql: `${this.select} WHERE ${keyEquals(this.keyCols0, this.primary.keyColumns, key, params)}`,
+      params: params.values,
+    };
   }
 
   /** The entities of several keys. */
   byKeys(keys: readonly Key[]): Statement {
     const params = this.params();
-    return { sql: `${this.select} WHERE ${keyIn(this.keyCols0, this.primary.keyColumns, keys, params)}`, params: params.values };
+    return {
+      sql: `${this.select} WHERE ${keyIn(this.keyCols0, this.primary.keyColumns, keys, params)}`,
+      params: params.values,
+    };
   }
 
   /** The keys of those that exist. */
   keysIn(keys: readonly Key[]): Statement {
     const params = this.params();
-    return { sql: `SELECT ${this.keyReads0} FROM ${this.table0} t0 WHERE ${keyIn(this.keyCols0, this.primary.keyColumns, keys, params)}`, params: params.values };
+    return {
+      sql: `SELECT ${this.keyReads0} FROM ${this.table0} t0 WHERE ${keyIn(this.keyCols0, this.primary.keyColumns, keys, params)}`,
+      params: params.values,
+    };
   }
 
   count(): string {
@@ -116,12 +130,17 @@ export class StoreSql {
   keyAt(range: KeyRange<Key>, offset: number): Statement {
     const params = this.params();
     const where = this.rangeWhere(params, range);
-    return { sql: `SELECT ${this.keyReads0} FROM ${this.table0} t0${where} ORDER BY ${this.keyCols0.join(', ')} LIMIT 1 OFFSET ${offset - 1}`, params: params.values };
+    return {
+      sql: `SELECT ${this.keyReads0} FROM ${this.table0} t0${where} ORDER BY ${this.keyCols0.join(', ')} LIMIT 1 OFFSET ${offset - 1}`,
+      params: params.values,
+    };
   }
 
   /** `count` keys at random, sorted by the database itself, so they are in the order its scans use. */
   sampleKeys(count: number): string {
-    const keyExprs = this.primary.keyColumns.map((f) => readExpr(this.compiler, f, `s.${this.compiler.quoteId(f.column)}`));
+    const keyExprs = this.primary.keyColumns.map((f) =>
+      readExpr(this.compiler, f, `s.${this.compiler.quoteId(f.column)}`),
+    );
     return (
       `SELECT ${keyExprs.join(', ')} FROM (SELECT ${this.keyCols.join(', ')} FROM ${this.table0} ORDER BY ${this.compiler.randomOrder} LIMIT ${count}) s ` +
       `ORDER BY ${this.keyCols.map((c) => `s.${c}`).join(', ')}`
@@ -132,7 +151,9 @@ export class StoreSql {
   tombstoneOf(key: Key): Statement {
     const params = this.params();
     const where = keyEquals(this.keyCols, this.primary.keyColumns, key, params);
-    const vexpr = this.tombVersion ? readExpr(this.compiler, this.tombVersion, this.compiler.quoteId(TOMBSTONE_VERSION_COLUMN)) : 'NULL';
+    const vexpr = this.tombVersion
+      ? readExpr(this.compiler, this.tombVersion, this.compiler.quoteId(TOMBSTONE_VERSION_COLUMN))
+      : 'NULL';
     return { sql: `SELECT ${vexpr}, ${this.#deletedAt()} FROM ${this.tomb} WHERE ${where}`, params: params.values };
   }
 

@@ -29,11 +29,21 @@ export class StoreWriteSql {
   table(t: number): TableColumns {
     const table = this.#mapping.tables[t] as MappedTable;
     const q = (f: MappedField): string => this.#sql.compiler.quoteId(f.column);
-    return { table, qualified: this.#sql.tables[t] as string, columns: table.fields.map(q), keyColumns: table.keyColumns.map(q) };
+    return {
+      table,
+      qualified: this.#sql.tables[t] as string,
+      columns: table.fields.map(q),
+      keyColumns: table.keyColumns.map(q),
+    };
   }
 
   /** The keys (and versions) of those of `keys` that exist in `table`, locked. */
-  lockedVersions(keys: readonly Key[], table: string, version: MappedField | undefined, mapped: MappedTable): Statement {
+  lockedVersions(
+    keys: readonly Key[],
+    table: string,
+    version: MappedField | undefined,
+    mapped: MappedTable,
+  ): Statement {
     const c = this.#sql.compiler;
     const keyColumns = mapped.keyColumns.map((f) => c.quoteId(f.column));
     const keyExprs = mapped.keyColumns.map((f) => readExpr(c, f, c.quoteId(f.column))).join(', ');
@@ -45,7 +55,10 @@ export class StoreWriteSql {
 
   deleteTombstones(keys: readonly Key[]): Statement {
     const params = this.#sql.params();
-    return { sql: `DELETE FROM ${this.#sql.tomb} WHERE ${keyIn(this.#sql.keyCols, this.#sql.primary.keyColumns, keys, params)}`, params: params.values };
+    return {
+      sql: `DELETE FROM ${this.#sql.tomb} WHERE ${keyIn(this.#sql.keyCols, this.#sql.primary.keyColumns, keys, params)}`,
+      params: params.values,
+    };
   }
 
   purgeTombstones(): string {
@@ -56,11 +69,18 @@ export class StoreWriteSql {
   deleteRow(t: number, key: Key): Statement {
     const { table, qualified, keyColumns } = this.table(t);
     const params = this.#sql.params();
-    return { sql: `DELETE FROM ${qualified} WHERE ${keyEquals(keyColumns, table.keyColumns, key, params)}`, params: params.values };
+    return {
+      sql: `DELETE FROM ${qualified} WHERE ${keyEquals(keyColumns, table.keyColumns, key, params)}`,
+      params: params.values,
+    };
   }
 
   /** Records the key's tombstone at the greatest of the versions known (now as its deletion time). */
-  recordTombstone(key: Key, current: { readonly tombVersion?: Version | undefined; readonly rowVersion?: Version | undefined }, version: Version | undefined): Statement {
+  recordTombstone(
+    key: Key,
+    current: { readonly tombVersion?: Version | undefined; readonly rowVersion?: Version | undefined },
+    version: Version | undefined,
+  ): Statement {
     const sql = this.#sql;
     const params = sql.params();
     const keyFields = sql.primary.keyColumns;
@@ -69,7 +89,9 @@ export class StoreWriteSql {
     const values = keyFields.map((f, i) => params.field(f, parts[i]));
     if (sql.tombVersion) {
       cols.push(sql.compiler.quoteId(TOMBSTONE_VERSION_COLUMN));
-      values.push(params.field(sql.tombVersion, maxVersion(maxVersion(current.tombVersion, current.rowVersion), version) ?? null));
+      values.push(
+        params.field(sql.tombVersion, maxVersion(maxVersion(current.tombVersion, current.rowVersion), version) ?? null),
+      );
     }
     cols.push(sql.compiler.quoteId(TOMBSTONE_DELETED_AT_COLUMN));
     values.push(params.field(deletedAtField, new Date()));
@@ -82,8 +104,13 @@ export class StoreWriteSql {
     const valueIndexes = table.fields.flatMap((f, i) => (f.isKey ? [] : [i]));
     if (valueIndexes.length === 0) return undefined;
     const params = this.#sql.params();
-    const sets = valueIndexes.map((i) => `${columns[i] ?? ''} = ${params.encoded(table.fields[i] as MappedField, cells[i])}`).join(', ');
-    return { sql: `UPDATE ${qualified} SET ${sets} WHERE ${keyEquals(keyColumns, table.keyColumns, key, params)}`, params: params.values };
+    const sets = valueIndexes
+      .map((i) => `${columns[i] ?? ''} = ${params.encoded(table.fields[i] as MappedField, cells[i])}`)
+      .join(', ');
+    return {
+      sql: `UPDATE ${qualified} SET ${sets} WHERE ${keyEquals(keyColumns, table.keyColumns, key, params)}`,
+      params: params.values,
+    };
   }
 
   /** Rows of table `t` (their encoded cells): an upsert where the engine's targets the key only, else a plain insert. */
@@ -92,7 +119,9 @@ export class StoreWriteSql {
     const { table, qualified, columns, keyColumns } = this.table(t);
     const params = this.#sql.params();
     const placed = rows.map((cells) => table.fields.map((f, i) => params.encoded(f, cells[i])));
-    const sql = c.upsertTargetsKeyOnly ? c.upsert(qualified, columns, keyColumns, placed) : `INSERT INTO ${qualified} (${columns.join(', ')}) VALUES ${valuesList(placed)}`;
+    const sql = c.upsertTargetsKeyOnly
+      ? c.upsert(qualified, columns, keyColumns, placed)
+      : `INSERT INTO ${qualified} (${columns.join(', ')}) VALUES ${valuesList(placed)}`;
     return { sql, params: params.values };
   }
 

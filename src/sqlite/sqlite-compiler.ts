@@ -8,7 +8,12 @@ export const sqliteCompiler = sqlCompiler({
   forShare: '',
   quoteId: (name: string): string => `"${name.replace(/"/g, '""')}"`,
   placeholder: (): string => '?',
-  upsert(table: string, columns: readonly string[], keyColumns: readonly string[], rows: readonly (readonly string[])[]): string {
+  upsert(
+    table: string,
+    columns: readonly string[],
+    keyColumns: readonly string[],
+    rows: readonly (readonly string[])[],
+  ): string {
     const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = excluded.${c}`);
     const action = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
     return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${valuesList(rows)} ON CONFLICT (${keyColumns.join(', ')}) ${action}`;

@@ -17,6 +17,9 @@ import { sqliteDriver, type SqliteDatabase, type SqliteDriverOptions } from './s
  * const state = await control.init('users-to-pg', 'ops@host');
  * ```
  */
-export function sqliteControlStore(db: SqliteDatabase, options: SqlControlStoreOptions & SqliteDriverOptions = {}): ControlStore {
+export function sqliteControlStore(
+  db: SqliteDatabase,
+  options: SqlControlStoreOptions & SqliteDriverOptions = {},
+): ControlStore {
   return sqlControlStore(new SqliteDialect(), sqliteDriver(db, options), options);
 }

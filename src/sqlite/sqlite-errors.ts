@@ -5,11 +5,14 @@ export function classifySqliteError(err: unknown): ClassifiedError {
   const f = errorFields(err);
   const code = f.code ?? '';
   const details = { driverCode: code || undefined };
-  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') return { code: 'UNIQUE_VIOLATION', details };
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE')
+    return { code: 'UNIQUE_VIOLATION', details };
   if (code.startsWith('SQLITE_CONSTRAINT')) return { code: 'CONSTRAINT', details };
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return { code: 'TIMEOUT', details };
-  if (code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE') return { code: 'INVALID_VALUE', details };
-  if (/no such (table|column)|has no column named/i.test(f.message)) return { code: 'SCHEMA_MISMATCH', details: { ...details, table: missingTableName(f.message) } };
+  if (code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG' || code === 'SQLITE_RANGE')
+    return { code: 'INVALID_VALUE', details };
+  if (/no such (table|column)|has no column named/i.test(f.message))
+    return { code: 'SCHEMA_MISMATCH', details: { ...details, table: missingTableName(f.message) } };
   if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_NOTADB') return { code: 'CONNECTION', details };
   return { code: 'UNKNOWN', details };
 }

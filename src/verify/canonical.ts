@@ -18,7 +18,19 @@ import { JSON_NULL, isLosslessNumber, jsonNumberDecimal } from '../core/json-val
  * Each SQL dialect builds the same text in SQL from its columns
  * (`sql-hash.ts`); stores that cannot hash in JS, from streamed entities.
  */
-export const HASH_KINDS = ['integer', 'decimal', 'text', 'boolean', 'instant-ms', 'instant-us', 'wall', 'date', 'json', 'bytes', 'uuid'] as const;
+export const HASH_KINDS = [
+  'integer',
+  'decimal',
+  'text',
+  'boolean',
+  'instant-ms',
+  'instant-us',
+  'wall',
+  'date',
+  'json',
+  'bytes',
+  'uuid',
+] as const;
 /** How a codec's entity value is written in the canonical form (see {@link canonicalValue}). */
 export type HashKind = (typeof HASH_KINDS)[number];
 
@@ -49,7 +61,8 @@ export function canonicalValue(value: unknown): string | null {
       break;
   }
   if (value instanceof Date) return `d${value.getTime()}`;
-  if (value instanceof Uint8Array) return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  if (value instanceof Uint8Array)
+    return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
   if (isLosslessNumber(value)) return `n${jsonNumberDecimal(value) ?? ''}`;
   return `j${canonicalJson(value)}`;
 }
@@ -71,7 +84,8 @@ export function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map((v: unknown) => canonicalJson(v)).join(', ')}]`;
   // Values no JSON text holds get forms no JSON text has, so they cannot pass for a string, an object or null.
   if (value instanceof Date) return `@date:${value.getTime()}`;
-  if (value instanceof Uint8Array) return `@bytes:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  if (value instanceof Uint8Array)
+    return `@bytes:${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
   if (isLosslessNumber(value)) return jsonNumberDecimal(value) ?? '';
   if (typeof value === 'object') {
     const record = value as Record<string, unknown>;
@@ -123,7 +137,9 @@ export function framed(text: string): string {
 const orders = new Map<string, readonly { readonly field: string; readonly name: string }[]>();
 
 /** The last field list seen and its order: entities come in runs of one type, so most calls match it. */
-let last: { readonly keys: readonly string[]; readonly order: readonly { readonly field: string; readonly name: string }[] } | undefined;
+let last:
+  | { readonly keys: readonly string[]; readonly order: readonly { readonly field: string; readonly name: string }[] }
+  | undefined;
 
 function fieldOrder(keys: readonly string[]): readonly { readonly field: string; readonly name: string }[] {
   if (last && last.keys.length === keys.length && last.keys.every((k, i) => k === keys[i])) return last.order;
@@ -153,7 +169,12 @@ export function canonicalEntity(entity: object, ignore: ReadonlySet<string>): st
 /** One-shot hashing where Node has it (20.12+), else a Hash object. */
 const md5Hex: (text: string) => string =
   typeof (crypto as { hash?: unknown }).hash === 'function'
-    ? (text) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'hex'): string }).hash('md5', text, 'hex')
+    ? (text) =>
+        (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'hex'): string }).hash(
+          'md5',
+          text,
+          'hex',
+        )
     : (text) => crypto.createHash('md5').update(text, 'utf8').digest('hex');
 
 /** The first 60 bits of an MD5 as a bigint: what every database sums. */

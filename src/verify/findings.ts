@@ -30,7 +30,15 @@ export interface Findings {
 }
 
 export function newFindings(): Findings {
-  return { rows: 0, matched: 0, young: new Map(), segments: { hashed: 0, differing: 0, rowCompared: 0 }, candidates: new Map(), crossed: new Set(), untracked: 0 };
+  return {
+    rows: 0,
+    matched: 0,
+    young: new Map(),
+    segments: { hashed: 0, differing: 0, rowCompared: 0 },
+    candidates: new Map(),
+    crossed: new Set(),
+    untracked: 0,
+  };
 }
 
 export function addCandidate(f: Findings, id: string, c: Candidate, limit: number): void {
@@ -48,12 +56,25 @@ export function addCandidate(f: Findings, id: string, c: Candidate, limit: numbe
 
 /** Findings as a range's checkpoint keeps them (its shape and decoder: `SavedFindings` in control/checkpoints.ts). */
 export function saveFindings(f: Findings): SavedFindings {
-  return { rows: f.rows, matched: f.matched, young: [...f.young], segments: { ...f.segments }, candidates: [...f.candidates], crossed: [...f.crossed], untracked: f.untracked };
+  return {
+    rows: f.rows,
+    matched: f.matched,
+    young: [...f.young],
+    segments: { ...f.segments },
+    candidates: [...f.candidates],
+    crossed: [...f.crossed],
+    untracked: f.untracked,
+  };
 }
 
 export function loadFindings(saved: SavedFindings | undefined): Findings {
   const f = newFindings();
-  if (saved) mergeFindings(f, { ...saved, young: new Map(saved.young), candidates: new Map(saved.candidates), crossed: new Set(saved.crossed) }, Number.MAX_SAFE_INTEGER);
+  if (saved)
+    mergeFindings(
+      f,
+      { ...saved, young: new Map(saved.young), candidates: new Map(saved.candidates), crossed: new Set(saved.crossed) },
+      Number.MAX_SAFE_INTEGER,
+    );
   return f;
 }
 
@@ -71,7 +92,11 @@ export function mergeFindings(into: Findings, from: Findings, limit: number): vo
 }
 
 /** How an entity pair compares: `undefined` when equal (or absent on both sides). */
-export function classify(o: object | undefined, n: object | undefined, ignore: ReadonlySet<string>): Candidate | undefined {
+export function classify(
+  o: object | undefined,
+  n: object | undefined,
+  ignore: ReadonlySet<string>,
+): Candidate | undefined {
   if (o === undefined) return n === undefined ? undefined : { kind: 'extra' };
   if (n === undefined) return { kind: 'missing' };
   const fields = diffEntities(o, n, ignore);
@@ -79,7 +104,12 @@ export function classify(o: object | undefined, n: object | undefined, ignore: R
 }
 
 /** Whether an entity's version is a timestamp younger than `minAgeMs` (it may still be settling). */
-export function isYoung<K extends Key, E extends object>(store: Store<K, E>, entity: E | undefined, minAgeMs: number | undefined, now = Date.now()): boolean {
+export function isYoung<K extends Key, E extends object>(
+  store: Store<K, E>,
+  entity: E | undefined,
+  minAgeMs: number | undefined,
+  now = Date.now(),
+): boolean {
   if (minAgeMs === undefined || entity === undefined) return false;
   let v: unknown;
   try {

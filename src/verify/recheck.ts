@@ -50,14 +50,20 @@ export async function settle<K extends Key, E extends object>(
   const look = async (ids: readonly string[], onEqual: (id: string) => void): Promise<void> => {
     for (const batch of chunked(ids, BATCH)) {
       const keys = batch.map((id) => parseKeyId(id) as K);
-      const [olds, news] = await Promise.all([sides.old.getMany(keys, { signal: o.signal }), sides.new.getMany(keys, { signal: o.signal })]);
+      const [olds, news] = await Promise.all([
+        sides.old.getMany(keys, { signal: o.signal }),
+        sides.new.getMany(keys, { signal: o.signal }),
+      ]);
       const now = Date.now();
       batch.forEach((id, i) => {
         const c = classify(olds[i], news[i], o.ignore);
         if (!c) {
           real.delete(id);
           onEqual(id);
-        } else if (isYoung(sides.old.store, olds[i], o.minAgeMs, now) || isYoung(sides.new.store, news[i], o.minAgeMs, now)) {
+        } else if (
+          isYoung(sides.old.store, olds[i], o.minAgeMs, now) ||
+          isYoung(sides.new.store, news[i], o.minAgeMs, now)
+        ) {
           real.delete(id);
           findings.young.set(id, olds[i] !== undefined);
         } else real.set(id, c);
@@ -66,7 +72,9 @@ export async function settle<K extends Key, E extends object>(
   };
   if (o.ranged) {
     // A text key seen missing in one range and extra in another, or extra where a neighbouring range matched it.
-    const suspects = [...real].filter(([id, c]) => findings.crossed.has(id) || (c.kind !== 'different' && hasText(id))).map(([id]) => id);
+    const suspects = [...real]
+      .filter(([id, c]) => findings.crossed.has(id) || (c.kind !== 'different' && hasText(id)))
+      .map(([id]) => id);
     if (suspects.length > 0) await look(suspects, (id) => equalNow.push(id));
   }
   for (let attempt = 0; attempt < o.rechecks && real.size > 0; attempt++) {

@@ -20,7 +20,10 @@ export async function repairKeys<K extends Key, E extends object>(
   state: PhaseState,
   keyIds: readonly string[],
   stores: { readonly old: Store<K, E>; readonly new: Store<K, E> },
-  options: Pick<VerifyOptions<E>, 'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'> & { readonly fence?: Fence },
+  options: Pick<
+    VerifyOptions<E>,
+    'ignoreFields' | 'transform' | 'signal' | 'maxKeys' | 'rechecks' | 'recheckDelayMs'
+  > & { readonly fence?: Fence },
 ): Promise<RepairReport> {
   const started = Date.now();
   const fromOld = PHASE_RULES[state.phase].authoritative === 'old';
@@ -41,7 +44,10 @@ export async function repairKeys<K extends Key, E extends object>(
   }
   // Compare again; a key still differing is read once more after a delay (a live write may be in flight).
   const ignore = new Set(options.ignoreFields ?? []);
-  const sides = { old: verifySide('old', stores.old, { ignore, pushdown: false, transform: options.transform }), new: verifySide('new', stores.new, { ignore, pushdown: false }) };
+  const sides = {
+    old: verifySide('old', stores.old, { ignore, pushdown: false, transform: options.transform }),
+    new: verifySide('new', stores.new, { ignore, pushdown: false }),
+  };
   const findings = newFindings();
   for (const batch of chunked(keyIds, BATCH)) {
     const keys = batch.map((id) => parseKeyId(id) as K);
@@ -51,7 +57,14 @@ export async function repairKeys<K extends Key, E extends object>(
       if (c) findings.candidates.set(id, c);
     });
   }
-  const settled = await settle(sides, findings, { ignore, rechecks: options.rechecks ?? 2, delayMs: options.recheckDelayMs ?? 1000, minAgeMs: undefined, ranged: false, signal });
+  const settled = await settle(sides, findings, {
+    ignore,
+    rechecks: options.rechecks ?? 2,
+    delayMs: options.recheckDelayMs ?? 1000,
+    minAgeMs: undefined,
+    ranged: false,
+    signal,
+  });
   const still = [...settled.real.keys()];
   return {
     direction: fromOld ? 'old-to-new' : 'new-to-old',

@@ -23,9 +23,13 @@ export function verifyExitCode(report: VerifyReport): 0 | 1 {
   return report.status === 'equal' ? 0 : 1;
 }
 
-function list(keys: KeyList | { total: number; keys: readonly { keyId: string; fields: readonly string[] }[] }): string {
+function list(
+  keys: KeyList | { total: number; keys: readonly { keyId: string; fields: readonly string[] }[] },
+): string {
   if (keys.total === 0) return '';
-  const shown = keys.keys.map((k) => (typeof k === 'string' ? showKey(k) : `${showKey(k.keyId)} (${k.fields.join(', ')})`));
+  const shown = keys.keys.map((k) =>
+    typeof k === 'string' ? showKey(k) : `${showKey(k.keyId)} (${k.fields.join(', ')})`,
+  );
   const more = keys.total > shown.length ? `, … ${keys.total - shown.length} more` : '';
   return `: ${shown.join(', ')}${more}`;
 }
@@ -44,10 +48,18 @@ export function formatVerifyReport(r: VerifyReport): string {
     side('new', r.new),
   ];
   if (r.mode === 'count') {
-    lines.push(`  counts ${r.old.count === r.new.count ? 'equal' : `differ by ${r.new.count - r.old.count}`} (counts alone prove little: run full)`);
+    lines.push(
+      `  counts ${r.old.count === r.new.count ? 'equal' : `differ by ${r.new.count - r.old.count}`} (counts alone prove little: run full)`,
+    );
   } else {
-    if (r.mode === 'full') lines.push(`  segments: ${r.segments.hashed} hashed, ${r.segments.differing} differing, ${r.segments.rowCompared} compared row by row`);
-    if (r.sample) lines.push(`  sample: ${r.sample.keys} keys, ${(r.sample.differingRate * 100).toFixed(2)} % differ (95 % upper bound ${(r.sample.upper95 * 100).toFixed(2)} %)`);
+    if (r.mode === 'full')
+      lines.push(
+        `  segments: ${r.segments.hashed} hashed, ${r.segments.differing} differing, ${r.segments.rowCompared} compared row by row`,
+      );
+    if (r.sample)
+      lines.push(
+        `  sample: ${r.sample.keys} keys, ${(r.sample.differingRate * 100).toFixed(2)} % differ (95 % upper bound ${(r.sample.upper95 * 100).toFixed(2)} %)`,
+      );
     lines.push(`  matched   ${r.matched}`);
     lines.push(`  missing   ${r.missing.total}${list(r.missing)}`);
     lines.push(`  extra     ${r.extra.total}${list(r.extra)}`);
@@ -58,7 +70,9 @@ export function formatVerifyReport(r: VerifyReport): string {
   }
   if (r.repair) {
     const p = r.repair;
-    lines.push(`  repair (${p.direction}): ${p.repaired} of ${p.keys} keys re-synced in ${p.durationMs} ms, ${p.stillDifferent.total} still different${list(p.stillDifferent)}`);
+    lines.push(
+      `  repair (${p.direction}): ${p.repaired} of ${p.keys} keys re-synced in ${p.durationMs} ms, ${p.stillDifferent.total} still different${list(p.stillDifferent)}`,
+    );
   }
   if (r.error) lines.push(`  error ${r.error.code}: ${r.error.message}`);
   return lines.join('\n');

@@ -38,7 +38,13 @@ export async function compareSegment<K extends Key, E extends object>(
   const signal = ctx.signal;
   if (!known && presplitRows !== undefined && presplitRows > ctx.leafRows) {
     // Differences are expected here: cut the range first, so one pass per side hashes the whole and its parts.
-    return compareParts(ctx, range, await cutPoints(ctx, ctx.old, range, Math.ceil(presplitRows / ctx.factor)), findings, depth);
+    return compareParts(
+      ctx,
+      range,
+      await cutPoints(ctx, ctx.old, range, Math.ceil(presplitRows / ctx.factor)),
+      findings,
+      depth,
+    );
   }
   let hashes = known;
   if (!hashes) {
@@ -54,16 +60,29 @@ export async function compareSegment<K extends Key, E extends object>(
     await compareRows(ctx, range, findings);
     return sizes;
   }
-  await compareParts(ctx, range, await cutPoints(ctx, a.count >= b.count ? ctx.old : ctx.new, range, Math.ceil(big / ctx.factor)), findings, depth);
+  await compareParts(
+    ctx,
+    range,
+    await cutPoints(ctx, a.count >= b.count ? ctx.old : ctx.new, range, Math.ceil(big / ctx.factor)),
+    findings,
+    depth,
+  );
   return sizes;
 }
 
 /** Up to `factor - 1` keys of `splitter` cutting `range` every `step` rows. */
-async function cutPoints<K extends Key, E extends object>(ctx: SegmentContext<K, E>, splitter: VerifySide<K, E>, range: KeyRange<K>, step: number): Promise<K[]> {
+async function cutPoints<K extends Key, E extends object>(
+  ctx: SegmentContext<K, E>,
+  splitter: VerifySide<K, E>,
+  range: KeyRange<K>,
+  step: number,
+): Promise<K[]> {
   const splits: K[] = [];
   let lo = range.after;
   for (let i = 1; i < ctx.factor; i++) {
-    const hi = await splitter.keyAt({ after: lo, through: range.through, within: range.within }, step, { signal: ctx.signal });
+    const hi = await splitter.keyAt({ after: lo, through: range.through, within: range.within }, step, {
+      signal: ctx.signal,
+    });
     if (hi === undefined || (range.through !== undefined && keyId(hi) === keyId(range.through))) break;
     splits.push(hi);
     lo = hi;
@@ -72,8 +91,17 @@ async function cutPoints<K extends Key, E extends object>(ctx: SegmentContext<K,
 }
 
 /** Hashes the parts of `range` cut at `splits` on both sides (one pass each) and compares each part; resolves the range's sizes. */
-async function compareParts<K extends Key, E extends object>(ctx: SegmentContext<K, E>, range: KeyRange<K>, splits: readonly K[], findings: Findings, depth: number): Promise<{ old: number; new: number }> {
-  const [pa, pb] = await Promise.all([ctx.old.hashParts(range, splits, { signal: ctx.signal }), ctx.new.hashParts(range, splits, { signal: ctx.signal })]);
+async function compareParts<K extends Key, E extends object>(
+  ctx: SegmentContext<K, E>,
+  range: KeyRange<K>,
+  splits: readonly K[],
+  findings: Findings,
+  depth: number,
+): Promise<{ old: number; new: number }> {
+  const [pa, pb] = await Promise.all([
+    ctx.old.hashParts(range, splits, { signal: ctx.signal }),
+    ctx.new.hashParts(range, splits, { signal: ctx.signal }),
+  ]);
   findings.segments.hashed += pa.length;
   const sizes = { old: 0, new: 0 };
   for (let i = 0; i <= splits.length; i++) {
@@ -86,9 +114,16 @@ async function compareParts<K extends Key, E extends object>(ctx: SegmentContext
 }
 
 /** The leaf: both sides' entities in the range, compared field by field. */
-export async function compareRows<K extends Key, E extends object>(ctx: SegmentContext<K, E>, range: KeyRange<K>, findings: Findings): Promise<void> {
+export async function compareRows<K extends Key, E extends object>(
+  ctx: SegmentContext<K, E>,
+  range: KeyRange<K>,
+  findings: Findings,
+): Promise<void> {
   findings.segments.rowCompared++;
-  const [olds, news] = await Promise.all([ctx.old.entities(range, { signal: ctx.signal }), ctx.new.entities(range, { signal: ctx.signal })]);
+  const [olds, news] = await Promise.all([
+    ctx.old.entities(range, { signal: ctx.signal }),
+    ctx.new.entities(range, { signal: ctx.signal }),
+  ]);
   const byId = new Map<string, { o?: E; n?: E }>();
   for (const e of olds) byId.set(keyId(ctx.old.store.keyOf(e)), { o: e });
   for (const e of news) {
@@ -101,7 +136,8 @@ export async function compareRows<K extends Key, E extends object>(ctx: SegmentC
   for (const [id, { o, n }] of byId) {
     const c = classify(o, n, ctx.ignore);
     if (!c) continue;
-    if (isYoung(ctx.old.store, o, ctx.minAgeMs, now) || isYoung(ctx.new.store, n, ctx.minAgeMs, now)) findings.young.set(id, o !== undefined);
+    if (isYoung(ctx.old.store, o, ctx.minAgeMs, now) || isYoung(ctx.new.store, n, ctx.minAgeMs, now))
+      findings.young.set(id, o !== undefined);
     else addCandidate(findings, id, c, ctx.trackLimit);
   }
 }

@@ -44,7 +44,11 @@ export function partRange<K extends Key>(range: KeyRange<K>, splits: readonly K[
   };
 }
 
-export function verifySide<K extends Key, E extends object>(label: 'old' | 'new', store: Store<K, E>, o: SideOptions<E>): VerifySide<K, E> {
+export function verifySide<K extends Key, E extends object>(
+  label: 'old' | 'new',
+  store: Store<K, E>,
+  o: SideOptions<E>,
+): VerifySide<K, E> {
   const transform = o.transform;
   const apply = async (e: E): Promise<E> => (transform ? transform(e) : e);
   let reason: string | undefined;
@@ -56,7 +60,13 @@ export function verifySide<K extends Key, E extends object>(label: 'old' | 'new'
   const pushedParts = reason === undefined ? store.hashParts?.bind(store) : undefined;
 
   const scan = (range: KeyRange<K>, options: CallOptions | undefined, chunkSize = SCAN_CHUNK): AsyncIterable<E[]> =>
-    store.scan({ after: range.after, through: range.through, within: range.within, chunkSize, signal: options?.signal });
+    store.scan({
+      after: range.after,
+      through: range.through,
+      within: range.within,
+      chunkSize,
+      signal: options?.signal,
+    });
   /** The range's entities one by one, old's after the transform. */
   async function* each(range: KeyRange<K>, options?: CallOptions): AsyncIterable<E> {
     for await (const chunk of scan(range, options)) for (const e of chunk) yield apply(e);

@@ -94,7 +94,10 @@ export interface VerifyReport {
   /** In new, not in old. */
   readonly extra: KeyList;
   /** In both, with differing fields. */
-  readonly different: { readonly total: number; readonly keys: readonly { readonly keyId: string; readonly fields: readonly string[] }[] };
+  readonly different: {
+    readonly total: number;
+    readonly keys: readonly { readonly keyId: string; readonly fields: readonly string[] }[];
+  };
   /** Seen differing, equal when read again: written while verification ran. */
   readonly changedDuringRun: KeyList;
   /** Left out because their version was younger than `minAgeMs`. */

@@ -3,13 +3,28 @@ import { runLeasedRanges } from '../jobs/leased-ranges.js';
 import { waitForPace, workerThrottles } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import type { Throttle } from '../jobs/throttle.js';
-import { CHECKPOINTS, DEFAULT_RUN_NAMES, loadCheckpoint, saveCheckpoint, type VerifyRunState } from '../control/checkpoints.js';
+import {
+  CHECKPOINTS,
+  DEFAULT_RUN_NAMES,
+  loadCheckpoint,
+  saveCheckpoint,
+  type VerifyRunState,
+} from '../control/checkpoints.js';
 import type { ControlStore } from '../control/control-store.js';
 import { errorSummary, MidairError } from '../core/errors.js';
 import { keyId, parseKeyId, type Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
 import { chunked } from '../core/collections.js';
-import { addCandidate, classify, loadFindings, mergeFindings, newFindings, saveFindings, type Candidate, type Findings } from './findings.js';
+import {
+  addCandidate,
+  classify,
+  loadFindings,
+  mergeFindings,
+  newFindings,
+  saveFindings,
+  type Candidate,
+  type Findings,
+} from './findings.js';
 import { settle } from './recheck.js';
 import { compareSegment, type SegmentContext } from './segments.js';
 import { verifySide, type VerifySide } from './sides.js';
@@ -44,7 +59,12 @@ export async function runVerify<K extends Key, E extends object>(
   const counts = { old: 0, new: 0 };
   let resumed = false;
   let sample: VerifyReport['sample'];
-  const finish = (status: VerifyReport['status'], real: Map<string, Candidate>, changed: readonly string[], error?: unknown): VerifyOutcome => ({
+  const finish = (
+    status: VerifyReport['status'],
+    real: Map<string, Candidate>,
+    changed: readonly string[],
+    error?: unknown,
+  ): VerifyOutcome => ({
     report: buildReport(mode, status, { old, new: neu }, counts, findings, real, changed, {
       resumed,
       sample,
@@ -55,16 +75,21 @@ export async function runVerify<K extends Key, E extends object>(
     differing: [...real.keys()],
   });
   try {
-    [counts.old, counts.new] = await Promise.all([source.count({ signal: options.signal }), target.count({ signal: options.signal })]);
+    [counts.old, counts.new] = await Promise.all([
+      source.count({ signal: options.signal }),
+      target.count({ signal: options.signal }),
+    ]);
     if (mode === 'count') return finish(counts.old === counts.new ? 'equal' : 'different', new Map(), []);
     if (mode === 'sample') {
       const n = options.sampleSize ?? 1000;
-      if (!Number.isSafeInteger(n) || n < 1) throw new MidairError('INVALID_ARGUMENT', 'verify: sampleSize must be a positive integer');
+      if (!Number.isSafeInteger(n) || n < 1)
+        throw new MidairError('INVALID_ARGUMENT', 'verify: sampleSize must be a positive integer');
       sample = await compareSample({ old, new: neu }, n, ignore, findings, options);
     } else {
       const outcome = await walkFull(migration, { old, new: neu }, control, ignore, findings, counts.old, options);
       resumed = outcome.resumed;
-      if (outcome.status !== 'complete') return finish(outcome.status === 'aborted' ? 'aborted' : 'failed', findings.candidates, [], outcome.error);
+      if (outcome.status !== 'complete')
+        return finish(outcome.status === 'aborted' ? 'aborted' : 'failed', findings.candidates, [], outcome.error);
     }
     const settled = await settle({ old, new: neu }, findings, {
       ranged: mode === 'full',
@@ -77,7 +102,11 @@ export async function runVerify<K extends Key, E extends object>(
     if (mode === 'full') findings.matched = matchedOf(findings, settled.equalNow);
     if (sample) {
       const differing = settled.real.size;
-      sample = { keys: sample.keys, differingRate: sample.keys === 0 ? 0 : differing / sample.keys, upper95: wilsonUpper(differing, sample.keys) };
+      sample = {
+        keys: sample.keys,
+        differingRate: sample.keys === 0 ? 0 : differing / sample.keys,
+        upper95: wilsonUpper(differing, sample.keys),
+      };
     }
     if (options.signal?.aborted) return finish('aborted', settled.real, settled.changed);
     const different = settled.real.size + findings.untracked > 0;
@@ -96,10 +125,16 @@ async function compareSample<K extends Key, E extends object>(
   options: VerifyOptions<E>,
 ): Promise<{ keys: number; differingRate: number; upper95: number }> {
   const signal = options.signal;
-  const [a, b] = await Promise.all([sides.old.store.sampleKeys(n, { signal }), sides.new.store.sampleKeys(n, { signal })]);
+  const [a, b] = await Promise.all([
+    sides.old.store.sampleKeys(n, { signal }),
+    sides.new.store.sampleKeys(n, { signal }),
+  ]);
   const keys = [...new Map([...a, ...b].map((k) => [keyId(k), k])).values()];
   for (const batch of chunked(keys, 500)) {
-    const [olds, news] = await Promise.all([sides.old.getMany(batch, { signal }), sides.new.getMany(batch, { signal })]);
+    const [olds, news] = await Promise.all([
+      sides.old.getMany(batch, { signal }),
+      sides.new.getMany(batch, { signal }),
+    ]);
     batch.forEach((k, i) => {
       const c = classify(olds[i], news[i], ignore);
       if (c) addCandidate(findings, keyId(k), c, options.trackLimit ?? 100_000);
@@ -152,9 +187,13 @@ async function walkFull<K extends Key, E extends object>(
     targetChunkMs: options.targetSegmentMs ?? 500,
     maxRowsPerSecond: options.maxRowsPerSecond,
   });
-  const loadRange = async (id: number): Promise<{ after: string | undefined; done: boolean; findings: Findings } | undefined> => {
+  const loadRange = async (
+    id: number,
+  ): Promise<{ after: string | undefined; done: boolean; findings: Findings } | undefined> => {
     const cp = await loadCheckpoint(control, migration, CHECKPOINTS.verifyRange(name, id));
-    return cp?.runId === runId ? { after: cp.after, done: cp.done === true, findings: loadFindings(cp.findings) } : undefined;
+    return cp?.runId === runId
+      ? { after: cp.after, done: cp.done === true, findings: loadFindings(cp.findings) }
+      : undefined;
   };
   const held = new Map<number, { token: number; after: string | undefined; done: boolean; findings: Findings }>();
   const progress = { segments: 0, rows: 0 };
@@ -175,23 +214,34 @@ async function walkFull<K extends Key, E extends object>(
       if (state?.token !== lease.token) {
         // A fresh lease (perhaps taken over from another worker): its checkpoint is the truth, else the range's start.
         const cp = await loadRange(lease.rangeId);
-        state = cp ? { token: lease.token, ...cp } : { token: lease.token, after: lease.lo, done: false, findings: newFindings() };
+        state = cp
+          ? { token: lease.token, ...cp }
+          : { token: lease.token, after: lease.lo, done: false, findings: newFindings() };
         held.set(lease.rangeId, state);
       }
       if (state.done) return { after: undefined, done: true };
       const throttle = throttles[w] as Throttle;
       const after = state.after === undefined ? undefined : (parseKeyId(state.after) as K);
-      if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle))) return { after, done: false };
+      if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle)))
+        return { after, done: false };
       const t0 = Date.now();
       const boundary = await sides.old.keyAt({ after, through }, throttle.chunkSize, { signal: options.signal });
       // Once a segment of this range has differed, the next ones are cut before hashing (one pass, not two).
       const presplit = state.findings.segments.differing > 0 ? throttle.chunkSize : undefined;
-      const sizes = await compareSegment(ctx, { after, through: boundary ?? through }, state.findings, 0, undefined, presplit);
+      const sizes = await compareSegment(
+        ctx,
+        { after, through: boundary ?? through },
+        state.findings,
+        0,
+        undefined,
+        presplit,
+      );
       state.findings.rows += sizes.old;
       const done = boundary === undefined || (through !== undefined && keyId(boundary) === keyId(through));
       const next = boundary === undefined ? undefined : keyId(boundary);
       // Fenced: a worker that lost its lease must not overwrite the new holder's checkpoint.
-      if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, options.leaseMs ?? 30_000, next))) return { after, done: false };
+      if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, options.leaseMs ?? 30_000, next)))
+        return { after, done: false };
       await saveCheckpoint(control, migration, CHECKPOINTS.verifyRange(name, lease.rangeId), {
         runId,
         ...(next === undefined ? {} : { after: next }),
@@ -202,14 +252,20 @@ async function walkFull<K extends Key, E extends object>(
       state.done = done;
       progress.segments++;
       progress.rows += sizes.old;
-      options.onProgress?.({ rowsDone: progress.rows, total, segments: progress.segments, differing: state.findings.segments.differing });
+      options.onProgress?.({
+        rowsDone: progress.rows,
+        total,
+        segments: progress.segments,
+        differing: state.findings.segments.differing,
+      });
       const wait = throttle.record(Math.max(sizes.old, sizes.new), Date.now() - t0);
       if (wait > 0 && !done) await sleep(wait, options.signal);
       return { after: boundary, done };
     },
   });
   if (outcome.status !== 'complete') return { ...outcome, resumed };
-  for (const range of await control.ranges(migration, name)) mergeFindings(into, (await loadRange(range.rangeId))?.findings ?? newFindings(), trackLimit);
+  for (const range of await control.ranges(migration, name))
+    mergeFindings(into, (await loadRange(range.rangeId))?.findings ?? newFindings(), trackLimit);
   await saveCheckpoint(control, migration, runCheckpoint, { runId, complete: true });
   return { status: 'complete', resumed };
 }
@@ -244,7 +300,12 @@ function buildReport<K extends Key, E extends object>(
   changed: readonly string[],
   extra: { resumed: boolean; sample: VerifyReport['sample']; durationMs: number; maxKeys: number; error?: unknown },
 ): VerifyReport {
-  const side = (s: VerifySide<K, E>, count: number): SideReport => ({ store: s.store.name, count, hashing: s.hashing, ...(s.reason === undefined ? {} : { reason: s.reason }) });
+  const side = (s: VerifySide<K, E>, count: number): SideReport => ({
+    store: s.store.name,
+    count,
+    hashing: s.hashing,
+    ...(s.reason === undefined ? {} : { reason: s.reason }),
+  });
   const of = (kind: Candidate['kind']): [string, Candidate][] => [...real].filter(([, c]) => c.kind === kind);
   const missing = of('missing').map(([id]) => id);
   const extraKeys = of('extra').map(([id]) => id);
@@ -258,7 +319,10 @@ function buildReport<K extends Key, E extends object>(
     matched: findings.matched,
     missing: keyList(missing, missing.length, extra.maxKeys),
     extra: keyList(extraKeys, extraKeys.length, extra.maxKeys),
-    different: { total: different.length, keys: different.slice(0, extra.maxKeys).map(([keyId, c]) => ({ keyId, fields: c.fields ?? [] })) },
+    different: {
+      total: different.length,
+      keys: different.slice(0, extra.maxKeys).map(([keyId, c]) => ({ keyId, fields: c.fields ?? [] })),
+    },
     changedDuringRun: keyList(changed, changed.length, extra.maxKeys),
     skippedYoung: findings.young.size,
     segments: { ...findings.segments },
@@ -266,9 +330,7 @@ function buildReport<K extends Key, E extends object>(
     untracked: findings.untracked,
     resumed: extra.resumed,
     durationMs: extra.durationMs,
-    ...(error === undefined
-      ? {}
-      : { error: errorSummary(error) }),
+    ...(error === undefined ? {} : { error: errorSummary(error) }),
   };
 }
 

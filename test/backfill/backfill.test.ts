@@ -3,7 +3,10 @@ import { MidairError } from '../../src/index.js';
 import { item, rig, type Item } from '../migration/setup.js';
 
 async function fill(store: { writeIfNewer(e: Item[]): Promise<unknown> }, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i += 500) await store.writeIfNewer(Array.from({ length: Math.min(500, from + n - i) }, (_, j) => item(i + j, 1, `old ${i + j}`)));
+  for (let i = from; i < from + n; i += 500)
+    await store.writeIfNewer(
+      Array.from({ length: Math.min(500, from + n - i) }, (_, j) => item(i + j, 1, `old ${i + j}`)),
+    );
 }
 
 async function all(store: { scan(o: { chunkSize: number }): AsyncIterable<Item[]> }): Promise<Map<number, Item>> {
@@ -31,8 +34,18 @@ describe('backfill', () => {
     expect(await all(r.newStore)).toEqual(await all(r.oldStore));
     expect(await r.migration.backfill()).toMatchObject({ status: 'complete', rowsRead: 0 });
     // A restart syncs every row again (rewriting what is already equal); the conditional mode skips them.
-    expect(await r.migration.backfill({ restart: true })).toMatchObject({ status: 'complete', rowsRead: 2345, inserted: 0, updated: 2345 });
-    expect(await r.migration.backfill({ restart: true, mode: 'conditional' })).toMatchObject({ status: 'complete', rowsRead: 2345, inserted: 0, skippedExisting: 2345 });
+    expect(await r.migration.backfill({ restart: true })).toMatchObject({
+      status: 'complete',
+      rowsRead: 2345,
+      inserted: 0,
+      updated: 2345,
+    });
+    expect(await r.migration.backfill({ restart: true, mode: 'conditional' })).toMatchObject({
+      status: 'complete',
+      rowsRead: 2345,
+      inserted: 0,
+      skippedExisting: 2345,
+    });
     expect(await all(r.newStore)).toEqual(await all(r.oldStore));
   });
 
@@ -126,7 +139,13 @@ describe('backfill', () => {
       return { ...e, v: e.v.toUpperCase() };
     };
     const result = await r.migration.backfill({ transform: broken, chunkSize: 30 });
-    expect(result).toMatchObject({ status: 'complete-with-dead-letters', rowsRead: 100, inserted: 85, deadLetters: 15, deadLettersPending: 15 });
+    expect(result).toMatchObject({
+      status: 'complete-with-dead-letters',
+      rowsRead: 100,
+      inserted: 85,
+      deadLetters: 15,
+      deadLettersPending: 15,
+    });
     const letters = await r.control.deadLetters('items', 100);
     expect(letters.map((d) => d.keyId)).toContain('n7');
     expect(letters.every((d) => d.reason === 'TRANSFORM')).toBe(true);
@@ -142,7 +161,17 @@ describe('backfill', () => {
     const r = await rig();
     await fill(r.oldStore, 50);
     await r.goTo('dual-write');
-    const result = await r.migration.backfill({ chunkSize: 10, targetChunkMs: 0, onRowError: 'stop', transform: (e) => (e.id === 23 ? (() => { throw new MidairError('ENCODING', 'x'); })() : e) });
+    const result = await r.migration.backfill({
+      chunkSize: 10,
+      targetChunkMs: 0,
+      onRowError: 'stop',
+      transform: (e) =>
+        e.id === 23
+          ? (() => {
+              throw new MidairError('ENCODING', 'x');
+            })()
+          : e,
+    });
     expect(result.status).toBe('stopped');
     expect(result.error?.message).toContain('key n23');
     expect(await r.newStore.get(23)).toBeUndefined();

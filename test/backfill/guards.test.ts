@@ -4,7 +4,10 @@ import { MidairError } from '../../src/index.js';
 import { item, rig, type Item } from '../migration/setup.js';
 
 async function fill(store: { writeIfNewer(e: Item[]): Promise<unknown> }, n: number, from = 0): Promise<void> {
-  for (let i = from; i < from + n; i += 500) await store.writeIfNewer(Array.from({ length: Math.min(500, from + n - i) }, (_, j) => item(i + j, 1, `old ${i + j}`)));
+  for (let i = from; i < from + n; i += 500)
+    await store.writeIfNewer(
+      Array.from({ length: Math.min(500, from + n - i) }, (_, j) => item(i + j, 1, `old ${i + j}`)),
+    );
 }
 
 async function keys(store: { scan(o: { chunkSize: number }): AsyncIterable<Item[]> }): Promise<number[]> {
@@ -44,7 +47,18 @@ describe('backfill guards', () => {
       onProgress: () => {
         if (moved) return;
         moved = true;
-        void r.control.getState('items').then((s) => s && r.control.compareAndSet('items', s.version, { ...s, phase: 'new-primary' }, { actor: 'ops', action: 'advance', reason: 'test', forced: true }));
+        void r.control
+          .getState('items')
+          .then(
+            (s) =>
+              s &&
+              r.control.compareAndSet(
+                'items',
+                s.version,
+                { ...s, phase: 'new-primary' },
+                { actor: 'ops', action: 'advance', reason: 'test', forced: true },
+              ),
+          );
       },
     });
     expect(result).toMatchObject({ status: 'stopped', deleted: 0, error: { code: 'BLOCKED' } });
@@ -117,13 +131,21 @@ describe('backfill guards', () => {
         throw new Error('broken');
       },
     });
-    expect(result).toMatchObject({ status: 'complete-with-dead-letters', rowsRead: 30, inserted: 0, deadLetters: 30, deadLettersPending: 30 });
+    expect(result).toMatchObject({
+      status: 'complete-with-dead-letters',
+      rowsRead: 30,
+      inserted: 0,
+      deadLetters: 30,
+      deadLettersPending: 30,
+    });
     const gate = (await r.migration.gates('shadow-read')).find((g) => g.gate === 'backfill');
     expect(gate).toMatchObject({ ok: false });
     expect(gate?.detail).toContain('30 dead letter(s)');
     await expect(r.migration.advance({ reason: 'test', gated: true })).rejects.toMatchObject({ code: 'BLOCKED' });
     // Accepting needs force and a reason, and writes nothing otherwise.
-    await expect(r.migration.acceptDeadLetters({ reason: 'known bad rows', force: false })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(r.migration.acceptDeadLetters({ reason: 'known bad rows', force: false })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     expect(await r.control.deadLetterCount('items')).toBe(30);
     expect(await r.migration.acceptDeadLetters({ reason: 'known bad rows', force: true, actor: 'ops' })).toBe(30);
     const accepted = (await r.control.auditLog('items')).find((e) => e.action === 'dead-letter-accept');
@@ -137,7 +159,12 @@ describe('backfill guards', () => {
     await fill(r.oldStore, 200);
     await r.goTo('dual-write');
     const abort = new AbortController();
-    const result = await r.migration.backfill({ chunkSize: 10, targetChunkMs: 0, maxRowsPerSecond: 100_000, signal: abort.signal });
+    const result = await r.migration.backfill({
+      chunkSize: 10,
+      targetChunkMs: 0,
+      maxRowsPerSecond: 100_000,
+      signal: abort.signal,
+    });
     expect(result.status).toBe('complete');
     expect(result.chunks).toBeGreaterThan(20);
     expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
@@ -148,7 +175,10 @@ describe('backfill guards', () => {
     await fill(r.oldStore, 10);
     await r.goTo('dual-write');
     expect((await r.migration.backfill({ name: 'nightly' })).status).toBe('complete');
-    expect((await r.migration.gates('shadow-read')).find((g) => g.gate === 'backfill')).toMatchObject({ ok: true, detail: 'backfill complete (run nightly), no dead letters' });
+    expect((await r.migration.gates('shadow-read')).find((g) => g.gate === 'backfill')).toMatchObject({
+      ok: true,
+      detail: 'backfill complete (run nightly), no dead letters',
+    });
   });
 
   it('regression: after a rollback to old-only the backfill stayed complete: it read 0 rows and the gate passed', async () => {
@@ -160,7 +190,10 @@ describe('backfill guards', () => {
     expect((await r.control.auditLog('items')).find((e) => e.action === 'facts-reset')).toMatchObject({ actor: 'ops' });
     await r.oldStore.put(item(7, 2, 'written while new got nothing'));
     await r.goTo('dual-write');
-    expect((await r.migration.gates('shadow-read')).find((g) => g.gate === 'backfill')).toMatchObject({ ok: false, detail: 'no backfill yet: run `midair backfill`' });
+    expect((await r.migration.gates('shadow-read')).find((g) => g.gate === 'backfill')).toMatchObject({
+      ok: false,
+      detail: 'no backfill yet: run `midair backfill`',
+    });
     expect(await r.migration.backfill()).toMatchObject({ status: 'complete', rowsRead: 40 });
     expect(await r.newStore.get(7)).toEqual(item(7, 2, 'written while new got nothing'));
   });
@@ -175,9 +208,19 @@ describe('backfill guards', () => {
     for (;;) {
       const s = await r.control.getState('items');
       if (!s || s.phase === 'old-only') break;
-      await r.control.compareAndSet('items', s.version, { ...s, phase: s.phase === 'shadow-read' ? 'dual-write' : 'old-only' }, { actor: 'halt', action: 'halt', reason: 'test', forced: false });
+      await r.control.compareAndSet(
+        'items',
+        s.version,
+        { ...s, phase: s.phase === 'shadow-read' ? 'dual-write' : 'old-only' },
+        { actor: 'halt', action: 'halt', reason: 'test', forced: false },
+      );
     }
-    await r.control.compareAndSet('items', (await r.control.getState('items'))!.version, { ...(await r.control.getState('items'))!, phase: 'dual-write' }, { actor: 'ops', action: 'advance', reason: 'test', forced: false });
+    await r.control.compareAndSet(
+      'items',
+      (await r.control.getState('items'))!.version,
+      { ...(await r.control.getState('items'))!, phase: 'dual-write' },
+      { actor: 'ops', action: 'advance', reason: 'test', forced: false },
+    );
     expect((await r.migration.facts()).backfill).toMatchObject({ complete: false, started: false });
     expect(await r.migration.backfill()).toMatchObject({ status: 'complete', rowsRead: 40 });
   });
@@ -191,7 +234,9 @@ describe('backfill guards', () => {
     expect(err).toBeInstanceOf(MidairError);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect((err as Error).message).toContain('no rollback from complete');
-    await expect(r.migration.rollback({ reason: 'test', force: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(r.migration.rollback({ reason: 'test', force: true })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     expect(await r.control.getState('items')).toEqual(before);
     expect(await r.control.auditLog('items')).toHaveLength(audit);
   });

@@ -12,17 +12,33 @@ describe('backfill pacing', () => {
     expect(inWindow(night, at('05:59'))).toBe(true);
     expect(inWindow(night, at('06:00'))).toBe(false);
     expect(inWindow(night, at('12:00'))).toBe(false);
-    expect(inWindow([{ from: '09:00', to: '10:00' }, { from: '13:00', to: '14:00' }], at('13:30'))).toBe(true);
+    expect(
+      inWindow(
+        [
+          { from: '09:00', to: '10:00' },
+          { from: '13:00', to: '14:00' },
+        ],
+        at('13:30'),
+      ),
+    ).toBe(true);
     expect(inWindow(undefined, at('12:00'))).toBe(true);
     expect(() => inWindow([{ from: '9am', to: '10:00' }], at('12:00'))).toThrow(/HH:MM/);
   });
 
   it('says why the next chunk must wait: outside the window, a slow probe, replica lag', async () => {
-    expect(await paceCheck({ windows: [{ from: '01:00', to: '02:00' }] }, async () => Promise.resolve(0), at('12:00'))).toBe('window');
+    expect(
+      await paceCheck({ windows: [{ from: '01:00', to: '02:00' }] }, async () => Promise.resolve(0), at('12:00')),
+    ).toBe('window');
     expect(await paceCheck({ latencyBudgetMs: 50 }, async () => Promise.resolve(80))).toBe('latency');
     expect(await paceCheck({ latencyBudgetMs: 50 }, async () => Promise.resolve(20))).toBeUndefined();
-    expect(await paceCheck({ replicaLag: async () => Promise.resolve(5000) }, async () => Promise.resolve(0))).toBe('replica-lag');
-    expect(await paceCheck({ replicaLag: async () => Promise.resolve(5000), maxReplicaLagMs: 10_000 }, async () => Promise.resolve(0))).toBeUndefined();
+    expect(await paceCheck({ replicaLag: async () => Promise.resolve(5000) }, async () => Promise.resolve(0))).toBe(
+      'replica-lag',
+    );
+    expect(
+      await paceCheck({ replicaLag: async () => Promise.resolve(5000), maxReplicaLagMs: 10_000 }, async () =>
+        Promise.resolve(0),
+      ),
+    ).toBeUndefined();
   });
 
   it('a backfill waits while the replicas lag, then carries on', async () => {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { item, rig } from '../migration/setup.js';
 
 async function fill(store: { writeIfNewer(e: ReturnType<typeof item>[]): Promise<unknown> }, n: number): Promise<void> {
-  for (let i = 0; i < n; i += 500) await store.writeIfNewer(Array.from({ length: Math.min(500, n - i) }, (_, j) => item(i + j, 1, `old ${i + j}`)));
+  for (let i = 0; i < n; i += 500)
+    await store.writeIfNewer(Array.from({ length: Math.min(500, n - i) }, (_, j) => item(i + j, 1, `old ${i + j}`)));
 }
 
 describe('parallel backfill over leased ranges', () => {

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { col, defineMigration, diffEntities, sqlMapping, type ControlStore, type Migration, type SqlMapping, type Store } from '../../src/index.js';
+import {
+  col,
+  defineMigration,
+  diffEntities,
+  sqlMapping,
+  type ControlStore,
+  type Migration,
+  type SqlMapping,
+  type Store,
+} from '../../src/index.js';
 import { mysqlStore } from '../../src/mysql/index.js';
 import { postgresControlStore, postgresStore } from '../../src/postgres/index.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../../src/sqlite/index.js';
@@ -19,13 +28,26 @@ interface User {
 }
 
 const oldMapping = (schema?: string): SqlMapping<User> =>
-  sqlMapping<User>({ key: 'id', tables: [{ table: 'users', ...(schema ? { schema } : {}), columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') } }] });
+  sqlMapping<User>({
+    key: 'id',
+    tables: [
+      {
+        table: 'users',
+        ...(schema ? { schema } : {}),
+        columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') },
+      },
+    ],
+  });
 const newMapping = (schema?: string): SqlMapping<User> =>
   sqlMapping<User>({
     key: 'id',
     tables: [
       { table: 'users', ...(schema ? { schema } : {}), columns: { id: col.bigint('id'), email: col.text('email') } },
-      { table: 'user_profiles', ...(schema ? { schema } : {}), columns: { id: col.bigint('user_id'), name: col.text('full_name') } },
+      {
+        table: 'user_profiles',
+        ...(schema ? { schema } : {}),
+        columns: { id: col.bigint('user_id'), name: col.text('full_name') },
+      },
     ],
   });
 
@@ -62,7 +84,8 @@ function traffic(instances: readonly Migration<bigint, User>[], seeded: Readonly
         } else {
           const got = await repo.get(id);
           const want = expected.get(id);
-          if ((got === undefined) !== (want === undefined) || (got && want && diffEntities(got, want).length > 0)) stats.staleReads++;
+          if ((got === undefined) !== (want === undefined) || (got && want && diffEntities(got, want).length > 0))
+            stats.staleReads++;
         }
         stats.ops++;
       } catch {
@@ -82,7 +105,11 @@ function traffic(instances: readonly Migration<bigint, User>[], seeded: Readonly
 }
 
 async function seed(world: World): Promise<Map<bigint, User>> {
-  const users = Array.from({ length: KEYS }, (_, i): User => ({ id: BigInt(i + 1), email: `u${i + 1}@example.com`, name: `seed ${i + 1}` }));
+  const users = Array.from({ length: KEYS }, (_, i): User => ({
+    id: BigInt(i + 1),
+    email: `u${i + 1}@example.com`,
+    name: `seed ${i + 1}`,
+  }));
   await world.old.writeIfNewer(users);
   return new Map(users.map((u) => [u.id, u]));
 }
@@ -125,20 +152,32 @@ async function walk(world: World): Promise<void> {
     expect(blocked.code).toBe(1);
     expect(blocked.stderr).toMatch(/blocked by 1 gate.*\n\s+backfill: no backfill yet/);
     expect((await ok(cli('backfill', '--json'))).json()).toMatchObject({ status: 'complete', deadLetters: 0 });
-    expect((await ok(cli('verify', '--json'))).json()).toMatchObject({ status: 'equal', missing: { total: 0 }, extra: { total: 0 }, different: { total: 0 } });
+    expect((await ok(cli('verify', '--json'))).json()).toMatchObject({
+      status: 'equal',
+      missing: { total: 0 },
+      extra: { total: 0 },
+      different: { total: 0 },
+    });
     await ok(cli('phase', 'advance'));
     await ok(until(() => cli('phase', 'advance', '--ramp', '10'))); // waits for 20 shadow comparisons fleet-wide
     await ok(cli('phase', 'set', '--ramp', '50'));
     await ok(cli('phase', 'set', '--ramp', '100'));
     await ok(until(() => cli('phase', 'advance', '--yes')));
     expect((await ok(cli('status', '--json'))).json()).toMatchObject({ phase: 'new-primary', authoritative: 'new' });
-    const back = (await ok(cli('phase', 'rollback', '--json'))).json<{ to: { phase: string }; resync: { status: string } }>();
+    const back = (await ok(cli('phase', 'rollback', '--json'))).json<{
+      to: { phase: string };
+      resync: { status: string };
+    }>();
     expect(back).toMatchObject({ to: { phase: 'ramp' }, resync: { status: 'equal' } });
     await ok(until(() => cli('phase', 'advance', '--yes')));
     await ok(until(() => cli('verify')));
     await ok(until(() => cli('phase', 'advance', '--yes')));
     // Out of old-read-only (old got no writes there): re-synced from new first, then back to new-primary.
-    expect((await ok(cli('phase', 'rollback', '--json'))).json()).toMatchObject({ from: { phase: 'old-read-only' }, to: { phase: 'new-primary' }, resync: { status: 'equal' } });
+    expect((await ok(cli('phase', 'rollback', '--json'))).json()).toMatchObject({
+      from: { phase: 'old-read-only' },
+      to: { phase: 'new-primary' },
+      resync: { status: 'equal' },
+    });
     await ok(until(() => cli('verify')));
     await ok(until(() => cli('phase', 'advance', '--yes')));
     await ok(until(() => cli('phase', 'advance', '--yes')));
@@ -159,12 +198,18 @@ async function walk(world: World): Promise<void> {
     return (want === undefined) !== (got === undefined) || (want && got && diffEntities(want, got).length > 0);
   });
   expect(lost).toEqual([]);
-  const status = (await midair(world.dir, ['status', '--json'])).json<{ phase: string; recentChanges: { action: string }[] }>();
+  const status = (await midair(world.dir, ['status', '--json'])).json<{
+    phase: string;
+    recentChanges: { action: string }[];
+  }>();
   expect(status.phase).toBe('complete');
 }
 
 const DDL_OLD = 'CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL, name VARCHAR(200) NOT NULL)';
-const DDL_NEW = ['CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL)', 'CREATE TABLE user_profiles (user_id BIGINT PRIMARY KEY, full_name VARCHAR(200))'];
+const DDL_NEW = [
+  'CREATE TABLE users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL)',
+  'CREATE TABLE user_profiles (user_id BIGINT PRIMARY KEY, full_name VARCHAR(200))',
+];
 
 async function sqliteWorld(): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'midair-cli-'));
@@ -251,11 +296,14 @@ describe('the midair CLI, end to end in its own processes', () => {
   });
 
   const servers = [availability('postgres'), availability('mysql')].filter((a) => !a.run);
-  it.skipIf(servers.length > 0)(`PostgreSQL → MariaDB (split schema): the same path${servers.length > 0 ? ` — skipped: ${servers.map((a) => a.reason).join('; ')}` : ''}`, async () => {
-    const world = await serverWorld();
-    worlds.push(world);
-    await walk(world);
-  });
+  it.skipIf(servers.length > 0)(
+    `PostgreSQL → MariaDB (split schema): the same path${servers.length > 0 ? ` — skipped: ${servers.map((a) => a.reason).join('; ')}` : ''}`,
+    async () => {
+      const world = await serverWorld();
+      worlds.push(world);
+      await walk(world);
+    },
+  );
 
   it('a forced gate needs a reason, and its audit entry says what was forced past', async () => {
     const world = await sqliteWorld();
@@ -267,9 +315,14 @@ describe('the midair CLI, end to end in its own processes', () => {
     expect(noReason.stderr).toContain('--force needs --reason');
     const forced = await midair(world.dir, ['phase', 'advance', '--force', '--reason', 'test: backfill runs later']);
     expect(forced.code).toBe(0);
-    const status = (await midair(world.dir, ['status', '--json'])).json<{ phase: string; recentChanges: { forced: boolean; reason: string; to: string }[] }>();
+    const status = (await midair(world.dir, ['status', '--json'])).json<{
+      phase: string;
+      recentChanges: { forced: boolean; reason: string; to: string }[];
+    }>();
     expect(status.phase).toBe('shadow-read');
     expect(status.recentChanges[0]).toMatchObject({ forced: true, to: 'shadow-read' });
-    expect(status.recentChanges[0]?.reason).toMatch(/^test: backfill runs later \[forced past: backfill: no backfill yet/);
+    expect(status.recentChanges[0]?.reason).toMatch(
+      /^test: backfill runs later \[forced past: backfill: no backfill yet/,
+    );
   });
 });

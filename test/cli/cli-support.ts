@@ -16,7 +16,11 @@ export interface CliRun {
 /** Runs `midair <args>` in `cwd` as a separate process, the way an operator would. */
 export async function midair(cwd: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd,
+      env: { ...process.env, ...env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -44,7 +48,11 @@ export async function until(run: () => Promise<CliRun>, ms = 30_000): Promise<Cl
 }
 
 /** The users migration as a config file: old `users(id, email, name)`, new `users(id, email)` + `user_profiles(user_id, full_name)`. */
-export function writeUsersConfig(dir: string, urls: { control: string; old: string; new: string }, schemas: { old?: string; new?: string } = {}): string {
+export function writeUsersConfig(
+  dir: string,
+  urls: { control: string; old: string; new: string },
+  schemas: { old?: string; new?: string } = {},
+): string {
   const schema = (s: string | undefined): string => (s ? `, schema: '${s}'` : '');
   const text = `import { col, sqlMapping } from 'midair';
 import { defineConfig } from 'midair/config';

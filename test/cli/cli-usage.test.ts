@@ -16,11 +16,30 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const users = { key: 'id', tables: [{ table: 'users', columns: { id: 'bigint', email: 'text:email_address', at: { type: 'timestamptz', column: 'created_at', as: 'string' } } }] };
+const users = {
+  key: 'id',
+  tables: [
+    {
+      table: 'users',
+      columns: {
+        id: 'bigint',
+        email: 'text:email_address',
+        at: { type: 'timestamptz', column: 'created_at', as: 'string' },
+      },
+    },
+  ],
+};
 
 describe('config files', () => {
   it('resolves a declarative JSON mapping and environment variables', () => {
-    const config = resolveConfig('midair.config.json', { control: { env: 'CTRL' }, migrations: { users: { old: { env: 'OLD', mapping: users }, new: { url: 'sqlite:new.db', mapping: users } } } }, { CTRL: 'sqlite:c.db', OLD: 'postgres://u@h/db' });
+    const config = resolveConfig(
+      'midair.config.json',
+      {
+        control: { env: 'CTRL' },
+        migrations: { users: { old: { env: 'OLD', mapping: users }, new: { url: 'sqlite:new.db', mapping: users } } },
+      },
+      { CTRL: 'sqlite:c.db', OLD: 'postgres://u@h/db' },
+    );
     const m = config.migrations.get('users');
     expect(config.control).toEqual({ url: 'sqlite:c.db', from: 'control.env CTRL' });
     expect(m?.old.url).toBe('postgres://u@h/db');
@@ -46,24 +65,54 @@ describe('config files', () => {
     expect(attempt({ control: 'sqlite:c.db', migrations: {} })).toMatch(/migrations: migrations is empty/);
     const message = attempt({
       control: 'sqlite:c.db',
-      migrations: { users: { old: { url: 'sqlite:a.db', env: 'X', mapping: users }, new: { url: 'sqlite:b.db', mapping: { key: 'id', tables: [{ table: 't', columns: { id: 'bigint', n: 'nmber' } }] } }, gatez: {} } },
+      migrations: {
+        users: {
+          old: { url: 'sqlite:a.db', env: 'X', mapping: users },
+          new: {
+            url: 'sqlite:b.db',
+            mapping: { key: 'id', tables: [{ table: 't', columns: { id: 'bigint', n: 'nmber' } }] },
+          },
+          gatez: {},
+        },
+      },
     });
     expect(message).toContain('migrations.users.old: give either url');
-    expect(message).toContain('migrations.users.new.mapping.tables.0.columns.n: a column is "<type>" or "<type>:<column>"');
+    expect(message).toContain(
+      'migrations.users.new.mapping.tables.0.columns.n: a column is "<type>" or "<type>:<column>"',
+    );
     expect(message).toContain('migrations.users: unknown field gatez');
-    expect(attempt({ control: 'sqlite:c.db', migrations: { users: { old: { env: 'OLD_URL', mapping: users }, new: { url: 'sqlite:b.db', mapping: users } } } })).toContain(
-      'migrations.users.old.env: the environment variable OLD_URL is not set',
-    );
-    expect(attempt({ control: 'sqlite:c.db', migrations: { users: { old: { url: 'sqlite:a.db', mapping: { key: 'nope', tables: [{ table: 't', columns: { id: 'bigint' } }] } }, new: { url: 'sqlite:b.db', mapping: users } } } })).toContain(
-      'migrations.users.old.mapping: invalid mapping: table t does not map key field "nope"',
-    );
+    expect(
+      attempt({
+        control: 'sqlite:c.db',
+        migrations: { users: { old: { env: 'OLD_URL', mapping: users }, new: { url: 'sqlite:b.db', mapping: users } } },
+      }),
+    ).toContain('migrations.users.old.env: the environment variable OLD_URL is not set');
+    expect(
+      attempt({
+        control: 'sqlite:c.db',
+        migrations: {
+          users: {
+            old: { url: 'sqlite:a.db', mapping: { key: 'nope', tables: [{ table: 't', columns: { id: 'bigint' } }] } },
+            new: { url: 'sqlite:b.db', mapping: users },
+          },
+        },
+      }),
+    ).toContain('migrations.users.old.mapping: invalid mapping: table t does not map key field "nope"');
   });
 });
 
 describe('the CLI with bad input', () => {
   it('bad config: exit 2, the field named, nothing written', async () => {
     const dir = fresh();
-    writeFileSync(join(dir, 'midair.config.json'), JSON.stringify({ control: 'sqlite:control.db', migrations: { users: { old: { url: 'oracle://x', mapping: users }, new: { url: 'sqlite:new.db', mapping: users } } } }));
+    writeFileSync(
+      join(dir, 'midair.config.json'),
+      JSON.stringify({
+        control: 'sqlite:control.db',
+        migrations: {
+          users: { old: { url: 'oracle://x', mapping: users }, new: { url: 'sqlite:new.db', mapping: users } },
+        },
+      }),
+    );
     const r = await midair(dir, ['status']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('migrations.users.old.url: unsupported URL scheme "oracle"');
@@ -94,7 +143,15 @@ describe('the CLI with bad input', () => {
 
   it('a store file that does not exist is an error, not a new empty database', async () => {
     const dir = fresh();
-    writeFileSync(join(dir, 'midair.config.json'), JSON.stringify({ control: 'sqlite:control.db', migrations: { users: { old: { url: 'sqlite:missing.db', mapping: users }, new: { url: 'sqlite:new.db', mapping: users } } } }));
+    writeFileSync(
+      join(dir, 'midair.config.json'),
+      JSON.stringify({
+        control: 'sqlite:control.db',
+        migrations: {
+          users: { old: { url: 'sqlite:missing.db', mapping: users }, new: { url: 'sqlite:new.db', mapping: users } },
+        },
+      }),
+    );
     const r = await midair(dir, ['backfill']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no SQLite database at');
@@ -102,7 +159,10 @@ describe('the CLI with bad input', () => {
     // status reads only: it says which store it cannot reach (exit 1), and creates no file either.
     const s = await midair(dir, ['status', '--json']);
     expect(s.code).toBe(1);
-    expect(s.json()).toMatchObject({ started: false, stores: { old: { reachable: false, error: { code: 'CONFIG' } } } });
+    expect(s.json()).toMatchObject({
+      started: false,
+      stores: { old: { reachable: false, error: { code: 'CONFIG' } } },
+    });
     expect(JSON.stringify(s.json())).toContain('no SQLite database at');
     expect(existsSync(join(dir, 'missing.db'))).toBe(false);
     expect(existsSync(join(dir, 'control.db'))).toBe(false);
@@ -126,7 +186,12 @@ export default { control: 'sqlite:control.db', migrations: { users: { old: { url
 
   it('bad arguments: exit 2 with the usage', async () => {
     const dir = fresh();
-    for (const args of [['statuz'], ['backfill', '--workers', 'zero'], ['phase', 'set'], ['verify', '--mode', 'quick']]) {
+    for (const args of [
+      ['statuz'],
+      ['backfill', '--workers', 'zero'],
+      ['phase', 'set'],
+      ['verify', '--mode', 'quick'],
+    ]) {
       const r = await midair(dir, args);
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toMatch(/error: /);

@@ -19,7 +19,9 @@ describe('dead letters in the CLI', () => {
     for (let i = 1; i <= 6; i++) old.prepare('INSERT INTO users VALUES (?, NULL, ?)').run(i, `user ${i}`); // new requires an email
     old.close();
     const neu = new Database(join(dir, 'new.db'));
-    neu.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)');
+    neu.exec(
+      'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)',
+    );
     neu.close();
     writeUsersConfig(dir, { control: 'sqlite:control.db', old: 'sqlite:old.db', new: 'sqlite:new.db' });
     expect((await midair(dir, ['phase', 'advance', '--reason', 'start'])).code).toBe(0);
@@ -40,9 +42,18 @@ describe('dead letters in the CLI', () => {
 
     expect((await midair(dir, ['dead-letters', 'retry'])).code).toBe(1); // still failing: the data is unchanged
     expect((await midair(dir, ['dead-letters', 'accept', '--reason', 'no email, dropped on purpose'])).code).toBe(2);
-    const accepted = await midair(dir, ['dead-letters', 'accept', '--force', '--reason', 'no email, dropped on purpose']);
+    const accepted = await midair(dir, [
+      'dead-letters',
+      'accept',
+      '--force',
+      '--reason',
+      'no email, dropped on purpose',
+    ]);
     expect(accepted.code).toBe(0);
-    const status = (await midair(dir, ['status', '--json'])).json<{ recentChanges: { action: string; reason: string; forced: boolean }[]; deadLetters: number }>();
+    const status = (await midair(dir, ['status', '--json'])).json<{
+      recentChanges: { action: string; reason: string; forced: boolean }[];
+      deadLetters: number;
+    }>();
     expect(status.deadLetters).toBe(0);
     expect(status.recentChanges.find((c) => c.action === 'dead-letter-accept')).toMatchObject({ forced: true });
     expect((await midair(dir, ['phase', 'advance', '--reason', 'next'])).code).toBe(0);

@@ -27,8 +27,12 @@ function snapshot(dir: string): Record<string, Record<string, number> | null> {
     }
     const db = new Database(path, { readonly: true, fileMustExist: true });
     try {
-      const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-      out[f] = Object.fromEntries(tables.map((t) => [t, (db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n]));
+      const tables = (
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
+      ).map((t) => t.name);
+      out[f] = Object.fromEntries(
+        tables.map((t) => [t, (db.prepare(`SELECT count(*) AS n FROM "${t}"`).get() as { n: number }).n]),
+      );
     } finally {
       db.close();
     }
@@ -45,7 +49,9 @@ function world(): string {
   for (let i = 1; i <= 20; i++) insert.run(i, `u${i}@example.com`, `user ${i}`);
   old.close();
   const neu = new Database(join(dir, 'new.db'));
-  neu.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)');
+  neu.exec(
+    'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)',
+  );
   neu.close();
   writeUsersConfig(dir, { control: 'sqlite:control.db', old: 'sqlite:old.db', new: 'sqlite:new.db' });
   return dir;
@@ -65,7 +71,11 @@ describe('refused and read-only commands write nothing', () => {
     const dir = world();
     // Nothing has run: no control file yet, and none of these may create one or touch old and new.
     const status = await unchanged(dir, ['status', '--json'], 0);
-    expect(status.json()).toMatchObject({ started: false, phase: 'old-only', stores: { old: { reachable: true }, new: { reachable: true } } });
+    expect(status.json()).toMatchObject({
+      started: false,
+      phase: 'old-only',
+      stores: { old: { reachable: true }, new: { reachable: true } },
+    });
     await unchanged(dir, ['plan', '--format', 'json'], 'any');
     await unchanged(dir, ['check'], 1); // warnings only: no tombstone tables yet, no version field
     await unchanged(dir, ['dead-letters', 'list'], 0);
@@ -128,10 +138,14 @@ export default defineConfig({
 `,
     );
     const neu = new Database(join(dir, 'new.db'));
-    neu.exec('DROP TABLE users; DROP TABLE user_profiles; CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL)');
+    neu.exec(
+      'DROP TABLE users; DROP TABLE user_profiles; CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL)',
+    );
     neu.close();
     const old = new Database(join(dir, 'old.db'));
-    old.exec("DROP TABLE users; CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL); INSERT INTO users VALUES ('0A1B2C3D-0000-4000-8000-00000000000A', 'a@example.com')");
+    old.exec(
+      "DROP TABLE users; CREATE TABLE users (id TEXT PRIMARY KEY, email TEXT NOT NULL); INSERT INTO users VALUES ('0A1B2C3D-0000-4000-8000-00000000000A', 'a@example.com')",
+    );
     old.close();
     const c = await unchanged(dir, ['check'], 2);
     expect(c.stdout).toContain('key field "id" is mapped as text in old and uuid in new');
@@ -145,51 +159,79 @@ export default defineConfig({
 
 const servers = availability('postgres').run && availability('mysql').run;
 
-describe.skipIf(!servers)('refused commands write nothing on PostgreSQL → MariaDB (control store in PostgreSQL)', () => {
-  it('regression: phase rollback and phase set in old-only created tombstone tables in both databases and control tables; now nothing changes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'midair-refused-'));
-    dirs.push(dir);
-    const ns = `midair_${inject('runId')}_ref${Math.floor(Math.random() * 1e6).toString(36)}`;
-    const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 2 });
-    const my = await mysql.createConnection({ uri: SERVICE_URLS.mysql });
-    try {
-      await admin.query(`CREATE SCHEMA ${ns}`);
-      await admin.query(`CREATE TABLE ${ns}.users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL, name VARCHAR(200) NOT NULL)`);
-      await admin.query(`INSERT INTO ${ns}.users SELECT g, 'u' || g || '@example.com', 'user ' || g FROM generate_series(1, 25) g`);
-      await my.query(`CREATE DATABASE ${ns} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
-      await my.query(`CREATE TABLE ${ns}.users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL)`);
-      await my.query(`CREATE TABLE ${ns}.user_profiles (user_id BIGINT PRIMARY KEY, full_name VARCHAR(200))`);
-      const controlUrl = `${SERVICE_URLS.postgres}${SERVICE_URLS.postgres.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${ns}`)}`;
-      const myUrl = new URL(SERVICE_URLS.mysql);
-      myUrl.pathname = `/${ns}`;
-      writeUsersConfig(dir, { control: controlUrl, old: SERVICE_URLS.postgres, new: myUrl.toString() }, { old: ns });
-      const snap = async (): Promise<unknown> => {
-        const pgTables = (await admin.query<{ t: string }>(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [ns])).rows.map((r) => r.t);
-        const pgCounts = await Promise.all(pgTables.map(async (t): Promise<[string, number]> => [t, Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${ns}."${t}"`)).rows[0]?.n)]));
-        const [myRows] = await my.query(`SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1`, [ns]);
-        const myTables = (myRows as { t: string }[]).map((r) => r.t);
-        const myCounts = await Promise.all(myTables.map(async (t): Promise<[string, number]> => [t, Number(((await my.query(`SELECT count(*) AS n FROM ${ns}.\`${t}\``))[0] as { n: number }[])[0]?.n)]));
-        return { postgres: Object.fromEntries(pgCounts), mariadb: Object.fromEntries(myCounts) };
-      };
-      const same = async (args: readonly string[], code: number): Promise<CliRun> => {
-        const before = await snap();
-        const r = await midair(dir, args);
-        expect({ args, code: r.code, stderr: r.stderr }).toMatchObject({ args, code });
-        expect(await snap()).toEqual(before);
-        return r;
-      };
-      const status = await same(['status', '--json'], 0);
-      expect(status.json()).toMatchObject({ started: false, stores: { old: { reachable: true }, new: { reachable: true } } });
-      await same(['phase', 'rollback'], 2);
-      await same(['phase', 'set', '--ramp', '50'], 2);
-      await same(['backfill'], 2);
-      await same(['dead-letters', 'accept'], 2);
-      expect(await snap()).toEqual({ postgres: { users: 25 }, mariadb: { users: 0, user_profiles: 0 } });
-    } finally {
-      await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
-      await admin.end();
-      await my.query(`DROP DATABASE IF EXISTS ${ns}`);
-      await my.end();
-    }
-  });
-});
+describe.skipIf(!servers)(
+  'refused commands write nothing on PostgreSQL → MariaDB (control store in PostgreSQL)',
+  () => {
+    it('regression: phase rollback and phase set in old-only created tombstone tables in both databases and control tables; now nothing changes', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'midair-refused-'));
+      dirs.push(dir);
+      const ns = `midair_${inject('runId')}_ref${Math.floor(Math.random() * 1e6).toString(36)}`;
+      const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 2 });
+      const my = await mysql.createConnection({ uri: SERVICE_URLS.mysql });
+      try {
+        await admin.query(`CREATE SCHEMA ${ns}`);
+        await admin.query(
+          `CREATE TABLE ${ns}.users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL, name VARCHAR(200) NOT NULL)`,
+        );
+        await admin.query(
+          `INSERT INTO ${ns}.users SELECT g, 'u' || g || '@example.com', 'user ' || g FROM generate_series(1, 25) g`,
+        );
+        await my.query(`CREATE DATABASE ${ns} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+        await my.query(`CREATE TABLE ${ns}.users (id BIGINT PRIMARY KEY, email VARCHAR(200) NOT NULL)`);
+        await my.query(`CREATE TABLE ${ns}.user_profiles (user_id BIGINT PRIMARY KEY, full_name VARCHAR(200))`);
+        const controlUrl = `${SERVICE_URLS.postgres}${SERVICE_URLS.postgres.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${ns}`)}`;
+        const myUrl = new URL(SERVICE_URLS.mysql);
+        myUrl.pathname = `/${ns}`;
+        writeUsersConfig(dir, { control: controlUrl, old: SERVICE_URLS.postgres, new: myUrl.toString() }, { old: ns });
+        const snap = async (): Promise<unknown> => {
+          const pgTables = (
+            await admin.query<{ t: string }>(
+              `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+              [ns],
+            )
+          ).rows.map((r) => r.t);
+          const pgCounts = await Promise.all(
+            pgTables.map(async (t): Promise<[string, number]> => [
+              t,
+              Number((await admin.query<{ n: string }>(`SELECT count(*) AS n FROM ${ns}."${t}"`)).rows[0]?.n),
+            ]),
+          );
+          const [myRows] = await my.query(
+            `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = ? ORDER BY 1`,
+            [ns],
+          );
+          const myTables = (myRows as { t: string }[]).map((r) => r.t);
+          const myCounts = await Promise.all(
+            myTables.map(async (t): Promise<[string, number]> => [
+              t,
+              Number(((await my.query(`SELECT count(*) AS n FROM ${ns}.\`${t}\``))[0] as { n: number }[])[0]?.n),
+            ]),
+          );
+          return { postgres: Object.fromEntries(pgCounts), mariadb: Object.fromEntries(myCounts) };
+        };
+        const same = async (args: readonly string[], code: number): Promise<CliRun> => {
+          const before = await snap();
+          const r = await midair(dir, args);
+          expect({ args, code: r.code, stderr: r.stderr }).toMatchObject({ args, code });
+          expect(await snap()).toEqual(before);
+          return r;
+        };
+        const status = await same(['status', '--json'], 0);
+        expect(status.json()).toMatchObject({
+          started: false,
+          stores: { old: { reachable: true }, new: { reachable: true } },
+        });
+        await same(['phase', 'rollback'], 2);
+        await same(['phase', 'set', '--ramp', '50'], 2);
+        await same(['backfill'], 2);
+        await same(['dead-letters', 'accept'], 2);
+        expect(await snap()).toEqual({ postgres: { users: 25 }, mariadb: { users: 0, user_profiles: 0 } });
+      } finally {
+        await admin.query(`DROP SCHEMA IF EXISTS ${ns} CASCADE`);
+        await admin.end();
+        await my.query(`DROP DATABASE IF EXISTS ${ns}`);
+        await my.end();
+      }
+    });
+  },
+);

@@ -13,7 +13,12 @@ import { sqliteControlStore } from '../../src/sqlite/index.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const JITI = fileURLToPath(new URL('../../node_modules/jiti/lib/jiti-cli.mjs', import.meta.url));
-const UNIQUE: RepairProblem = { code: 'UNIQUE_VIOLATION', store: 'new (users + user_profiles)', constraint: 'users_email_key', message: 'put on new: unique constraint users_email_key violated' };
+const UNIQUE: RepairProblem = {
+  code: 'UNIQUE_VIOLATION',
+  store: 'new (users + user_profiles)',
+  constraint: 'users_email_key',
+  message: 'put on new: unique constraint users_email_key violated',
+};
 const NOW = Date.UTC(2026, 0, 1, 12);
 /** From the real time on, one millisecond further at every reading: the seeded entries' order is the order they were written in. */
 const ticking = (): (() => number) => {
@@ -36,7 +41,9 @@ function project(): { dir: string; config: string; control: (now?: () => number)
   oldDb.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL)');
   oldDb.close();
   const newDb = new Database(join(dir, 'new.db'));
-  newDb.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)');
+  newDb.exec(
+    'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)',
+  );
   newDb.close();
   const config = join(dir, 'midair.config.json');
   writeFileSync(
@@ -45,7 +52,13 @@ function project(): { dir: string; config: string; control: (now?: () => number)
       control: 'sqlite:control.db',
       migrations: {
         users: {
-          old: { url: 'sqlite:old.db', mapping: { key: 'id', tables: [{ table: 'users', columns: { id: 'bigint', email: 'text', name: 'text' } }] } },
+          old: {
+            url: 'sqlite:old.db',
+            mapping: {
+              key: 'id',
+              tables: [{ table: 'users', columns: { id: 'bigint', email: 'text', name: 'text' } }],
+            },
+          },
           new: {
             url: 'sqlite:new.db',
             mapping: {
@@ -61,7 +74,10 @@ function project(): { dir: string; config: string; control: (now?: () => number)
     }),
   );
   const control = (now?: () => number): ControlStore => {
-    const store = sqliteControlStore(new Database(join(dir, 'control.db')), { ownsDatabase: true, ...(now ? { now } : {}) });
+    const store = sqliteControlStore(new Database(join(dir, 'control.db')), {
+      ownsDatabase: true,
+      ...(now ? { now } : {}),
+    });
     open.push(store);
     return store;
   };
@@ -81,7 +97,13 @@ async function seed(control: ControlStore): Promise<void> {
   const claimed = await control.claimRepairs('users', 'old-to-new', { owner: 'w', limit: 10, leaseMs: 60_000 });
   for (const e of claimed.filter((x) => x.keyId === 'n3' || x.keyId === 'n4')) {
     await control.failRepair('users', 'old-to-new', e.keyId, e.seq);
-    await control.parkRepair('users', 'old-to-new', e.keyId, e.seq, e.keyId === 'n3' ? UNIQUE : { code: 'ENCODING', store: 'old (users)', message: 'get on old: cannot read' });
+    await control.parkRepair(
+      'users',
+      'old-to-new',
+      e.keyId,
+      e.seq,
+      e.keyId === 'n3' ? UNIQUE : { code: 'ENCODING', store: 'old (users)', message: 'get on old: cannot read' },
+    );
   }
   const [back] = await control.enqueueRepairs('users', 'new-to-old', [{ keyId: 'n4', reason: 'TIMEOUT' }]);
   await control.parkRepair('users', 'new-to-old', 'n4', back ?? -1, UNIQUE);
@@ -96,7 +118,11 @@ async function context(config: string): Promise<CliContext> {
 /** `midair <args>` from the TypeScript source, as its own process. */
 async function midair(cwd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [JITI, MAIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [JITI, MAIN, ...args], {
+      cwd,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -121,7 +147,10 @@ describe('midair repairs', () => {
       ['parked', 'new-to-old', 'n4', 'TIMEOUT', 0, 'new (users + user_profiles)', 'users_email_key'],
     ]);
     expect(r.repairs.find((x) => x.keyId === 'n2')?.dueInMs).toBeGreaterThan(0);
-    expect(r.repairs.find((x) => x.keyId === 'n3')).toMatchObject({ code: 'UNIQUE_VIOLATION', message: UNIQUE.message });
+    expect(r.repairs.find((x) => x.keyId === 'n3')).toMatchObject({
+      code: 'UNIQUE_VIOLATION',
+      message: UNIQUE.message,
+    });
   });
 
   it('retry puts the given parked keys back, due at once with fresh attempts, and audits repair-retry; an unknown key is refused with nothing written', async () => {
@@ -131,7 +160,10 @@ describe('midair repairs', () => {
     const ctx = await context(p.config);
     const before = await control.auditLog('users');
 
-    await expect(retryRepairs(ctx, ['n3', 'n9'], { actor: 'alice@ops' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/n9.*nothing changed/) as unknown });
+    await expect(retryRepairs(ctx, ['n3', 'n9'], { actor: 'alice@ops' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringMatching(/n9.*nothing changed/) as unknown,
+    });
     await expect(retryRepairs(ctx, [], {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(retryRepairs(ctx, ['n3'], { all: true })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await control.parkedCount('users')).toBe(3);
@@ -143,7 +175,12 @@ describe('midair repairs', () => {
     expect(await control.pendingRepairs('users', 'old-to-new', ['n4'])).toEqual(new Set(['n4']));
     expect(await control.pendingRepairs('users', 'new-to-old', ['n4'])).toEqual(new Set(['n4']));
     const [entry] = await control.auditLog('users', { limit: 1 });
-    expect(entry).toMatchObject({ actor: 'alice@ops', action: 'repair-retry', reason: 'fixed the encoding [retried n4]', version: 1 });
+    expect(entry).toMatchObject({
+      actor: 'alice@ops',
+      action: 'repair-retry',
+      reason: 'fixed the encoding [retried n4]',
+      version: 1,
+    });
 
     const all = await retryRepairs(ctx, [], { all: true, actor: 'alice@ops' });
     expect(all).toMatchObject({ count: 1, keyIds: ['n3'] });
@@ -157,19 +194,31 @@ describe('midair repairs', () => {
     await seed(control);
     const ctx = await context(p.config);
     const before = await control.auditLog('users');
-    await expect(resolveRepairs(ctx, ['n3'], {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('--reason') as unknown });
+    await expect(resolveRepairs(ctx, ['n3'], {})).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('--reason') as unknown,
+    });
     await expect(resolveRepairs(ctx, ['n3'], { reason: '   ' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-    await expect(resolveRepairs(ctx, ['n3', 'n1'], { reason: 'n1 is pending, not parked' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(resolveRepairs(ctx, ['n3', 'n1'], { reason: 'n1 is pending, not parked' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
     await expect(resolveRepairs(ctx, [], { reason: 'nothing' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await control.parkedCount('users')).toBe(3);
     expect(await control.auditLog('users')).toEqual(before);
 
-    const r = await resolveRepairs(ctx, ['n3', 'n3'], { reason: 'duplicate account, merged by hand', actor: 'bob@ops' });
+    const r = await resolveRepairs(ctx, ['n3', 'n3'], {
+      reason: 'duplicate account, merged by hand',
+      actor: 'bob@ops',
+    });
     expect(r).toMatchObject({ action: 'repair-resolve', count: 1, keyIds: ['n3'] });
     expect((await control.parkedRepairs('users')).map((x) => x.keyId)).toEqual(['n4', 'n4']);
     expect(await control.pendingRepairs('users', 'old-to-new', ['n3'])).toEqual(new Set());
     const [entry] = await control.auditLog('users', { limit: 1 });
-    expect(entry).toMatchObject({ actor: 'bob@ops', action: 'repair-resolve', reason: 'duplicate account, merged by hand [resolved n3]' });
+    expect(entry).toMatchObject({
+      actor: 'bob@ops',
+      action: 'repair-resolve',
+      reason: 'duplicate account, merged by hand [resolved n3]',
+    });
   });
 });
 
@@ -177,9 +226,26 @@ describe('midair fleet', () => {
   const heartbeats = async (control: ControlStore): Promise<void> => {
     await control.setup();
     const state = await control.init('users', 'ops@test');
-    await control.compareAndSet('users', state.version, { ...state, phase: 'dual-write' }, { actor: 'ops@test', action: 'advance', reason: 'go', forced: false });
-    await control.heartbeat({ migration: 'users', instanceId: 'web-1:4242:0a1b2c3d', host: 'web-1', phaseVersion: 2, inFlightWrites: 0 });
-    await control.heartbeat({ migration: 'users', instanceId: 'worker-blue', host: 'web-2', phaseVersion: 1, inFlightWrites: 3 });
+    await control.compareAndSet(
+      'users',
+      state.version,
+      { ...state, phase: 'dual-write' },
+      { actor: 'ops@test', action: 'advance', reason: 'go', forced: false },
+    );
+    await control.heartbeat({
+      migration: 'users',
+      instanceId: 'web-1:4242:0a1b2c3d',
+      host: 'web-1',
+      phaseVersion: 2,
+      inFlightWrites: 0,
+    });
+    await control.heartbeat({
+      migration: 'users',
+      instanceId: 'worker-blue',
+      host: 'web-2',
+      phaseVersion: 1,
+      inFlightWrites: 3,
+    });
   };
 
   it('list shows each instance’s id, host, pid where the id is the default one, acknowledged version and heartbeat age', async () => {
@@ -187,7 +253,9 @@ describe('midair fleet', () => {
     await heartbeats(p.control(() => NOW - 90_000));
     const f = await listFleet(await context(p.config), NOW);
     expect(f).toMatchObject({ migration: 'users', version: 2 });
-    expect(f.instances.map((i) => [i.instanceId, i.host, i.pid, i.phaseVersion, i.acknowledged, i.lastSeenMsAgo])).toEqual([
+    expect(
+      f.instances.map((i) => [i.instanceId, i.host, i.pid, i.phaseVersion, i.acknowledged, i.lastSeenMsAgo]),
+    ).toEqual([
       ['web-1:4242:0a1b2c3d', 'web-1', 4242, 2, true, 90_000],
       ['worker-blue', 'web-2', null, 1, false, 90_000],
     ]);
@@ -201,7 +269,10 @@ describe('midair fleet', () => {
     await heartbeats(control);
     const ctx = await context(p.config);
     const before = await control.auditLog('users');
-    await expect(evictInstance(ctx, 'web-9:1:00000000', { reason: 'gone' })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('nothing changed') as unknown });
+    await expect(evictInstance(ctx, 'web-9:1:00000000', { reason: 'gone' })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+      message: expect.stringContaining('nothing changed') as unknown,
+    });
     await expect(evictInstance(ctx, 'worker-blue', {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(await control.auditLog('users')).toEqual(before);
     expect(await control.instances('users', new Date(0))).toHaveLength(2);
@@ -210,7 +281,14 @@ describe('midair fleet', () => {
     expect(e).toEqual({ migration: 'users', instanceId: 'worker-blue', host: 'web-2', lastSeenMsAgo: 5000 });
     expect((await control.instances('users', new Date(0))).map((i) => i.instanceId)).toEqual(['web-1:4242:0a1b2c3d']);
     const [entry] = await control.auditLog('users', { limit: 1 });
-    expect(entry).toMatchObject({ actor: 'carol@ops', action: 'evict', reason: 'host decommissioned [evicted worker-blue]', version: 2, from: { phase: 'dual-write' }, to: { phase: 'dual-write' } });
+    expect(entry).toMatchObject({
+      actor: 'carol@ops',
+      action: 'evict',
+      reason: 'host decommissioned [evicted worker-blue]',
+      version: 2,
+      from: { phase: 'dual-write' },
+      to: { phase: 'dual-write' },
+    });
   });
 });
 
@@ -219,7 +297,13 @@ describe('the commands from a shell', () => {
     const p = project();
     const control = p.control(ticking());
     await seed(control);
-    await control.heartbeat({ migration: 'users', instanceId: 'web-1:4242:0a1b2c3d', host: 'web-1', phaseVersion: 1, inFlightWrites: 0 });
+    await control.heartbeat({
+      migration: 'users',
+      instanceId: 'web-1:4242:0a1b2c3d',
+      host: 'web-1',
+      phaseVersion: 1,
+      inFlightWrites: 0,
+    });
     const before = await control.auditLog('users');
 
     const refused = await midair(p.dir, ['fleet', 'evict', 'ghost', '--reason', 'gone']);
@@ -235,6 +319,9 @@ describe('the commands from a shell', () => {
     const resolved = await midair(p.dir, ['repairs', 'resolve', 'n3', '--reason', 'merged by hand']);
     expect(resolved.code).toBe(0);
     expect(resolved.stdout).toContain('resolved 1 parked repair(s) (n3)');
-    expect((await control.auditLog('users', { limit: 1 }))[0]).toMatchObject({ action: 'repair-resolve', reason: 'merged by hand [resolved n3]' });
+    expect((await control.auditLog('users', { limit: 1 }))[0]).toMatchObject({
+      action: 'repair-resolve',
+      reason: 'merged by hand [resolved n3]',
+    });
   });
 });

@@ -25,7 +25,10 @@ export function checkSuite(get: () => Backend, kind: BackendKind): void {
       const backend = get();
       const table = backend.unique('nosetup');
       await backend.ddl(rowDdl(table));
-      const err = await backend.store(rowMapping(table)).writeIfNewer([{ id: 1n, version: 1, v: 'x' }]).catch((e: unknown) => e);
+      const err = await backend
+        .store(rowMapping(table))
+        .writeIfNewer([{ id: 1n, version: 1, v: 'x' }])
+        .catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'SCHEMA_MISMATCH' });
       expect((err as Error).message).toContain('run store.setup()');
     });
@@ -42,7 +45,9 @@ export function checkSuite(get: () => Backend, kind: BackendKind): void {
       expect(report.ok).toBe(false);
       const missing = report.problems.filter((p) => p.code === 'MISSING_COLUMN');
       expect(missing.map((p) => p.column).sort()).toEqual(['extra', 'v', 'version']);
-      expect(missing.find((p) => p.column === 'version')?.message).toMatch(new RegExp(`column ${table}\\.version \\(field "version"\\) does not exist`));
+      expect(missing.find((p) => p.column === 'version')?.message).toMatch(
+        new RegExp(`column ${table}\\.version \\(field "version"\\) does not exist`),
+      );
       expect(missing.find((p) => p.column === 'extra')?.message).toContain('NOT NULL without a default');
 
       const absent = await backend.store(rowMapping(backend.unique('nowhere'))).check();
@@ -88,7 +93,9 @@ export function checkSuite(get: () => Backend, kind: BackendKind): void {
         ],
       });
       const a = await backend.store(rowMapping(nopk)).check();
-      expect(a.problems.find((p) => p.code === 'MISSING_PRIMARY_KEY')?.message).toContain(`table ${nopk} has no primary key`);
+      expect(a.problems.find((p) => p.code === 'MISSING_PRIMARY_KEY')?.message).toContain(
+        `table ${nopk} has no primary key`,
+      );
       const b = await backend.store(rowMapping(wrongpk)).check();
       expect(b.problems.find((p) => p.code === 'KEY_MISMATCH')?.message).toContain('(id, version)');
     });
@@ -101,7 +108,12 @@ export function checkSuite(get: () => Backend, kind: BackendKind): void {
         mysql: `CREATE TABLE ${table} (id bigint PRIMARY KEY, v text)`,
         sqlite: `CREATE TABLE ${table} (id INTEGER PRIMARY KEY, v TEXT)`,
       });
-      const store = backend.store(sqlMapping<{ id: bigint; v: string }>({ key: 'id', tables: [{ table, columns: { id: col.bigint('id'), v: col.text('v') } }] }));
+      const store = backend.store(
+        sqlMapping<{ id: bigint; v: string }>({
+          key: 'id',
+          tables: [{ table, columns: { id: col.bigint('id'), v: col.text('v') } }],
+        }),
+      );
       await store.setup();
       const report = await store.check();
       expect(report.ok).toBe(true);
@@ -111,18 +123,24 @@ export function checkSuite(get: () => Backend, kind: BackendKind): void {
     });
 
     // SQLite stores timestamps as text: it has no precision to lose.
-    if (kind !== 'sqlite') it('warns when a timestamp column drops microseconds', async () => {
-      const backend = get();
-      const table = backend.unique('coarse');
-      await backend.ddl({
-        postgres: `CREATE TABLE ${table} (id bigint PRIMARY KEY, at timestamptz(0))`,
-        mysql: `CREATE TABLE ${table} (id bigint PRIMARY KEY, at timestamp NULL DEFAULT NULL)`,
+    if (kind !== 'sqlite')
+      it('warns when a timestamp column drops microseconds', async () => {
+        const backend = get();
+        const table = backend.unique('coarse');
+        await backend.ddl({
+          postgres: `CREATE TABLE ${table} (id bigint PRIMARY KEY, at timestamptz(0))`,
+          mysql: `CREATE TABLE ${table} (id bigint PRIMARY KEY, at timestamp NULL DEFAULT NULL)`,
+        });
+        const store = backend.store(
+          sqlMapping<{ id: bigint; at: Date }>({
+            key: 'id',
+            tables: [{ table, columns: { id: col.bigint('id'), at: col.timestamptz('at') } }],
+          }),
+        );
+        const report = await store.check();
+        expect(report.problems.find((p) => p.code === 'PRECISION_LOSS')?.message).toContain(
+          `column ${table}.at keeps 0 fractional second digit(s)`,
+        );
       });
-      const store = backend.store(
-        sqlMapping<{ id: bigint; at: Date }>({ key: 'id', tables: [{ table, columns: { id: col.bigint('id'), at: col.timestamptz('at') } }] }),
-      );
-      const report = await store.check();
-      expect(report.problems.find((p) => p.code === 'PRECISION_LOSS')?.message).toContain(`column ${table}.at keeps 0 fractional second digit(s)`);
-    });
   });
 }

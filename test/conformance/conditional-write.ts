@@ -6,20 +6,26 @@ import { rng } from '../support/rng.js';
 
 const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
 
-
 type Op = { kind: 'write'; row: Row } | { kind: 'delete'; id: bigint; version: number };
 
 export function conditionalWriteSuite(get: () => Backend): void {
   describe('conditional bulk write', () => {
     it('inserts absent keys, applies newer versions, ignores older and equal ones', async () => {
       const { store } = await versionedRows(get());
-      expect(await store.writeIfNewer([row(1, 5), row(2, 5), row(3, 5)])).toEqual({ inserted: 3, updated: 0, skippedExisting: 0, skippedTombstoned: 0 });
-      expect(await store.writeIfNewer([row(1, 4, 'older'), row(2, 5, 'equal'), row(3, 6, 'newer'), row(4, 1)])).toEqual({
-        inserted: 1,
-        updated: 1,
-        skippedExisting: 2,
+      expect(await store.writeIfNewer([row(1, 5), row(2, 5), row(3, 5)])).toEqual({
+        inserted: 3,
+        updated: 0,
+        skippedExisting: 0,
         skippedTombstoned: 0,
       });
+      expect(await store.writeIfNewer([row(1, 4, 'older'), row(2, 5, 'equal'), row(3, 6, 'newer'), row(4, 1)])).toEqual(
+        {
+          inserted: 1,
+          updated: 1,
+          skippedExisting: 2,
+          skippedTombstoned: 0,
+        },
+      );
       expect(await store.getMany([1n, 2n, 3n, 4n])).toEqual([row(1, 5), row(2, 5), row(3, 6, 'newer'), row(4, 1)]);
     });
 
@@ -95,7 +101,11 @@ export function conditionalWriteSuite(get: () => Backend): void {
       for (let k = 0; k < keys; k++) {
         const versions = Array.from({ length: 12 }, (_, i) => i + 1).sort(() => random() - 0.5);
         for (const version of versions) {
-          ops.push(random() < 0.25 ? { kind: 'delete', id: BigInt(k), version } : { kind: 'write', row: row(k, version, `k${k}v${version}`) });
+          ops.push(
+            random() < 0.25
+              ? { kind: 'delete', id: BigInt(k), version }
+              : { kind: 'write', row: row(k, version, `k${k}v${version}`) },
+          );
         }
       }
       const expected = new Map<bigint, Op>();
@@ -111,7 +121,7 @@ export function conditionalWriteSuite(get: () => Backend): void {
       await Promise.all(
         Array.from({ length: writers }, async (_, w) => {
           const mine = ops.filter((_, i) => i % writers === w);
-          for (let i = 0; i < mine.length; ) {
+          for (let i = 0; i < mine.length;) {
             const op = mine[i] as Op;
             if (op.kind === 'delete') {
               await store.delete(op.id, { version: op.version });
@@ -120,7 +130,8 @@ export function conditionalWriteSuite(get: () => Backend): void {
             }
             // Batch consecutive writes, as a backfill would.
             const batch: Row[] = [];
-            while (i < mine.length && (mine[i] as Op).kind === 'write' && batch.length < 8) batch.push(((mine[i++] as Op) as { row: Row }).row);
+            while (i < mine.length && (mine[i] as Op).kind === 'write' && batch.length < 8)
+              batch.push((mine[i++] as Op as { row: Row }).row);
             await store.writeIfNewer(batch);
           }
         }),

@@ -16,7 +16,10 @@ async function fencedRows(backend: Backend): Promise<{ table: string; store: Sto
 }
 
 /** The store's fence calls, which every adapter here has. */
-function fencing(store: Store<bigint, Row>): { raise: (fence: Fence) => Promise<void>; fenceOf: (migration: string) => Promise<number> } {
+function fencing(store: Store<bigint, Row>): {
+  raise: (fence: Fence) => Promise<void>;
+  fenceOf: (migration: string) => Promise<number>;
+} {
   if (!store.raiseFence || !store.fenceOf) throw new Error(`${store.name} has no fencing`);
   return { raise: store.raiseFence.bind(store), fenceOf: store.fenceOf.bind(store) };
 }
@@ -76,8 +79,24 @@ export function fenceSuite(get: () => Backend): void {
         ['writeIfNewer in bulk', () => store.writeIfNewer(many, fence)],
         ['syncKey (a put)', () => store.syncKey(2n, async () => Promise.resolve(row(2, 9, 'stale')), fence)],
         ['syncKey (a delete)', () => store.syncKey(1n, async () => Promise.resolve(undefined), fence)],
-        ['syncMany', () => store.syncMany([1n, 2n, 3n], async (keys) => Promise.resolve(keys.map((k) => (k === 1n ? undefined : row(Number(k), 9)))), fence)],
-        ['syncMany in bulk', () => store.syncMany(many.map((r) => r.id), async (keys) => Promise.resolve(keys.map((k) => row(Number(k), 9))), fence)],
+        [
+          'syncMany',
+          () =>
+            store.syncMany(
+              [1n, 2n, 3n],
+              async (keys) => Promise.resolve(keys.map((k) => (k === 1n ? undefined : row(Number(k), 9)))),
+              fence,
+            ),
+        ],
+        [
+          'syncMany in bulk',
+          () =>
+            store.syncMany(
+              many.map((r) => r.id),
+              async (keys) => Promise.resolve(keys.map((k) => row(Number(k), 9))),
+              fence,
+            ),
+        ],
       ];
       for (const [what, write] of writes) {
         const error = await refusal(write);
@@ -88,8 +107,14 @@ export function fenceSuite(get: () => Backend): void {
         await backend.ddl(rowDdl(table.replace('fenced', 'source')));
         await source.setup();
         await source.writeIfNewer(many);
-        const from = async (): Promise<unknown> => store.syncManyFrom?.(many.map((r) => r.id), source, fence);
-        if (backend.dialect === 'postgres') expect(await refusal(from), 'syncManyFrom').toMatchObject({ code: 'FENCED' });
+        const from = async (): Promise<unknown> =>
+          store.syncManyFrom?.(
+            many.map((r) => r.id),
+            source,
+            fence,
+          );
+        if (backend.dialect === 'postgres')
+          expect(await refusal(from), 'syncManyFrom').toMatchObject({ code: 'FENCED' });
         else expect(await from()).toBeUndefined(); // cannot: nothing done
       }
       expect(await store.get(1n)).toEqual(row(1, 1, 'kept'));
@@ -106,15 +131,30 @@ export function fenceSuite(get: () => Backend): void {
       await store.put(row(1, 1), { fence: { migration: 'users', epoch: 0 } }); // no fence yet: 0
       await raise({ migration: 'users', epoch: 5 });
       await store.put(row(1, 2), { fence: { migration: 'users', epoch: 5 } });
-      expect(await store.writeIfNewer([row(1, 3), row(2, 1)], { fence: { migration: 'users', epoch: 6 } })).toMatchObject({ inserted: 1, updated: 1 });
-      expect(await store.syncKey(3n, async () => Promise.resolve(row(3, 1)), { fence: { migration: 'users', epoch: 5 } })).toBe('put');
-      expect(await store.syncMany([4n], async () => Promise.resolve([row(4, 1)]), { fence: { migration: 'users', epoch: 7 } })).toMatchObject({ inserted: 1 });
+      expect(
+        await store.writeIfNewer([row(1, 3), row(2, 1)], { fence: { migration: 'users', epoch: 6 } }),
+      ).toMatchObject({ inserted: 1, updated: 1 });
+      expect(
+        await store.syncKey(3n, async () => Promise.resolve(row(3, 1)), { fence: { migration: 'users', epoch: 5 } }),
+      ).toBe('put');
+      expect(
+        await store.syncMany([4n], async () => Promise.resolve([row(4, 1)]), {
+          fence: { migration: 'users', epoch: 7 },
+        }),
+      ).toMatchObject({ inserted: 1 });
       expect(await store.delete(4n, { fence: { migration: 'users', epoch: 5 } })).toBe(true);
       await store.put(row(5, 1)); // unfenced: never checked
       await store.put(row(6, 1), { fence: { migration: 'orders', epoch: 1 } }); // another migration's fence is its own
       expect(await fenceOf('users')).toBe(5); // a write never moves the fence
       expect(await fenceOf('orders')).toBe(0);
-      expect(await store.getMany([1n, 2n, 3n, 4n, 5n, 6n])).toEqual([row(1, 3), row(2, 1), row(3, 1), undefined, row(5, 1), row(6, 1)]);
+      expect(await store.getMany([1n, 2n, 3n, 4n, 5n, 6n])).toEqual([
+        row(1, 3),
+        row(2, 1),
+        row(3, 1),
+        undefined,
+        row(5, 1),
+        row(6, 1),
+      ]);
     });
 
     it('never lowers a fence, and keeps the fences of two migrations apart', async () => {
@@ -125,7 +165,9 @@ export function fenceSuite(get: () => Backend): void {
       await raise({ migration: 'orders', epoch: 2 });
       expect(await fenceOf('users')).toBe(5);
       expect(await fenceOf('orders')).toBe(2);
-      expect(await refusal(() => store.put(row(1, 1), { fence: { migration: 'users', epoch: 4 } }))).toMatchObject({ code: 'FENCED' });
+      expect(await refusal(() => store.put(row(1, 1), { fence: { migration: 'users', epoch: 4 } }))).toMatchObject({
+        code: 'FENCED',
+      });
       await store.put(row(1, 1), { fence: { migration: 'orders', epoch: 4 } });
       await raise({ migration: 'orders', epoch: 9 });
       expect(await fenceOf('users')).toBe(5);
@@ -135,7 +177,12 @@ export function fenceSuite(get: () => Backend): void {
     it('refuses a malformed fence before anything is written', async () => {
       const { store } = await fencedRows(get());
       const { raise } = fencing(store);
-      for (const bad of [{ migration: '', epoch: 1 }, { migration: 'users', epoch: -1 }, { migration: 'users', epoch: 1.5 }, { migration: 'x'.repeat(192), epoch: 1 }]) {
+      for (const bad of [
+        { migration: '', epoch: 1 },
+        { migration: 'users', epoch: -1 },
+        { migration: 'users', epoch: 1.5 },
+        { migration: 'x'.repeat(192), epoch: 1 },
+      ]) {
         expect(await refusal(() => store.put(row(1, 1), { fence: bad }))).toMatchObject({ code: 'INVALID_ARGUMENT' });
         expect(await refusal(() => raise(bad))).toMatchObject({ code: 'INVALID_ARGUMENT' });
       }
@@ -166,7 +213,8 @@ export function fenceSuite(get: () => Backend): void {
           )
           .then(
             (result) => void events.push(`write ${result}`),
-            (error: unknown) => void events.push(`write refused: ${(error as { code?: string }).code ?? String(error)}`),
+            (error: unknown) =>
+              void events.push(`write refused: ${(error as { code?: string }).code ?? String(error)}`),
           );
         await readStarted; // the write has passed the fence and holds it
         const raised = raise({ migration: 'users', epoch: old + 1 }).then(() => void events.push('fence raised'));
@@ -186,7 +234,9 @@ export function fenceSuite(get: () => Backend): void {
           expect(await store.get(1n)).toEqual(row(1, 1, 'in flight'));
         }
         expect(await fenceOf('users')).toBe(old + 1);
-        expect(await refusal(() => store.put(row(1, 2, 'late'), { fence: { migration: 'users', epoch: old } }))).toMatchObject({ code: 'FENCED' });
+        expect(
+          await refusal(() => store.put(row(1, 2, 'late'), { fence: { migration: 'users', epoch: old } })),
+        ).toMatchObject({ code: 'FENCED' });
         expect((await store.get(1n))?.v).not.toBe('late');
       });
     }
@@ -200,7 +250,11 @@ export function fenceTableSuite(get: () => Backend): void {
       const backend = get();
       const { table, store } = await fencedRows(backend);
       expect(await store.check()).toMatchObject({ ok: true, problems: [] });
-      await backend.ddl({ postgres: `DROP TABLE ${table}_midair_fences`, mysql: `DROP TABLE ${table}_midair_fences`, sqlite: `DROP TABLE ${table}_midair_fences` });
+      await backend.ddl({
+        postgres: `DROP TABLE ${table}_midair_fences`,
+        mysql: `DROP TABLE ${table}_midair_fences`,
+        sqlite: `DROP TABLE ${table}_midair_fences`,
+      });
       const report = await store.check();
       expect(report.ok).toBe(false);
       expect(report.problems).toMatchObject([{ severity: 'error', table: `${table}_midair_fences` }]);

@@ -60,7 +60,22 @@ export function thingDdl(table: string): Ddl {
 }
 
 export function emptyThing(id: bigint, version = 1): Thing {
-  return { id, version, nInt: null, nBig: null, nNum: null, s: null, b: null, tstz: null, tsDate: null, ts: null, d: null, j: null, bin: null, u: null };
+  return {
+    id,
+    version,
+    nInt: null,
+    nBig: null,
+    nNum: null,
+    s: null,
+    b: null,
+    tstz: null,
+    tsDate: null,
+    ts: null,
+    d: null,
+    j: null,
+    bin: null,
+    u: null,
+  };
 }
 
 /** A small versioned entity for volume and race tests. */

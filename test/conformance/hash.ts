@@ -3,10 +3,25 @@ import { LosslessNumber, isLosslessNumber, valuesEqual, type Store } from '../..
 import { entityHash } from '../../src/adapter.js';
 import type { Backend, BackendKind } from '../support/backends.js';
 import { emptyThing, thingDdl, thingMapping, type Thing } from './fixtures.js';
-import { JSON_CASES, docDdl, docMapping, edgeThings, expectedDoc, jsonVariants, withoutNegativeZero, type Doc } from './types.js';
+import {
+  JSON_CASES,
+  docDdl,
+  docMapping,
+  edgeThings,
+  expectedDoc,
+  jsonVariants,
+  withoutNegativeZero,
+  type Doc,
+} from './types.js';
 
 /** Instants before 1970 and at the ends of four-digit years, to the millisecond. */
-const PRE_EPOCH = [new Date(-1), new Date(-86_400_001), new Date('0001-01-01T00:00:00.001Z'), new Date('9999-12-31T23:59:59.999Z'), new Date('1900-02-28T13:14:15.016Z')];
+const PRE_EPOCH = [
+  new Date(-1),
+  new Date(-86_400_001),
+  new Date('0001-01-01T00:00:00.001Z'),
+  new Date('9999-12-31T23:59:59.999Z'),
+  new Date('1900-02-28T13:14:15.016Z'),
+];
 
 /** Variations of every field, so a hash that ignored one would be caught. */
 function variedThings(kind: BackendKind): Thing[] {
@@ -19,7 +34,12 @@ function variedThings(kind: BackendKind): Thing[] {
     s: i % 6 === 0 ? '' : i % 6 === 1 ? null : `text ${i} "quoted" \\ back\nline ü`,
     b: i % 3 === 0 ? null : i % 2 === 0,
     tstz: i % 4 === 0 ? null : `${1970 + i}-0${(i % 9) + 1}-1${i % 10}T0${i % 10}:00:00.${String(i).padStart(6, '0')}Z`,
-    tsDate: i % 4 === 1 ? null : i % 10 === 3 && early.length > 0 ? (early[i % early.length] as Date) : new Date(Date.UTC(1971 + i, i % 12, 1, 0, 0, 0, i * 7)),
+    tsDate:
+      i % 4 === 1
+        ? null
+        : i % 10 === 3 && early.length > 0
+          ? (early[i % early.length] as Date)
+          : new Date(Date.UTC(1971 + i, i % 12, 1, 0, 0, 0, i * 7)),
     ts: i % 4 === 2 ? null : `2024-01-0${(i % 9) + 1}T12:34:56.${String(999_999 - i).padStart(6, '0')}`,
     d: i % 4 === 3 ? null : `20${String(i).padStart(2, '0')}-12-31`,
     j: [null, { k: i, nested: { é: [i, 'x'], a: true } }, [i, { bb: 1, a: 2 }], `str ${i}`, i, false][i % 6],
@@ -28,7 +48,8 @@ function variedThings(kind: BackendKind): Thing[] {
   }));
 }
 
-const sum = (things: readonly object[], ignore: ReadonlySet<string>): bigint => things.reduce((acc, t) => acc + entityHash(t, ignore), 0n);
+const sum = (things: readonly object[], ignore: ReadonlySet<string>): bigint =>
+  things.reduce((acc, t) => acc + entityHash(t, ignore), 0n);
 
 /**
  * Verification's pushdown: every engine hashes an entity's canonical form
@@ -53,20 +74,28 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
     it('reads back every entity exactly as written (so hashes over them can be compared across engines)', async () => {
       const read: Thing[] = [];
       for await (const chunk of store.scan()) read.push(...chunk);
-      expect(read.map((t) => ({ ...t, bin: t.bin && Buffer.from(t.bin) }))).toEqual(things.map((t) => ({ ...t, bin: t.bin && Buffer.from(t.bin) })));
+      expect(read.map((t) => ({ ...t, bin: t.bin && Buffer.from(t.bin) }))).toEqual(
+        things.map((t) => ({ ...t, bin: t.bin && Buffer.from(t.bin) })),
+      );
     });
 
     // The memory store has no database to push hashing into: verification hashes its entities in JS (test/verify).
     const inDatabase = (name: string, fn: () => Promise<void>): void => {
       if (kind !== 'memory') it(name, fn);
     };
-    inDatabase('hashes inside the database exactly as JS hashes the same entities (NULL, empty string, µs, numerics, JSON key order, bytes)', async () => {
-      expect(store.hashUnsupported?.(ignore)).toBeUndefined();
-      expect(await store.hashRange?.({}, ignore)).toEqual({ count: things.length, sum: sum(things, ignore) });
-      const inRange = things.filter((t) => t.id > 2n && t.id <= 1030n);
-      expect(await store.hashRange?.({ after: 2n, through: 1030n }, ignore)).toEqual({ count: inRange.length, sum: sum(inRange, ignore) });
-      expect(await store.hashRange?.({ after: 1030n, through: 1030n }, ignore)).toEqual({ count: 0, sum: 0n });
-    });
+    inDatabase(
+      'hashes inside the database exactly as JS hashes the same entities (NULL, empty string, µs, numerics, JSON key order, bytes)',
+      async () => {
+        expect(store.hashUnsupported?.(ignore)).toBeUndefined();
+        expect(await store.hashRange?.({}, ignore)).toEqual({ count: things.length, sum: sum(things, ignore) });
+        const inRange = things.filter((t) => t.id > 2n && t.id <= 1030n);
+        expect(await store.hashRange?.({ after: 2n, through: 1030n }, ignore)).toEqual({
+          count: inRange.length,
+          sum: sum(inRange, ignore),
+        });
+        expect(await store.hashRange?.({ after: 1030n, through: 1030n }, ignore)).toEqual({ count: 0, sum: 0n });
+      },
+    );
 
     inDatabase('hashes the parts of a range cut at given keys in one pass, each as JS hashes it', async () => {
       const splits = [1005n, 1006n, 1030n, 1059n];
@@ -84,7 +113,14 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
     inDatabase('a change of one field, or NULL against an empty string, or 1 µs, changes the hash', async () => {
       const base = things.find((t) => t.id === 1002n) as Thing;
       const before = await store.hashRange?.({ after: 1001n, through: 1002n }, ignore);
-      for (const change of [{ s: '' }, { s: null }, { tstz: '1972-03-12T02:00:00.000003Z' }, { nNum: '-28.56' }, { b: !base.b }, { j: { a: 2, bb: 1, c: 0 } }] as Partial<Thing>[]) {
+      for (const change of [
+        { s: '' },
+        { s: null },
+        { tstz: '1972-03-12T02:00:00.000003Z' },
+        { nNum: '-28.56' },
+        { b: !base.b },
+        { j: { a: 2, bb: 1, c: 0 } },
+      ] as Partial<Thing>[]) {
         await store.put({ ...base, ...change, version: base.version + 1 });
         const after = await store.hashRange?.({ after: 1001n, through: 1002n }, ignore);
         const expected = entityHash({ ...base, ...change, version: base.version + 1 }, ignore);
@@ -115,7 +151,15 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
 /** Values that a double, a lost -0 or a NULL would make look like a JSON case's: [case id, look-alike]. */
 const LOOKALIKES: readonly (readonly [bigint, unknown])[] = [
   [1n, { big: 12345678901234567000, pi: 3.141592653589793, small: 0, n: 0 }],
-  [1n, { big: new LosslessNumber('12345678901234567890'), pi: new LosslessNumber('3.14159265358979323846264338'), small: new LosslessNumber('1e-400'), n: 0 }],
+  [
+    1n,
+    {
+      big: new LosslessNumber('12345678901234567890'),
+      pi: new LosslessNumber('3.14159265358979323846264338'),
+      small: new LosslessNumber('1e-400'),
+      n: 0,
+    },
+  ],
   [2n, 9007199254740992],
   [3n, 0],
   [4n, 0],
@@ -166,7 +210,8 @@ function jsonHashSuite(get: () => Backend, kind: BackendKind): void {
         for (const c of JSON_CASES) {
           const { read, js, db } = await probe(c.written);
           expect(read, c.what).toEqual({ ...expectedDoc(c, type, kind), id: 1n });
-          if (!(jsonb && hasNegativeZero(expectedDoc(c, 'json', kind).j))) expect(js, c.what).toBe(entityHash({ id: 1n, version: 1, j: c.written }, none));
+          if (!(jsonb && hasNegativeZero(expectedDoc(c, 'json', kind).j)))
+            expect(js, c.what).toBe(entityHash({ id: 1n, version: 1, j: c.written }, none));
           if (kind === 'memory' || kind === 'mysql') continue; // hashed in JS: MariaDB has no SQL that orders JSON keys
           // A PostgreSQL json column keeps -0, which jsonb cannot print: such a row is marked, so rows decide.
           if (kind === 'postgres' && type === 'json' && hasNegativeZero(read.j)) expect(db, c.what).not.toBe(js);
@@ -183,7 +228,8 @@ function jsonHashSuite(get: () => Backend, kind: BackendKind): void {
             continue;
           }
           expect(x.js, `${c.what} against its look-alike`).not.toBe(y.js);
-          if (x.db !== undefined || y.db !== undefined) expect(x.db, `${c.what} against its look-alike, in the database`).not.toBe(y.db);
+          if (x.db !== undefined || y.db !== undefined)
+            expect(x.db, `${c.what} against its look-alike, in the database`).not.toBe(y.db);
         }
       });
 

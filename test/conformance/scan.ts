@@ -5,7 +5,11 @@ import { hasManyOf, scanKeysOf } from '../../src/core/store.js';
 import type { Backend } from '../support/backends.js';
 import { versionedRows, type Row } from './fixtures.js';
 
-async function collectKeys<K extends Key, E extends object>(store: Store<K, E>, after?: K, chunkSize = 997): Promise<K[]> {
+async function collectKeys<K extends Key, E extends object>(
+  store: Store<K, E>,
+  after?: K,
+  chunkSize = 997,
+): Promise<K[]> {
   const keys: K[] = [];
   for await (const chunk of store.scan({ after, chunkSize })) {
     expect(chunk.length).toBeLessThanOrEqual(chunkSize);
@@ -67,12 +71,22 @@ export function scanSuite(get: () => Backend): void {
 
     it('reads the same keys key-only (scanKeys) as a full scan, and says which keys exist (hasMany)', async () => {
       const keys: bigint[] = [];
-      for await (const chunk of scanKeysOf(store, { chunkSize: 3001, after: expected[99], through: expected[60_000] })) {
+      for await (const chunk of scanKeysOf(store, {
+        chunkSize: 3001,
+        after: expected[99],
+        through: expected[60_000],
+      })) {
         expect(chunk.length).toBeLessThanOrEqual(3001);
         keys.push(...chunk);
       }
       expect(keys).toEqual(expected.slice(100, 60_001));
-      const probe = [expected[5] as bigint, (expected[5] as bigint) + 1n, expected[N - 1] as bigint, -3n, expected[5] as bigint];
+      const probe = [
+        expected[5] as bigint,
+        (expected[5] as bigint) + 1n,
+        expected[N - 1] as bigint,
+        -3n,
+        expected[5] as bigint,
+      ];
       expect(await hasManyOf(store, probe)).toEqual([true, false, true, false, true]);
     });
 
@@ -87,7 +101,8 @@ export function scanSuite(get: () => Backend): void {
 
     it('scans one range (after, through] and splits the key space at sampled real keys with no key missed or repeated', async () => {
       const range: bigint[] = [];
-      for await (const chunk of store.scan({ after: expected[100], through: expected[350], chunkSize: 97 })) range.push(...chunk.map((e) => e.id));
+      for await (const chunk of store.scan({ after: expected[100], through: expected[350], chunkSize: 97 }))
+        range.push(...chunk.map((e) => e.id));
       expect(range).toEqual(expected.slice(101, 351));
       const sample = await store.sampleKeys(40);
       expect(sample).toHaveLength(40);
@@ -97,7 +112,8 @@ export function scanSuite(get: () => Backend): void {
       const bounds: (bigint | undefined)[] = [undefined, ...sample, undefined];
       const seen: bigint[] = [];
       for (let i = 0; i + 1 < bounds.length; i++) {
-        for await (const chunk of store.scan({ after: bounds[i], through: bounds[i + 1], chunkSize: 5000 })) seen.push(...chunk.map((e) => e.id));
+        for await (const chunk of store.scan({ after: bounds[i], through: bounds[i + 1], chunkSize: 5000 }))
+          seen.push(...chunk.map((e) => e.id));
       }
       expect(seen).toEqual(expected);
     });
@@ -110,7 +126,12 @@ export function scanSuite(get: () => Backend): void {
         mysql: `CREATE TABLE ${table} (name varchar(100) PRIMARY KEY, n int NOT NULL) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
         sqlite: `CREATE TABLE ${table} (name TEXT PRIMARY KEY, n INTEGER NOT NULL)`,
       });
-      const tags = backend.store<string, Tagged>(sqlMapping<Tagged>({ key: 'name', tables: [{ table, columns: { name: col.text('name'), n: col.integer('n') } }] }));
+      const tags = backend.store<string, Tagged>(
+        sqlMapping<Tagged>({
+          key: 'name',
+          tables: [{ table, columns: { name: col.text('name'), n: col.integer('n') } }],
+        }),
+      );
       await tags.setup();
       const names = Array.from({ length: 3000 }, (_, i) => `k${String(i * 13).padStart(6, '0')}`);
       await tags.writeIfNewer(names.map((name, n) => ({ name, n })));
@@ -130,25 +151,33 @@ export function scanSuite(get: () => Backend): void {
       const events = backend.store<[number, bigint], Event>(
         sqlMapping<Event>({
           key: ['tenant', 'seq'],
-          tables: [{ table, columns: { tenant: col.integer('tenant'), seq: col.bigint('seq'), payload: col.text('payload') } }],
+          tables: [
+            { table, columns: { tenant: col.integer('tenant'), seq: col.bigint('seq'), payload: col.text('payload') } },
+          ],
         }),
       );
       await events.setup();
       const all: Event[] = [];
-      for (let tenant = 1; tenant <= 30; tenant++) for (let s = 0; s < 100; s++) all.push({ tenant, seq: BigInt(s * s), payload: `p${tenant}.${s}` });
+      for (let tenant = 1; tenant <= 30; tenant++)
+        for (let s = 0; s < 100; s++) all.push({ tenant, seq: BigInt(s * s), payload: `p${tenant}.${s}` });
       await events.writeIfNewer([...all].reverse());
       const keys = all.map((e) => [e.tenant, e.seq] as [number, bigint]);
       expect(await collectKeys(events, undefined, 77)).toEqual(keys);
       expect(await collectKeys(events, [7, 50n], 77)).toEqual(keys.filter(([t, s]) => t > 7 || (t === 7 && s > 50n)));
       const bounded: [number, bigint][] = [];
-      for await (const chunk of events.scan({ after: [7, 49n], through: [9, 16n], chunkSize: 13 })) bounded.push(...chunk.map((e) => events.keyOf(e)));
-      expect(bounded).toEqual(keys.filter(([t, s]) => (t > 7 || (t === 7 && s > 49n)) && (t < 9 || (t === 9 && s <= 16n))));
+      for await (const chunk of events.scan({ after: [7, 49n], through: [9, 16n], chunkSize: 13 }))
+        bounded.push(...chunk.map((e) => events.keyOf(e)));
+      expect(bounded).toEqual(
+        keys.filter(([t, s]) => (t > 7 || (t === 7 && s > 49n)) && (t < 9 || (t === 9 && s <= 16n))),
+      );
       expect(await events.get([7, 49n])).toEqual({ tenant: 7, seq: 49n, payload: 'p7.7' });
-      expect(await events.getMany([[7, 49n], [7, 50n], [30, 9801n]])).toEqual([
-        { tenant: 7, seq: 49n, payload: 'p7.7' },
-        undefined,
-        { tenant: 30, seq: 9801n, payload: 'p30.99' },
-      ]);
+      expect(
+        await events.getMany([
+          [7, 49n],
+          [7, 50n],
+          [30, 9801n],
+        ]),
+      ).toEqual([{ tenant: 7, seq: 49n, payload: 'p7.7' }, undefined, { tenant: 30, seq: 9801n, payload: 'p30.99' }]);
     });
   });
 }

@@ -40,11 +40,22 @@ export function syncSuite(get: () => Backend): void {
       const seen: bigint[] = [];
       const result = await store.syncMany([5n, 1n, 2n, 3n, 4n, 6n, 1n], async (keys) => {
         seen.push(...keys);
-        return Promise.resolve(keys.map((k) => source.get(k) ?? undefined).map((v, i) => (source.get(keys[i] as bigint) === null ? null : v)));
+        return Promise.resolve(
+          keys
+            .map((k) => source.get(k) ?? undefined)
+            .map((v, i) => (source.get(keys[i] as bigint) === null ? null : v)),
+        );
       });
       expect(result).toEqual({ inserted: 2, updated: 1, deleted: 1, unchanged: 2 });
       expect(new Set(seen)).toEqual(new Set([1n, 2n, 3n, 4n, 5n, 6n]));
-      expect(await store.getMany([1n, 2n, 3n, 4n, 5n, 6n])).toEqual([row(1, 6, 'fresh'), undefined, row(3, 5, 'left alone'), row(4, 1, 'recreated'), row(5, 1, 'new'), undefined]);
+      expect(await store.getMany([1n, 2n, 3n, 4n, 5n, 6n])).toEqual([
+        row(1, 6, 'fresh'),
+        undefined,
+        row(3, 5, 'left alone'),
+        row(4, 1, 'recreated'),
+        row(5, 1, 'new'),
+        undefined,
+      ]);
       expect(await store.getTombstone(2n)).toBeDefined();
       expect(await store.getTombstone(4n)).toBeUndefined();
       expect(await store.getTombstone(6n)).toBeDefined();
@@ -53,17 +64,23 @@ export function syncSuite(get: () => Backend): void {
     it('syncs a large batch of absent keys (several transactions at once, straight into the table), then one mixing present, absent and tombstoned keys', async () => {
       const { store } = await versionedRows(get());
       const ids = Array.from({ length: 2600 }, (_, i) => BigInt(i + 1));
-      const first = await store.syncMany(ids, async (keys) => Promise.resolve(keys.map((k) => row(Number(k), 1, `first ${k}`))));
+      const first = await store.syncMany(ids, async (keys) =>
+        Promise.resolve(keys.map((k) => row(Number(k), 1, `first ${k}`))),
+      );
       expect(first).toEqual({ inserted: 2600, updated: 0, deleted: 0, unchanged: 0 });
       await store.delete(7n);
       const more = Array.from({ length: 2600 }, (_, i) => BigInt(i * 2 + 1)); // odd keys: half present, half absent, 7 tombstoned
-      const second = await store.syncMany(more, async (keys) => Promise.resolve(keys.map((k) => row(Number(k), 2, `second ${k}`))));
+      const second = await store.syncMany(more, async (keys) =>
+        Promise.resolve(keys.map((k) => row(Number(k), 2, `second ${k}`))),
+      );
       expect(second).toEqual({ inserted: 1301, updated: 1299, deleted: 0, unchanged: 0 });
       expect(await store.count()).toBe(2600 + 1300);
       const all = await store.getMany([...ids, ...more]);
       all.forEach((e, i) => {
         const id = i < ids.length ? (ids[i] as bigint) : (more[i - ids.length] as bigint);
-        expect(e, `key ${id}`).toEqual(id % 2n === 1n ? row(Number(id), 2, `second ${id}`) : row(Number(id), 1, `first ${id}`));
+        expect(e, `key ${id}`).toEqual(
+          id % 2n === 1n ? row(Number(id), 2, `second ${id}`) : row(Number(id), 1, `first ${id}`),
+        );
       });
       expect(await store.getTombstone(7n)).toBeUndefined();
     });
@@ -97,15 +114,30 @@ export function syncSuite(get: () => Backend): void {
       expect(await into.getTombstone(third.id)).toBeUndefined();
       // The same shape over other column types (json, not jsonb; a wider integer): rows cross as text, not binary.
       const c = backend.unique('things_text');
-      await backend.ddl({ postgres: (thingDdl(c).postgres as string).replace('j jsonb', 'j json').replace('n_int integer', 'n_int bigint') });
+      await backend.ddl({
+        postgres: (thingDdl(c).postgres as string)
+          .replace('j jsonb', 'j json')
+          .replace('n_int integer', 'n_int bigint'),
+      });
       const asText = backend.store<bigint, Thing>(thingMapping(c));
       await asText.setup();
-      expect(await asText.syncManyFrom?.(keys, from)).toEqual({ inserted: things.length, updated: 0, deleted: 0, unchanged: 1 });
+      expect(await asText.syncManyFrom?.(keys, from)).toEqual({
+        inserted: things.length,
+        updated: 0,
+        deleted: 0,
+        unchanged: 1,
+      });
       const copied = await asText.getMany(things.map((t) => t.id));
-      expect(copied.map((t) => t && { ...t, j: JSON.stringify(t.j) })).toEqual((await from.getMany(things.map((t) => t.id))).map((t) => t && { ...t, j: JSON.stringify(t.j) }));
+      expect(copied.map((t) => t && { ...t, j: JSON.stringify(t.j) })).toEqual(
+        (await from.getMany(things.map((t) => t.id))).map((t) => t && { ...t, j: JSON.stringify(t.j) }),
+      );
       // Another shape (a field the other does not have) is refused, and nothing is written.
       const narrow = backend.store<bigint, Pick<Thing, 'id' | 'version' | 's'>>(
-        sqlMapping({ key: 'id', version: 'version', tables: [{ table: a, columns: { id: col.bigint('id'), version: col.bigint('version'), s: col.text('s') } }] }),
+        sqlMapping({
+          key: 'id',
+          version: 'version',
+          tables: [{ table: a, columns: { id: col.bigint('id'), version: col.bigint('version'), s: col.text('s') } }],
+        }),
       );
       expect(await into.syncManyFrom?.([first.id], narrow as unknown as Store<bigint, Thing>)).toBeUndefined();
       expect(await into.get(first.id)).toEqual(await from.get(first.id));

@@ -36,7 +36,8 @@ export function tableSplitSuite(get: () => Backend): void {
     let store: Store<bigint, User>;
     let users: string;
     let profiles: string;
-    const rowsIn = async (table: string, column: string): Promise<number> => Number((await get().raw(`SELECT COUNT(*) FROM ${table} WHERE ${column} = 42`))[0]?.[0]);
+    const rowsIn = async (table: string, column: string): Promise<number> =>
+      Number((await get().raw(`SELECT COUNT(*) FROM ${table} WHERE ${column} = 42`))[0]?.[0]);
 
     beforeAll(async () => {
       const backend = get();
@@ -86,7 +87,9 @@ export function tableSplitSuite(get: () => Backend): void {
     });
 
     it('writes both tables or neither: a bulk write failing on the second table writes no row of the batch', async () => {
-      const err = await store.writeIfNewer([user(40), user(41), user(42, 1, { nickname: null })]).catch((e: unknown) => e);
+      const err = await store
+        .writeIfNewer([user(40), user(41), user(42, 1, { nickname: null })])
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MidairError);
       expect(await store.getMany([40n, 41n, 42n])).toEqual([undefined, undefined, undefined]);
       expect(await rowsIn(users, 'id')).toBe(0);
@@ -105,7 +108,9 @@ export function tableSplitSuite(get: () => Backend): void {
 
     it('a bulk write clashing on a secondary unique key raises and leaves the other row alone', async () => {
       await store.put(user(60, 1, { email: 'taken@example.com', nickname: 'owner' }));
-      const err = await store.writeIfNewer([user(61), user(62, 1, { email: 'taken@example.com' })]).catch((e: unknown) => e);
+      const err = await store
+        .writeIfNewer([user(61), user(62, 1, { email: 'taken@example.com' })])
+        .catch((e: unknown) => e);
       expect((err as MidairError).code).toBe('UNIQUE_VIOLATION');
       expect(await store.get(60n)).toEqual(user(60, 1, { email: 'taken@example.com', nickname: 'owner' }));
       expect(await store.getMany([61n, 62n])).toEqual([undefined, undefined]);

@@ -1,5 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { JSON_NULL, LosslessNumber, col, isLosslessNumber, sqlMapping, type SqlMapping, type Store } from '../../src/index.js';
+import {
+  JSON_NULL,
+  LosslessNumber,
+  col,
+  isLosslessNumber,
+  sqlMapping,
+  type SqlMapping,
+  type Store,
+} from '../../src/index.js';
 import type { Backend, BackendKind, Ddl } from '../support/backends.js';
 import { emptyThing, thingDdl, thingMapping, type Thing } from './fixtures.js';
 
@@ -52,7 +60,11 @@ export interface Doc {
 }
 
 export function docMapping(table: string): SqlMapping<Doc> {
-  return sqlMapping<Doc>({ key: 'id', version: 'version', tables: [{ table, columns: { id: col.bigint('id'), version: col.integer('version'), j: col.json('j') } }] });
+  return sqlMapping<Doc>({
+    key: 'id',
+    version: 'version',
+    tables: [{ table, columns: { id: col.bigint('id'), version: col.integer('version'), j: col.json('j') } }],
+  });
 }
 
 /** The column types a JSON field is tried in: PostgreSQL json and jsonb, MariaDB JSON (LONGTEXT), SQLite TEXT, memory. */
@@ -84,8 +96,18 @@ export const JSON_CASES: readonly JsonCase[] = [
   {
     id: 1n,
     what: 'numbers beyond a double, 1e-400 and -0 in an object',
-    written: { big: lossless('12345678901234567890'), pi: lossless('3.14159265358979323846264338'), small: lossless('1e-400'), n: -0 },
-    read: { big: lossless('12345678901234567890'), pi: lossless('3.14159265358979323846264338'), small: lossless(TINY), n: -0 },
+    written: {
+      big: lossless('12345678901234567890'),
+      pi: lossless('3.14159265358979323846264338'),
+      small: lossless('1e-400'),
+      n: -0,
+    },
+    read: {
+      big: lossless('12345678901234567890'),
+      pi: lossless('3.14159265358979323846264338'),
+      small: lossless(TINY),
+      n: -0,
+    },
   },
   { id: 2n, what: 'a top-level integer beyond 2^53', written: lossless('9007199254740993') },
   { id: 3n, what: 'a top-level -0', written: -0 },
@@ -95,9 +117,23 @@ export const JSON_CASES: readonly JsonCase[] = [
   { id: 7n, what: 'a top-level string', written: 'a string' },
   { id: 8n, what: 'a top-level true', written: true },
   { id: 9n, what: 'SQL NULL', written: null },
-  { id: 10n, what: 'null, -0, 0 and doubles in exponent form inside', written: { a: null, b: [null, -0, 0, 1e21, 5e-324, 0.1] } },
-  { id: 11n, what: 'numbers spelled with trailing zeros or an exponent', written: { x: lossless('1.50'), y: lossless('1e3'), z: lossless('-0.0') }, read: { x: 1.5, y: 1000, z: -0 } },
-  { id: 12n, what: 'a bigint and a long integer with a zero fraction', written: [12345678901234567890n, lossless('12345678901234567890.000')], read: [lossless('12345678901234567890'), lossless('12345678901234567890')] },
+  {
+    id: 10n,
+    what: 'null, -0, 0 and doubles in exponent form inside',
+    written: { a: null, b: [null, -0, 0, 1e21, 5e-324, 0.1] },
+  },
+  {
+    id: 11n,
+    what: 'numbers spelled with trailing zeros or an exponent',
+    written: { x: lossless('1.50'), y: lossless('1e3'), z: lossless('-0.0') },
+    read: { x: 1.5, y: 1000, z: -0 },
+  },
+  {
+    id: 12n,
+    what: 'a bigint and a long integer with a zero fraction',
+    written: [12345678901234567890n, lossless('12345678901234567890.000')],
+    read: [lossless('12345678901234567890'), lossless('12345678901234567890')],
+  },
   { id: 13n, what: 'the text "null"', written: 'null' },
   { id: 14n, what: 'a top-level false', written: false },
   { id: 15n, what: 'a long decimal inside an array', written: [lossless('-0.1000000000000000055511151231257827')] },
@@ -107,7 +143,8 @@ export const JSON_CASES: readonly JsonCase[] = [
 export function withoutNegativeZero(value: unknown): unknown {
   if (Object.is(value, -0)) return 0;
   if (Array.isArray(value)) return value.map(withoutNegativeZero);
-  if (typeof value === 'object' && value !== null && !isLosslessNumber(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNegativeZero(v)]));
+  if (typeof value === 'object' && value !== null && !isLosslessNumber(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutNegativeZero(v)]));
   return value;
 }
 
@@ -144,7 +181,10 @@ export function typesSuite(get: () => Backend, kind: BackendKind): void {
       await backend.ddl(thingDdl(bulkTable));
       const bulk = backend.store<bigint, Thing>(thingMapping(bulkTable));
       await bulk.setup();
-      const things = [...edgeThings(), { ...emptyThing(77n), s: 'tab\there, newline\nthere, backslash \\ and \\N, \r', j: { 'quote"': '\\N' } }];
+      const things = [
+        ...edgeThings(),
+        { ...emptyThing(77n), s: 'tab\there, newline\nthere, backslash \\ and \\N, \r', j: { 'quote"': '\\N' } },
+      ];
       expect(await bulk.writeIfNewer(things)).toMatchObject({ inserted: things.length });
       for (const t of things) expect(await bulk.get(t.id), `key ${t.id}`).toEqual(t);
       // Newer versions overwrite through the same path.
@@ -164,26 +204,37 @@ export function typesSuite(get: () => Backend, kind: BackendKind): void {
       expect((await store.get(2n))?.j).toEqual({ a: { c: null, d: [1, 2, { x: 2, y: 1 }] }, b: 1, s: 'ü😀' });
     });
 
-    if (sql) it('normalises instants written with any offset to the same UTC instant', async () => {
-      const id = 100n;
-      await store.put({ ...emptyThing(id), tstz: '2024-06-01T12:00:00.123456+05:30', tsDate: new Date('2024-06-01T06:30:00.123Z') });
-      const got = await store.get(id);
-      expect(got?.tstz).toBe('2024-06-01T06:30:00.123456Z');
-      expect(got?.tsDate?.toISOString()).toBe('2024-06-01T06:30:00.123Z');
-    });
+    if (sql)
+      it('normalises instants written with any offset to the same UTC instant', async () => {
+        const id = 100n;
+        await store.put({
+          ...emptyThing(id),
+          tstz: '2024-06-01T12:00:00.123456+05:30',
+          tsDate: new Date('2024-06-01T06:30:00.123Z'),
+        });
+        const got = await store.get(id);
+        expect(got?.tstz).toBe('2024-06-01T06:30:00.123456Z');
+        expect(got?.tsDate?.toISOString()).toBe('2024-06-01T06:30:00.123Z');
+      });
 
-    if (sql) it.each(['Asia/Kolkata', 'America/Los_Angeles', 'Pacific/Chatham'] as const)(
-      'reads and writes the same instants from a session in %s',
-      async (zone) => {
-        const zoned = get().storeInZone<bigint, Thing>(thingMapping(table), zone);
-        const id = 200n + BigInt(zone.length);
-        const written = { ...emptyThing(id), tstz: '2030-01-02T03:04:05.678901Z', ts: '2030-01-02T03:04:05.678901', tsDate: new Date('2030-01-02T03:04:05.678Z') };
-        await zoned.put(written);
-        expect(await store.get(id)).toEqual(written);
-        expect(await zoned.get(2n)).toEqual(edgeThings()[1]);
-        await zoned.close();
-      },
-    );
+    if (sql)
+      it.each(['Asia/Kolkata', 'America/Los_Angeles', 'Pacific/Chatham'] as const)(
+        'reads and writes the same instants from a session in %s',
+        async (zone) => {
+          const zoned = get().storeInZone<bigint, Thing>(thingMapping(table), zone);
+          const id = 200n + BigInt(zone.length);
+          const written = {
+            ...emptyThing(id),
+            tstz: '2030-01-02T03:04:05.678901Z',
+            ts: '2030-01-02T03:04:05.678901',
+            tsDate: new Date('2030-01-02T03:04:05.678Z'),
+          };
+          await zoned.put(written);
+          expect(await store.get(id)).toEqual(written);
+          expect(await zoned.get(2n)).toEqual(edgeThings()[1]);
+          await zoned.close();
+        },
+      );
 
     it('keeps a 1 MB text value byte for byte', async () => {
       const t = await store.get(-9223372036854775808n);
@@ -221,7 +272,9 @@ export function typesSuite(get: () => Backend, kind: BackendKind): void {
         await backend.ddl(docDdl(bulkTable, type));
         const bulk = backend.store<bigint, Doc>(docMapping(bulkTable));
         await bulk.setup();
-        expect(await bulk.writeIfNewer(JSON_CASES.map((c) => ({ id: c.id, version: 1, j: c.written })))).toMatchObject({ inserted: JSON_CASES.length });
+        expect(await bulk.writeIfNewer(JSON_CASES.map((c) => ({ id: c.id, version: 1, j: c.written })))).toMatchObject({
+          inserted: JSON_CASES.length,
+        });
         const scanned: Doc[] = [];
         for await (const chunk of bulk.scan()) scanned.push(...chunk);
         expect(scanned).toEqual(JSON_CASES.map((c) => expectedDoc(c, type, kind)));
@@ -235,16 +288,21 @@ export function typesSuite(get: () => Backend, kind: BackendKind): void {
           expect((await store.get(9n))?.j).toBeNull();
         });
 
-        it(type === 'jsonb' ? 'check() warns that jsonb reads -0 back as 0' : 'check() finds nothing lost', async () => {
-          const report = await store.check();
-          if (type === 'jsonb') {
-            expect(report.problems).toEqual([expect.objectContaining({ code: 'PRECISION_LOSS', severity: 'warning', field: 'j' })]);
-            expect(report.problems[0]?.message).toContain('-0');
-            expect(report.ok).toBe(true);
-          } else {
-            expect(report.problems).toEqual([]);
-          }
-        });
+        it(
+          type === 'jsonb' ? 'check() warns that jsonb reads -0 back as 0' : 'check() finds nothing lost',
+          async () => {
+            const report = await store.check();
+            if (type === 'jsonb') {
+              expect(report.problems).toEqual([
+                expect.objectContaining({ code: 'PRECISION_LOSS', severity: 'warning', field: 'j' }),
+              ]);
+              expect(report.problems[0]?.message).toContain('-0');
+              expect(report.ok).toBe(true);
+            } else {
+              expect(report.problems).toEqual([]);
+            }
+          },
+        );
       }
     });
   }

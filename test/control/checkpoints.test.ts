@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINTS, checkpointExists, deleteCheckpoint, loadCheckpoint, saveCheckpoint, type BackfillFact, type Checkpoint, type SavedFindings } from '../../src/control/checkpoints.js';
+import {
+  CHECKPOINTS,
+  checkpointExists,
+  deleteCheckpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+  type BackfillFact,
+  type Checkpoint,
+  type SavedFindings,
+} from '../../src/control/checkpoints.js';
 import { memoryControlStore, MidairError, type GateCheck } from '../../src/index.js';
 import { item, rig, tick, type Rig } from '../migration/setup.js';
 
@@ -31,10 +40,25 @@ describe('typed checkpoints', () => {
     const cases: (readonly [Checkpoint<unknown>, unknown])[] = [
       [CHECKPOINTS.backfillRun('nightly'), { pass: 'copy', after: '["n7"]', complete: false, phaseVersion: 3 }],
       [CHECKPOINTS.backfillControl('nightly'), { paused: true, maxRowsPerSecond: 500 }],
-      [CHECKPOINTS.backfillRuns, { nightly: { name: 'nightly', complete: true, at: '2026-01-01T00:00:00.000Z', phaseVersion: 3 } }],
+      [
+        CHECKPOINTS.backfillRuns,
+        { nightly: { name: 'nightly', complete: true, at: '2026-01-01T00:00:00.000Z', phaseVersion: 3 } },
+      ],
       [CHECKPOINTS.verifyRun('verify'), { runId: 'r1', complete: false }],
       [CHECKPOINTS.verifyRange('verify', 2), { runId: 'r1', after: '["n9"]', done: true, findings }],
-      [CHECKPOINTS.lastVerification, { at: '2026-01-01T00:00:00.000Z', mode: 'full', status: 'equal', phase: 'shadow-read', matched: 10, missing: 0, extra: 0, different: 0 }],
+      [
+        CHECKPOINTS.lastVerification,
+        {
+          at: '2026-01-01T00:00:00.000Z',
+          mode: 'full',
+          status: 'equal',
+          phase: 'shadow-read',
+          matched: 10,
+          missing: 0,
+          extra: 0,
+          different: 0,
+        },
+      ],
       [CHECKPOINTS.lastVerification, null],
       [CHECKPOINTS.shadow('host:1:abc'), { phaseVersion: 4, comparisons: 12, mismatches: 1 }],
     ];
@@ -59,7 +83,11 @@ describe('typed checkpoints', () => {
 
   it('a stored value that is not what its checkpoint holds fails with ENCODING naming the checkpoint and what is wrong, never the value', async () => {
     const control = memoryControlStore();
-    await control.saveCheckpoint('m', 'shadow:i-1', JSON.stringify({ phaseVersion: 2, comparisons: 'secret-12', mismatches: 0 }));
+    await control.saveCheckpoint(
+      'm',
+      'shadow:i-1',
+      JSON.stringify({ phaseVersion: 2, comparisons: 'secret-12', mismatches: 0 }),
+    );
     const wrongType = await failure(loadCheckpoint(control, 'm', CHECKPOINTS.shadow('i-1')));
     expect(wrongType.code).toBe('ENCODING');
     expect(wrongType.message).toContain('checkpoint "shadow:i-1" of migration m does not hold shadow counters');
@@ -69,16 +97,28 @@ describe('typed checkpoints', () => {
 
     await control.saveCheckpoint('m', 'nightly', '{"pass":"copy","after":');
     const notJson = await failure(loadCheckpoint(control, 'm', CHECKPOINTS.backfillRun('nightly')));
-    expect(notJson.message).toBe('checkpoint "nightly" of migration m does not hold backfill run state: it is not JSON');
+    expect(notJson.message).toBe(
+      'checkpoint "nightly" of migration m does not hold backfill run state: it is not JSON',
+    );
 
     await control.saveCheckpoint('m', 'nightly', JSON.stringify({ pass: 'sideways', complete: false }));
-    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.backfillRun('nightly')))).message).toMatch(/backfill run state: pass: /);
+    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.backfillRun('nightly')))).message).toMatch(
+      /backfill run state: pass: /,
+    );
 
-    await control.saveCheckpoint('m', 'verify:range:0', JSON.stringify({ runId: 'r1', findings: { ...findings, candidates: [['["n1"]', { kind: 'odd' }]] } }));
-    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.verifyRange('verify', 0)))).message).toMatch(/verification range: findings\.candidates\.0\.1\.kind: /);
+    await control.saveCheckpoint(
+      'm',
+      'verify:range:0',
+      JSON.stringify({ runId: 'r1', findings: { ...findings, candidates: [['["n1"]', { kind: 'odd' }]] } }),
+    );
+    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.verifyRange('verify', 0)))).message).toMatch(
+      /verification range: findings\.candidates\.0\.1\.kind: /,
+    );
 
     await control.saveCheckpoint('m', 'verify:last', '[]');
-    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.lastVerification))).message).toMatch(/last verification result: the value: /);
+    expect((await failure(loadCheckpoint(control, 'm', CHECKPOINTS.lastVerification))).message).toMatch(
+      /last verification result: the value: /,
+    );
   });
 
   it('deleteCheckpoint removes one checkpoint; checkpointExists sees one whatever it holds', async () => {
@@ -99,8 +139,14 @@ describe('regressions', () => {
     for (let id = 1; id <= n; id++) await r.oldStore.put(item(id, 1));
     await r.goTo('dual-write');
   };
-  const backfillGate = async (r: Rig): Promise<GateCheck | undefined> => (await r.migration.gates('shadow-read')).find((g) => g.gate === 'backfill');
-  const stoppedBeforeItsFact: BackfillFact = { name: 'nightly', complete: false, at: new Date().toISOString(), phaseVersion: 2 };
+  const backfillGate = async (r: Rig): Promise<GateCheck | undefined> =>
+    (await r.migration.gates('shadow-read')).find((g) => g.gate === 'backfill');
+  const stoppedBeforeItsFact: BackfillFact = {
+    name: 'nightly',
+    complete: false,
+    at: new Date().toISOString(),
+    phaseVersion: 2,
+  };
 
   it('regression: a backfill run under its own name was invisible to the gates unless its fact said complete (they read the checkpoint `backfill` alone)', async () => {
     const r = await rig();
@@ -108,13 +154,21 @@ describe('regressions', () => {
     expect((await r.migration.backfill({ name: 'nightly' })).status).toBe('complete');
     // The run stopped between its checkpoint (complete) and its fact for the gates (still started).
     await saveCheckpoint(r.control, 'items', CHECKPOINTS.backfillRuns, { nightly: stoppedBeforeItsFact });
-    expect(await loadCheckpoint(r.control, 'items', CHECKPOINTS.backfillRun('nightly'))).toMatchObject({ complete: true });
-    expect(await backfillGate(r)).toMatchObject({ ok: true, detail: 'backfill complete (run nightly), no dead letters' });
+    expect(await loadCheckpoint(r.control, 'items', CHECKPOINTS.backfillRun('nightly'))).toMatchObject({
+      complete: true,
+    });
+    expect(await backfillGate(r)).toMatchObject({
+      ok: true,
+      detail: 'backfill complete (run nightly), no dead letters',
+    });
     // No fact at all (lost, or written by a version without them): running it again, which copies nothing, records it.
     await saveCheckpoint(r.control, 'items', CHECKPOINTS.backfillRuns, {});
     expect(await backfillGate(r)).toMatchObject({ ok: false, detail: 'no backfill yet: run `midair backfill`' });
     expect(await r.migration.backfill({ name: 'nightly' })).toMatchObject({ status: 'complete', rowsRead: 0 });
-    expect(await backfillGate(r)).toMatchObject({ ok: true, detail: 'backfill complete (run nightly), no dead letters' });
+    expect(await backfillGate(r)).toMatchObject({
+      ok: true,
+      detail: 'backfill complete (run nightly), no dead letters',
+    });
     // A rollback to old-only still voids it.
     await r.migration.rollback({ reason: 'test: back to old-only', actor: 'ops' });
     await r.goTo('dual-write');
@@ -128,14 +182,16 @@ describe('regressions', () => {
     expect((await r.migration.backfill()).status).toBe('complete');
     await r.goTo('shadow-read');
     const other = await r.instance();
-    const shadowOf = async (m: { instanceId: string }): Promise<unknown> => loadCheckpoint(r.control, 'items', CHECKPOINTS.shadow(m.instanceId));
+    const shadowOf = async (m: { instanceId: string }): Promise<unknown> =>
+      loadCheckpoint(r.control, 'items', CHECKPOINTS.shadow(m.instanceId));
     for (const m of [r.migration, other]) {
       for (let id = 1; id <= 5; id++) await m.repository().get(id);
       await m.settle();
     }
     const version = r.migration.state.version;
     // Each instance saves its counters with a refresh, at most once a second.
-    for (let waited = 0; waited < 5000 && (await r.migration.facts()).shadow.comparisons < 10; waited += 50) await tick(50);
+    for (let waited = 0; waited < 5000 && (await r.migration.facts()).shadow.comparisons < 10; waited += 50)
+      await tick(50);
     expect(await shadowOf(other)).toEqual({ phaseVersion: version, comparisons: 5, mismatches: 0 });
     expect((await r.migration.facts()).shadow).toEqual({ comparisons: 10, mismatches: 0 });
     // A clean close leaves the fleet: its counts no longer count (as before), and its row goes.
@@ -143,15 +199,26 @@ describe('regressions', () => {
     expect(await shadowOf(other)).toBeUndefined();
     expect((await r.migration.facts()).shadow).toEqual({ comparisons: 5, mismatches: 0 });
     // An eviction (`midair fleet evict` removes the instance) deletes the row as well.
-    await r.control.heartbeat({ migration: 'items', instanceId: 'gone', host: 'h', phaseVersion: version, inFlightWrites: 0 });
-    await saveCheckpoint(r.control, 'items', CHECKPOINTS.shadow('gone'), { phaseVersion: version, comparisons: 7, mismatches: 0 });
+    await r.control.heartbeat({
+      migration: 'items',
+      instanceId: 'gone',
+      host: 'h',
+      phaseVersion: version,
+      inFlightWrites: 0,
+    });
+    await saveCheckpoint(r.control, 'items', CHECKPOINTS.shadow('gone'), {
+      phaseVersion: version,
+      comparisons: 7,
+      mismatches: 0,
+    });
     expect((await r.migration.facts()).shadow).toEqual({ comparisons: 12, mismatches: 0 });
     await r.control.removeInstance('items', 'gone');
     expect(await shadowOf({ instanceId: 'gone' })).toBeUndefined();
     expect((await r.migration.facts()).shadow).toEqual({ comparisons: 5, mismatches: 0 });
     // Back in old-only the counts no longer hold: deleted, not kept as zeros.
     expect(await shadowOf(r.migration)).toBeDefined();
-    while (r.migration.state.phase !== 'old-only') await r.migration.rollback({ reason: 'test: back to old-only', actor: 'ops' });
+    while (r.migration.state.phase !== 'old-only')
+      await r.migration.rollback({ reason: 'test: back to old-only', actor: 'ops' });
     expect(await shadowOf(r.migration)).toBeUndefined();
   });
 });

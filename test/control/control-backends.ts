@@ -102,7 +102,8 @@ export async function openControlBackend(kind: BackendKind): Promise<ControlBack
       const schema = namespace();
       const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
       await admin.query(`CREATE SCHEMA ${schema}`);
-      const pool = (): pg.Pool => new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 10, options: `-c search_path=${schema}` });
+      const pool = (): pg.Pool =>
+        new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 10, options: `-c search_path=${schema}` });
       const main = pool();
       const others: pg.Pool[] = [];
       return {

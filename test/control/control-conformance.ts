@@ -4,8 +4,18 @@ import { INITIAL_SETTING, type AuditInput } from '../../src/adapter.js';
 import { availability, type BackendKind } from '../support/backends.js';
 import { manualClock, openControlBackend, type ControlBackend, type ManualClock } from './control-backends.js';
 import { repairQueueConformance } from './repair-queue-conformance.js';
-const audit = (reason: string, action: AuditInput['action'] = 'advance', forced = false): AuditInput => ({ actor: 'ops@host', action, reason, forced });
-const setting = (s: PhaseSetting): PhaseSetting => ({ phase: s.phase, rampPercent: s.rampPercent, writesPaused: s.writesPaused, strict: s.strict });
+const audit = (reason: string, action: AuditInput['action'] = 'advance', forced = false): AuditInput => ({
+  actor: 'ops@host',
+  action,
+  reason,
+  forced,
+});
+const setting = (s: PhaseSetting): PhaseSetting => ({
+  phase: s.phase,
+  rampPercent: s.rampPercent,
+  writesPaused: s.writesPaused,
+  strict: s.strict,
+});
 
 /** Keys as `keyId()` spells them, chosen to trip up collations, encodings and index limits. */
 const AWKWARD_KEYS = [
@@ -64,7 +74,15 @@ export function controlConformance(kind: BackendKind): void {
         expect(again).toEqual(state);
         const log = await control.auditLog('m');
         expect(log).toHaveLength(1);
-        expect(log[0]).toMatchObject({ migration: 'm', actor: 'alice', action: 'init', from: undefined, to: INITIAL_SETTING, version: 1, forced: false });
+        expect(log[0]).toMatchObject({
+          migration: 'm',
+          actor: 'alice',
+          action: 'init',
+          from: undefined,
+          to: INITIAL_SETTING,
+          version: 1,
+          forced: false,
+        });
         expect(log[0]?.at).toEqual(state.changedAt);
       });
 
@@ -79,11 +97,23 @@ export function controlConformance(kind: BackendKind): void {
         const { control } = await fresh();
         const initial = await control.init('m', 'alice');
         const next: PhaseSetting = { phase: 'dual-write', rampPercent: 12.5, writesPaused: true, strict: true };
-        const state = await control.compareAndSet('m', initial.version, next, { actor: 'bob', action: 'set', reason: 'start dual writes ✓', forced: true });
+        const state = await control.compareAndSet('m', initial.version, next, {
+          actor: 'bob',
+          action: 'set',
+          reason: 'start dual writes ✓',
+          forced: true,
+        });
         expect(state).toMatchObject({ migration: 'm', ...next, version: 2 });
         expect(await control.getState('m')).toEqual(state);
         const [entry, init] = await control.auditLog('m');
-        expect(entry).toMatchObject({ migration: 'm', actor: 'bob', action: 'set', reason: 'start dual writes ✓', forced: true, version: 2 });
+        expect(entry).toMatchObject({
+          migration: 'm',
+          actor: 'bob',
+          action: 'set',
+          reason: 'start dual writes ✓',
+          forced: true,
+          version: 2,
+        });
         expect(entry?.from && setting(entry.from)).toEqual(setting(initial));
         expect(entry?.to).toEqual(next);
         expect(entry?.at).toEqual(state?.changedAt);
@@ -95,8 +125,12 @@ export function controlConformance(kind: BackendKind): void {
         const v1 = await control.init('m', 'ops');
         const v2 = await control.compareAndSet('m', 1, { ...setting(v1), phase: 'dual-write' }, audit('one'));
         expect(v2?.version).toBe(2);
-        expect(await control.compareAndSet('m', 1, { ...setting(v1), phase: 'shadow-read' }, audit('stale'))).toBeUndefined();
-        expect(await control.compareAndSet('m', 3, { ...setting(v1), phase: 'shadow-read' }, audit('ahead'))).toBeUndefined();
+        expect(
+          await control.compareAndSet('m', 1, { ...setting(v1), phase: 'shadow-read' }, audit('stale')),
+        ).toBeUndefined();
+        expect(
+          await control.compareAndSet('m', 3, { ...setting(v1), phase: 'shadow-read' }, audit('ahead')),
+        ).toBeUndefined();
         expect(await control.getState('m')).toEqual(v2);
         expect((await control.auditLog('m')).map((e) => e.reason)).toEqual(['one', 'migration created']);
         expect(await control.compareAndSet('other', 1, INITIAL_SETTING, audit('nothing there'))).toBeUndefined();
@@ -109,7 +143,14 @@ export function controlConformance(kind: BackendKind): void {
         await control.init('m', 'ops');
         const phases = ['dual-write', 'shadow-read'] as const;
         const results = await Promise.all(
-          Array.from({ length: 10 }, async (_, i) => control.compareAndSet('m', 1, { ...INITIAL_SETTING, phase: phases[i % 2] ?? 'dual-write', rampPercent: i }, audit(`attempt ${i}`))),
+          Array.from({ length: 10 }, async (_, i) =>
+            control.compareAndSet(
+              'm',
+              1,
+              { ...INITIAL_SETTING, phase: phases[i % 2] ?? 'dual-write', rampPercent: i },
+              audit(`attempt ${i}`),
+            ),
+          ),
         );
         const winners = results.filter((r) => r !== undefined);
         expect(winners).toHaveLength(1);
@@ -154,20 +195,50 @@ export function controlConformance(kind: BackendKind): void {
     describe('instances', () => {
       it('a heartbeat upserts and keeps startedAt; instances(since) leaves out stale ones; removeInstance removes', async () => {
         const { control, clock } = await fresh();
-        await control.heartbeat({ migration: 'm', instanceId: 'a', host: 'host-a', phaseVersion: 1, inFlightWrites: 3 });
+        await control.heartbeat({
+          migration: 'm',
+          instanceId: 'a',
+          host: 'host-a',
+          phaseVersion: 1,
+          inFlightWrites: 3,
+        });
         const [first] = await control.instances('m', new Date(0));
         expect(first?.lastSeen.getTime()).toBe(clock.now());
         clock.advance(15);
-        await control.heartbeat({ migration: 'm', instanceId: 'a', host: 'host-a2', phaseVersion: 2, inFlightWrites: 0 });
+        await control.heartbeat({
+          migration: 'm',
+          instanceId: 'a',
+          host: 'host-a2',
+          phaseVersion: 2,
+          inFlightWrites: 0,
+        });
         const [second] = await control.instances('m', new Date(0));
-        expect(second).toMatchObject({ migration: 'm', instanceId: 'a', host: 'host-a2', phaseVersion: 2, inFlightWrites: 0 });
+        expect(second).toMatchObject({
+          migration: 'm',
+          instanceId: 'a',
+          host: 'host-a2',
+          phaseVersion: 2,
+          inFlightWrites: 0,
+        });
         expect(second?.startedAt).toEqual(first?.startedAt);
         expect(second?.lastSeen.getTime()).toBe((first?.lastSeen.getTime() ?? NaN) + 15);
 
         clock.advance(15);
         const cutoff = new Date(clock.now());
-        await control.heartbeat({ migration: 'm', instanceId: 'b', host: 'host-b', phaseVersion: 2, inFlightWrites: 1 });
-        await control.heartbeat({ migration: 'other', instanceId: 'c', host: 'host-c', phaseVersion: 1, inFlightWrites: 0 });
+        await control.heartbeat({
+          migration: 'm',
+          instanceId: 'b',
+          host: 'host-b',
+          phaseVersion: 2,
+          inFlightWrites: 1,
+        });
+        await control.heartbeat({
+          migration: 'other',
+          instanceId: 'c',
+          host: 'host-c',
+          phaseVersion: 1,
+          inFlightWrites: 0,
+        });
         expect((await control.instances('m', cutoff)).map((i) => i.instanceId)).toEqual(['b']);
         expect((await control.instances('m', new Date(0))).map((i) => i.instanceId).sort()).toEqual(['a', 'b']);
         const [b] = await control.instances('m', cutoff);
@@ -189,7 +260,9 @@ export function controlConformance(kind: BackendKind): void {
         await control.removeInstance('m', 'a');
         expect(await control.loadCheckpoint('m', 'shadow:a')).toBeUndefined();
         expect(await control.loadCheckpoint('m', 'shadow:b')).toBe('{"phaseVersion":2,"comparisons":5,"mismatches":0}');
-        expect(await control.loadCheckpoint('other', 'shadow:a')).toBe('{"phaseVersion":1,"comparisons":1,"mismatches":0}');
+        expect(await control.loadCheckpoint('other', 'shadow:a')).toBe(
+          '{"phaseVersion":1,"comparisons":1,"mismatches":0}',
+        );
         expect(await control.loadCheckpoint('m', 'a')).toBe('{"complete":true}');
         expect((await control.instances('m', new Date(0))).map((i) => i.instanceId)).toEqual(['b']);
         // An instance that never saved counters, or was never seen: nothing else changes.
@@ -335,10 +408,19 @@ export function controlConformance(kind: BackendKind): void {
 
       it('pendingRepairs returns exactly the queued subset; directions and migrations are independent', async () => {
         const { control } = await fresh();
-        await control.enqueueRepairs('m', 'old-to-new', ['n1', 'n3', 'n5'].map((keyId) => ({ keyId, reason: 'TIMEOUT' })));
-        await control.enqueueRepairs('m', 'new-to-old', [{ keyId: 'n1', reason: 'TIMEOUT' }, { keyId: 'n2', reason: 'TIMEOUT' }]);
+        await control.enqueueRepairs(
+          'm',
+          'old-to-new',
+          ['n1', 'n3', 'n5'].map((keyId) => ({ keyId, reason: 'TIMEOUT' })),
+        );
+        await control.enqueueRepairs('m', 'new-to-old', [
+          { keyId: 'n1', reason: 'TIMEOUT' },
+          { keyId: 'n2', reason: 'TIMEOUT' },
+        ]);
         await control.enqueueRepairs('other', 'old-to-new', [{ keyId: 'n2', reason: 'TIMEOUT' }]);
-        expect(await control.pendingRepairs('m', 'old-to-new', ['n1', 'n2', 'n3', 'n4', 'n1'])).toEqual(new Set(['n1', 'n3']));
+        expect(await control.pendingRepairs('m', 'old-to-new', ['n1', 'n2', 'n3', 'n4', 'n1'])).toEqual(
+          new Set(['n1', 'n3']),
+        );
         expect(await control.pendingRepairs('m', 'new-to-old', ['n1', 'n2', 'n3'])).toEqual(new Set(['n1', 'n2']));
         expect(await control.pendingRepairs('m', 'old-to-new', [])).toEqual(new Set());
         expect(await control.repairDepth('m')).toBe(5);
@@ -374,10 +456,16 @@ export function controlConformance(kind: BackendKind): void {
 
       it('round-trips long and unicode key ids exactly, keeping keys apart that differ only in case or accents', async () => {
         const { control } = await fresh();
-        await control.enqueueRepairs('m', 'old-to-new', AWKWARD_KEYS.map((keyId) => ({ keyId, reason: 'TIMEOUT' })));
+        await control.enqueueRepairs(
+          'm',
+          'old-to-new',
+          AWKWARD_KEYS.map((keyId) => ({ keyId, reason: 'TIMEOUT' })),
+        );
         const peeked = await control.peekRepairs('m', 'old-to-new', 100);
         expect(peeked.map((e) => e.keyId).sort()).toEqual([...AWKWARD_KEYS].sort());
-        expect(await control.pendingRepairs('m', 'old-to-new', [...AWKWARD_KEYS, '["SA"]', '["n1","se😀"]'])).toEqual(new Set(AWKWARD_KEYS));
+        expect(await control.pendingRepairs('m', 'old-to-new', [...AWKWARD_KEYS, '["SA"]', '["n1","se😀"]'])).toEqual(
+          new Set(AWKWARD_KEYS),
+        );
         for (const e of peeked) expect(await control.completeRepair('m', 'old-to-new', e.keyId, e.seq)).toBe(true);
         expect(await control.repairDepth('m')).toBe(0);
       });
@@ -385,7 +473,11 @@ export function controlConformance(kind: BackendKind): void {
       it('enqueues a large batch in one call', async () => {
         const { control } = await fresh();
         const keys = Array.from({ length: 1500 }, (_, i) => `n${i}`);
-        await control.enqueueRepairs('m', 'old-to-new', keys.map((keyId) => ({ keyId, reason: 'BACKFILL' })));
+        await control.enqueueRepairs(
+          'm',
+          'old-to-new',
+          keys.map((keyId) => ({ keyId, reason: 'BACKFILL' })),
+        );
         expect(await control.repairDepth('m', 'old-to-new')).toBe(1500);
         expect((await control.pendingRepairs('m', 'old-to-new', keys)).size).toBe(1500);
       });
@@ -469,7 +561,14 @@ export function controlConformance(kind: BackendKind): void {
           const b = get().separate(prefix, { now: clock.now });
           await a.init('m', 'ops');
           const results = await Promise.all(
-            Array.from({ length: 8 }, async (_, i) => (i % 2 === 0 ? a : b).compareAndSet('m', 1, { ...INITIAL_SETTING, phase: 'dual-write', rampPercent: i }, audit(`attempt ${i}`))),
+            Array.from({ length: 8 }, async (_, i) =>
+              (i % 2 === 0 ? a : b).compareAndSet(
+                'm',
+                1,
+                { ...INITIAL_SETTING, phase: 'dual-write', rampPercent: i },
+                audit(`attempt ${i}`),
+              ),
+            ),
           );
           expect(results.filter((r) => r !== undefined)).toHaveLength(1);
           expect(await b.auditLog('m')).toHaveLength(2);
@@ -483,9 +582,14 @@ export function controlConformance(kind: BackendKind): void {
           const setB = [{ hi: 'n5' }, { lo: 'n5', hi: 'n50' }, { lo: 'n50' }];
           const created = await Promise.all([a.createRanges('m', 'bf', setA), b.createRanges('m', 'bf', setB)]);
           expect(created.filter(Boolean)).toHaveLength(1);
-          const listed = (await a.ranges('m', 'bf')).map((r) => ({ ...(r.lo === undefined ? {} : { lo: r.lo }), ...(r.hi === undefined ? {} : { hi: r.hi }) }));
+          const listed = (await a.ranges('m', 'bf')).map((r) => ({
+            ...(r.lo === undefined ? {} : { lo: r.lo }),
+            ...(r.hi === undefined ? {} : { hi: r.hi }),
+          }));
           expect(listed).toEqual(created[0] ? setA : setB);
-          const claims = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimRange('m', 'bf', `w${i}`, 60_000)));
+          const claims = await Promise.all(
+            Array.from({ length: 6 }, (_, i) => (i % 2 ? a : b).claimRange('m', 'bf', `w${i}`, 60_000)),
+          );
           const ids = claims.filter((x) => x !== undefined).map((x) => x.rangeId);
           expect(new Set(ids).size).toBe(ids.length);
           expect(ids).toHaveLength(listed.length);
@@ -504,14 +608,20 @@ export function controlConformance(kind: BackendKind): void {
           expect((err as MidairError).code).toBe('SCHEMA_MISMATCH');
           expect((err as MidairError).message).toMatch(/getState on .*control.*setup\(\)/);
           expect((err as MidairError).message).not.toContain('secret-migration');
-          await expect(control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'secret-key', reason: 'x' }])).rejects.toMatchObject({ code: 'SCHEMA_MISMATCH' });
+          await expect(
+            control.enqueueRepairs('m', 'old-to-new', [{ keyId: 'secret-key', reason: 'x' }]),
+          ).rejects.toMatchObject({ code: 'SCHEMA_MISMATCH' });
         });
 
         it('refuses arguments it could not store or read back', async () => {
           const { control } = await fresh();
           await control.init('m', 'ops');
-          await expect(control.compareAndSet('m', 1, { ...INITIAL_SETTING, phase: 'nope' as never }, audit('x'))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
-          await expect(control.enqueueRepairs('m', 'sideways' as never, [{ keyId: 'k', reason: 'x' }])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+          await expect(
+            control.compareAndSet('m', 1, { ...INITIAL_SETTING, phase: 'nope' as never }, audit('x')),
+          ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+          await expect(
+            control.enqueueRepairs('m', 'sideways' as never, [{ keyId: 'k', reason: 'x' }]),
+          ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
           await expect(control.auditLog('m', { limit: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
           expect((await control.getState('m'))?.version).toBe(1);
         });
@@ -519,7 +629,9 @@ export function controlConformance(kind: BackendKind): void {
         if (kind === 'mysql') {
           it('refuses a key id longer than the MySQL column holds instead of truncating it', async () => {
             const { control } = await fresh();
-            const err: unknown = await control.enqueueRepairs('m', 'old-to-new', [{ keyId: `s${'x'.repeat(700)}`, reason: 'x' }]).catch((e: unknown) => e);
+            const err: unknown = await control
+              .enqueueRepairs('m', 'old-to-new', [{ keyId: `s${'x'.repeat(700)}`, reason: 'x' }])
+              .catch((e: unknown) => e);
             expect(err).toMatchObject({ code: 'INVALID_ARGUMENT' });
             expect((err as Error).message).not.toContain('xxxx');
             expect(await control.repairDepth('m')).toBe(0);

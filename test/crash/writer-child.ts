@@ -13,8 +13,10 @@ interface Doc {
 
 const { MIDAIR_PG_URL, CRASH_SCHEMA, CRASH_INSTANCE = 'w', CRASH_KEYS } = process.env;
 // Old, new and the control store each on a pool of their own, as they would be in separate databases.
-const pool = (): pg.Pool => new pg.Pool({ connectionString: MIDAIR_PG_URL, max: 4, options: `-c search_path=${CRASH_SCHEMA}` });
-const mapping = (table: string) => sqlMapping<Doc>({ key: 'id', tables: [{ table, columns: { id: col.integer('id'), tag: col.text('tag') } }] });
+const pool = (): pg.Pool =>
+  new pg.Pool({ connectionString: MIDAIR_PG_URL, max: 4, options: `-c search_path=${CRASH_SCHEMA}` });
+const mapping = (table: string) =>
+  sqlMapping<Doc>({ key: 'id', tables: [{ table, columns: { id: col.integer('id'), tag: col.text('tag') } }] });
 const old = postgresStore<number, Doc>(pool(), mapping('docs_old'));
 const inner = postgresStore<number, Doc>(pool(), mapping('docs_new'));
 const slowNew: Store<number, Doc> = new Proxy(inner, {

@@ -1,7 +1,9 @@
 import type { Key, Store } from '../../src/index.js';
 
 type Methods<K extends Key, E extends object> = {
-  [M in keyof Store<K, E>]?: Store<K, E>[M] extends ((...args: infer A) => infer R) | undefined ? (next: (...args: A) => R, ...args: A) => R : never;
+  [M in keyof Store<K, E>]?: Store<K, E>[M] extends ((...args: infer A) => infer R) | undefined
+    ? (next: (...args: A) => R, ...args: A) => R
+    : never;
 };
 
 /**
@@ -15,7 +17,9 @@ export function intercept<K extends Key, E extends object>(store: Store<K, E>, w
       const value: unknown = Reflect.get(target, prop, receiver);
       if (typeof value !== 'function') return value;
       const real = (value as (...a: unknown[]) => unknown).bind(target);
-      const wrap = (wrappers as Record<string | symbol, ((next: unknown, ...a: unknown[]) => unknown) | undefined>)[prop];
+      const wrap = (wrappers as Record<string | symbol, ((next: unknown, ...a: unknown[]) => unknown) | undefined>)[
+        prop
+      ];
       return wrap ? (...args: unknown[]) => wrap(real, ...args) : real;
     },
   });

@@ -60,7 +60,9 @@ describe('phase behaviour', () => {
     await repo.get(1);
     await repo.get(2);
     await r.migration.settle();
-    expect(seen).toEqual([{ keyId: 'n1', fields: ['v'], phase: 'shadow-read', values: { old: item(1, 1, 'a'), new: item(1, 2, 'b') } }]);
+    expect(seen).toEqual([
+      { keyId: 'n1', fields: ['v'], phase: 'shadow-read', values: { old: item(1, 1, 'a'), new: item(1, 2, 'b') } },
+    ]);
   });
 
   it('ramp: a stable share of keys reads new; allow-listed keys always do; a key with a pending repair reads old', async () => {
@@ -237,7 +239,12 @@ describe('auto-halt', () => {
     expect(r.migration.state.phase).toBe('shadow-read');
     expect(halted).toHaveLength(1);
     const [entry] = await r.migration.auditLog(1);
-    expect(entry).toMatchObject({ action: 'halt', forced: false, from: { phase: 'ramp' }, to: { phase: 'shadow-read' } });
+    expect(entry).toMatchObject({
+      action: 'halt',
+      forced: false,
+      from: { phase: 'ramp' },
+      to: { phase: 'shadow-read' },
+    });
     expect(entry?.reason).toMatch(/^auto-halt: the new store failed \d+ of \d+ calls in 60 s/);
   });
 

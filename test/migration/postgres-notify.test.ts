@@ -24,14 +24,32 @@ describe.skipIf(!run)(`phase changes pushed by PostgreSQL LISTEN/NOTIFY${run ? '
   });
 
   it('an instance that polls only every 30 s still follows a phase change at once', async () => {
-    const stores = { old: memoryStore<number, { id: number }>({ key: 'id' }), new: memoryStore<number, { id: number }>({ key: 'id' }) };
-    const operator = await defineMigration({ name: 'notify', ...stores, control: postgresControlStore(pool), instanceId: 'operator' }).start();
-    const sleepy = await defineMigration({ name: 'notify', ...stores, control: postgresControlStore(pool), instanceId: 'sleepy', pollMs: 30_000, instanceExpiryMs: 300_000 }).start();
+    const stores = {
+      old: memoryStore<number, { id: number }>({ key: 'id' }),
+      new: memoryStore<number, { id: number }>({ key: 'id' }),
+    };
+    const operator = await defineMigration({
+      name: 'notify',
+      ...stores,
+      control: postgresControlStore(pool),
+      instanceId: 'operator',
+    }).start();
+    const sleepy = await defineMigration({
+      name: 'notify',
+      ...stores,
+      control: postgresControlStore(pool),
+      instanceId: 'sleepy',
+      pollMs: 30_000,
+      instanceExpiryMs: 300_000,
+    }).start();
     try {
       const seen = new Promise<PhaseState>((resolve) => sleepy.on('phase-changed', ({ to }) => resolve(to)));
       await operator.advance({ reason: 'test: push' });
       // Polling would take 30 s; the test's own timeout is far shorter, so only the push can satisfy this.
-      const to = await Promise.race([seen, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no notification within 10 s')), 10_000))]);
+      const to = await Promise.race([
+        seen,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no notification within 10 s')), 10_000)),
+      ]);
       expect(to.phase).toBe('dual-write');
     } finally {
       await operator.close();

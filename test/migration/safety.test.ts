@@ -90,7 +90,7 @@ describe('safety: regressions', () => {
     expect(answer?.v).not.toBe('stale in old');
   });
 
-  it('regression: a list in old-read-only merged in old\'s copy of a key deleted in new', async () => {
+  it("regression: a list in old-read-only merged in old's copy of a key deleted in new", async () => {
     const r = await rig();
     await r.goTo('old-read-only');
     await r.oldStore.put(item(4, 1, 'stale in old'));
@@ -112,7 +112,12 @@ describe('safety: regressions', () => {
         throw new MidairError('CONNECTION', 'never');
       },
     });
-    const victim = await r.instance({ new: deadNew, instanceId: 'victim', control: gatedControl(r.control, holder), repair: { enabled: false } });
+    const victim = await r.instance({
+      new: deadNew,
+      instanceId: 'victim',
+      control: gatedControl(r.control, holder),
+      repair: { enabled: false },
+    });
     await victim.awaitFleet();
     try {
       await victim.repository().put(item(7, 1, 'acknowledged'));
@@ -167,7 +172,12 @@ describe('safety: regressions', () => {
         return landed;
       },
     });
-    const paused = await r.instance({ old: pausedOld, instanceId: 'paused', control: gatedControl(r.control, holder), repair: { enabled: false } });
+    const paused = await r.instance({
+      old: pausedOld,
+      instanceId: 'paused',
+      control: gatedControl(r.control, holder),
+      repair: { enabled: false },
+    });
     await paused.awaitFleet();
     const write = paused.repository().put(item(9, 1, 'stale'));
     await reached.promise;
@@ -188,7 +198,10 @@ describe('safety: regressions', () => {
     await r.goTo('dual-write');
     const refusing = intercept<number, Item>(r.newStore, {
       syncKey: async (next, key, read, o) => {
-        if (key === 5) throw new MidairError('UNIQUE_VIOLATION', 'syncKey on new (items) failed: a unique constraint was violated', { details: { store: 'new', constraint: 'items_v_key' } });
+        if (key === 5)
+          throw new MidairError('UNIQUE_VIOLATION', 'syncKey on new (items) failed: a unique constraint was violated', {
+            details: { store: 'new', constraint: 'items_v_key' },
+          });
         return next(key, read, o);
       },
     });
@@ -199,13 +212,19 @@ describe('safety: regressions', () => {
     await m.drainRepairs(undefined, Date.now() + 5000);
     expect(await r.control.repairDepth('items')).toBe(0);
     const parked = await r.control.parkedRepairs('items');
-    expect(parked.map((p) => [p.keyId, p.problem.code, p.problem.constraint, p.problem.store])).toEqual([['n5', 'UNIQUE_VIOLATION', 'items_v_key', 'new']]);
+    expect(parked.map((p) => [p.keyId, p.problem.code, p.problem.constraint, p.problem.store])).toEqual([
+      ['n5', 'UNIQUE_VIOLATION', 'items_v_key', 'new'],
+    ]);
   });
 
   it('regression: the cutover freeze was entered with any backlog, and a drain that could not finish failed writes', async () => {
     const r = await rig({ repair: { enabled: false }, maxFreezeBacklog: 3, freezeDrainMs: 50 });
     await r.goTo('ramp', 0);
-    await r.control.enqueueRepairs('items', 'old-to-new', [1, 2, 3, 4].map((n) => ({ keyId: `n${n}`, reason: 'TEST' })));
+    await r.control.enqueueRepairs(
+      'items',
+      'old-to-new',
+      [1, 2, 3, 4].map((n) => ({ keyId: `n${n}`, reason: 'TEST' })),
+    );
     const before = await r.control.getState('items');
     expect(await codeOf(r.migration.advance({ reason: 'test' }))).toBe('BLOCKED');
     expect((await r.control.getState('items'))?.version).toBe(before?.version); // refused: nothing written
@@ -217,7 +236,13 @@ describe('safety: regressions', () => {
         return next(key, read, o);
       },
     });
-    const operator = await r.instance({ new: stuck, instanceId: 'operator', repair: { enabled: false }, maxFreezeBacklog: 3, freezeDrainMs: 50 });
+    const operator = await r.instance({
+      new: stuck,
+      instanceId: 'operator',
+      repair: { enabled: false },
+      maxFreezeBacklog: 3,
+      freezeDrainMs: 50,
+    });
     await r.control.enqueueRepairs('items', 'old-to-new', [{ keyId: 'n6', reason: 'TEST' }]);
     const error = await operator.advance({ reason: 'test' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MidairError);
@@ -228,7 +253,7 @@ describe('safety: regressions', () => {
     await r.migration.repository().put(item(10, 1)); // writes go on
   });
 
-  it('regression: a frozen reader fell back to old\'s stale copy when new failed', async () => {
+  it("regression: a frozen reader fell back to old's stale copy when new failed", async () => {
     const r = await rig({ repair: { enabled: false } });
     await r.goTo('ramp', 0);
     await r.oldStore.put(item(12, 1, 'stale in old'));
@@ -236,7 +261,12 @@ describe('safety: regressions', () => {
     // The fleet is frozen for the cutover, and a neighbour already on new-primary queued the key new → old.
     const s = await r.control.getState('items');
     if (!s) throw new Error('no state');
-    await r.control.compareAndSet('items', s.version, { ...s, writesPaused: true }, { actor: 'test', action: 'pause', reason: 'test: freeze', forced: false });
+    await r.control.compareAndSet(
+      'items',
+      s.version,
+      { ...s, writesPaused: true },
+      { actor: 'test', action: 'pause', reason: 'test: freeze', forced: false },
+    );
     await r.control.enqueueRepairs('items', 'new-to-old', [{ keyId: 'n12', reason: 'CONNECTION' }]);
     let failing = false;
     const flaky = intercept<number, Item>(r.newStore, {
@@ -248,7 +278,10 @@ describe('safety: regressions', () => {
     const reader = await r.instance({ new: flaky, instanceId: 'frozen-reader', repair: { enabled: false } });
     expect((await reader.repository().get(12))?.v).toBe('written under the incoming authority');
     failing = true;
-    const error = await reader.repository().get(12).catch((e: unknown) => e);
+    const error = await reader
+      .repository()
+      .get(12)
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MidairError);
     expect((error as MidairError).details.authoritative).toBe(true);
   });
@@ -303,7 +336,7 @@ describe('safety: regressions', () => {
     expect((await r.newStore.get(200))?.v).toBe('v1');
   });
 
-  it('regression: a failed second write kept its writer\'s epoch and blocked the repairs gate until a phase change the gate itself blocked', async () => {
+  it("regression: a failed second write kept its writer's epoch and blocked the repairs gate until a phase change the gate itself blocked", async () => {
     const r = await rig({ repair: { enabled: false } });
     await r.goTo('dual-write');
     let failing = true;
@@ -337,7 +370,12 @@ describe('safety: regressions', () => {
         return next(e, { ...o, signal: undefined });
       },
     });
-    const writer = await r.instance({ new: slowNew, instanceId: 'writer', repair: { enabled: false }, timeoutMs: 5000 });
+    const writer = await r.instance({
+      new: slowNew,
+      instanceId: 'writer',
+      repair: { enabled: false },
+      timeoutMs: 5000,
+    });
     await writer.awaitFleet();
     const write = writer.repository().put(item(15, 1, 'in flight'));
     await reached.promise;

@@ -20,17 +20,44 @@ describe('a migration on embedded SQLite (stores and control store)', () => {
     const newDb = new Database(':memory:');
     const controlDb = new Database(':memory:');
     oldDb.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL)');
-    newDb.exec('CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email TEXT NOT NULL, display_name TEXT NOT NULL)');
-    const oldStore = sqliteStore<bigint, User>(oldDb, sqlMapping<User>({ key: 'id', tables: [{ table: 'users', columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') } }] }));
+    newDb.exec(
+      'CREATE TABLE accounts (account_id INTEGER PRIMARY KEY, email TEXT NOT NULL, display_name TEXT NOT NULL)',
+    );
+    const oldStore = sqliteStore<bigint, User>(
+      oldDb,
+      sqlMapping<User>({
+        key: 'id',
+        tables: [
+          { table: 'users', columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') } },
+        ],
+      }),
+    );
     const newStore = sqliteStore<bigint, User>(
       newDb,
-      sqlMapping<User>({ key: 'id', tables: [{ table: 'accounts', columns: { id: col.bigint('account_id'), email: col.text('email'), name: col.text('display_name') } }] }),
+      sqlMapping<User>({
+        key: 'id',
+        tables: [
+          {
+            table: 'accounts',
+            columns: { id: col.bigint('account_id'), email: col.text('email'), name: col.text('display_name') },
+          },
+        ],
+      }),
     );
     await oldStore.setup();
     await newStore.setup();
     const control = sqliteControlStore(controlDb);
     const instance = async (id: string): Promise<Migration<bigint, User>> => {
-      const m = defineMigration({ name: 'users', old: oldStore, new: newStore, control, instanceId: id, actor: 'ops@test', pollMs: 10, instanceExpiryMs: 500 });
+      const m = defineMigration({
+        name: 'users',
+        old: oldStore,
+        new: newStore,
+        control,
+        instanceId: id,
+        actor: 'ops@test',
+        pollMs: 10,
+        instanceExpiryMs: 500,
+      });
       open.push(m);
       return m.start();
     };
@@ -52,7 +79,12 @@ describe('a migration on embedded SQLite (stores and control store)', () => {
     await expect(a.rollback({ reason: '' })).rejects.toThrow(/needs a reason/);
     await a.rollback({ reason: 'mismatches on email', force: true });
     const log = await a.auditLog();
-    expect(log.map((e) => `${e.action} ${e.from?.phase ?? '-'}→${e.to.phase} by ${e.actor}${e.forced ? ' (forced)' : ''}: ${e.reason}`)).toEqual([
+    expect(
+      log.map(
+        (e) =>
+          `${e.action} ${e.from?.phase ?? '-'}→${e.to.phase} by ${e.actor}${e.forced ? ' (forced)' : ''}: ${e.reason}`,
+      ),
+    ).toEqual([
       'rollback ramp→shadow-read by ops@test (forced): mismatches on email',
       'advance shadow-read→ramp by ops@test: ramp a tenth',
       'advance dual-write→shadow-read by ops@test: compare reads',
@@ -75,11 +107,23 @@ describe('a migration on embedded SQLite (stores and control store)', () => {
     await control.setup();
     await control.setup();
     const [entry] = await control.claimRepairs('users', 'old-to-new', { owner: 'a', limit: 10, leaseMs: 1000 });
-    expect(entry).toMatchObject({ keyId: 'n7', seq: 123456789, reason: 'TIMEOUT', attempts: 2, enqueuedAt: new Date(1700000000000) });
+    expect(entry).toMatchObject({
+      keyId: 'n7',
+      seq: 123456789,
+      reason: 'TIMEOUT',
+      attempts: 2,
+      enqueuedAt: new Date(1700000000000),
+    });
     expect(await control.claimRepairs('users', 'old-to-new', { owner: 'b', limit: 10, leaseMs: 1000 })).toEqual([]);
     t += 1001;
     expect(await control.failRepair('users', 'old-to-new', 'n7', 123456789)).toBe(3);
-    expect(await control.parkRepair('users', 'old-to-new', 'n7', 123456789, { code: 'UNIQUE_VIOLATION', store: 'new', message: 'unique constraint violated' })).toBe(true);
+    expect(
+      await control.parkRepair('users', 'old-to-new', 'n7', 123456789, {
+        code: 'UNIQUE_VIOLATION',
+        store: 'new',
+        message: 'unique constraint violated',
+      }),
+    ).toBe(true);
     expect(await control.parkedCount('users')).toBe(1);
     expect(await control.repairDepth('users')).toBe(0);
     await control.close();

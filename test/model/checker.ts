@@ -1,6 +1,5 @@
 import { MidairError, type Side } from '../../src/index.js';
 
-
 /** One client call as the history saw it. Times are logical (a counter), so "before" is exact. */
 export interface OpRecord {
   readonly client: number;
@@ -40,7 +39,11 @@ const isWrite = (o: OpRecord): boolean => o.kind !== 'get';
  * acknowledged write ends. What this rules out is exactly a state older than
  * one an acknowledged write had already replaced or deleted.
  */
-export function allowedStates(writes: readonly OpRecord[], at: number, startedBefore = Number.POSITIVE_INFINITY): Set<string | null> {
+export function allowedStates(
+  writes: readonly OpRecord[],
+  at: number,
+  startedBefore = Number.POSITIVE_INFINITY,
+): Set<string | null> {
   const allowed = new Set<string | null>();
   const acked = writes.filter((w) => w.ok);
   if (!acked.some((w) => w.end < at)) allowed.add(null);
@@ -75,7 +78,11 @@ export function checkReads(ops: readonly OpRecord[]): Violation[] {
 }
 
 /** Invariant 1 (and 2): the authoritative store ends in an allowed state, and the other store equals it. */
-export function checkFinal(ops: readonly OpRecord[], finalA: ReadonlyMap<number, string | null>, finalB: ReadonlyMap<number, string | null> | undefined): Violation[] {
+export function checkFinal(
+  ops: readonly OpRecord[],
+  finalA: ReadonlyMap<number, string | null>,
+  finalB: ReadonlyMap<number, string | null> | undefined,
+): Violation[] {
   const out: Violation[] = [];
   const byKey = groupByKey(ops);
   const keys = new Set([...byKey.keys(), ...finalA.keys(), ...(finalB?.keys() ?? [])]);
@@ -84,11 +91,18 @@ export function checkFinal(ops: readonly OpRecord[], finalA: ReadonlyMap<number,
     const a = finalA.get(key) ?? null;
     const allowed = allowedStates(writes, Number.POSITIVE_INFINITY);
     if (!allowed.has(a)) {
-      out.push({ invariant: a === null ? 1 : 2, message: `key ${key} ended as ${a ?? 'absent'} in the authoritative store; allowed: ${[...allowed].map((x) => x ?? 'absent').join(', ')}` });
+      out.push({
+        invariant: a === null ? 1 : 2,
+        message: `key ${key} ended as ${a ?? 'absent'} in the authoritative store; allowed: ${[...allowed].map((x) => x ?? 'absent').join(', ')}`,
+      });
     }
     if (finalB) {
       const b = finalB.get(key) ?? null;
-      if (b !== a) out.push({ invariant: b !== null && a === null ? 2 : 1, message: `key ${key} ended as ${b ?? 'absent'} in the other store but ${a ?? 'absent'} in the authoritative one` });
+      if (b !== a)
+        out.push({
+          invariant: b !== null && a === null ? 2 : 1,
+          message: `key ${key} ended as ${b ?? 'absent'} in the other store but ${a ?? 'absent'} in the authoritative one`,
+        });
     }
   }
   return out;
@@ -101,7 +115,10 @@ export function checkErrors(ops: readonly OpRecord[]): Violation[] {
     const e = o.error;
     if (o.ok || !(e instanceof MidairError)) continue;
     if (e.details.authoritative === false) {
-      out.push({ invariant: 4, message: `client ${o.client} got ${e.code} from the non-authoritative ${e.details.side ?? '?'} store on ${o.kind} of key ${o.key}` });
+      out.push({
+        invariant: 4,
+        message: `client ${o.client} got ${e.code} from the non-authoritative ${e.details.side ?? '?'} store on ${o.kind} of key ${o.key}`,
+      });
     }
   }
   return out;

@@ -1,4 +1,12 @@
-import { defineMigration, memoryControlStore, PHASE_RULES, type Phase, type PhaseState, type Side, type Store } from '../../src/index.js';
+import {
+  defineMigration,
+  memoryControlStore,
+  PHASE_RULES,
+  type Phase,
+  type PhaseState,
+  type Side,
+  type Store,
+} from '../../src/index.js';
 import { faultyStore } from '../support/faulty-store.js';
 import { rng } from '../support/rng.js';
 import { simNow, simulate } from '../support/sim-clock.js';
@@ -43,7 +51,15 @@ export interface Workload {
   readonly operatorTasks?: boolean;
 }
 
-export const WORKLOAD_PARTS = ['longPauses', 'kills', 'deleteRecreate', 'lateCommits', 'flakyNew', 'strict', 'operatorTasks'] as const;
+export const WORKLOAD_PARTS = [
+  'longPauses',
+  'kills',
+  'deleteRecreate',
+  'lateCommits',
+  'flakyNew',
+  'strict',
+  'operatorTasks',
+] as const;
 
 export interface HistoryOptions {
   readonly seed: number;
@@ -119,8 +135,15 @@ export async function runSimulatedHistory(options: HistoryOptions): Promise<Hist
   const outcome = await simulate(options.seed, () => runHistory(options, progress));
   if (outcome.settled) return { ...outcome.value, steps: outcome.steps, simulatedMs: outcome.simulatedMs };
   options.trace?.push(`t${outcome.simulatedMs} history hung: ${outcome.reason}`);
-  const violations = [...progress.violations, { invariant: 6 as const, message: `the history never settled: ${outcome.reason}` }];
-  return { ...resultOf(options.seed, { ...progress, violations }), steps: outcome.steps, simulatedMs: outcome.simulatedMs };
+  const violations = [
+    ...progress.violations,
+    { invariant: 6 as const, message: `the history never settled: ${outcome.reason}` },
+  ];
+  return {
+    ...resultOf(options.seed, { ...progress, violations }),
+    steps: outcome.steps,
+    simulatedMs: outcome.simulatedMs,
+  };
 }
 
 /**
@@ -168,12 +191,23 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
   for (let i = 0; i < nInstances; i++) {
     const faults = instanceFaults(random, rate, workload.lateCommits);
     faults.note = (line) => note(`i${i} ${line}`);
-    const inst = await startInstance({ id: `i${i}`, old: rawOld, new: rawNew, control, faults, newErrorRate: flaky, trace });
+    const inst = await startInstance({
+      id: `i${i}`,
+      old: rawOld,
+      new: rawNew,
+      control,
+      faults,
+      newErrorRate: flaky,
+      trace,
+    });
     // A read may always be delivered late (it took effect when it read the store); a write acknowledged under a
     // phase the fleet left two versions ago escaped the fencing.
     inst.migration.on('served', ({ phaseVersion, write }) => {
       if (write && phaseVersion < latest.version - 1) {
-        violations.push({ invariant: 6, message: `instance i${i} acknowledged a write under phase version ${phaseVersion} while the fleet was at ${latest.version}` });
+        violations.push({
+          invariant: 6,
+          message: `instance i${i} acknowledged a write under phase version ${phaseVersion} while the fleet was at ${latest.version}`,
+        });
         note(`i${i} acknowledged a write under phase version ${phaseVersion}; the fleet is at ${latest.version}`);
       }
     });
@@ -191,7 +225,11 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
     ...MODEL_OPTIONS,
   }).start();
   const allFaults = [...instances.map((x) => x.faults), opFaults];
-  p.faults = () => allFaults.reduce((n, f) => n + f.injected.errors + f.injected.lateErrors + f.injected.hangs + (f.injected.lateCommits ?? 0), 0);
+  p.faults = () =>
+    allFaults.reduce(
+      (n, f) => n + f.injected.errors + f.injected.lateErrors + f.injected.hangs + (f.injected.lateCommits ?? 0),
+      0,
+    );
   const track = (s: PhaseState): void => {
     if (s.version > latest.version) {
       latest = s;
@@ -214,11 +252,28 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
       const view = (): Side => PHASE_RULES[inst.migration.state.phase].authoritative;
       // (c) client 0 deletes and re-creates the hottest keys; (f) writers race on key 0.
       const churn = workload.deleteRecreate && c === 0;
-      const key = churn ? n % 2 === 0 ? Math.floor(random() * 2) : (ops.at(-1)?.key ?? 0) : workload.strict && random() < 0.3 ? 0 : Math.floor(random() * nKeys);
+      const key = churn
+        ? n % 2 === 0
+          ? Math.floor(random() * 2)
+          : (ops.at(-1)?.key ?? 0)
+        : workload.strict && random() < 0.3
+          ? 0
+          : Math.floor(random() * nKeys);
       const roll = random();
       const kind = churn ? (n % 2 === 0 ? 'delete' : 'put') : roll < 0.45 ? 'put' : roll < 0.6 ? 'delete' : 'get';
       const tag = kind === 'put' ? `c${c}.${++tagN}` : undefined;
-      const rec: OpRecord = { client: c, instance: Number(inst.id.slice(1)), kind, key, tag, start: ++clock, end: 0, ok: false, authAtStart: view(), phaseAtStart: `${latest.phase}${latest.writesPaused ? '(paused)' : ''}@${latest.version}` };
+      const rec: OpRecord = {
+        client: c,
+        instance: Number(inst.id.slice(1)),
+        kind,
+        key,
+        tag,
+        start: ++clock,
+        end: 0,
+        ok: false,
+        authAtStart: view(),
+        phaseAtStart: `${latest.phase}${latest.writesPaused ? '(paused)' : ''}@${latest.version}`,
+      };
       ops.push(rec);
       const killed = inst.dead.then(() => {
         throw new Error('the instance was killed during the call');
@@ -238,7 +293,9 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
         rec.ok = false;
         rec.error = new Error('the instance was killed during the call');
       }
-      note(`c${c} ${inst.id} ${kind} k${key}${tag ? `=${tag}` : ''} [#${rec.start}–#${rec.end}] → ${rec.ok ? (kind === 'get' ? (rec.result ?? 'absent') : 'ok') : `failed ${errorCode(rec.error)}`}`);
+      note(
+        `c${c} ${inst.id} ${kind} k${key}${tag ? `=${tag}` : ''} [#${rec.start}–#${rec.end}] → ${rec.ok ? (kind === 'get' ? (rec.result ?? 'absent') : 'ok') : `failed ${errorCode(rec.error)}`}`,
+      );
       if (random() < 0.6) await sleep(random() * 20); // think time: the history lasts long enough for pauses, kills and phase walks to meet it
     }
   });
@@ -319,10 +376,13 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
   const a = authority() === 'old' ? rawOld : rawNew;
   const b = authority() === 'old' ? rawNew : rawOld;
   // The other store must equal the authority where it still gets every write and holds a full copy.
-  const converges = PHASE_RULES[latest.phase].secondWrite && !(latest.phase === 'dual-write' && !ctx.backfilled) && !ctx.oldStale;
+  const converges =
+    PHASE_RULES[latest.phase].secondWrite && !(latest.phase === 'dual-write' && !ctx.backfilled) && !ctx.oldStale;
   const finalA = await finalOf(a);
   const finalB = converges ? await finalOf(b) : undefined;
-  note(`final ${latest.phase}@${latest.version}: ${authority()} ${[...finalA].map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}${finalB ? ` | other ${[...finalB].map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}` : ''}`);
+  note(
+    `final ${latest.phase}@${latest.version}: ${authority()} ${[...finalA].map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}${finalB ? ` | other ${[...finalB].map(([k, v]) => `${k}=${v ?? '-'}`).join(' ')}` : ''}`,
+  );
   violations.push(...checkReads(ops), ...checkFinal(ops, finalA, finalB), ...checkErrors(ops));
   await Promise.all([...live().map(({ migration }) => migration.close()), operator.close()]);
   return resultOf(options.seed, p);

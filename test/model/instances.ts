@@ -4,7 +4,14 @@ import { simNow } from '../support/sim-clock.js';
 import type { Doc } from './harness.js';
 
 /** Timing of every instance of a history (simulated milliseconds). */
-export const TIMING = { pollMs: 5, instanceExpiryMs: 60, timeoutMs: 25, ackTimeoutMs: 5000, pauseTimeoutMs: 3000, repairMs: 10 } as const;
+export const TIMING = {
+  pollMs: 5,
+  instanceExpiryMs: 60,
+  timeoutMs: 25,
+  ackTimeoutMs: 5000,
+  pauseTimeoutMs: 3000,
+  repairMs: 10,
+} as const;
 
 /** One application instance of a history, and the process-level faults the harness plays on it. */
 export interface Instance {
@@ -93,11 +100,19 @@ export async function startInstance(s: InstanceSetup): Promise<Instance> {
   const trace = s.trace;
   if (trace) {
     const at = (): string => `t${simNow()} ${s.id}`;
-    migration.on('phase-changed', ({ to }) => trace.push(`${at()} sees ${to.phase}${to.writesPaused ? '(paused)' : ''}${to.strict ? '(strict)' : ''}@${to.version}`));
+    migration.on('phase-changed', ({ to }) =>
+      trace.push(
+        `${at()} sees ${to.phase}${to.writesPaused ? '(paused)' : ''}${to.strict ? '(strict)' : ''}@${to.version}`,
+      ),
+    );
     migration.on('second-write-failed', (e) => trace.push(`${at()} second write failed ${e.keyId} ${e.code}`));
     migration.on('repair-enqueued', (e) => trace.push(`${at()} enqueued ${e.keyId} ${e.reason}`));
     migration.on('repaired', (e) => trace.push(`${at()} repaired ${e.keyId} ${JSON.stringify(e.result)}`));
-    migration.on('error', (e) => trace.push(`${at()} error in ${e.operation}: ${e.error instanceof Error ? `${e.error.message} / ${String(e.error.cause)}` : String(e.error)}`));
+    migration.on('error', (e) =>
+      trace.push(
+        `${at()} error in ${e.operation}: ${e.error instanceof Error ? `${e.error.message} / ${String(e.error.cause)}` : String(e.error)}`,
+      ),
+    );
   }
   let die = (): void => undefined;
   const dead = new Promise<void>((resolve) => (die = resolve));

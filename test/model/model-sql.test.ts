@@ -15,7 +15,10 @@ const WORKLOAD = { longPauses: false } as const;
 const pg = availability('postgres');
 const my = availability('mysql');
 const run = pg.run && my.run;
-const reason = [pg, my].filter((a) => !a.run).map((a) => a.reason).join('; ');
+const reason = [pg, my]
+  .filter((a) => !a.run)
+  .map((a) => a.reason)
+  .join('; ');
 
 async function docs(backend: Backend, name: string): Promise<Store<number, Doc> & { table: string }> {
   const table = backend.unique(`docs_${name}`);
@@ -23,7 +26,9 @@ async function docs(backend: Backend, name: string): Promise<Store<number, Doc> 
     postgres: `CREATE TABLE ${table} (id integer PRIMARY KEY, tag text NOT NULL)`,
     mysql: `CREATE TABLE ${table} (id int PRIMARY KEY, tag varchar(100) NOT NULL) ENGINE=InnoDB`,
   });
-  const store = backend.store<number, Doc>(sqlMapping<Doc>({ key: 'id', tables: [{ table, columns: { id: col.integer('id'), tag: col.text('tag') } }] }));
+  const store = backend.store<number, Doc>(
+    sqlMapping<Doc>({ key: 'id', tables: [{ table, columns: { id: col.integer('id'), tag: col.text('tag') } }] }),
+  );
   await store.setup();
   return Object.assign(store, { table });
 }
@@ -47,7 +52,10 @@ describe.skipIf(!run)(`model-based test on real databases${run ? '' : ` — skip
       old,
       new: target,
       async reset() {
-        for (const [b, s] of [[from, old], [to, target]] as const) {
+        for (const [b, s] of [
+          [from, old],
+          [to, target],
+        ] as const) {
           await b.raw(`DELETE FROM ${s.table}`);
           await s.purgeTombstones();
         }
@@ -61,8 +69,14 @@ describe.skipIf(!run)(`model-based test on real databases${run ? '' : ` — skip
   ] as const)(`holds the invariants over ${PER_DIRECTION} histories, %s`, async (label, from, to) => {
     const stores = await pair(from === 'postgres' ? postgres : mysql, to === 'postgres' ? postgres : mysql);
     const results: HistoryResult[] = [];
-    for (let i = 0; i < PER_DIRECTION; i++) results.push(await runHistory({ seed: BASE_SEED + i, stores, opsPerClient: 15, workload: WORKLOAD }));
-    const violations = results.flatMap((r) => r.violations.map((v) => `seed ${r.seed} (MIDAIR_MODEL_SQL_SEED=${r.seed} MIDAIR_MODEL_SQL_HISTORIES=1 npx vitest run test/model/model-sql.test.ts -t '${label}'): invariant ${v.invariant}: ${v.message}`));
+    for (let i = 0; i < PER_DIRECTION; i++)
+      results.push(await runHistory({ seed: BASE_SEED + i, stores, opsPerClient: 15, workload: WORKLOAD }));
+    const violations = results.flatMap((r) =>
+      r.violations.map(
+        (v) =>
+          `seed ${r.seed} (MIDAIR_MODEL_SQL_SEED=${r.seed} MIDAIR_MODEL_SQL_HISTORIES=1 npx vitest run test/model/model-sql.test.ts -t '${label}'): invariant ${v.invariant}: ${v.message}`,
+      ),
+    );
     console.log(
       `model (${label}, seeds ${BASE_SEED}..${BASE_SEED + PER_DIRECTION - 1}): ${results.length} histories, ${results.reduce((n, r) => n + r.ops, 0)} operations, ${results.reduce((n, r) => n + r.faults, 0)} faults injected, ${results.reduce((n, r) => n + r.transitions, 0)} phase changes, ${violations.length} violations`,
     );

@@ -31,7 +31,15 @@ export interface OperatorContext {
 const sleep = async (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Codes with which a phase change or an operator task may refuse cleanly (nothing half-done is left for the invariants to catch). */
-const CLEAN_REFUSALS: ReadonlySet<string> = new Set(['TIMEOUT', 'CONFLICT', 'BLOCKED', 'INVALID_ARGUMENT', 'CONNECTION', 'FENCED', 'ABORTED']);
+const CLEAN_REFUSALS: ReadonlySet<string> = new Set([
+  'TIMEOUT',
+  'CONFLICT',
+  'BLOCKED',
+  'INVALID_ARGUMENT',
+  'CONNECTION',
+  'FENCED',
+  'ABORTED',
+]);
 
 function note(ctx: OperatorContext, line: string): void {
   ctx.trace?.push(`t${simNow()} operator ${line}`);
@@ -41,9 +49,15 @@ function note(ctx: OperatorContext, line: string): void {
 function refused(ctx: OperatorContext, what: string, error: unknown): void {
   ctx.refusals++;
   const code = error instanceof MidairError ? error.code : undefined;
-  note(ctx, `${what} refused: ${code ?? 'not a MidairError'}: ${error instanceof Error ? error.message : String(error)}`);
+  note(
+    ctx,
+    `${what} refused: ${code ?? 'not a MidairError'}: ${error instanceof Error ? error.message : String(error)}`,
+  );
   if (!code || !CLEAN_REFUSALS.has(code)) {
-    ctx.violations.push({ invariant: 6, message: `${what} failed uncleanly: ${error instanceof Error ? error.message : String(error)}` });
+    ctx.violations.push({
+      invariant: 6,
+      message: `${what} failed uncleanly: ${error instanceof Error ? error.message : String(error)}`,
+    });
   }
 }
 
@@ -72,7 +86,8 @@ async function crashingBackfill(ctx: OperatorContext): Promise<number | undefine
     note(ctx, `backfill run ${runs}: ${result.status}${result.error ? ` ${result.error.code}` : ''}`);
     if (result.status === 'complete') return runs;
     // Refused where the phase does not allow it, or the phase moved under the run: not ours to finish.
-    if (result.status === 'refused' || result.error?.code === 'INVALID_ARGUMENT' || result.error?.code === 'BLOCKED') return undefined;
+    if (result.status === 'refused' || result.error?.code === 'INVALID_ARGUMENT' || result.error?.code === 'BLOCKED')
+      return undefined;
   }
   ctx.violations.push({ invariant: 5, message: 'the backfill did not complete in 50 runs' });
   return undefined;
@@ -80,7 +95,13 @@ async function crashingBackfill(ctx: OperatorContext): Promise<number | undefine
 
 /** Re-syncs old from new after old missed writes (the reverse path): a full verification that repairs what differs. */
 async function resyncOld(ctx: OperatorContext): Promise<void> {
-  const report = await ctx.operator.verify({ mode: 'full', repair: true, rechecks: 1, recheckDelayMs: 5, targetSegmentMs: 0 });
+  const report = await ctx.operator.verify({
+    mode: 'full',
+    repair: true,
+    rechecks: 1,
+    recheckDelayMs: 5,
+    targetSegmentMs: 0,
+  });
   note(ctx, `reverse re-sync: ${report.status}`);
   if (report.status === 'equal') ctx.oldStale = false;
 }
@@ -177,9 +198,21 @@ export async function tasks(ctx: OperatorContext, nKeys: number): Promise<void> 
     ctx.tasks++;
     try {
       let outcome: string;
-      if (kind === 0) outcome = (await operator.backfill({ name: 'ops-backfill', chunkSize: 3, targetChunkMs: 0, restart: true })).status;
-      else if (kind === 1) outcome = (await operator.sweep({ name: 'ops-sweep', chunkSize: 3, targetChunkMs: 0, restart: true })).status;
-      else if (kind === 2 || kind === 3) outcome = (await operator.verify({ mode: 'full', repair: kind === 3, rechecks: 1, recheckDelayMs: 5, targetSegmentMs: 0 })).status;
+      if (kind === 0)
+        outcome = (await operator.backfill({ name: 'ops-backfill', chunkSize: 3, targetChunkMs: 0, restart: true }))
+          .status;
+      else if (kind === 1)
+        outcome = (await operator.sweep({ name: 'ops-sweep', chunkSize: 3, targetChunkMs: 0, restart: true })).status;
+      else if (kind === 2 || kind === 3)
+        outcome = (
+          await operator.verify({
+            mode: 'full',
+            repair: kind === 3,
+            rechecks: 1,
+            recheckDelayMs: 5,
+            targetSegmentMs: 0,
+          })
+        ).status;
       else {
         const keys = Array.from({ length: 1 + Math.floor(random() * 3) }, () => keyId(Math.floor(random() * nKeys)));
         const report = await operator.repair(keys, { rechecks: 1, recheckDelayMs: 5 });

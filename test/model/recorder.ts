@@ -35,7 +35,11 @@ export function recorded(store: Store<number, Doc>, note: (line: string) => void
             return r;
           };
         case 'syncMany':
-          return async (ks: readonly number[], read: (ks: readonly number[]) => Promise<readonly (Doc | undefined | null)[]>, o?: unknown) => {
+          return async (
+            ks: readonly number[],
+            read: (ks: readonly number[]) => Promise<readonly (Doc | undefined | null)[]>,
+            o?: unknown,
+          ) => {
             let seen: readonly (Doc | undefined | null)[] = [];
             const r = await fn.call(target, ks, async (keys: readonly number[]) => (seen = await read(keys)), o);
             note(`${name}: ${ks.map((k, i) => `k${k} := ${show(seen[i])}`).join(', ')} (syncMany)`);

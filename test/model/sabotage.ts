@@ -14,7 +14,8 @@ export function sabotaged(store: Store<number, Doc>, sabotage: Sabotage | undefi
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);
-      if (prop !== 'delete' && prop !== 'syncKey' && prop !== 'syncMany') return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      if (prop !== 'delete' && prop !== 'syncKey' && prop !== 'syncMany')
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
       return async (...args: unknown[]) => {
         const r: unknown = await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
         await target.purgeTombstones();
@@ -29,7 +30,9 @@ export function sabotagedControl(control: ControlStore, sabotage: Sabotage | und
   return new Proxy(control, {
     get(target, prop, receiver) {
       // Nothing is queued, intents included, yet every caller is told it was (an intent refused would refuse the write).
-      if (prop === 'enqueueRepairs') return async (_migration: string, _direction: string, entries: readonly unknown[]) => Promise.resolve(entries.map((_, i) => i + 1));
+      if (prop === 'enqueueRepairs')
+        return async (_migration: string, _direction: string, entries: readonly unknown[]) =>
+          Promise.resolve(entries.map((_, i) => i + 1));
       const value: unknown = Reflect.get(target, prop, receiver);
       return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
     },

@@ -12,7 +12,11 @@ export const BACKEND_KINDS = ['memory', 'sqlite', 'postgres', 'mysql'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
 
 /** Session time zones the tests use, with their (fixed) offsets for servers without zone tables. */
-export const ZONE_OFFSETS = { 'Asia/Kolkata': '+05:30', 'America/Los_Angeles': '-08:00', 'Pacific/Chatham': '+12:45' } as const;
+export const ZONE_OFFSETS = {
+  'Asia/Kolkata': '+05:30',
+  'America/Los_Angeles': '-08:00',
+  'Pacific/Chatham': '+12:45',
+} as const;
 export type Zone = keyof typeof ZONE_OFFSETS;
 
 /** DDL written per dialect; the memory backend needs none. */
@@ -62,7 +66,11 @@ export async function openBackend(kind: BackendKind): Promise<Backend> {
       const store = <K extends Key, E extends object>(mapping: SqlMapping<E>): Store<K, E> => {
         const name = mapping.tables[0].table;
         let s = stores.get(name);
-        if (!s) stores.set(name, (s = memoryStore<Key, object>({ key: mapping.spec.key, version: mapping.spec.version } as never)));
+        if (!s)
+          stores.set(
+            name,
+            (s = memoryStore<Key, object>({ key: mapping.spec.key, version: mapping.spec.version } as never)),
+          );
         return s as unknown as Store<K, E>;
       };
       return {

@@ -36,7 +36,17 @@ export interface StoreFaults {
 }
 
 export function noFaults(random: () => number = Math.random): Faults {
-  return { errorRate: 0, lateErrorRate: 0, hangRate: 0, hangMs: 0, maxDelayTurns: 0, gate: undefined, down: false, random, injected: { errors: 0, lateErrors: 0, hangs: 0 } };
+  return {
+    errorRate: 0,
+    lateErrorRate: 0,
+    hangRate: 0,
+    hangMs: 0,
+    maxDelayTurns: 0,
+    gate: undefined,
+    down: false,
+    random,
+    injected: { errors: 0, lateErrors: 0, hangs: 0 },
+  };
 }
 
 const turns = async (n: number): Promise<void> => {
@@ -50,7 +60,11 @@ const WRITES: ReadonlySet<string> = new Set(['put', 'delete', 'writeIfNewer', 's
  * pauses, kills and reordering delays. Injected errors are MidairErrors
  * naming this store, as a driver failure would be.
  */
-export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>, faults: Faults, own: StoreFaults = {}): Store<K, E> {
+export function faultyStore<K extends Key, E extends object>(
+  inner: Store<K, E>,
+  faults: Faults,
+  own: StoreFaults = {},
+): Store<K, E> {
   const never = new Promise<never>(() => undefined);
   const held = async (): Promise<void> => {
     for (;;) {
@@ -67,7 +81,9 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     await held();
     if (f.down || f.random() < f.errorRate || (own.extraErrorRate !== undefined && f.random() < own.extraErrorRate())) {
       f.injected.errors++;
-      throw new MidairError('CONNECTION', `${op} on ${inner.name} failed: injected fault`, { details: { store: inner.name, operation: op } });
+      throw new MidairError('CONNECTION', `${op} on ${inner.name} failed: injected fault`, {
+        details: { store: inner.name, operation: op },
+      });
     }
     if (f.random() < f.hangRate) {
       f.injected.hangs++;
@@ -85,7 +101,9 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     await held();
     if (f.random() < f.lateErrorRate) {
       f.injected.lateErrors++;
-      throw new MidairError('CONNECTION', `${op} on ${inner.name} failed after applying: injected fault`, { details: { store: inner.name, operation: op } });
+      throw new MidairError('CONNECTION', `${op} on ${inner.name} failed after applying: injected fault`, {
+        details: { store: inner.name, operation: op },
+      });
     }
     return result;
   };
@@ -112,10 +130,19 @@ export function faultyStore<K extends Key, E extends object>(inner: Store<K, E>,
     setup: (o) => inner.setup(o),
     check: (o) => inner.check(o),
     close: () => inner.close(),
-    ...(readKey ? { readKey: (k: K, o?: Parameters<typeof readKey>[1]) => inject('readKey', () => readKey(k, o)) } : {}),
+    ...(readKey
+      ? { readKey: (k: K, o?: Parameters<typeof readKey>[1]) => inject('readKey', () => readKey(k, o)) }
+      : {}),
     // Fences are the store's own guard against stale writers: they fail and stall like any call.
-    ...(raiseFence ? { raiseFence: (fence: Parameters<typeof raiseFence>[0], o?: Parameters<typeof raiseFence>[1]) => inject('raiseFence', () => raiseFence(fence, o)) } : {}),
-    ...(fenceOf ? { fenceOf: (m: string, o?: Parameters<typeof fenceOf>[1]) => inject('fenceOf', () => fenceOf(m, o)) } : {}),
+    ...(raiseFence
+      ? {
+          raiseFence: (fence: Parameters<typeof raiseFence>[0], o?: Parameters<typeof raiseFence>[1]) =>
+            inject('raiseFence', () => raiseFence(fence, o)),
+        }
+      : {}),
+    ...(fenceOf
+      ? { fenceOf: (m: string, o?: Parameters<typeof fenceOf>[1]) => inject('fenceOf', () => fenceOf(m, o)) }
+      : {}),
     // Verification reads pass through without faults (the model test injects faults into the application's calls).
     ...(inner.keyFields ? { keyFields: inner.keyFields } : {}),
     ...(inner.keyAt ? { keyAt: inner.keyAt.bind(inner) } : {}),

@@ -24,7 +24,7 @@ async function probe(service: Service): Promise<string | undefined> {
     }
     return undefined;
   } catch (err) {
-    return err instanceof Error ? (err.message || err.name) : String(err);
+    return err instanceof Error ? err.message || err.name : String(err);
   }
 }
 
@@ -44,6 +44,10 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('services', services);
   project.provide('runId', runId);
   const summary = (): string =>
-    SERVICES.map((s) => (services[s].available ? `${SERVICE_LABELS[s]} suites ran` : `${SERVICE_LABELS[s]} suites SKIPPED (unreachable: ${services[s].reason})`)).join('; ');
+    SERVICES.map((s) =>
+      services[s].available
+        ? `${SERVICE_LABELS[s]} suites ran`
+        : `${SERVICE_LABELS[s]} suites SKIPPED (unreachable: ${services[s].reason})`,
+    ).join('; ');
   console.log(`[midair] servers: ${summary()}`);
 }

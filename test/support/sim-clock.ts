@@ -42,11 +42,18 @@ export const simNow = (): number => Date.now() - SIM_EPOCH;
  * left and not settled) or runs past the limits is reported, not awaited.
  * Simulations must not overlap (there is one clock).
  */
-export async function simulate<T>(seed: number, body: () => Promise<T>, limits: SimulationLimits = {}): Promise<SimulationOutcome<T>> {
+export async function simulate<T>(
+  seed: number,
+  body: () => Promise<T>,
+  limits: SimulationLimits = {},
+): Promise<SimulationOutcome<T>> {
   const maxMs = limits.maxMs ?? 3_600_000;
   const maxSteps = limits.maxSteps ?? 5_000_000;
   resetTimeoutSlots();
-  vi.useFakeTimers({ now: SIM_EPOCH, toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'] });
+  vi.useFakeTimers({
+    now: SIM_EPOCH,
+    toFake: ['Date', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate'],
+  });
   const random = vi.spyOn(Math, 'random').mockImplementation(rng((seed ^ 0x5bd1e995) >>> 0));
   const perf = vi.spyOn(performance, 'now').mockImplementation(() => simNow());
   let steps = 0;
@@ -62,8 +69,20 @@ export async function simulate<T>(seed: number, body: () => Promise<T>, limits: 
         if (!outcome.ok) throw outcome.error;
         return { settled: true, value: outcome.value, steps, simulatedMs: simNow() };
       }
-      if (vi.getTimerCount() === 0) return { settled: false, reason: 'no timer left and the history has not settled (every remaining call waits forever)', steps, simulatedMs: simNow() };
-      if (simNow() > maxMs || steps >= maxSteps) return { settled: false, reason: `still running after ${simNow()} simulated ms and ${steps} timer firings`, steps, simulatedMs: simNow() };
+      if (vi.getTimerCount() === 0)
+        return {
+          settled: false,
+          reason: 'no timer left and the history has not settled (every remaining call waits forever)',
+          steps,
+          simulatedMs: simNow(),
+        };
+      if (simNow() > maxMs || steps >= maxSteps)
+        return {
+          settled: false,
+          reason: `still running after ${simNow()} simulated ms and ${steps} timer firings`,
+          steps,
+          simulatedMs: simNow(),
+        };
       vi.advanceTimersToNextTimer();
       steps++;
     }

@@ -4,7 +4,10 @@ import { canonicalEntity, canonicalJson, canonicalValue, codecs, entityHash } fr
 
 /** The contract: two entities that differ (per diffEntities) never share a canonical form. */
 function differAndHashApart(a: object, b: object): void {
-  expect(diffEntities(a, b).length, JSON.stringify([a, b], (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))).toBeGreaterThan(0);
+  expect(
+    diffEntities(a, b).length,
+    JSON.stringify([a, b], (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)),
+  ).toBeGreaterThan(0);
   expect(canonicalEntity(a, new Set())).not.toBe(canonicalEntity(b, new Set()));
   expect(entityHash(a, new Set())).not.toBe(entityHash(b, new Set()));
 }
@@ -17,7 +20,9 @@ describe('the canonical form', () => {
     differAndHashApart({ id: 1, v: new Date(5) }, { id: 1, v: '5' });
     differAndHashApart({ id: 1, a: 'x', b: '' }, { id: 1, a: '', b: 'x' });
     expect(canonicalValue(5n)).toBe(canonicalValue(5));
-    expect(entityHash({ id: 1, j: { b: 1, a: [true] } }, new Set())).toBe(entityHash({ j: { a: [true], b: 1 }, id: 1n }, new Set()));
+    expect(entityHash({ id: 1, j: { b: 1, a: [true] } }, new Set())).toBe(
+      entityHash({ j: { a: [true], b: 1 }, id: 1n }, new Set()),
+    );
     expect(entityHash({ id: 1, v: null }, new Set())).toBe(entityHash({ id: 1 }, new Set()));
   });
 
@@ -39,7 +44,9 @@ describe('the canonical form', () => {
 
   it('regression: a member holding undefined is no member, in comparison as in hashing', () => {
     expect(valuesEqual({ a: undefined, b: 1 }, { b: 1 })).toBe(true);
-    expect(entityHash({ id: 1, j: { a: undefined, b: 1 } }, new Set())).toBe(entityHash({ id: 1, j: { b: 1 } }, new Set()));
+    expect(entityHash({ id: 1, j: { a: undefined, b: 1 } }, new Set())).toBe(
+      entityHash({ id: 1, j: { b: 1 } }, new Set()),
+    );
     expect(valuesEqual({ a: null }, {})).toBe(false);
   });
 });
@@ -72,7 +79,10 @@ describe('the canonical form of JSON values', () => {
     differAndHashApart({ id: 1, j: JSON_NULL }, { id: 1, j: 'null' });
     differAndHashApart({ id: 1, j: [JSON_NULL] }, { id: 1, j: [] });
     differAndHashApart({ id: 1, j: new LosslessNumber('1') }, { id: 1, j: { value: '1', isLosslessNumber: true } });
-    differAndHashApart({ id: 1, j: new LosslessNumber('12345678901234567890') }, { id: 1, j: 12345678901234567890n + 1n });
+    differAndHashApart(
+      { id: 1, j: new LosslessNumber('12345678901234567890') },
+      { id: 1, j: 12345678901234567890n + 1n },
+    );
   });
 
   it('calls the same number equal however it is held or spelled', () => {

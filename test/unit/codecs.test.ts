@@ -3,7 +3,17 @@ import { JSON_NULL, LosslessNumber, MidairError, isLosslessNumber, jsonDecimal }
 import { canonicalDecimal, codecs } from '../../src/adapter.js';
 import { wrapsWrites } from '../../src/mapping/codecs.js';
 import { rng } from '../support/rng.js';
-import { dateFromInstant, epochSecondsToInstant, epochSecondsToMs, formatDate, formatInstant, instantFromDate, instantToEpochSeconds, parseInstant, parseInstantMs } from '../../src/mapping/instant.js';
+import {
+  dateFromInstant,
+  epochSecondsToInstant,
+  epochSecondsToMs,
+  formatDate,
+  formatInstant,
+  instantFromDate,
+  instantToEpochSeconds,
+  parseInstant,
+  parseInstantMs,
+} from '../../src/mapping/instant.js';
 
 describe('instants', () => {
   it('parses ISO text with any offset into microseconds since the epoch', () => {
@@ -54,20 +64,38 @@ describe('the fast timestamp paths agree with the general ones', () => {
   it.each(texts)('%s reads to the same millisecond', (text) => {
     expect(parseInstantMs(text)).toBe(dateFromInstant(parseInstant(text)).getTime());
   });
-  it.each(['0005-01-01T00:00:00Z', '2024-06-01 06:30:00+05:30:15', '2024-06-01 06:30', ' 2024-06-01 06:30:00', '2024-06-01 06:30:00 BC', '2024-06-01 06:30:00.+00', 'infinity'])(
-    '%s is left to the general path',
-    (text) => {
-      expect(parseInstantMs(text)).toBeUndefined();
-    },
-  );
-  it.each(['0', '1700000000', '1700000000.1', '1700000000.123456', '1700000000.999999999', '253402300799.999999', '0.0005'])('epoch seconds %s read to the same millisecond', (text) => {
+  it.each([
+    '0005-01-01T00:00:00Z',
+    '2024-06-01 06:30:00+05:30:15',
+    '2024-06-01 06:30',
+    ' 2024-06-01 06:30:00',
+    '2024-06-01 06:30:00 BC',
+    '2024-06-01 06:30:00.+00',
+    'infinity',
+  ])('%s is left to the general path', (text) => {
+    expect(parseInstantMs(text)).toBeUndefined();
+  });
+  it.each([
+    '0',
+    '1700000000',
+    '1700000000.1',
+    '1700000000.123456',
+    '1700000000.999999999',
+    '253402300799.999999',
+    '0.0005',
+  ])('epoch seconds %s read to the same millisecond', (text) => {
     expect(epochSecondsToMs(text)).toBe(dateFromInstant(epochSecondsToInstant(text)).getTime());
   });
-  it.each(['-1.5', '', '.5', '1e9', '12.', '1700000000.1234567890', ' 1'])('epoch seconds %j are left to the general path', (text) => {
-    expect(epochSecondsToMs(text)).toBeUndefined();
-  });
+  it.each(['-1.5', '', '.5', '1e9', '12.', '1700000000.1234567890', ' 1'])(
+    'epoch seconds %j are left to the general path',
+    (text) => {
+      expect(epochSecondsToMs(text)).toBeUndefined();
+    },
+  );
   it('formats Dates as the canonical text, inside and outside four-digit years', () => {
-    for (const t of [0, -1, 1_700_000_000_123, -62_167_219_200_000, 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001]) {
+    for (const t of [
+      0, -1, 1_700_000_000_123, -62_167_219_200_000, 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001,
+    ]) {
       const d = new Date(t);
       expect(formatDate(d)).toBe(formatInstant(instantFromDate(d)));
     }
@@ -114,18 +142,28 @@ describe('codecs', () => {
   });
 
   it('lower-cases uuids and rejects malformed ones', () => {
-    expect(codecs.uuid.encode('0B9A2C55-6F0E-4C41-9D5E-7A8F6A1D2E3F', 'postgres')).toBe('0b9a2c55-6f0e-4c41-9d5e-7a8f6a1d2e3f');
+    expect(codecs.uuid.encode('0B9A2C55-6F0E-4C41-9D5E-7A8F6A1D2E3F', 'postgres')).toBe(
+      '0b9a2c55-6f0e-4c41-9d5e-7a8f6a1d2e3f',
+    );
     expect(() => codecs.uuid.encode('not-a-uuid', 'postgres')).toThrow(/uuid/);
   });
 
   it('timestamptz in date mode returns Dates, in string mode canonical µs text', () => {
-    expect(codecs.timestamptz().decode('2024-01-01 00:00:00.5+00', 'postgres')).toEqual(new Date('2024-01-01T00:00:00.500Z'));
-    expect(codecs.timestamptz({ as: 'string' }).decode('1704067200.000001', 'mysql')).toBe('2024-01-01T00:00:00.000001Z');
+    expect(codecs.timestamptz().decode('2024-01-01 00:00:00.5+00', 'postgres')).toEqual(
+      new Date('2024-01-01T00:00:00.500Z'),
+    );
+    expect(codecs.timestamptz({ as: 'string' }).decode('1704067200.000001', 'mysql')).toBe(
+      '2024-01-01T00:00:00.000001Z',
+    );
     expect(codecs.timestamptz().encode(new Date('2024-01-01T00:00:00.500Z'), 'mysql')).toBe('1704067200.500000');
   });
 
   it('custom codecs carry their own type name and accept any column by default', () => {
-    const cents = codecs.custom<bigint>({ type: 'cents', encode: (v) => v.toString(), decode: (r) => BigInt(String(r)) });
+    const cents = codecs.custom<bigint>({
+      type: 'cents',
+      encode: (v) => v.toString(),
+      decode: (r) => BigInt(String(r)),
+    });
     expect(cents.type).toBe('custom:cents');
     expect(cents.accepts('postgres')).toContain('int64');
     expect(cents.decode('125', 'postgres')).toBe(125n);
@@ -138,16 +176,33 @@ describe('json: every number, -0 and JSON null kept', () => {
   const tiny = `0.${'0'.repeat(399)}1`;
 
   it('reads numbers a double cannot hold as LosslessNumbers with their exact value, and -0 as -0', () => {
-    const doc = read('{"big":12345678901234567890,"pi":3.14159265358979323846264338,"small":1e-400,"n":-0.0}') as Record<string, unknown>;
-    expect(doc).toEqual({ big: new LosslessNumber('12345678901234567890'), pi: new LosslessNumber('3.14159265358979323846264338'), small: new LosslessNumber(tiny), n: -0 });
+    const doc = read(
+      '{"big":12345678901234567890,"pi":3.14159265358979323846264338,"small":1e-400,"n":-0.0}',
+    ) as Record<string, unknown>;
+    expect(doc).toEqual({
+      big: new LosslessNumber('12345678901234567890'),
+      pi: new LosslessNumber('3.14159265358979323846264338'),
+      small: new LosslessNumber(tiny),
+      n: -0,
+    });
     expect(Object.is(doc.n, -0)).toBe(true);
     expect(isLosslessNumber(doc.big)).toBe(true);
     expect(read('9007199254740993')).toEqual(new LosslessNumber('9007199254740993'));
-    expect(read('[1e400, -1e-400]')).toEqual([new LosslessNumber(`1${'0'.repeat(400)}`), new LosslessNumber(`-${tiny}`)]);
+    expect(read('[1e400, -1e-400]')).toEqual([
+      new LosslessNumber(`1${'0'.repeat(400)}`),
+      new LosslessNumber(`-${tiny}`),
+    ]);
   });
 
   it('keeps ordinary JSON plain JS values, as JSON.parse reads them', () => {
-    for (const text of ['{"a":1,"b":[1.5,-2,0.1,1e23,1e21,5e-324],"c":{"d":null,"e":"x\\u00e9 1e400 12345678901234567890"},"f":true}', '[0.30000000000000004, 1.7976931348623157e308]', '"a string"', '42.5', 'true', '[]']) {
+    for (const text of [
+      '{"a":1,"b":[1.5,-2,0.1,1e23,1e21,5e-324],"c":{"d":null,"e":"x\\u00e9 1e400 12345678901234567890"},"f":true}',
+      '[0.30000000000000004, 1.7976931348623157e308]',
+      '"a string"',
+      '42.5',
+      'true',
+      '[]',
+    ]) {
       const value = read(text);
       expect(value, text).toEqual(JSON.parse(text));
       expect(JSON.stringify(value)).toBe(JSON.stringify(JSON.parse(text)));
@@ -161,14 +216,36 @@ describe('json: every number, -0 and JSON null kept', () => {
 
   it('reads back what it writes for random documents, whichever way each is read (strings that look like numbers included)', () => {
     const random = rng(8);
-    const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
-    const numbers = [0, -0, 1.5, -2, 0.1, 1e21, 5e-324, 123456789012345, new LosslessNumber('12345678901234567890'), new LosslessNumber(`0.${'0'.repeat(30)}70000000000000000001`), new LosslessNumber('-3.14159265358979323846')];
-    const strings = ['', 'plain', '0b9a2c55-6f0e-4c41-9d5e-7a8f6a1d2e3f', '1e400', '12345678901234567890', 'quote " and \\ 1e5', 'ü😀'];
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)] as T;
+    const numbers = [
+      0,
+      -0,
+      1.5,
+      -2,
+      0.1,
+      1e21,
+      5e-324,
+      123456789012345,
+      new LosslessNumber('12345678901234567890'),
+      new LosslessNumber(`0.${'0'.repeat(30)}70000000000000000001`),
+      new LosslessNumber('-3.14159265358979323846'),
+    ];
+    const strings = [
+      '',
+      'plain',
+      '0b9a2c55-6f0e-4c41-9d5e-7a8f6a1d2e3f',
+      '1e400',
+      '12345678901234567890',
+      'quote " and \\ 1e5',
+      'ü😀',
+    ];
     const value = (depth: number): unknown => {
       const r = random();
       if (depth > 3 || r < 0.4) return r < 0.2 ? pick(numbers) : r < 0.35 ? pick(strings) : pick([true, false, null]);
       if (r < 0.7) return Array.from({ length: Math.floor(random() * 4) }, () => value(depth + 1));
-      return Object.fromEntries(Array.from({ length: Math.floor(random() * 4) }, () => [pick(strings), value(depth + 1)]));
+      return Object.fromEntries(
+        Array.from({ length: Math.floor(random() * 4) }, () => [pick(strings), value(depth + 1)]),
+      );
     };
     for (let i = 0; i < 500; i++) {
       const doc = value(0);
@@ -187,18 +264,33 @@ describe('json: every number, -0 and JSON null kept', () => {
 
   it('writes what it reads back: digits of LosslessNumbers and bigints, -0 as -0', () => {
     const values = [
-      { big: new LosslessNumber('12345678901234567890'), small: new LosslessNumber(tiny), n: -0, z: [0, -0], i: 12345678901234567890n },
+      {
+        big: new LosslessNumber('12345678901234567890'),
+        small: new LosslessNumber(tiny),
+        n: -0,
+        z: [0, -0],
+        i: 12345678901234567890n,
+      },
       -0,
       new LosslessNumber('3.14159265358979323846264338'),
       { a: [1.5, 'x', null, true, { b: 1e21 }] },
     ];
     for (const v of values) {
       const text = json.encode(v, 'mysql') as string;
-      expect(read(text)).toEqual(typeof v === 'object' && 'i' in v ? { ...v, i: new LosslessNumber('12345678901234567890') } : v);
+      expect(read(text)).toEqual(
+        typeof v === 'object' && 'i' in v ? { ...v, i: new LosslessNumber('12345678901234567890') } : v,
+      );
     }
     // LosslessNumbers in their one exact spelling, so no engine keeps a scale (jsonb's 1.50) that hashes apart from JS.
-    const written = { n: -0, l: new LosslessNumber('1.2345678901234567890e-5'), z: new LosslessNumber('12345678901234567890.000'), i: 10n ** 20n };
-    expect(json.encode(written, 'postgres')).toBe('{"n":-0,"l":0.00001234567890123456789,"z":12345678901234567890,"i":100000000000000000000}');
+    const written = {
+      n: -0,
+      l: new LosslessNumber('1.2345678901234567890e-5'),
+      z: new LosslessNumber('12345678901234567890.000'),
+      i: 10n ** 20n,
+    };
+    expect(json.encode(written, 'postgres')).toBe(
+      '{"n":-0,"l":0.00001234567890123456789,"z":12345678901234567890,"i":100000000000000000000}',
+    );
   });
 
   it('refuses NaN and infinities (JSON.stringify would write null) without echoing the value', () => {

@@ -53,9 +53,17 @@ describe('mapping validation', () => {
 
   it('says which table lacks the key', () => {
     const msg = fail(() =>
-      sqlMapping<U>({ key: 'id', tables: [{ table: 'users', columns: { id: col.integer('id') } }, { table: 'profiles', columns: { bio: col.text('bio') } }] }),
+      sqlMapping<U>({
+        key: 'id',
+        tables: [
+          { table: 'users', columns: { id: col.integer('id') } },
+          { table: 'profiles', columns: { bio: col.text('bio') } },
+        ],
+      }),
     );
-    expect(msg).toBe('invalid mapping: table profiles does not map key field "id"; every table of an entity holds the key');
+    expect(msg).toBe(
+      'invalid mapping: table profiles does not map key field "id"; every table of an entity holds the key',
+    );
   });
 
   it('says which field is mapped twice', () => {

@@ -25,9 +25,19 @@ describe('store call deadlines', () => {
 
   it('calls sharing a deadline each fail with their own operation, and one that answers in time is unaffected', async () => {
     const never = async (): Promise<never> => new Promise<never>(() => undefined);
-    const [a, b, c] = await Promise.allSettled([withTimeout(never, 25, 'put on old'), withTimeout(never, 25, 'get on new'), withTimeout(async () => Promise.resolve('ok'), 25, 'get on old')]);
-    expect(a).toMatchObject({ status: 'rejected', reason: { code: 'TIMEOUT', message: 'put on old timed out after 25 ms' } });
-    expect(b).toMatchObject({ status: 'rejected', reason: { code: 'TIMEOUT', message: 'get on new timed out after 25 ms' } });
+    const [a, b, c] = await Promise.allSettled([
+      withTimeout(never, 25, 'put on old'),
+      withTimeout(never, 25, 'get on new'),
+      withTimeout(async () => Promise.resolve('ok'), 25, 'get on old'),
+    ]);
+    expect(a).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'TIMEOUT', message: 'put on old timed out after 25 ms' },
+    });
+    expect(b).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'TIMEOUT', message: 'get on new timed out after 25 ms' },
+    });
     expect(c).toEqual({ status: 'fulfilled', value: 'ok' });
   });
 

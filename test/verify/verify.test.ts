@@ -2,8 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { formatVerifyReport, keyId, verifyExitCode, type ControlStore } from '../../src/index.js';
 import { item, rig, type Item } from '../migration/setup.js';
 
-async function fill(store: { writeIfNewer(e: Item[]): Promise<unknown> }, ids: readonly number[], v = 'same'): Promise<void> {
-  for (let i = 0; i < ids.length; i += 500) await store.writeIfNewer(ids.slice(i, i + 500).map((id) => item(id, 1, `${v} ${id}`)));
+async function fill(
+  store: { writeIfNewer(e: Item[]): Promise<unknown> },
+  ids: readonly number[],
+  v = 'same',
+): Promise<void> {
+  for (let i = 0; i < ids.length; i += 500)
+    await store.writeIfNewer(ids.slice(i, i + 500).map((id) => item(id, 1, `${v} ${id}`)));
 }
 
 /** The control store as a process sees it that dies at one call: the first call of `method` whose second argument passes `when` throws. */
@@ -36,7 +41,14 @@ describe('verify on memory stores', () => {
     await fill(r.oldStore, ids);
     await fill(r.newStore, ids);
     const report = await r.migration.verify({ segmentRows: 1000, targetSegmentMs: 0 });
-    expect(report).toMatchObject({ mode: 'full', status: 'equal', matched: 5000, missing: { total: 0 }, extra: { total: 0 }, different: { total: 0 } });
+    expect(report).toMatchObject({
+      mode: 'full',
+      status: 'equal',
+      matched: 5000,
+      missing: { total: 0 },
+      extra: { total: 0 },
+      different: { total: 0 },
+    });
     expect(report.old).toMatchObject({ count: 5000, hashing: 'js' });
     // Five segments of 1000, and the open one after old's last key (where only new could hold keys).
     expect(report.segments).toMatchObject({ hashed: 6, differing: 0, rowCompared: 0 });
@@ -53,7 +65,13 @@ describe('verify on memory stores', () => {
     await r.newStore.put(item(2_000_000, 1, 'only new'));
     await r.newStore.put({ ...item(b, 1), v: 'changed' });
     await r.oldStore.delete(c); // deleted in old, still in new
-    const report = await r.migration.verify({ segmentRows: 4000, targetSegmentMs: 0, leafRows: 50, bisectionFactor: 4, recheckDelayMs: 1 });
+    const report = await r.migration.verify({
+      segmentRows: 4000,
+      targetSegmentMs: 0,
+      leafRows: 50,
+      bisectionFactor: 4,
+      recheckDelayMs: 1,
+    });
     expect(report.status).toBe('different');
     expect(report.missing).toEqual({ total: 1, keys: [keyId(a)] });
     expect(report.extra.keys.slice().sort()).toEqual([keyId(2_000_000), keyId(c)].sort());
@@ -85,7 +103,11 @@ describe('verify on memory stores', () => {
 
   it('skips rows younger than minAgeMs when the version is a timestamp', async () => {
     const { memoryStore, memoryControlStore, defineMigration } = await import('../../src/index.js');
-    interface Doc { id: number; body: string; at: Date }
+    interface Doc {
+      id: number;
+      body: string;
+      at: Date;
+    }
     const old = memoryStore<number, Doc>({ key: 'id', version: 'at' });
     const neu = memoryStore<number, Doc>({ key: 'id', version: 'at' });
     const long = new Date(Date.now() - 3_600_000);
@@ -109,10 +131,19 @@ describe('verify on memory stores', () => {
     const kill = new AbortController();
     let segments = 0;
     const options = { segmentRows: 500, targetSegmentMs: 0, recheckDelayMs: 1 };
-    const first = await r.migration.verify({ ...options, signal: kill.signal, onProgress: () => void (++segments === 4 && kill.abort()) });
+    const first = await r.migration.verify({
+      ...options,
+      signal: kill.signal,
+      onProgress: () => void (++segments === 4 && kill.abort()),
+    });
     expect(first.status).toBe('aborted');
     const second = await r.migration.verify(options);
-    expect(second).toMatchObject({ status: 'different', resumed: true, matched: 5999, missing: { total: 1, keys: [keyId(ids[5000] as number)] } });
+    expect(second).toMatchObject({
+      status: 'different',
+      resumed: true,
+      matched: 5999,
+      missing: { total: 1, keys: [keyId(ids[5000] as number)] },
+    });
     const third = await r.migration.verify(options); // a finished run is not resumed: a new one starts
     expect(third).toMatchObject({ resumed: false, matched: 5999 });
   });
@@ -124,7 +155,13 @@ describe('verify on memory stores', () => {
     await fill(r.newStore, ids);
     await r.newStore.put({ ...item(ids[100] as number, 1), v: 'x' });
     await r.newStore.put({ ...item(ids[7000] as number, 1), v: 'y' });
-    const report = await r.migration.verify({ workers: 3, ranges: 9, segmentRows: 400, targetSegmentMs: 0, recheckDelayMs: 1 });
+    const report = await r.migration.verify({
+      workers: 3,
+      ranges: 9,
+      segmentRows: 400,
+      targetSegmentMs: 0,
+      recheckDelayMs: 1,
+    });
     expect(report).toMatchObject({ matched: 7998, different: { total: 2 } });
     expect((await r.control.ranges('items', 'verify')).filter((x) => x.complete)).toHaveLength(9);
   });
@@ -133,7 +170,11 @@ describe('verify on memory stores', () => {
     const r = await rig();
     await fill(r.oldStore, gappy(3000));
     await fill(r.newStore, gappy(3000));
-    expect(await r.migration.verify({ mode: 'count' })).toMatchObject({ status: 'equal', old: { count: 3000 }, new: { count: 3000 } });
+    expect(await r.migration.verify({ mode: 'count' })).toMatchObject({
+      status: 'equal',
+      old: { count: 3000 },
+      new: { count: 3000 },
+    });
     const sample = await r.migration.verify({ mode: 'sample', sampleSize: 200 });
     expect(sample.status).toBe('equal');
     expect(sample.sample?.keys).toBeGreaterThanOrEqual(200);
@@ -152,7 +193,12 @@ describe('verify on memory stores', () => {
     await r.newStore.put({ ...item(ids[2000] as number, 1), v: 'bad' });
     await r.goTo('dual-write');
     const report = await r.migration.verify({ repair: true, recheckDelayMs: 1 });
-    expect(report.repair).toMatchObject({ direction: 'old-to-new', keys: 3, repaired: 3, stillDifferent: { total: 0 } });
+    expect(report.repair).toMatchObject({
+      direction: 'old-to-new',
+      keys: 3,
+      repaired: 3,
+      stillDifferent: { total: 0 },
+    });
     expect(report.status).toBe('equal');
     expect(await r.newStore.getTombstone(5_000_000)).toBeDefined(); // removed from new, leaving a tombstone
     expect(await r.migration.verify({ recheckDelayMs: 1 })).toMatchObject({ status: 'equal', matched: 3000 });
@@ -174,10 +220,20 @@ describe('verify on memory stores', () => {
       const kill = new AbortController();
       const at = 1 + Math.floor(Math.random() * 6);
       let seen = 0;
-      report = await r.migration.verify({ ...options, signal: kill.signal, onProgress: () => void (++seen === at && runs < 8 && kill.abort()) });
+      report = await r.migration.verify({
+        ...options,
+        signal: kill.signal,
+        onProgress: () => void (++seen === at && runs < 8 && kill.abort()),
+      });
     } while (report.status === 'aborted');
     expect(runs).toBeGreaterThan(1);
-    const pick = (x: typeof clean) => ({ matched: x.matched, missing: x.missing, extra: x.extra, different: x.different, skippedYoung: x.skippedYoung });
+    const pick = (x: typeof clean) => ({
+      matched: x.matched,
+      missing: x.missing,
+      extra: x.extra,
+      different: x.different,
+      skippedYoung: x.skippedYoung,
+    });
     expect(pick(report)).toEqual(pick(clean));
     expect(clean).toMatchObject({ matched: 3996, different: { total: 3 }, missing: { total: 1 } });
   });
@@ -203,13 +259,22 @@ describe('verify on memory stores', () => {
     await fill(r.newStore, ids);
     await r.newStore.put({ ...item(ids[5] as number, 1), v: 'off' });
     // The process dies once, right after its lease recorded the first segment's progress, before the checkpoint.
-    const dying = dyingOnce(r.control, 'saveCheckpoint', (name) => typeof name === 'string' && name.includes(':range:'));
+    const dying = dyingOnce(
+      r.control,
+      'saveCheckpoint',
+      (name) => typeof name === 'string' && name.includes(':range:'),
+    );
     const { runVerify } = await import('../../src/verify/verify.js');
     const options = { segmentRows: 1000, targetSegmentMs: 0, leaseMs: 50, recheckDelayMs: 1 };
     expect((await runVerify('items', r.oldStore, r.newStore, dying, options)).report.status).toBe('failed');
     await new Promise((resolve) => setTimeout(resolve, 80)); // the dead run's lease runs out
     const { report } = await runVerify('items', r.oldStore, r.newStore, dying, options);
-    expect(report).toMatchObject({ status: 'different', resumed: true, matched: 2999, different: { total: 1, keys: [{ keyId: keyId(ids[5] as number) }] } });
+    expect(report).toMatchObject({
+      status: 'different',
+      resumed: true,
+      matched: 2999,
+      different: { total: 1, keys: [{ keyId: keyId(ids[5] as number) }] },
+    });
   });
 
   it('regression: a run killed before completing its range counts nothing twice', async () => {
@@ -238,4 +303,3 @@ describe('verify on memory stores', () => {
     expect(report.different.keys.map((k) => k.keyId)).toEqual([keyId(1), keyId(2)]);
   });
 });
-

@@ -36,7 +36,9 @@ export async function listFleet(ctx: CliContext, now = Date.now()): Promise<Flee
   const m = ctx.spec.name;
   const state = await ctx.control.getState(m);
   const version = state?.version ?? 0;
-  const instances = (await ctx.control.instances(m, new Date(0))).sort((a, b) => b.lastSeen.getTime() - a.lastSeen.getTime() || (a.instanceId < b.instanceId ? -1 : 1));
+  const instances = (await ctx.control.instances(m, new Date(0))).sort(
+    (a, b) => b.lastSeen.getTime() - a.lastSeen.getTime() || (a.instanceId < b.instanceId ? -1 : 1),
+  );
   return {
     migration: m,
     version,
@@ -64,12 +66,18 @@ export function age(ms: number): string {
 }
 
 export function formatFleet(f: FleetList): string {
-  const lines = [`${color.bold(f.migration)}  ${f.instances.length} instance(s) with a heartbeat on record (phase version ${f.version})`];
+  const lines = [
+    `${color.bold(f.migration)}  ${f.instances.length} instance(s) with a heartbeat on record (phase version ${f.version})`,
+  ];
   if (f.instances.length === 0) return lines.join('\n');
   lines.push(`  ${['INSTANCE', 'HOST', 'PID', 'VERSION', 'LAST HEARTBEAT'].join('  ')}`);
   for (const i of f.instances) {
-    const version = i.acknowledged ? `${i.phaseVersion} ${color.green('✓')}` : `${i.phaseVersion} ${color.red('behind')}`;
-    lines.push(`  ${[i.instanceId, i.host, i.pid === null ? '-' : String(i.pid), version, `${age(i.lastSeenMsAgo)} ago`].join('  ')}`);
+    const version = i.acknowledged
+      ? `${i.phaseVersion} ${color.green('✓')}`
+      : `${i.phaseVersion} ${color.red('behind')}`;
+    lines.push(
+      `  ${[i.instanceId, i.host, i.pid === null ? '-' : String(i.pid), version, `${age(i.lastSeenMsAgo)} ago`].join('  ')}`,
+    );
   }
   return lines.join('\n');
 }
@@ -88,14 +96,32 @@ export interface Eviction {
  * for an instance with no heartbeat on record. A process still running shows
  * up again with its next heartbeat.
  */
-export async function evictInstance(ctx: CliContext, instanceId: string, o: OperatorOptions & { readonly reason?: string }, now = Date.now()): Promise<Eviction> {
+export async function evictInstance(
+  ctx: CliContext,
+  instanceId: string,
+  o: OperatorOptions & { readonly reason?: string },
+  now = Date.now(),
+): Promise<Eviction> {
   const reason = o.reason?.trim() ?? '';
-  if (reason === '') throw new MidairError('INVALID_ARGUMENT', 'fleet evict needs --reason "<why>": the reason goes to the audit log; nothing changed');
+  if (reason === '')
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      'fleet evict needs --reason "<why>": the reason goes to the audit log; nothing changed',
+    );
   const m = ctx.spec.name;
   const found = (await ctx.control.instances(m, new Date(0))).find((i) => i.instanceId === instanceId);
-  if (!found) throw new MidairError('INVALID_ARGUMENT', `fleet evict: migration ${m} has no instance "${instanceId}" on record; nothing changed. \`midair fleet list\` shows them.`);
+  if (!found)
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `fleet evict: migration ${m} has no instance "${instanceId}" on record; nothing changed. \`midair fleet list\` shows them.`,
+    );
   await ctx.control.removeInstance(m, instanceId);
-  await ctx.control.appendAudit(m, { actor: cliActor(o.actor), action: 'evict', reason: `${reason} [evicted ${instanceId}]`, forced: false });
+  await ctx.control.appendAudit(m, {
+    actor: cliActor(o.actor),
+    action: 'evict',
+    reason: `${reason} [evicted ${instanceId}]`,
+    forced: false,
+  });
   return { migration: m, instanceId, host: found.host, lastSeenMsAgo: Math.max(0, now - found.lastSeen.getTime()) };
 }
 

@@ -47,7 +47,18 @@ const JSON_TEMPLATE = {
   control: 'sqlite:midair-control.db',
   migrations: {
     users: {
-      old: { env: 'OLD_DATABASE_URL', mapping: { key: 'id', tables: [{ table: 'users', columns: { id: 'bigint', email: 'text', name: 'text', updatedAt: 'timestamptz:updated_at' } }] } },
+      old: {
+        env: 'OLD_DATABASE_URL',
+        mapping: {
+          key: 'id',
+          tables: [
+            {
+              table: 'users',
+              columns: { id: 'bigint', email: 'text', name: 'text', updatedAt: 'timestamptz:updated_at' },
+            },
+          ],
+        },
+      },
       new: {
         env: 'NEW_DATABASE_URL',
         mapping: {
@@ -66,7 +77,8 @@ const JSON_TEMPLATE = {
 /** `midair init`: writes a config to start from; never overwrites one without `--force`. */
 export function init(cwd: string, format: 'ts' | 'json', force: boolean): { path: string } {
   const path = join(cwd, format === 'ts' ? 'midair.config.ts' : 'midair.config.json');
-  if (existsSync(path) && !force) throw new MidairError('INVALID_ARGUMENT', `${path} exists; pass --force to overwrite it`);
+  if (existsSync(path) && !force)
+    throw new MidairError('INVALID_ARGUMENT', `${path} exists; pass --force to overwrite it`);
   writeFileSync(path, format === 'ts' ? TS_TEMPLATE : `${JSON.stringify(JSON_TEMPLATE, null, 2)}\n`);
   return { path };
 }

@@ -2,7 +2,13 @@ import { createInterface } from 'node:readline/promises';
 import type { PhaseState } from '../../control/control-store.js';
 import { MidairError } from '../../core/errors.js';
 import { INITIAL_SETTING } from '../../control/memory-control-store.js';
-import { advanceTarget, passGates, rampChange, rollbackResyncs, rollbackTarget } from '../../migration/operator-rules.js';
+import {
+  advanceTarget,
+  passGates,
+  rampChange,
+  rollbackResyncs,
+  rollbackTarget,
+} from '../../migration/operator-rules.js';
 import type { VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
 
@@ -23,7 +29,8 @@ export interface PhaseChange {
 }
 
 function reasonOf(options: PhaseOptions, fallback: string): string {
-  if (options.force && !options.reason) throw new MidairError('INVALID_ARGUMENT', '--force needs --reason "<why>": the reason goes to the audit log');
+  if (options.force && !options.reason)
+    throw new MidairError('INVALID_ARGUMENT', '--force needs --reason "<why>": the reason goes to the audit log');
   return options.reason ?? fallback;
 }
 
@@ -36,7 +43,8 @@ async function confirm(question: string, yes: boolean | undefined): Promise<void
   const rl = createInterface({ input: process.stdin, output: process.stdout });
   try {
     const answer = await rl.question(`${question} Type "yes" to go on: `);
-    if (answer.trim().toLowerCase() !== 'yes') throw new MidairError('INVALID_ARGUMENT', 'not confirmed; nothing changed');
+    if (answer.trim().toLowerCase() !== 'yes')
+      throw new MidairError('INVALID_ARGUMENT', 'not confirmed; nothing changed');
   } finally {
     rl.close();
   }
@@ -59,19 +67,32 @@ export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
   const from = await current(ctx);
   const to = advanceTarget(ctx.spec.name, from.phase);
   const reason = reasonOf(o, `midair phase advance to ${to}`);
-  if (to === 'new-primary') await confirm(`Entering new-primary makes new authoritative: this is the point of no return without a re-sync of old.`, o.yes);
-  if (to === 'complete') await confirm(`Entering complete stops every write to old: after it there is no rollback.`, o.yes);
+  if (to === 'new-primary')
+    await confirm(
+      `Entering new-primary makes new authoritative: this is the point of no return without a re-sync of old.`,
+      o.yes,
+    );
+  if (to === 'complete')
+    await confirm(`Entering complete stops every write to old: after it there is no rollback.`, o.yes);
   // A blocked gate writes nothing either: the gates are read before anything is prepared (with nothing recorded yet,
   // version 0, there are no facts to read; the library checks the gates once the state exists).
-  if (from.version > 0 && !o.force) passGates(ctx.spec.name, to, await ctx.migration.gates(to, ctx.thresholds), { reason });
+  if (from.version > 0 && !o.force)
+    passGates(ctx.spec.name, to, await ctx.migration.gates(to, ctx.thresholds), { reason });
   await ctx.prepareWrites();
-  const state = await ctx.migration.advance({ reason, force: o.force ?? false, gated: ctx.thresholds, actor: o.actor, ...(o.ramp === undefined ? {} : { rampPercent: o.ramp }) });
+  const state = await ctx.migration.advance({
+    reason,
+    force: o.force ?? false,
+    gated: ctx.thresholds,
+    actor: o.actor,
+    ...(o.ramp === undefined ? {} : { rampPercent: o.ramp }),
+  });
   return change(from, state, o.force ?? false);
 }
 
 /** `midair phase set --ramp N`: the share of keys read from new (refused, with nothing written, outside ramp). */
 export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseChange> {
-  if (o.ramp === undefined) throw new MidairError('INVALID_ARGUMENT', 'phase set needs --ramp <percent>, e.g. --ramp 50');
+  if (o.ramp === undefined)
+    throw new MidairError('INVALID_ARGUMENT', 'phase set needs --ramp <percent>, e.g. --ramp 50');
   const from = await current(ctx);
   rampChange(ctx.spec.name, from, o.ramp); // refused outside ramp (or for a bad percentage) before anything is written
   const reason = reasonOf(o, `midair phase set --ramp ${o.ramp}`);
@@ -96,6 +117,11 @@ export async function rollback(ctx: CliContext, o: PhaseOptions, onResync?: () =
   await ctx.prepareWrites();
   // The library re-syncs old from new where it must (leaving new-primary: before the switch; leaving old-read-only: right after).
   if (rollbackResyncs(from.phase)) onResync?.();
-  const state = await ctx.migration.rollback({ reason, force: o.force ?? false, actor: o.actor, resync: { ...(ctx.spec.verify ?? {}) } });
+  const state = await ctx.migration.rollback({
+    reason,
+    force: o.force ?? false,
+    actor: o.actor,
+    resync: { ...(ctx.spec.verify ?? {}) },
+  });
   return change(from, state, o.force ?? false, state.resync);
 }

@@ -30,7 +30,12 @@ const at = (phase: Phase, reached: Phase): boolean => PHASES.indexOf(reached) >=
  * reads, cutover, validation, rollback — for this migration, every item
  * checked against the real state.
  */
-export function buildPlan(name: string, f: MigrationFacts, counts: { old: number; new: number }, t: GateThresholds): Plan {
+export function buildPlan(
+  name: string,
+  f: MigrationFacts,
+  counts: { old: number; new: number },
+  t: GateThresholds,
+): Plan {
   const phase = f.state.phase;
   const gate = (g: Parameters<typeof checkGate>[0], item: string, from: Phase): PlanItem => {
     const c = checkGate(g, f, t);
@@ -39,7 +44,14 @@ export function buildPlan(name: string, f: MigrationFacts, counts: { old: number
   const phaseItems = PHASES.map((p): PlanItem => {
     const rules = PHASE_RULES[p];
     const what = `${p}: writes ${rules.authoritative}${rules.secondWrite ? ' then the other' : ''}, reads ${rules.readsNew === 'never' ? 'old' : rules.readsNew === 'ramped' ? 'new for a share of keys' : 'new'}`;
-    return { item: what, state: PHASES.indexOf(p) < PHASES.indexOf(phase) ? 'done' : p === phase ? 'done' : 'pending', figure: p === phase ? `current (version ${f.state.version}${p === 'ramp' ? `, ${f.state.rampPercent} %` : ''})` : undefined };
+    return {
+      item: what,
+      state: PHASES.indexOf(p) < PHASES.indexOf(phase) ? 'done' : p === phase ? 'done' : 'pending',
+      figure:
+        p === phase
+          ? `current (version ${f.state.version}${p === 'ramp' ? `, ${f.state.rampPercent} %` : ''})`
+          : undefined,
+    };
   });
   const rollbackWindow = checkGate('rollback-window', f, t);
   return {
@@ -50,31 +62,56 @@ export function buildPlan(name: string, f: MigrationFacts, counts: { old: number
       {
         title: 'Backfill',
         items: [
-          { item: 'dual writes on before copying (fleet acknowledged dual-write)', state: at('dual-write', phase) ? 'done' : 'pending' },
+          {
+            item: 'dual writes on before copying (fleet acknowledged dual-write)',
+            state: at('dual-write', phase) ? 'done' : 'pending',
+          },
           gate('backfill', 'backfill complete: every key copied, then keys old no longer has pruned', 'shadow-read'),
-          { item: 'no dead letters left', state: f.deadLetters === 0 ? (f.backfill.started ? 'done' : 'pending') : 'failed', figure: `${f.deadLetters} dead letter(s)` },
+          {
+            item: 'no dead letters left',
+            state: f.deadLetters === 0 ? (f.backfill.started ? 'done' : 'pending') : 'failed',
+            figure: `${f.deadLetters} dead letter(s)`,
+          },
         ],
       },
       {
         title: 'Shadow reads',
         items: [
-          { item: 'shadow reads compare old and new off the hot path', state: at('shadow-read', phase) ? 'done' : 'pending' },
-          gate('shadow', `mismatch rate within ${((t.maxMismatchRate ?? 0.001) * 100).toFixed(2)} % over at least ${t.minComparisons ?? 1000} comparisons`, 'shadow-read'),
+          {
+            item: 'shadow reads compare old and new off the hot path',
+            state: at('shadow-read', phase) ? 'done' : 'pending',
+          },
+          gate(
+            'shadow',
+            `mismatch rate within ${((t.maxMismatchRate ?? 0.001) * 100).toFixed(2)} % over at least ${t.minComparisons ?? 1000} comparisons`,
+            'shadow-read',
+          ),
         ],
       },
       {
         title: 'Cutover',
         items: [
-          { item: 'ramp reads to new: 10 → 50 → 100 %', state: at('new-primary', phase) ? 'done' : 'pending', figure: phase === 'ramp' ? `at ${f.state.rampPercent} %` : undefined },
+          {
+            item: 'ramp reads to new: 10 → 50 → 100 %',
+            state: at('new-primary', phase) ? 'done' : 'pending',
+            figure: phase === 'ramp' ? `at ${f.state.rampPercent} %` : undefined,
+          },
           gate('fleet', 'every live instance on the current phase', 'dual-write'),
           gate('repairs', 'repair queue drained', 'dual-write'),
-          { item: 'new becomes authoritative (writes freeze briefly and the repair queue drains)', state: at('new-primary', phase) ? 'done' : 'pending' },
+          {
+            item: 'new becomes authoritative (writes freeze briefly and the repair queue drains)',
+            state: at('new-primary', phase) ? 'done' : 'pending',
+          },
         ],
       },
       {
         title: 'Validation',
         items: [
-          { item: 'row counts match', state: counts.old === counts.new ? 'done' : at('old-read-only', phase) ? 'pending' : 'failed', figure: `old ${counts.old}, new ${counts.new}` },
+          {
+            item: 'row counts match',
+            state: counts.old === counts.new ? 'done' : at('old-read-only', phase) ? 'pending' : 'failed',
+            figure: `old ${counts.old}, new ${counts.new}`,
+          },
           gate('verification', 'full verification clean (hashes in each database, differing keys named)', 'ramp'),
         ],
       },
@@ -89,7 +126,11 @@ export function buildPlan(name: string, f: MigrationFacts, counts: { old: number
                 : '`midair phase rollback` goes back one phase at once: old is authoritative, nothing to copy back',
             state: at('complete', phase) ? 'failed' : 'done',
           },
-          { item: 'rollback window before complete', state: rollbackWindow.ok ? 'done' : 'pending', figure: rollbackWindow.detail },
+          {
+            item: 'rollback window before complete',
+            state: rollbackWindow.ok ? 'done' : 'pending',
+            figure: rollbackWindow.detail,
+          },
         ],
       },
     ],

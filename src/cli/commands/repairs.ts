@@ -50,7 +50,9 @@ export function cliActor(actor?: string): string {
 
 /** A short list of keys for an audit reason or a message: the operator's own input, at most `max` of it. */
 export function keyList(keyIds: readonly string[], max = 10): string {
-  return keyIds.length <= max ? keyIds.join(', ') : `${keyIds.slice(0, max).join(', ')} and ${keyIds.length - max} more`;
+  return keyIds.length <= max
+    ? keyIds.join(', ')
+    : `${keyIds.slice(0, max).join(', ')} and ${keyIds.length - max} more`;
 }
 
 /** `midair repairs list`: pending and parked repairs, with counts. */
@@ -60,7 +62,19 @@ export async function listRepairs(ctx: CliContext, limit = 100): Promise<Repairs
   const rows: RepairRow[] = [];
   for (const direction of REPAIR_DIRECTIONS) {
     for (const e of await ctx.control.peekRepairs(m, direction, limit)) {
-      rows.push({ state: 'pending', direction, keyId: e.keyId, reason: e.reason, attempts: e.attempts, store: into(direction), code: null, constraint: null, message: null, since: e.enqueuedAt.toISOString(), dueInMs: e.delayMs ?? 0 });
+      rows.push({
+        state: 'pending',
+        direction,
+        keyId: e.keyId,
+        reason: e.reason,
+        attempts: e.attempts,
+        store: into(direction),
+        code: null,
+        constraint: null,
+        message: null,
+        since: e.enqueuedAt.toISOString(),
+        dueInMs: e.delayMs ?? 0,
+      });
     }
   }
   for (const p of await ctx.control.parkedRepairs(m, { limit })) {
@@ -78,7 +92,12 @@ export async function listRepairs(ctx: CliContext, limit = 100): Promise<Repairs
       dueInMs: null,
     });
   }
-  return { migration: m, pending: await ctx.control.repairDepth(m), parked: await ctx.control.parkedCount(m), repairs: rows };
+  return {
+    migration: m,
+    pending: await ctx.control.repairDepth(m),
+    parked: await ctx.control.parkedCount(m),
+    repairs: rows,
+  };
 }
 
 export function formatRepairs(r: RepairsList): string {
@@ -87,12 +106,22 @@ export function formatRepairs(r: RepairsList): string {
   if (shown === 0) return lines.join('\n');
   lines.push(`  ${['STATE', 'KEY', 'DIRECTION', 'REASON', 'ATTEMPTS', 'STORE', 'CONSTRAINT'].join('  ')}`);
   for (const x of r.repairs) {
-    const state = x.state === 'parked' ? color.yellow('parked ') : x.dueInMs ? `due in ${Math.ceil(x.dueInMs / 1000)} s` : 'pending';
-    lines.push(`  ${[state, x.keyId, x.direction, x.state === 'parked' ? `${x.reason} → ${x.code ?? ''}` : x.reason, String(x.attempts), x.store, x.constraint ?? '-'].join('  ')}`);
+    const state =
+      x.state === 'parked'
+        ? color.yellow('parked ')
+        : x.dueInMs
+          ? `due in ${Math.ceil(x.dueInMs / 1000)} s`
+          : 'pending';
+    lines.push(
+      `  ${[state, x.keyId, x.direction, x.state === 'parked' ? `${x.reason} → ${x.code ?? ''}` : x.reason, String(x.attempts), x.store, x.constraint ?? '-'].join('  ')}`,
+    );
     if (x.message) lines.push(`      ${color.dim(x.message)}`);
   }
   if (shown < r.pending + r.parked) lines.push(color.dim(`  (${shown} of ${r.pending + r.parked} shown)`));
-  if (r.parked > 0) lines.push(`  retry with \`midair repairs retry <key>… | --all\`; accept with \`midair repairs resolve <key>… --reason "…"\``);
+  if (r.parked > 0)
+    lines.push(
+      `  retry with \`midair repairs retry <key>… | --all\`; accept with \`midair repairs resolve <key>… --reason "…"\``,
+    );
   return lines.join('\n');
 }
 
@@ -110,33 +139,64 @@ async function parkedKeys(ctx: CliContext, keyIds: readonly string[], command: s
   const parked = new Set((await ctx.control.parkedRepairs(ctx.spec.name)).map((p) => p.keyId));
   const unknown = wanted.filter((k) => !parked.has(k));
   if (unknown.length > 0) {
-    throw new MidairError('INVALID_ARGUMENT', `${command}: ${unknown.length} of the keys given ${unknown.length === 1 ? 'is' : 'are'} not parked (${keyList(unknown)}); nothing changed. \`midair repairs list\` shows the parked ones.`);
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `${command}: ${unknown.length} of the keys given ${unknown.length === 1 ? 'is' : 'are'} not parked (${keyList(unknown)}); nothing changed. \`midair repairs list\` shows the parked ones.`,
+    );
   }
   return wanted;
 }
 
 /** `midair repairs retry [keys…|--all]`: parked repairs back in the queue, due at once; audited `repair-retry`. */
-export async function retryRepairs(ctx: CliContext, keyIds: readonly string[], o: OperatorOptions & { readonly all?: boolean; readonly reason?: string }): Promise<RepairsChange> {
-  if (o.all === true && keyIds.length > 0) throw new MidairError('INVALID_ARGUMENT', 'repairs retry: give key ids or --all, not both; nothing changed');
-  if (o.all !== true && keyIds.length === 0) throw new MidairError('INVALID_ARGUMENT', 'repairs retry: give the key ids to retry, or --all; nothing changed');
+export async function retryRepairs(
+  ctx: CliContext,
+  keyIds: readonly string[],
+  o: OperatorOptions & { readonly all?: boolean; readonly reason?: string },
+): Promise<RepairsChange> {
+  if (o.all === true && keyIds.length > 0)
+    throw new MidairError('INVALID_ARGUMENT', 'repairs retry: give key ids or --all, not both; nothing changed');
+  if (o.all !== true && keyIds.length === 0)
+    throw new MidairError('INVALID_ARGUMENT', 'repairs retry: give the key ids to retry, or --all; nothing changed');
   const m = ctx.spec.name;
-  const keys = o.all === true ? [...new Set((await ctx.control.parkedRepairs(m)).map((p) => p.keyId))] : await parkedKeys(ctx, keyIds, 'repairs retry');
+  const keys =
+    o.all === true
+      ? [...new Set((await ctx.control.parkedRepairs(m)).map((p) => p.keyId))]
+      : await parkedKeys(ctx, keyIds, 'repairs retry');
   if (keys.length === 0) return { migration: m, action: 'repair-retry', count: 0, keyIds: [] };
   const count = await ctx.control.retryParked(m, keys);
   const why = o.reason ?? 'midair repairs retry';
-  await ctx.control.appendAudit(m, { actor: cliActor(o.actor), action: 'repair-retry', reason: `${why} [retried ${keyList(keys)}]`, forced: false });
+  await ctx.control.appendAudit(m, {
+    actor: cliActor(o.actor),
+    action: 'repair-retry',
+    reason: `${why} [retried ${keyList(keys)}]`,
+    forced: false,
+  });
   return { migration: m, action: 'repair-retry', count, keyIds: keys };
 }
 
 /** `midair repairs resolve <keys…> --reason "…"`: the operator accepts parked repairs as they are; audited `repair-resolve`. */
-export async function resolveRepairs(ctx: CliContext, keyIds: readonly string[], o: OperatorOptions & { readonly reason?: string }): Promise<RepairsChange> {
-  if (keyIds.length === 0) throw new MidairError('INVALID_ARGUMENT', 'repairs resolve: give the key ids to resolve; nothing changed');
+export async function resolveRepairs(
+  ctx: CliContext,
+  keyIds: readonly string[],
+  o: OperatorOptions & { readonly reason?: string },
+): Promise<RepairsChange> {
+  if (keyIds.length === 0)
+    throw new MidairError('INVALID_ARGUMENT', 'repairs resolve: give the key ids to resolve; nothing changed');
   const reason = o.reason?.trim() ?? '';
-  if (reason === '') throw new MidairError('INVALID_ARGUMENT', 'repairs resolve needs --reason "<why>": the reason goes to the audit log; nothing changed');
+  if (reason === '')
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      'repairs resolve needs --reason "<why>": the reason goes to the audit log; nothing changed',
+    );
   const keys = await parkedKeys(ctx, keyIds, 'repairs resolve');
   const m = ctx.spec.name;
   const count = await ctx.control.resolveParked(m, keys);
-  await ctx.control.appendAudit(m, { actor: cliActor(o.actor), action: 'repair-resolve', reason: `${reason} [resolved ${keyList(keys)}]`, forced: false });
+  await ctx.control.appendAudit(m, {
+    actor: cliActor(o.actor),
+    action: 'repair-resolve',
+    reason: `${reason} [resolved ${keyList(keys)}]`,
+    forced: false,
+  });
   return { migration: m, action: 'repair-resolve', count, keyIds: keys };
 }
 

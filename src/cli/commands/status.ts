@@ -1,6 +1,12 @@
 import { INITIAL_SETTING } from '../../control/memory-control-store.js';
 import { errorSummary } from '../../core/errors.js';
-import { checkGates, describeInstance, GATES_INTO, type GateCheck, type MigrationFacts } from '../../migration/gates.js';
+import {
+  checkGates,
+  describeInstance,
+  GATES_INTO,
+  type GateCheck,
+  type MigrationFacts,
+} from '../../migration/gates.js';
 import { nextPhase, PHASES, PHASE_RULES, type Phase } from '../../core/phases.js';
 import type { CliContext } from '../context.js';
 import { createdBySetup } from '../schema-guard.js';
@@ -25,8 +31,20 @@ export interface StatusReport {
   readonly strict: boolean;
   readonly writesPaused: boolean;
   readonly authoritative: 'old' | 'new';
-  readonly instances: readonly { readonly instanceId: string; readonly host: string; readonly phaseVersion: number; readonly acknowledged: boolean; readonly lastSeenMsAgo: number; readonly description: string }[];
-  readonly backfill: { readonly complete: boolean; readonly started: boolean; readonly ranges: number; readonly rangesComplete: number };
+  readonly instances: readonly {
+    readonly instanceId: string;
+    readonly host: string;
+    readonly phaseVersion: number;
+    readonly acknowledged: boolean;
+    readonly lastSeenMsAgo: number;
+    readonly description: string;
+  }[];
+  readonly backfill: {
+    readonly complete: boolean;
+    readonly started: boolean;
+    readonly ranges: number;
+    readonly rangesComplete: number;
+  };
   readonly repairQueue: number;
   readonly parkedRepairs: number;
   readonly deadLetters: number;
@@ -37,7 +55,16 @@ export interface StatusReport {
   readonly next: Phase | null;
   readonly gates: readonly GateCheck[];
   /** The newest audit entries: who changed what, when, why, forced or not. */
-  readonly recentChanges: readonly { readonly at: string; readonly actor: string; readonly action: string; readonly from: string | null; readonly to: string; readonly version: number; readonly forced: boolean; readonly reason: string }[];
+  readonly recentChanges: readonly {
+    readonly at: string;
+    readonly actor: string;
+    readonly action: string;
+    readonly from: string | null;
+    readonly to: string;
+    readonly version: number;
+    readonly forced: boolean;
+    readonly reason: string;
+  }[];
 }
 
 /** The facts of a migration nothing has run for yet (no state in the control store): old-only, nothing copied. */
@@ -59,7 +86,9 @@ function freshFacts(ctx: CliContext): MigrationFacts {
 
 /** The gates' facts, or those of a migration not started yet. Reads only. */
 export async function factsOf(ctx: CliContext): Promise<{ facts: MigrationFacts; started: boolean }> {
-  return (await ctx.state()) ? { facts: await ctx.migration.facts(), started: true } : { facts: freshFacts(ctx), started: false };
+  return (await ctx.state())
+    ? { facts: await ctx.migration.facts(), started: true }
+    : { facts: freshFacts(ctx), started: false };
 }
 
 async function reach(ctx: CliContext, side: 'old' | 'new'): Promise<Reachability> {
@@ -126,9 +155,13 @@ export async function status(ctx: CliContext): Promise<{ report: StatusReport; f
 }
 
 export function formatStatus(r: StatusReport): string {
-  const phases = PHASES.map((p) => (p === r.phase ? color.bold(color.cyan(`[${p}${p === 'ramp' ? ` ${r.rampPercent} %` : ''}]`)) : color.dim(p))).join(' → ');
+  const phases = PHASES.map((p) =>
+    p === r.phase ? color.bold(color.cyan(`[${p}${p === 'ramp' ? ` ${r.rampPercent} %` : ''}]`)) : color.dim(p),
+  ).join(' → ');
   const store = (x: Reachability): string =>
-    x.reachable ? `reachable${x.errors ? color.red(`, ${x.errors} schema error(s)`) : ''}${x.warnings ? `, ${x.warnings} warning(s)` : ''} (\`midair check\`)` : color.red(`unreachable: ${x.error?.code ?? 'UNKNOWN'}: ${x.error?.message ?? ''}`);
+    x.reachable
+      ? `reachable${x.errors ? color.red(`, ${x.errors} schema error(s)`) : ''}${x.warnings ? `, ${x.warnings} warning(s)` : ''} (\`midair check\`)`
+      : color.red(`unreachable: ${x.error?.code ?? 'UNKNOWN'}: ${x.error?.message ?? ''}`);
   const lines = [
     `${color.bold(r.migration)}  phase ${r.phase}${r.started ? ` (version ${r.version})` : ', not started: nothing recorded in the control store yet'}, ${r.authoritative} is authoritative${r.strict ? ', strict dual writes' : ''}${r.writesPaused ? color.yellow(', writes paused for a cutover') : ''}`,
     `  old        ${store(r.stores.old)}`,
@@ -140,10 +173,16 @@ export function formatStatus(r: StatusReport): string {
     `  verified   ${r.lastVerification ? `${r.lastVerification.status} (${r.lastVerification.mode}, ${r.lastVerification.at}, in ${r.lastVerification.phase}): ${r.lastVerification.missing} missing, ${r.lastVerification.extra} extra, ${r.lastVerification.different} different` : 'never'}`,
     `  shadow     ${r.shadow.comparisons} comparisons, ${r.shadow.mismatches} mismatches in this phase`,
   ];
-  if (r.factsResetAt) lines.push(`  reset      back in old-only at ${r.factsResetAt}: backfill and verification from before it no longer count`);
+  if (r.factsResetAt)
+    lines.push(
+      `  reset      back in old-only at ${r.factsResetAt}: backfill and verification from before it no longer count`,
+    );
   if (r.recentChanges.length > 0) {
     lines.push('  recent changes:');
-    for (const c of r.recentChanges) lines.push(`    ${c.at} ${c.actor} ${c.action} ${c.from ?? '-'} → ${c.to}${c.forced ? color.yellow(' FORCED') : ''}: ${c.reason}`);
+    for (const c of r.recentChanges)
+      lines.push(
+        `    ${c.at} ${c.actor} ${c.action} ${c.from ?? '-'} → ${c.to}${c.forced ? color.yellow(' FORCED') : ''}: ${c.reason}`,
+      );
   }
   if (r.next) {
     lines.push(`  gates into ${r.next}:`);
@@ -154,6 +193,13 @@ export function formatStatus(r: StatusReport): string {
 }
 
 /** Every gate of every phase still ahead, for the plan. */
-export function gatesAhead(phase: Phase, facts: MigrationFacts, thresholds: CliContext['thresholds']): { phase: Phase; gates: GateCheck[] }[] {
-  return PHASES.slice(PHASES.indexOf(phase) + 1).map((p) => ({ phase: p, gates: GATES_INTO[p].length > 0 ? checkGates(p, facts, thresholds) : [] }));
+export function gatesAhead(
+  phase: Phase,
+  facts: MigrationFacts,
+  thresholds: CliContext['thresholds'],
+): { phase: Phase; gates: GateCheck[] }[] {
+  return PHASES.slice(PHASES.indexOf(phase) + 1).map((p) => ({
+    phase: p,
+    gates: GATES_INTO[p].length > 0 ? checkGates(p, facts, thresholds) : [],
+  }));
 }

@@ -22,7 +22,8 @@ export async function checkKeys(ctx: CliContext): Promise<void> {
   try {
     await ctx.migration.checkKeys(ctx.keyMappings);
   } catch (err) {
-    if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH') throw new MidairError('CONFIG', err.message, { cause: err, details: err.details });
+    if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH')
+      throw new MidairError('CONFIG', err.message, { cause: err, details: err.details });
     throw err;
   }
 }
@@ -51,7 +52,9 @@ export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): 
     return await run({
       ...(cfg.chunkSize === undefined ? {} : { chunkSize: cfg.chunkSize }),
       ...((o.workers ?? cfg.workers) === undefined ? {} : { workers: o.workers ?? cfg.workers }),
-      ...((o.maxRowsPerSecond ?? cfg.maxRowsPerSecond) === undefined ? {} : { maxRowsPerSecond: o.maxRowsPerSecond ?? cfg.maxRowsPerSecond }),
+      ...((o.maxRowsPerSecond ?? cfg.maxRowsPerSecond) === undefined
+        ? {}
+        : { maxRowsPerSecond: o.maxRowsPerSecond ?? cfg.maxRowsPerSecond }),
       ...(o.restart ? { restart: true } : {}),
       ...(o.allowDeletes ? { allowDeletes: true } : {}),
       ...(o.maxDeleteShare === undefined ? {} : { maxDeleteShare: o.maxDeleteShare }),
@@ -70,7 +73,10 @@ export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): 
 }
 
 export function formatBackfill(r: BackfillResult, label = 'backfill'): string {
-  const status = r.status === 'complete-with-dead-letters' ? `complete with ${r.deadLettersPending ?? r.deadLetters} dead letters (\`midair dead-letters list\`)` : r.status;
+  const status =
+    r.status === 'complete-with-dead-letters'
+      ? `complete with ${r.deadLettersPending ?? r.deadLetters} dead letters (\`midair dead-letters list\`)`
+      : r.status;
   const head = `${label}: ${status} in ${r.durationMs} ms — ${r.rowsRead} rows read in ${r.chunks} chunks, ${r.inserted} inserted, ${r.updated} updated, ${r.deleted} deleted, ${r.deadLetters} dead letters`;
   return r.error ? `${head}\n  error ${r.error.code}: ${r.error.message}` : head;
 }
