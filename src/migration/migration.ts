@@ -5,14 +5,9 @@ import type { Phase } from '../core/phases.js';
 import type { BackfillControl, BackfillOptions, BackfillResult, KeyMappings } from '../backfill/backfill.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
 import { processInstanceId } from '../core/instance-id.js';
-import { AutoHalt } from './auto-halt.js';
-import { Background } from './background.js';
 import { TypedEvents, type MigrationEventName, type MigrationEvents } from './events.js';
 import { raiseFences } from './fencing.js';
 import type { GateCheck, GateThresholds, MigrationFacts } from './gates.js';
-import { Jobs, type RepairOptions } from './jobs.js';
-import { Lifecycle } from './lifecycle.js';
-import { Operator } from './operator.js';
 import {
   defaultActor,
   newStats,
@@ -23,14 +18,10 @@ import {
   type Settings,
   type TransitionOptions,
 } from './options.js';
-import { PhaseFollower } from './phase-follower.js';
+import { assemblePieces, type Pieces } from './pieces.js';
 import { createPorts } from './ports.js';
-import { RepairTick } from './repair-tick.js';
-import { Repairer } from './repairer.js';
+import type { RepairOptions } from './jobs.js';
 import { createRepository, type Repository } from './repository.js';
-import { ShadowComparator } from './shadow-comparator.js';
-import { Transitions } from './transitions.js';
-import { InFlight, WriteTickets } from './write-tickets.js';
 
 export type {
   AutoHaltOptions,
@@ -47,7 +38,8 @@ export type {
  *
  * The work is done by its pieces (docs/decisions/0010): the phase follower,
  * write tickets, the repairer and its tick, the shadow comparator, auto-halt,
- * the operator (phase changes) and the jobs; this class wires them up.
+ * the operator (phase changes) and the jobs, assembled in `pieces.ts`; this
+ * class holds them and keeps the public methods.
  */
 export class Migration<K extends Key, E extends object> {
   readonly name: string;
@@ -58,125 +50,45 @@ export class Migration<K extends Key, E extends object> {
   readonly #events = new TypedEvents();
   readonly #actor: string;
   readonly #host = hostname();
-  readonly #life: Lifecycle;
-  readonly #background: Background;
-  readonly #repairer: Repairer<K, E>;
-  readonly #halt: AutoHalt;
-  readonly #shadow: ShadowComparator<K, E>;
-  readonly #follower: PhaseFollower;
-  readonly #tickets: WriteTickets;
-  readonly #operator: Operator<K, E>;
-  readonly #jobs: Jobs<K, E>;
-  readonly #repairTick: RepairTick<K, E>;
+  readonly #p: Pieces<K, E>;
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: (() => Promise<void>) | undefined;
   #repository: Repository<K, E> | undefined;
 
   constructor(options: MigrationOptions<K, E>) {
-    const o = (this.#o = resolveOptions(options));
+    this.#o = resolveOptions(options);
     this.name = options.name;
-    const control = (this.#control = options.control);
+    this.#control = options.control;
     this.instanceId = options.instanceId ?? processInstanceId();
     this.#actor = options.actor ?? defaultActor(this.#host);
-    const { name, instanceId, stats } = this;
-    const events = this.#events;
-    const actor = this.#actor;
-    this.#life = new Lifecycle(`migration ${name}`);
-    this.#background = new Background(events);
-    const track = (work: Promise<unknown>): void => this.#background.track(work);
-    this.#repairer = new Repairer(
-      {
-        name,
-        owner: instanceId,
-        control,
-        old: o.old,
-        new: o.new,
-        events,
-        timeoutMs: o.timeoutMs,
-        lateLandingMs: o.lateLandingMs ?? 60_000,
-        intentDelayMs: o.intentDelayMs ?? o.timeoutMs * 5,
-        now: () => Date.now(),
-        onRepaired: () => this.stats.repaired++,
-      },
-      o.repair,
-    );
-    const halt = (this.#halt = new AutoHalt({
-      options: o.autoHalt,
-      phase: () => this.#follower.known,
-      halt: async (from, to, reason) => this.#operator.halt(from, to, reason),
-      stats,
-      events,
-      track,
-    }));
-    this.#shadow = new ShadowComparator({
-      name,
-      instanceId,
-      control,
-      old: o.old,
-      new: o.new,
-      timeoutMs: o.timeoutMs,
-      shadow: o.shadow ?? {},
-      stats,
-      events,
-      halt,
-    });
-    const inFlight = new InFlight();
-    const { pollMs, instanceExpiryMs } = o;
-    const follower = (this.#follower = new PhaseFollower({
-      name,
-      instanceId,
+    this.#p = assemblePieces(this.#o, {
+      name: this.name,
+      instanceId: this.instanceId,
       host: this.#host,
-      control,
-      events,
-      life: this.#life,
-      pollMs,
-      instanceExpiryMs,
-      inFlight,
+      actor: this.#actor,
+      control: this.#control,
+      stats: this.stats,
+      events: this.#events,
       start: async () => this.start(),
-      onPhaseChange: () => halt.reset(),
-      afterRefresh: async () => this.#shadow.saveCounters(),
-    }));
-    this.#tickets = new WriteTickets({ name, pauseTimeoutMs: o.pauseTimeoutMs, follower, inFlight, stats });
-    const published = (state: PhaseState): void => {
-      if (this.#life.started) follower.apply(state);
-    };
-    const transitions = new Transitions({ settings: o, control, actor, events, repairer: this.#repairer, published });
-    this.#jobs = new Jobs({
-      settings: o,
-      control,
-      actor,
-      repairer: this.#repairer,
-      awaitFleet: async () => this.#operator.awaitFleet(),
-      current: () => follower.current(),
-      beginWrite: async () => this.#tickets.begin(),
     });
-    this.#operator = new Operator({
-      settings: o,
-      control,
-      instanceId,
-      events,
-      transitions,
-      verify: async (v) => this.#jobs.verify(v),
-    });
-    this.#repairTick = new RepairTick(this.#life, follower, this.#repairer, events);
   }
 
   /** Where this instance is in its life: `idle` (not started), `starting`, `running`, `closing`, `closed`. */
   get lifecycle(): string {
-    return this.#life.state;
+    return this.#p.life.state;
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
 
   /** Joins the fleet: reads (or creates) the phase, heartbeats, and starts polling and repairing. */
   async start(): Promise<this> {
-    if (!this.#life.begin()) {
-      await this.#life.running();
+    if (!this.#p.life.begin()) {
+      await this.#p.life.running();
       return this;
     }
     try {
       await this.#control.setup();
-      this.#follower.apply(await this.#control.init(this.name, this.#actor));
+      this.#p.follower.apply(await this.#control.init(this.name, this.#actor));
       // Each store's fence row exists before this instance writes, so every fenced write holds it (best effort: a store
       // that is down now is fenced from the first phase change on).
       await raiseFences(
@@ -187,23 +99,23 @@ export class Migration<K extends Key, E extends object> {
         this.#o.timeoutMs,
         (side, error) => this.#events.emit('error', { operation: `create the fence of ${side}`, error }),
       );
-      await this.#follower.refresh();
+      await this.#p.follower.refresh();
     } catch (error) {
-      this.#life.failedToStart(error);
+      this.#p.life.failedToStart(error);
       throw error;
     }
-    this.#life.ready();
+    this.#p.life.ready();
     this.#timers.push(
       setInterval(
         () =>
-          void this.#follower
+          void this.#p.follower
             .refresh()
             .catch((error: unknown) => this.#events.emit('error', { operation: 'poll', error })),
         this.#o.pollMs,
       ),
     );
     if (this.#o.repair?.enabled ?? true) {
-      this.#timers.push(setInterval(() => void this.#repairTick.tick(), this.#o.repair?.intervalMs ?? 500));
+      this.#timers.push(setInterval(() => void this.#p.repairTick.tick(), this.#o.repair?.intervalMs ?? 500));
     }
     for (const t of this.#timers) t.unref();
     // A pushed change (PostgreSQL NOTIFY) is picked up at once; polling stays as the fallback.
@@ -211,7 +123,7 @@ export class Migration<K extends Key, E extends object> {
       .subscribe?.(
         this.name,
         () =>
-          void this.#follower
+          void this.#p.follower
             .refresh()
             .catch((error: unknown) => this.#events.emit('error', { operation: 'refresh on notify', error })),
       )
@@ -228,22 +140,22 @@ export class Migration<K extends Key, E extends object> {
    * heartbeat — after which it never heartbeats again. Stores stay open.
    */
   async close(): Promise<void> {
-    const wasStarted = this.#life.started;
-    if (!this.#life.close()) return this.#life.closed();
+    const wasStarted = this.#p.life.started;
+    if (!this.#p.life.close()) return this.#p.life.closed();
     for (const t of this.#timers) clearInterval(t);
     await this.#unsubscribe?.().catch(() => undefined);
-    await this.#follower.refreshing?.catch(() => undefined);
+    await this.#p.follower.refreshing?.catch(() => undefined);
     await this.settle();
-    await this.#shadow.saveCounters(true).catch(() => undefined);
+    await this.#p.shadow.saveCounters(true).catch(() => undefined);
     if (wasStarted) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
-    this.#life.finish();
+    this.#p.life.finish();
   }
 
   /** Waits until background second writes, comparisons and lazy copies have settled. */
   async settle(): Promise<void> {
     for (;;) {
-      if (this.#background.size > 0) await this.#background.settled();
-      else if (this.#shadow.inFlight > 0) await this.#shadow.idle();
+      if (this.#p.background.size > 0) await this.#p.background.settled();
+      else if (this.#p.shadow.inFlight > 0) await this.#p.shadow.idle();
       else return;
     }
   }
@@ -261,11 +173,11 @@ export class Migration<K extends Key, E extends object> {
   #createRepository(): Repository<K, E> {
     const { stats } = this;
     const parts = {
-      follower: this.#follower,
-      tickets: this.#tickets,
-      halt: this.#halt,
-      comparator: this.#shadow,
-      background: this.#background,
+      follower: this.#p.follower,
+      tickets: this.#p.tickets,
+      halt: this.#p.halt,
+      comparator: this.#p.shadow,
+      background: this.#p.background,
     };
     return createRepository(
       createPorts({
@@ -281,24 +193,24 @@ export class Migration<K extends Key, E extends object> {
 
   /** The phase this instance serves with (as of its last refresh). */
   get state(): PhaseState {
-    return this.#follower.state;
+    return this.#p.follower.state;
   }
 
   // ── phase changes (the operator) ────────────────────────────────────────
 
   /** Moves to the next phase (into `ramp` at `rampPercent`, default 10). Waits for the fleet; crossing authority freezes writes briefly. */
   async advance(options: TransitionOptions & { readonly rampPercent?: number }): Promise<PhaseState> {
-    return this.#operator.advance(options);
+    return this.#p.operator.advance(options);
   }
 
   /** The facts the gates, `status` and `plan` read from the control store. */
   async facts(): Promise<MigrationFacts> {
-    return this.#operator.facts();
+    return this.#p.operator.facts();
   }
 
   /** The gates into `to` (default: the next phase), checked against the real state. */
   async gates(to?: Phase, thresholds: GateThresholds = {}): Promise<GateCheck[]> {
-    return this.#operator.gates(to, thresholds);
+    return this.#p.operator.gates(to, thresholds);
   }
 
   /**
@@ -312,17 +224,17 @@ export class Migration<K extends Key, E extends object> {
    * needs `force`). `complete` has no way back.
    */
   async rollback(options: TransitionOptions & { readonly resync?: VerifyOptions<E> | false }): Promise<RollbackResult> {
-    return this.#operator.rollback(options);
+    return this.#p.operator.rollback(options);
   }
 
   /** Changes the share of keys read from new, within `ramp`. */
   async setRamp(percent: number, options: TransitionOptions): Promise<PhaseState> {
-    return this.#operator.setRamp(percent, options);
+    return this.#p.operator.setRamp(percent, options);
   }
 
   /** Switches strict dual writes on or off for the whole fleet at once. */
   async setStrict(strict: boolean, options: TransitionOptions): Promise<PhaseState> {
-    return this.#operator.setStrict(strict, options);
+    return this.#p.operator.setStrict(strict, options);
   }
 
   /**
@@ -332,17 +244,17 @@ export class Migration<K extends Key, E extends object> {
    * acknowledged `dual-write`: until then an instance may still write old alone.
    */
   async awaitFleet(options: { readonly withinMs?: number } = {}): Promise<void> {
-    return this.#operator.awaitFleet(options);
+    return this.#p.operator.awaitFleet(options);
   }
 
   /** Newest first. */
   async auditLog(limit?: number): Promise<AuditEntry[]> {
-    return this.#operator.auditLog(limit);
+    return this.#p.operator.auditLog(limit);
   }
 
   /** Live instances of the fleet (heartbeat within the expiry). */
   async fleet(): Promise<InstanceInfo[]> {
-    return this.#operator.fleet();
+    return this.#p.operator.fleet();
   }
 
   // ── jobs ────────────────────────────────────────────────────────────────
@@ -363,24 +275,24 @@ export class Migration<K extends Key, E extends object> {
    * ```
    */
   async backfill(options: BackfillOptions<E> = {}): Promise<BackfillResult> {
-    return this.#jobs.backfill(options);
+    return this.#p.jobs.backfill(options);
   }
 
   /** Copies what new still lacks (keys in old, absent in new): after a lazy migration, also in old-read-only. */
   async sweep(options: Omit<BackfillOptions<E>, 'missingOnly' | 'tombstonesWin'> = {}): Promise<BackfillResult> {
-    return this.#jobs.sweep(options);
+    return this.#p.jobs.sweep(options);
   }
 
   /** Pauses, resumes or retunes a running backfill (any process that shares the control store). */
   async controlBackfill(settings: BackfillControl, name = 'backfill'): Promise<void> {
-    return this.#jobs.controlBackfill(settings, name);
+    return this.#p.jobs.controlBackfill(settings, name);
   }
 
   /** Copies the dead letters' keys again, after the code that failed them was fixed (copies only: it never deletes). */
   async retryDeadLetters(
     options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {},
   ): Promise<{ retried: number; copied: number; stillFailing: number }> {
-    return this.#jobs.retryDeadLetters(options);
+    return this.#p.jobs.retryDeadLetters(options);
   }
 
   /**
@@ -394,7 +306,7 @@ export class Migration<K extends Key, E extends object> {
     readonly actor?: string;
     readonly keyIds?: readonly string[];
   }): Promise<number> {
-    return this.#jobs.acceptDeadLetters(options);
+    return this.#p.jobs.acceptDeadLetters(options);
   }
 
   /**
@@ -404,7 +316,7 @@ export class Migration<K extends Key, E extends object> {
    * verification or a repair where the mappings are known (the CLI does).
    */
   async checkKeys(mappings: KeyMappings, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
-    return this.#jobs.checkKeys(mappings, options);
+    return this.#p.jobs.checkKeys(mappings, options);
   }
 
   /**
@@ -423,7 +335,7 @@ export class Migration<K extends Key, E extends object> {
    * ```
    */
   async verify(options: VerifyOptions<E> = {}): Promise<VerifyReport> {
-    return this.#jobs.verify(options);
+    return this.#p.jobs.verify(options);
   }
 
   /**
@@ -435,7 +347,7 @@ export class Migration<K extends Key, E extends object> {
    * those keys again (with rechecks, as verification does).
    */
   async repair(keyIds: readonly string[], options: RepairOptions<E> = {}): Promise<RepairReport> {
-    return this.#jobs.repair(keyIds, options);
+    return this.#p.jobs.repair(keyIds, options);
   }
 
   /**
@@ -446,7 +358,7 @@ export class Migration<K extends Key, E extends object> {
    * `deadline`. Resolves how many entries were completed.
    */
   async drainRepairs(state?: PhaseState, deadline?: number): Promise<number> {
-    return this.#jobs.drainRepairs(state, deadline);
+    return this.#p.jobs.drainRepairs(state, deadline);
   }
 }
 
