@@ -1,4 +1,4 @@
-// Run in a process of its own by test/unit/timeout.test.ts: nothing but the hung call keeps it alive.
+// Run in a process of its own by test/migration/timeout.test.ts: nothing but the hung call keeps it alive.
 import { withTimeout } from '../../src/migration/timeout.js';
 
 try {

@@ -3,7 +3,7 @@ import { MidairError, type ControlStore, type PhaseSetting } from '../../src/ind
 import { INITIAL_SETTING, type AuditInput } from '../../src/adapter.js';
 import { availability, type BackendKind } from '../support/backends.js';
 import { manualClock, openControlBackend, type ControlBackend, type ManualClock } from './control-backends.js';
-import { repairQueueConformance } from './repair-queue-conformance.js';
+import { repairQueueConformance } from './repair-queue.suite.js';
 const audit = (reason: string, action: AuditInput['action'] = 'advance', forced = false): AuditInput => ({
   actor: 'ops@host',
   action,

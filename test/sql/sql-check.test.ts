@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { col, sqlMapping, type CheckReport } from '../src/index.js';
-import { compareUniques } from '../src/sql/sql-check.js';
-import { availability, openBackend, type Backend } from './support/backends.js';
+import { col, sqlMapping, type CheckReport } from '../../src/index.js';
+import { compareUniques } from '../../src/sql/sql-check.js';
+import { availability, openBackend, type Backend } from '../support/backends.js';
 
 interface Account {
   id: bigint;

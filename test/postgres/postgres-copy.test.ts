@@ -1,9 +1,9 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { col, defineMigration, memoryControlStore, sqlMapping, type Store } from '../src/index.js';
-import { postgresStore } from '../src/postgres/index.js';
-import { availability } from './support/backends.js';
-import { SERVICE_URLS } from './support/services.js';
+import { col, defineMigration, memoryControlStore, sqlMapping, type Store } from '../../src/index.js';
+import { postgresStore } from '../../src/postgres/index.js';
+import { availability } from '../support/backends.js';
+import { SERVICE_URLS } from '../support/services.js';
 
 interface Item {
   id: bigint;

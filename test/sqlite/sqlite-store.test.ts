@@ -1,10 +1,10 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { SqlStore } from '../src/adapter.js';
-import type { SqlDriver } from '../src/sql/sql-driver.js';
-import { SqliteDialect, sqliteDriver } from '../src/sqlite/index.js';
-import { rowMapping, type Row } from './conformance/fixtures.js';
-import { storeConformance } from './conformance/suite.js';
+import { SqlStore } from '../../src/adapter.js';
+import type { SqlDriver } from '../../src/sql/sql-driver.js';
+import { SqliteDialect, sqliteDriver } from '../../src/sqlite/index.js';
+import { rowMapping, type Row } from '../conformance/fixtures.js';
+import { storeConformance } from '../conformance/store.suite.js';
 
 storeConformance('sqlite');
 

@@ -1,3 +1,0 @@
-import { controlConformance } from './control/control-conformance.js';
-
-controlConformance('mysql');

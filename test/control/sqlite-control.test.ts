@@ -1,0 +1,3 @@
+import { controlConformance } from './control-store.suite.js';
+
+controlConformance('sqlite');

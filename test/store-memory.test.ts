@@ -1,3 +1,0 @@
-import { storeConformance } from './conformance/suite.js';
-
-storeConformance('memory');
