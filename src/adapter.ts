@@ -44,8 +44,8 @@ export { decideWrite } from './core/entity.js';
 export type { EntityShape, WriteDecision } from './core/entity.js';
 
 // Canonical hashing: a store's range hashes must match these
-export { HASH_KINDS, canonicalEntity, canonicalJson, canonicalValue, entityHash } from './verify/canonical.js';
-export type { HashKind } from './verify/canonical.js';
+export { HASH_KINDS, canonicalEntity, canonicalJson, canonicalValue, entityHash } from './core/canonical.js';
+export type { HashKind } from './core/canonical.js';
 
 // Codecs: how a field is written, read and hashed in each dialect
 export { COLUMN_FAMILIES, DIALECTS, canonicalDecimal, codecs } from './mapping/codecs.js';

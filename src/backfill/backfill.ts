@@ -9,7 +9,7 @@ import type { ControlStore } from '../control/control-store.js';
 import { errorSummary, MidairError } from '../core/errors.js';
 import { keyId, parseKeyId, type Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
-import { lastEntryIntoOldOnly, recordBackfillRun } from '../migration/facts.js';
+import { lastEntryIntoOldOnly, recordBackfillRun } from '../control/backfill-runs.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
 import { copyNext, pruneChunk } from './chunks.js';
 import { deleteShareRefusal, phaseRefusal } from './guards.js';

@@ -1,5 +1,5 @@
 import { MidairError } from '../core/errors.js';
-import type { HashKind } from '../verify/canonical.js';
+import type { HashKind } from '../core/canonical.js';
 import {
   canonicalWall,
   dateFromInstant,

@@ -21,7 +21,7 @@ import {
 } from '../core/store.js';
 import type { Version } from '../core/versions.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
-import { fencedError, validateFence, validateMigrationName } from '../sql/fence-rules.js';
+import { fencedError, validateFence, validateMigrationName } from '../core/fence-rules.js';
 
 export interface MemoryStoreOptions<E> extends EntityShape<E> {
   readonly name?: string;

@@ -5,36 +5,11 @@ import {
   deleteCheckpoint,
   loadCheckpoint,
   saveCheckpoint,
-  type BackfillFact,
-  type BackfillRuns,
 } from '../control/checkpoints.js';
 import { INTENT_REASON, type AuditEntry, type ControlStore } from '../control/control-store.js';
 import { MidairError } from '../core/errors.js';
+import { lastEntryIntoOldOnly, loadRuns } from '../control/backfill-runs.js';
 import type { MigrationFacts } from './gates.js';
-
-async function loadRuns(control: ControlStore, migration: string): Promise<BackfillRuns> {
-  return (await loadCheckpoint(control, migration, CHECKPOINTS.backfillRuns)) ?? {};
-}
-
-/**
- * Records a backfill run's progress where the gates read it: started (not
- * complete) when it begins, complete when it ends, with the phase version it
- * ended under and its dead letters. Sweeps are not backfills and are not recorded.
- */
-export async function recordBackfillRun(
-  control: ControlStore,
-  migration: string,
-  name: string,
-  fact: Omit<BackfillFact, 'name'>,
-): Promise<void> {
-  const runs = await loadRuns(control, migration);
-  await saveCheckpoint(control, migration, CHECKPOINTS.backfillRuns, { ...runs, [name]: { name, ...fact } });
-}
-
-/** The audit entry of the last move into `old-only` (a rollback or a halt, not the creation), newest first in `audit`. */
-export function lastEntryIntoOldOnly(audit: readonly AuditEntry[]): AuditEntry | undefined {
-  return audit.find((e) => e.to.phase === 'old-only' && e.from !== undefined && e.from.phase !== 'old-only');
-}
 
 /** Whether a fact recorded at `version` / `at` is from before `since` (the last entry into old-only): it no longer holds. */
 function stale(

@@ -1,5 +1,5 @@
 import type { HashSql } from '../sql/sql-hash.js';
-import type { HashKind } from '../verify/canonical.js';
+import type { HashKind } from '../core/canonical.js';
 
 /** PostgreSQL's SQL for canonical values and row hashes (verification pushdown). */
 export const postgresHashSql: HashSql = {

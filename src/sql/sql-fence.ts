@@ -1,5 +1,5 @@
 import type { Fence } from '../core/store.js';
-import { fencedError, MAX_MIGRATION_NAME } from './fence-rules.js';
+import { fencedError, MAX_MIGRATION_NAME } from '../core/fence-rules.js';
 import type { SqlCompiler } from './sql-compiler.js';
 import type { SqlConnection } from './sql-driver.js';
 

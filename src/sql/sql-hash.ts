@@ -1,5 +1,5 @@
 import type { MappedField, SqlMapping } from '../mapping/mapping.js';
-import { entityHash, framed, hashFieldOrder, type HashKind } from '../verify/canonical.js';
+import { entityHash, framed, hashFieldOrder, type HashKind } from '../core/canonical.js';
 import type { SqlCompiler } from './sql-compiler.js';
 import type { Params } from './sql-statements.js';
 

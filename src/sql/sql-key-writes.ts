@@ -2,7 +2,7 @@ import { deleteAllowed } from '../core/entity.js';
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { CallOptions, DeleteOptions, Fence, KeyState, PutOptions, SyncResult } from '../core/store.js';
-import { validateFence, validateMigrationName } from './fence-rules.js';
+import { validateFence, validateMigrationName } from '../core/fence-rules.js';
 import type { StoreParts } from './sql-store-parts.js';
 import type { SqlWriteEngine } from './sql-write-engine.js';
 

@@ -5,7 +5,7 @@ import type { Version } from '../core/versions.js';
 import { wrapsWrites } from '../mapping/codecs.js';
 import type { MappedField, MappedTable } from '../mapping/mapping.js';
 import { chunked } from '../core/collections.js';
-import { validateFence } from './fence-rules.js';
+import { validateFence } from '../core/fence-rules.js';
 import type { SqlConnection } from './sql-driver.js';
 import type { Prepared } from './sql-row-codec.js';
 import type { StoreParts } from './sql-store-parts.js';

@@ -1,6 +1,6 @@
 import type { Key } from '../core/keys.js';
 import type { CallOptions, KeyRange, RangeHash, Store } from '../core/store.js';
-import { entityHash } from './canonical.js';
+import { entityHash } from '../core/canonical.js';
 
 /**
  * One side of a verification: how its ranges are hashed (inside its

@@ -1,5 +1,5 @@
-import { MidairError } from '../core/errors.js';
-import type { Fence } from '../core/store.js';
+import { MidairError } from './errors.js';
+import type { Fence } from './store.js';
 
 /**
  * The fencing rules every store adapter shares (memory and SQL): what a

@@ -1,6 +1,6 @@
 import * as crypto from 'node:crypto';
-import { compareCodePoints } from '../core/keys.js';
-import { JSON_NULL, isLosslessNumber, jsonNumberDecimal } from '../core/json-value.js';
+import { compareCodePoints } from './keys.js';
+import { JSON_NULL, isLosslessNumber, jsonNumberDecimal } from './json-value.js';
 
 /**
  * The canonical form verification hashes, identical on every engine: each
