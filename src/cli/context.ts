@@ -82,6 +82,117 @@ const asMidair = (err: unknown): MidairError =>
     ? err
     : new MidairError('CONNECTION', err instanceof Error ? err.name : 'the store could not be opened', { cause: err });
 
+/** What opening one context holds while it opens: everything opened is closed again on failure. */
+interface Opening {
+  readonly config: ResolvedConfig;
+  readonly spec: ResolvedMigration;
+  readonly base: string;
+  readonly reads: boolean;
+  readonly opened: { close(): Promise<void> }[];
+  readonly closeAll: () => Promise<void>;
+}
+
+/** Opens one side's store; a read-only command carries on with a stand-in that says why it could not. */
+async function openSide(
+  o: Opening,
+  unopened: { old?: MidairError; new?: MidairError },
+  side: 'old' | 'new',
+): Promise<Store<Key, object>> {
+  const s = o.spec[side];
+  const name = s.name ?? `${side} (${s.mapping.tables.map((t) => t.table).join(' + ')})`;
+  try {
+    const store = await openStore<Key, object>(s.url, s.from, s.mapping, o.base, name);
+    o.opened.push(store);
+    return store;
+  } catch (err) {
+    if (!o.reads) throw err;
+    unopened[side] = asMidair(err);
+    return unopenedStore(name, unopened[side]);
+  }
+}
+
+function thresholdsOf(spec: ResolvedMigration): GateThresholds {
+  const g = spec.gates ?? {};
+  return {
+    ...(g.minComparisons === undefined ? {} : { minComparisons: g.minComparisons }),
+    ...(g.maxMismatchRate === undefined ? {} : { maxMismatchRate: g.maxMismatchRate }),
+    ...(g.rollbackWindowHours === undefined ? {} : { rollbackWindowMs: g.rollbackWindowHours * 3_600_000 }),
+  };
+}
+
+/** The opened pieces a context is assembled from. */
+interface Opened {
+  readonly control: ControlStore;
+  readonly controlMissing: boolean;
+  readonly old: Store<Key, object>;
+  readonly neu: Store<Key, object>;
+  readonly unopened: { old?: MidairError; new?: MidairError };
+  readonly keyMappings: KeyMappings;
+}
+
+function assembleContext(o: Opening, p: Opened): CliContext {
+  const { config, spec, base, opened, closeAll } = o;
+  const { controlMissing, old, neu, unopened, keyMappings } = p;
+  let control = p.control;
+  const migrationFor = (c: ControlStore): Migration<Key, object> =>
+    defineMigration<Key, object>({
+      name: spec.name,
+      old,
+      new: neu,
+      control: c,
+      ...(spec.lazy === undefined ? {} : { lazy: spec.lazy }),
+      ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
+      ...(spec.shadow ? { shadow: spec.shadow } : {}),
+      repair: { enabled: false },
+    });
+  let migration = migrationFor(control);
+  const thresholds = thresholdsOf(spec);
+  let prepared = false;
+  return {
+    config,
+    spec,
+    get control() {
+      return control;
+    },
+    old,
+    new: neu,
+    get migration() {
+      return migration;
+    },
+    thresholds,
+    keyMappings,
+    unopened,
+    state: async () => {
+      try {
+        return await control.getState(spec.name);
+      } catch (err) {
+        if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH') return undefined; // no control tables yet
+        throw err;
+      }
+    },
+    prepareWrites: async (w = {}) => {
+      if (prepared) return;
+      const refusal = await liveSchemaRefusal(old, neu);
+      if (refusal) throw refusal;
+      if (controlMissing) {
+        const real = await openControl(config.control.url, config.control.from, base);
+        opened.push(real);
+        control = real;
+        migration = migrationFor(real);
+      }
+      await control.setup();
+      await control.init(spec.name, 'midair-cli');
+      // A command that moves or copies data makes sure midair's tombstone tables exist beside the user's (idempotent).
+      if (w.stores ?? true) await Promise.all([old.setup(), neu.setup()]);
+      prepared = true;
+    },
+    close: async () => {
+      await migration.close();
+      await closeAll();
+    },
+  };
+}
+
 /**
  * Loads the config and opens the migration's stores and control store.
  * Opening writes nothing: no control tables, no state, no tombstone tables,
@@ -101,98 +212,25 @@ export async function openContext(options: GlobalOptions, reads = false): Promis
   const closeAll = async (): Promise<void> => {
     for (const o of opened.splice(0).reverse()) await o.close().catch(() => undefined);
   };
+  const opening: Opening = { config, spec, base, reads, opened, closeAll };
   try {
     // A SQLite control file that does not exist yet is created only by a command that writes.
     const controlMissing =
       controlUrl.kind === 'sqlite' && controlUrl.path !== ':memory:' && !existsSync(controlUrl.path ?? '');
-    let control = controlMissing
+    const control = controlMissing
       ? await openControl('sqlite::memory:', config.control.from, base)
       : await openControl(config.control.url, config.control.from, base);
     opened.push(control);
     if (controlMissing) await control.setup(); // an empty stand-in in memory: reads find no state
     const unopened: { old?: MidairError; new?: MidairError } = {};
-    const open = async (side: 'old' | 'new'): Promise<Store<Key, object>> => {
-      const s = spec[side];
-      const name = s.name ?? `${side} (${s.mapping.tables.map((t) => t.table).join(' + ')})`;
-      try {
-        const store = await openStore<Key, object>(s.url, s.from, s.mapping, base, name);
-        opened.push(store);
-        return store;
-      } catch (err) {
-        if (!reads) throw err;
-        unopened[side] = asMidair(err);
-        return unopenedStore(name, unopened[side]);
-      }
-    };
-    const old = await open('old');
-    const neu = await open('new');
-    const migrationFor = (c: ControlStore): Migration<Key, object> =>
-      defineMigration<Key, object>({
-        name: spec.name,
-        old,
-        new: neu,
-        control: c,
-        ...(spec.lazy === undefined ? {} : { lazy: spec.lazy }),
-        ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
-        ...(spec.shadow ? { shadow: spec.shadow } : {}),
-        repair: { enabled: false },
-      });
-    let migration = migrationFor(control);
-    const g = spec.gates ?? {};
-    const thresholds: GateThresholds = {
-      ...(g.minComparisons === undefined ? {} : { minComparisons: g.minComparisons }),
-      ...(g.maxMismatchRate === undefined ? {} : { maxMismatchRate: g.maxMismatchRate }),
-      ...(g.rollbackWindowHours === undefined ? {} : { rollbackWindowMs: g.rollbackWindowHours * 3_600_000 }),
-    };
+    const old = await openSide(opening, unopened, 'old');
+    const neu = await openSide(opening, unopened, 'new');
     const keyMappings: KeyMappings = {
       old: spec.old.mapping,
       new: spec.new.mapping,
       newDialect: newUrl.kind satisfies DialectName,
     };
-    let prepared = false;
-    return {
-      config,
-      spec,
-      get control() {
-        return control;
-      },
-      old,
-      new: neu,
-      get migration() {
-        return migration;
-      },
-      thresholds,
-      keyMappings,
-      unopened,
-      state: async () => {
-        try {
-          return await control.getState(spec.name);
-        } catch (err) {
-          if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH') return undefined; // no control tables yet
-          throw err;
-        }
-      },
-      prepareWrites: async (o = {}) => {
-        if (prepared) return;
-        const refusal = await liveSchemaRefusal(old, neu);
-        if (refusal) throw refusal;
-        if (controlMissing) {
-          const real = await openControl(config.control.url, config.control.from, base);
-          opened.push(real);
-          control = real;
-          migration = migrationFor(real);
-        }
-        await control.setup();
-        await control.init(spec.name, 'midair-cli');
-        // A command that moves or copies data makes sure midair's tombstone tables exist beside the user's (idempotent).
-        if (o.stores ?? true) await Promise.all([old.setup(), neu.setup()]);
-        prepared = true;
-      },
-      close: async () => {
-        await migration.close();
-        await closeAll();
-      },
-    };
+    return assembleContext(opening, { control, controlMissing, old, neu, unopened, keyMappings });
   } catch (err) {
     await closeAll();
     throw err;
