@@ -4,6 +4,7 @@ import {
   loadCheckpoint,
   saveCheckpoint,
   type BackfillRunState,
+  type Checkpoint,
 } from '../control/checkpoints.js';
 import type { ControlStore } from '../control/control-store.js';
 import { errorSummary, MidairError } from '../core/errors.js';
@@ -11,8 +12,8 @@ import { keyId, parseKeyId, type Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
 import { lastEntryIntoOldOnly, recordBackfillRun } from '../control/backfill-runs.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
-import { copyNext, pruneChunk } from './chunks.js';
-import { deleteShareRefusal, phaseRefusal } from './guards.js';
+import { copyNext, pruneChunk, type Counts } from './chunks.js';
+import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
 import { copyInRanges } from './parallel.js';
 import { firstKeys, readControl, waitForPace } from '../jobs/steps.js';
@@ -52,6 +53,34 @@ export function refusedResult(error: unknown): BackfillResult {
   return unstartedResult('refused', error);
 }
 
+/** What every step of one run shares. */
+interface BackfillRun<K extends Key, E extends object> {
+  readonly migration: string;
+  readonly source: Store<K, E>;
+  readonly target: Store<K, E>;
+  readonly control: ControlStore;
+  readonly options: BackfillOptions<E>;
+  readonly started: number;
+  readonly sweep: boolean;
+  readonly kind: RunKind;
+  readonly name: string;
+  /** The run's checkpoint, saved after every chunk: a killed run resumes after it. */
+  readonly state: Checkpoint<BackfillRunState>;
+  readonly counts: Counts & { chunks: number; rowsRead: number };
+  /** The dead letters left, once the run has counted them. */
+  pending: number | undefined;
+  resumedAfter: string | undefined;
+}
+
+/** What the passes of a started run share: the phase version its progress began under, old's count, how it copies. */
+interface RunPlan {
+  readonly since: number;
+  readonly total: number;
+  readonly throttle: Throttle;
+  readonly sync: boolean;
+  readonly passes: ('copy' | 'prune')[];
+}
+
 /**
  * Copies every entity of `source` into `target` with the conditional bulk
  * write, chunk by chunk in key order, saving a checkpoint after each
@@ -70,184 +99,281 @@ export async function runBackfill<K extends Key, E extends object>(
   const sweep = options.missingOnly === true;
   const kind = sweep ? 'sweep' : 'backfill';
   const name = options.name ?? DEFAULT_RUN_NAMES[kind];
-  // The run's checkpoint, saved after every chunk: a killed run resumes after it.
-  const state = CHECKPOINTS.backfillRun(name);
-  const save = async (value: BackfillRunState): Promise<void> => saveCheckpoint(control, migration, state, value);
-  const counts = {
-    chunks: 0,
-    rowsRead: 0,
-    inserted: 0,
-    updated: 0,
-    deleted: 0,
-    skippedExisting: 0,
-    skippedTombstoned: 0,
-    deadLetters: 0,
+  const run: BackfillRun<K, E> = {
+    migration,
+    source,
+    target,
+    control,
+    options,
+    started,
+    sweep,
+    kind,
+    name,
+    state: CHECKPOINTS.backfillRun(name),
+    counts: {
+      chunks: 0,
+      rowsRead: 0,
+      inserted: 0,
+      updated: 0,
+      deleted: 0,
+      skippedExisting: 0,
+      skippedTombstoned: 0,
+      deadLetters: 0,
+    },
+    pending: undefined,
+    resumedAfter: undefined,
   };
-  let pending: number | undefined;
-  const finish = (
-    status: BackfillResult['status'],
-    resumedAfter: string | undefined,
-    error?: unknown,
-  ): BackfillResult => ({
+  try {
+    // Refused means nothing written: every check before the first write.
+    const refusal = await refusalBeforeStart(run);
+    if (refusal) return refusal;
+    const checkpoint = await resumePoint(run);
+    if (checkpoint.complete) return await completedBefore(run, checkpoint);
+    const plan = await startRun(run, checkpoint);
+    let skip = checkpoint.pass === 'prune' ? 1 : 0;
+    if ((options.workers ?? 1) > 1 && skip === 0) {
+      const ended = await copyInParallel(run, plan);
+      if (ended) return ended;
+      skip = 1;
+    }
+    for (const pass of plan.passes.slice(skip)) {
+      const ended = await runPass(run, plan, checkpoint, pass);
+      if (ended) return ended;
+    }
+    return await complete(run);
+  } catch (error) {
+    return finish(run, options.signal?.aborted ? 'aborted' : 'failed', run.resumedAfter, error);
+  }
+}
+
+function finish<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+  status: BackfillResult['status'],
+  resumedAfter: string | undefined,
+  error?: unknown,
+): BackfillResult {
+  const { counts, pending, started } = run;
+  return {
     status: status === 'complete' && (pending ?? 0) > 0 ? 'complete-with-dead-letters' : status,
     ...counts,
     ...(pending === undefined ? {} : { deadLettersPending: pending }),
     durationMs: Date.now() - started,
     ...(resumedAfter === undefined ? {} : { resumedAfter }),
     ...(error === undefined ? {} : { error: errorSummary(error) }),
-  });
-  /** The run ends: its checkpoint (and, for a backfill, its fact for the gates) records the phase version it ended under. */
-  const complete = async (): Promise<BackfillResult> => {
-    const phaseVersion = (await control.getState(migration))?.version ?? 0;
-    await save({ pass: 'prune', complete: true, phaseVersion });
-    if (!sweep)
-      await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
-    pending = await control.deadLetterCount(migration);
-    return finish('complete', resumedAfter);
   };
-  let resumedAfter: string | undefined;
-  try {
-    // Refused means nothing written: every check before the first write.
-    const refusal = await phaseRefusal(control, migration, kind);
-    if (refusal) return refusedResult(refusal);
-    if (options.keyMappings) {
-      try {
-        await checkKeyMappings(options.keyMappings, source, { signal: options.signal });
-      } catch (error) {
-        return refusedResult(error);
-      }
+}
+
+async function save<K extends Key, E extends object>(run: BackfillRun<K, E>, value: BackfillRunState): Promise<void> {
+  return saveCheckpoint(run.control, run.migration, run.state, value);
+}
+
+/** The run ends: its checkpoint (and, for a backfill, its fact for the gates) records the phase version it ended under. */
+async function complete<K extends Key, E extends object>(run: BackfillRun<K, E>): Promise<BackfillResult> {
+  const { control, migration, sweep, name } = run;
+  const phaseVersion = (await control.getState(migration))?.version ?? 0;
+  await save(run, { pass: 'prune', complete: true, phaseVersion });
+  if (!sweep)
+    await recordBackfillRun(control, migration, name, { complete: true, at: new Date().toISOString(), phaseVersion });
+  run.pending = await control.deadLetterCount(migration);
+  return finish(run, 'complete', run.resumedAfter);
+}
+
+/** The checks before the first write that refuse the run: the phase, and the key mappings when given. */
+async function refusalBeforeStart<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+): Promise<BackfillResult | undefined> {
+  const { control, migration, kind, options, source } = run;
+  const refusal = await phaseRefusal(control, migration, kind);
+  if (refusal) return refusedResult(refusal);
+  if (options.keyMappings) {
+    try {
+      await checkKeyMappings(options.keyMappings, source, { signal: options.signal });
+    } catch (error) {
+      return refusedResult(error);
     }
-    const lastReset = lastEntryIntoOldOnly(await control.auditLog(migration, { limit: 500 }));
-    const saved = options.restart ? undefined : await loadCheckpoint(control, migration, state);
-    let checkpoint: BackfillRunState = saved ?? { complete: false };
-    // Progress from before the last rollback to old-only describes a new that has since missed writes: start over.
-    const staleProgress =
-      lastReset !== undefined &&
-      saved !== undefined &&
-      (checkpoint.phaseVersion ?? 0) < lastReset.version &&
-      (checkpoint.complete || checkpoint.pass !== undefined || checkpoint.after !== undefined);
-    if (staleProgress) checkpoint = { complete: false };
-    if ((options.restart || staleProgress) && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
-    if (checkpoint.complete) {
-      // Recorded again: the gates see a run by its fact, which a run stopped right after its checkpoint never wrote.
-      const phaseVersion = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
-      if (!sweep)
-        await recordBackfillRun(control, migration, name, {
-          complete: true,
-          at: new Date().toISOString(),
-          phaseVersion,
-        });
-      pending = await control.deadLetterCount(migration);
-      return finish('complete', undefined);
-    }
-    // Progress carries the version it began under, so a later rollback to old-only voids it.
-    const since = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
-    if (!sweep)
-      await recordBackfillRun(control, migration, name, {
-        complete: false,
-        at: new Date().toISOString(),
-        phaseVersion: since,
-      });
-    resumedAfter = checkpoint.after;
-    const total = await source.count({ signal: options.signal });
-    const throttle = new Throttle(options);
-    const sync = (options.mode ?? 'sync') === 'sync' && !sweep;
-    const passes: ('copy' | 'prune')[] = sweep ? ['copy'] : ['copy', 'prune'];
-    let skip = checkpoint.pass === 'prune' ? 1 : 0;
-    if ((options.workers ?? 1) > 1 && skip === 0) {
-      const progress = (rate: number, chunkSize: number): void =>
-        options.onProgress?.({
-          rowsDone: counts.rowsRead,
-          total,
-          rowsPerSecond: Math.round(rate),
-          etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
-          chunkSize,
-        });
-      const outcome = await copyInRanges(migration, name, source, target, control, options, counts, sync, progress);
-      if (outcome.status !== 'complete') return finish(outcome.status, resumedAfter, outcome.error);
-      if (passes.length === 1) return await complete();
-      await save({ pass: 'prune', complete: false, phaseVersion: since });
-      skip = 1;
-    }
-    for (const pass of passes.slice(skip)) {
-      let after =
-        checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
-      if (pass === 'prune' && !options.allowDeletes) {
-        const tooMany = await deleteShareRefusal({
-          migration,
-          source,
-          target,
-          control,
-          after,
-          maxDeleteShare: options.maxDeleteShare,
-          chunkSize: throttle.chunkSize,
-          signal: options.signal,
-        });
-        if (tooMany) return finish('stopped', resumedAfter, tooMany);
-      }
-      for (;;) {
-        if (options.signal?.aborted) return finish('aborted', resumedAfter);
-        const settings = await readControl(control, migration, name);
-        if (settings.maxRowsPerSecond !== undefined) throttle.maxRowsPerSecond = settings.maxRowsPerSecond;
-        if (settings.paused) {
-          await sleep(200, options.signal);
-          continue;
-        }
-        // The phase may have moved on while the run went: a chunk never runs where the run could not start.
-        const moved = await phaseRefusal(control, migration, kind);
-        if (moved)
-          return finish(
-            'stopped',
-            resumedAfter,
-            new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`),
-          );
-        if (!(await waitForPace(source, target, options, after, throttle))) return finish('aborted', resumedAfter);
-        const t0 = Date.now();
-        const size = throttle.chunkSize;
-        let read: number;
-        if (pass === 'copy') {
-          const r = await copyNext({ migration, source, target, control, options, counts }, sync, after, size);
-          read = r.read;
-          if (read > 0) {
-            counts.chunks++;
-            counts.rowsRead += read;
-          }
-          if (r.stopped) return finish('stopped', resumedAfter, r.stopped);
-          after = r.last;
-        } else {
-          const keys = await firstKeys(target, after, size, options.signal);
-          read = keys.length;
-          if (read > 0) {
-            counts.chunks++;
-            await pruneChunk(keys, { migration, source, target, control, options, counts });
-          }
-          after = keys.at(-1) ?? after;
-        }
-        if (read === 0) break;
-        await save({
-          pass,
-          after: after === undefined ? undefined : keyId(after),
-          complete: false,
-          phaseVersion: since,
-        });
-        const wait = throttle.record(read, Date.now() - t0);
-        const rate = throttle.rate ?? 0;
-        if (pass === 'copy') {
-          options.onProgress?.({
-            rowsDone: counts.rowsRead,
-            total,
-            rowsPerSecond: Math.round(rate),
-            etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
-            chunkSize: throttle.chunkSize,
-          });
-        }
-        if (read < size) break;
-        if (wait > 0) await sleep(wait, options.signal);
-      }
-      if (pass === 'copy' && passes.length > 1) await save({ pass: 'prune', complete: false, phaseVersion: since });
-    }
-    return await complete();
-  } catch (error) {
-    return finish(options.signal?.aborted ? 'aborted' : 'failed', resumedAfter, error);
   }
+  return undefined;
+}
+
+/** Where the run starts: its checkpoint, unless it restarts or its progress predates the last rollback to old-only. */
+async function resumePoint<K extends Key, E extends object>(run: BackfillRun<K, E>): Promise<BackfillRunState> {
+  const { control, migration, options, state, name } = run;
+  const lastReset = lastEntryIntoOldOnly(await control.auditLog(migration, { limit: 500 }));
+  const saved = options.restart ? undefined : await loadCheckpoint(control, migration, state);
+  let checkpoint: BackfillRunState = saved ?? { complete: false };
+  // Progress from before the last rollback to old-only describes a new that has since missed writes: start over.
+  const staleProgress =
+    lastReset !== undefined &&
+    saved !== undefined &&
+    (checkpoint.phaseVersion ?? 0) < lastReset.version &&
+    (checkpoint.complete || checkpoint.pass !== undefined || checkpoint.after !== undefined);
+  if (staleProgress) checkpoint = { complete: false };
+  if ((options.restart || staleProgress) && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
+  return checkpoint;
+}
+
+/** A run whose checkpoint says it completed already. */
+async function completedBefore<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+  checkpoint: BackfillRunState,
+): Promise<BackfillResult> {
+  const { control, migration, sweep, name } = run;
+  // Recorded again: the gates see a run by its fact, which a run stopped right after its checkpoint never wrote.
+  const phaseVersion = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
+  if (!sweep)
+    await recordBackfillRun(control, migration, name, {
+      complete: true,
+      at: new Date().toISOString(),
+      phaseVersion,
+    });
+  run.pending = await control.deadLetterCount(migration);
+  return finish(run, 'complete', undefined);
+}
+
+/** The run starts (or resumes): its fact for the gates recorded, old counted, its passes planned. */
+async function startRun<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+  checkpoint: BackfillRunState,
+): Promise<RunPlan> {
+  const { control, migration, sweep, name, source, options } = run;
+  // Progress carries the version it began under, so a later rollback to old-only voids it.
+  const since = checkpoint.phaseVersion ?? (await control.getState(migration))?.version ?? 0;
+  if (!sweep)
+    await recordBackfillRun(control, migration, name, {
+      complete: false,
+      at: new Date().toISOString(),
+      phaseVersion: since,
+    });
+  run.resumedAfter = checkpoint.after;
+  const total = await source.count({ signal: options.signal });
+  const throttle = new Throttle(options);
+  const sync = (options.mode ?? 'sync') === 'sync' && !sweep;
+  const passes: ('copy' | 'prune')[] = sweep ? ['copy'] : ['copy', 'prune'];
+  return { since, total, throttle, sync, passes };
+}
+
+/** The copy pass over leased ranges, by several workers. Resolves the run's result if the run ends here. */
+async function copyInParallel<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+  plan: RunPlan,
+): Promise<BackfillResult | undefined> {
+  const { migration, name, source, target, control, options, counts } = run;
+  const { total, sync, passes, since } = plan;
+  const progress = (rate: number, chunkSize: number): void =>
+    options.onProgress?.({
+      rowsDone: counts.rowsRead,
+      total,
+      rowsPerSecond: Math.round(rate),
+      etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
+      chunkSize,
+    });
+  const outcome = await copyInRanges(migration, name, source, target, control, options, counts, sync, progress);
+  if (outcome.status !== 'complete') return finish(run, outcome.status, run.resumedAfter, outcome.error);
+  if (passes.length === 1) return await complete(run);
+  await save(run, { pass: 'prune', complete: false, phaseVersion: since });
+  return undefined;
+}
+
+/** One pass (copy or prune), chunk by chunk from its checkpoint. Resolves the run's result if the run ends here. */
+async function runPass<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+  plan: RunPlan,
+  checkpoint: BackfillRunState,
+  pass: 'copy' | 'prune',
+): Promise<BackfillResult | undefined> {
+  const { migration, source, target, control, options, name, kind, counts } = run;
+  const { since, total, throttle, sync, passes } = plan;
+  let after =
+    checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
+  if (pass === 'prune' && !options.allowDeletes) {
+    const tooMany = await deleteShareRefusal({
+      migration,
+      source,
+      target,
+      control,
+      after,
+      maxDeleteShare: options.maxDeleteShare,
+      chunkSize: throttle.chunkSize,
+      signal: options.signal,
+    });
+    if (tooMany) return finish(run, 'stopped', run.resumedAfter, tooMany);
+  }
+  for (;;) {
+    if (options.signal?.aborted) return finish(run, 'aborted', run.resumedAfter);
+    const settings = await readControl(control, migration, name);
+    if (settings.maxRowsPerSecond !== undefined) throttle.maxRowsPerSecond = settings.maxRowsPerSecond;
+    if (settings.paused) {
+      await sleep(200, options.signal);
+      continue;
+    }
+    // The phase may have moved on while the run went: a chunk never runs where the run could not start.
+    const moved = await phaseRefusal(control, migration, kind);
+    if (moved)
+      return finish(
+        run,
+        'stopped',
+        run.resumedAfter,
+        new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`),
+      );
+    if (!(await waitForPace(source, target, options, after, throttle))) return finish(run, 'aborted', run.resumedAfter);
+    const t0 = Date.now();
+    const size = throttle.chunkSize;
+    const chunk = await nextChunk(run, sync, pass, after, size);
+    if (chunk.stopped) return finish(run, 'stopped', run.resumedAfter, chunk.stopped);
+    after = chunk.after;
+    const read = chunk.read;
+    if (read === 0) break;
+    await save(run, {
+      pass,
+      after: after === undefined ? undefined : keyId(after),
+      complete: false,
+      phaseVersion: since,
+    });
+    const wait = throttle.record(read, Date.now() - t0);
+    const rate = throttle.rate ?? 0;
+    if (pass === 'copy') {
+      options.onProgress?.({
+        rowsDone: counts.rowsRead,
+        total,
+        rowsPerSecond: Math.round(rate),
+        etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
+        chunkSize: throttle.chunkSize,
+      });
+    }
+    if (read < size) break;
+    if (wait > 0) await sleep(wait, options.signal);
+  }
+  if (pass === 'copy' && passes.length > 1) await save(run, { pass: 'prune', complete: false, phaseVersion: since });
+  return undefined;
+}
+
+/**
+ * The pass's next chunk after `after`, copied (or pruned) and counted:
+ * how many keys it read, where the pass stands, and the error that stopped the run, if one did.
+ */
+async function nextChunk<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+  sync: boolean,
+  pass: 'copy' | 'prune',
+  after: K | undefined,
+  size: number,
+): Promise<{ read: number; after: K | undefined; stopped?: unknown }> {
+  const { migration, source, target, control, options, counts } = run;
+  if (pass === 'copy') {
+    const r = await copyNext({ migration, source, target, control, options, counts }, sync, after, size);
+    const read = r.read;
+    if (read > 0) {
+      counts.chunks++;
+      counts.rowsRead += read;
+    }
+    if (r.stopped) return { read, after, stopped: r.stopped };
+    return { read, after: r.last };
+  }
+  const keys = await firstKeys(target, after, size, options.signal);
+  const read = keys.length;
+  if (read > 0) {
+    counts.chunks++;
+    await pruneChunk(keys, { migration, source, target, control, options, counts });
+  }
+  return { read, after: keys.at(-1) ?? after };
 }

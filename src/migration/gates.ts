@@ -65,113 +65,135 @@ const hours = (ms: number): string => `${(ms / 3_600_000).toFixed(1)} h`;
 /** Checks one gate against the facts. */
 export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {}): GateCheck {
   switch (gate) {
-    case 'fleet': {
-      const behind = f.fleet.filter((i) => i.phaseVersion < f.state.version);
-      return behind.length === 0
-        ? { gate, ok: true, detail: `${f.fleet.length} live instance(s) acknowledged phase version ${f.state.version}` }
-        : {
-            gate,
-            ok: false,
-            detail: `${behind.length} of ${f.fleet.length} instance(s) still on an older phase: ${behind.map((i) => describeInstance(i, f.now)).join('; ')}`,
-          };
-    }
-    case 'backfill': {
-      if (!f.backfill.complete) {
-        return {
-          gate,
-          ok: false,
-          detail: f.backfill.started
-            ? 'backfill still running or stopped before the end: run `midair backfill`'
-            : 'no backfill yet: run `midair backfill`',
-        };
-      }
-      const run = f.backfill.run && f.backfill.run !== DEFAULT_RUN_NAMES.backfill ? ` (run ${f.backfill.run})` : '';
-      return f.deadLetters > 0
-        ? {
-            gate,
-            ok: false,
-            detail: `backfill complete${run} with ${f.deadLetters} dead letter(s): rows new does not have; fix and \`midair dead-letters retry\`, or accept them with \`midair dead-letters accept --force --reason "<why>"\``,
-          }
-        : { gate, ok: true, detail: `backfill complete${run}, no dead letters` };
-    }
-    case 'verification': {
-      const v = f.lastVerification;
-      const needsLate = f.state.phase === 'new-primary' || f.state.phase === 'old-read-only';
-      if (!v) return { gate, ok: false, detail: 'no verification yet: run `midair verify`' };
-      if (v.mode !== 'full')
-        return { gate, ok: false, detail: `the last verification was a ${v.mode} check; run \`midair verify\` (full)` };
-      if (v.status !== 'equal')
-        return {
-          gate,
-          ok: false,
-          detail: `the last verification (${v.at}) found ${v.missing} missing, ${v.extra} extra, ${v.different} different: run \`midair repair\`, then verify again`,
-        };
-      if (needsLate && PHASES.indexOf(v.phase) < PHASES.indexOf('new-primary')) {
-        return {
-          gate,
-          ok: false,
-          detail: `the last clean verification ran in ${v.phase}; verify again now that new is authoritative`,
-        };
-      }
-      return { gate, ok: true, detail: `clean full verification at ${v.at} (${v.matched} entities, in ${v.phase})` };
-    }
-    case 'shadow': {
-      const min = t.minComparisons ?? 1000;
-      const max = t.maxMismatchRate ?? 0.001;
-      const { comparisons, mismatches } = f.shadow;
-      const rate = comparisons === 0 ? 0 : mismatches / comparisons;
-      if (comparisons < min)
-        return {
-          gate,
-          ok: false,
-          detail: `${comparisons} of the ${min} shadow comparisons needed in this phase so far`,
-        };
-      if (rate > max)
-        return {
-          gate,
-          ok: false,
-          detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${percent(rate, 2)}, limit ${percent(max, 2)})`,
-        };
-      return {
-        gate,
-        ok: true,
-        detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${percent(rate, 2)}, limit ${percent(max, 2)})`,
-      };
-    }
+    case 'fleet':
+      return checkFleet(gate, f);
+    case 'backfill':
+      return checkBackfill(gate, f);
+    case 'verification':
+      return checkVerification(gate, f);
+    case 'shadow':
+      return checkShadow(gate, f, t);
     case 'repairs':
-      return f.repairDepth === 0
-        ? { gate, ok: true, detail: 'no pending repairs' }
-        : {
-            gate,
-            ok: false,
-            detail: `${f.repairDepth} repair(s) pending: wait for the repairers, or run \`midair repair\``,
-          };
-    case 'parked': {
-      if (f.parked.count === 0) return { gate, ok: true, detail: 'no parked repairs' };
-      const named = f.parked.sample.map(
-        (p) =>
-          `${p.keyId} (${p.direction}, ${p.problem.code} on ${p.problem.store}${p.problem.constraint ? `, constraint ${p.problem.constraint}` : ''})`,
-      );
-      const more = f.parked.count > named.length ? `, and ${f.parked.count - named.length} more` : '';
-      return {
+      return checkRepairs(gate, f);
+    case 'parked':
+      return checkParked(gate, f);
+    case 'rollback-window':
+      return checkRollbackWindow(gate, f, t);
+  }
+}
+
+function checkFleet(gate: 'fleet', f: MigrationFacts): GateCheck {
+  const behind = f.fleet.filter((i) => i.phaseVersion < f.state.version);
+  return behind.length === 0
+    ? { gate, ok: true, detail: `${f.fleet.length} live instance(s) acknowledged phase version ${f.state.version}` }
+    : {
         gate,
         ok: false,
-        detail: `${f.parked.count} parked repair(s) wait for the operator: ${named.join('; ')}${more}; see \`midair repairs\``,
+        detail: `${behind.length} of ${f.fleet.length} instance(s) still on an older phase: ${behind.map((i) => describeInstance(i, f.now)).join('; ')}`,
       };
-    }
-    case 'rollback-window': {
-      const window = t.rollbackWindowMs ?? 48 * 3_600_000;
-      if (!f.enteredNewPrimaryAt) return { gate, ok: false, detail: 'new-primary was never entered' };
-      const waited = f.now.getTime() - f.enteredNewPrimaryAt.getTime();
-      return waited >= window
-        ? { gate, ok: true, detail: `${hours(waited)} since entering new-primary (window ${hours(window)})` }
-        : {
-            gate,
-            ok: false,
-            detail: `only ${hours(waited)} of the ${hours(window)} rollback window since entering new-primary; complete drops the way back`,
-          };
-    }
+}
+
+function checkBackfill(gate: 'backfill', f: MigrationFacts): GateCheck {
+  if (!f.backfill.complete) {
+    return {
+      gate,
+      ok: false,
+      detail: f.backfill.started
+        ? 'backfill still running or stopped before the end: run `midair backfill`'
+        : 'no backfill yet: run `midair backfill`',
+    };
   }
+  const run = f.backfill.run && f.backfill.run !== DEFAULT_RUN_NAMES.backfill ? ` (run ${f.backfill.run})` : '';
+  return f.deadLetters > 0
+    ? {
+        gate,
+        ok: false,
+        detail: `backfill complete${run} with ${f.deadLetters} dead letter(s): rows new does not have; fix and \`midair dead-letters retry\`, or accept them with \`midair dead-letters accept --force --reason "<why>"\``,
+      }
+    : { gate, ok: true, detail: `backfill complete${run}, no dead letters` };
+}
+
+function checkVerification(gate: 'verification', f: MigrationFacts): GateCheck {
+  const v = f.lastVerification;
+  const needsLate = f.state.phase === 'new-primary' || f.state.phase === 'old-read-only';
+  if (!v) return { gate, ok: false, detail: 'no verification yet: run `midair verify`' };
+  if (v.mode !== 'full')
+    return { gate, ok: false, detail: `the last verification was a ${v.mode} check; run \`midair verify\` (full)` };
+  if (v.status !== 'equal')
+    return {
+      gate,
+      ok: false,
+      detail: `the last verification (${v.at}) found ${v.missing} missing, ${v.extra} extra, ${v.different} different: run \`midair repair\`, then verify again`,
+    };
+  if (needsLate && PHASES.indexOf(v.phase) < PHASES.indexOf('new-primary')) {
+    return {
+      gate,
+      ok: false,
+      detail: `the last clean verification ran in ${v.phase}; verify again now that new is authoritative`,
+    };
+  }
+  return { gate, ok: true, detail: `clean full verification at ${v.at} (${v.matched} entities, in ${v.phase})` };
+}
+
+function checkShadow(gate: 'shadow', f: MigrationFacts, t: GateThresholds): GateCheck {
+  const min = t.minComparisons ?? 1000;
+  const max = t.maxMismatchRate ?? 0.001;
+  const { comparisons, mismatches } = f.shadow;
+  const rate = comparisons === 0 ? 0 : mismatches / comparisons;
+  if (comparisons < min)
+    return {
+      gate,
+      ok: false,
+      detail: `${comparisons} of the ${min} shadow comparisons needed in this phase so far`,
+    };
+  if (rate > max)
+    return {
+      gate,
+      ok: false,
+      detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${percent(rate, 2)}, limit ${percent(max, 2)})`,
+    };
+  return {
+    gate,
+    ok: true,
+    detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${percent(rate, 2)}, limit ${percent(max, 2)})`,
+  };
+}
+
+function checkRepairs(gate: 'repairs', f: MigrationFacts): GateCheck {
+  return f.repairDepth === 0
+    ? { gate, ok: true, detail: 'no pending repairs' }
+    : {
+        gate,
+        ok: false,
+        detail: `${f.repairDepth} repair(s) pending: wait for the repairers, or run \`midair repair\``,
+      };
+}
+
+function checkParked(gate: 'parked', f: MigrationFacts): GateCheck {
+  if (f.parked.count === 0) return { gate, ok: true, detail: 'no parked repairs' };
+  const named = f.parked.sample.map(
+    (p) =>
+      `${p.keyId} (${p.direction}, ${p.problem.code} on ${p.problem.store}${p.problem.constraint ? `, constraint ${p.problem.constraint}` : ''})`,
+  );
+  const more = f.parked.count > named.length ? `, and ${f.parked.count - named.length} more` : '';
+  return {
+    gate,
+    ok: false,
+    detail: `${f.parked.count} parked repair(s) wait for the operator: ${named.join('; ')}${more}; see \`midair repairs\``,
+  };
+}
+
+function checkRollbackWindow(gate: 'rollback-window', f: MigrationFacts, t: GateThresholds): GateCheck {
+  const window = t.rollbackWindowMs ?? 48 * 3_600_000;
+  if (!f.enteredNewPrimaryAt) return { gate, ok: false, detail: 'new-primary was never entered' };
+  const waited = f.now.getTime() - f.enteredNewPrimaryAt.getTime();
+  return waited >= window
+    ? { gate, ok: true, detail: `${hours(waited)} since entering new-primary (window ${hours(window)})` }
+    : {
+        gate,
+        ok: false,
+        detail: `only ${hours(waited)} of the ${hours(window)} rollback window since entering new-primary; complete drops the way back`,
+      };
 }
 
 /** An instance as a person finds it: id, host, pid (from the default id), the version it is on, and how long ago it was seen. */

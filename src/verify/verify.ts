@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { runLeasedRanges } from '../jobs/leased-ranges.js';
+import { runLeasedRanges, type RangeStep } from '../jobs/leased-ranges.js';
 import { waitForPace, workerThrottles } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import type { Throttle } from '../jobs/throttle.js';
@@ -10,7 +10,7 @@ import {
   saveCheckpoint,
   type VerifyRunState,
 } from '../control/checkpoints.js';
-import type { ControlStore } from '../control/control-store.js';
+import type { ControlStore, RangeLease } from '../control/control-store.js';
 import { errorSummary, MidairError } from '../core/errors.js';
 import { keyId, parseKeyId, type Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
@@ -144,6 +144,29 @@ async function compareSample<K extends Key, E extends object>(
   return { keys: keys.length, differingRate: 0, upper95: 0 };
 }
 
+/** A range's progress as one worker holds it: its lease's token, where it stands, and what it found so far. */
+interface HeldRange {
+  token: number;
+  after: string | undefined;
+  done: boolean;
+  findings: Findings;
+}
+
+/** What every step of one full pass shares. */
+interface FullPass<K extends Key, E extends object> {
+  readonly migration: string;
+  readonly name: string;
+  readonly control: ControlStore;
+  readonly sides: { readonly old: VerifySide<K, E>; readonly new: VerifySide<K, E> };
+  readonly options: VerifyOptions<E>;
+  readonly runId: string;
+  readonly total: number;
+  readonly ctx: SegmentContext<K, E>;
+  readonly throttles: readonly Throttle[];
+  readonly held: Map<number, HeldRange>;
+  readonly progress: { segments: number; rows: number };
+}
+
 /**
  * The full pass: the key space as leased ranges (one, with one worker), each
  * walked in segments of old's rows; a checkpoint per segment holds the
@@ -187,16 +210,19 @@ async function walkFull<K extends Key, E extends object>(
     targetChunkMs: options.targetSegmentMs ?? 500,
     maxRowsPerSecond: options.maxRowsPerSecond,
   });
-  const loadRange = async (
-    id: number,
-  ): Promise<{ after: string | undefined; done: boolean; findings: Findings } | undefined> => {
-    const cp = await loadCheckpoint(control, migration, CHECKPOINTS.verifyRange(name, id));
-    return cp?.runId === runId
-      ? { after: cp.after, done: cp.done === true, findings: loadFindings(cp.findings) }
-      : undefined;
+  const pass: FullPass<K, E> = {
+    migration,
+    name,
+    control,
+    sides,
+    options,
+    runId,
+    total,
+    ctx,
+    throttles,
+    held: new Map<number, HeldRange>(),
+    progress: { segments: 0, rows: 0 },
   };
-  const held = new Map<number, { token: number; after: string | undefined; done: boolean; findings: Findings }>();
-  const progress = { segments: 0, rows: 0 };
   const outcome = await runLeasedRanges<K>({
     migration,
     name,
@@ -209,65 +235,85 @@ async function walkFull<K extends Key, E extends object>(
     signal: options.signal,
     paused,
     // The lease's own progress may run ahead of the checkpoint (it is renewed first): only the checkpoint counts.
-    step: async (w, lease, _leaseAfter, through) => {
-      let state = held.get(lease.rangeId);
-      if (state?.token !== lease.token) {
-        // A fresh lease (perhaps taken over from another worker): its checkpoint is the truth, else the range's start.
-        const cp = await loadRange(lease.rangeId);
-        state = cp
-          ? { token: lease.token, ...cp }
-          : { token: lease.token, after: lease.lo, done: false, findings: newFindings() };
-        held.set(lease.rangeId, state);
-      }
-      if (state.done) return { after: undefined, done: true };
-      const throttle = throttles[w] as Throttle;
-      const after = state.after === undefined ? undefined : (parseKeyId(state.after) as K);
-      if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle)))
-        return { after, done: false };
-      const t0 = Date.now();
-      const boundary = await sides.old.keyAt({ after, through }, throttle.chunkSize, { signal: options.signal });
-      // Once a segment of this range has differed, the next ones are cut before hashing (one pass, not two).
-      const presplit = state.findings.segments.differing > 0 ? throttle.chunkSize : undefined;
-      const sizes = await compareSegment(
-        ctx,
-        { after, through: boundary ?? through },
-        state.findings,
-        0,
-        undefined,
-        presplit,
-      );
-      state.findings.rows += sizes.old;
-      const done = boundary === undefined || (through !== undefined && keyId(boundary) === keyId(through));
-      const next = boundary === undefined ? undefined : keyId(boundary);
-      // Fenced: a worker that lost its lease must not overwrite the new holder's checkpoint.
-      if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, options.leaseMs ?? 30_000, next)))
-        return { after, done: false };
-      await saveCheckpoint(control, migration, CHECKPOINTS.verifyRange(name, lease.rangeId), {
-        runId,
-        ...(next === undefined ? {} : { after: next }),
-        ...(done ? { done } : {}),
-        findings: saveFindings(state.findings),
-      });
-      state.after = next;
-      state.done = done;
-      progress.segments++;
-      progress.rows += sizes.old;
-      options.onProgress?.({
-        rowsDone: progress.rows,
-        total,
-        segments: progress.segments,
-        differing: state.findings.segments.differing,
-      });
-      const wait = throttle.record(Math.max(sizes.old, sizes.new), Date.now() - t0);
-      if (wait > 0 && !done) await sleep(wait, options.signal);
-      return { after: boundary, done };
-    },
+    step: async (w, lease, _leaseAfter, through) => walkSegment(pass, w, lease, through),
   });
   if (outcome.status !== 'complete') return { ...outcome, resumed };
   for (const range of await control.ranges(migration, name))
-    mergeFindings(into, (await loadRange(range.rangeId))?.findings ?? newFindings(), trackLimit);
+    mergeFindings(into, (await loadRange(pass, range.rangeId))?.findings ?? newFindings(), trackLimit);
   await saveCheckpoint(control, migration, runCheckpoint, { runId, complete: true });
   return { status: 'complete', resumed };
+}
+
+/** A range's checkpoint, if this run wrote it. */
+async function loadRange<K extends Key, E extends object>(
+  pass: FullPass<K, E>,
+  id: number,
+): Promise<{ after: string | undefined; done: boolean; findings: Findings } | undefined> {
+  const { control, migration, name, runId } = pass;
+  const cp = await loadCheckpoint(control, migration, CHECKPOINTS.verifyRange(name, id));
+  return cp?.runId === runId
+    ? { after: cp.after, done: cp.done === true, findings: loadFindings(cp.findings) }
+    : undefined;
+}
+
+/** One step of a full pass: the next segment of a leased range compared, then its checkpoint saved (fenced by the lease). */
+async function walkSegment<K extends Key, E extends object>(
+  pass: FullPass<K, E>,
+  w: number,
+  lease: RangeLease,
+  through: K | undefined,
+): Promise<RangeStep<K>> {
+  const { migration, name, control, sides, options, runId, total, ctx, throttles, held, progress } = pass;
+  let state = held.get(lease.rangeId);
+  if (state?.token !== lease.token) {
+    // A fresh lease (perhaps taken over from another worker): its checkpoint is the truth, else the range's start.
+    const cp = await loadRange(pass, lease.rangeId);
+    state = cp
+      ? { token: lease.token, ...cp }
+      : { token: lease.token, after: lease.lo, done: false, findings: newFindings() };
+    held.set(lease.rangeId, state);
+  }
+  if (state.done) return { after: undefined, done: true };
+  const throttle = throttles[w] as Throttle;
+  const after = state.after === undefined ? undefined : (parseKeyId(state.after) as K);
+  if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle))) return { after, done: false };
+  const t0 = Date.now();
+  const boundary = await sides.old.keyAt({ after, through }, throttle.chunkSize, { signal: options.signal });
+  // Once a segment of this range has differed, the next ones are cut before hashing (one pass, not two).
+  const presplit = state.findings.segments.differing > 0 ? throttle.chunkSize : undefined;
+  const sizes = await compareSegment(
+    ctx,
+    { after, through: boundary ?? through },
+    state.findings,
+    0,
+    undefined,
+    presplit,
+  );
+  state.findings.rows += sizes.old;
+  const done = boundary === undefined || (through !== undefined && keyId(boundary) === keyId(through));
+  const next = boundary === undefined ? undefined : keyId(boundary);
+  // Fenced: a worker that lost its lease must not overwrite the new holder's checkpoint.
+  if (!(await control.renewRange(migration, name, lease.rangeId, lease.token, options.leaseMs ?? 30_000, next)))
+    return { after, done: false };
+  await saveCheckpoint(control, migration, CHECKPOINTS.verifyRange(name, lease.rangeId), {
+    runId,
+    ...(next === undefined ? {} : { after: next }),
+    ...(done ? { done } : {}),
+    findings: saveFindings(state.findings),
+  });
+  state.after = next;
+  state.done = done;
+  progress.segments++;
+  progress.rows += sizes.old;
+  options.onProgress?.({
+    rowsDone: progress.rows,
+    total,
+    segments: progress.segments,
+    differing: state.findings.segments.differing,
+  });
+  const wait = throttle.record(Math.max(sizes.old, sizes.new), Date.now() - t0);
+  if (wait > 0 && !done) await sleep(wait, options.signal);
+  return { after: boundary, done };
 }
 
 /**
