@@ -13,6 +13,7 @@ import { settingOf } from './control-store.js';
 import { CHECKPOINTS } from './checkpoints.js';
 import { MidairError } from '../core/errors.js';
 import { memoryRepairQueue } from './memory-repair-queue.js';
+import type { RepairQueue } from './repair-queue.js';
 import { repairToken } from './repair-token.js';
 
 /** The state a new migration starts in. */
@@ -28,14 +29,19 @@ export interface MemoryControlStoreOptions {
   readonly now?: () => number;
 }
 
-/**
- * A control store in process memory: for simulations and tests of one
- * process. Every call is atomic. Not durable — use SQLite, PostgreSQL or
- * MySQL for a real migration.
- *
- * @example const control = memoryControlStore();
- */
-export function memoryControlStore(options: MemoryControlStoreOptions = {}): ControlStore {
+/** The memory store's state, and the audit log's writer. */
+interface MemoryControl {
+  readonly clock: () => number;
+  readonly states: Map<string, PhaseState>;
+  readonly audits: Map<string, AuditEntry[]>;
+  readonly instances: Map<string, InstanceInfo>;
+  readonly checkpoints: Map<string, string>;
+  readonly dead: Map<string, DeadLetter & { migration: string }>;
+  readonly rangeSets: Map<string, RangeLease[]>;
+  readonly log: (migration: string, from: PhaseSetting | undefined, state: PhaseState, audit: AuditInput) => void;
+}
+
+function memoryControl(options: MemoryControlStoreOptions): MemoryControl {
   const clock = options.now ?? Date.now;
   const states = new Map<string, PhaseState>();
   const audits = new Map<string, AuditEntry[]>();
@@ -57,7 +63,14 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
     });
     audits.set(migration, list);
   };
+  return { clock, states, audits, instances, checkpoints, dead, rangeSets, log };
+}
 
+/** The lifecycle's setup and the phase log. */
+function phaseMethods(
+  s: MemoryControl,
+): Pick<ControlStore, 'name' | 'setup' | 'init' | 'getState' | 'compareAndSet' | 'appendAudit' | 'auditLog'> {
+  const { clock, states, audits, log } = s;
   return {
     name: 'memory',
     setup: async () => Promise.resolve(),
@@ -99,6 +112,25 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
       const list = [...(audits.get(migration) ?? [])].reverse();
       return Promise.resolve(options?.limit === undefined ? list : list.slice(0, options.limit));
     },
+  };
+}
+
+/** The fleet, the repair queue and the dead letters. */
+function fleetMethods(
+  s: MemoryControl,
+): Pick<
+  ControlStore,
+  | 'heartbeat'
+  | 'instances'
+  | 'removeInstance'
+  | keyof RepairQueue
+  | 'addDeadLetters'
+  | 'deadLetters'
+  | 'removeDeadLetters'
+  | 'deadLetterCount'
+> {
+  const { clock, instances, checkpoints, dead } = s;
+  return {
     async heartbeat(info: HeartbeatInput) {
       const id = `${info.migration}\u0000${info.instanceId}`;
       const now = new Date(clock());
@@ -139,6 +171,27 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
     },
     deadLetterCount: async (migration) =>
       Promise.resolve([...dead.values()].filter((d) => d.migration === migration).length),
+  };
+}
+
+/** Range leases, checkpoints and the lifecycle's close. */
+function rangeMethods(
+  s: MemoryControl,
+): Pick<
+  ControlStore,
+  | 'createRanges'
+  | 'claimRange'
+  | 'renewRange'
+  | 'completeRange'
+  | 'ranges'
+  | 'dropRanges'
+  | 'saveCheckpoint'
+  | 'loadCheckpoint'
+  | 'deleteCheckpoint'
+  | 'close'
+> {
+  const { clock, checkpoints, rangeSets } = s;
+  return {
     async createRanges(migration, name, ranges) {
       const id = `${migration}\u0000${name}`;
       if (rangeSets.has(id)) return Promise.resolve(false);
@@ -195,4 +248,16 @@ export function memoryControlStore(options: MemoryControlStoreOptions = {}): Con
     },
     close: async () => Promise.resolve(),
   };
+}
+
+/**
+ * A control store in process memory: for simulations and tests of one
+ * process. Every call is atomic. Not durable — use SQLite, PostgreSQL or
+ * MySQL for a real migration.
+ *
+ * @example const control = memoryControlStore();
+ */
+export function memoryControlStore(options: MemoryControlStoreOptions = {}): ControlStore {
+  const s = memoryControl(options);
+  return { ...phaseMethods(s), ...fleetMethods(s), ...rangeMethods(s) };
 }

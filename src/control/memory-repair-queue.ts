@@ -33,27 +33,44 @@ const wholeMs = (ms: number | undefined): number | undefined =>
   ms === undefined ? 0 : Number.isFinite(ms) && ms >= 0 ? Math.ceil(ms) : undefined;
 const byAge = (a: Pending, b: Pending): number =>
   a.enqueuedAt - b.enqueuedAt || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0);
+const id = (m: string, d: RepairDirection, k: string): string => `${m}\u0000${d}\u0000${k}`;
+const entry = (p: Pending, at: number): RepairEntry => ({
+  migration: p.migration,
+  direction: p.direction,
+  keyId: p.keyId,
+  reason: p.reason,
+  seq: p.seq,
+  enqueuedAt: new Date(p.enqueuedAt),
+  attempts: p.attempts,
+  ...(p.due > at ? { delayMs: p.due - at } : {}),
+  ...(p.epoch === undefined ? {} : { epoch: p.epoch }),
+});
 
-/** The repair queue of `memoryControlStore()`: the same semantics as the SQL one, on the store's clock. */
-export function memoryRepairQueue(now: () => number): RepairQueue {
+/** The memory queue's state, and what reads and changes it. */
+interface MemoryRepairs {
+  readonly now: () => number;
+  readonly pending: Map<string, Pending>;
+  readonly parked: Map<string, ParkedRepair>;
+  readonly queued: (migration: string, direction?: RepairDirection) => Pending[];
+  readonly put: (
+    migration: string,
+    direction: RepairDirection,
+    keyId: string,
+    reason: string,
+    due: number,
+    attempts?: number,
+    epoch?: number,
+  ) => number;
+  readonly parkedOf: (migration: string) => ParkedRepair[];
+}
+
+function memoryRepairs(now: () => number): MemoryRepairs {
   const pending = new Map<string, Pending>();
   const parked = new Map<string, ParkedRepair>();
-  const id = (m: string, d: RepairDirection, k: string): string => `${m}\u0000${d}\u0000${k}`;
   const queued = (migration: string, direction?: RepairDirection): Pending[] =>
     [...pending.values()]
       .filter((r) => r.migration === migration && (direction === undefined || r.direction === direction))
       .sort(byAge);
-  const entry = (p: Pending, at: number): RepairEntry => ({
-    migration: p.migration,
-    direction: p.direction,
-    keyId: p.keyId,
-    reason: p.reason,
-    seq: p.seq,
-    enqueuedAt: new Date(p.enqueuedAt),
-    attempts: p.attempts,
-    ...(p.due > at ? { delayMs: p.due - at } : {}),
-    ...(p.epoch === undefined ? {} : { epoch: p.epoch }),
-  });
   /** Adds or bumps one pending entry: a new seq and reason, the earlier due time, the first enqueuedAt. */
   const put = (
     migration: string,
@@ -89,6 +106,14 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
         (a, b) => a.parkedAt.getTime() - b.parkedAt.getTime() || (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0),
       );
 
+  return { now, pending, parked, queued, put, parkedOf };
+}
+
+/** Enqueueing, looking at and claiming pending entries. */
+function pendingMethods(
+  s: MemoryRepairs,
+): Pick<RepairQueue, 'enqueueRepairs' | 'pendingRepairs' | 'peekRepairs' | 'claimRepairs'> {
+  const { now, pending, queued, put } = s;
   return {
     async enqueueRepairs(migration, direction, entries) {
       const delays = entries.map((e) => wholeMs(e.delayMs));
@@ -134,6 +159,15 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
         pending.set(id(migration, direction, p.keyId), { ...p, owner: options.owner, leasedUntil: at + lease });
       return Promise.resolve(claimable.map((p) => entry(p, at)));
     },
+  };
+}
+
+/** Settling claimed entries, counting them, and parking one that failed for good. */
+function settleMethods(
+  s: MemoryRepairs,
+): Pick<RepairQueue, 'completeRepair' | 'failRepair' | 'repairDepth' | 'parkRepair'> {
+  const { now, pending, parked, queued } = s;
+  return {
     async completeRepair(migration, direction, keyId, seq) {
       const key = id(migration, direction, keyId);
       if (pending.get(key)?.seq !== seq) return Promise.resolve(false);
@@ -168,6 +202,15 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
       });
       return Promise.resolve(true);
     },
+  };
+}
+
+/** Reading parked entries, and retrying or resolving them. */
+function parkedMethods(
+  s: MemoryRepairs,
+): Pick<RepairQueue, 'parkedRepairs' | 'parkedCount' | 'retryParked' | 'resolveParked'> {
+  const { now, parked, put, parkedOf } = s;
+  return {
     async parkedRepairs(migration, options) {
       if (options?.limit !== undefined) checkLimit('parkedRepairs', options.limit);
       const list = parkedOf(migration);
@@ -194,4 +237,10 @@ export function memoryRepairQueue(now: () => number): RepairQueue {
       return Promise.resolve(n);
     },
   };
+}
+
+/** The repair queue of `memoryControlStore()`: the same semantics as the SQL one, on the store's clock. */
+export function memoryRepairQueue(now: () => number): RepairQueue {
+  const s = memoryRepairs(now);
+  return { ...pendingMethods(s), ...settleMethods(s), ...parkedMethods(s) };
 }

@@ -171,14 +171,27 @@ export interface ControlSchema {
   ): string;
 }
 
-/** Builds the control tables' schema for `dialect` with table names `prefix + name`. */
-export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchema {
+/** What the DDL and the statement builders share: quoted names, column types and the pieces of CREATE TABLE. */
+interface SchemaParts {
+  readonly t: Record<ControlTable, string>;
+  readonly c: Record<ControlColumn, string>;
+  readonly ty: Types;
+  readonly mysql: boolean;
+  readonly nn: (col: ControlColumn, type: string) => string;
+  readonly pk: (...cols: ControlColumn[]) => string;
+  readonly auditIndex: { inline: string; statement: string };
+  readonly repairsIndex: { inline: string; statement: string };
+  readonly parkedIndex: { inline: string; statement: string };
+  readonly repairClaimColumns: AddedColumn[];
+  readonly table: (name: ControlTable, parts: readonly string[], idx?: { inline: string }) => string;
+}
+
+function schemaParts(dialect: SqlDialect, prefix: string): SchemaParts {
   const q = (s: string): string => dialect.quoteId(s);
   const t = Object.fromEntries(CONTROL_TABLES.map((n) => [n, q(prefix + n)])) as Record<ControlTable, string>;
   const c = Object.fromEntries(COLUMNS.map((n) => [n, q(n)])) as Record<ControlColumn, string>;
   const ty = types(dialect);
   const mysql = dialect.name === 'mysql';
-  const L = MYSQL_KEY_LIMITS;
   const nn = (col: ControlColumn, type: string): string => `${c[col]} ${type} NOT NULL`;
   const pk = (...cols: ControlColumn[]): string => `PRIMARY KEY (${cols.map((x) => c[x]).join(', ')})`;
   const index = (
@@ -206,8 +219,14 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
   // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): declare its indexes inside CREATE TABLE.
   const table = (name: ControlTable, parts: readonly string[], idx?: { inline: string }): string =>
     `CREATE TABLE IF NOT EXISTS ${t[name]} (${[...parts, ...(mysql && idx ? [idx.inline] : [])].join(', ')})${ty.tableOptions}`;
+  return { t, c, ty, mysql, nn, pk, auditIndex, repairsIndex, parkedIndex, repairClaimColumns, table };
+}
 
-  const ddl = [
+/** CREATE TABLE for the phase, its audit log and the fleet. */
+function stateTables(p: SchemaParts): string[] {
+  const { c, ty, nn, pk, table, auditIndex } = p;
+  const L = MYSQL_KEY_LIMITS;
+  return [
     table('phase', [
       nn('migration', ty.key(L.migration)),
       nn('phase', ty.ascii(32)),
@@ -244,6 +263,14 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
       nn('started_at', ty.big),
       pk('migration', 'instance_id'),
     ]),
+  ];
+}
+
+/** CREATE TABLE for pending repairs, parked repairs and dead letters. */
+function repairTables(p: SchemaParts): string[] {
+  const { c, ty, nn, pk, table, repairsIndex, parkedIndex, repairClaimColumns } = p;
+  const L = MYSQL_KEY_LIMITS;
+  return [
     table(
       'repairs',
       [
@@ -284,6 +311,14 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
       nn('attempts', ty.int),
       pk('migration', 'key_id'),
     ]),
+  ];
+}
+
+/** CREATE TABLE for leased ranges and checkpoints. */
+function rangeTables(p: SchemaParts): string[] {
+  const { c, ty, nn, pk, table } = p;
+  const L = MYSQL_KEY_LIMITS;
+  return [
     table('ranges', [
       nn('migration', ty.key(L.migration)),
       nn('name', ty.key(L.checkpointName)),
@@ -304,15 +339,14 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
       nn('updated_at', ty.big),
       pk('migration', 'name'),
     ]),
-    ...(mysql ? [] : [auditIndex.statement, repairsIndex.statement, parkedIndex.statement]),
   ];
+}
 
+/** The dialect's spellings of insert-if-absent and upsert. */
+function statements(p: SchemaParts): Pick<ControlSchema, 'insertIfAbsent' | 'upsert'> {
+  const { t, c, mysql } = p;
   const cols = (list: readonly ControlColumn[]): string => list.map((x) => c[x]).join(', ');
   return {
-    t,
-    c,
-    ddl,
-    added: repairClaimColumns,
     insertIfAbsent(name, columns, keys, rows) {
       const values = `(${cols(columns)}) VALUES ${rows.join(', ')}`;
       return mysql
@@ -334,5 +368,24 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
       );
       return `INSERT INTO ${t[name]} AS cur ${values} ON CONFLICT (${cols(keys)}) DO UPDATE SET ${assignments.join(', ')}`;
     },
+  };
+}
+
+/** Builds the control tables' schema for `dialect` with table names `prefix + name`. */
+export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchema {
+  const p = schemaParts(dialect, prefix);
+  const { t, c, mysql, auditIndex, repairsIndex, parkedIndex, repairClaimColumns } = p;
+  const ddl = [
+    ...stateTables(p),
+    ...repairTables(p),
+    ...rangeTables(p),
+    ...(mysql ? [] : [auditIndex.statement, repairsIndex.statement, parkedIndex.statement]),
+  ];
+  return {
+    t,
+    c,
+    ddl,
+    added: repairClaimColumns,
+    ...statements(p),
   };
 }

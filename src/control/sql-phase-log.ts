@@ -48,32 +48,27 @@ function actionProblem(audit: AuditInput, fail: (what: string) => Error): void {
     throw fail(`action must be one of ${AUDIT_ACTIONS.join(', ')}`);
 }
 
-/**
- * The phase log over SQL: one row per migration in `phase`, changed by
- * compare-and-set on its version, and its audit entries in `audit`. Each
- * change and its entry are written in one transaction; `onChange` runs
- * inside it (PostgreSQL: NOTIFY, delivered on commit).
- */
-export function sqlPhaseLog(
+/** What the phase log's methods share: the context, the change hook, checks and the statements on `phase` and `audit`. */
+interface PhaseSql {
+  readonly x: SqlControlContext;
+  readonly onChange: ((conn: SqlConnection, migration: string) => Promise<void>) | undefined;
+  readonly checkSetting: (operation: string, s: PhaseSetting) => void;
+  readonly checkAction: (operation: string, audit: AuditInput) => void;
+  readonly selectState: string;
+  readonly readState: (conn: SqlConnection, migration: string, lock: boolean) => Promise<PhaseState | undefined>;
+  readonly writeAudit: (
+    conn: SqlConnection,
+    state: PhaseState,
+    from: PhaseSetting | undefined,
+    audit: AuditInput,
+  ) => Promise<void>;
+}
+
+function phaseSql(
   x: SqlControlContext,
-  onChange?: (conn: SqlConnection, migration: string) => Promise<void>,
-): Omit<PhaseLog, 'subscribe'> {
-  const {
-    name,
-    prefix,
-    dialect,
-    schema,
-    t,
-    c,
-    ph,
-    tuple,
-    cols,
-    query,
-    transaction,
-    invalid,
-    checkMigration,
-    now: clock,
-  } = x;
+  onChange: ((conn: SqlConnection, migration: string) => Promise<void>) | undefined,
+): PhaseSql {
+  const { prefix, dialect, t, c, ph, tuple, cols, invalid } = x;
   const checkSetting = (operation: string, s: PhaseSetting): void =>
     settingProblem(s, (what) => invalid(operation, what));
   const checkAction = (operation: string, audit: AuditInput): void =>
@@ -103,7 +98,13 @@ export function sqlPhaseLog(
       audit.forced ? 1 : 0,
     ]);
   };
+  return { x, onChange, checkSetting, checkAction, selectState, readState, writeAudit };
+}
 
+/** Creating a migration's state and reading it. */
+function stateMethods(p: PhaseSql): Pick<PhaseLog, 'init' | 'getState'> {
+  const { readState, writeAudit, selectState } = p;
+  const { name, prefix, schema, tuple, query, transaction, checkMigration, now: clock } = p.x;
   return {
     async init(migration, actor) {
       checkMigration('init', migration);
@@ -139,7 +140,14 @@ export function sqlPhaseLog(
       const { rows } = await query('getState', selectState, [migration]);
       return rows[0] ? decodeState(rows[0], prefix + 'phase') : undefined;
     },
+  };
+}
 
+/** Changing the state by compare-and-set, and the audit log. */
+function changeMethods(p: PhaseSql): Pick<PhaseLog, 'compareAndSet' | 'appendAudit' | 'auditLog'> {
+  const { x, onChange, checkSetting, checkAction, readState, writeAudit } = p;
+  const { prefix, t, c, ph, cols, query, transaction, invalid, now: clock } = x;
+  return {
     async compareAndSet(migration, expectedVersion, next, audit) {
       checkSetting('compareAndSet', next);
       checkAction('compareAndSet', audit);
@@ -194,4 +202,18 @@ export function sqlPhaseLog(
       return rows.map((r) => decodeAudit(r, prefix + 'audit'));
     },
   };
+}
+
+/**
+ * The phase log over SQL: one row per migration in `phase`, changed by
+ * compare-and-set on its version, and its audit entries in `audit`. Each
+ * change and its entry are written in one transaction; `onChange` runs
+ * inside it (PostgreSQL: NOTIFY, delivered on commit).
+ */
+export function sqlPhaseLog(
+  x: SqlControlContext,
+  onChange?: (conn: SqlConnection, migration: string) => Promise<void>,
+): Omit<PhaseLog, 'subscribe'> {
+  const p = phaseSql(x, onChange);
+  return { ...stateMethods(p), ...changeMethods(p) };
 }

@@ -19,20 +19,18 @@ const RANGE_COLUMNS = [
   'complete',
 ] as const;
 
-/**
- * Leased ranges over SQL: one row per range in `ranges`. Claims and renewals
- * compare-and-swap on the range's token, so of two claimers one wins and a
- * worker that lost its lease can no longer renew or complete it.
- */
-export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
-  const { prefix, schema, t, c, ph, phs, tuple, batchRows, query, transaction, fits, checkMigration, now: clock } = x;
-  const readRanges = async (migration: string, rangeName: string): Promise<RangeLease[]> => {
-    const cols = ['range_id', 'lo', 'hi', 'after_key', 'owner', 'token', 'leased_until', 'complete'] as const;
-    const sql = `SELECT ${cols.map((y) => c[y]).join(', ')} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} ORDER BY ${c.range_id}`;
-    const { rows } = await query('ranges', sql, [migration, rangeName]);
-    return rows.map((r) => decodeRange(r, prefix + 'ranges'));
-  };
+/** Every range of one backfill, in range order. */
+async function readRanges(x: SqlControlContext, migration: string, rangeName: string): Promise<RangeLease[]> {
+  const { prefix, t, c, ph, query } = x;
+  const cols = ['range_id', 'lo', 'hi', 'after_key', 'owner', 'token', 'leased_until', 'complete'] as const;
+  const sql = `SELECT ${cols.map((y) => c[y]).join(', ')} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} ORDER BY ${c.range_id}`;
+  const { rows } = await query('ranges', sql, [migration, rangeName]);
+  return rows.map((r) => decodeRange(r, prefix + 'ranges'));
+}
 
+/** Creating a backfill's ranges and claiming one. */
+function claimMethods(x: SqlControlContext): Pick<RangeLeases, 'createRanges' | 'claimRange'> {
+  const { prefix, schema, t, c, ph, phs, tuple, batchRows, query, transaction, fits, checkMigration, now: clock } = x;
   return {
     async createRanges(migration, rangeName, ranges) {
       checkMigration('createRanges', migration);
@@ -88,11 +86,19 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
           rangeId,
           old,
         ]);
-        if (affected === 1) return (await readRanges(migration, rangeName)).find((y) => y.rangeId === rangeId);
+        if (affected === 1) return (await readRanges(x, migration, rangeName)).find((y) => y.rangeId === rangeId);
       }
       return undefined;
     },
+  };
+}
 
+/** Renewing and completing a claimed range, reading and dropping them all. */
+function leaseMethods(
+  x: SqlControlContext,
+): Pick<RangeLeases, 'renewRange' | 'completeRange' | 'ranges' | 'dropRanges'> {
+  const { t, c, ph, query, transaction, now: clock } = x;
+  return {
     async renewRange(migration, rangeName, rangeId, token, leaseMs, after) {
       const sql =
         `UPDATE ${t.ranges} SET ${c.leased_until} = ${ph(1)}, ${c.after_key} = COALESCE(${ph(2)}, ${c.after_key}) ` +
@@ -116,7 +122,7 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
       return affected === 1;
     },
 
-    ranges: (migration, rangeName) => readRanges(migration, rangeName),
+    ranges: (migration, rangeName) => readRanges(x, migration, rangeName),
 
     async dropRanges(migration, rangeName) {
       await transaction('dropRanges', async (conn) => {
@@ -131,4 +137,13 @@ export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
       });
     },
   };
+}
+
+/**
+ * Leased ranges over SQL: one row per range in `ranges`. Claims and renewals
+ * compare-and-swap on the range's token, so of two claimers one wins and a
+ * worker that lost its lease can no longer renew or complete it.
+ */
+export function sqlRangeLeases(x: SqlControlContext): RangeLeases {
+  return { ...claimMethods(x), ...leaseMethods(x) };
 }
