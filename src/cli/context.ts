@@ -125,20 +125,20 @@ interface Opened {
   readonly control: ControlStore;
   readonly controlMissing: boolean;
   readonly old: Store<Key, object>;
-  readonly neu: Store<Key, object>;
+  readonly newSide: Store<Key, object>;
   readonly unopened: { old?: MidairError; new?: MidairError };
   readonly keyMappings: KeyMappings;
 }
 
 function assembleContext(o: Opening, p: Opened): CliContext {
   const { config, spec, base, opened, closeAll } = o;
-  const { controlMissing, old, neu, unopened, keyMappings } = p;
+  const { controlMissing, old, newSide, unopened, keyMappings } = p;
   let control = p.control;
   const migrationFor = (c: ControlStore): Migration<Key, object> =>
     defineMigration<Key, object>({
       name: spec.name,
       old,
-      new: neu,
+      new: newSide,
       control: c,
       ...(spec.lazy === undefined ? {} : { lazy: spec.lazy }),
       ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
@@ -155,7 +155,7 @@ function assembleContext(o: Opening, p: Opened): CliContext {
       return control;
     },
     old,
-    new: neu,
+    new: newSide,
     get migration() {
       return migration;
     },
@@ -172,7 +172,7 @@ function assembleContext(o: Opening, p: Opened): CliContext {
     },
     prepareWrites: async (w = {}) => {
       if (prepared) return;
-      const refusal = await liveSchemaRefusal(old, neu);
+      const refusal = await liveSchemaRefusal(old, newSide);
       if (refusal) throw refusal;
       if (controlMissing) {
         const real = await openControl(config.control.url, config.control.from, base);
@@ -183,7 +183,7 @@ function assembleContext(o: Opening, p: Opened): CliContext {
       await control.setup();
       await control.init(spec.name, 'midair-cli');
       // A command that moves or copies data makes sure midair's tombstone tables exist beside the user's (idempotent).
-      if (w.stores ?? true) await Promise.all([old.setup(), neu.setup()]);
+      if (w.stores ?? true) await Promise.all([old.setup(), newSide.setup()]);
       prepared = true;
     },
     close: async () => {
@@ -224,13 +224,13 @@ export async function openContext(options: GlobalOptions, reads = false): Promis
     if (controlMissing) await control.setup(); // an empty stand-in in memory: reads find no state
     const unopened: { old?: MidairError; new?: MidairError } = {};
     const old = await openSide(opening, unopened, 'old');
-    const neu = await openSide(opening, unopened, 'new');
+    const newSide = await openSide(opening, unopened, 'new');
     const keyMappings: KeyMappings = {
       old: spec.old.mapping,
       new: spec.new.mapping,
       newDialect: newUrl.kind satisfies DialectName,
     };
-    return assembleContext(opening, { control, controlMissing, old, neu, unopened, keyMappings });
+    return assembleContext(opening, { control, controlMissing, old, newSide, unopened, keyMappings });
   } catch (err) {
     await closeAll();
     throw err;

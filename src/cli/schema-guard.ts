@@ -21,10 +21,10 @@ export const createdBySetup = (p: CheckProblem): boolean => p.code === 'MISSING_
 /** Runs both stores' `check()` against their live schemas and compares the pair. Reads only. */
 export async function checkBoth(
   old: Store<Key, object>,
-  neu: Store<Key, object>,
+  newSide: Store<Key, object>,
   keyMappings?: KeyMappings,
 ): Promise<BothChecks> {
-  const [o, n] = await Promise.all([old.check(), neu.check()]);
+  const [o, n] = await Promise.all([old.check(), newSide.check()]);
   const keys: CheckProblem[] = keyMappings
     ? compareKeyCodecs(keyMappings.old, keyMappings.new).map((m) => ({
         code: 'KEY_MISMATCH',
@@ -53,9 +53,9 @@ export async function checkBoth(
  */
 export async function liveSchemaRefusal(
   old: Store<Key, object>,
-  neu: Store<Key, object>,
+  newSide: Store<Key, object>,
 ): Promise<MidairError | undefined> {
-  const [o, n] = await Promise.all([old.check(), neu.check()]);
+  const [o, n] = await Promise.all([old.check(), newSide.check()]);
   const errors = [
     ...o.problems.filter((p) => p.severity === 'error' && !createdBySetup(p)).map((p) => `${o.store}: ${p.message}`),
     ...n.problems.filter((p) => p.severity === 'error' && !createdBySetup(p)).map((p) => `${n.store}: ${p.message}`),

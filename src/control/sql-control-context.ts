@@ -23,7 +23,7 @@ export interface SqlControlContext {
   /** The `i`-th (1-based) placeholder. */
   readonly ph: (i: number) => string;
   /** `?, ?, …` for `width` parameters numbered after `offset`. */
-  readonly phs: (offset: number, width: number) => string;
+  readonly placeholders: (offset: number, width: number) => string;
   /** `(?, ?, …)`. */
   readonly tuple: (offset: number, width: number) => string;
   readonly cols: (list: readonly ControlColumn[]) => string;
@@ -52,7 +52,7 @@ export function sqlControlContext(
   const prefix = options.tablePrefix ?? 'midair_';
   const schema = controlSchema(dialect, prefix);
   const ph = (i: number): string => dialect.compiler.placeholder(i);
-  const phs = (offset: number, width: number): string =>
+  const placeholders = (offset: number, width: number): string =>
     Array.from({ length: width }, (_, i) => ph(offset + i + 1)).join(', ');
 
   const runner = new SqlRunner(driver, {
@@ -79,8 +79,8 @@ export function sqlControlContext(
     batchRows: Math.max(1, Math.min(500, Math.floor(dialect.compiler.maxParams / 8))),
     now: options.now ?? Date.now,
     ph,
-    phs,
-    tuple: (offset, width) => `(${phs(offset, width)})`,
+    placeholders,
+    tuple: (offset, width) => `(${placeholders(offset, width)})`,
     cols: (list) => list.map((x) => schema.c[x]).join(', '),
     query: (operation, sql, params) => runner.query(operation, sql, params),
     transaction: (operation, fn, txOptions) => runner.transaction(operation, fn, { tx: txOptions }),

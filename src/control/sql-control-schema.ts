@@ -175,9 +175,9 @@ export interface ControlSchema {
 interface SchemaParts {
   readonly t: Record<ControlTable, string>;
   readonly c: Record<ControlColumn, string>;
-  readonly ty: Types;
+  readonly sqlTypes: Types;
   readonly mysql: boolean;
-  readonly nn: (col: ControlColumn, type: string) => string;
+  readonly notNull: (col: ControlColumn, type: string) => string;
   readonly pk: (...cols: ControlColumn[]) => string;
   readonly auditIndex: { inline: string; statement: string };
   readonly repairsIndex: { inline: string; statement: string };
@@ -190,9 +190,9 @@ function schemaParts(dialect: SqlDialect, prefix: string): SchemaParts {
   const q = (s: string): string => dialect.quoteId(s);
   const t = Object.fromEntries(CONTROL_TABLES.map((n) => [n, q(prefix + n)])) as Record<ControlTable, string>;
   const c = Object.fromEntries(COLUMNS.map((n) => [n, q(n)])) as Record<ControlColumn, string>;
-  const ty = types(dialect);
+  const sqlTypes = types(dialect);
   const mysql = dialect.name === 'mysql';
-  const nn = (col: ControlColumn, type: string): string => `${c[col]} ${type} NOT NULL`;
+  const notNull = (col: ControlColumn, type: string): string => `${c[col]} ${type} NOT NULL`;
   const pk = (...cols: ControlColumn[]): string => `PRIMARY KEY (${cols.map((x) => c[x]).join(', ')})`;
   const index = (
     table: ControlTable,
@@ -211,56 +211,56 @@ function schemaParts(dialect: SqlDialect, prefix: string): SchemaParts {
   const parkedIndex = index('parked', 'by_age', ['migration', 'parked_at']);
   // Added after the first release: `setup()` adds them to a repairs table created without them (see `added`).
   const repairClaimColumns: AddedColumn[] = [
-    { table: 'repairs', column: 'due_at', definition: `${c.due_at} ${ty.big} NOT NULL DEFAULT 0` },
-    { table: 'repairs', column: 'owner', definition: `${c.owner} ${ty.text}` },
-    { table: 'repairs', column: 'leased_until', definition: `${c.leased_until} ${ty.big} NOT NULL DEFAULT 0` },
-    { table: 'repairs', column: 'epoch', definition: `${c.epoch} ${ty.big}` },
+    { table: 'repairs', column: 'due_at', definition: `${c.due_at} ${sqlTypes.big} NOT NULL DEFAULT 0` },
+    { table: 'repairs', column: 'owner', definition: `${c.owner} ${sqlTypes.text}` },
+    { table: 'repairs', column: 'leased_until', definition: `${c.leased_until} ${sqlTypes.big} NOT NULL DEFAULT 0` },
+    { table: 'repairs', column: 'epoch', definition: `${c.epoch} ${sqlTypes.big}` },
   ];
   // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): declare its indexes inside CREATE TABLE.
   const table = (name: ControlTable, parts: readonly string[], idx?: { inline: string }): string =>
-    `CREATE TABLE IF NOT EXISTS ${t[name]} (${[...parts, ...(mysql && idx ? [idx.inline] : [])].join(', ')})${ty.tableOptions}`;
-  return { t, c, ty, mysql, nn, pk, auditIndex, repairsIndex, parkedIndex, repairClaimColumns, table };
+    `CREATE TABLE IF NOT EXISTS ${t[name]} (${[...parts, ...(mysql && idx ? [idx.inline] : [])].join(', ')})${sqlTypes.tableOptions}`;
+  return { t, c, sqlTypes, mysql, notNull, pk, auditIndex, repairsIndex, parkedIndex, repairClaimColumns, table };
 }
 
 /** CREATE TABLE for the phase, its audit log and the fleet. */
 function stateTables(p: SchemaParts): string[] {
-  const { c, ty, nn, pk, table, auditIndex } = p;
-  const L = MYSQL_KEY_LIMITS;
+  const { c, sqlTypes, notNull, pk, table, auditIndex } = p;
+  const limits = MYSQL_KEY_LIMITS;
   return [
     table('phase', [
-      nn('migration', ty.key(L.migration)),
-      nn('phase', ty.ascii(32)),
-      nn('ramp_percent', ty.real),
-      nn('writes_paused', ty.int),
-      nn('strict', ty.int),
-      nn('version', ty.big),
-      nn('changed_at', ty.big),
+      notNull('migration', sqlTypes.key(limits.migration)),
+      notNull('phase', sqlTypes.ascii(32)),
+      notNull('ramp_percent', sqlTypes.real),
+      notNull('writes_paused', sqlTypes.int),
+      notNull('strict', sqlTypes.int),
+      notNull('version', sqlTypes.big),
+      notNull('changed_at', sqlTypes.big),
       pk('migration'),
     ]),
     table(
       'audit',
       [
-        `${c.seq} ${ty.serial}`,
-        nn('migration', ty.key(L.migration)),
-        nn('at', ty.big),
-        nn('actor', ty.text),
-        nn('action', ty.ascii(32)),
-        `${c.from_setting} ${ty.text}`,
-        nn('to_setting', ty.text),
-        nn('version', ty.big),
-        nn('reason', ty.text),
-        nn('forced', ty.int),
+        `${c.seq} ${sqlTypes.serial}`,
+        notNull('migration', sqlTypes.key(limits.migration)),
+        notNull('at', sqlTypes.big),
+        notNull('actor', sqlTypes.text),
+        notNull('action', sqlTypes.ascii(32)),
+        `${c.from_setting} ${sqlTypes.text}`,
+        notNull('to_setting', sqlTypes.text),
+        notNull('version', sqlTypes.big),
+        notNull('reason', sqlTypes.text),
+        notNull('forced', sqlTypes.int),
       ],
       auditIndex,
     ),
     table('instances', [
-      nn('migration', ty.key(L.migration)),
-      nn('instance_id', ty.key(L.instanceId)),
-      nn('host', ty.text),
-      nn('phase_version', ty.big),
-      nn('in_flight_writes', ty.big),
-      nn('last_seen', ty.big),
-      nn('started_at', ty.big),
+      notNull('migration', sqlTypes.key(limits.migration)),
+      notNull('instance_id', sqlTypes.key(limits.instanceId)),
+      notNull('host', sqlTypes.text),
+      notNull('phase_version', sqlTypes.big),
+      notNull('in_flight_writes', sqlTypes.big),
+      notNull('last_seen', sqlTypes.big),
+      notNull('started_at', sqlTypes.big),
       pk('migration', 'instance_id'),
     ]),
   ];
@@ -268,19 +268,19 @@ function stateTables(p: SchemaParts): string[] {
 
 /** CREATE TABLE for pending repairs, parked repairs and dead letters. */
 function repairTables(p: SchemaParts): string[] {
-  const { c, ty, nn, pk, table, repairsIndex, parkedIndex, repairClaimColumns } = p;
-  const L = MYSQL_KEY_LIMITS;
+  const { c, sqlTypes, notNull, pk, table, repairsIndex, parkedIndex, repairClaimColumns } = p;
+  const limits = MYSQL_KEY_LIMITS;
   return [
     table(
       'repairs',
       [
-        nn('migration', ty.key(L.migration)),
-        nn('direction', ty.ascii(16)),
-        nn('key_id', ty.key(L.keyId)),
-        nn('seq', ty.big),
-        nn('reason', ty.text),
-        nn('enqueued_at', ty.big),
-        nn('attempts', ty.int),
+        notNull('migration', sqlTypes.key(limits.migration)),
+        notNull('direction', sqlTypes.ascii(16)),
+        notNull('key_id', sqlTypes.key(limits.keyId)),
+        notNull('seq', sqlTypes.big),
+        notNull('reason', sqlTypes.text),
+        notNull('enqueued_at', sqlTypes.big),
+        notNull('attempts', sqlTypes.int),
         ...repairClaimColumns.map((x) => x.definition),
         pk('migration', 'direction', 'key_id'),
       ],
@@ -289,26 +289,26 @@ function repairTables(p: SchemaParts): string[] {
     table(
       'parked',
       [
-        nn('migration', ty.key(L.migration)),
-        nn('direction', ty.ascii(16)),
-        nn('key_id', ty.key(L.keyId)),
-        nn('reason', ty.text),
-        nn('attempts', ty.int),
-        nn('parked_at', ty.big),
-        nn('problem_code', ty.text),
-        nn('problem_store', ty.text),
-        `${c.problem_constraint} ${ty.text}`,
-        nn('problem_message', ty.text),
+        notNull('migration', sqlTypes.key(limits.migration)),
+        notNull('direction', sqlTypes.ascii(16)),
+        notNull('key_id', sqlTypes.key(limits.keyId)),
+        notNull('reason', sqlTypes.text),
+        notNull('attempts', sqlTypes.int),
+        notNull('parked_at', sqlTypes.big),
+        notNull('problem_code', sqlTypes.text),
+        notNull('problem_store', sqlTypes.text),
+        `${c.problem_constraint} ${sqlTypes.text}`,
+        notNull('problem_message', sqlTypes.text),
         pk('migration', 'direction', 'key_id'),
       ],
       parkedIndex,
     ),
     table('dead_letters', [
-      nn('migration', ty.key(L.migration)),
-      nn('key_id', ty.key(L.keyId)),
-      nn('reason', ty.text),
-      nn('at', ty.big),
-      nn('attempts', ty.int),
+      notNull('migration', sqlTypes.key(limits.migration)),
+      notNull('key_id', sqlTypes.key(limits.keyId)),
+      notNull('reason', sqlTypes.text),
+      notNull('at', sqlTypes.big),
+      notNull('attempts', sqlTypes.int),
       pk('migration', 'key_id'),
     ]),
   ];
@@ -316,27 +316,27 @@ function repairTables(p: SchemaParts): string[] {
 
 /** CREATE TABLE for leased ranges and checkpoints. */
 function rangeTables(p: SchemaParts): string[] {
-  const { c, ty, nn, pk, table } = p;
-  const L = MYSQL_KEY_LIMITS;
+  const { c, sqlTypes, notNull, pk, table } = p;
+  const limits = MYSQL_KEY_LIMITS;
   return [
     table('ranges', [
-      nn('migration', ty.key(L.migration)),
-      nn('name', ty.key(L.checkpointName)),
-      nn('range_id', ty.int),
-      `${c.lo} ${ty.longText}`,
-      `${c.hi} ${ty.longText}`,
-      `${c.after_key} ${ty.longText}`,
-      `${c.owner} ${ty.text}`,
-      nn('token', ty.big),
-      nn('leased_until', ty.big),
-      nn('complete', ty.int),
+      notNull('migration', sqlTypes.key(limits.migration)),
+      notNull('name', sqlTypes.key(limits.checkpointName)),
+      notNull('range_id', sqlTypes.int),
+      `${c.lo} ${sqlTypes.longText}`,
+      `${c.hi} ${sqlTypes.longText}`,
+      `${c.after_key} ${sqlTypes.longText}`,
+      `${c.owner} ${sqlTypes.text}`,
+      notNull('token', sqlTypes.big),
+      notNull('leased_until', sqlTypes.big),
+      notNull('complete', sqlTypes.int),
       pk('migration', 'name', 'range_id'),
     ]),
     table('checkpoints', [
-      nn('migration', ty.key(L.migration)),
-      nn('name', ty.key(L.checkpointName)),
-      nn('value', ty.longText),
-      nn('updated_at', ty.big),
+      notNull('migration', sqlTypes.key(limits.migration)),
+      notNull('name', sqlTypes.key(limits.checkpointName)),
+      notNull('value', sqlTypes.longText),
+      notNull('updated_at', sqlTypes.big),
       pk('migration', 'name'),
     ]),
   ];

@@ -6,7 +6,21 @@ import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
 
 /** The dead letters over SQL: one row per key in `dead_letters`, its attempts counted by upsert. */
 export function sqlDeadLetters(x: SqlControlContext): DeadLetters {
-  const { prefix, schema, t, c, ph, phs, tuple, batchRows, query, transaction, fits, checkMigration, now: clock } = x;
+  const {
+    prefix,
+    schema,
+    t,
+    c,
+    ph,
+    placeholders,
+    tuple,
+    batchRows,
+    query,
+    transaction,
+    fits,
+    checkMigration,
+    now: clock,
+  } = x;
   return {
     async addDeadLetters(migration, entries) {
       checkMigration('addDeadLetters', migration);
@@ -22,7 +36,7 @@ export function sqlDeadLetters(x: SqlControlContext): DeadLetters {
           const params: unknown[] = [];
           const rows = batch.map((keyId, i) => {
             params.push(migration, keyId, byKey.get(keyId) ?? '', now);
-            return `(${phs(i * 4, 4)}, 1)`; // attempts
+            return `(${placeholders(i * 4, 4)}, 1)`; // attempts
           });
           const sql = schema.upsert(
             'dead_letters',

@@ -30,7 +30,21 @@ async function readRanges(x: SqlControlContext, migration: string, rangeName: st
 
 /** Creating a backfill's ranges and claiming one. */
 function claimMethods(x: SqlControlContext): Pick<RangeLeases, 'createRanges' | 'claimRange'> {
-  const { prefix, schema, t, c, ph, phs, tuple, batchRows, query, transaction, fits, checkMigration, now: clock } = x;
+  const {
+    prefix,
+    schema,
+    t,
+    c,
+    ph,
+    placeholders,
+    tuple,
+    batchRows,
+    query,
+    transaction,
+    fits,
+    checkMigration,
+    now: clock,
+  } = x;
   return {
     async createRanges(migration, rangeName, ranges) {
       checkMigration('createRanges', migration);
@@ -54,7 +68,7 @@ function claimMethods(x: SqlControlContext): Pick<RangeLeases, 'createRanges' | 
           const params: unknown[] = [];
           const rows = batch.map((r, j) => {
             params.push(migration, rangeName, r.i, r.lo ?? null, r.hi ?? null);
-            return `(${phs(j * 5, 5)}, NULL, NULL, 0, 0, 0)`;
+            return `(${placeholders(j * 5, 5)}, NULL, NULL, 0, 0, 0)`;
           });
           await conn.query(
             `INSERT INTO ${t.ranges} (${RANGE_COLUMNS.map((y) => c[y]).join(', ')}) VALUES ${rows.join(', ')}`,

@@ -80,13 +80,13 @@ export async function upsertPending(
   resetAttempts: boolean,
 ): Promise<void> {
   const { x, least, greatest } = q;
-  const { c, phs, schema } = x;
+  const { c, placeholders, schema } = x;
   const now = x.now();
   for (const batch of chunked(rows, x.batchRows)) {
     const params: unknown[] = [];
     const values = batch.map((r, i) => {
       params.push(migration, direction, r.keyId, r.seq, r.reason, now, r.attempts, r.due, r.epoch ?? null);
-      return `(${phs(i * 9, 9)}, NULL, 0)`; // owner, leased_until
+      return `(${placeholders(i * 9, 9)}, NULL, 0)`; // owner, leased_until
     });
     const sql = schema.upsert('repairs', REPAIR_COLUMNS, ['migration', 'direction', 'key_id'], values, (cur, inc) => [
       `${c.seq} = ${inc('seq')}`,

@@ -45,23 +45,23 @@ export class Migration<K extends Key, E extends object> {
   readonly name: string;
   readonly instanceId: string;
   readonly stats: MigrationStats = newStats();
-  readonly #o: Settings<K, E>;
+  readonly #settings: Settings<K, E>;
   readonly #control: ControlStore;
   readonly #events = new TypedEvents();
   readonly #actor: string;
   readonly #host = hostname();
-  readonly #p: Pieces<K, E>;
+  readonly #pieces: Pieces<K, E>;
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: (() => Promise<void>) | undefined;
   #repository: Repository<K, E> | undefined;
 
   constructor(options: MigrationOptions<K, E>) {
-    this.#o = resolveOptions(options);
+    this.#settings = resolveOptions(options);
     this.name = options.name;
     this.#control = options.control;
     this.instanceId = options.instanceId ?? processInstanceId();
     this.#actor = options.actor ?? defaultActor(this.#host);
-    this.#p = assemblePieces(this.#o, {
+    this.#pieces = assemblePieces(this.#settings, {
       name: this.name,
       instanceId: this.instanceId,
       host: this.#host,
@@ -75,47 +75,49 @@ export class Migration<K extends Key, E extends object> {
 
   /** Where this instance is in its life: `idle` (not started), `starting`, `running`, `closing`, `closed`. */
   get lifecycle(): string {
-    return this.#p.life.state;
+    return this.#pieces.life.state;
   }
 
   // ── lifecycle ───────────────────────────────────────────────────────────
 
   /** Joins the fleet: reads (or creates) the phase, heartbeats, and starts polling and repairing. */
   async start(): Promise<this> {
-    if (!this.#p.life.begin()) {
-      await this.#p.life.running();
+    if (!this.#pieces.life.begin()) {
+      await this.#pieces.life.running();
       return this;
     }
     try {
       await this.#control.setup();
-      this.#p.follower.apply(await this.#control.init(this.name, this.#actor));
+      this.#pieces.follower.apply(await this.#control.init(this.name, this.#actor));
       // Each store's fence row exists before this instance writes, so every fenced write holds it (best effort: a store
       // that is down now is fenced from the first phase change on).
       await raiseFences(
-        { old: this.#o.old, new: this.#o.new },
+        { old: this.#settings.old, new: this.#settings.new },
         this.name,
         0,
         { old: false, new: false },
-        this.#o.timeoutMs,
+        this.#settings.timeoutMs,
         (side, error) => this.#events.emit('error', { operation: `create the fence of ${side}`, error }),
       );
-      await this.#p.follower.refresh();
+      await this.#pieces.follower.refresh();
     } catch (error) {
-      this.#p.life.failedToStart(error);
+      this.#pieces.life.failedToStart(error);
       throw error;
     }
-    this.#p.life.ready();
+    this.#pieces.life.ready();
     this.#timers.push(
       setInterval(
         () =>
-          void this.#p.follower
+          void this.#pieces.follower
             .refresh()
             .catch((error: unknown) => this.#events.emit('error', { operation: 'poll', error })),
-        this.#o.pollMs,
+        this.#settings.pollMs,
       ),
     );
-    if (this.#o.repair?.enabled ?? true) {
-      this.#timers.push(setInterval(() => void this.#p.repairTick.tick(), this.#o.repair?.intervalMs ?? 500));
+    if (this.#settings.repair?.enabled ?? true) {
+      this.#timers.push(
+        setInterval(() => void this.#pieces.repairTick.tick(), this.#settings.repair?.intervalMs ?? 500),
+      );
     }
     for (const t of this.#timers) t.unref();
     // A pushed change (PostgreSQL NOTIFY) is picked up at once; polling stays as the fallback.
@@ -123,7 +125,7 @@ export class Migration<K extends Key, E extends object> {
       .subscribe?.(
         this.name,
         () =>
-          void this.#p.follower
+          void this.#pieces.follower
             .refresh()
             .catch((error: unknown) => this.#events.emit('error', { operation: 'refresh on notify', error })),
       )
@@ -140,22 +142,22 @@ export class Migration<K extends Key, E extends object> {
    * heartbeat — after which it never heartbeats again. Stores stay open.
    */
   async close(): Promise<void> {
-    const wasStarted = this.#p.life.started;
-    if (!this.#p.life.close()) return this.#p.life.closed();
+    const wasStarted = this.#pieces.life.started;
+    if (!this.#pieces.life.close()) return this.#pieces.life.closed();
     for (const t of this.#timers) clearInterval(t);
     await this.#unsubscribe?.().catch(() => undefined);
-    await this.#p.follower.refreshing?.catch(() => undefined);
+    await this.#pieces.follower.refreshing?.catch(() => undefined);
     await this.settle();
-    await this.#p.shadow.saveCounters(true).catch(() => undefined);
+    await this.#pieces.shadow.saveCounters(true).catch(() => undefined);
     if (wasStarted) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
-    this.#p.life.finish();
+    this.#pieces.life.finish();
   }
 
   /** Waits until background second writes, comparisons and lazy copies have settled. */
   async settle(): Promise<void> {
     for (;;) {
-      if (this.#p.background.size > 0) await this.#p.background.settled();
-      else if (this.#p.shadow.inFlight > 0) await this.#p.shadow.idle();
+      if (this.#pieces.background.size > 0) await this.#pieces.background.settled();
+      else if (this.#pieces.shadow.inFlight > 0) await this.#pieces.shadow.idle();
       else return;
     }
   }
@@ -173,15 +175,15 @@ export class Migration<K extends Key, E extends object> {
   #createRepository(): Repository<K, E> {
     const { stats } = this;
     const parts = {
-      follower: this.#p.follower,
-      tickets: this.#p.tickets,
-      halt: this.#p.halt,
-      comparator: this.#p.shadow,
-      background: this.#p.background,
+      follower: this.#pieces.follower,
+      tickets: this.#pieces.tickets,
+      halt: this.#pieces.halt,
+      comparator: this.#pieces.shadow,
+      background: this.#pieces.background,
     };
     return createRepository(
       createPorts({
-        settings: this.#o,
+        settings: this.#settings,
         control: this.#control,
         ...parts,
         stats,
@@ -193,24 +195,24 @@ export class Migration<K extends Key, E extends object> {
 
   /** The phase this instance serves with (as of its last refresh). */
   get state(): PhaseState {
-    return this.#p.follower.state;
+    return this.#pieces.follower.state;
   }
 
   // ── phase changes (the operator) ────────────────────────────────────────
 
   /** Moves to the next phase (into `ramp` at `rampPercent`, default 10). Waits for the fleet; crossing authority freezes writes briefly. */
   async advance(options: TransitionOptions & { readonly rampPercent?: number }): Promise<PhaseState> {
-    return this.#p.operator.advance(options);
+    return this.#pieces.operator.advance(options);
   }
 
   /** The facts the gates, `status` and `plan` read from the control store. */
   async facts(): Promise<MigrationFacts> {
-    return this.#p.operator.facts();
+    return this.#pieces.operator.facts();
   }
 
   /** The gates into `to` (default: the next phase), checked against the real state. */
   async gates(to?: Phase, thresholds: GateThresholds = {}): Promise<GateCheck[]> {
-    return this.#p.operator.gates(to, thresholds);
+    return this.#pieces.operator.gates(to, thresholds);
   }
 
   /**
@@ -224,17 +226,17 @@ export class Migration<K extends Key, E extends object> {
    * needs `force`). `complete` has no way back.
    */
   async rollback(options: TransitionOptions & { readonly resync?: VerifyOptions<E> | false }): Promise<RollbackResult> {
-    return this.#p.operator.rollback(options);
+    return this.#pieces.operator.rollback(options);
   }
 
   /** Changes the share of keys read from new, within `ramp`. */
   async setRamp(percent: number, options: TransitionOptions): Promise<PhaseState> {
-    return this.#p.operator.setRamp(percent, options);
+    return this.#pieces.operator.setRamp(percent, options);
   }
 
   /** Switches strict dual writes on or off for the whole fleet at once. */
   async setStrict(strict: boolean, options: TransitionOptions): Promise<PhaseState> {
-    return this.#p.operator.setStrict(strict, options);
+    return this.#pieces.operator.setStrict(strict, options);
   }
 
   /**
@@ -244,17 +246,17 @@ export class Migration<K extends Key, E extends object> {
    * acknowledged `dual-write`: until then an instance may still write old alone.
    */
   async awaitFleet(options: { readonly withinMs?: number } = {}): Promise<void> {
-    return this.#p.operator.awaitFleet(options);
+    return this.#pieces.operator.awaitFleet(options);
   }
 
   /** Newest first. */
   async auditLog(limit?: number): Promise<AuditEntry[]> {
-    return this.#p.operator.auditLog(limit);
+    return this.#pieces.operator.auditLog(limit);
   }
 
   /** Live instances of the fleet (heartbeat within the expiry). */
   async fleet(): Promise<InstanceInfo[]> {
-    return this.#p.operator.fleet();
+    return this.#pieces.operator.fleet();
   }
 
   // ── jobs ────────────────────────────────────────────────────────────────
@@ -275,24 +277,24 @@ export class Migration<K extends Key, E extends object> {
    * ```
    */
   async backfill(options: BackfillOptions<E> = {}): Promise<BackfillResult> {
-    return this.#p.jobs.backfill(options);
+    return this.#pieces.jobs.backfill(options);
   }
 
   /** Copies what new still lacks (keys in old, absent in new): after a lazy migration, also in old-read-only. */
   async sweep(options: Omit<BackfillOptions<E>, 'missingOnly' | 'tombstonesWin'> = {}): Promise<BackfillResult> {
-    return this.#p.jobs.sweep(options);
+    return this.#pieces.jobs.sweep(options);
   }
 
   /** Pauses, resumes or retunes a running backfill (any process that shares the control store). */
   async controlBackfill(settings: BackfillControl, name = 'backfill'): Promise<void> {
-    return this.#p.jobs.controlBackfill(settings, name);
+    return this.#pieces.jobs.controlBackfill(settings, name);
   }
 
   /** Copies the dead letters' keys again, after the code that failed them was fixed (copies only: it never deletes). */
   async retryDeadLetters(
     options: Pick<BackfillOptions<E>, 'transform' | 'signal' | 'keyMappings'> = {},
   ): Promise<{ retried: number; copied: number; stillFailing: number }> {
-    return this.#p.jobs.retryDeadLetters(options);
+    return this.#pieces.jobs.retryDeadLetters(options);
   }
 
   /**
@@ -306,7 +308,7 @@ export class Migration<K extends Key, E extends object> {
     readonly actor?: string;
     readonly keyIds?: readonly string[];
   }): Promise<number> {
-    return this.#p.jobs.acceptDeadLetters(options);
+    return this.#pieces.jobs.acceptDeadLetters(options);
   }
 
   /**
@@ -316,7 +318,7 @@ export class Migration<K extends Key, E extends object> {
    * verification or a repair where the mappings are known (the CLI does).
    */
   async checkKeys(mappings: KeyMappings, options: { readonly signal?: AbortSignal } = {}): Promise<void> {
-    return this.#p.jobs.checkKeys(mappings, options);
+    return this.#pieces.jobs.checkKeys(mappings, options);
   }
 
   /**
@@ -335,7 +337,7 @@ export class Migration<K extends Key, E extends object> {
    * ```
    */
   async verify(options: VerifyOptions<E> = {}): Promise<VerifyReport> {
-    return this.#p.jobs.verify(options);
+    return this.#pieces.jobs.verify(options);
   }
 
   /**
@@ -347,7 +349,7 @@ export class Migration<K extends Key, E extends object> {
    * those keys again (with rechecks, as verification does).
    */
   async repair(keyIds: readonly string[], options: RepairOptions<E> = {}): Promise<RepairReport> {
-    return this.#p.jobs.repair(keyIds, options);
+    return this.#pieces.jobs.repair(keyIds, options);
   }
 
   /**
@@ -358,7 +360,7 @@ export class Migration<K extends Key, E extends object> {
    * `deadline`. Resolves how many entries were completed.
    */
   async drainRepairs(state?: PhaseState, deadline?: number): Promise<number> {
-    return this.#p.jobs.drainRepairs(state, deadline);
+    return this.#pieces.jobs.drainRepairs(state, deadline);
   }
 }
 

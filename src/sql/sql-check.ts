@@ -214,14 +214,14 @@ export function uniqueFieldsOf<E>(mapping: SqlMapping<E>, tables: readonly (Tabl
  * one: `A@x` and `a@x` are two rows in one, a duplicate in the other).
  * Warnings: the migration works, and writes may fail on one side only.
  */
-export function compareUniques(old: CheckReport, neu: CheckReport): CheckProblem[] {
-  if (!old.uniques || !neu.uniques) return [];
+export function compareUniques(old: CheckReport, newSide: CheckReport): CheckProblem[] {
+  if (!old.uniques || !newSide.uniques) return [];
   const key = (u: UniqueFields): string => [...u.fields].sort().join(',');
   const describe = (u: UniqueFields): string => `${u.table}.${u.constraint} (${u.fields.join(', ')})`;
   const problems: CheckProblem[] = [];
   const sides = [
-    ['old', old, 'new', neu],
-    ['new', neu, 'old', old],
+    ['old', old, 'new', newSide],
+    ['new', newSide, 'old', old],
   ] as const;
   for (const [name, report, otherName, other] of sides) {
     for (const u of report.uniques ?? []) {

@@ -54,7 +54,7 @@ export async function runVerify<K extends Key, E extends object>(
   const keyFields = new Set([...(source.keyFields ?? []), ...(target.keyFields ?? [])]);
   const ignore = new Set((options.ignoreFields ?? []).filter((f) => !keyFields.has(f)));
   const old = verifySide('old', source, { ignore, pushdown: options.pushdown ?? true, transform: options.transform });
-  const neu = verifySide('new', target, { ignore, pushdown: options.pushdown ?? true });
+  const newSide = verifySide('new', target, { ignore, pushdown: options.pushdown ?? true });
   const findings = newFindings();
   const counts = { old: 0, new: 0 };
   let resumed = false;
@@ -65,7 +65,7 @@ export async function runVerify<K extends Key, E extends object>(
     changed: readonly string[],
     error?: unknown,
   ): VerifyOutcome => ({
-    report: buildReport(mode, status, { old, new: neu }, counts, findings, real, changed, {
+    report: buildReport(mode, status, { old, new: newSide }, counts, findings, real, changed, {
       resumed,
       sample,
       durationMs: Date.now() - started,
@@ -84,14 +84,14 @@ export async function runVerify<K extends Key, E extends object>(
       const n = options.sampleSize ?? 1000;
       if (!Number.isSafeInteger(n) || n < 1)
         throw new MidairError('INVALID_ARGUMENT', 'verify: sampleSize must be a positive integer');
-      sample = await compareSample({ old, new: neu }, n, ignore, findings, options);
+      sample = await compareSample({ old, new: newSide }, n, ignore, findings, options);
     } else {
-      const outcome = await walkFull(migration, { old, new: neu }, control, ignore, findings, counts.old, options);
+      const outcome = await walkFull(migration, { old, new: newSide }, control, ignore, findings, counts.old, options);
       resumed = outcome.resumed;
       if (outcome.status !== 'complete')
         return finish(outcome.status === 'aborted' ? 'aborted' : 'failed', findings.candidates, [], outcome.error);
     }
-    const settled = await settle({ old, new: neu }, findings, {
+    const settled = await settle({ old, new: newSide }, findings, {
       ranged: mode === 'full',
       ignore,
       rechecks: options.rechecks ?? 2,
