@@ -34,8 +34,12 @@ export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 /** The result of a run that did not start: nothing was written. */
 /** The result of a run that ended before its first chunk: refused, or failed (or aborted) while it prepared. */
 export function unstartedResult(status: 'refused' | 'failed' | 'aborted', error: unknown): BackfillResult {
+  return { status, ...zeroCounts(), durationMs: 0, error: errorSummary(error) };
+}
+
+/** A run's counts before its first chunk. */
+function zeroCounts(): Counts & { chunks: number; rowsRead: number } {
   return {
-    status,
     chunks: 0,
     rowsRead: 0,
     inserted: 0,
@@ -44,8 +48,6 @@ export function unstartedResult(status: 'refused' | 'failed' | 'aborted', error:
     skippedExisting: 0,
     skippedTombstoned: 0,
     deadLetters: 0,
-    durationMs: 0,
-    error: errorSummary(error),
   };
 }
 
@@ -110,16 +112,7 @@ export async function runBackfill<K extends Key, E extends object>(
     kind,
     name,
     state: CHECKPOINTS.backfillRun(name),
-    counts: {
-      chunks: 0,
-      rowsRead: 0,
-      inserted: 0,
-      updated: 0,
-      deleted: 0,
-      skippedExisting: 0,
-      skippedTombstoned: 0,
-      deadLetters: 0,
-    },
+    counts: zeroCounts(),
     pending: undefined,
     resumedAfter: undefined,
   };
