@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { col, defineMigration, memoryControlStore, sqlMapping, type Store } from '../../src/index.js';
-import { availability, openBackend, type Backend } from '../support/backends.js';
+import { availabilityOfAll, openBackend, type Backend } from '../support/backends.js';
 import { faultyStore, noFaults } from '../support/faulty-store.js';
 import { openControlBackend, type ControlBackend } from '../control/control-backends.js';
 
@@ -11,13 +11,7 @@ interface Account {
   version: number;
 }
 
-const pg = availability('postgres');
-const my = availability('mysql');
-const run = pg.run && my.run;
-const reason = [pg, my]
-  .filter((a) => !a.run)
-  .map((a) => a.reason)
-  .join('; ');
+const { run, reason } = availabilityOfAll('postgres', 'mysql');
 
 async function accounts(backend: Backend, name: string): Promise<Store<bigint, Account>> {
   const table = backend.unique(name);

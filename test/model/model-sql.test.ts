@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { col, sqlMapping, type Store } from '../../src/index.js';
-import { availability, openBackend, type Backend } from '../support/backends.js';
+import { availabilityOfAll, openBackend, type Backend } from '../support/backends.js';
 import { runHistory, type Doc, type HistoryResult, type ModelStores } from './harness.js';
 
 const PER_DIRECTION = Number(process.env.MIDAIR_MODEL_SQL_HISTORIES ?? 12);
@@ -12,13 +12,7 @@ const PER_DIRECTION = Number(process.env.MIDAIR_MODEL_SQL_HISTORIES ?? 12);
 const BASE_SEED = Number(process.env.MIDAIR_MODEL_SQL_SEED ?? 1);
 const WORKLOAD = { longPauses: false } as const;
 
-const pg = availability('postgres');
-const my = availability('mysql');
-const run = pg.run && my.run;
-const reason = [pg, my]
-  .filter((a) => !a.run)
-  .map((a) => a.reason)
-  .join('; ');
+const { run, reason } = availabilityOfAll('postgres', 'mysql');
 
 async function docs(backend: Backend, name: string): Promise<Store<number, Doc> & { table: string }> {
   const table = backend.unique(`docs_${name}`);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { col, sqlMapping, type CheckReport } from '../../src/index.js';
 import { compareUniques } from '../../src/sql/sql-check.js';
-import { availability, openBackend, type Backend } from '../support/backends.js';
+import { availabilityOfAll, openBackend, type Backend } from '../support/backends.js';
 
 interface Account {
   id: bigint;
@@ -15,13 +15,7 @@ const mapping = (table: string) =>
     tables: [{ table, columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') } }],
   });
 
-const pg = availability('postgres');
-const my = availability('mysql');
-const run = pg.run && my.run;
-const reason = [pg, my]
-  .filter((a) => !a.run)
-  .map((a) => a.reason)
-  .join('; ');
+const { run, reason } = availabilityOfAll('postgres', 'mysql');
 
 describe.skipIf(!run)(`check() on character sets and unique constraints${run ? '' : ` — skipped: ${reason}`}`, () => {
   let postgres: Backend;

@@ -37,6 +37,18 @@ export interface Backend {
   close(): Promise<void>;
 }
 
+/** {@link availability} of several servers at once: run only where all are reachable; the reason names each that is not. */
+export function availabilityOfAll(...kinds: BackendKind[]): { run: boolean; reason: string } {
+  const each = kinds.map((kind) => availability(kind));
+  return {
+    run: each.every((a) => a.run),
+    reason: each
+      .filter((a) => !a.run)
+      .map((a) => a.reason)
+      .join('; '),
+  };
+}
+
 /** Whether a backend's suite runs here, and if not, why (printed as the skip reason). */
 export function availability(kind: BackendKind): { run: boolean; reason: string } {
   const filter = storeFilter();
