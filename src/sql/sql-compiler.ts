@@ -74,3 +74,20 @@ export function sqlCompiler(spec: CompilerSpec): SqlCompiler {
 export function valuesList(rows: readonly (readonly string[])[]): string {
   return rows.map((r) => `(${r.join(', ')})`).join(', ');
 }
+
+/** A standard SQL identifier: in double quotes, inner quotes doubled (PostgreSQL, SQLite). */
+export function doubleQuoted(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** `INSERT … ON CONFLICT (key) DO UPDATE SET c = excluded.c` (PostgreSQL, SQLite): the upsert both spell alike. */
+export function onConflictUpsert(
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
+  const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = excluded.${c}`);
+  const action = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
+  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${valuesList(rows)} ON CONFLICT (${keyColumns.join(', ')}) ${action}`;
+}
