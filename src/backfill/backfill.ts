@@ -12,7 +12,7 @@ import { keyId, parseKeyId, type Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
 import { lastEntryIntoOldOnly, recordBackfillRun } from '../control/backfill-runs.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
-import { copyNext, pruneChunk, type Counts } from './chunks.js';
+import { copyNext, pruneChunk, type ChunkContext, type Counts } from './chunks.js';
 import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
 import { copyInRanges } from './parallel.js';
@@ -55,13 +55,8 @@ export function refusedResult(error: unknown): BackfillResult {
   return unstartedResult('refused', error);
 }
 
-/** What every step of one run shares. */
-interface BackfillRun<K extends Key, E extends object> {
-  readonly migration: string;
-  readonly source: Store<K, E>;
-  readonly target: Store<K, E>;
-  readonly control: ControlStore;
-  readonly options: BackfillOptions<E>;
+/** What every step of one run shares: what its chunks share, and the run's own progress. */
+interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E> {
   readonly started: number;
   readonly sweep: boolean;
   readonly kind: RunKind;
