@@ -47,7 +47,7 @@ export const fencedPut: BenchCase = {
     await pool.query(`DROP TABLE IF EXISTS ${SCHEMA}.${TABLE}_midair_fences`);
     store = postgresStore<bigint, BenchUser>(pool, usersMapping(TABLE, SCHEMA));
     await store.setup();
-    await store.raiseFence?.({ migration: 'bench', epoch: 3 });
+    await store.fencing?.raiseFence({ migration: 'bench', epoch: 3 });
     // Warm both paths (prepared plans, the pool's connections) before anything is timed.
     await puts({ ...ctx, quick: true });
     await puts({ ...ctx, quick: true }, { fence: { migration: 'bench', epoch: 3 } });

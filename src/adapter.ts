@@ -18,18 +18,18 @@ export type { Key, KeyPart } from './core/keys.js';
 export { compareVersions } from './core/versions.js';
 export type { Version } from './core/versions.js';
 
-// The Store contract
-export { CHECK_PROBLEM_CODES, DEFAULT_CAPABILITIES, hasManyOf, readKeyOf, scanKeysOf } from './core/store.js';
+// The Store contract, and its optional capabilities
+export { hasManyOf, scanKeysOf } from './core/store.js';
 export type {
+  BulkCopy,
   BulkWriteResult,
   CallOptions,
-  Capabilities,
-  CheckProblem,
-  CheckProblemCode,
-  CheckReport,
   DeleteOptions,
   Fence,
+  Fencing,
+  HashPushdown,
   KeyRange,
+  KeyReads,
   KeyState,
   PutOptions,
   RangeHash,
@@ -38,8 +38,9 @@ export type {
   SyncManyResult,
   SyncResult,
   Tombstone,
-  UniqueFields,
 } from './core/store.js';
+export { CHECK_PROBLEM_CODES } from './core/check-report.js';
+export type { CheckProblem, CheckProblemCode, CheckReport, UniqueFields } from './core/check-report.js';
 export { decideWrite } from './core/entity.js';
 export type { EntityShape, WriteDecision } from './core/entity.js';
 

@@ -49,7 +49,8 @@ export { diffEntities, valuesEqual } from './core/compare.js';
 // Stores without a driver
 export { memoryStore } from './memory/memory-store.js';
 export type { MemoryStoreOptions } from './memory/memory-store.js';
-export type { CheckProblem, CheckProblemCode, CheckReport, Store } from './core/store.js';
+export type { CheckProblem, CheckProblemCode, CheckReport } from './core/check-report.js';
+export type { Store } from './core/store.js';
 
 // The control store: phase, audit log, fleet
 export { memoryControlStore } from './control/memory-control-store.js';

@@ -176,7 +176,7 @@ export async function syncChunk<K extends Key, E extends object>(
     // Same engine and shape, no transform: rows go across as the database prints them.
     const direct = options.transform
       ? undefined
-      : await target.syncManyFrom?.(keys, source, { signal: options.signal, fence: options.fence });
+      : await target.bulkCopy?.syncManyFrom(keys, source, { signal: options.signal, fence: options.fence });
     tally(direct ?? (await target.syncMany(keys, read(), { signal: options.signal, fence: options.fence })));
   } catch (error) {
     if (!isRowError(error)) throw error;

@@ -3,7 +3,8 @@ import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import { compareKeyCodecs } from '../mapping/mapping.js';
 import { compareUniques } from '../sql/sql-check.js';
-import type { CheckProblem, CheckReport, Store } from '../core/store.js';
+import type { CheckProblem, CheckReport } from '../core/check-report.js';
+import type { Store } from '../core/store.js';
 
 /** Both stores' checks, and what they disagree on (key codecs, unique constraints and their collations). */
 export interface BothChecks {

@@ -5,7 +5,8 @@ import { makeUser, NEW_SCHEMA, newUsers, OLD_SCHEMA, oldUsers, rng, type DemoUse
 import { openSqlite, sqliteControlStore, sqliteStore } from '../sqlite/index.js';
 import { defineMigration, type Migration } from '../migration/migration.js';
 import { rowsBar } from '../demo/progress.js';
-import type { CheckReport, Store } from '../core/store.js';
+import type { CheckReport } from '../core/check-report.js';
+import type { Store } from '../core/store.js';
 import type { VerifyReport } from '../verify/verify-options.js';
 import type { BackfillResult } from '../backfill/backfill-options.js';
 

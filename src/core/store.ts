@@ -1,4 +1,5 @@
 import type { Key } from './keys.js';
+import type { CheckReport } from './check-report.js';
 import type { Version } from './versions.js';
 
 /**
@@ -20,34 +21,6 @@ export interface CallOptions {
   /** Writes only: refuse (FENCED, nothing written) when the store's fence for `fence.migration` is above `fence.epoch`. Reads ignore it. */
   readonly fence?: Fence;
 }
-
-/**
- * What a store can do. Adapters start from {@link DEFAULT_CAPABILITIES} and
- * switch on what they support, so a new capability never breaks an adapter.
- */
-export interface Capabilities {
-  /** Entities carry a version; conditional writes compare it. */
-  readonly versioned: boolean;
-  /** Multi-statement writes are atomic. */
-  readonly transactions: boolean;
-  /** Deletes can leave tombstones that conditional writes respect. */
-  readonly tombstones: boolean;
-  /** Row hashes can be computed inside the database (verification). */
-  readonly hashPushdown: boolean;
-  /** A bulk-copy fast path exists for conditional writes (backfill). */
-  readonly bulkCopy: boolean;
-  /** Concurrent processes may share the store (a server, not an in-process structure). */
-  readonly shared: boolean;
-}
-
-export const DEFAULT_CAPABILITIES: Capabilities = Object.freeze({
-  versioned: false,
-  transactions: false,
-  tombstones: true,
-  hashPushdown: false,
-  bulkCopy: false,
-  shared: false,
-});
 
 /** A range of the key space in a store's own order: after `after` (exclusive) up to `through` (inclusive); an absent bound is open. */
 export interface KeyRange<K extends Key = Key> {
@@ -130,53 +103,16 @@ export interface SyncManyResult {
   readonly unchanged: number;
 }
 
-export const CHECK_PROBLEM_CODES = [
-  'MISSING_TABLE',
-  'MISSING_COLUMN',
-  'TYPE_MISMATCH',
-  'MISSING_PRIMARY_KEY',
-  'KEY_MISMATCH',
-  'MISSING_VERSION',
-  'MISSING_TOMBSTONE_TABLE',
-  'PRECISION_LOSS',
-  'CHARSET',
-  'UNIQUE_MISMATCH',
-] as const;
-export type CheckProblemCode = (typeof CHECK_PROBLEM_CODES)[number];
-
-/** One finding of {@link Store.check}, in plain words. */
-export interface CheckProblem {
-  readonly code: CheckProblemCode;
-  /** `error` stops a migration; `warning` works with a stated limitation. */
-  readonly severity: 'error' | 'warning';
-  readonly message: string;
-  readonly table?: string;
-  readonly column?: string;
-  readonly field?: string;
-}
-
-/** A unique index or constraint over entity fields (the primary key's included), as a store's check() found it. */
-export interface UniqueFields {
-  readonly table: string;
-  readonly constraint: string;
-  /** The entity fields it covers, in index order. */
-  readonly fields: readonly string[];
-  /** Those of them it compares without regard to case (a `_ci` collation, NOCASE). */
-  readonly caseInsensitive: readonly string[];
-}
-
-export interface CheckReport {
-  readonly store: string;
-  /** True when there is no `error`-severity problem. */
-  readonly ok: boolean;
-  readonly problems: readonly CheckProblem[];
-  /** Unique constraints over entity fields, where the store reads them (to compare both sides of a migration). */
-  readonly uniques?: readonly UniqueFields[];
-}
-
 /**
  * A keyed collection of entities in one datastore. Each adapter maps the
  * application's entity to its own storage; midair only ever speaks entities.
+ *
+ * The members below are what every store in a migration needs: either side
+ * may become the authority, be synced by key and be backfilled. What a
+ * store can do beyond that is an optional capability object
+ * ({@link KeyReads}, {@link HashPushdown}, {@link BulkCopy}, {@link Fencing}):
+ * present when the store has it, absent when not — callers fall back to the
+ * plain members (docs/decisions/0013).
  *
  * @example
  * ```ts
@@ -187,7 +123,8 @@ export interface CheckReport {
  */
 export interface Store<K extends Key, E extends object> {
   readonly name: string;
-  readonly capabilities: Capabilities;
+  /** Entities carry a version ({@link versionOf}); conditional writes compare it. */
+  readonly versioned: boolean;
   /** The entity fields that make up the key, where the adapter knows them (verification never leaves them out). */
   readonly keyFields?: readonly string[];
   /** The entity's key (a scalar for one key field, a tuple for several). */
@@ -195,18 +132,29 @@ export interface Store<K extends Key, E extends object> {
   /** The entity's version, if the store is versioned. */
   versionOf(entity: E): Version | undefined;
 
+  // ── reads ──
   get(key: K, options?: CallOptions): Promise<E | undefined>;
   /** One result per key, in the order given; `undefined` where absent. */
   getMany(keys: readonly K[], options?: CallOptions): Promise<(E | undefined)[]>;
-  /** Unconditional upsert of the full entity; clears the key's tombstone. */
-  put(entity: E, options?: PutOptions): Promise<void>;
-  /** Deletes the key (and by default leaves a tombstone). Resolves true if a row was deleted. */
-  delete(key: K, options?: DeleteOptions): Promise<boolean>;
+  getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined>;
+  /**
+   * The key's row and tombstone read at one instant (one statement or one
+   * snapshot), so a concurrent delete or re-create cannot fall between the
+   * two reads. The merge phases decide "deleted here, or not migrated yet"
+   * from it.
+   */
+  readKey(key: K, options?: CallOptions): Promise<KeyState<K, E>>;
   count(options?: CallOptions): Promise<number>;
   /** Keyset scan in the store's key order, in chunks; resumes after `options.after`, stops after `options.through`. */
   scan(options?: ScanOptions<K>): AsyncIterable<E[]>;
   /** Up to `count` real keys picked at random, in the store's key order (to split the key space into ranges). */
   sampleKeys(count: number, options?: CallOptions): Promise<K[]>;
+
+  // ── writes ──
+  /** Unconditional upsert of the full entity; clears the key's tombstone. */
+  put(entity: E, options?: PutOptions): Promise<void>;
+  /** Deletes the key (and by default leaves a tombstone). Resolves true if a row was deleted. */
+  delete(key: K, options?: DeleteOptions): Promise<boolean>;
   /**
    * The conditional bulk write: insert where absent, overwrite only where the
    * incoming version is newer, never over a tombstone at least as new. Safe
@@ -233,34 +181,10 @@ export interface Store<K extends Key, E extends object> {
     read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>,
     options?: CallOptions,
   ): Promise<SyncManyResult>;
-  /**
-   * Optional: {@link syncMany} reading `source` itself, when the two are of
-   * one engine and shape and rows can go across as the database prints them
-   * (no decoding and encoding in between). Resolves `undefined`, having done
-   * nothing, when they cannot: the caller then uses {@link syncMany}.
-   */
-  syncManyFrom?(keys: readonly K[], source: Store<K, E>, options?: CallOptions): Promise<SyncManyResult | undefined>;
-  getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined>;
-  /**
-   * Optional: the key's row and tombstone read at one instant (one statement
-   * or one snapshot), so a concurrent delete or re-create cannot fall between
-   * the two reads. The merge phases decide "deleted here, or not migrated yet"
-   * from it. Without it, callers read the two one after the other and read
-   * the row again (see {@link readKeyOf}).
-   */
-  readKey?(key: K, options?: CallOptions): Promise<KeyState<K, E>>;
   /** Removes all tombstones (after a migration completes). Resolves how many. */
   purgeTombstones(options?: CallOptions): Promise<number>;
-  /**
-   * Raises this store's fence for `fence.migration` to `fence.epoch` (never
-   * lowers it). Resolves once every write that passed the previous fence has
-   * committed or aborted; from then on a write carrying a lower epoch is
-   * refused with `FENCED` and writes nothing. A store without it is unfenced
-   * (the migration says so at start).
-   */
-  raiseFence?(fence: Fence, options?: CallOptions): Promise<void>;
-  /** The fence for `migration` (0 when none was raised). */
-  fenceOf?(migration: string, options?: CallOptions): Promise<number>;
+
+  // ── schema and lifetime ──
   /** Creates what midair itself needs beside the user's tables (the tombstone table). Idempotent. */
   setup(options?: CallOptions): Promise<void>;
   /** Compares the mapping with the live schema and reports problems in plain words. */
@@ -268,35 +192,70 @@ export interface Store<K extends Key, E extends object> {
   /** Releases what the store opened itself; a pool passed in by the user stays open. */
   close(): Promise<void>;
 
-  // ── verification pushdown (optional: without it, verification hashes scanned entities in JS) ──
+  // ── optional capabilities ──
+  /** Key-only reads; without them, callers read whole entities and take their keys. */
+  readonly keyReads?: KeyReads<K>;
+  /** Hashing inside the database; without it, verification hashes scanned entities in JS. */
+  readonly hashing?: HashPushdown<K>;
+  /** A copy from a store of the same engine and shape; without it, a backfill uses {@link syncMany}. */
+  readonly bulkCopy?: BulkCopy<K, E>;
+  /** Fences against stale writers; without them the store is unfenced (the migration says so at start). */
+  readonly fencing?: Fencing;
+}
 
+/** A store's key-only reads (an index-only walk where the database can). */
+export interface KeyReads<K extends Key> {
+  /** {@link Store.scan} that reads only the keys. */
+  scanKeys(options?: ScanOptions<K>): AsyncIterable<K[]>;
+  /** One flag per key, in the order given: whether the store holds it. */
+  hasMany(keys: readonly K[], options?: CallOptions): Promise<boolean[]>;
+  /** The key at 1-based position `offset` within `range`, in the store's order; `undefined` when the range holds fewer. */
+  keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined>;
+}
+
+/** Verification's hashes computed inside the database, over the canonical form of the entities (src/core/canonical.ts). */
+export interface HashPushdown<K extends Key> {
   /**
    * Why this store cannot hash its entities inside the database (leaving out
    * `ignore`), or `undefined` when it can — a custom codec, or a column type
    * its SQL cannot put in canonical form.
    */
-  hashUnsupported?(ignore: ReadonlySet<string>): string | undefined;
-  /** Count and hash sum of the entities in `range`, computed inside the database over their canonical form (src/verify/canonical.ts). */
-  hashRange?(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash>;
+  hashUnsupported(ignore: ReadonlySet<string>): string | undefined;
+  /** Count and hash sum of the entities in `range`. */
+  hashRange(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash>;
   /**
    * {@link hashRange} of the parts of `range` cut at `splits` (ascending keys
    * within it): `(after, s1], (s1, s2], …, (sN, through]`, in one pass.
    */
-  hashParts?(
+  hashParts(
     range: KeyRange<K>,
     splits: readonly K[],
     ignore: ReadonlySet<string>,
     options?: CallOptions,
   ): Promise<RangeHash[]>;
-  /** The key at 1-based position `offset` within `range`, in the store's order; `undefined` when the range holds fewer. */
-  keyAt?(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined>;
+}
 
-  // ── key-only reads (optional: without them, callers read whole entities and take their keys) ──
+/** A backfill chunk copied from a store of the same engine and shape, rows going across as the database prints them. */
+export interface BulkCopy<K extends Key, E extends object> {
+  /**
+   * {@link Store.syncMany} reading `source` itself. Resolves `undefined`,
+   * having done nothing, when the two cannot copy this way (another engine,
+   * another shape): the caller then uses {@link Store.syncMany}.
+   */
+  syncManyFrom(keys: readonly K[], source: Store<K, E>, options?: CallOptions): Promise<SyncManyResult | undefined>;
+}
 
-  /** {@link scan} that reads only the keys (an index-only walk where the database can). */
-  scanKeys?(options?: ScanOptions<K>): AsyncIterable<K[]>;
-  /** One flag per key, in the order given: whether the store holds it. */
-  hasMany?(keys: readonly K[], options?: CallOptions): Promise<boolean[]>;
+/** A store's fences (see {@link Fence}). */
+export interface Fencing {
+  /**
+   * Raises this store's fence for `fence.migration` to `fence.epoch` (never
+   * lowers it). Resolves once every write that passed the previous fence has
+   * committed or aborted; from then on a write carrying a lower epoch is
+   * refused with `FENCED` and writes nothing.
+   */
+  raiseFence(fence: Fence, options?: CallOptions): Promise<void>;
+  /** The fence for `migration` (0 when none was raised). */
+  fenceOf(migration: string, options?: CallOptions): Promise<number>;
 }
 
 /** The keys of a store's scan, read key-only where the store can. */
@@ -304,35 +263,11 @@ export async function* scanKeysOf<K extends Key, E extends object>(
   store: Store<K, E>,
   options: ScanOptions<K> = {},
 ): AsyncIterable<K[]> {
-  if (store.scanKeys) {
-    yield* store.scanKeys(options);
+  if (store.keyReads) {
+    yield* store.keyReads.scanKeys(options);
     return;
   }
   for await (const chunk of store.scan(options)) yield chunk.map((e) => store.keyOf(e));
-}
-
-/**
- * The key's row and tombstone at one instant where the store can say
- * ({@link Store.readKey}). Otherwise: the row, the tombstone, then the row
- * again — and, while the two row reads disagree, once more. A row and its
- * tombstone change together in every adapter, so "no row, no tombstone, no
- * row" leaves only a delete-and-re-create pair in between unseen: the reason
- * adapters should implement `readKey`.
- */
-export async function readKeyOf<K extends Key, E extends object>(
-  store: Store<K, E>,
-  key: K,
-  options?: CallOptions,
-): Promise<KeyState<K, E>> {
-  if (store.readKey) return store.readKey(key, options);
-  for (let tries = 0; ; tries++) {
-    const entity = await store.get(key, options);
-    if (entity !== undefined) return { entity };
-    const tombstone = await store.getTombstone(key, options);
-    if (tombstone) return { tombstone };
-    const again = await store.get(key, options);
-    if (again === undefined || tries >= 3) return again === undefined ? {} : { entity: again };
-  }
 }
 
 /** Whether the store holds each key, read key-only where the store can. */
@@ -341,7 +276,7 @@ export async function hasManyOf<K extends Key, E extends object>(
   keys: readonly K[],
   options?: CallOptions,
 ): Promise<boolean[]> {
-  if (store.hasMany) return store.hasMany(keys, options);
+  if (store.keyReads) return store.keyReads.hasMany(keys, options);
   return (await store.getMany(keys, options)).map((e) => e !== undefined);
 }
 

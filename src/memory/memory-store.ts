@@ -2,15 +2,16 @@ import { cloneJson } from '../core/json-value.js';
 import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader, type EntityShape } from '../core/entity.js';
 import { MidairError, throwIfAborted } from '../core/errors.js';
 import { compareKeys, keyId, type Key } from '../core/keys.js';
+import type { CheckReport } from '../core/check-report.js';
 import {
-  DEFAULT_CAPABILITIES,
   emptyBulkResult,
   type BulkWriteResult,
   type CallOptions,
-  type CheckReport,
   type DeleteOptions,
   type Fence,
+  type Fencing,
   type KeyRange,
+  type KeyReads,
   type KeyState,
   type PutOptions,
   type ScanOptions,
@@ -52,7 +53,7 @@ function cloneEntity<E extends object>(entity: E): E {
 
 class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   readonly name: string;
-  readonly capabilities;
+  readonly versioned: boolean;
   readonly keyFields: readonly string[];
   readonly keyOf: (entity: E) => K;
   readonly versionOf: (entity: E) => Version | undefined;
@@ -70,12 +71,27 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     this.keyFields = keyFields;
     this.keyOf = keyReader<K, E>(keyFields, `${this.name}.keyOf`);
     this.versionOf = versionReader<E>(options.version);
-    this.capabilities = Object.freeze({
-      ...DEFAULT_CAPABILITIES,
-      versioned: options.version !== undefined,
-      transactions: true,
-    });
+    this.versioned = options.version !== undefined;
   }
+
+  readonly keyReads: KeyReads<K> = {
+    scanKeys: (options) => this.#chunks('scanKeys', options ?? {}, (k) => k),
+    hasMany: async (keys, options) => {
+      this.#open('hasMany', options);
+      return Promise.resolve(keys.map((k) => this.#rows.has(keyId(k))));
+    },
+    keyAt: async (range, offset, options) => {
+      this.#open('keyAt', options);
+      const { start, end } = this.#bounds(range);
+      const at = start + offset - 1;
+      return Promise.resolve(offset >= 1 && at < end ? this.#keys[at] : undefined);
+    },
+  };
+
+  readonly fencing: Fencing = {
+    raiseFence: (fence, options) => this.#raiseFence(fence, options),
+    fenceOf: (migration, options) => this.#fenceOf(migration, options),
+  };
 
   #open(operation: string, options?: CallOptions): void {
     if (this.#closed) throw new MidairError('CLOSED', `${operation} on ${this.name}: the store is closed`);
@@ -96,7 +112,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     if (at > fence.epoch) throw fencedError(this.name, operation, fence, at);
   }
 
-  async raiseFence(fence: Fence, options?: CallOptions): Promise<void> {
+  async #raiseFence(fence: Fence, options?: CallOptions): Promise<void> {
     this.#open('raiseFence', options);
     validateFence(fence, `raiseFence on ${this.name}`);
     // Writes check the fence as they apply, synchronously: none that passed the old one is still in flight.
@@ -104,7 +120,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     return Promise.resolve();
   }
 
-  async fenceOf(migration: string, options?: CallOptions): Promise<number> {
+  async #fenceOf(migration: string, options?: CallOptions): Promise<number> {
     this.#open('fenceOf', options);
     validateMigrationName(migration, `fenceOf on ${this.name}`);
     return Promise.resolve(this.#fences.get(migration) ?? 0);
@@ -156,7 +172,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   async put(entity: E, options?: PutOptions): Promise<void> {
     this.#openWrite('put', options);
     const key = this.keyOf(entity);
-    if (this.capabilities.versioned) this.versionOf(entity);
+    if (this.versioned) this.versionOf(entity);
     this.#checkFence('put', options);
     this.#set(key, entity);
     if (!options?.keepTombstone) this.#tombstones.delete(keyId(key));
@@ -165,7 +181,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
 
   async delete(key: K, options?: DeleteOptions): Promise<boolean> {
     this.#openWrite('delete', options);
-    if (options?.version !== undefined && !this.capabilities.versioned) {
+    if (options?.version !== undefined && !this.versioned) {
       throw new MidairError(
         'INVALID_ARGUMENT',
         `delete on ${this.name}: a version was given but the store has no version field`,
@@ -184,7 +200,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     const existed = this.#remove(key);
     if (tombstone) {
       const previous = this.#tombstones.get(id);
-      const rowVersion = row && this.capabilities.versioned ? this.versionOf(row) : undefined;
+      const rowVersion = row && this.versioned ? this.versionOf(row) : undefined;
       this.#tombstones.set(id, {
         key,
         version: maxVersion(maxVersion(previous?.version, rowVersion), version),
@@ -231,25 +247,23 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     return { start, end };
   }
 
-  async *scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
+  scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
+    return this.#chunks('scan', options, (k) => cloneEntity(this.#rows.get(keyId(k)) as E));
+  }
+
+  /** A keyset walk in chunks, each key turned into what the caller reads. */
+  async *#chunks<T>(operation: string, options: ScanOptions<K>, each: (key: K) => T): AsyncIterable<T[]> {
     const size = options.chunkSize ?? 1000;
     let after = options.after;
     for (;;) {
-      this.#open('scan', options);
+      this.#open(operation, options);
       const { start, end } = this.#bounds({ after, through: options.through, within: options.within });
       const keys = this.#keys.slice(start, Math.min(start + size, end));
       if (keys.length === 0) return;
-      yield keys.map((k) => cloneEntity(this.#rows.get(keyId(k)) as E));
+      yield keys.map(each);
       after = keys[keys.length - 1];
       await Promise.resolve();
     }
-  }
-
-  async keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> {
-    this.#open('keyAt', options);
-    const { start, end } = this.#bounds(range);
-    const at = start + offset - 1;
-    return Promise.resolve(offset >= 1 && at < end ? this.#keys[at] : undefined);
   }
 
   async sampleKeys(count: number, options?: CallOptions): Promise<K[]> {
@@ -348,7 +362,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
 
   async check(options?: CallOptions): Promise<CheckReport> {
     this.#open('check', options);
-    const problems = this.capabilities.versioned
+    const problems = this.versioned
       ? []
       : [
           {

@@ -23,11 +23,11 @@ export async function raiseFences<K extends Key, E extends object>(
   await Promise.all(
     (['old', 'new'] as const).map(async (side) => {
       const store = stores[side];
-      const raise = store.raiseFence?.bind(store);
-      if (!raise) return;
+      const fencing = store.fencing;
+      if (!fencing) return;
       try {
         await withTimeout(
-          (signal) => raise({ migration, epoch }, { signal }),
+          (signal) => fencing.raiseFence({ migration, epoch }, { signal }),
           timeoutMs,
           `raise the fence of ${store.name}`,
         );

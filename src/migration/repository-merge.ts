@@ -1,6 +1,6 @@
 import { compareKeys, keyId, type Key } from '../core/keys.js';
 import { MidairError } from '../core/errors.js';
-import { readKeyOf, type Store } from '../core/store.js';
+import type { Store } from '../core/store.js';
 import { compareVersions } from '../core/versions.js';
 import type { PhaseState } from '../control/control-store.js';
 import { PHASE_RULES, type Side } from '../core/phases.js';
@@ -27,7 +27,7 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
       const id = keyId(key);
       const mine = byId.get(id);
       if (mine === undefined) {
-        const now = await call(st, 'new', 'get', (s, signal) => readKeyOf(s, key, { signal }));
+        const now = await call(st, 'new', 'get', (s, signal) => s.readKey(key, { signal }));
         if (now.entity !== undefined) byId.set(id, now.entity);
         else if (!now.tombstone) byId.set(id, e);
       } else {

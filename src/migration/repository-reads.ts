@@ -1,5 +1,5 @@
 import { keyId, type Key } from '../core/keys.js';
-import { readKeyOf, type KeyState } from '../core/store.js';
+import type { KeyState } from '../core/store.js';
 import type { PhaseState } from '../control/control-store.js';
 import { PHASE_RULES } from '../core/phases.js';
 import type { RepositoryPorts } from './repository-ports.js';
@@ -9,7 +9,7 @@ import { authority, errorCode, other, type PathContext, type SideCall } from './
 /**
  * The read path of the repository. Where new is authoritative but may not
  * hold everything yet, "missing in new" is decided from the key's row and
- * tombstone read at one instant ({@link readKeyOf}): a key deleted in new is
+ * tombstone read at one instant (the store's `readKey`): a key deleted in new is
  * never served from old's stale copy, however a re-create races the read.
  */
 export function createReads<K extends Key, E extends object>(p: RepositoryPorts<K, E>, call: SideCall<K, E>) {
@@ -60,7 +60,7 @@ async function readOnce<K extends Key, E extends object>(
     return found;
   }
   // A miss: deleted in new, or not migrated yet — decided from one instant's row and tombstone.
-  const state: KeyState<K, E> = await call(st, 'new', 'readKey', (s, signal) => readKeyOf(s, key, { signal }));
+  const state: KeyState<K, E> = await call(st, 'new', 'readKey', (s, signal) => s.readKey(key, { signal }));
   if (state.entity !== undefined) return state.entity;
   if (state.tombstone) return undefined; // deleted in new
   // Never written in new while the migration ran: old holds the key's latest state.

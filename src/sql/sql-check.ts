@@ -1,6 +1,6 @@
 import type { DialectName } from '../mapping/codecs.js';
 import type { MappedField, MappedTable, SqlMapping } from '../mapping/mapping.js';
-import type { CheckProblem, CheckReport, UniqueFields } from '../core/store.js';
+import type { CheckProblem, CheckReport, UniqueFields } from '../core/check-report.js';
 import type { TableInfo } from './sql-catalog.js';
 
 const FAMILY_WORDS: Record<string, string> = {

@@ -1,6 +1,7 @@
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
-import type { CallOptions, CheckReport } from '../core/store.js';
+import type { CheckReport } from '../core/check-report.js';
+import type { CallOptions } from '../core/store.js';
 import type { MappedField } from '../mapping/mapping.js';
 import type { TableInfo } from './sql-catalog.js';
 import { checkSchema, uniqueFieldsOf } from './sql-check.js';

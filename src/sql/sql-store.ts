@@ -2,23 +2,23 @@ import { keyReader, versionReader } from '../core/entity.js';
 import { MidairError, throwIfAborted } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { SqlMapping } from '../mapping/mapping.js';
-import {
-  DEFAULT_CAPABILITIES,
-  type BulkWriteResult,
-  type CallOptions,
-  type Capabilities,
-  type CheckReport,
-  type DeleteOptions,
-  type Fence,
-  type KeyRange,
-  type KeyState,
-  type PutOptions,
-  type RangeHash,
-  type ScanOptions,
-  type Store,
-  type SyncManyResult,
-  type SyncResult,
-  type Tombstone,
+import type { CheckReport } from '../core/check-report.js';
+import type {
+  BulkCopy,
+  BulkWriteResult,
+  CallOptions,
+  DeleteOptions,
+  Fencing,
+  HashPushdown,
+  KeyReads,
+  KeyState,
+  PutOptions,
+  RangeHash,
+  ScanOptions,
+  Store,
+  SyncManyResult,
+  SyncResult,
+  Tombstone,
 } from '../core/store.js';
 import type { Version } from '../core/versions.js';
 import type { TableInfo } from './sql-catalog.js';
@@ -64,10 +64,15 @@ export interface SqlStoreOptions {
  */
 export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   readonly name: string;
-  readonly capabilities: Capabilities;
+  readonly versioned: boolean;
   readonly keyFields: readonly string[];
   readonly keyOf: (entity: E) => K;
   readonly versionOf: (entity: E) => Version | undefined;
+  readonly keyReads: KeyReads<K>;
+  readonly hashing: HashPushdown<K>;
+  /** PostgreSQL only: the same-engine copy (src/sql/postgres/). */
+  readonly bulkCopy?: BulkCopy<K, E>;
+  readonly fencing: Fencing;
   readonly #dialect: SqlDialect;
   readonly #side: CopySide<K>;
   readonly #codec: RowCodec<K, E>;
@@ -88,13 +93,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.keyFields = mapping.keyFields;
     this.keyOf = keyReader<K, E>(mapping.keyFields, `${name}.keyOf`);
     this.versionOf = versionReader<E>(mapping.versionField);
-    this.capabilities = Object.freeze({
-      ...DEFAULT_CAPABILITIES,
-      versioned: mapping.versionField !== undefined,
-      transactions: true,
-      bulkCopy: dialect.bulkUpsert !== undefined,
-      shared: dialect.name !== 'sqlite',
-    });
+    this.versioned = mapping.versionField !== undefined;
     const c = dialect.compiler;
     const fenceTable = `${primary.table}${FENCE_TABLE_SUFFIX}`;
     const tableHint = (table: string | undefined): string =>
@@ -134,6 +133,25 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const introspectPrimary = (): Promise<TableInfo | undefined> =>
       this.#schema.introspect(primary.table, primary.schema);
     this.#side = { name, mapping: mapping as SqlMapping<object>, sql, codec: parts.codec, runner, introspectPrimary };
+    const reads = this.#reads;
+    this.keyReads = {
+      scanKeys: (o) => reads.scanKeys(o),
+      hasMany: (keys, o) => reads.hasMany(keys, o),
+      keyAt: (range, offset, o) => reads.keyAt(range, offset, o),
+    };
+    const hashes = this.#hashes;
+    this.hashing = {
+      hashUnsupported: (ignore) => hashes.hashUnsupported(ignore),
+      hashParts: (range, splits, ignore, o) => hashes.hashParts(range, splits, ignore, o),
+      hashRange: async (range, ignore, o) => (await hashes.hashParts(range, [], ignore, o))[0] as RangeHash,
+    };
+    if (dialect.sameEngineCopy)
+      this.bulkCopy = { syncManyFrom: (keys, source, o) => this.#syncManyFrom(keys, source, o) };
+    const writes = this.#writes;
+    this.fencing = {
+      raiseFence: (fence, o) => writes.raiseFence(fence, o),
+      fenceOf: (migration, o) => writes.fenceOf(migration, o),
+    };
   }
 
   #open(operation: string, options?: CallOptions): void {
@@ -157,36 +175,11 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   scan(options?: ScanOptions<K>): AsyncIterable<E[]> {
     return this.#reads.scan(options);
   }
-  scanKeys(options?: ScanOptions<K>): AsyncIterable<K[]> {
-    return this.#reads.scanKeys(options);
-  }
-  hasMany(keys: readonly K[], options?: CallOptions): Promise<boolean[]> {
-    return this.#reads.hasMany(keys, options);
-  }
-  keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined> {
-    return this.#reads.keyAt(range, offset, options);
-  }
   sampleKeys(count: number, options?: CallOptions): Promise<K[]> {
     return this.#reads.sampleKeys(count, options);
   }
   getTombstone(key: K, options?: CallOptions): Promise<Tombstone<K> | undefined> {
     return this.#reads.getTombstone(key, options);
-  }
-
-  // ── verification pushdown ───────────────────────────────────────────────
-  hashUnsupported(ignore: ReadonlySet<string>): string | undefined {
-    return this.#hashes.hashUnsupported(ignore);
-  }
-  hashParts(
-    range: KeyRange<K>,
-    splits: readonly K[],
-    ignore: ReadonlySet<string>,
-    options?: CallOptions,
-  ): Promise<RangeHash[]> {
-    return this.#hashes.hashParts(range, splits, ignore, options);
-  }
-  async hashRange(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash> {
-    return (await this.#hashes.hashParts(range, [], ignore, options))[0] as RangeHash;
   }
 
   // ── writes ──────────────────────────────────────────────────────────────
@@ -228,7 +221,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
    * source's rows go in as the database prints them (decided per call by the
    * engine's copy; `undefined` when the two cannot, and nothing was done).
    */
-  async syncManyFrom(
+  async #syncManyFrom(
     keys: readonly K[],
     source: Store<K, E>,
     options?: CallOptions,
@@ -239,14 +232,6 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     if (this.#rowFormat === undefined || this.#rowFormat !== from.#rowFormat) return undefined;
     const fetch = await copy.plan(this.#side, from.#side, options);
     return fetch && this.#bulk.syncBatches('syncManyFrom', keys, options, this.#bulk.bulkConcurrency, fetch);
-  }
-
-  // ── fencing ─────────────────────────────────────────────────────────────
-  raiseFence(fence: Fence, options?: CallOptions): Promise<void> {
-    return this.#writes.raiseFence(fence, options);
-  }
-  fenceOf(migration: string, options?: CallOptions): Promise<number> {
-    return this.#writes.fenceOf(migration, options);
   }
 
   // ── schema ──────────────────────────────────────────────────────────────

@@ -54,10 +54,9 @@ export function verifySide<K extends Key, E extends object>(
   let reason: string | undefined;
   if (transform) reason = 'old is compared after the transform, which only JS can apply';
   else if (!o.pushdown) reason = 'hashing in the database was turned off';
-  else if (!store.hashRange || !store.hashUnsupported) reason = `${store.name} has no hashing of its own`;
-  else reason = store.hashUnsupported(o.ignore);
-  const pushed = reason === undefined ? store.hashRange?.bind(store) : undefined;
-  const pushedParts = reason === undefined ? store.hashParts?.bind(store) : undefined;
+  else if (!store.hashing) reason = `${store.name} has no hashing of its own`;
+  else reason = store.hashing.hashUnsupported(o.ignore);
+  const pushed = reason === undefined ? store.hashing : undefined;
 
   const scan = (range: KeyRange<K>, options: CallOptions | undefined, chunkSize = SCAN_CHUNK): AsyncIterable<E[]> =>
     store.scan({
@@ -73,7 +72,7 @@ export function verifySide<K extends Key, E extends object>(
   }
 
   async function hash(range: KeyRange<K>, options?: CallOptions): Promise<RangeHash> {
-    if (pushed) return pushed(range, o.ignore, options);
+    if (pushed) return pushed.hashRange(range, o.ignore, options);
     let count = 0;
     let sum = 0n;
     for await (const e of each(range, options)) {
@@ -90,13 +89,13 @@ export function verifySide<K extends Key, E extends object>(
     ...(reason === undefined ? {} : { reason }),
     hash,
     async hashParts(range, splits, options) {
-      if (pushedParts) return pushedParts(range, splits, o.ignore, options);
+      if (pushed) return pushed.hashParts(range, splits, o.ignore, options);
       const parts: RangeHash[] = [];
       for (let i = 0; i <= splits.length; i++) parts.push(await hash(partRange(range, splits, i), options));
       return parts;
     },
     async keyAt(range, offset, options) {
-      if (store.keyAt) return store.keyAt(range, offset, options);
+      if (store.keyReads) return store.keyReads.keyAt(range, offset, options);
       let seen = 0;
       for await (const chunk of scan(range, options, Math.min(offset, SCAN_CHUNK))) {
         if (seen + chunk.length >= offset) return store.keyOf(chunk[offset - seen - 1] as E);

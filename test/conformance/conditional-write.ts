@@ -52,7 +52,7 @@ export function conditionalWriteSuite(get: () => Backend): void {
 
     it('an unversioned store is insert-only and never passes a tombstone', async () => {
       const { store } = await versionedRows(get(), false);
-      expect(store.capabilities.versioned).toBe(false);
+      expect(store.versioned).toBe(false);
       await store.writeIfNewer([row(1, 1, 'first')]);
       expect(await store.writeIfNewer([row(1, 2, 'second')])).toMatchObject({ inserted: 0, skippedExisting: 1 });
       expect(await store.get(1n)).toEqual(row(1, 1, 'first'));

@@ -20,8 +20,9 @@ function fencing(store: Store<bigint, Row>): {
   raise: (fence: Fence) => Promise<void>;
   fenceOf: (migration: string) => Promise<number>;
 } {
-  if (!store.raiseFence || !store.fenceOf) throw new Error(`${store.name} has no fencing`);
-  return { raise: store.raiseFence.bind(store), fenceOf: store.fenceOf.bind(store) };
+  const fences = store.fencing;
+  if (!fences) throw new Error(`${store.name} has no fencing`);
+  return { raise: (fence) => fences.raiseFence(fence), fenceOf: (migration) => fences.fenceOf(migration) };
 }
 
 const turns = async (n: number): Promise<void> => {
@@ -103,12 +104,12 @@ export function fenceSuite(get: () => Backend): void {
         expect(error, what).toMatchObject({ code: 'FENCED' });
         expect((error as Error).message, what).toMatch(/"users".*epoch 5.*epoch 4/);
       }
-      if (store.syncManyFrom && backend.kind !== 'memory') {
+      if (store.bulkCopy && backend.kind !== 'memory') {
         await backend.ddl(rowDdl(table.replace('fenced', 'source')));
         await source.setup();
         await source.writeIfNewer(many);
         const from = async (): Promise<unknown> =>
-          store.syncManyFrom?.(
+          store.bulkCopy?.syncManyFrom(
             many.map((r) => r.id),
             source,
             fence,

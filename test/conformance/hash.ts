@@ -86,21 +86,21 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
     inDatabase(
       'hashes inside the database exactly as JS hashes the same entities (NULL, empty string, µs, numerics, JSON key order, bytes)',
       async () => {
-        expect(store.hashUnsupported?.(ignore)).toBeUndefined();
-        expect(await store.hashRange?.({}, ignore)).toEqual({ count: things.length, sum: sum(things, ignore) });
+        expect(store.hashing?.hashUnsupported(ignore)).toBeUndefined();
+        expect(await store.hashing?.hashRange({}, ignore)).toEqual({ count: things.length, sum: sum(things, ignore) });
         const inRange = things.filter((t) => t.id > 2n && t.id <= 1030n);
-        expect(await store.hashRange?.({ after: 2n, through: 1030n }, ignore)).toEqual({
+        expect(await store.hashing?.hashRange({ after: 2n, through: 1030n }, ignore)).toEqual({
           count: inRange.length,
           sum: sum(inRange, ignore),
         });
-        expect(await store.hashRange?.({ after: 1030n, through: 1030n }, ignore)).toEqual({ count: 0, sum: 0n });
+        expect(await store.hashing?.hashRange({ after: 1030n, through: 1030n }, ignore)).toEqual({ count: 0, sum: 0n });
       },
     );
 
     inDatabase('hashes the parts of a range cut at given keys in one pass, each as JS hashes it', async () => {
       const splits = [1005n, 1006n, 1030n, 1059n];
       const bounds = [2n, ...splits, undefined];
-      const parts = await store.hashParts?.({ after: 2n }, splits, ignore);
+      const parts = await store.hashing?.hashParts({ after: 2n }, splits, ignore);
       expect(parts).toEqual(
         bounds.slice(0, -1).map((lo, i) => {
           const hi = bounds[i + 1];
@@ -112,7 +112,7 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
 
     inDatabase('a change of one field, or NULL against an empty string, or 1 µs, changes the hash', async () => {
       const base = things.find((t) => t.id === 1002n) as Thing;
-      const before = await store.hashRange?.({ after: 1001n, through: 1002n }, ignore);
+      const before = await store.hashing?.hashRange({ after: 1001n, through: 1002n }, ignore);
       for (const change of [
         { s: '' },
         { s: null },
@@ -122,27 +122,27 @@ export function hashSuite(get: () => Backend, kind: BackendKind): void {
         { j: { a: 2, bb: 1, c: 0 } },
       ] as Partial<Thing>[]) {
         await store.put({ ...base, ...change, version: base.version + 1 });
-        const after = await store.hashRange?.({ after: 1001n, through: 1002n }, ignore);
+        const after = await store.hashing?.hashRange({ after: 1001n, through: 1002n }, ignore);
         const expected = entityHash({ ...base, ...change, version: base.version + 1 }, ignore);
         expect(after?.sum, JSON.stringify(Object.keys(change))).toBe(expected);
         if (!(kind === 'mysql' && 'j' in change)) expect(after?.sum).not.toBe(before?.sum);
       }
       await store.put(base);
-      expect(await store.hashRange?.({ after: 1001n, through: 1002n }, ignore)).toEqual(before);
+      expect(await store.hashing?.hashRange({ after: 1001n, through: 1002n }, ignore)).toEqual(before);
     });
 
     if (kind === 'mysql') {
       it('MariaDB says which field it cannot hash in SQL', () => {
-        expect(store.hashUnsupported?.(new Set())).toMatch(/field "j" \(json\)/);
+        expect(store.hashing?.hashUnsupported(new Set())).toMatch(/field "j" \(json\)/);
       });
     }
 
     it('finds the key at a position within a range (segment bounds)', async () => {
-      expect(await store.keyAt?.({}, 1)).toBe(things[0]?.id);
-      expect(await store.keyAt?.({ after: 1000n }, 3)).toBe(1003n);
-      expect(await store.keyAt?.({ after: 1000n, through: 1002n }, 3)).toBeUndefined();
-      expect(await store.keyAt?.({}, things.length)).toBe(things.at(-1)?.id);
-      expect(await store.keyAt?.({}, things.length + 1)).toBeUndefined();
+      expect(await store.keyReads?.keyAt({}, 1)).toBe(things[0]?.id);
+      expect(await store.keyReads?.keyAt({ after: 1000n }, 3)).toBe(1003n);
+      expect(await store.keyReads?.keyAt({ after: 1000n, through: 1002n }, 3)).toBeUndefined();
+      expect(await store.keyReads?.keyAt({}, things.length)).toBe(things.at(-1)?.id);
+      expect(await store.keyReads?.keyAt({}, things.length + 1)).toBeUndefined();
     });
   });
   jsonHashSuite(get, kind);
@@ -195,7 +195,10 @@ function jsonHashSuite(get: () => Backend, kind: BackendKind): void {
       const probe = async (j: unknown): Promise<{ read: Doc; js: bigint; db: bigint | undefined }> => {
         await store.put({ id: 1n, version: 1, j });
         const read = (await store.get(1n)) as Doc;
-        const db = store.hashUnsupported?.(none) === undefined ? (await store.hashRange?.({}, none))?.sum : undefined;
+        const db =
+          store.hashing?.hashUnsupported(none) === undefined
+            ? (await store.hashing?.hashRange({}, none))?.sum
+            : undefined;
         return { read, js: entityHash(read, none), db };
       };
       beforeAll(async () => {
@@ -239,13 +242,13 @@ function jsonHashSuite(get: () => Backend, kind: BackendKind): void {
           await get().raw(`UPDATE ${table} SET j = '1.50' WHERE id = 1`);
           const read = (await store.get(1n)) as Doc;
           expect(read.j).toBe(1.5);
-          expect((await store.hashRange?.({}, none))?.sum).toBe(entityHash(read, none));
+          expect((await store.hashing?.hashRange({}, none))?.sum).toBe(entityHash(read, none));
         });
       }
 
       if (kind === 'mysql') {
         it('MariaDB says it hashes the JSON field in JS', () => {
-          expect(store.hashUnsupported?.(none)).toMatch(/field "j" \(json\)/);
+          expect(store.hashing?.hashUnsupported(none)).toMatch(/field "j" \(json\)/);
         });
       }
     });

@@ -102,7 +102,7 @@ export function syncSuite(get: () => Backend): void {
       await into.delete(third.id);
       await into.put({ ...first, id: 987_654n }); // only in into: the source's truth is that it is gone
       const keys = [...things.map((t) => t.id), 987_654n];
-      const result = await into.syncManyFrom?.(keys, from);
+      const result = await into.bulkCopy?.syncManyFrom(keys, from);
       if (backend.dialect !== 'postgres') {
         expect(result).toBeUndefined(); // the caller then syncs entity by entity
         return;
@@ -121,7 +121,7 @@ export function syncSuite(get: () => Backend): void {
       });
       const asText = backend.store<bigint, Thing>(thingMapping(c));
       await asText.setup();
-      expect(await asText.syncManyFrom?.(keys, from)).toEqual({
+      expect(await asText.bulkCopy?.syncManyFrom(keys, from)).toEqual({
         inserted: things.length,
         updated: 0,
         deleted: 0,
@@ -139,7 +139,7 @@ export function syncSuite(get: () => Backend): void {
           tables: [{ table: a, columns: { id: col.bigint('id'), version: col.bigint('version'), s: col.text('s') } }],
         }),
       );
-      expect(await into.syncManyFrom?.([first.id], narrow as unknown as Store<bigint, Thing>)).toBeUndefined();
+      expect(await into.bulkCopy?.syncManyFrom([first.id], narrow as unknown as Store<bigint, Thing>)).toBeUndefined();
       expect(await into.get(first.id)).toEqual(await from.get(first.id));
     });
 

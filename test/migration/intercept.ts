@@ -24,3 +24,18 @@ export function intercept<K extends Key, E extends object>(store: Store<K, E>, w
     },
   });
 }
+
+/** The store with one member replaced (an optional capability object, say), every other member its own. */
+export function replaceMember<K extends Key, E extends object, M extends keyof Store<K, E>>(
+  store: Store<K, E>,
+  member: M,
+  value: Store<K, E>[M],
+): Store<K, E> {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop === member) return value;
+      const own: unknown = Reflect.get(target, prop, receiver);
+      return typeof own === 'function' ? (own as (...a: unknown[]) => unknown).bind(target) : own;
+    },
+  });
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MidairError } from '../../src/index.js';
-import { intercept } from './intercept.js';
+import { intercept, replaceMember } from './intercept.js';
 import { deferred, gatedControl, item, rig, type Item } from './setup.js';
 
 const codeOf = async (p: Promise<unknown>): Promise<string> =>
@@ -290,11 +290,14 @@ describe('safety: regressions', () => {
     const r = await rig({ repair: { enabled: false } });
     await r.goTo('ramp', 0);
     let refuse = true;
-    const stubborn = intercept<number, Item>(r.newStore, {
-      raiseFence: async (next, fence, o) => {
+    const fencing = r.newStore.fencing;
+    if (!fencing) throw new Error('the memory store has fences');
+    const stubborn = replaceMember(r.newStore, 'fencing', {
+      fenceOf: (migration, o) => fencing.fenceOf(migration, o),
+      raiseFence: async (fence, o) => {
         const state = await r.control.getState('items');
         if (refuse && state?.writesPaused) throw new MidairError('CONNECTION', 'new unreachable: injected');
-        return next(fence, o);
+        return fencing.raiseFence(fence, o);
       },
     });
     const operator = await r.instance({ new: stubborn, instanceId: 'operator', repair: { enabled: false } });

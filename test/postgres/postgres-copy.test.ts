@@ -58,7 +58,7 @@ describe.skipIf(!run)(`PostgreSQL same-engine copies${run ? '' : ` — skipped: 
 
   it('regression: copies thousands of keys between two stores on one pool of two connections without waiting forever', async () => {
     const into = await table();
-    expect(await into.syncManyFrom?.(ids, old)).toEqual({ inserted: N, updated: 0, deleted: 0, unchanged: 0 });
+    expect(await into.bulkCopy?.syncManyFrom(ids, old)).toEqual({ inserted: N, updated: 0, deleted: 0, unchanged: 0 });
     expect(await into.getMany(ids)).toEqual(await old.getMany(ids));
     const again = await table();
     expect(await again.syncMany(ids, async (keys) => old.getMany(keys))).toEqual({
@@ -72,7 +72,7 @@ describe.skipIf(!run)(`PostgreSQL same-engine copies${run ? '' : ` — skipped: 
   it('regression: a copy given an AbortSignal keeps the COPY path (a binary copy once failed with NOT_SUPPORTED)', async () => {
     const into = await table();
     const signal = new AbortController().signal;
-    expect(await into.syncManyFrom?.(ids, old, { signal })).toEqual({
+    expect(await into.bulkCopy?.syncManyFrom(ids, old, { signal })).toEqual({
       inserted: N,
       updated: 0,
       deleted: 0,
@@ -91,7 +91,7 @@ describe.skipIf(!run)(`PostgreSQL same-engine copies${run ? '' : ` — skipped: 
       `INSERT INTO ${names.get(fine) ?? ''} VALUES (1, '2024-01-01 12:00:00.1239+00', 'a'), (2, '2024-01-01 12:00:00.9995+00', 'b')`,
     );
     const coarse = await table('timestamptz(3)');
-    expect(await coarse.syncManyFrom?.([1n, 2n], fine)).toBeUndefined(); // the caller syncs entity by entity
+    expect(await coarse.bulkCopy?.syncManyFrom([1n, 2n], fine)).toBeUndefined(); // the caller syncs entity by entity
     await coarse.syncMany([1n, 2n], async (keys) => fine.getMany(keys));
     expect((await coarse.getMany([1n, 2n])).map((e) => e?.at.toISOString())).toEqual([
       '2024-01-01T12:00:00.123Z',

@@ -107,16 +107,15 @@ export function faultyStore<K extends Key, E extends object>(
     }
     return result;
   };
-  const raiseFence = inner.raiseFence?.bind(inner);
-  const readKey = inner.readKey?.bind(inner);
-  const fenceOf = inner.fenceOf?.bind(inner);
+  const fencing = inner.fencing;
   return {
     name: inner.name,
-    capabilities: inner.capabilities,
+    versioned: inner.versioned,
     keyOf: (e) => inner.keyOf(e),
     versionOf: (e) => inner.versionOf(e),
     get: (k, o) => inject('get', () => inner.get(k, o)),
     getMany: (ks, o) => inject('getMany', () => inner.getMany(ks, o)),
+    readKey: (k, o) => inject('readKey', () => inner.readKey(k, o)),
     put: (e, o) => inject('put', () => inner.put(e, o)),
     delete: (k, o) => inject('delete', () => inner.delete(k, o)),
     count: (o) => inject('count', () => inner.count(o)),
@@ -130,23 +129,18 @@ export function faultyStore<K extends Key, E extends object>(
     setup: (o) => inner.setup(o),
     check: (o) => inner.check(o),
     close: () => inner.close(),
-    ...(readKey
-      ? { readKey: (k: K, o?: Parameters<typeof readKey>[1]) => inject('readKey', () => readKey(k, o)) }
-      : {}),
     // Fences are the store's own guard against stale writers: they fail and stall like any call.
-    ...(raiseFence
+    ...(fencing
       ? {
-          raiseFence: (fence: Parameters<typeof raiseFence>[0], o?: Parameters<typeof raiseFence>[1]) =>
-            inject('raiseFence', () => raiseFence(fence, o)),
+          fencing: {
+            raiseFence: (fence, o) => inject('raiseFence', () => fencing.raiseFence(fence, o)),
+            fenceOf: (m, o) => inject('fenceOf', () => fencing.fenceOf(m, o)),
+          },
         }
       : {}),
-    ...(fenceOf
-      ? { fenceOf: (m: string, o?: Parameters<typeof fenceOf>[1]) => inject('fenceOf', () => fenceOf(m, o)) }
-      : {}),
-    // Verification reads pass through without faults (the model test injects faults into the application's calls).
+    // Verification's hashes pass through without faults (the model test injects faults into the application's calls);
+    // key-only reads and the same-engine copy are left out, so callers take the faulted paths through whole entities.
     ...(inner.keyFields ? { keyFields: inner.keyFields } : {}),
-    ...(inner.keyAt ? { keyAt: inner.keyAt.bind(inner) } : {}),
-    ...(inner.hashRange ? { hashRange: inner.hashRange.bind(inner) } : {}),
-    ...(inner.hashUnsupported ? { hashUnsupported: inner.hashUnsupported.bind(inner) } : {}),
+    ...(inner.hashing ? { hashing: inner.hashing } : {}),
   };
 }
