@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { col, defineMigration, memoryControlStore, sqlMapping, type Store } from '../../src/index.js';
-import { availabilityOfAll, openBackend, type Backend } from '../support/backends.js';
+import { availabilityOfAll, suiteBackends, type Backend } from '../support/backends.js';
 import { faultyStore, noFaults } from '../support/faulty-store.js';
 import { openControlBackend, type ControlBackend } from '../control/control-backends.js';
 
@@ -47,23 +47,18 @@ async function contents(store: Store<bigint, Account>): Promise<Account[]> {
 }
 
 describe.skipIf(!run)(`backfill on real databases${run ? '' : ` — skipped: ${reason}`}`, () => {
-  let postgres: Backend;
-  let mysql: Backend;
+  const db = suiteBackends('postgres', 'mysql');
   let controlDb: ControlBackend;
   beforeAll(async () => {
-    postgres = await openBackend('postgres');
-    mysql = await openBackend('mysql');
     controlDb = await openControlBackend('postgres');
   });
   afterAll(async () => {
-    await postgres.close();
-    await mysql.close();
     await controlDb.close();
   });
 
   it('two processes share a parallel backfill through a PostgreSQL control store; one dies holding leases, nothing is lost', async () => {
-    const old = await accounts(mysql, 'shared_old');
-    const target = await accounts(postgres, 'shared_new');
+    const old = await accounts(db.mysql, 'shared_old');
+    const target = await accounts(db.postgres, 'shared_new');
     const N = 4000;
     for (let i = 0; i < N; i += 500) {
       await old.writeIfNewer(
@@ -112,8 +107,8 @@ describe.skipIf(!run)(`backfill on real databases${run ? '' : ` — skipped: ${r
   ] as const)(
     '%s: killed at random points beside live writes, resumed until complete: contents equal, no duplicates',
     async (_label, from, to) => {
-      const old = await accounts(from === 'postgres' ? postgres : mysql, 'accounts_old');
-      const target = await accounts(to === 'postgres' ? postgres : mysql, 'accounts_new');
+      const old = await accounts(from === 'postgres' ? db.postgres : db.mysql, 'accounts_old');
+      const target = await accounts(to === 'postgres' ? db.postgres : db.mysql, 'accounts_new');
       const N = 3000;
       for (let i = 0; i < N; i += 500) {
         await old.writeIfNewer(

@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,6 +46,23 @@ export async function until(run: () => Promise<CliRun>, ms = 30_000): Promise<Cl
     if (r.code === 0 || Date.now() > deadline) return r;
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
+}
+
+/**
+ * The users migration on SQLite files in `dir`: old.db made by `old` (a
+ * `users` table and its rows), new.db with `users(id, email)` and
+ * `user_profiles(user_id, full_name)`, and the config naming both.
+ */
+export function writeSqliteUsers(dir: string, old: (db: Database.Database) => void): void {
+  const oldDb = new Database(join(dir, 'old.db'));
+  old(oldDb);
+  oldDb.close();
+  const newDb = new Database(join(dir, 'new.db'));
+  newDb.exec(
+    'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)',
+  );
+  newDb.close();
+  writeUsersConfig(dir, { control: 'sqlite:control.db', old: 'sqlite:old.db', new: 'sqlite:new.db' });
 }
 
 /** The users migration as a config file: old `users(id, email, name)`, new `users(id, email)` + `user_profiles(user_id, full_name)`. */

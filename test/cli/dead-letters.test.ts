@@ -1,9 +1,8 @@
-import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { midair, writeUsersConfig } from './cli-support.js';
+import { midair, writeSqliteUsers } from './cli-support.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -14,16 +13,10 @@ describe('dead letters in the CLI', () => {
   it('regression: a backfill whose rows all dead-lettered exited 0 as complete; now exit 1, the gate blocks, and accepting is audited', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'midair-dead-'));
     dirs.push(dir);
-    const old = new Database(join(dir, 'old.db'));
-    old.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT NOT NULL)');
-    for (let i = 1; i <= 6; i++) old.prepare('INSERT INTO users VALUES (?, NULL, ?)').run(i, `user ${i}`); // new requires an email
-    old.close();
-    const neu = new Database(join(dir, 'new.db'));
-    neu.exec(
-      'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)',
-    );
-    neu.close();
-    writeUsersConfig(dir, { control: 'sqlite:control.db', old: 'sqlite:old.db', new: 'sqlite:new.db' });
+    writeSqliteUsers(dir, (old) => {
+      old.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT, name TEXT NOT NULL)');
+      for (let i = 1; i <= 6; i++) old.prepare('INSERT INTO users VALUES (?, NULL, ?)').run(i, `user ${i}`); // new requires an email
+    });
     expect((await midair(dir, ['phase', 'advance', '--reason', 'start'])).code).toBe(0);
 
     const b = await midair(dir, ['backfill']);

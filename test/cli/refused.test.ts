@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { availability } from '../support/backends.js';
 import { SERVICE_URLS } from '../support/services.js';
-import { midair, writeUsersConfig, type CliRun } from './cli-support.js';
+import { midair, writeSqliteUsers, writeUsersConfig, type CliRun } from './cli-support.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -43,17 +43,11 @@ function snapshot(dir: string): Record<string, Record<string, number> | null> {
 function world(): string {
   const dir = mkdtempSync(join(tmpdir(), 'midair-refused-'));
   dirs.push(dir);
-  const old = new Database(join(dir, 'old.db'));
-  old.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL)');
-  const insert = old.prepare('INSERT INTO users VALUES (?, ?, ?)');
-  for (let i = 1; i <= 20; i++) insert.run(i, `u${i}@example.com`, `user ${i}`);
-  old.close();
-  const neu = new Database(join(dir, 'new.db'));
-  neu.exec(
-    'CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL); CREATE TABLE user_profiles (user_id INTEGER PRIMARY KEY, full_name TEXT NOT NULL)',
-  );
-  neu.close();
-  writeUsersConfig(dir, { control: 'sqlite:control.db', old: 'sqlite:old.db', new: 'sqlite:new.db' });
+  writeSqliteUsers(dir, (old) => {
+    old.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL)');
+    const insert = old.prepare('INSERT INTO users VALUES (?, ?, ?)');
+    for (let i = 1; i <= 20; i++) insert.run(i, `u${i}@example.com`, `user ${i}`);
+  });
   return dir;
 }
 

@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { evictInstance, listFleet, pidOf } from '../../src/cli/commands/fleet.js';
@@ -10,9 +8,8 @@ import { listRepairs, resolveRepairs, retryRepairs } from '../../src/cli/command
 import { openContext, type CliContext } from '../../src/cli/context.js';
 import type { ControlStore, RepairProblem } from '../../src/control/control-store.js';
 import { sqliteControlStore } from '../../src/sqlite/index.js';
+import { midair } from './cli-support.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-const JITI = fileURLToPath(new URL('../../node_modules/jiti/lib/jiti-cli.mjs', import.meta.url));
 const UNIQUE: RepairProblem = {
   code: 'UNIQUE_VIOLATION',
   store: 'new (users + user_profiles)',
@@ -113,23 +110,6 @@ async function context(config: string): Promise<CliContext> {
   const ctx = await openContext({ config });
   open.push(ctx);
   return ctx;
-}
-
-/** `midair <args>` from the TypeScript source, as its own process. */
-async function midair(cwd: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [JITI, MAIN, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
 }
 
 describe('midair repairs', () => {

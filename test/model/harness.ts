@@ -366,6 +366,9 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
   }
   for (const { migration } of live()) await migration.settle();
   await sleep(TIMING.timeoutMs * 20); // late commits land
+  // On real servers a stalled write can outlast that sleep (the machine is slow, a lock is held): wait for every
+  // store call that has begun applying, so none lands after the final read. (Simulated histories never wait here.)
+  while (allFaults.some((f) => (f.applying ?? 0) > 0)) await sleep(TIMING.pollMs);
   for (const { migration } of live()) await migration.settle();
 
   const finalOf = async (s: Store<number, Doc>): Promise<Map<number, string | null>> => {

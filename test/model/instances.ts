@@ -1,5 +1,5 @@
 import { defineMigration, type ControlStore, type Migration, type Store } from '../../src/index.js';
-import { faultyStore, noFaults, type Faults } from '../support/faulty-store.js';
+import { faultyStore, heldBy, noFaults, type Faults } from '../support/faulty-store.js';
 import { simNow } from '../support/sim-clock.js';
 import type { Doc } from './harness.js';
 
@@ -25,18 +25,9 @@ export interface Instance {
   readonly die: () => void;
 }
 
-const never = new Promise<never>(() => undefined);
-
 /** The control store as one instance sees it: every call waits while that instance is paused, and never ends once it is killed. */
 export function instanceControl(control: ControlStore, faults: Faults): ControlStore {
-  const held = async (): Promise<void> => {
-    for (;;) {
-      if (faults.killed) await never;
-      const gate = faults.gate;
-      if (!gate) return;
-      await gate;
-    }
-  };
+  const held = (): Promise<void> => heldBy(faults);
   return new Proxy(control, {
     get(target, prop, receiver) {
       const value: unknown = Reflect.get(target, prop, receiver);

@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { col, sqlMapping, type CheckReport } from '../../src/index.js';
 import { compareUniques } from '../../src/sql/sql-check.js';
-import { availabilityOfAll, openBackend, type Backend } from '../support/backends.js';
+import { availabilityOfAll, suiteBackends } from '../support/backends.js';
 
 interface Account {
   id: bigint;
@@ -18,23 +18,14 @@ const mapping = (table: string) =>
 const { run, reason } = availabilityOfAll('postgres', 'mysql');
 
 describe.skipIf(!run)(`check() on character sets and unique constraints${run ? '' : ` — skipped: ${reason}`}`, () => {
-  let postgres: Backend;
-  let mysql: Backend;
-  beforeAll(async () => {
-    postgres = await openBackend('postgres');
-    mysql = await openBackend('mysql');
-  });
-  afterAll(async () => {
-    await postgres.close();
-    await mysql.close();
-  });
+  const db = suiteBackends('postgres', 'mysql');
 
   it('regression: a text field on a utf8mb3 or latin1 MariaDB column passed check(), then 4-byte characters were refused row by row', async () => {
-    const t = mysql.unique('charsets');
-    await mysql.ddl({
+    const t = db.mysql.unique('charsets');
+    await db.mysql.ddl({
       mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) CHARACTER SET utf8mb3 NOT NULL, name varchar(200) CHARACTER SET latin1 NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     });
-    const store = mysql.store<bigint, Account>(mapping(t));
+    const store = db.mysql.store<bigint, Account>(mapping(t));
     await store.setup();
     const report = await store.check();
     expect(report.ok).toBe(false);
@@ -48,30 +39,30 @@ describe.skipIf(!run)(`check() on character sets and unique constraints${run ? '
   });
 
   it('a utf8mb4 column passes', async () => {
-    const t = mysql.unique('utf8mb4');
-    await mysql.ddl({
+    const t = db.mysql.unique('utf8mb4');
+    await db.mysql.ddl({
       mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) NOT NULL, name text NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     });
-    const store = mysql.store<bigint, Account>(mapping(t));
+    const store = db.mysql.store<bigint, Account>(mapping(t));
     await store.setup();
     expect((await store.check()).problems.filter((p) => p.severity === 'error')).toEqual([]);
   });
 
   it("regression: MariaDB's case-insensitive unique index and PostgreSQL's case-sensitive one passed unnoticed; check() now reads both and the pair is warned about", async () => {
-    const t = mysql.unique('uniq');
-    await mysql.ddl({
+    const t = db.mysql.unique('uniq');
+    await db.mysql.ddl({
       mysql: `CREATE TABLE ${t} (id bigint PRIMARY KEY, email varchar(200) COLLATE utf8mb4_general_ci NOT NULL, name varchar(200) NOT NULL, UNIQUE KEY ${t}_email (email)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     });
-    const p = postgres.unique('uniq');
-    await postgres.ddl({
+    const p = db.postgres.unique('uniq');
+    await db.postgres.ddl({
       postgres: [
         `CREATE TABLE ${p} (id bigint PRIMARY KEY, email text NOT NULL, name text NOT NULL)`,
         `CREATE UNIQUE INDEX ${p}_email ON ${p} (email)`,
         `CREATE UNIQUE INDEX ${p}_name ON ${p} (name)`,
       ],
     });
-    const old = mysql.store<bigint, Account>(mapping(t));
-    const neu = postgres.store<bigint, Account>(mapping(p));
+    const old = db.mysql.store<bigint, Account>(mapping(t));
+    const neu = db.postgres.store<bigint, Account>(mapping(p));
     const [o, n] = [await old.check(), await neu.check()];
     expect(o.uniques?.find((u) => u.fields.join() === 'email')).toMatchObject({ caseInsensitive: ['email'] });
     expect(n.uniques?.find((u) => u.fields.join() === 'email')).toMatchObject({ caseInsensitive: [] });

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { memoryStore, type DialectName, type Key, type SqlMapping, type Store } from '../../src/index.js';
 import { mysqlStore } from '../../src/mysql/index.js';
 import { postgresStore } from '../../src/postgres/index.js';
@@ -66,6 +66,21 @@ function namespace(): string {
 
 function list(s: string | readonly string[] | undefined): readonly string[] {
   return s === undefined ? [] : typeof s === 'string' ? [s] : s;
+}
+
+/**
+ * Opens each backend before the suite's tests and closes it after them (call
+ * it inside a `describe`); the tests read them from the returned record.
+ */
+export function suiteBackends<T extends BackendKind>(...kinds: T[]): Record<T, Backend> {
+  const opened = {} as Record<T, Backend>;
+  beforeAll(async () => {
+    for (const kind of kinds) opened[kind] = await openBackend(kind);
+  });
+  afterAll(async () => {
+    for (const kind of kinds) await (opened[kind] as Backend | undefined)?.close();
+  });
+  return opened;
 }
 
 export async function openBackend(kind: BackendKind): Promise<Backend> {

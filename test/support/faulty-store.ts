@@ -25,6 +25,8 @@ export interface Faults {
   /** Fail every call while true. */
   down: boolean;
   random: () => number;
+  /** Calls that have begun applying (stalled, hung or running) and not yet returned from the store. */
+  applying?: number;
   /** Counts of what was injected. */
   injected: { errors: number; lateErrors: number; hangs: number; lateCommits?: number };
 }
@@ -49,6 +51,18 @@ export function noFaults(random: () => number = Math.random): Faults {
   };
 }
 
+const never = new Promise<never>(() => undefined);
+
+/** Waits while `faults` holds its instance paused, and forever once it is killed. */
+export async function heldBy(faults: Pick<Faults, 'gate' | 'killed'>): Promise<void> {
+  for (;;) {
+    if (faults.killed) await never;
+    const gate = faults.gate;
+    if (!gate) return;
+    await gate;
+  }
+}
+
 const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
@@ -65,15 +79,7 @@ export function faultyStore<K extends Key, E extends object>(
   faults: Faults,
   own: StoreFaults = {},
 ): Store<K, E> {
-  const never = new Promise<never>(() => undefined);
-  const held = async (): Promise<void> => {
-    for (;;) {
-      if (faults.killed) await never;
-      const gate = faults.gate;
-      if (!gate) return;
-      await gate;
-    }
-  };
+  const held = (): Promise<void> => heldBy(faults);
   const inject = async <T>(op: string, fn: () => Promise<T>): Promise<T> => {
     await held();
     const f = faults;
@@ -85,17 +91,23 @@ export function faultyStore<K extends Key, E extends object>(
         details: { store: inner.name, operation: op },
       });
     }
-    if (f.random() < f.hangRate) {
-      f.injected.hangs++;
-      f.note?.(`${op} on ${inner.name} hangs ${f.hangMs} ms, then applies`);
-      await new Promise((resolve) => setTimeout(resolve, f.hangMs));
-    } else if (WRITES.has(op) && f.random() < (f.lateCommitRate ?? 0)) {
-      f.injected.lateCommits = (f.injected.lateCommits ?? 0) + 1;
-      const ms = 1 + Math.floor(f.random() * (f.lateCommitMaxMs ?? 100));
-      f.note?.(`${op} on ${inner.name} commits ${ms} ms late`);
-      await new Promise((resolve) => setTimeout(resolve, ms));
+    f.applying = (f.applying ?? 0) + 1;
+    let result: T;
+    try {
+      if (f.random() < f.hangRate) {
+        f.injected.hangs++;
+        f.note?.(`${op} on ${inner.name} hangs ${f.hangMs} ms, then applies`);
+        await new Promise((resolve) => setTimeout(resolve, f.hangMs));
+      } else if (WRITES.has(op) && f.random() < (f.lateCommitRate ?? 0)) {
+        f.injected.lateCommits = (f.injected.lateCommits ?? 0) + 1;
+        const ms = 1 + Math.floor(f.random() * (f.lateCommitMaxMs ?? 100));
+        f.note?.(`${op} on ${inner.name} commits ${ms} ms late`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      }
+      result = await fn();
+    } finally {
+      f.applying = (f.applying ?? 1) - 1;
     }
-    const result = await fn();
     if (WRITES.has(op)) f.afterApply?.(inner.name, op);
     await turns(Math.floor(f.random() * (f.maxDelayTurns + 1)));
     await held();
