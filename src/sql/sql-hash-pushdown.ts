@@ -1,6 +1,6 @@
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
-import type { CallOptions, KeyRange, RangeHash } from '../core/store.js';
+import type { CallOptions, HashPushdown, KeyRange, RangeHash } from '../core/store.js';
 import type { SqlMapping } from '../mapping/mapping.js';
 import { cellText } from './sql-catalog.js';
 import { driverRowHash, hashUnsupportedReason, rowHashExpr } from './sql-hash.js';
@@ -15,7 +15,7 @@ let hashAggregateCount = 0;
  * computed where they are stored — in the engine's SQL, or through a hash
  * aggregate the driver registers (SQLite calls back into JS).
  */
-export class SqlHashPushdown<K extends Key, E extends object> {
+export class SqlHashPushdown<K extends Key, E extends object> implements HashPushdown<K> {
   readonly #p: StoreParts<K, E>;
   readonly #mapping: SqlMapping<object>;
   /** Hash aggregates this store registered with its driver, by the fields they leave out. */
@@ -29,6 +29,10 @@ export class SqlHashPushdown<K extends Key, E extends object> {
   hashUnsupported(ignore: ReadonlySet<string>): string | undefined {
     if (this.#p.runner.driver.defineHashAggregate) return undefined;
     return hashUnsupportedReason(this.#p.dialect.name, this.#p.dialect.hashSql, this.#mapping, ignore);
+  }
+
+  async hashRange(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash> {
+    return (await this.hashParts(range, [], ignore, options))[0] as RangeHash;
   }
 
   async hashParts(

@@ -13,7 +13,6 @@ import type {
   KeyReads,
   KeyState,
   PutOptions,
-  RangeHash,
   ScanOptions,
   Store,
   SyncManyResult,
@@ -24,35 +23,17 @@ import type { Version } from '../core/versions.js';
 import type { TableInfo } from './sql-catalog.js';
 import type { SqlDialect } from './sql-dialect.js';
 import type { SqlDriver } from './sql-driver.js';
-import { FENCE_TABLE_SUFFIX, SqlFences } from './sql-fence.js';
 import { SqlHashPushdown } from './sql-hash-pushdown.js';
 import { SqlKeyWrites } from './sql-key-writes.js';
 import { SqlReads } from './sql-reads.js';
-import { RowCodec } from './sql-row-codec.js';
+import type { RowCodec } from './sql-row-codec.js';
 import type { CopySide } from './sql-same-engine.js';
 import { SqlSchema } from './sql-setup.js';
-import type { StoreParts } from './sql-store-parts.js';
+import { storeParts, type SqlStoreOptions } from './sql-store-parts.js';
 import { SqlBulkWrites } from './sql-sync.js';
-import { SqlRunner } from './sql-transaction.js';
 import { SqlWriteEngine } from './sql-write-engine.js';
-import { StoreSql } from './store-sql.js';
-import { StoreWriteSql } from './store-write-sql.js';
 
-export interface SqlStoreOptions {
-  /** A name for messages and metrics; default `<dialect>:<primary table>`. */
-  readonly name?: string;
-  /** Attempts for a write aborted by a deadlock before the error reaches the caller. Default 8. */
-  readonly deadlockRetries?: number;
-  /**
-   * How many transactions one bulk write (`writeIfNewer`, or a same-engine
-   * backfill chunk through `syncManyFrom`) runs at once over its disjoint
-   * batches of keys, so reading the source and writing here overlap. Each
-   * holds one connection (a same-engine copy from another pool also takes
-   * one of that pool per transaction). `syncMany` runs one at a time.
-   * Default 2.
-   */
-  readonly bulkConcurrency?: number;
-}
+export type { SqlStoreOptions } from './sql-store-parts.js';
 
 /**
  * The one SQL store, a facade over its pieces: statements compiled from the
@@ -94,34 +75,13 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.keyOf = keyReader<K, E>(mapping.keyFields, `${name}.keyOf`);
     this.versionOf = versionReader<E>(mapping.versionField);
     this.versioned = mapping.versionField !== undefined;
-    const c = dialect.compiler;
-    const fenceTable = `${primary.table}${FENCE_TABLE_SUFFIX}`;
-    const tableHint = (table: string | undefined): string =>
-      table === mapping.tombstone.table
-        ? "; run store.setup() to create midair's tombstone table"
-        : table === fenceTable
-          ? "; run store.setup() to create midair's fence table"
-          : '';
-    const runner = new SqlRunner(driver, {
+    const parts = storeParts<K, E>(dialect, driver, mapping, options, {
       name,
-      classify: (err) => dialect.classifyError(err),
-      hint: (_code, details) => tableHint(details.table),
-      deadlockRetries: options.deadlockRetries,
-    });
-    const sql = new StoreSql(c, mapping as SqlMapping<object>);
-    const parts: StoreParts<K, E> = {
-      name,
-      mapping,
-      dialect,
-      runner,
-      sql,
-      writeSql: new StoreWriteSql(sql, mapping as SqlMapping<object>),
-      codec: new RowCodec<K, E>(mapping, dialect.name, name, this.keyOf, this.versionOf),
       keyOf: this.keyOf,
-      fenceTable,
-      fences: new SqlFences(c, c.qualify(fenceTable, mapping.tombstone.schema), name),
+      versionOf: this.versionOf,
       open: (operation, callOptions) => this.#open(operation, callOptions),
-    };
+    });
+    const { sql, runner } = parts;
     const engine = new SqlWriteEngine(parts);
     this.#reads = new SqlReads(parts);
     this.#writes = new SqlKeyWrites(parts, engine);
@@ -133,25 +93,11 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     const introspectPrimary = (): Promise<TableInfo | undefined> =>
       this.#schema.introspect(primary.table, primary.schema);
     this.#side = { name, mapping: mapping as SqlMapping<object>, sql, codec: parts.codec, runner, introspectPrimary };
-    const reads = this.#reads;
-    this.keyReads = {
-      scanKeys: (o) => reads.scanKeys(o),
-      hasMany: (keys, o) => reads.hasMany(keys, o),
-      keyAt: (range, offset, o) => reads.keyAt(range, offset, o),
-    };
-    const hashes = this.#hashes;
-    this.hashing = {
-      hashUnsupported: (ignore) => hashes.hashUnsupported(ignore),
-      hashParts: (range, splits, ignore, o) => hashes.hashParts(range, splits, ignore, o),
-      hashRange: async (range, ignore, o) => (await hashes.hashParts(range, [], ignore, o))[0] as RangeHash,
-    };
+    this.keyReads = this.#reads;
+    this.hashing = this.#hashes;
+    this.fencing = this.#writes;
     if (dialect.sameEngineCopy)
       this.bulkCopy = { syncManyFrom: (keys, source, o) => this.#syncManyFrom(keys, source, o) };
-    const writes = this.#writes;
-    this.fencing = {
-      raiseFence: (fence, o) => writes.raiseFence(fence, o),
-      fenceOf: (migration, o) => writes.fenceOf(migration, o),
-    };
   }
 
   #open(operation: string, options?: CallOptions): void {
