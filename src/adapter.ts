@@ -38,6 +38,7 @@ export type {
   SyncManyResult,
   SyncResult,
   Tombstone,
+  UpdateResult,
 } from './core/store.js';
 export { CHECK_PROBLEM_CODES } from './core/check-report.js';
 export type { CheckProblem, CheckProblemCode, CheckReport, UniqueFields } from './core/check-report.js';

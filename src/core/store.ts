@@ -94,6 +94,9 @@ export interface BulkWriteResult {
 /** What a sync did: wrote the source's entity, deleted a row the source no longer has, or found nothing on either side. */
 export type SyncResult = 'put' | 'deleted' | 'absent';
 
+/** What an {@link Store.updateKey} did: as a sync, or left the key as it was. */
+export type UpdateResult = SyncResult | 'unchanged';
+
 /** What a {@link Store.syncMany} did, key by key, summed. */
 export interface SyncManyResult {
   readonly inserted: number;
@@ -181,6 +184,20 @@ export interface Store<K extends Key, E extends object> {
     read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>,
     options?: CallOptions,
   ): Promise<SyncManyResult>;
+  /**
+   * Read-modify-write of one key under its lock in this store: `next` gets the
+   * key's row and tombstone (read at one instant, under the lock every writer
+   * of the key takes) and returns the entity to write (a put that clears the
+   * tombstone), `undefined` to delete it (leaving a tombstone), or `null` to
+   * leave it as it is. No write of the key can fall between the read and the
+   * write. `next` may run more than once (a transaction retried after a
+   * deadlock runs it again).
+   */
+  updateKey(
+    key: K,
+    next: (current: KeyState<K, E>) => Promise<E | undefined | null>,
+    options?: CallOptions,
+  ): Promise<UpdateResult>;
   /** Removes all tombstones (after a migration completes). Resolves how many. */
   purgeTombstones(options?: CallOptions): Promise<number>;
 

@@ -19,6 +19,7 @@ import {
   type SyncManyResult,
   type SyncResult,
   type Tombstone,
+  type UpdateResult,
 } from '../core/store.js';
 import type { Version } from '../core/versions.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
@@ -211,17 +212,36 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   }
 
   async syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult> {
-    this.#openWrite('syncKey', options);
+    return this.#lockedWrite('syncKey', key, read, options) as Promise<SyncResult>;
+  }
+
+  async updateKey(
+    key: K,
+    next: (current: KeyState<K, E>) => Promise<E | undefined | null>,
+    options?: CallOptions,
+  ): Promise<UpdateResult> {
+    return this.#lockedWrite('updateKey', key, () => next(this.#state(key)), options);
+  }
+
+  /** Under the key's lock: what `decide` returns is written (an entity), deleted (`undefined`) or left alone (`null`). */
+  async #lockedWrite(
+    operation: string,
+    key: K,
+    decide: () => Promise<E | undefined | null>,
+    options?: CallOptions,
+  ): Promise<UpdateResult> {
+    this.#openWrite(operation, options);
     const release = await this.#locks.acquire(keyId(key));
     try {
-      const value = await read();
-      this.#open('syncKey', options);
+      const value = await decide();
+      this.#open(operation, options);
+      if (value === null) return 'unchanged';
       if (value !== undefined && keyId(this.keyOf(value)) !== keyId(key))
         throw new MidairError(
           'INVALID_ARGUMENT',
-          `syncKey on ${this.name}: the source returned an entity of another key`,
+          `${operation} on ${this.name}: the source returned an entity of another key`,
         );
-      this.#checkFence('syncKey', options);
+      this.#checkFence(operation, options);
       if (value === undefined) return this.#delete(key, true, undefined) ? 'deleted' : 'absent';
       this.#set(key, value);
       this.#tombstones.delete(keyId(key));
@@ -341,11 +361,15 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
 
   async readKey(key: K, options?: CallOptions): Promise<KeyState<K, E>> {
     this.#open('readKey', options);
+    return Promise.resolve(this.#state(key));
+  }
+
+  #state(key: K): KeyState<K, E> {
     const id = keyId(key);
     const row = this.#rows.get(id);
-    if (row !== undefined) return Promise.resolve({ entity: cloneEntity(row) });
+    if (row !== undefined) return { entity: cloneEntity(row) };
     const tombstone = this.#tombstones.get(id);
-    return Promise.resolve(tombstone ? { tombstone } : {});
+    return tombstone ? { tombstone } : {};
   }
 
   async purgeTombstones(options?: CallOptions): Promise<number> {

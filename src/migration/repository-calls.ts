@@ -1,6 +1,6 @@
 import type { Key } from '../core/keys.js';
 import { MidairError, type MidairErrorCode } from '../core/errors.js';
-import type { Store } from '../core/store.js';
+import type { KeyState, Store } from '../core/store.js';
 import type { PhaseState } from '../control/control-store.js';
 import { PHASE_RULES, type Side } from '../core/phases.js';
 import type { RepositoryPorts, RepositoryStores } from './repository-ports.js';
@@ -13,8 +13,23 @@ export type SideCall<K extends Key, E extends object> = <T>(
   fn: (s: Store<K, E>, signal: AbortSignal) => Promise<T>,
 ) => Promise<T>;
 
-/** A write to one store: a put of the entity, or a delete (`undefined`). */
-export type WriteValue<E> = E | undefined;
+/**
+ * A write the application asked for: a put of the entity, a delete, or a
+ * read-modify-write (`next` gets the key's current value and returns the one
+ * to write, or `undefined` to leave it as it is).
+ */
+export type Change<E> =
+  | { readonly op: 'put'; readonly entity: E }
+  | { readonly op: 'delete' }
+  | { readonly op: 'update'; readonly next: (current: E | undefined) => E | undefined | Promise<E | undefined> };
+
+/** What a write did: whether the authority held the key afterwards (a delete: before), and an update's entity after it. */
+export interface WriteResult<E> {
+  readonly held: boolean;
+  readonly entity?: E | undefined;
+  /** An update that left the key as it was: nothing to carry over to the other store. */
+  readonly unchanged?: boolean;
+}
 
 /** The second write of a key: syncs the other store from the authority; never throws. */
 export type SecondWrite<K> = (key: K, st: PhaseState, intent: number | undefined) => Promise<void>;
@@ -26,6 +41,36 @@ export interface PathContext<K extends Key, E extends object> {
 }
 
 export const authority = (st: PhaseState): Side => PHASE_RULES[st.phase].authoritative;
+
+/**
+ * The key's current value from its row and tombstone in the authority (read
+ * under the key's lock): where new is authoritative but may not hold
+ * everything yet, a key never written in new is read from old.
+ */
+export async function currentOf<K extends Key, E extends object>(
+  c: PathContext<K, E>,
+  st: PhaseState,
+  key: K,
+  state: KeyState<K, E>,
+): Promise<E | undefined> {
+  if (state.entity !== undefined || state.tombstone) return state.entity;
+  if (authority(st) === 'new' && PHASE_RULES[st.phase].fallbackToOld)
+    return c.call(st, 'old', 'get', (s, signal) => s.get(key, { signal }));
+  return undefined;
+}
+
+/** An update's next value under the key's lock: the entity to write, or `null` to leave the key as it is. */
+export async function nextOf<K extends Key, E extends object>(
+  c: PathContext<K, E>,
+  st: PhaseState,
+  key: K,
+  state: KeyState<K, E>,
+  next: (current: E | undefined) => E | undefined | Promise<E | undefined>,
+): Promise<{ readonly write: E | null; readonly after: E | undefined }> {
+  const current = await currentOf(c, st, key, state);
+  const value = await next(current);
+  return { write: value ?? null, after: value ?? current };
+}
 export const other = (side: Side): Side => (side === 'old' ? 'new' : 'old');
 
 export function errorCode(error: unknown): MidairErrorCode {

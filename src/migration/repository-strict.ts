@@ -9,60 +9,69 @@ import {
   authority,
   errorCode,
   isFenced,
+  nextOf,
   other,
+  type Change,
+  type PathContext,
   type SecondWrite,
-  type SideCall,
-  type WriteValue,
+  type WriteResult,
 } from './repository-calls.js';
 
 /**
  * The strict write path: the other store takes the value first, under the
  * authority's lock on the key; the authority writes it only if it did.
  */
-export function createStrictWrite<K extends Key, E extends object>(
-  p: RepositoryPorts<K, E>,
-  call: SideCall<K, E>,
-  secondWrite: SecondWrite<K>,
-) {
+export function createStrictWrite<K extends Key, E extends object>(c: PathContext<K, E>, secondWrite: SecondWrite<K>) {
+  const { p, call } = c;
   /**
    * Strict dual write: both stores or neither. Under the authority's lock on
    * the key (its sync by key), the other store takes the value first; only if
    * it did does the authority write it. Nothing is ever undone, so no write
    * acknowledged meanwhile can be erased; a concurrent writer of the key waits
    * for the lock. Then the usual sync closes the race with syncs that read the
-   * authority before this write committed.
+   * authority before this write committed. An update decides its value
+   * under that same lock, from the key's current value there.
    */
-  async function strictWrite(
-    key: K,
-    st: PhaseState,
-    value: WriteValue<E>,
-    operation: 'put' | 'delete',
-  ): Promise<boolean> {
+  async function strictWrite(key: K, st: PhaseState, change: Change<E>): Promise<WriteResult<E>> {
+    const operation = change.op;
     const from = authority(st);
     const to = other(from);
     const id = keyId(key);
     const fence = p.serving.fence(st);
     const intent = await p.repairs.recordIntent(id, st);
     let otherFailure: { error: unknown } | undefined;
+    let after: E | undefined;
+    /** Under the authority's lock: the other store takes the value first (`null`: nothing to write anywhere). */
+    const both = async (value: E | undefined | null): Promise<E | undefined | null> => {
+      if (value === null) return null;
+      try {
+        await p.stores.timed(`strict ${operation} on ${to}`, (sg) =>
+          storeOf(p, to).syncKey(key, async () => Promise.resolve(value), { signal: sg, fence }),
+        );
+      } catch (error) {
+        otherFailure = { error };
+        throw error;
+      }
+      return value;
+    };
     let result: string;
     try {
-      result = await call(st, from, operation, (s, signal) =>
-        s.syncKey(
+      result = await call(st, from, operation, (s, signal) => {
+        if (change.op !== 'update')
+          return s.syncKey(key, () => both(change.op === 'put' ? change.entity : undefined) as Promise<E | undefined>, {
+            signal,
+            fence,
+          });
+        return s.updateKey(
           key,
-          async () => {
-            try {
-              await p.stores.timed(`strict ${operation} on ${to}`, (sg) =>
-                storeOf(p, to).syncKey(key, async () => Promise.resolve(value), { signal: sg, fence }),
-              );
-            } catch (error) {
-              otherFailure = { error };
-              throw error;
-            }
-            return value;
+          async (state) => {
+            const decided = await nextOf(c, st, key, state, change.next);
+            after = decided.after;
+            return both(decided.write);
           },
           { signal, fence },
-        ),
-      );
+        );
+      });
     } catch (error) {
       // The other store may hold the value (a timeout is no proof it did not): re-sync it from the authority.
       if (!isFenced(error))
@@ -80,8 +89,13 @@ export function createStrictWrite<K extends Key, E extends object>(
       );
     }
     p.sidelines.recordSecondary(true);
+    if (result === 'unchanged') {
+      p.repairs.completeIntent(id, st, intent);
+      return { held: after !== undefined, entity: after, unchanged: true };
+    }
     await secondWrite(key, st, intent);
-    return operation === 'put' || result === 'deleted';
+    if (change.op === 'update') return { held: after !== undefined, entity: after };
+    return { held: operation === 'put' || result === 'deleted' };
   }
 
   return strictWrite;

@@ -10,10 +10,12 @@ import {
   authority,
   errorCode,
   isFenced,
+  nextOf,
   other,
+  type Change,
   type PathContext,
   type SideCall,
-  type WriteValue,
+  type WriteResult,
 } from './repository-calls.js';
 
 /**
@@ -26,21 +28,15 @@ import {
  */
 export function createWrites<K extends Key, E extends object>(p: RepositoryPorts<K, E>, call: SideCall<K, E>) {
   const c: PathContext<K, E> = { p, call };
-  const strictWrite = createStrictWrite(p, call, (key: K, st: PhaseState, intent: number | undefined) =>
+  const strictWrite = createStrictWrite(c, (key: K, st: PhaseState, intent: number | undefined) =>
     secondWrite(c, key, st, intent),
   );
   return {
-    write: (key: K, value: WriteValue<E>, operation: 'put' | 'delete'): Promise<boolean> =>
-      write(c, strictWrite, key, value, operation),
+    write: (key: K, change: Change<E>): Promise<WriteResult<E>> => write(c, strictWrite, key, change),
   };
 }
 
-type StrictWrite<K, E> = (
-  key: K,
-  st: PhaseState,
-  value: WriteValue<E>,
-  operation: 'put' | 'delete',
-) => Promise<boolean>;
+type StrictWrite<K, E> = (key: K, st: PhaseState, change: Change<E>) => Promise<WriteResult<E>>;
 
 function fenced<K extends Key, E extends object>(p: RepositoryPorts<K, E>, st: PhaseState): MidairError {
   return new MidairError(
@@ -93,9 +89,8 @@ async function write<K extends Key, E extends object>(
   c: PathContext<K, E>,
   strictWrite: StrictWrite<K, E>,
   key: K,
-  value: WriteValue<E>,
-  operation: 'put' | 'delete',
-): Promise<boolean> {
+  change: Change<E>,
+): Promise<WriteResult<E>> {
   const { p, call } = c;
   const ticket = await p.serving.beginWrite();
   const st = ticket.state;
@@ -104,13 +99,13 @@ async function write<K extends Key, E extends object>(
   const id = keyId(key);
   let background = false;
   try {
-    if (rules.secondWrite && st.strict) return await strictWrite(key, st, value, operation);
+    if (rules.secondWrite && st.strict) return await strictWrite(key, st, change);
     // Before the first write: the key is remembered durably, whatever happens to this process next.
     const intent = rules.secondWrite ? await p.repairs.recordIntent(id, st) : undefined;
-    let result: boolean;
+    let result: WriteResult<E>;
     try {
-      result = await call(st, from, operation, (s, signal) =>
-        apply(s, key, value, { signal, fence: p.serving.fence(st) }),
+      result = await call(st, from, change.op, (s, signal) =>
+        apply(c, st, s, key, change, { signal, fence: p.serving.fence(st) }),
       );
     } catch (error) {
       // The write may have applied before it failed (or will, after a timeout): reconcile the other store either way.
@@ -125,6 +120,12 @@ async function write<K extends Key, E extends object>(
       throw fenced(p, st);
     }
     if (!rules.secondWrite) return result;
+    if (result.unchanged) {
+      // Nothing was written: the other store already agrees as far as this call goes (syncing it could only do harm
+      // where the authority is new and never held the key).
+      if (intent !== undefined) p.repairs.completeIntent(id, st, intent);
+      return result;
+    }
     // Where reads may come from the other store (now or one phase later), the client waits for the sync or its queued repair.
     if (rules.awaitSecondWrite) {
       await secondWrite(c, key, st, intent);
@@ -139,13 +140,33 @@ async function write<K extends Key, E extends object>(
   }
 }
 
+/** The authority's write; an update reads the key's current value under its lock there. */
 async function apply<K extends Key, E extends object>(
+  c: PathContext<K, E>,
+  st: PhaseState,
   s: Store<K, E>,
   key: K,
-  value: WriteValue<E>,
+  change: Change<E>,
   options: CallOptions,
-): Promise<boolean> {
-  if (value === undefined) return s.delete(key, options);
-  await s.put(value, options);
-  return true;
+): Promise<WriteResult<E>> {
+  switch (change.op) {
+    case 'delete':
+      return { held: await s.delete(key, options) };
+    case 'put':
+      await s.put(change.entity, options);
+      return { held: true };
+    case 'update': {
+      let after: E | undefined;
+      const done = await s.updateKey(
+        key,
+        async (state) => {
+          const decided = await nextOf(c, st, key, state, change.next);
+          after = decided.after;
+          return decided.write;
+        },
+        options,
+      );
+      return { held: after !== undefined, entity: after, unchanged: done === 'unchanged' };
+    }
+  }
 }

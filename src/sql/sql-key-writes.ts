@@ -1,10 +1,19 @@
 import { deleteAllowed } from '../core/entity.js';
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
-import type { CallOptions, DeleteOptions, Fence, KeyState, PutOptions, SyncResult } from '../core/store.js';
+import type {
+  CallOptions,
+  DeleteOptions,
+  Fence,
+  KeyState,
+  PutOptions,
+  SyncResult,
+  UpdateResult,
+} from '../core/store.js';
 import { validateFence, validateMigrationName } from '../core/fence-rules.js';
 import type { StoreParts } from './sql-store-parts.js';
-import type { SqlWriteEngine } from './sql-write-engine.js';
+import type { SqlConnection } from './sql-driver.js';
+import type { LockedKey, SqlWriteEngine } from './sql-write-engine.js';
 
 /** The writes of one key (and the reads that take its lock), and the fence. */
 export class SqlKeyWrites<K extends Key, E extends object> {
@@ -67,21 +76,44 @@ export class SqlKeyWrites<K extends Key, E extends object> {
    */
   async readKey(key: K, options?: CallOptions): Promise<KeyState<K, E>> {
     this.#p.open('readKey', options);
-    const { sql, codec } = this.#p;
     const { signal } = options ?? {};
-    return this.#engine.write('readKey', signal ? { signal } : undefined, async (conn) => {
+    return this.#engine.write('readKey', signal ? { signal } : undefined, async (conn) =>
+      this.#stateLocked(conn, key, await this.#engine.lockKey(conn, key)),
+    );
+  }
+
+  async updateKey(
+    key: K,
+    next: (current: KeyState<K, E>) => Promise<E | undefined | null>,
+    options?: CallOptions,
+  ): Promise<UpdateResult> {
+    this.#p.open('updateKey', options);
+    return this.#engine.write('updateKey', options, async (conn) => {
       const current = await this.#engine.lockKey(conn, key);
-      if (current.row) {
-        const statement = sql.byKey(key);
-        const { rows } = await conn.query(statement.sql, statement.params);
-        if (rows[0] !== undefined) return { entity: codec.decode(rows[0]) };
-      }
-      if (!current.tombstone) return {};
-      const statement = sql.tombstoneDeletedAt(key);
-      const { rows } = await conn.query(statement.sql, statement.params);
-      const deletedAt = rows[0] ? codec.decodeDeletedAt(rows[0][0]) : new Date(0);
-      return { tombstone: { key, version: current.tombVersion, deletedAt } };
+      const value = await next(await this.#stateLocked(conn, key, current));
+      if (value === null) return 'unchanged';
+      if (value === undefined)
+        return (await this.#engine.deleteLocked(conn, key, current, { version: undefined })) ? 'deleted' : 'absent';
+      const prepared = this.#p.codec.prepareFor(key, value, 'updateKey');
+      if (current.tombstone) await this.#engine.deleteTombstones(conn, [key]);
+      await this.#engine.upsert(conn, [prepared]);
+      return 'put';
     });
+  }
+
+  /** The row and tombstone of a key whose lock `conn` holds. */
+  async #stateLocked(conn: SqlConnection, key: K, current: LockedKey): Promise<KeyState<K, E>> {
+    const { sql, codec } = this.#p;
+    if (current.row) {
+      const statement = sql.byKey(key);
+      const { rows } = await conn.query(statement.sql, statement.params);
+      if (rows[0] !== undefined) return { entity: codec.decode(rows[0]) };
+    }
+    if (!current.tombstone) return {};
+    const statement = sql.tombstoneDeletedAt(key);
+    const { rows } = await conn.query(statement.sql, statement.params);
+    const deletedAt = rows[0] ? codec.decodeDeletedAt(rows[0][0]) : new Date(0);
+    return { tombstone: { key, version: current.tombVersion, deletedAt } };
   }
 
   async purgeTombstones(options?: CallOptions): Promise<number> {

@@ -18,6 +18,7 @@ import type {
   SyncManyResult,
   SyncResult,
   Tombstone,
+  UpdateResult,
 } from '../core/store.js';
 import type { Version } from '../core/versions.js';
 import type { TableInfo } from './sql-catalog.js';
@@ -137,6 +138,13 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   }
   syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult> {
     return this.#writes.syncKey(key, read, options);
+  }
+  updateKey(
+    key: K,
+    next: (current: KeyState<K, E>) => Promise<E | undefined | null>,
+    options?: CallOptions,
+  ): Promise<UpdateResult> {
+    return this.#writes.updateKey(key, next, options);
   }
   writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> {
     return this.#bulk.writeIfNewer(entities, options);

@@ -9,6 +9,7 @@ import { scanSuite } from './scan.js';
 import { syncSuite } from './sync.js';
 import { tableSplitSuite } from './table-split.js';
 import { typesSuite } from './types.js';
+import { updateKeySuite } from './update-key.js';
 
 /**
  * The one conformance suite every adapter passes, on a real database.
@@ -36,6 +37,7 @@ export function storeConformance(kind: BackendKind): void {
     hashSuite(get, kind);
     fenceSuite(get);
     readKeySuite(get);
+    updateKeySuite(get);
     if (kind !== 'memory') {
       tableSplitSuite(get);
       checkSuite(get, kind);

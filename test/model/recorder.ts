@@ -34,6 +34,15 @@ export function recorded(store: Store<number, Doc>, note: (line: string) => void
             note(`${name}: k${k} := ${show(seen)} (sync: ${JSON.stringify(r)})`);
             return r;
           };
+        case 'updateKey':
+          return async (k: number, next: (state: unknown) => Promise<Doc | undefined | null>, o?: unknown) => {
+            let decided: Doc | undefined | null = null;
+            const r = await fn.call(target, k, async (state: unknown) => (decided = await next(state)), o);
+            note(
+              `${name}: k${k} := ${decided === null ? '(unchanged)' : show(decided)} (update: ${JSON.stringify(r)})`,
+            );
+            return r;
+          };
         case 'syncMany':
           return async (
             ks: readonly number[],

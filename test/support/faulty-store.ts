@@ -67,7 +67,15 @@ const turns = async (n: number): Promise<void> => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-const WRITES: ReadonlySet<string> = new Set(['put', 'delete', 'writeIfNewer', 'syncKey', 'syncMany', 'syncManyFrom']);
+const WRITES: ReadonlySet<string> = new Set([
+  'put',
+  'delete',
+  'writeIfNewer',
+  'syncKey',
+  'updateKey',
+  'syncMany',
+  'syncManyFrom',
+]);
 
 /**
  * Wraps a real store and injects errors, late errors, hangs, late commits,
@@ -135,6 +143,7 @@ export function faultyStore<K extends Key, E extends object>(
     sampleKeys: (n, o) => inject('sampleKeys', () => inner.sampleKeys(n, o)),
     writeIfNewer: (es, o) => inject('writeIfNewer', () => inner.writeIfNewer(es, o)),
     syncKey: (k, read, o) => inject('syncKey', () => inner.syncKey(k, read, o)),
+    updateKey: (k, next, o) => inject('updateKey', () => inner.updateKey(k, next, o)),
     syncMany: (ks, read, o) => inject('syncMany', () => inner.syncMany(ks, read, o)),
     getTombstone: (k, o) => inject('getTombstone', () => inner.getTombstone(k, o)),
     purgeTombstones: (o) => inner.purgeTombstones(o),
