@@ -49,6 +49,8 @@ export interface Workload {
   readonly strict?: boolean;
   /** (g) Backfill, sweep, verify (with and without repair) and repair started in any phase. */
   readonly operatorTasks?: boolean;
+  /** (h) A share of the puts made as read-modify-writes through `update`, under the key's lock in the authority. */
+  readonly updates?: boolean;
 }
 
 export const WORKLOAD_PARTS = [
@@ -59,6 +61,7 @@ export const WORKLOAD_PARTS = [
   'flakyNew',
   'strict',
   'operatorTasks',
+  'updates',
 ] as const;
 
 export interface HistoryOptions {
@@ -166,6 +169,7 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
     flakyNew: true,
     strict: true,
     operatorTasks: true,
+    updates: true,
     ...options.workload,
   };
   const nInstances = options.instances ?? 3;
@@ -262,6 +266,8 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
       const roll = random();
       const kind = churn ? (n % 2 === 0 ? 'delete' : 'put') : roll < 0.45 ? 'put' : roll < 0.6 ? 'delete' : 'get';
       const tag = kind === 'put' ? `c${c}.${++tagN}` : undefined;
+      // The entity an update writes does not depend on what it read: to the checker it is a put of `tag`.
+      const viaUpdate = kind === 'put' && workload.updates && random() < 0.3;
       const rec: OpRecord = {
         client: c,
         instance: Number(inst.id.slice(1)),
@@ -279,7 +285,12 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
         throw new Error('the instance was killed during the call');
       });
       try {
-        if (kind === 'put') await Promise.race([repo.put({ id: key, tag: tag as string }), killed]);
+        if (viaUpdate)
+          await Promise.race([
+            repo.update(key, (current) => ({ ...(current ?? { id: key }), tag: tag as string })),
+            killed,
+          ]);
+        else if (kind === 'put') await Promise.race([repo.put({ id: key, tag: tag as string }), killed]);
         else if (kind === 'delete') await Promise.race([repo.delete(key), killed]);
         else rec.result = (await Promise.race([repo.get(key), killed]))?.tag ?? null;
         rec.ok = true;
@@ -294,7 +305,7 @@ export async function runHistory(options: HistoryOptions, progress?: Progress): 
         rec.error = new Error('the instance was killed during the call');
       }
       note(
-        `c${c} ${inst.id} ${kind} k${key}${tag ? `=${tag}` : ''} [#${rec.start}–#${rec.end}] → ${rec.ok ? (kind === 'get' ? (rec.result ?? 'absent') : 'ok') : `failed ${errorCode(rec.error)}`}`,
+        `c${c} ${inst.id} ${viaUpdate ? 'update' : kind} k${key}${tag ? `=${tag}` : ''} [#${rec.start}–#${rec.end}] → ${rec.ok ? (kind === 'get' ? (rec.result ?? 'absent') : 'ok') : `failed ${errorCode(rec.error)}`}`,
       );
       if (random() < 0.6) await sleep(random() * 20); // think time: the history lasts long enough for pauses, kills and phase walks to meet it
     }
