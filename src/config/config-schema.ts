@@ -68,7 +68,8 @@ export type MappingSpec = z.infer<typeof mappingSpecSchema>;
 /** A mapping: `sqlMapping(…)`'s result (TS/JS configs), or the same declared as data (any config). */
 const mappingSchema = z.union(
   [
-    z.custom<SqlMapping<object>>((v) => typeof v === 'object' && v !== null && 'selectFields' in v && 'tables' in v),
+    // `never`: a mapping of any entity (SqlMapping<User> is not a SqlMapping<object>: its key names a field of User).
+    z.custom<SqlMapping<never>>((v) => typeof v === 'object' && v !== null && 'selectFields' in v && 'tables' in v),
     mappingSpecSchema,
   ],
   {

@@ -83,13 +83,14 @@ function toColumn(field: string, spec: unknown): ColumnSpec {
           as: undefined,
         }
       : (spec as { type: ColumnType; column?: string; as?: 'date' | 'string' });
-  return type === 'timestamptz'
-    ? col.timestamptz(column ?? field, as ? { as } : undefined)
-    : col[type](column ?? field);
+  if (type !== 'timestamptz') return col[type](column ?? field);
+  return as === 'string'
+    ? col.timestamptz(column ?? field, { as })
+    : col.timestamptz(column ?? field, as ? { as } : {});
 }
 
-function toMapping(spec: MappingSpec | SqlMapping<object>): SqlMapping<object> {
-  if ('selectFields' in spec) return spec;
+function toMapping(spec: MappingSpec | SqlMapping<never>): SqlMapping<object> {
+  if ('selectFields' in spec) return spec as unknown as SqlMapping<object>;
   return sqlMapping<Record<string, unknown>>({
     key: spec.key,
     ...(spec.version ? { version: spec.version } : {}),

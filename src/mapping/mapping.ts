@@ -1,49 +1,9 @@
 import { MidairError } from '../core/errors.js';
-import { codecs, type Codec, type CustomCodecSpec, type DialectName, type TimestampOptions } from './codecs.js';
+import type { Codec, DialectName } from './codecs.js';
 
-/** One entity field stored in one column. */
-export interface ColumnSpec {
-  readonly column: string;
-  readonly codec: Codec<never>;
-}
+import { tablesOf, type ColumnSpec, type TableColumns } from './columns.js';
 
-function spec(column: string, codec: Codec<never>): ColumnSpec {
-  if (typeof column !== 'string' || column.length === 0) {
-    throw new MidairError('INVALID_ARGUMENT', 'a column mapping needs a non-empty column name');
-  }
-  return Object.freeze({ column, codec });
-}
-
-/**
- * Column factories for mappings: `col.bigint('id')` maps a field to column
- * `id` through the bigint codec.
- *
- * @example
- * ```ts
- * columns: { id: col.bigint('id'), createdAt: col.timestamptz('created_at', { as: 'string' }) }
- * ```
- */
-export const col = Object.freeze({
-  integer: (column: string) => spec(column, codecs.integer as Codec<never>),
-  bigint: (column: string) => spec(column, codecs.bigint as Codec<never>),
-  numeric: (column: string) => spec(column, codecs.numeric as Codec<never>),
-  text: (column: string) => spec(column, codecs.text as Codec<never>),
-  boolean: (column: string) => spec(column, codecs.boolean as Codec<never>),
-  timestamptz: (column: string, options?: TimestampOptions) =>
-    spec(column, codecs.timestamptz(options) as Codec<never>),
-  timestamp: (column: string) => spec(column, codecs.timestamp as Codec<never>),
-  date: (column: string) => spec(column, codecs.date as Codec<never>),
-  json: (column: string) => spec(column, codecs.json as Codec<never>),
-  bytes: (column: string) => spec(column, codecs.bytes as Codec<never>),
-  uuid: (column: string) => spec(column, codecs.uuid as Codec<never>),
-  custom: <T>(column: string, codec: Codec<T> | CustomCodecSpec<T>) =>
-    spec(
-      column,
-      ('accepts' in codec && typeof codec.accepts === 'function'
-        ? codec
-        : codecs.custom(codec as CustomCodecSpec<T>)) as Codec<never>,
-    ),
-});
+export { col, type ColumnSpec } from './columns.js';
 
 type FieldOf<E> = keyof E & string;
 
@@ -52,21 +12,53 @@ export interface TableMapping<E> {
   readonly table: string;
   /** Schema (PostgreSQL) or database (MySQL); default: the connection's current one. */
   readonly schema?: string;
-  readonly columns: { readonly [F in FieldOf<E>]?: ColumnSpec };
+  /** Each field it holds (the key fields in every table), through a codec that takes the field's values. */
+  readonly columns: { readonly [F in FieldOf<E>]?: ColumnSpec<NonNullable<E[F]>> };
 }
 
-/**
- * How an entity maps onto one or more tables that share its key. The first
- * table is the primary one: an entity exists when its primary row exists.
- */
-export interface SqlMappingSpec<E> {
+interface MappingBase<E> {
   readonly key: FieldOf<E> | readonly FieldOf<E>[];
   /** The field that only grows with every write; enables newer-wins writes. */
   readonly version?: FieldOf<E>;
-  readonly tables: readonly [TableMapping<E>, ...TableMapping<E>[]];
   /** Table for tombstones; default `<primary table>_midair_tombstones`. */
   readonly tombstoneTable?: string;
 }
+
+/**
+ * An entity over one or more tables that share its key, table by table. The
+ * first table is the primary one: an entity exists when its primary row
+ * exists. (The {@link ColumnsMappingSpec} form also proves at compile time
+ * that every field is mapped.)
+ */
+export interface TablesMappingSpec<E> extends MappingBase<E> {
+  readonly tables: readonly [TableMapping<E>, ...TableMapping<E>[]];
+}
+
+/**
+ * An entity field by field: every field of `E` is named once, with a codec
+ * that takes its values — a field left out, or `col.integer` on a string
+ * field, does not compile. A field stored in another table of the entity says
+ * so with `.in('table')`; `joined` names how each such table holds the key.
+ */
+export interface ColumnsMappingSpec<E> extends MappingBase<E> {
+  /** The primary table: an entity exists when its row there exists. */
+  readonly table: string;
+  /** Schema (PostgreSQL) or database (MySQL) of the primary table; default: the connection's current one. */
+  readonly schema?: string;
+  readonly columns: { readonly [F in FieldOf<E>]-?: ColumnSpec<NonNullable<E[F]>> };
+  /**
+   * The other tables: the column holding the key (one name, or one per key
+   * field) and the schema. Default: the primary table's key columns and schema.
+   */
+  readonly joined?: {
+    readonly [table: string]: {
+      readonly key?: string | { readonly [F in FieldOf<E>]?: string };
+      readonly schema?: string;
+    };
+  };
+}
+
+export type SqlMappingSpec<E> = TablesMappingSpec<E> | ColumnsMappingSpec<E>;
 
 export interface MappedField {
   readonly field: string;
@@ -115,13 +107,15 @@ export function sqlMapping<E extends object>(spec: SqlMappingSpec<E>): SqlMappin
   const invalid = (what: string): MidairError => new MidairError('INVALID_ARGUMENT', `invalid mapping: ${what}`);
   if (keyFields.length === 0)
     throw invalid('`key` names no field; give the key field name, or an array for a composite key');
-  if (!Array.isArray(spec.tables) || spec.tables.length === 0)
+  const specTables: readonly TableColumns[] = 'columns' in spec ? tablesOf(spec, keyFields, invalid) : spec.tables;
+  const listed: unknown = specTables; // a JS caller may pass anything
+  if (!Array.isArray(listed) || specTables.length === 0)
     throw invalid('`tables` is empty; list at least the primary table');
 
   const seen = new Map<string, string>();
-  const tables = spec.tables.map((t, index): MappedTable => {
+  const tables = specTables.map((t, index): MappedTable => {
     if (!t.table) throw invalid(`table #${index + 1} has no name`);
-    const fields = Object.entries(t.columns as Record<string, ColumnSpec | undefined>)
+    const fields = Object.entries(t.columns)
       .filter((e): e is [string, ColumnSpec] => e[1] !== undefined)
       .map(([field, c]) => ({ field, column: c.column, codec: c.codec, isKey: keyFields.includes(field) }));
     for (const k of keyFields) {

@@ -136,7 +136,7 @@ export function syncSuite(get: () => Backend): void {
         sqlMapping({
           key: 'id',
           version: 'version',
-          tables: [{ table: a, columns: { id: col.bigint('id'), version: col.bigint('version'), s: col.text('s') } }],
+          tables: [{ table: a, columns: { id: col.bigint('id'), version: col.integer('version'), s: col.text('s') } }],
         }),
       );
       expect(await into.bulkCopy?.syncManyFrom([first.id], narrow as unknown as Store<bigint, Thing>)).toBeUndefined();

@@ -2,7 +2,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MidairError } from '../../core/errors.js';
 
-const TS_TEMPLATE = `import { col, sqlMapping } from 'midair';
+/** The TypeScript config `midair init` writes (the test suite compiles it under `tsc --strict`). */
+export const TS_TEMPLATE = `import { col, sqlMapping } from 'midair';
 import { defineConfig } from 'midair/config';
 
 // The entity both stores hold: midair compares, copies and verifies it field by field.
@@ -20,19 +21,26 @@ export default defineConfig({
     users: {
       old: {
         env: 'OLD_DATABASE_URL', // e.g. mysql://app@old-db:3306/app
+        // Every field of User once, through a codec that takes its type: a field left out does not compile.
         mapping: sqlMapping<User>({
           key: 'id',
-          tables: [{ table: 'users', columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name'), updatedAt: col.timestamptz('updated_at') } }],
+          table: 'users',
+          columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name'), updatedAt: col.timestamptz('updated_at') },
         }),
       },
       new: {
         env: 'NEW_DATABASE_URL', // e.g. postgres://app@new-db:5432/app
+        // name lives in a second table, which holds the key as user_id.
         mapping: sqlMapping<User>({
           key: 'id',
-          tables: [
-            { table: 'users', columns: { id: col.bigint('id'), email: col.text('email'), updatedAt: col.timestamptz('updated_at') } },
-            { table: 'user_profiles', columns: { id: col.bigint('user_id'), name: col.text('full_name') } },
-          ],
+          table: 'users',
+          columns: {
+            id: col.bigint('id'),
+            email: col.text('email'),
+            updatedAt: col.timestamptz('updated_at'),
+            name: col.text('full_name').in('user_profiles'),
+          },
+          joined: { user_profiles: { key: 'user_id' } },
         }),
       },
       shadow: { ignoreFields: [] },
