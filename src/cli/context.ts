@@ -42,6 +42,8 @@ export interface GlobalOptions {
   readonly config?: string;
   readonly migration?: string;
   readonly json?: boolean;
+  /** Who runs the command, for the audit log (default user@host). */
+  readonly actor?: string;
 }
 
 /** Picks the migration: the one named, or the only one. */

@@ -1,7 +1,9 @@
 import type { BackfillResult } from '../../backfill/backfill-options.js';
 import { refusedResult } from '../../backfill/backfill.js';
 import { refusalInPhase } from '../../backfill/guards.js';
+import type { BackfillControl } from '../../control/checkpoints.js';
 import { MidairError } from '../../core/errors.js';
+import { readControl } from '../../jobs/steps.js';
 import type { VerifyMode, VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
 import { rowsBar } from '../../demo/progress.js';
@@ -131,4 +133,17 @@ export function backfillExitCode(r: BackfillResult): number {
     default:
       return 1;
   }
+}
+
+/** `midair backfill pause|resume|rate N`: steers a running backfill through the control store, keeping the other setting. */
+export async function controlBackfill(ctx: CliContext, change: BackfillControl): Promise<BackfillControl> {
+  if (!(await ctx.state()))
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `migration ${ctx.spec.name} has not started: there is no backfill to steer (run \`midair phase advance\` first)`,
+    );
+  await ctx.prepareWrites({ stores: false });
+  const next: BackfillControl = { ...(await readControl(ctx.control, ctx.spec.name, 'backfill')), ...change };
+  await ctx.migration.controlBackfill(next);
+  return next;
 }

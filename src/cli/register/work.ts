@@ -1,0 +1,102 @@
+import { Option } from 'commander';
+import { formatVerifyReport, verifyExitCode } from '../../verify/report.js';
+import { VERIFY_MODES, type VerifyMode } from '../../verify/verify-options.js';
+import { positiveInt, share, type Cli } from '../cli-kit.js';
+import { backfill, backfillExitCode, controlBackfill, formatBackfill, verify } from '../commands/work.js';
+import { EXIT } from '../output.js';
+
+/** The heavy work: backfill (and steering a running one), sweep, verify and repair. */
+export function registerWork(cli: Cli): void {
+  const backfillCommand = cli.program.command('backfill');
+  backfillCommand
+    .description(
+      'copy old into new beside live writes (resumes where a killed run stopped); from dual-write to ramp only',
+    )
+    .option('--workers <n>', 'parallel workers over leased key ranges', positiveInt)
+    .option('--max-rows-per-second <n>', 'a ceiling on the copy rate', positiveInt)
+    .option('--restart', 'start from the first key, ignoring the checkpoint')
+    .option(
+      '--allow-deletes',
+      'let the prune delete more than --max-delete-share of new (keys new holds and old lacks)',
+    )
+    .option(
+      '--max-delete-share <share>',
+      'the share of new the prune may delete without --allow-deletes (default 0.01)',
+      share,
+    )
+    .action(
+      async (opts: {
+        workers?: number;
+        maxRowsPerSecond?: number;
+        restart?: boolean;
+        allowDeletes?: boolean;
+        maxDeleteShare?: number;
+      }) =>
+        cli.withContext(async (ctx, o) => {
+          const r = await backfill(ctx, { ...opts, bar: cli.terminal() });
+          o.result(r, () => formatBackfill(r));
+          return backfillExitCode(r);
+        }, true),
+    );
+
+  cli.program
+    .command('sweep')
+    .description('copy what new still lacks (after a lazy migration)')
+    .action(async () =>
+      cli.withContext(async (ctx, o) => {
+        const r = await backfill(ctx, { bar: cli.terminal() }, true);
+        o.result(r, () => formatBackfill(r, 'sweep'));
+        return backfillExitCode(r);
+      }, true),
+    );
+
+  const verifyCommand = (name: string, repair: boolean, description: string): void => {
+    cli.program
+      .command(name)
+      .description(description)
+      .addOption(new Option('--mode <mode>', 'count, sample or full').choices(VERIFY_MODES).default('full'))
+      .option('--sample-size <n>', 'keys sampled from each side (sample mode)', positiveInt)
+      .option('--workers <n>', 'parallel workers over leased key ranges', positiveInt)
+      .option('--restart', 'start a new run even if one was checkpointed')
+      .action(async (opts: { mode: VerifyMode; sampleSize?: number; workers?: number; restart?: boolean }) =>
+        cli.withContext(async (ctx, o) => {
+          const r = await verify(ctx, { ...opts, repair, bar: cli.terminal() });
+          o.result(r, () => formatVerifyReport(r));
+          return r.status === 'failed' ? EXIT.failure : verifyExitCode(r);
+        }, true),
+      );
+  };
+  verifyCommand(
+    'verify',
+    false,
+    'compare old and new entity by entity (hashes in each database, then the exact differing keys)',
+  );
+  verifyCommand('repair', true, 're-sync what differs from the authoritative store, then verify those keys again');
+
+  for (const [name, description] of [
+    ['pause', 'pause the running backfill at its next chunk, in every process that runs it (it keeps its leases)'],
+    ['resume', 'resume a paused backfill'],
+  ] as const) {
+    backfillCommand
+      .command(name)
+      .description(description)
+      .action(async () =>
+        cli.withContext(async (ctx, o) => {
+          const r = await controlBackfill(ctx, { paused: name === 'pause' });
+          o.result(r, () => `${ctx.spec.name}: backfill ${r.paused ? 'paused' : 'resumed'}`);
+          return EXIT.ok;
+        }, true),
+      );
+  }
+  backfillCommand
+    .command('rate')
+    .description('change the running backfill’s ceiling, in rows per second over every worker and process')
+    .argument('<rowsPerSecond>', 'the new ceiling', positiveInt)
+    .action(async (rowsPerSecond: number) =>
+      cli.withContext(async (ctx, o) => {
+        const r = await controlBackfill(ctx, { maxRowsPerSecond: rowsPerSecond });
+        o.result(r, () => `${ctx.spec.name}: backfill ceiling ${r.maxRowsPerSecond ?? rowsPerSecond} rows/s`);
+        return EXIT.ok;
+      }, true),
+    );
+}
