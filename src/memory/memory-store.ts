@@ -1,7 +1,7 @@
 import { cloneJson } from '../core/json-value.js';
 import { decideWrite, deleteAllowed, keyReader, maxVersion, versionReader, type EntityShape } from '../core/entity.js';
 import { MidairError, throwIfAborted } from '../core/errors.js';
-import { compareKeys, keyId, type Key } from '../core/keys.js';
+import { keyId, type Key } from '../core/keys.js';
 import type { CheckReport } from '../core/check-report.js';
 import {
   emptyBulkResult,
@@ -10,7 +10,6 @@ import {
   type DeleteOptions,
   type Fence,
   type Fencing,
-  type KeyRange,
   type KeyReads,
   type KeyState,
   type PutOptions,
@@ -23,6 +22,7 @@ import {
 } from '../core/store.js';
 import type { Version } from '../core/versions.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
+import { SortedKeys } from './sorted-keys.js';
 import { fencedError, validateFence, validateMigrationName } from '../core/fence-rules.js';
 
 export interface MemoryStoreOptions<E> extends EntityShape<E> {
@@ -59,7 +59,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   readonly keyOf: (entity: E) => K;
   readonly versionOf: (entity: E) => Version | undefined;
   readonly #rows = new Map<string, E>();
-  readonly #keys: K[] = [];
+  readonly #keys = new SortedKeys<K>();
   readonly #tombstones = new Map<string, Tombstone<K>>();
   readonly #locks = new KeyedMutex();
   /** Fence per migration (absent: 0). */
@@ -83,9 +83,9 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     },
     keyAt: async (range, offset, options) => {
       this.#open('keyAt', options);
-      const { start, end } = this.#bounds(range);
+      const { start, end } = this.#keys.bounds(range);
       const at = start + offset - 1;
-      return Promise.resolve(offset >= 1 && at < end ? this.#keys[at] : undefined);
+      return Promise.resolve(offset >= 1 && at < end ? this.#keys.at(at) : undefined);
     },
   };
 
@@ -127,30 +127,16 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     return Promise.resolve(this.#fences.get(migration) ?? 0);
   }
 
-  /** Index of the first key greater than `key` (or equal, when `inclusive`). */
-  #position(key: K, inclusive: boolean): number {
-    let lo = 0;
-    let hi = this.#keys.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const c = compareKeys(this.#keys[mid] as K, key);
-      if (c < 0 || (c === 0 && !inclusive)) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  }
-
   #set(key: K, entity: E): void {
     const id = keyId(key);
-    if (!this.#rows.has(id)) this.#keys.splice(this.#position(key, true), 0, key);
+    if (!this.#rows.has(id)) this.#keys.insert(key);
     this.#rows.set(id, cloneEntity(entity));
   }
 
   #remove(key: K): boolean {
     const id = keyId(key);
     if (!this.#rows.delete(id)) return false;
-    const at = this.#position(key, true);
-    this.#keys.splice(at, 1);
+    this.#keys.remove(key);
     return true;
   }
 
@@ -256,17 +242,6 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     return Promise.resolve(this.#rows.size);
   }
 
-  /** Positions `[start, end)` of the keys in `range` and every range it lies within (in this store's order, their intersection). */
-  #bounds(range: KeyRange<K>): { start: number; end: number } {
-    let start = 0;
-    let end = this.#keys.length;
-    for (const r of [range, ...(range.within ?? [])]) {
-      if (r.after !== undefined) start = Math.max(start, this.#position(r.after, false));
-      if (r.through !== undefined) end = Math.min(end, this.#position(r.through, false));
-    }
-    return { start, end };
-  }
-
   scan(options: ScanOptions<K> = {}): AsyncIterable<E[]> {
     return this.#chunks('scan', options, (k) => cloneEntity(this.#rows.get(keyId(k)) as E));
   }
@@ -277,7 +252,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     let after = options.after;
     for (;;) {
       this.#open(operation, options);
-      const { start, end } = this.#bounds({ after, through: options.through, within: options.within });
+      const { start, end } = this.#keys.bounds({ after, through: options.through, within: options.within });
       const keys = this.#keys.slice(start, Math.min(start + size, end));
       if (keys.length === 0) return;
       yield keys.map(each);
@@ -291,7 +266,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     const n = this.#keys.length;
     const picked = new Set<number>();
     while (picked.size < Math.min(count, n)) picked.add(Math.floor(Math.random() * n));
-    return Promise.resolve([...picked].sort((a, b) => a - b).map((i) => this.#keys[i] as K));
+    return Promise.resolve([...picked].sort((a, b) => a - b).map((i) => this.#keys.at(i) as K));
   }
 
   async writeIfNewer(entities: readonly E[], options?: CallOptions): Promise<BulkWriteResult> {

@@ -1,4 +1,4 @@
-import type { PhaseState } from '../../control/control-store.js';
+import type { AuditEntry, PhaseState } from '../../control/control-store.js';
 import { MidairError } from '../../core/errors.js';
 import type { CliContext } from '../context.js';
 
@@ -22,6 +22,21 @@ export interface AuditListing {
 const setting = (s: { phase: string; rampPercent: number; strict?: boolean }): string =>
   `${s.phase}${s.phase === 'ramp' ? ` ${s.rampPercent} %` : ''}${s.strict ? ' (strict)' : ''}`;
 
+/** An audit entry as the command line prints it (and as `status` lists the newest). */
+export function auditLine(e: AuditEntry): AuditLine {
+  return {
+    seq: e.seq,
+    at: e.at.toISOString(),
+    actor: e.actor,
+    action: e.action,
+    from: e.from ? setting(e.from) : null,
+    to: setting(e.to),
+    version: e.version,
+    reason: e.reason,
+    forced: e.forced,
+  };
+}
+
 /** `midair audit`: the audit log, newest first; reads only. */
 export async function listAudit(
   ctx: CliContext,
@@ -32,20 +47,7 @@ export async function listAudit(
   // The log is read newest first; with --since, read past the limit until entries are older than it.
   const read = await ctx.control.auditLog(ctx.spec.name, { limit: since ? Math.max(o.limit, 10_000) : o.limit });
   const entries = (since ? read.filter((e) => e.at >= since) : read).slice(0, o.limit);
-  return {
-    migration: ctx.spec.name,
-    entries: entries.map((e) => ({
-      seq: e.seq,
-      at: e.at.toISOString(),
-      actor: e.actor,
-      action: e.action,
-      from: e.from ? setting(e.from) : null,
-      to: setting(e.to),
-      version: e.version,
-      reason: e.reason,
-      forced: e.forced,
-    })),
-  };
+  return { migration: ctx.spec.name, entries: entries.map(auditLine) };
 }
 
 export function formatAudit(a: AuditListing): string {

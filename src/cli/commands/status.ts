@@ -9,6 +9,7 @@ import {
 } from '../../migration/gates.js';
 import { nextPhase, PHASES, PHASE_RULES, type Phase } from '../../core/phases.js';
 import type { CliContext } from '../context.js';
+import { auditLine, type AuditLine } from './audit.js';
 import { createdBySetup } from '../schema-guard.js';
 import { color, mark } from '../output.js';
 
@@ -55,16 +56,7 @@ export interface StatusReport {
   readonly next: Phase | null;
   readonly gates: readonly GateCheck[];
   /** The newest audit entries: who changed what, when, why, forced or not. */
-  readonly recentChanges: readonly {
-    readonly at: string;
-    readonly actor: string;
-    readonly action: string;
-    readonly from: string | null;
-    readonly to: string;
-    readonly version: number;
-    readonly forced: boolean;
-    readonly reason: string;
-  }[];
+  readonly recentChanges: readonly AuditLine[];
 }
 
 /** The facts of a migration nothing has run for yet (no state in the control store): old-only, nothing copied. */
@@ -140,16 +132,7 @@ export async function status(ctx: CliContext): Promise<{ report: StatusReport; f
       shadow: facts.shadow,
       next: next ?? null,
       gates: next ? checkGates(next, facts, ctx.thresholds) : [],
-      recentChanges: audit.map((e) => ({
-        at: e.at.toISOString(),
-        actor: e.actor,
-        action: e.action,
-        from: e.from ? e.from.phase : null,
-        to: e.to.phase,
-        version: e.version,
-        forced: e.forced,
-        reason: e.reason,
-      })),
+      recentChanges: audit.map(auditLine),
     },
   };
 }

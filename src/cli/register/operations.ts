@@ -6,6 +6,12 @@ import { EXIT } from '../output.js';
 
 /** What an operator resolves by hand: parked repairs, dead instances, dead letters. */
 export function registerOperations(cli: Cli): void {
+  registerRepairs(cli);
+  registerFleet(cli);
+  registerDeadLetters(cli);
+}
+
+function registerRepairs(cli: Cli): void {
   const repairs = cli.program
     .command('repairs')
     .description('repairs the repairers could not finish: list them, retry them, or accept them (audited)');
@@ -45,7 +51,9 @@ export function registerOperations(cli: Cli): void {
         return EXIT.ok;
       }),
     );
+}
 
+function registerFleet(cli: Cli): void {
   const fleet = cli.program
     .command('fleet')
     .description('the application instances: list them, evict one that is gone (audited)');
@@ -71,7 +79,9 @@ export function registerOperations(cli: Cli): void {
         return EXIT.ok;
       }),
     );
+}
 
+function registerDeadLetters(cli: Cli): void {
   const deadLetters = cli.program
     .command('dead-letters')
     .description('rows the backfill could not copy (key, error code and field; never a value)');

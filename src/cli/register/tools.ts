@@ -11,6 +11,12 @@ import { runSelfCheck } from '../selfcheck.js';
 
 /** The commands that look and set up: init, status, plan, check; and the two that run on embedded SQLite. */
 export function registerTools(cli: Cli): void {
+  registerLooks(cli);
+  registerEmbedded(cli);
+}
+
+/** init, status, plan and check: they set up or look, and write nothing to the stores. */
+function registerLooks(cli: Cli): void {
   cli.program
     .command('init')
     .description('write a midair.config.ts (or .json) to start from')
@@ -67,7 +73,10 @@ export function registerTools(cli: Cli): void {
         return c.errors > 0 ? EXIT.usage : c.warnings > 0 ? EXIT.notClean : EXIT.ok;
       }),
     );
+}
 
+/** The demo and the self-check: whole migrations on embedded SQLite. */
+function registerEmbedded(cli: Cli): void {
   cli.program
     .command('demo')
     .description(

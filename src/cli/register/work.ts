@@ -1,4 +1,4 @@
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { formatVerifyReport, verifyExitCode } from '../../verify/report.js';
 import { VERIFY_MODES, type VerifyMode } from '../../verify/verify-options.js';
 import { positiveInt, share, type Cli } from '../cli-kit.js';
@@ -50,6 +50,11 @@ export function registerWork(cli: Cli): void {
       }, true),
     );
 
+  registerVerify(cli);
+  registerSteering(cli, backfillCommand);
+}
+
+function registerVerify(cli: Cli): void {
   const verifyCommand = (name: string, repair: boolean, description: string): void => {
     cli.program
       .command(name)
@@ -72,7 +77,10 @@ export function registerWork(cli: Cli): void {
     'compare old and new entity by entity (hashes in each database, then the exact differing keys)',
   );
   verifyCommand('repair', true, 're-sync what differs from the authoritative store, then verify those keys again');
+}
 
+/** `backfill pause|resume|rate`: a running backfill steered through the control store. */
+function registerSteering(cli: Cli, backfillCommand: Command): void {
   for (const [name, description] of [
     ['pause', 'pause the running backfill at its next chunk, in every process that runs it (it keeps its leases)'],
     ['resume', 'resume a paused backfill'],
