@@ -59,13 +59,7 @@ export class SqlKeyWrites<K extends Key, E extends object> {
     this.#p.open('syncKey', options);
     return this.#engine.write('syncKey', options, async (conn) => {
       const current = await this.#engine.lockKey(conn, key);
-      const value = await read();
-      if (value === undefined)
-        return (await this.#engine.deleteLocked(conn, key, current, { version: undefined })) ? 'deleted' : 'absent';
-      const prepared = this.#p.codec.prepareFor(key, value, 'syncKey');
-      if (current.tombstone) await this.#engine.deleteTombstones(conn, [key]);
-      await this.#engine.upsert(conn, [prepared]);
-      return 'put';
+      return this.#writeLocked(conn, key, current, await read(), 'syncKey');
     });
   }
 
@@ -91,14 +85,24 @@ export class SqlKeyWrites<K extends Key, E extends object> {
     return this.#engine.write('updateKey', options, async (conn) => {
       const current = await this.#engine.lockKey(conn, key);
       const value = await next(await this.#stateLocked(conn, key, current));
-      if (value === null) return 'unchanged';
-      if (value === undefined)
-        return (await this.#engine.deleteLocked(conn, key, current, { version: undefined })) ? 'deleted' : 'absent';
-      const prepared = this.#p.codec.prepareFor(key, value, 'updateKey');
-      if (current.tombstone) await this.#engine.deleteTombstones(conn, [key]);
-      await this.#engine.upsert(conn, [prepared]);
-      return 'put';
+      return value === null ? 'unchanged' : this.#writeLocked(conn, key, current, value, 'updateKey');
     });
+  }
+
+  /** Under the key's lock: a put of `value` that clears the tombstone, or for `undefined` a delete that leaves one. */
+  async #writeLocked(
+    conn: SqlConnection,
+    key: K,
+    current: LockedKey,
+    value: E | undefined,
+    operation: string,
+  ): Promise<SyncResult> {
+    if (value === undefined)
+      return (await this.#engine.deleteLocked(conn, key, current, { version: undefined })) ? 'deleted' : 'absent';
+    const prepared = this.#p.codec.prepareFor(key, value, operation);
+    if (current.tombstone) await this.#engine.deleteTombstones(conn, [key]);
+    await this.#engine.upsert(conn, [prepared]);
+    return 'put';
   }
 
   /** The row and tombstone of a key whose lock `conn` holds. */

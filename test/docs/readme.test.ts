@@ -30,8 +30,8 @@ function readmeBlocks(text: string): { file: string; code: string }[] {
     let file = named ?? `block${i + 1}.ts`;
     for (let n = 2; used.has(file); n++) file = `${(named ?? 'block').replace(/\.ts$/, '')}.${n}.ts`;
     used.add(file);
-    const fragment = !/^import /m.test(code) && /\bmigration\./.test(code);
-    const needsPrelude = fragment || (/\bmigration\./.test(code) && !/const migration\b/.test(code));
+    // A fragment of the wrap example: it uses `migration` without declaring it.
+    const needsPrelude = /\bmigration\./.test(code) && !/const migration\b/.test(code);
     return { file, code: needsPrelude ? `${PRELUDE}${code}` : code };
   });
 }
