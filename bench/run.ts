@@ -3,13 +3,17 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, closeShared } from './cases.js';
 import { machineFacts, runCase, table, type CaseResult } from './harness.js';
+import { measureStatements, statementsTable, type StatementCounts } from './statements.js';
 
 /**
  * `npm run bench [-- --rows N --cases a,b --repeats N --quick]`: each case
  * and its baseline alternately, medians and ratios in one table; results in
  * bench/results/<case>.json and, for a full run of every case, BENCHMARKS.md.
  * `--report` writes BENCHMARKS.md again from the saved results (after the
- * analysis in bench/ANALYSIS.md changed), running nothing.
+ * analysis in bench/ANALYSIS.md changed), running nothing. Every run but
+ * `--report` also counts the statements per repository call in each phase
+ * (`--cases statements` for only that; saved in
+ * bench/results/statements-per-call.json).
  */
 const { values } = parseArgs({
   options: {
@@ -95,7 +99,38 @@ const saved = (): Saved[] =>
     what: c.what,
     baselineWhat: c.baselineWhat,
   }));
-const results = values.report ? saved() : await measure();
+const statementsFile = join(dir, 'statements-per-call.json');
+/** Statements per call per phase (counts, not times): measured unless only other cases were asked for. */
+async function statements(): Promise<StatementCounts[] | undefined> {
+  if (values.report) {
+    return existsSync(statementsFile)
+      ? (JSON.parse(readFileSync(statementsFile, 'utf8')) as StatementCounts[])
+      : undefined;
+  }
+  if (wanted && !wanted.some((w) => 'statements per call'.includes(w))) return undefined;
+  process.stdout.write('statements per call … ');
+  try {
+    const counted = await measureStatements(
+      process.env.MIDAIR_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+      process.env.MIDAIR_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
+    );
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(statementsFile, `${JSON.stringify(counted, null, 2)}\n`);
+    console.log('counted');
+    return counted;
+  } catch (error) {
+    failed.push('statements per call');
+    console.log(`failed (${(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? ''})`);
+    return undefined;
+  }
+}
+
+const results = values.report ? saved() : cases.length > 0 ? await measure() : [];
+const counts = await statements();
+const statementsText = counts
+  ? `## Statements per call\n\nWhat one repository call sends to each store and to the control store (PostgreSQL), per phase, counted at the driver with background work (second writes, comparisons, intents) included; the first row is what the application sends alone. Counts, not times: the same on any machine.\n\n${statementsTable(counts)}\n\n`
+  : '';
+if (statementsText) console.log(`\n${statementsText}`);
 const text = table(results);
 console.log(`\n${text}`);
 const notes = results.flatMap((r) => r.notes.map((n) => `- ${r.name}: ${n}`));
@@ -108,7 +143,7 @@ if (!quick && (values.report || !wanted)) {
     : '';
   writeFileSync(
     'BENCHMARKS.md',
-    `# Benchmarks\n\nMeasured by \`npm run bench\` on ${first?.machine ?? machineFacts()}, ${(first?.at ?? new Date().toISOString()).slice(0, 10)}: ${first?.rows ?? rows} rows, medians of ${first?.repeats ?? repeats} alternating runs of each case and its baseline.\n\n${text}\n\n## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}${analysis}`,
+    `# Benchmarks\n\nMeasured by \`npm run bench\` on ${first?.machine ?? machineFacts()}, ${(first?.at ?? new Date().toISOString()).slice(0, 10)}: ${first?.rows ?? rows} rows, medians of ${first?.repeats ?? repeats} alternating runs of each case and its baseline.\n\n${text}\n\n${statementsText}## Cases\n\n${results.map((r) => `- **${r.name}**: ${r.what}; baseline: ${r.baselineWhat}.`).join('\n')}\n${notes.length > 0 ? `\n## Notes\n\n${notes.join('\n')}\n` : ''}${analysis}`,
   );
 }
 if (failed.length > 0) {

@@ -25,12 +25,15 @@ export type {
   BulkWriteResult,
   CallOptions,
   DeleteOptions,
+  DirectPatch,
+  DirectWrite,
   Fence,
   Fencing,
   HashPushdown,
   KeyRange,
   KeyReads,
   KeyState,
+  Lookups,
   PutOptions,
   RangeHash,
   ScanOptions,
@@ -41,8 +44,10 @@ export type {
   UpdateResult,
 } from './core/store.js';
 export { CHECK_PROBLEM_CODES } from './core/check-report.js';
-export type { CheckProblem, CheckProblemCode, CheckReport, UniqueFields } from './core/check-report.js';
+export { foreignKeyProblems } from './core/foreign-key-advice.js';
+export type { CheckProblem, CheckProblemCode, CheckReport, ForeignKeyRef, UniqueFields } from './core/check-report.js';
 export { decideWrite } from './core/entity.js';
+export { matchesFields, sameFieldValue } from './core/lookup.js';
 export type { EntityShape, WriteDecision } from './core/entity.js';
 
 // Canonical hashing: a store's range hashes must match these

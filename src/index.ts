@@ -18,6 +18,7 @@ export type {
   TransitionOptions,
 } from './migration/migration.js';
 export type { QueryDefs, Repository } from './migration/repository.js';
+export { lookup, type FieldLookup, type HandQuery } from './migration/lookups.js';
 export type { MigrationEventName, MigrationEvents } from './migration/events.js';
 export type { RepairSettings } from './migration/repairer.js';
 export type { ShadowOptions } from './migration/shadow.js';

@@ -3,6 +3,7 @@ import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import { compareKeyCodecs } from '../mapping/mapping.js';
 import { compareUniques } from '../sql/sql-check.js';
+import { foreignKeyProblems } from '../core/foreign-key-advice.js';
 import type { CheckProblem, CheckReport } from '../core/check-report.js';
 import type { Store } from '../core/store.js';
 
@@ -10,7 +11,7 @@ import type { Store } from '../core/store.js';
 export interface BothChecks {
   readonly old: CheckReport;
   readonly new: CheckReport;
-  /** Problems of the pair: a key codec mismatch (error), unique constraints that differ (warnings). */
+  /** Problems of the pair: a key codec mismatch (error), unique constraints that differ and foreign keys into the migrated tables (warnings). */
   readonly between: readonly CheckProblem[];
   readonly errors: number;
   readonly warnings: number;
@@ -34,7 +35,7 @@ export async function checkBoth(
         message: `${m.why}: a key would be one row in old and another in new; map it with the same codec on both sides`,
       }))
     : [];
-  const between = [...keys, ...compareUniques(o, n)];
+  const between = [...keys, ...compareUniques(o, n), ...foreignKeyProblems(o, n)];
   const all = [...o.problems, ...n.problems, ...between];
   // A missing tombstone table is midair's to create (the first command that writes does): it counts as a warning here.
   const blocking = (p: CheckProblem): boolean => p.severity === 'error' && !createdBySetup(p);

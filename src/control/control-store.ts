@@ -1,7 +1,7 @@
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { Fleet } from './fleet.js';
-import type { PhaseLog } from './phase-log.js';
+import type { PhaseLog, PhaseState } from './phase-log.js';
 import type { RangeLeases } from './range-leases.js';
 import type { RepairQueue } from './repair-queue.js';
 
@@ -37,6 +37,15 @@ export interface ControlLifecycle {
   readonly name: string;
   /** Creates the control tables. Idempotent. */
   setup(): Promise<void>;
+  /** Every migration the store holds a state for, by name. */
+  migrations(): Promise<PhaseState[]>;
+  /**
+   * Deletes everything the store recorded for `migration` — its state, audit
+   * log, instances, repairs, checkpoints, dead letters and leases — in one
+   * step. The caller guards it (`midair migrations remove`); the data stores
+   * are not touched.
+   */
+  removeMigration(migration: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -118,6 +118,7 @@ function phaseMethods(
 /** The fleet, the repair queue and the dead letters. */
 function fleetMethods(
   s: MemoryControl,
+  repairs: RepairQueue,
 ): Pick<
   ControlStore,
   | 'heartbeat'
@@ -145,7 +146,7 @@ function fleetMethods(
       checkpoints.delete(`${migration}\u0000${CHECKPOINTS.shadow(instanceId).name}`);
       return Promise.resolve();
     },
-    ...memoryRepairQueue(clock),
+    ...repairs,
     async addDeadLetters(migration, entries) {
       for (const e of entries) {
         const id = `${migration}\u0000${e.keyId}`;
@@ -259,5 +260,22 @@ function rangeMethods(
  */
 export function memoryControlStore(options: MemoryControlStoreOptions = {}): ControlStore {
   const s = memoryControl(options);
-  return { ...phaseMethods(s), ...fleetMethods(s), ...rangeMethods(s) };
+  const { forget, ...queue } = memoryRepairQueue(s.clock);
+  return {
+    ...phaseMethods(s),
+    ...fleetMethods(s, queue),
+    ...rangeMethods(s),
+    migrations: async () =>
+      Promise.resolve([...s.states.values()].sort((a, b) => (a.migration < b.migration ? -1 : 1))),
+    async removeMigration(migration) {
+      forget(migration);
+      const mine = `${migration}\u0000`;
+      for (const map of [s.checkpoints, s.rangeSets, s.dead] as Map<string, unknown>[])
+        for (const key of [...map.keys()]) if (key.startsWith(mine)) map.delete(key);
+      for (const [key, info] of s.instances) if (info.migration === migration) s.instances.delete(key);
+      s.audits.delete(migration);
+      s.states.delete(migration);
+      return Promise.resolve();
+    },
+  };
 }

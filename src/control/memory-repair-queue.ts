@@ -240,7 +240,11 @@ function parkedMethods(
 }
 
 /** The repair queue of `memoryControlStore()`: the same semantics as the SQL one, on the store's clock. */
-export function memoryRepairQueue(now: () => number): RepairQueue {
+export function memoryRepairQueue(now: () => number): RepairQueue & { forget: (migration: string) => void } {
   const s = memoryRepairs(now);
-  return { ...pendingMethods(s), ...settleMethods(s), ...parkedMethods(s) };
+  const forget = (migration: string): void => {
+    for (const map of [s.pending, s.parked] as Map<string, { migration: string }>[])
+      for (const [key, entry] of map) if (entry.migration === migration) map.delete(key);
+  };
+  return { ...pendingMethods(s), ...settleMethods(s), ...parkedMethods(s), forget };
 }

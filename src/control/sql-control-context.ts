@@ -28,6 +28,8 @@ export interface SqlControlContext {
   readonly tuple: (offset: number, width: number) => string;
   readonly cols: (list: readonly ControlColumn[]) => string;
   readonly query: (operation: string, sql: string, params: readonly unknown[]) => Promise<SqlResult>;
+  /** One statement that commits by itself, retried on deadlock (a write that needs no transaction around it). */
+  readonly statement: (operation: string, sql: string, params: readonly unknown[]) => Promise<SqlResult>;
   /** One transaction, retried when the database aborts it for a deadlock (it then wrote nothing). */
   readonly transaction: <T>(
     operation: string,
@@ -83,6 +85,7 @@ export function sqlControlContext(
     tuple: (offset, width) => `(${placeholders(offset, width)})`,
     cols: (list) => list.map((x) => schema.c[x]).join(', '),
     query: (operation, sql, params) => runner.query(operation, sql, params),
+    statement: (operation, sql, params) => runner.statement(operation, sql, params),
     transaction: (operation, fn, txOptions) => runner.transaction(operation, fn, { tx: txOptions }),
     wrap: (operation, err) => runner.wrap(operation, err),
     invalid,

@@ -9,6 +9,7 @@ import { sqlFleet } from './sql-fleet.js';
 import { sqlPhaseLog } from './sql-phase-log.js';
 import { sqlRangeLeases } from './sql-range-leases.js';
 import { sqlRepairQueue } from './sql-repair-queue.js';
+import { sqlMigrations } from './sql-migrations.js';
 
 export interface SqlControlStoreOptions {
   /** A name for messages; default `<dialect>:control`. */
@@ -65,6 +66,7 @@ export function sqlControlStore(
     ...sqlDeadLetters(x),
     ...sqlRangeLeases(x),
     ...sqlCheckpoints(x),
+    ...sqlMigrations(x),
 
     async close() {
       try {

@@ -13,7 +13,7 @@ import { INITIAL_SETTING } from './memory-control-store.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeAudit, decodeState, settingJson } from './sql-control-rows.js';
 
-const STATE_COLUMNS = [
+export const STATE_COLUMNS = [
   'migration',
   'phase',
   'ramp_percent',

@@ -46,7 +46,17 @@ function pendingMethods(q: RepairSql): Pick<RepairQueue, 'enqueueRepairs' | 'pen
           attempts: 0,
           epoch: e.epoch,
         }));
-      await x.transaction('enqueueRepairs', async (conn) => upsertPending(q, conn, migration, direction, rows, false));
+      // One statement holds them all (a write's intent, say): it commits by itself, without a transaction around it.
+      if (rows.length <= x.batchRows) {
+        const own = {
+          query: async (sql: string, params?: readonly unknown[]) => x.statement('enqueueRepairs', sql, params ?? []),
+        };
+        await upsertPending(q, own, migration, direction, rows, false);
+      } else {
+        await x.transaction('enqueueRepairs', async (conn) =>
+          upsertPending(q, conn, migration, direction, rows, false),
+        );
+      }
       const seqs = new Map(rows.map((r) => [r.keyId, r.seq]));
       return entries.map((e) => seqs.get(e.keyId) ?? 0);
     },

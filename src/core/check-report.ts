@@ -11,6 +11,7 @@ export const CHECK_PROBLEM_CODES = [
   'PRECISION_LOSS',
   'CHARSET',
   'UNIQUE_MISMATCH',
+  'FOREIGN_KEY',
 ] as const;
 export type CheckProblemCode = (typeof CHECK_PROBLEM_CODES)[number];
 
@@ -35,6 +36,17 @@ export interface UniqueFields {
   readonly caseInsensitive: readonly string[];
 }
 
+/** A foreign key in another table that references one of the mapped tables, as a store's check() found it. */
+export interface ForeignKeyRef {
+  /** The referencing table (schema-qualified where it is in another schema). */
+  readonly table: string;
+  readonly constraint: string;
+  /** Its columns, in constraint order. */
+  readonly columns: readonly string[];
+  /** The mapped table it references. */
+  readonly references: string;
+}
+
 export interface CheckReport {
   readonly store: string;
   /** True when there is no `error`-severity problem. */
@@ -42,4 +54,6 @@ export interface CheckReport {
   readonly problems: readonly CheckProblem[];
   /** Unique constraints over entity fields, where the store reads them (to compare both sides of a migration). */
   readonly uniques?: readonly UniqueFields[];
+  /** Foreign keys of other tables that reference the mapped tables, where the store reads them. */
+  readonly referencedBy?: readonly ForeignKeyRef[];
 }

@@ -38,6 +38,15 @@ export interface PhaseRules {
    * where a neighbour still frozen in `ramp` reads old.
    */
   readonly awaitSecondWrite: boolean;
+  /**
+   * Whether the application's writes go to the authority as its own
+   * statements would (a direct write: no key lock, tombstones left alone).
+   * Only in `old-only`: no midair writer syncs into old there, old holds
+   * every key (it needs no tombstone to tell "deleted" from "not copied"),
+   * and the fence, checked in the statement, keeps a stalled write from
+   * landing behind the backfill (docs/decisions/0016).
+   */
+  readonly directWrites: boolean;
 }
 
 export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
@@ -48,6 +57,7 @@ export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
     compare: false,
     fallbackToOld: false,
     awaitSecondWrite: false,
+    directWrites: true,
   },
   'dual-write': {
     authoritative: 'old',
@@ -56,6 +66,7 @@ export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
     compare: false,
     fallbackToOld: false,
     awaitSecondWrite: false,
+    directWrites: false,
   },
   'shadow-read': {
     authoritative: 'old',
@@ -64,6 +75,7 @@ export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
     compare: true,
     fallbackToOld: false,
     awaitSecondWrite: true,
+    directWrites: false,
   },
   ramp: {
     authoritative: 'old',
@@ -72,6 +84,7 @@ export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
     compare: true,
     fallbackToOld: true,
     awaitSecondWrite: true,
+    directWrites: false,
   },
   'new-primary': {
     authoritative: 'new',
@@ -80,6 +93,7 @@ export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
     compare: true,
     fallbackToOld: true,
     awaitSecondWrite: true,
+    directWrites: false,
   },
   'old-read-only': {
     authoritative: 'new',
@@ -88,6 +102,7 @@ export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
     compare: false,
     fallbackToOld: true,
     awaitSecondWrite: false,
+    directWrites: false,
   },
   complete: {
     authoritative: 'new',
@@ -96,6 +111,7 @@ export const PHASE_RULES: Readonly<Record<Phase, PhaseRules>> = Object.freeze({
     compare: false,
     fallbackToOld: false,
     awaitSecondWrite: false,
+    directWrites: false,
   },
 });
 

@@ -49,7 +49,20 @@ export interface Tombstone<K extends Key = Key> {
   readonly deletedAt: Date;
 }
 
-export interface DeleteOptions extends CallOptions {
+/** A write the application would make itself, where nothing else writes the store. */
+export interface DirectWrite {
+  /**
+   * A direct write: the application's own statement, for a store no midair
+   * writer syncs into while the call may land (the authority in `old-only`).
+   * It takes no key lock and leaves tombstones alone: a direct put keeps an
+   * existing tombstone, a direct delete leaves none. The fence still holds
+   * (checked in the same statement where the engine can). Stores that
+   * cannot write directly take their usual path.
+   */
+  readonly direct?: boolean;
+}
+
+export interface DeleteOptions extends CallOptions, DirectWrite {
   /** Leave a tombstone so a conditional write cannot bring the key back. Default true. */
   readonly tombstone?: boolean;
   /**
@@ -59,7 +72,7 @@ export interface DeleteOptions extends CallOptions {
   readonly version?: Version;
 }
 
-export interface PutOptions extends CallOptions {
+export interface PutOptions extends CallOptions, DirectWrite {
   /** Keep an existing tombstone for the key instead of clearing it. Default false. */
   readonly keepTombstone?: boolean;
 }
@@ -218,6 +231,33 @@ export interface Store<K extends Key, E extends object> {
   readonly bulkCopy?: BulkCopy<K, E>;
   /** Fences against stale writers; without them the store is unfenced (the migration says so at start). */
   readonly fencing?: Fencing;
+  /** Entities by the values of some fields, in one statement; without it, a declared lookup cannot run on the store. */
+  readonly lookups?: Lookups<E>;
+  /** A patch in one statement, for direct writes; without it, a patch is an {@link updateKey}. */
+  readonly patching?: DirectPatch<K, E>;
+}
+
+/** A store's lookups by field values (what `lookup('email')` in a migration's `queries` runs). */
+export interface Lookups<E extends object> {
+  /**
+   * The entities whose fields equal every value of `where` (`null`: the field
+   * has no value), in key order, in one statement where the store can. A
+   * field the store does not map is refused with INVALID_ARGUMENT, before
+   * anything is read.
+   */
+  findBy(where: Readonly<Partial<E>>, options?: CallOptions): Promise<E[]>;
+}
+
+/** Patching a key in place, as the application's own `UPDATE … SET <these columns>` would (see {@link DirectWrite}). */
+export interface DirectPatch<K extends Key, E extends object> {
+  /**
+   * Sets only the given fields of an existing key — no key lock, the fence
+   * checked in the statement — and resolves the entity after. Resolves
+   * `undefined` where that decided nothing (the key is absent, the fence is
+   * above `options.fence`, or its row is missing): nothing was written, and
+   * the caller takes {@link Store.updateKey}, which answers each case.
+   */
+  patch(key: K, fields: Partial<E>, options?: CallOptions): Promise<E | undefined>;
 }
 
 /** A store's key-only reads (an index-only walk where the database can). */

@@ -12,6 +12,7 @@ import {
   type Fencing,
   type KeyReads,
   type KeyState,
+  type Lookups,
   type PutOptions,
   type ScanOptions,
   type Store,
@@ -23,6 +24,7 @@ import {
 import type { Version } from '../core/versions.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
 import { SortedKeys } from './sorted-keys.js';
+import { matchesFields } from '../core/lookup.js';
 import { fencedError, validateFence, validateMigrationName } from '../core/fence-rules.js';
 
 export interface MemoryStoreOptions<E> extends EntityShape<E> {
@@ -86,6 +88,20 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
       const { start, end } = this.#keys.bounds(range);
       const at = start + offset - 1;
       return Promise.resolve(offset >= 1 && at < end ? this.#keys.at(at) : undefined);
+    },
+  };
+
+  readonly lookups: Lookups<E> = {
+    findBy: async (where, options) => {
+      this.#open('findBy', options);
+      if (Object.keys(where).length === 0)
+        throw new MidairError('INVALID_ARGUMENT', `lookup on ${this.name}: name at least one field to look up by`);
+      const found: E[] = [];
+      for (const key of this.#keys.slice(0, this.#keys.length)) {
+        const row = this.#rows.get(keyId(key));
+        if (row !== undefined && matchesFields(row, where)) found.push(cloneEntity(row));
+      }
+      return Promise.resolve(found);
     },
   };
 
@@ -162,7 +178,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     if (this.versioned) this.versionOf(entity);
     this.#checkFence('put', options);
     this.#set(key, entity);
-    if (!options?.keepTombstone) this.#tombstones.delete(keyId(key));
+    if (!options?.keepTombstone && !options?.direct) this.#tombstones.delete(keyId(key));
     return Promise.resolve();
   }
 
@@ -177,7 +193,8 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     this.#checkFence('delete', options);
     const row = this.#rows.get(keyId(key));
     if (row && !deleteAllowed(options?.version, this.versionOf(row))) return Promise.resolve(false);
-    return Promise.resolve(this.#delete(key, options?.tombstone ?? true, options?.version));
+    const tombstone = !options?.direct && (options?.tombstone ?? true);
+    return Promise.resolve(this.#delete(key, tombstone, options?.version));
   }
 
   /** Removes the row and records a tombstone at the greatest version known for the key. */

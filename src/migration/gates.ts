@@ -82,7 +82,13 @@ export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {})
   }
 }
 
+/** Why a migration with no live instance must not move: no application would apply the phase to its writes. */
+export function noLiveInstance(migration: string): string {
+  return `no live instance of the application follows migration ${migration}: a phase change would govern no write. Start the application with it (await migration.start()) and let it join the fleet, or pass --force if nothing uses this migration yet`;
+}
+
 function checkFleet(gate: 'fleet', f: MigrationFacts): GateCheck {
+  if (f.fleet.length === 0) return { gate, ok: false, detail: noLiveInstance(f.state.migration) };
   const behind = f.fleet.filter((i) => i.phaseVersion < f.state.version);
   return behind.length === 0
     ? { gate, ok: true, detail: `${f.fleet.length} live instance(s) acknowledged phase version ${f.state.version}` }

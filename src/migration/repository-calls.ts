@@ -21,7 +21,12 @@ export type SideCall<K extends Key, E extends object> = <T>(
 export type Change<E> =
   | { readonly op: 'put'; readonly entity: E }
   | { readonly op: 'delete' }
-  | { readonly op: 'update'; readonly next: (current: E | undefined) => E | undefined | Promise<E | undefined> };
+  | {
+      readonly op: 'update';
+      readonly next: (current: E | undefined) => E | undefined | Promise<E | undefined>;
+      /** A patch: the fields `next` sets, for a store that patches in one statement. */
+      readonly fields?: Partial<E>;
+    };
 
 /** What a write did: whether the authority held the key afterwards (a delete: before), and an update's entity after it. */
 export interface WriteResult<E> {

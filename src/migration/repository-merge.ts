@@ -6,6 +6,7 @@ import type { PhaseState } from '../control/control-store.js';
 import { PHASE_RULES, type Side } from '../core/phases.js';
 import type { RepositoryPorts } from './repository-ports.js';
 import { authority, type SideCall } from './repository-calls.js';
+import { isLookup, runLookup, whereOf, type HandQuery } from './lookups.js';
 
 /**
  * Listings (`list`, named queries): from the authoritative store, merged
@@ -17,9 +18,11 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
   /**
    * Merges two answers for the same keys: the authority's, or the newer
    * version. A key only old returned is looked up in new at one instant:
-   * new's row if it has one now, nothing if new deleted it, old's otherwise.
+   * nothing if new deleted it, old's if new never had it, and otherwise new's
+   * row — or, for a query (`filtered`), nothing: new holds the key and its own
+   * answer left it out, so new's value does not match.
    */
-  async function merge(st: PhaseState, primary: readonly E[], secondary: readonly E[]): Promise<E[]> {
+  async function merge(st: PhaseState, primary: readonly E[], secondary: readonly E[], filtered = false): Promise<E[]> {
     const byId = new Map<string, E>();
     for (const e of primary) byId.set(keyId(p.stores.new.keyOf(e)), e);
     for (const e of secondary) {
@@ -28,8 +31,9 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
       const mine = byId.get(id);
       if (mine === undefined) {
         const now = await call(st, 'new', 'get', (s, signal) => s.readKey(key, { signal }));
-        if (now.entity !== undefined) byId.set(id, now.entity);
-        else if (!now.tombstone) byId.set(id, e);
+        if (now.entity !== undefined) {
+          if (!filtered) byId.set(id, now.entity);
+        } else if (!now.tombstone) byId.set(id, e);
       } else {
         const vm = p.stores.new.versionOf(mine);
         const vo = p.stores.old.versionOf(e);
@@ -61,11 +65,14 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
     const def = p.stores.queries?.[name];
     if (!def)
       throw new MidairError('INVALID_ARGUMENT', `query "${name}" is not declared in the migration's queries option`);
+    const where = isLookup(def) ? whereOf(name, def, args) : undefined;
     const st = await p.serving.currentState();
     const from = authority(st);
     const run = (side: Side): Promise<E[]> =>
-      p.stores.timed(`query ${name} on ${side}`, () =>
-        (def[side] as (...a: readonly unknown[]) => Promise<E[]>)(...args),
+      p.stores.timed(`query ${name} on ${side}`, (signal) =>
+        where
+          ? runLookup(store(side) as unknown as Store<never, E>, name, where, signal)
+          : ((def as HandQuery<E>)[side] as (...a: readonly unknown[]) => Promise<E[]>)(...args),
       );
     const primary = await run(from);
     if (!merges(st)) return primary;
@@ -75,7 +82,7 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
     } catch {
       p.sidelines.recordSecondary(false);
     }
-    return merge(st, primary, secondary);
+    return merge(st, primary, secondary, true);
   }
 
   return { list, query };

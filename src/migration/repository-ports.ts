@@ -3,11 +3,10 @@ import type { Key } from '../core/keys.js';
 import type { Fence, Store } from '../core/store.js';
 import type { TypedEvents } from './events.js';
 import type { Side } from '../core/phases.js';
+import type { FieldLookup, HandQuery } from './lookups.js';
 
-/** Per side, how to answer a named query. */
-export type QueryDefs<E> = Readonly<
-  Record<string, { readonly old: (...args: never[]) => Promise<E[]>; readonly new: (...args: never[]) => Promise<E[]> }>
->;
+/** Named non-key queries: a lookup declared from the mapping (`lookup('email')`), or how to answer it on each side. */
+export type QueryDefs<E> = Readonly<Record<string, FieldLookup<E> | HandQuery<E>>>;
 
 /** A write in progress, counted so the instance acknowledges a new phase only once older writes finished. */
 export interface WriteTicket {

@@ -149,13 +149,18 @@ async function apply<K extends Key, E extends object>(
   change: Change<E>,
   options: CallOptions,
 ): Promise<WriteResult<E>> {
+  const direct = PHASE_RULES[st.phase].directWrites ? { direct: true } : {};
   switch (change.op) {
     case 'delete':
-      return { held: await s.delete(key, options) };
+      return { held: await s.delete(key, { ...options, ...direct }) };
     case 'put':
-      await s.put(change.entity, options);
+      await s.put(change.entity, { ...options, ...direct });
       return { held: true };
     case 'update': {
+      if (direct.direct && change.fields && s.patching) {
+        const patched = await s.patching.patch(key, change.fields, options);
+        if (patched !== undefined) return { held: true, entity: patched };
+      }
       let after: E | undefined;
       const done = await s.updateKey(
         key,

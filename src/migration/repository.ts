@@ -75,7 +75,7 @@ export function createRepository<K extends Key, E extends object>(p: RepositoryP
       checkPatch(p, key, fields);
       const next = (current: E | undefined): E | undefined =>
         current === undefined ? undefined : { ...current, ...fields };
-      return (await write(key, { op: 'update', next: updater(p, key, next) })).entity;
+      return (await write(key, { op: 'update', next: updater(p, key, next), fields })).entity;
     },
     async delete(key) {
       return (await write(key, { op: 'delete' })).held;

@@ -8,6 +8,8 @@ import { mysqlCompiler } from './mysql-compiler.js';
 import { classifyMysqlError } from './mysql-errors.js';
 import { mysqlHashSql } from './mysql-hash.js';
 import { introspectMysql } from './mysql-introspect.js';
+import { mysqlReferencedBy } from '../sql/sql-foreign-keys.js';
+import type { ForeignKeyRef } from '../core/check-report.js';
 
 const LOCK_WAIT_SECONDS = 30;
 
@@ -88,6 +90,10 @@ export class MysqlDialect extends SqlDialect {
       );
     }
     return true;
+  }
+
+  referencedBy(conn: SqlConnection, table: string, schema: string | undefined): Promise<ForeignKeyRef[]> {
+    return mysqlReferencedBy(conn, table, schema);
   }
 
   introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {

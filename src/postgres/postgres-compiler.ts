@@ -1,4 +1,4 @@
-import { doubleQuoted, onConflictUpsert, sqlCompiler } from '../sql/sql-compiler.js';
+import { doubleQuoted, onConflictUpsert, onConflictUpsertFrom, sqlCompiler } from '../sql/sql-compiler.js';
 
 /** PostgreSQL's spelling of SQL. */
 export const postgresCompiler = sqlCompiler({
@@ -8,5 +8,7 @@ export const postgresCompiler = sqlCompiler({
   quoteId: doubleQuoted,
   placeholder: (index: number): string => `$${index}`,
   upsert: onConflictUpsert,
+  upsertFrom: onConflictUpsertFrom,
+  updateReturning: true,
   deletedAtColumn: (): string => 'timestamptz NOT NULL DEFAULT now()',
 });

@@ -9,6 +9,8 @@ import { classifyPostgresError } from './postgres-errors.js';
 import { postgresHashSql } from './postgres-hash.js';
 import { introspectPostgres } from './postgres-introspect.js';
 import { postgresSameEngineCopy } from './postgres-same-engine.js';
+import { postgresReferencedBy } from '../sql/sql-foreign-keys.js';
+import type { ForeignKeyRef } from '../core/check-report.js';
 
 /** PostgreSQL, as the generic SQL layer sees it: its compiler, catalog, error codes, hash SQL and COPY. */
 export class PostgresDialect extends SqlDialect {
@@ -48,6 +50,10 @@ export class PostgresDialect extends SqlDialect {
     fresh?: boolean,
   ): Promise<boolean> {
     return copyUpsert(conn, table, columns, keyColumns, rows, fresh);
+  }
+
+  referencedBy(conn: SqlConnection, table: string, schema: string | undefined): Promise<ForeignKeyRef[]> {
+    return postgresReferencedBy(conn, this.compiler.qualify(table, schema), table, schema);
   }
 
   introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {

@@ -21,6 +21,8 @@ export interface SqlCompiler {
    * updates present ones separately, so a duplicate secondary key still fails.
    */
   readonly upsertTargetsKeyOnly: boolean;
+  /** `UPDATE … RETURNING …` hands back the rows it changed (PostgreSQL, SQLite; not MySQL/MariaDB). */
+  readonly updateReturning: boolean;
   /** An expression that orders rows randomly (for sampling keys). */
   readonly randomOrder: string;
   quoteId(name: string): string;
@@ -40,6 +42,8 @@ export interface SqlCompiler {
     keyColumns: readonly string[],
     rows: readonly (readonly string[])[],
   ): string;
+  /** `INSERT … <source> ON CONFLICT … DO UPDATE`: an upsert of one row a `SELECT … WHERE` yields, where `upsertTargetsKeyOnly`. */
+  upsertFrom(table: string, columns: readonly string[], keyColumns: readonly string[], source: string): string;
   /** The column type for the tombstone table's deletion time, with its default. */
   deletedAtColumn(): string;
 }
@@ -47,6 +51,11 @@ export interface SqlCompiler {
 /** What an engine must spell itself; everything else defaults to standard SQL. */
 export type CompilerSpec = Pick<SqlCompiler, 'name' | 'quoteId' | 'placeholder' | 'upsert' | 'deletedAtColumn'> &
   Partial<SqlCompiler>;
+
+/** For an engine whose upsert swallows conflicts on other keys: it never upserts from a select (see `upsertTargetsKeyOnly`). */
+function noUpsertFrom(): string {
+  throw new Error('this engine does not upsert from a select; update and insert separately');
+}
 
 /** `(a, b) > (?, ?)`: a row-value comparison (one column: a plain one). */
 export function rowValueCompare(columns: readonly string[], op: '>' | '<=', param: (part: number) => string): string {
@@ -62,10 +71,12 @@ export function sqlCompiler(spec: CompilerSpec): SqlCompiler {
     forShare: ' FOR SHARE',
     arrayParams: false,
     upsertTargetsKeyOnly: true,
+    updateReturning: false,
     randomOrder: 'random()',
     qualify: (table: string, schema: string | undefined) =>
       schema ? `${spec.quoteId(schema)}.${spec.quoteId(table)}` : spec.quoteId(table),
     keyCompare: rowValueCompare,
+    upsertFrom: noUpsertFrom,
     ...spec,
   });
 }
@@ -87,7 +98,20 @@ export function onConflictUpsert(
   keyColumns: readonly string[],
   rows: readonly (readonly string[])[],
 ): string {
+  return onConflictUpsertFrom(table, columns, keyColumns, `VALUES ${valuesList(rows)}`);
+}
+
+/**
+ * The same upsert of what `source` yields: `VALUES …`, or a `SELECT … WHERE …`
+ * (SQLite needs the WHERE to read ON CONFLICT as the upsert's, not a join's).
+ */
+export function onConflictUpsertFrom(
+  table: string,
+  columns: readonly string[],
+  keyColumns: readonly string[],
+  source: string,
+): string {
   const updates = columns.filter((c) => !keyColumns.includes(c)).map((c) => `${c} = excluded.${c}`);
   const action = updates.length > 0 ? `DO UPDATE SET ${updates.join(', ')}` : 'DO NOTHING';
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES ${valuesList(rows)} ON CONFLICT (${keyColumns.join(', ')}) ${action}`;
+  return `INSERT INTO ${table} (${columns.join(', ')}) ${source} ON CONFLICT (${keyColumns.join(', ')}) ${action}`;
 }

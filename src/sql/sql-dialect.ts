@@ -1,4 +1,5 @@
 import type { DialectName } from '../mapping/codecs.js';
+import type { ForeignKeyRef } from '../core/check-report.js';
 import type { TableInfo } from './sql-catalog.js';
 import type { SqlCompiler } from './sql-compiler.js';
 import type { SqlConnection, TransactionOptions } from './sql-driver.js';
@@ -41,6 +42,8 @@ export abstract class SqlDialect {
   abstract lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void>;
 
   abstract introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined>;
+  /** Foreign keys of any table that reference `table` (its own included). */
+  abstract referencedBy(conn: SqlConnection, table: string, schema: string | undefined): Promise<ForeignKeyRef[]>;
 
   abstract classifyError(err: unknown): ClassifiedError;
 

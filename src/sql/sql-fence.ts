@@ -2,6 +2,7 @@ import type { Fence } from '../core/store.js';
 import { fencedError, MAX_MIGRATION_NAME } from '../core/fence-rules.js';
 import type { SqlCompiler } from './sql-compiler.js';
 import type { SqlConnection } from './sql-driver.js';
+import type { Params } from './sql-statements.js';
 
 /** The fence table's name beside a store's tables: `<primary table>_midair_fences`, in the tombstone table's schema. */
 export const FENCE_TABLE_SUFFIX = '_midair_fences';
@@ -46,6 +47,19 @@ export class SqlFences {
     const { rows } = await conn.query(sql, [migration]);
     const cell = rows[0]?.[0];
     return cell === undefined || cell === null ? undefined : Number(cell);
+  }
+
+  /**
+   * `EXISTS (SELECT 1 FROM <fences> WHERE migration = ? AND epoch <= ? FOR SHARE)`:
+   * the fence inside a direct write's own statement. The share lock makes a
+   * raise wait for the statement's commit, as {@link check} does for a
+   * transaction; without the migration's row it is false (the caller takes
+   * the full path, which treats a missing row as epoch 0).
+   */
+  guard(params: Params, fence: Fence): string {
+    const m = params.add(fence.migration);
+    const e = params.add(fence.epoch);
+    return `EXISTS (SELECT 1 FROM ${this.#table} WHERE ${this.#migration} = ${m} AND ${this.#epoch} <= ${e}${this.#dialect.forShare})`;
   }
 
   /** Inserts the migration's row at epoch 0 unless it exists (a concurrent insert is waited for). */

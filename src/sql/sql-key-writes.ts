@@ -14,15 +14,18 @@ import { validateFence, validateMigrationName } from '../core/fence-rules.js';
 import type { StoreParts } from './sql-store-parts.js';
 import type { SqlConnection } from './sql-driver.js';
 import type { LockedKey, SqlWriteEngine } from './sql-write-engine.js';
+import { SqlDirectWrites } from './sql-direct.js';
 
 /** The writes of one key (and the reads that take its lock), and the fence. */
 export class SqlKeyWrites<K extends Key, E extends object> {
   readonly #p: StoreParts<K, E>;
   readonly #engine: SqlWriteEngine<K, E>;
   readonly #versioned: boolean;
+  readonly #direct: SqlDirectWrites<K, E>;
 
   constructor(parts: StoreParts<K, E>, engine: SqlWriteEngine<K, E>) {
     this.#p = parts;
+    this.#direct = new SqlDirectWrites(parts);
     this.#engine = engine;
     this.#versioned = parts.mapping.versionField !== undefined;
   }
@@ -31,9 +34,11 @@ export class SqlKeyWrites<K extends Key, E extends object> {
     this.#p.open('put', options);
     const [prepared] = this.#p.codec.prepare([entity]);
     if (!prepared) return;
+    if (options?.direct && (await this.#direct.put(prepared, options))) return;
+    const keep = options?.keepTombstone === true || options?.direct === true;
     await this.#engine.write('put', options, async (conn) => {
       await this.#engine.lockOnly(conn, [prepared.id]);
-      if (!options?.keepTombstone) await this.#engine.deleteTombstones(conn, [prepared.key]);
+      if (!keep) await this.#engine.deleteTombstones(conn, [prepared.key]);
       await this.#engine.upsert(conn, [prepared]);
     });
   }
@@ -47,12 +52,19 @@ export class SqlKeyWrites<K extends Key, E extends object> {
         `delete on ${this.#p.name}: a version was given but the mapping has no version field`,
       );
     }
-    const tombstone = options?.tombstone ?? true;
+    if (options?.direct && version === undefined && (await this.#direct.delete(key, options))) return true;
+    const tombstone = !options?.direct && (options?.tombstone ?? true);
     return this.#engine.write('delete', options, async (conn) => {
       const current = await this.#engine.lockKey(conn, key);
       if (current.row && !deleteAllowed(version, current.rowVersion)) return false;
       return this.#engine.deleteLocked(conn, key, current, tombstone ? { version } : undefined);
     });
+  }
+
+  /** A direct patch (see {@link SqlDirectWrites.patch}). */
+  async patch(key: K, fields: Partial<E>, options?: CallOptions): Promise<E | undefined> {
+    this.#p.open('patch', options);
+    return this.#direct.patch(key, fields, options);
   }
 
   async syncKey(key: K, read: () => Promise<E | undefined>, options?: CallOptions): Promise<SyncResult> {

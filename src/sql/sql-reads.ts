@@ -47,6 +47,28 @@ export class SqlReads<K extends Key, E extends object> {
     return keys.map((k) => found.has(keyId(k)));
   }
 
+  /** One statement: `SELECT <entity> … WHERE <field> = ? AND …` (`IS NULL` for null), in key order. */
+  async findBy(where: Readonly<Partial<E>>, options?: CallOptions): Promise<E[]> {
+    this.#p.open('findBy', options);
+    const { sql, mapping, codec, name } = this.#p;
+    const params = sql.params();
+    const q = (c: string): string => sql.compiler.quoteId(c);
+    const conditions = Object.entries(where).map(([field, value]) => {
+      const f = mapping.selectFields.find((s) => s.field === field);
+      if (!f)
+        throw new MidairError(
+          'INVALID_ARGUMENT',
+          `lookup on ${name}: "${field}" is not a mapped field; look up by one of ${mapping.selectFields.map((s) => `"${s.field}"`).join(', ')}`,
+        );
+      const column = `t${f.tableIndex}.${q(f.column)}`;
+      return value === null || value === undefined ? `${column} IS NULL` : `${column} = ${params.field(f, value)}`;
+    });
+    if (conditions.length === 0)
+      throw new MidairError('INVALID_ARGUMENT', `lookup on ${name}: name at least one field to look up by`);
+    const text = `${sql.select} WHERE ${conditions.join(' AND ')} ORDER BY ${sql.keyCols0.join(', ')}`;
+    return (await this.#run('findBy', { sql: text, params: params.values })).map((r) => codec.decode(r));
+  }
+
   async count(options?: CallOptions): Promise<number> {
     this.#p.open('count', options);
     const [row] = await this.#run('count', { sql: this.#p.sql.count(), params: [] });

@@ -1,6 +1,6 @@
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
-import type { CheckReport } from '../core/check-report.js';
+import type { CheckReport, ForeignKeyRef } from '../core/check-report.js';
 import type { CallOptions } from '../core/store.js';
 import type { MappedField } from '../mapping/mapping.js';
 import type { TableInfo } from './sql-catalog.js';
@@ -63,6 +63,20 @@ export class SqlSchema<K extends Key, E extends object> {
       ok: !problems.some((p) => p.severity === 'error'),
       problems,
       uniques: uniqueFieldsOf(mapping, infos),
+      referencedBy: await this.#referencedBy(infos.map((i) => i !== undefined)),
     };
+  }
+
+  /** Foreign keys of other tables into the mapped tables that exist (the mapping's own tables hold the key together). */
+  async #referencedBy(exists: readonly boolean[]): Promise<ForeignKeyRef[]> {
+    const { mapping, runner, dialect } = this.#p;
+    const own = new Set(mapping.tables.map((t) => t.table));
+    const refs: ForeignKeyRef[] = [];
+    for (const [i, t] of mapping.tables.entries()) {
+      if (!exists[i]) continue;
+      const found = await runner.attempt('check', () => dialect.referencedBy(runner.driver, t.table, t.schema));
+      refs.push(...found.filter((r) => !own.has(r.table)));
+    }
+    return refs;
   }
 }

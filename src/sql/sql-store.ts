@@ -8,9 +8,11 @@ import type {
   BulkWriteResult,
   CallOptions,
   DeleteOptions,
+  DirectPatch,
   Fencing,
   HashPushdown,
   KeyReads,
+  Lookups,
   KeyState,
   PutOptions,
   ScanOptions,
@@ -55,6 +57,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   /** PostgreSQL only: the same-engine copy (src/sql/postgres/). */
   readonly bulkCopy?: BulkCopy<K, E>;
   readonly fencing: Fencing;
+  readonly patching: DirectPatch<K, E>;
+  readonly lookups: Lookups<E>;
   readonly #dialect: SqlDialect;
   readonly #side: CopySide<K>;
   readonly #codec: RowCodec<K, E>;
@@ -97,6 +101,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.keyReads = this.#reads;
     this.hashing = this.#hashes;
     this.fencing = this.#writes;
+    this.patching = this.#writes;
+    this.lookups = this.#reads;
     if (dialect.sameEngineCopy)
       this.bulkCopy = { syncManyFrom: (keys, source, o) => this.#syncManyFrom(keys, source, o) };
   }

@@ -161,6 +161,19 @@ export class SqlRunner {
     return this.attempt(operation, () => this.driver.query(sql, params));
   }
 
+  /** One statement on its own (it commits by itself), retried like a transaction when the database aborts it for a deadlock. */
+  async statement(operation: string, sql: string, params: readonly unknown[]): Promise<SqlResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.driver.query(sql, params);
+      } catch (err) {
+        const error = this.wrap(operation, err);
+        if (error.code !== 'DEADLOCK' || attempt >= this.#retries) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
+  }
+
   /** One transaction, retried on deadlock; with `signal`, it stops at the next statement once the caller gave up, releasing its locks early. */
   async transaction<T>(
     operation: string,

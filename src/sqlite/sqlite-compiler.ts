@@ -1,4 +1,4 @@
-import { doubleQuoted, onConflictUpsert, sqlCompiler } from '../sql/sql-compiler.js';
+import { doubleQuoted, onConflictUpsert, onConflictUpsertFrom, sqlCompiler } from '../sql/sql-compiler.js';
 
 /** SQLite's spelling of SQL. SQLite has no row locks: `BEGIN IMMEDIATE` already holds the database's write lock. */
 export const sqliteCompiler = sqlCompiler({
@@ -9,5 +9,7 @@ export const sqliteCompiler = sqlCompiler({
   quoteId: doubleQuoted,
   placeholder: (): string => '?',
   upsert: onConflictUpsert,
+  upsertFrom: onConflictUpsertFrom,
+  updateReturning: true,
   deletedAtColumn: (): string => `TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`,
 });

@@ -5,6 +5,8 @@ import type { ClassifiedError } from '../sql/sql-errors.js';
 import { sqliteCompiler } from './sqlite-compiler.js';
 import { classifySqliteError } from './sqlite-errors.js';
 import { introspectSqlite } from './sqlite-introspect.js';
+import { sqliteReferencedBy } from '../sql/sql-foreign-keys.js';
+import type { ForeignKeyRef } from '../core/check-report.js';
 
 /**
  * SQLite, as the generic SQL layer sees it: its compiler, pragmas and result
@@ -17,6 +19,10 @@ export class SqliteDialect extends SqlDialect {
   /** Nothing to take: `BEGIN IMMEDIATE` already holds the database's write lock. */
   async lockKeys(): Promise<void> {
     return Promise.resolve();
+  }
+
+  referencedBy(conn: SqlConnection, table: string): Promise<ForeignKeyRef[]> {
+    return sqliteReferencedBy(conn, table);
   }
 
   introspect(conn: SqlConnection, table: string, schema: string | undefined): Promise<TableInfo | undefined> {

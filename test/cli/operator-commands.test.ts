@@ -107,3 +107,49 @@ describe('the operator’s commands', () => {
     expect(run.json()).toMatchObject({ status: 'complete', rowsRead: 5 });
   });
 });
+
+describe('adoption 6: the CLI and a migration no application follows', () => {
+  it('regression: with 0 live instances the fleet gate passed and the CLI moved the phase; status warns, and advance is refused unless forced', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'midair-no-fleet-'));
+    dirs.push(dir);
+    writeSqliteUsers(dir, (old) => {
+      old.exec('CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT NOT NULL, name TEXT NOT NULL)');
+    });
+    const status = await midair(dir, ['status']);
+    expect(status.stdout).toMatch(/warning +no live instance of the application follows migration users/);
+    const refused = await midair(dir, ['phase', 'advance', '--reason', 'start dual writes']);
+    expect(refused.code).not.toBe(0);
+    expect(`${refused.stdout}${refused.stderr}`).toMatch(/fleet.*no live instance of the application follows/s);
+    const after = await midair(dir, ['status', '--json']);
+    expect(after.json()).toMatchObject({ phase: 'old-only' });
+    expect((await midair(dir, ['phase', 'advance', '--reason', 'nothing uses it yet', '--force'])).code).toBe(0);
+  });
+});
+
+describe('adoption 7: migrations in the control store', () => {
+  it('regression: migrations in the control store could be neither listed nor removed; list shows them, remove is guarded by phase, reason and --yes', async () => {
+    const dir = await started(); // in dual-write
+    const list = await midair(dir, ['migrations', 'list', '--json']);
+    expect(list.code).toBe(0);
+    expect(list.json()).toMatchObject({
+      migrations: [{ migration: 'users', phase: 'dual-write', inConfig: true, instances: 0 }],
+    });
+    const inDualWrite = await midair(dir, ['migrations', 'remove', 'users', '--reason', 'done', '--yes']);
+    expect(inDualWrite.code).toBe(2);
+    expect(inDualWrite.stderr).toMatch(/it is in dual-write.*nothing was removed/);
+    expect((await midair(dir, ['phase', 'rollback', '--reason', 'not now'])).code).toBe(0);
+    const unconfirmed = await midair(dir, ['migrations', 'remove', 'users', '--reason', 'abandoned']);
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toMatch(/pass --yes to confirm; nothing was removed/);
+    const blank = await midair(dir, ['migrations', 'remove', 'users', '--reason', '   ', '--yes']);
+    expect(blank.code).toBe(2);
+    expect((await midair(dir, ['migrations', 'list', '--json'])).json()).toMatchObject({
+      migrations: [{ migration: 'users', phase: 'old-only' }],
+    });
+    const removed = await midair(dir, ['migrations', 'remove', 'users', '--reason', 'abandoned', '--yes']);
+    expect(removed.code).toBe(0);
+    expect(removed.stdout).toMatch(/removed users \(old-only, version \d+\) from the control store/);
+    expect((await midair(dir, ['migrations', 'list', '--json'])).json()).toEqual({ migrations: [] });
+    expect((await midair(dir, ['migrations', 'remove', 'nope', '--reason', 'x', '--yes'])).code).toBe(2);
+  });
+});

@@ -7,7 +7,7 @@ import { rowDdl, rowMapping, type Row } from './fixtures.js';
 const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
 
 /** A table name no other test (of this run or another) uses: the lock-wait probe finds statements by it. */
-async function fencedRows(backend: Backend): Promise<{ table: string; store: Store<bigint, Row> }> {
+export async function fencedRows(backend: Backend): Promise<{ table: string; store: Store<bigint, Row> }> {
   const table = backend.unique(`fenced_${Math.random().toString(36).slice(2, 8)}`);
   await backend.ddl(rowDdl(table));
   const store = backend.store<bigint, Row>(rowMapping(table));
@@ -16,7 +16,7 @@ async function fencedRows(backend: Backend): Promise<{ table: string; store: Sto
 }
 
 /** The store's fence calls, which every adapter here has. */
-function fencing(store: Store<bigint, Row>): {
+export function fencing(store: Store<bigint, Row>): {
   raise: (fence: Fence) => Promise<void>;
   fenceOf: (migration: string) => Promise<number>;
 } {
@@ -34,7 +34,7 @@ const turns = async (n: number): Promise<void> => {
  * (PostgreSQL, MySQL/MariaDB); SQLite's waiters queue in the process, so it
  * lets the event loop turn instead.
  */
-async function lockWaitOn(backend: Backend, table: string): Promise<void> {
+export async function lockWaitOn(backend: Backend, table: string): Promise<void> {
   const probe =
     backend.kind === 'postgres'
       ? `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%${table}%' AND query NOT LIKE '%pg_stat_activity%'`
@@ -74,6 +74,9 @@ export function fenceSuite(get: () => Backend): void {
       const writes: [string, () => Promise<unknown>][] = [
         ['put', () => store.put(row(1, 9, 'stale'), fence)],
         ['put keeping the tombstone', () => store.put(row(2, 9, 'stale'), { ...fence, keepTombstone: true })],
+        ['direct put', () => store.put(row(1, 9, 'stale'), { ...fence, direct: true })],
+        ['direct put of an absent key', () => store.put(row(3, 9, 'stale'), { ...fence, direct: true })],
+        ['direct delete', () => store.delete(1n, { ...fence, direct: true })],
         ['delete', () => store.delete(1n, fence)],
         ['delete without a tombstone', () => store.delete(1n, { ...fence, tombstone: false })],
         ['writeIfNewer', () => store.writeIfNewer([row(1, 9), row(3, 9)], fence)],
@@ -145,6 +148,8 @@ export function fenceSuite(get: () => Backend): void {
       ).toMatchObject({ inserted: 1 });
       expect(await store.delete(4n, { fence: { migration: 'users', epoch: 5 } })).toBe(true);
       await store.put(row(5, 1)); // unfenced: never checked
+      await store.put(row(7, 1), { fence: { migration: 'users', epoch: 5 }, direct: true }); // at the fence
+      expect(await store.delete(7n, { fence: { migration: 'users', epoch: 6 }, direct: true })).toBe(true);
       await store.put(row(6, 1), { fence: { migration: 'orders', epoch: 1 } }); // another migration's fence is its own
       expect(await fenceOf('users')).toBe(5); // a write never moves the fence
       expect(await fenceOf('orders')).toBe(0);

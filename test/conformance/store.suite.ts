@@ -2,8 +2,10 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { availability, openBackend, type Backend, type BackendKind } from '../support/backends.js';
 import { checkSuite } from './check.js';
 import { conditionalWriteSuite } from './conditional-write.js';
+import { directWriteSuite } from './direct-write.js';
 import { fenceSuite, fenceTableSuite } from './fence.js';
 import { hashSuite } from './hash.js';
+import { lookupSuite } from './lookup.js';
 import { readKeySuite } from './read-key.js';
 import { scanSuite } from './scan.js';
 import { syncSuite } from './sync.js';
@@ -36,6 +38,8 @@ export function storeConformance(kind: BackendKind): void {
     syncSuite(get);
     hashSuite(get, kind);
     fenceSuite(get);
+    directWriteSuite(get, kind);
+    lookupSuite(get, kind);
     readKeySuite(get);
     updateKeySuite(get);
     if (kind !== 'memory') {

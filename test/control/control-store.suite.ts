@@ -271,6 +271,44 @@ export function controlConformance(kind: BackendKind): void {
       });
     });
 
+    describe('migrations', () => {
+      it('lists every migration, and removes one with everything it recorded, leaving the others as they were', async () => {
+        const { control } = await fresh();
+        expect(await control.migrations()).toEqual([]);
+        for (const m of ['orders', 'users']) {
+          await control.init(m, 'ops@host');
+          await control.appendAudit(m, audit('note', 'evict'));
+          await control.heartbeat({ migration: m, instanceId: 'a', host: 'h', phaseVersion: 1, inFlightWrites: 0 });
+          await control.enqueueRepairs(m, 'old-to-new', [{ keyId: 'n1', reason: 'TIMEOUT' }]);
+          await control.addDeadLetters(m, [{ keyId: 'n2', reason: 'TRANSFORM' }]);
+          await control.createRanges(m, 'backfill', [{}]);
+          await control.saveCheckpoint(m, 'backfill', '{"after":"n9"}');
+        }
+        expect((await control.migrations()).map((s) => [s.migration, s.phase, s.version])).toEqual([
+          ['orders', 'old-only', 1],
+          ['users', 'old-only', 1],
+        ]);
+        await control.removeMigration('orders');
+        expect((await control.migrations()).map((s) => s.migration)).toEqual(['users']);
+        expect(await control.getState('orders')).toBeUndefined();
+        expect(await control.auditLog('orders')).toEqual([]);
+        expect(await control.instances('orders', new Date(0))).toEqual([]);
+        expect(await control.repairDepth('orders')).toBe(0);
+        expect(await control.deadLetterCount('orders')).toBe(0);
+        expect(await control.ranges('orders', 'backfill')).toEqual([]);
+        expect(await control.loadCheckpoint('orders', 'backfill')).toBeUndefined();
+        // The other migration keeps all of it.
+        expect(await control.auditLog('users')).toHaveLength(2);
+        expect(await control.instances('users', new Date(0))).toHaveLength(1);
+        expect(await control.repairDepth('users')).toBe(1);
+        expect(await control.deadLetterCount('users')).toBe(1);
+        expect(await control.ranges('users', 'backfill')).toHaveLength(1);
+        expect(await control.loadCheckpoint('users', 'backfill')).toBe('{"after":"n9"}');
+        // Removed means gone: the name starts again from init.
+        expect((await control.init('orders', 'ops@host')).version).toBe(1);
+      });
+    });
+
     describe('backfill ranges', () => {
       it('are created once, leased one worker at a time with a fencing token, taken over when a lease expires, and completed', async () => {
         // regression: this test slept past a 30 ms lease and failed when the machine was loaded; leases now run on the store's clock.

@@ -24,6 +24,16 @@ const facts = (over: Partial<MigrationFacts> = {}): MigrationFacts => ({
   ...over,
 });
 
+describe('adoption 6: a migration no application follows', () => {
+  it('regression: the fleet gate passed with 0 live instances, so the CLI moved a migration no application followed; now it fails and says how to go on', () => {
+    const g = checkGate('fleet', facts({ fleet: [] }));
+    expect(g.ok).toBe(false);
+    expect(g.detail).toMatch(
+      /no live instance of the application follows migration users.*migration\.start\(\).*--force/,
+    );
+  });
+});
+
 describe('gates', () => {
   it('regression: the fleet gate named a lagging instance by an opaque id only; now by host, pid and age', () => {
     const lagging = {

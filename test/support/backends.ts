@@ -7,6 +7,7 @@ import { mysqlStore } from '../../src/mysql/index.js';
 import { postgresStore } from '../../src/postgres/index.js';
 import { sqliteStore } from '../../src/sqlite/index.js';
 import { SERVICE_LABELS, SERVICE_URLS, storeFilter } from './services.js';
+import { withStatementLog, type StatementLog } from './statement-log.js';
 
 export const BACKEND_KINDS = ['memory', 'sqlite', 'postgres', 'mysql'] as const;
 export type BackendKind = (typeof BACKEND_KINDS)[number];
@@ -34,6 +35,8 @@ export interface Backend {
   store<K extends Key, E extends object>(mapping: SqlMapping<E>): Store<K, E>;
   /** A store whose connections use another session time zone. */
   storeInZone<K extends Key, E extends object>(mapping: SqlMapping<E>, zone: Zone): Store<K, E>;
+  /** A store on a pool of its own whose every statement is logged (servers only: SQLite and memory send none over a wire). */
+  loggedStore?<K extends Key, E extends object>(mapping: SqlMapping<E>): { store: Store<K, E>; log: StatementLog };
   close(): Promise<void>;
 }
 
@@ -155,6 +158,10 @@ export async function openBackend(kind: BackendKind): Promise<Backend> {
         raw: async (sql) => (await main.query({ text: sql, rowMode: 'array' })).rows as unknown[][],
         store: (mapping) => postgresStore(main, mapping),
         storeInZone: (mapping, zone) => postgresStore(pool(zone), mapping),
+        loggedStore: (mapping) => {
+          const { pool: logged, log } = withStatementLog(pool());
+          return { store: postgresStore(logged, mapping), log };
+        },
         close: async () => {
           await Promise.all(pools.map((p) => p.end()));
           await admin.query(`DROP SCHEMA ${schema} CASCADE`);
@@ -188,6 +195,10 @@ export async function openBackend(kind: BackendKind): Promise<Backend> {
         raw: async (sql) => (await main.query({ sql, rowsAsArray: true }))[0] as unknown[][],
         store: (mapping) => mysqlStore(main, mapping),
         storeInZone: (mapping, zone) => mysqlStore(pool(zone), mapping),
+        loggedStore: (mapping) => {
+          const { pool: logged, log } = withStatementLog(pool());
+          return { store: mysqlStore(logged, mapping), log };
+        },
         close: async () => {
           await Promise.all(pools.map((p) => p.end()));
           await admin.query(`DROP DATABASE ${database}`);

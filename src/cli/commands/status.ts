@@ -4,6 +4,7 @@ import {
   checkGates,
   describeInstance,
   GATES_INTO,
+  noLiveInstance,
   type GateCheck,
   type MigrationFacts,
 } from '../../migration/gates.js';
@@ -57,6 +58,8 @@ export interface StatusReport {
   readonly gates: readonly GateCheck[];
   /** The newest audit entries: who changed what, when, why, forced or not. */
   readonly recentChanges: readonly AuditLine[];
+  /** What the operator should know before moving the phase (no live instance follows the migration). */
+  readonly warnings: readonly string[];
 }
 
 /** The facts of a migration nothing has run for yet (no state in the control store): old-only, nothing copied. */
@@ -133,6 +136,7 @@ export async function status(ctx: CliContext): Promise<{ report: StatusReport; f
       next: next ?? null,
       gates: next ? checkGates(next, facts, ctx.thresholds) : [],
       recentChanges: audit.map(auditLine),
+      warnings: facts.fleet.length === 0 ? [noLiveInstance(ctx.spec.name)] : [],
     },
   };
 }
@@ -156,6 +160,7 @@ export function formatStatus(r: StatusReport): string {
     `  verified   ${r.lastVerification ? `${r.lastVerification.status} (${r.lastVerification.mode}, ${r.lastVerification.at}, in ${r.lastVerification.phase}): ${r.lastVerification.missing} missing, ${r.lastVerification.extra} extra, ${r.lastVerification.different} different` : 'never'}`,
     `  shadow     ${r.shadow.comparisons} comparisons, ${r.shadow.mismatches} mismatches in this phase`,
   ];
+  for (const w of r.warnings) lines.push(color.yellow(`  warning    ${w}`));
   if (r.factsResetAt)
     lines.push(
       `  reset      back in old-only at ${r.factsResetAt}: backfill and verification from before it no longer count`,

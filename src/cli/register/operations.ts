@@ -3,12 +3,45 @@ import { acceptDeadLetters, formatDeadLetters, listDeadLetters, retryDeadLetters
 import { evictInstance, formatEviction, formatFleet, listFleet } from '../commands/fleet.js';
 import { formatRepairs, formatRepairsChange, listRepairs, resolveRepairs, retryRepairs } from '../commands/repairs.js';
 import { EXIT } from '../output.js';
+import { formatMigrations, formatRemoval, listMigrations, removeMigration } from '../commands/migrations.js';
 
 /** What an operator resolves by hand: parked repairs, dead instances, dead letters. */
 export function registerOperations(cli: Cli): void {
   registerRepairs(cli);
   registerFleet(cli);
   registerDeadLetters(cli);
+  registerMigrations(cli);
+}
+
+function registerMigrations(cli: Cli): void {
+  const migrations = cli.program
+    .command('migrations')
+    .description('the migrations the control store holds: list them, remove one that is finished or never started');
+  migrations
+    .command('list')
+    .description('every migration in the control store (the config’s and any left over): phase, version, instances')
+    .action(async () =>
+      cli.withContext(async (ctx, o) => {
+        const rows = await listMigrations(ctx);
+        o.result({ migrations: rows }, () => formatMigrations(rows));
+        return EXIT.ok;
+      }),
+    );
+  migrations
+    .command('remove')
+    .description(
+      'delete a migration from the control store (state, audit log, instances, repairs, checkpoints, dead letters, leases), in old-only or complete only, with no instance on record; the data stores are untouched',
+    )
+    .argument('<name>', 'the migration, as `midair migrations list` prints it')
+    .option('--reason <text>', 'why (required)')
+    .option('--yes', 'confirm: its audit log goes too')
+    .action(async (name: string, opts: { reason?: string; yes?: boolean }) =>
+      cli.withContext(async (ctx, o) => {
+        const r = await removeMigration(ctx, name, opts);
+        o.result(r, () => formatRemoval(r));
+        return EXIT.ok;
+      }),
+    );
 }
 
 function registerRepairs(cli: Cli): void {
