@@ -70,7 +70,7 @@ async function openStoreAt<K extends Key, E extends object>(
   mapping: SqlMapping<E>,
   name?: string,
 ): Promise<Store<K, E>> {
-  const options = name ? { name } : {};
+  const options = { ...(name ? { name } : {}), source: from };
   switch (c.kind) {
     case 'postgres': {
       const { openPostgresPool, postgresStore } = await import('../postgres/index.js');
@@ -96,18 +96,19 @@ export async function openControl(url: string, from: string, baseDir: string): P
 }
 
 async function openControlAt(c: ReturnType<typeof parseConnection>, from: string): Promise<ControlStore> {
+  const source = { source: from };
   switch (c.kind) {
     case 'postgres': {
       const { openPostgresPool, postgresControlStore } = await import('../postgres/index.js');
-      return postgresControlStore(await openPostgresPool(c.url, 4, from), { ownsPool: true });
+      return postgresControlStore(await openPostgresPool(c.url, 4, from), { ...source, ownsPool: true });
     }
     case 'mysql': {
       const { openMysqlPool, mysqlControlStore } = await import('../mysql/index.js');
-      return mysqlControlStore(await openMysqlPool(c.url, 4, from), { ownsPool: true });
+      return mysqlControlStore(await openMysqlPool(c.url, 4, from), { ...source, ownsPool: true });
     }
     case 'sqlite': {
       const { openSqlite, sqliteControlStore } = await import('../sqlite/index.js');
-      return sqliteControlStore(await openSqlite(c.path ?? ''), { ownsDatabase: true });
+      return sqliteControlStore(await openSqlite(c.path ?? ''), { ...source, ownsDatabase: true });
     }
   }
 }

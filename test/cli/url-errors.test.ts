@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { availability } from '../support/backends.js';
+import { SERVICE_URLS } from '../support/services.js';
 import { midair, writeUsersConfig } from './cli-support.js';
 
 const dirs: string[] = [];
@@ -19,6 +21,8 @@ function world(old: string): string {
   writeUsersConfig(dir, { control: 'sqlite:control.db', old, new: 'sqlite:new.db' });
   return dir;
 }
+
+const pg = availability('postgres');
 
 describe('adoption 8: errors that name the thing — the command line', () => {
   it('regression: a port out of range or a broken IPv6 host exited 3; now exit 2 naming old.url, nothing opened', async () => {
@@ -45,4 +49,23 @@ describe('adoption 8: errors that name the thing — the command line', () => {
       expect(existsSync(join(dir, 'control.db'))).toBe(false);
     }
   });
+
+  it.skipIf(!pg.run)(
+    `status reports a missing database by its code, naming old.url${pg.run ? '' : ` — skipped: ${pg.reason}`}`,
+    async () => {
+      const u = new URL(SERVICE_URLS.postgres);
+      u.password = PASSWORD;
+      const database = `midair_nope_${inject('runId')}`;
+      u.pathname = `/${database}`;
+      const r = await midair(world(u.toString()), ['status', '--json']);
+      const old = r.json<{ stores: { old: { reachable: boolean; error?: { code: string; message: string } } } }>()
+        .stores.old;
+      expect(old.reachable).toBe(false);
+      expect(old.error?.code).toBe('UNKNOWN_DATABASE');
+      expect(old.error?.message).toMatch(
+        new RegExp(`^migrations\\.users\\.old\\.url: database "${database}" does not exist on [^ ]+ — create it`),
+      );
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+    },
+  );
 });
