@@ -4,14 +4,17 @@ import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { SqlMapping } from '../mapping/mapping.js';
 import type { Store } from '../core/store.js';
+import { assertServerUrl } from '../sql/server-url.js';
 
 export const URL_KINDS = ['postgres', 'mysql', 'sqlite'] as const;
 export type UrlKind = (typeof URL_KINDS)[number];
 
 /**
  * What a connection URL names: `postgres://` or `postgresql://`, `mysql://`
- * or `mariadb://`, `sqlite:<path>` (relative to `baseDir`). `from` names the
- * config field in messages; the URL itself is never printed (it may hold a password).
+ * or `mariadb://`, `sqlite:<path>` (relative to `baseDir`). A server URL the
+ * driver could not use (a port out of range, an IPv6 host missing a bracket)
+ * is refused here, before anything connects. `from` names the config field in
+ * messages; the URL itself is never printed (it may hold a password).
  */
 export function parseConnection(
   url: string,
@@ -19,8 +22,15 @@ export function parseConnection(
   baseDir: string,
 ): { kind: UrlKind; url: string; path?: string } {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
-  if (scheme === 'postgres' || scheme === 'postgresql') return { kind: 'postgres', url };
-  if (scheme === 'mysql' || scheme === 'mariadb') return { kind: 'mysql', url: url.replace(/^mariadb:/i, 'mysql:') };
+  if (scheme === 'postgres' || scheme === 'postgresql') {
+    assertServerUrl(url, 'postgres', from);
+    return { kind: 'postgres', url };
+  }
+  if (scheme === 'mysql' || scheme === 'mariadb') {
+    const mysqlUrl = url.replace(/^mariadb:/i, 'mysql:');
+    assertServerUrl(mysqlUrl, 'mysql', from);
+    return { kind: 'mysql', url: mysqlUrl };
+  }
   if (scheme === 'sqlite' || scheme === 'file') {
     const rest = url.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '');
     if (!rest) throw new MidairError('CONFIG', `${from}: a sqlite URL needs a file, e.g. sqlite:data/app.db`);
@@ -51,23 +61,24 @@ export async function openStore<K extends Key, E extends object>(
   baseDir: string,
   name?: string,
 ): Promise<Store<K, E>> {
-  return naming(from, () => openStoreAt<K, E>(parseConnection(url, from, baseDir), mapping, name));
+  return naming(from, () => openStoreAt<K, E>(parseConnection(url, from, baseDir), from, mapping, name));
 }
 
 async function openStoreAt<K extends Key, E extends object>(
   c: ReturnType<typeof parseConnection>,
+  from: string,
   mapping: SqlMapping<E>,
   name?: string,
 ): Promise<Store<K, E>> {
-  const options = name ? { name } : {};
+  const options = { ...(name ? { name } : {}), source: from };
   switch (c.kind) {
     case 'postgres': {
       const { openPostgresPool, postgresStore } = await import('../postgres/index.js');
-      return postgresStore<K, E>(await openPostgresPool(c.url), mapping, { ...options, ownsPool: true });
+      return postgresStore<K, E>(await openPostgresPool(c.url, 8, from), mapping, { ...options, ownsPool: true });
     }
     case 'mysql': {
       const { openMysqlPool, mysqlStore } = await import('../mysql/index.js');
-      return mysqlStore<K, E>(await openMysqlPool(c.url), mapping, { ...options, ownsPool: true });
+      return mysqlStore<K, E>(await openMysqlPool(c.url, 8, from), mapping, { ...options, ownsPool: true });
     }
     case 'sqlite': {
       const { openSqlite, sqliteStore } = await import('../sqlite/index.js');
@@ -81,22 +92,23 @@ async function openStoreAt<K extends Key, E extends object>(
 
 /** Opens the control store the config names. */
 export async function openControl(url: string, from: string, baseDir: string): Promise<ControlStore> {
-  return naming(from, () => openControlAt(parseConnection(url, from, baseDir)));
+  return naming(from, () => openControlAt(parseConnection(url, from, baseDir), from));
 }
 
-async function openControlAt(c: ReturnType<typeof parseConnection>): Promise<ControlStore> {
+async function openControlAt(c: ReturnType<typeof parseConnection>, from: string): Promise<ControlStore> {
+  const source = { source: from };
   switch (c.kind) {
     case 'postgres': {
       const { openPostgresPool, postgresControlStore } = await import('../postgres/index.js');
-      return postgresControlStore(await openPostgresPool(c.url, 4), { ownsPool: true });
+      return postgresControlStore(await openPostgresPool(c.url, 4, from), { ...source, ownsPool: true });
     }
     case 'mysql': {
       const { openMysqlPool, mysqlControlStore } = await import('../mysql/index.js');
-      return mysqlControlStore(await openMysqlPool(c.url, 4), { ownsPool: true });
+      return mysqlControlStore(await openMysqlPool(c.url, 4, from), { ...source, ownsPool: true });
     }
     case 'sqlite': {
       const { openSqlite, sqliteControlStore } = await import('../sqlite/index.js');
-      return sqliteControlStore(await openSqlite(c.path ?? ''), { ownsDatabase: true });
+      return sqliteControlStore(await openSqlite(c.path ?? ''), { ...source, ownsDatabase: true });
     }
   }
 }

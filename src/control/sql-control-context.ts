@@ -48,7 +48,7 @@ export interface SqlControlContext {
 export function sqlControlContext(
   dialect: SqlDialect,
   driver: SqlDriver,
-  options: { name?: string; tablePrefix?: string; now?: () => number },
+  options: { name?: string; tablePrefix?: string; now?: () => number; source?: string },
 ): SqlControlContext {
   const name = options.name ?? `${dialect.name}:control`;
   const prefix = options.tablePrefix ?? 'midair_';
@@ -59,6 +59,8 @@ export function sqlControlContext(
 
   const runner = new SqlRunner(driver, {
     name,
+    engine: dialect.name,
+    source: options.source,
     classify: (err) => dialect.classifyError(err),
     hint: (code) => (code === 'SCHEMA_MISMATCH' ? '; run setup() to create the control tables' : ''),
     deadlockRetries: DEADLOCK_RETRIES,

@@ -25,6 +25,8 @@ export interface SqlControlStoreOptions {
    * never used, so all backends agree and tests can move time by hand.
    */
   readonly now?: () => number;
+  /** Where the control store's URL came from (a config field): connection failures' messages start with it. */
+  readonly source?: string;
 }
 
 /**

@@ -17,6 +17,9 @@ export const ERROR_CODES = [
   'UNIQUE_VIOLATION',
   'CONSTRAINT',
   'CONNECTION',
+  'UNKNOWN_DATABASE',
+  'AUTH_FAILED',
+  'TLS',
   'TIMEOUT',
   'DEADLOCK',
   'SCHEMA_MISMATCH',
@@ -43,6 +46,13 @@ export interface MidairErrorDetails {
   readonly column?: string;
   readonly constraint?: string;
   readonly field?: string;
+  /** The key of the one entity the failed write was writing, as `keyId()` spells it (keys are not row values). */
+  readonly key?: string;
+  /** Where the store connects (`host:port`, or a socket path) — never the URL, which may hold a password. */
+  readonly server?: string;
+  /** The database and the user a connection failure names. */
+  readonly database?: string;
+  readonly user?: string;
   /** The driver's own error code (`23505`, `ER_DUP_ENTRY`, `SQLITE_BUSY` …). */
   readonly driverCode?: string;
   /** In a migration: which side failed, and whether it was the authoritative one for the phase that served the call. */
@@ -68,9 +78,12 @@ export class MidairError extends Error {
 }
 
 const DESCRIPTIONS: Record<MidairErrorCode, string> = {
-  UNIQUE_VIOLATION: 'a unique constraint was violated',
+  UNIQUE_VIOLATION: 'a unique constraint was violated: another row already holds the same value',
   CONSTRAINT: 'a constraint was violated',
   CONNECTION: 'the database connection failed',
+  UNKNOWN_DATABASE: 'the database named in the connection URL does not exist',
+  AUTH_FAILED: 'the server refused the user or password of the connection URL',
+  TLS: "the connection URL's TLS settings and the server's do not match",
   TIMEOUT: 'the operation timed out',
   DEADLOCK: 'a deadlock or serialization conflict aborted the transaction',
   CONFLICT: 'a concurrent change won; read the current state and retry',
@@ -96,6 +109,7 @@ export function describeFailure(code: MidairErrorCode, details: MidairErrorDetai
     details.table && `table ${details.table}`,
     details.column && `column ${details.column}`,
     details.constraint && `constraint ${details.constraint}`,
+    details.key && `key ${details.key}`,
     details.driverCode && `driver code ${details.driverCode}`,
   ].filter(Boolean);
   const head = `${details.operation ?? 'operation'} on ${details.store ?? 'store'} failed: ${DESCRIPTIONS[code]}`;

@@ -1,5 +1,6 @@
 import type { SqlDriver, SqlResult, TransactionOptions } from '../sql/sql-driver.js';
 import { runTransaction, type Session } from '../sql/sql-transaction.js';
+import { mysqlTarget } from './mysql-target.js';
 
 /** A field as `mysql2` hands it to a `typeCast` function. */
 export interface MysqlTypeCastField {
@@ -89,6 +90,7 @@ export interface MysqlDriverOptions {
 /** Adapts a `mysql2/promise` pool to midair's SQL driver contract. */
 export function mysqlDriver(pool: MysqlPool, options: MysqlDriverOptions = {}): SqlDriver {
   return {
+    target: mysqlTarget(pool),
     query: (sql, params) => run(pool, sql, params),
     transaction: (fn, txOptions) => runTransaction(() => session(pool), begin, fn, txOptions),
     async close() {

@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import type { SqlDriver, SqlResult, TransactionOptions } from '../sql/sql-driver.js';
 import { runTransaction, type Session } from '../sql/sql-transaction.js';
+import { postgresTarget } from './postgres-target.js';
 
 /** The query shape midair sends: array rows, values left as text. */
 export interface PostgresQueryConfig {
@@ -121,6 +122,7 @@ export interface PostgresDriverOptions {
 export function postgresDriver(pool: PostgresPool, options: PostgresDriverOptions = {}): SqlDriver {
   return {
     pool,
+    target: postgresTarget(pool),
     query: (sql, params) => run(pool, sql, params),
     async copyOut(sql) {
       const streams = await loadCopyStreams();

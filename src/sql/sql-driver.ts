@@ -1,3 +1,5 @@
+import type { ConnectionTarget } from './connection-problems.js';
+
 /**
  * What the generic SQL store needs from a database client: run a statement
  * with bound parameters and get rows as arrays of raw values, and run a
@@ -29,6 +31,8 @@ export interface TransactionOptions {
 export interface SqlDriver extends SqlConnection {
   /** The connection pool the driver draws on (its identity only: stores on one pool share its connections). */
   readonly pool?: object;
+  /** Where the pool connects and whether it asks for TLS, from its settings: named in connection failures (never credentials). */
+  readonly target?: ConnectionTarget | undefined;
   transaction<T>(fn: (conn: SqlConnection) => Promise<T>, options?: TransactionOptions): Promise<T>;
   /** Closes only what the driver opened itself. */
   close(): Promise<void>;

@@ -24,6 +24,12 @@ export interface SqlStoreOptions {
    * Default 2.
    */
   readonly bulkConcurrency?: number;
+  /**
+   * Where this store's connection URL came from (a config field such as
+   * `migrations.users.old.url`): connection failures' messages start with it.
+   * Never the URL itself, which may hold a password.
+   */
+  readonly source?: string;
 }
 
 /** What the pieces of one SQL store share (the facade, src/sql/sql-store.ts, builds it once). */
@@ -70,6 +76,8 @@ export function storeParts<K extends Key, E extends object>(
         : '';
   const runner = new SqlRunner(driver, {
     name,
+    engine: dialect.name,
+    source: options.source,
     classify: (err) => dialect.classifyError(err),
     hint: (_code, details) => tableHint(details.table),
     deadlockRetries: options.deadlockRetries,

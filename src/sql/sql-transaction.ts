@@ -1,6 +1,7 @@
 import { throwIfAborted, type MidairError } from '../core/errors.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
 import type { SqlConnection, SqlDriver, SqlResult, TransactionOptions } from './sql-driver.js';
+import type { DialectName } from '../mapping/codecs.js';
 import { wrapSqlError, type ErrorClassifier, type ErrorHint } from './sql-errors.js';
 
 /** One connection checked out for a transaction, and how to give it back. */
@@ -115,6 +116,10 @@ export function guardedConnection(conn: SqlConnection, signal: AbortSignal, oper
 export interface SqlRunnerOptions {
   /** The store's name, for messages. */
   readonly name: string;
+  /** The engine, for the fixes connection failures suggest. */
+  readonly engine: DialectName;
+  /** Where the store's URL came from (a config field), leading connection failures' messages. */
+  readonly source?: string | undefined;
   readonly classify: ErrorClassifier;
   /** What a failure's message adds on how to fix it (`run setup()`). */
   readonly hint?: ErrorHint;
@@ -145,7 +150,8 @@ export class SqlRunner {
   }
 
   wrap(operation: string, err: unknown): MidairError {
-    return wrapSqlError(err, this.#options.classify, this.#options.name, operation, this.#options.hint);
+    const { classify, name, hint, engine, source } = this.#options;
+    return wrapSqlError(err, classify, { store: name, operation, hint, engine, target: this.driver.target, source });
   }
 
   /** `work`'s failure, wrapped. */

@@ -7,6 +7,7 @@ import type { MappedField, MappedTable } from '../mapping/mapping.js';
 import { chunked } from '../core/collections.js';
 import { validateFence } from '../core/fence-rules.js';
 import type { SqlConnection } from './sql-driver.js';
+import { marking } from './sql-errors.js';
 import type { Prepared } from './sql-row-codec.js';
 import type { StoreParts } from './sql-store-parts.js';
 
@@ -103,57 +104,62 @@ export class SqlWriteEngine<K extends Key, E extends object> {
     return found;
   }
 
-  /** Writes prepared entities (their keys locked): insert where absent, overwrite where present; `fresh`: none of them has a row in the first table. */
+  /**
+   * Writes prepared entities (their keys locked): insert where absent,
+   * overwrite where present; `fresh`: none of them has a row in the first
+   * table. A failure is marked with the table and, for one entity, its key.
+   */
   async upsert(conn: SqlConnection, prepared: readonly Prepared<K>[], fresh = false): Promise<void> {
     const { dialect, writeSql, mapping, name } = this.#p;
+    const key = prepared.length === 1 ? { key: (prepared[0] as Prepared<K>).id } : {};
     if (prepared.length > 0 && prepared.every((p) => p.tuple)) {
       // Binary rows come only to a one-table PostgreSQL store that checked the COPY path exists.
-      const { qualified, columns, keyColumns } = writeSql.table(0);
-      if (
-        await dialect.bulkUpsertBinary?.(
-          conn,
-          qualified,
-          columns,
-          keyColumns,
-          prepared.map((p) => p.tuple as Buffer),
-          fresh,
-        )
-      )
-        return;
+      const { table, qualified, columns, keyColumns } = writeSql.table(0);
+      const tuples = prepared.map((p) => p.tuple as Buffer);
+      const done = await marking({ table: table.table, ...key }, async () =>
+        dialect.bulkUpsertBinary?.(conn, qualified, columns, keyColumns, tuples, fresh),
+      );
+      if (done) return;
       throw new MidairError('NOT_SUPPORTED', `${name}: rows read with a binary COPY need COPY to be written`);
     }
-    for (let t = 0; t < mapping.tables.length; t++) {
-      const { table, qualified, columns, keyColumns } = writeSql.table(t);
-      const cellsOf = (p: Prepared<K>): readonly unknown[] => p.cells[t] as readonly unknown[];
-      // The engine's bulk path for larger batches of plain columns (PostgreSQL: COPY + merge; MySQL: one multi-row upsert).
-      if (
-        dialect.bulkUpsert &&
-        prepared.length >= BULK_MIN_ROWS &&
-        table.fields.every((f) => !wrapsWrites(f.codec, dialect.name))
-      ) {
-        if (await dialect.bulkUpsert(conn, qualified, columns, keyColumns, prepared.map(cellsOf), fresh && t === 0))
-          continue;
+    for (let t = 0; t < mapping.tables.length; t++)
+      await marking({ table: writeSql.table(t).table.table, ...key }, async () =>
+        this.#upsertTable(conn, t, prepared, fresh && t === 0),
+      );
+  }
+
+  /** {@link upsert} into the mapping's `t`-th table. */
+  async #upsertTable(conn: SqlConnection, t: number, prepared: readonly Prepared<K>[], fresh: boolean): Promise<void> {
+    const { dialect, writeSql } = this.#p;
+    const { table, qualified, columns, keyColumns } = writeSql.table(t);
+    const cellsOf = (p: Prepared<K>): readonly unknown[] => p.cells[t] as readonly unknown[];
+    // The engine's bulk path for larger batches of plain columns (PostgreSQL: COPY + merge; MySQL: one multi-row upsert).
+    if (
+      dialect.bulkUpsert &&
+      prepared.length >= BULK_MIN_ROWS &&
+      table.fields.every((f) => !wrapsWrites(f.codec, dialect.name))
+    ) {
+      if (await dialect.bulkUpsert(conn, qualified, columns, keyColumns, prepared.map(cellsOf), fresh)) return;
+    }
+    let inserts = prepared;
+    if (!dialect.compiler.upsertTargetsKeyOnly) {
+      // Split by (locked) existence so that a clash on another unique key raises instead of updating that other row.
+      const present = await this.#currentVersions(
+        conn,
+        prepared.map((p) => p.key),
+        qualified,
+        undefined,
+        table,
+      );
+      inserts = prepared.filter((p) => !present.has(p.id));
+      for (const p of prepared.filter((x) => present.has(x.id))) {
+        const update = writeSql.updateRow(t, p.key, cellsOf(p));
+        if (update) await conn.query(update.sql, update.params);
       }
-      let inserts = prepared;
-      if (!dialect.compiler.upsertTargetsKeyOnly) {
-        // Split by (locked) existence so that a clash on another unique key raises instead of updating that other row.
-        const present = await this.#currentVersions(
-          conn,
-          prepared.map((p) => p.key),
-          qualified,
-          undefined,
-          table,
-        );
-        inserts = prepared.filter((p) => !present.has(p.id));
-        for (const p of prepared.filter((x) => present.has(x.id))) {
-          const update = writeSql.updateRow(t, p.key, cellsOf(p));
-          if (update) await conn.query(update.sql, update.params);
-        }
-      }
-      for (const batch of chunked(inserts, Math.max(1, Math.floor(dialect.compiler.maxParams / table.fields.length)))) {
-        const statement = writeSql.writeRows(t, batch.map(cellsOf));
-        await conn.query(statement.sql, statement.params);
-      }
+    }
+    for (const batch of chunked(inserts, Math.max(1, Math.floor(dialect.compiler.maxParams / table.fields.length)))) {
+      const statement = writeSql.writeRows(t, batch.map(cellsOf));
+      await conn.query(statement.sql, statement.params);
     }
   }
 
@@ -176,7 +182,9 @@ export class SqlWriteEngine<K extends Key, E extends object> {
     let deleted = 0;
     for (let t = sql.tables.length - 1; t >= 0; t--) {
       const statement = writeSql.deleteRow(t, key);
-      const res = await conn.query(statement.sql, statement.params);
+      const res = await marking({ table: writeSql.table(t).table.table, key: keyId(key) }, async () =>
+        conn.query(statement.sql, statement.params),
+      );
       if (t === 0) deleted = res.affected;
     }
     if (tombstone) {
