@@ -29,7 +29,7 @@ const VERSION = (
   }
 ).version;
 
-describe('the operator’s commands', () => {
+describe('adoption 7: the operator’s commands', () => {
   it('regression: there was no --version, and a sub-command’s --help showed neither the global options nor the exit codes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'midair-help-'));
     dirs.push(dir);

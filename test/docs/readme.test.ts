@@ -41,7 +41,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the README', () => {
+describe('adoption 6: the README', () => {
   it('regression: its config and app examples and the config `midair init` writes did not compile under tsc --strict (TS2322 on SqlMapping<User>); all compile', () => {
     if (!existsSync(join(ROOT, 'dist/index.d.ts'))) throw new Error('dist/ is missing: run `npm run build` first');
     const blocks = readmeBlocks(readFileSync(join(ROOT, 'README.md'), 'utf8'));

@@ -53,7 +53,7 @@ function refusedAtCompileTime(): void {
   sqlMapping<Account>({ key: 'uid', tables: [{ table: 'accounts', columns: { id: col.bigint('id') } }] });
 }
 
-describe('mapping types', () => {
+describe('adoption 6: mapping types', () => {
   it('regression: sqlMapping<Account> compiled with a field left out and with col.integer on a string field; the columns form refuses both', () => {
     expect(typeof refusedAtCompileTime).toBe('function');
     const accounts = sqlMapping<Account>({

@@ -39,7 +39,7 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((m) => m.close()));
 });
 
-describe.skipIf(!run)(`update and patch on real databases${run ? '' : ` — skipped: ${reason}`}`, () => {
+describe.skipIf(!run)(`adoption 2: update and patch on real databases${run ? '' : ` — skipped: ${reason}`}`, () => {
   const db = suiteBackends('postgres', 'mysql');
 
   it.each([

@@ -12,7 +12,7 @@ const PHASES: readonly [Phase, number?][] = [
   ['complete'],
 ];
 
-describe('update and patch through the repository', () => {
+describe('adoption 2: update and patch through the repository', () => {
   it.each(PHASES)(
     'regression: an application’s “update only these columns” became get + put and lost concurrent updates; racing patches of different fields from two instances all land (%s)',
     async (phase, ramp) => {

@@ -72,7 +72,7 @@ beforeAll(() => {
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('the packed package in an application', () => {
+describe('adoption 1: the packed package in an application', () => {
   it('holds what an application needs and nothing of the repository', () => {
     const files = run('tar', ['-tzf', join(dir, 'midair-0.1.0.tgz')], dir).stdout;
     expect(files).toContain('package/dist/index.js');
