@@ -83,7 +83,7 @@ describe('refused and read-only commands write nothing', () => {
     expect(existsSync(join(dir, 'control.db'))).toBe(false);
 
     // Started: the same refusals leave old, new and the control store as they were.
-    expect((await midair(dir, ['phase', 'advance', '--reason', 'start'])).code).toBe(0);
+    expect((await midair(dir, ['phase', 'advance', '--reason', 'start', '--force'])).code).toBe(0); // no application here
     await unchanged(dir, ['status'], 0);
     await unchanged(dir, ['plan'], 'any');
     await unchanged(dir, ['phase', 'set', '--ramp', '50'], 2);
@@ -143,7 +143,7 @@ export default defineConfig({
     old.close();
     const c = await unchanged(dir, ['check'], 2);
     expect(c.stdout).toContain('key field "id" is mapped as text in old and uuid in new');
-    expect((await midair(dir, ['phase', 'advance', '--reason', 'start'])).code).toBe(0);
+    expect((await midair(dir, ['phase', 'advance', '--reason', 'start', '--force'])).code).toBe(0); // no application here
     const b = await unchanged(dir, ['backfill', '--json'], 2);
     expect(b.json()).toMatchObject({ status: 'refused', error: { code: 'SCHEMA_MISMATCH' } });
     await unchanged(dir, ['verify'], 2);
