@@ -20,6 +20,7 @@ export type {
 export type { QueryDefs, Repository } from './migration/repository.js';
 export { lookup, type FieldLookup, type HandQuery } from './migration/lookups.js';
 export type { MigrationEventName, MigrationEvents } from './migration/events.js';
+export type { WaitNotice } from './core/waits.js';
 export type { RepairSettings } from './migration/repairer.js';
 export type { ShadowOptions } from './migration/shadow.js';
 export { LIFECYCLE_STATES } from './migration/lifecycle.js';
@@ -60,6 +61,7 @@ export type { AuditAction, AuditEntry, ControlStore, InstanceInfo } from './cont
 
 // Backfill
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';
+export type { RunProgress } from './jobs/run-progress.js';
 export { BACKFILL_STATUSES } from './backfill/backfill-options.js';
 export type { BackfillStatus } from './backfill/backfill-options.js';
 export { checkKeyMappings } from './backfill/key-check.js';

@@ -2,14 +2,16 @@ import type { Fence } from '../core/store.js';
 import type { ThrottleOptions } from '../jobs/throttle.js';
 import type { PaceOptions, PaceReason } from '../jobs/pace.js';
 import type { KeyMappings } from './key-check.js';
+import type { RunProgress } from '../jobs/run-progress.js';
+import type { WaitNotice } from '../core/waits.js';
 
-export interface BackfillProgress {
-  readonly rowsDone: number;
-  /** The old store's row count when the run started (an estimate: it changes under live traffic). */
-  readonly total: number;
-  readonly rowsPerSecond: number;
-  /** Estimated time left, ms (undefined until a rate is known). */
-  readonly etaMs: number | undefined;
+/**
+ * A backfill's copy as it goes (see {@link RunProgress}): a resumed run
+ * starts from the rows earlier runs copied, the rate is this run's alone, and
+ * the last report of a copy that reached the end is 100 %.
+ */
+export interface BackfillProgress extends RunProgress {
+  /** The size of the next chunk. */
   readonly chunkSize: number;
 }
 
@@ -55,8 +57,12 @@ export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
    * split at sampled real keys into ranges leased through the control store,
    * so several processes (on several machines) share one backfill: a range
    * whose worker dies is taken over when its lease runs out. Default 1.
+   * `maxRowsPerSecond` is one budget for all the workers of the run, split
+   * evenly between the processes holding leases on it.
    */
   readonly workers?: number;
+  /** Called once for each range another process holds while this one has nothing else to copy (with the holder and when its lease runs out). */
+  readonly onRangeWait?: (notice: WaitNotice) => void;
   /** Ranges to split the key space into (parallel runs). Default 4 × workers. */
   readonly ranges?: number;
   /** How long a range lease lasts without renewal (renewed after each chunk). Default 30 s. */

@@ -15,10 +15,11 @@ import type { BackfillOptions, BackfillResult } from './backfill-options.js';
 import { copyNext, pruneChunk, type ChunkContext, type Counts } from './chunks.js';
 import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
-import { copyInRanges } from './parallel.js';
-import { firstKeys, readControl, waitForPace } from '../jobs/steps.js';
+import { copiedBefore, copyInRanges } from './parallel.js';
+import { budgetedChunk, firstKeys, jobPacing, waitForPace, type JobPacing } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
-import { Throttle } from '../jobs/throttle.js';
+import { RunMeter } from '../jobs/run-progress.js';
+import type { Throttle } from '../jobs/throttle.js';
 
 export type {
   BackfillControl,
@@ -69,10 +70,12 @@ interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E
   resumedAfter: string | undefined;
 }
 
-/** What the passes of a started run share: the phase version its progress began under, old's count, how it copies. */
+/** What the passes of a started run share: the phase version its progress began under, its progress meter, how it copies. */
 interface RunPlan {
   readonly since: number;
-  readonly total: number;
+  /** Old's count at the start, and the rows earlier runs copied: the copy's progress. */
+  readonly meter: RunMeter;
+  readonly pacing: JobPacing;
   readonly throttle: Throttle;
   readonly sync: boolean;
   readonly passes: ('copy' | 'prune')[];
@@ -234,10 +237,36 @@ async function startRun<K extends Key, E extends object>(
     });
   run.resumedAfter = checkpoint.after;
   const total = await source.count({ signal: options.signal });
-  const throttle = new Throttle(options);
+  const parallel = (options.workers ?? 1) > 1 && checkpoint.pass !== 'prune';
+  const before = parallel
+    ? await copiedBefore(control, migration, name)
+    : checkpoint.pass === 'copy'
+      ? (checkpoint.rowsDone ?? 0)
+      : 0;
+  const pacing = jobPacing(control, migration, name, 1, options);
   const sync = (options.mode ?? 'sync') === 'sync' && !sweep;
   const passes: ('copy' | 'prune')[] = sweep ? ['copy'] : ['copy', 'prune'];
-  return { since, total, throttle, sync, passes };
+  return {
+    since,
+    meter: new RunMeter(total, before),
+    pacing,
+    throttle: pacing.throttles[0] as Throttle,
+    sync,
+    passes,
+  };
+}
+
+/** The copy's progress to the run's callback: after a chunk (with the next one's size), at its start, or `done` at its end. */
+function report<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+  plan: RunPlan,
+  o: { readonly chunkSize?: number; readonly done?: boolean } = {},
+): void {
+  const rows = run.counts.rowsRead;
+  run.options.onProgress?.({
+    ...(o.done ? plan.meter.done(rows) : plan.meter.at(rows)),
+    chunkSize: o.chunkSize ?? plan.pacing.budget.chunk(plan.throttle.chunkSize),
+  });
 }
 
 /** The copy pass over leased ranges, by several workers. Resolves the run's result if the run ends here. */
@@ -246,17 +275,15 @@ async function copyInParallel<K extends Key, E extends object>(
   plan: RunPlan,
 ): Promise<BackfillResult | undefined> {
   const { migration, name, source, target, control, options, counts } = run;
-  const { total, sync, passes, since } = plan;
-  const progress = (rate: number, chunkSize: number): void =>
-    options.onProgress?.({
-      rowsDone: counts.rowsRead,
-      total,
-      rowsPerSecond: Math.round(rate),
-      etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
-      chunkSize,
-    });
-  const outcome = await copyInRanges(migration, name, source, target, control, options, counts, sync, progress);
+  const { sync, passes, since } = plan;
+  report(run, plan);
+  const outcome = await copyInRanges(migration, name, source, target, control, options, {
+    counts,
+    sync,
+    progress: (chunkSize) => report(run, plan, { chunkSize }),
+  });
   if (outcome.status !== 'complete') return finish(run, outcome.status, run.resumedAfter, outcome.error);
+  report(run, plan, { done: true });
   if (passes.length === 1) return await complete(run);
   await save(run, { pass: 'prune', complete: false, phaseVersion: since });
   return undefined;
@@ -269,8 +296,8 @@ async function runPass<K extends Key, E extends object>(
   checkpoint: BackfillRunState,
   pass: 'copy' | 'prune',
 ): Promise<BackfillResult | undefined> {
-  const { migration, source, target, control, options, name, kind, counts } = run;
-  const { since, total, throttle, sync, passes } = plan;
+  const { migration, source, target, control, options, kind, counts } = run;
+  const { since, throttle, sync, passes, pacing, meter } = plan;
   let after =
     checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
   if (pass === 'prune' && !options.allowDeletes) {
@@ -286,11 +313,10 @@ async function runPass<K extends Key, E extends object>(
     });
     if (tooMany) return finish(run, 'stopped', run.resumedAfter, tooMany);
   }
+  if (pass === 'copy') report(run, plan);
   for (;;) {
     if (options.signal?.aborted) return finish(run, 'aborted', run.resumedAfter);
-    const settings = await readControl(control, migration, name);
-    if (settings.maxRowsPerSecond !== undefined) throttle.maxRowsPerSecond = settings.maxRowsPerSecond;
-    if (settings.paused) {
+    if (await pacing.paused()) {
       await sleep(200, options.signal);
       continue;
     }
@@ -304,33 +330,26 @@ async function runPass<K extends Key, E extends object>(
         new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`),
       );
     if (!(await waitForPace(source, target, options, after, throttle))) return finish(run, 'aborted', run.resumedAfter);
+    const { size, read: counted } = await budgetedChunk(pacing.budget, throttle, options.signal);
+    if (options.signal?.aborted) return finish(run, 'aborted', run.resumedAfter);
     const t0 = Date.now();
-    const size = throttle.chunkSize;
     const chunk = await nextChunk(run, sync, pass, after, size);
+    counted(chunk.read);
     if (chunk.stopped) return finish(run, 'stopped', run.resumedAfter, chunk.stopped);
     after = chunk.after;
-    const read = chunk.read;
-    if (read === 0) break;
+    if (chunk.read === 0) break;
     await save(run, {
       pass,
       after: after === undefined ? undefined : keyId(after),
       complete: false,
       phaseVersion: since,
+      ...(pass === 'copy' ? { rowsDone: meter.rowsBefore + counts.rowsRead } : {}),
     });
-    const wait = throttle.record(read, Date.now() - t0);
-    const rate = throttle.rate ?? 0;
-    if (pass === 'copy') {
-      options.onProgress?.({
-        rowsDone: counts.rowsRead,
-        total,
-        rowsPerSecond: Math.round(rate),
-        etaMs: rate > 0 ? Math.max(0, ((total - counts.rowsRead) / rate) * 1000) : undefined,
-        chunkSize: throttle.chunkSize,
-      });
-    }
-    if (read < size) break;
-    if (wait > 0) await sleep(wait, options.signal);
+    throttle.record(chunk.read, Date.now() - t0);
+    if (pass === 'copy') report(run, plan);
+    if (chunk.read < size) break;
   }
+  if (pass === 'copy') report(run, plan, { done: true });
   if (pass === 'copy' && passes.length > 1) await save(run, { pass: 'prune', complete: false, phaseVersion: since });
   return undefined;
 }

@@ -3,17 +3,34 @@ import type { Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
 import type { BackfillOptions } from './backfill-options.js';
 import { MidairError } from '../core/errors.js';
+import { processInstanceId } from '../core/instance-id.js';
 import { copyNext, type Counts } from './chunks.js';
 import { phaseRefusal } from './guards.js';
+import { RangeRows } from './range-rows.js';
 import { runLeasedRanges } from '../jobs/leased-ranges.js';
-import { waitForPace, workerThrottles } from '../jobs/steps.js';
-import { sleep } from '../core/sleep.js';
+import { budgetedChunk, jobPacing, waitForPace } from '../jobs/steps.js';
 import type { Throttle } from '../jobs/throttle.js';
+
+/** Where a parallel copy reports to: its chunk count and rows, and a progress callback after each chunk. */
+export interface ParallelCopy {
+  readonly counts: Counts & { chunks: number; rowsRead: number };
+  readonly sync: boolean;
+  /** Called after each chunk with the chunk size the worker will take next. */
+  readonly progress: (chunkSize: number) => void;
+}
+
+/** The rows a parallel run's earlier runs copied (its ranges' saved counts). */
+export async function copiedBefore(control: ControlStore, migration: string, name: string): Promise<number> {
+  return new RangeRows(control, migration, name).copiedBefore();
+}
 
 /**
  * The copy pass with several workers over leased ranges (leased-ranges.ts):
  * each step copies one chunk of its range; chunks are idempotent, so a range
- * taken over from a stalled worker is simply copied on from its progress.
+ * taken over from a stalled worker is simply copied on from its progress. The
+ * workers take their chunks from one rows/s budget (shared, so the ceiling is
+ * the run's, not each worker's), and this process takes its share of it when
+ * other processes hold leases on the same run.
  */
 export async function copyInRanges<K extends Key, E extends object>(
   migration: string,
@@ -22,12 +39,13 @@ export async function copyInRanges<K extends Key, E extends object>(
   target: Store<K, E>,
   control: ControlStore,
   options: BackfillOptions<E>,
-  counts: Counts & { chunks: number; rowsRead: number },
-  sync: boolean,
-  progress: (rate: number, chunkSize: number) => void,
+  run: ParallelCopy,
 ): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown }> {
+  const { counts, sync } = run;
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
-  const { throttles, paused } = workerThrottles(control, migration, name, workers, options);
+  const owner = options.owner ?? processInstanceId();
+  const { throttles, budget, paused } = jobPacing(control, migration, name, workers, options, { owner });
+  const rows = new RangeRows(control, migration, name);
   return runLeasedRanges<K>({
     migration,
     name,
@@ -36,10 +54,11 @@ export async function copyInRanges<K extends Key, E extends object>(
     workers,
     ranges: options.ranges ?? workers * 4,
     leaseMs: options.leaseMs ?? 30_000,
-    owner: options.owner,
+    owner,
     signal: options.signal,
     paused,
-    step: async (w, _lease, after, through) => {
+    onRangeWait: options.onRangeWait,
+    step: async (w, lease, after, through) => {
       const throttle = throttles[w] as Throttle;
       // The phase may have moved on while the run went: a chunk never runs where the run could not start.
       const moved = await phaseRefusal(control, migration, options.missingOnly ? 'sweep' : 'backfill');
@@ -51,23 +70,24 @@ export async function copyInRanges<K extends Key, E extends object>(
           ),
         };
       if (!(await waitForPace(source, target, options, after, throttle))) return { after, done: false };
+      const { size, read: counted } = await budgetedChunk(budget, throttle, options.signal);
+      if (options.signal?.aborted) return { after, done: false };
       const t0 = Date.now();
-      const size = throttle.chunkSize;
       const {
         read,
         last: next,
         stopped,
       } = await copyNext({ migration, source, target, control, options, counts }, sync, after, size, through);
+      counted(read);
       if (read > 0) {
         counts.chunks++;
         counts.rowsRead += read;
+        await rows.add(lease, read);
       }
       if (stopped) return { stop: stopped };
-      if (read < size) return { after: next, done: true };
-      const wait = throttle.record(read, Date.now() - t0);
-      progress((throttle.rate ?? 0) * workers, throttle.chunkSize);
-      if (wait > 0) await sleep(wait, options.signal);
-      return { after: next, done: false };
+      throttle.record(read, Date.now() - t0);
+      run.progress(budget.chunk(throttle.chunkSize));
+      return { after: next, done: read < size };
     },
   });
 }

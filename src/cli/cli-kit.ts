@@ -2,6 +2,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { cliActor } from './commands/repairs.js';
 import { openContext, type CliContext, type GlobalOptions } from './context.js';
 import { EXIT, output, type Output } from './output.js';
+import { runReport, type RunReport } from './run-report.js';
 
 /** What every command group registers against: the root command and its global options. */
 export interface Cli {
@@ -10,6 +11,8 @@ export interface Cli {
   out(): Output;
   /** Progress bars and colours: only on a terminal, never with --json. */
   terminal(): boolean;
+  /** How a long command shows how it goes: a bar on a terminal, lines every few seconds off one, JSON lines with --json (all on stderr). */
+  report(label: string): RunReport;
   /** Who runs the command, as the audit log names them: --actor, or user@host. */
   actor(): string;
   /**
@@ -27,6 +30,7 @@ export function createCli(program: Command): Cli {
     globals,
     out,
     terminal: () => !globals().json && process.stdout.isTTY,
+    report: (label) => runReport(globals().json ? 'json' : process.stdout.isTTY ? 'bar' : 'lines', label),
     actor: () => cliActor(globals().actor),
     async withContext(fn, writes = false) {
       const ctx = await openContext(globals(), !writes);

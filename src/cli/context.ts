@@ -10,6 +10,7 @@ import type { DialectName } from '../mapping/codecs.js';
 import { defineMigration, type Migration } from '../migration/migration.js';
 import type { GateThresholds } from '../migration/gates.js';
 import type { Store } from '../core/store.js';
+import type { WaitNotice } from '../core/waits.js';
 import { liveSchemaRefusal } from './schema-guard.js';
 
 /** What every command works on: the config, one migration, its stores and control store. */
@@ -35,6 +36,8 @@ export interface CliContext {
    * state and, with `stores`, midair's tombstone tables beside the user's.
    */
   prepareWrites(options?: { readonly stores?: boolean }): Promise<void>;
+  /** Hears the migration's waits (an instance that has not acknowledged the phase), whichever migration object the context holds. */
+  onWaiting(listener: (notice: WaitNotice) => void): () => void;
   close(): Promise<void>;
 }
 
@@ -136,8 +139,9 @@ function assembleContext(o: Opening, p: Opened): CliContext {
   const { config, spec, base, opened, closeAll } = o;
   const { controlMissing, old, newSide, unopened, keyMappings } = p;
   let control = p.control;
-  const migrationFor = (c: ControlStore): Migration<Key, object> =>
-    defineMigration<Key, object>({
+  const waiters = new Set<(notice: WaitNotice) => void>();
+  const migrationFor = (c: ControlStore): Migration<Key, object> => {
+    const m = defineMigration<Key, object>({
       name: spec.name,
       old,
       new: newSide,
@@ -147,6 +151,11 @@ function assembleContext(o: Opening, p: Opened): CliContext {
       ...(spec.shadow ? { shadow: spec.shadow } : {}),
       repair: { enabled: false },
     });
+    m.on('waiting', (notice) => {
+      for (const w of waiters) w(notice);
+    });
+    return m;
+  };
   let migration = migrationFor(control);
   const thresholds = thresholdsOf(spec);
   let prepared = false;
@@ -187,6 +196,10 @@ function assembleContext(o: Opening, p: Opened): CliContext {
       // A command that moves or copies data makes sure midair's tombstone tables exist beside the user's (idempotent).
       if (w.stores ?? true) await Promise.all([old.setup(), newSide.setup()]);
       prepared = true;
+    },
+    onWaiting: (listener) => {
+      waiters.add(listener);
+      return () => waiters.delete(listener);
     },
     close: async () => {
       await migration.close();

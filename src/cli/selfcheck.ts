@@ -162,7 +162,7 @@ async function backfillBesideLiveWrites(
         bar.start(rows);
         return await migration.backfill({
           chunkSize: 500,
-          onProgress: (p) => bar.update(p.rowsDone, p.rowsPerSecond),
+          onProgress: (p) => bar.update(p.rowsDone, p.rowsPerSecond, p.total),
         });
       } finally {
         bar.stop();

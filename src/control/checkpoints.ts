@@ -42,6 +42,15 @@ export interface BackfillRunState {
   readonly reset?: boolean | undefined;
   /** When it completed (ISO): only in checkpoints of older versions, which had no phase version. */
   readonly at?: string | undefined;
+  /** Rows the copy pass has read so far, over every run that resumed it (a resumed run's progress starts there). */
+  readonly rowsDone?: number | undefined;
+}
+
+/** Rows copied in one leased range of a parallel backfill, beside the range's bounds (a range split anew starts at 0). */
+export interface BackfillRangeRows {
+  readonly lo?: string | undefined;
+  readonly hi?: string | undefined;
+  readonly rows: number;
 }
 
 /** Settings an operator can change while a backfill runs (through the control store). */
@@ -125,6 +134,13 @@ const backfillRunState: z.ZodType<BackfillRunState> = z.object({
   phaseVersion: version.optional(),
   reset: z.boolean().optional(),
   at: z.string().optional(),
+  rowsDone: count.optional(),
+});
+
+const backfillRangeRows: z.ZodType<BackfillRangeRows> = z.object({
+  lo: z.string().optional(),
+  hi: z.string().optional(),
+  rows: count,
 });
 
 const backfillControl: z.ZodType<BackfillControl> = z.object({
@@ -192,6 +208,12 @@ export const CHECKPOINTS = Object.freeze({
     name: run,
     kind: 'backfill run state',
     decoder: backfillRunState,
+  }),
+  /** Rows copied in one leased range of a parallel run. */
+  backfillRangeRows: (run: string, rangeId: number): Checkpoint<BackfillRangeRows> => ({
+    name: `${run}:copied:${rangeId}`,
+    kind: 'rows copied in a backfill range',
+    decoder: backfillRangeRows,
   }),
   /** Where operators pause, resume and retune a run. */
   backfillControl: (run: string): Checkpoint<BackfillControl> => ({

@@ -152,7 +152,7 @@ async function backfillAndVerify(run: DemoRun): Promise<void> {
   bar.start(rows);
   const backfill = await operator.backfill({
     chunkSize: 1000,
-    onProgress: (p) => bar.update(p.rowsDone, p.rowsPerSecond),
+    onProgress: (p) => bar.update(p.rowsDone, p.rowsPerSecond, p.total),
   });
   bar.stop();
   note(

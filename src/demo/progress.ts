@@ -2,9 +2,18 @@ import cliProgress from 'cli-progress';
 
 /** A rows progress bar (cli-progress), or one that draws nothing (off a terminal, with --json). */
 export interface RowsBar {
-  start(total: number): void;
-  update(done: number, rowsPerSecond: number): void;
+  /** Starts at `done` rows (a resumed run starts from what earlier runs did). */
+  start(total: number, done?: number): void;
+  /** `rowsPerSecond` is the run's own rate; the time left is worked out from it. `total` may grow (live inserts). */
+  update(done: number, rowsPerSecond: number, total?: number): void;
+  /** A line printed above the bar (the bar draws again under it). */
+  note(text: string): void;
   stop(): void;
+}
+
+/** Seconds left at `rowsPerSecond`, as the bar shows them (`?` without a rate). */
+export function etaText(done: number, total: number, rowsPerSecond: number): string {
+  return rowsPerSecond > 0 ? String(Math.max(0, Math.ceil((total - done) / rowsPerSecond))) : '?';
 }
 
 /**
@@ -17,17 +26,26 @@ export interface RowsBar {
  * ```
  */
 export function rowsBar(enabled: boolean | undefined, label: string, indent = '  '): RowsBar {
-  if (!enabled) return { start: () => undefined, update: () => undefined, stop: () => undefined };
+  if (!enabled)
+    return { start: () => undefined, update: () => undefined, note: () => undefined, stop: () => undefined };
   const bar = new cliProgress.SingleBar(
     {
-      format: `${indent}${label} [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s, eta {eta}s`,
+      format: `${indent}${label} [{bar}] {percentage}% {value}/{total} rows, {speed} rows/s, eta {left}s`,
       hideCursor: true,
     },
     cliProgress.Presets.shades_classic,
   );
+  let total = 0;
   return {
-    start: (total) => bar.start(total, 0, { speed: 0 }),
-    update: (done, speed) => bar.update(done, { speed }),
+    start: (t, done = 0) => {
+      total = t;
+      bar.start(t, done, { speed: 0, left: '?' });
+    },
+    update: (done, speed, t) => {
+      if (t !== undefined && t !== total) bar.setTotal((total = t));
+      bar.update(done, { speed, left: etaText(done, total, speed) });
+    },
+    note: (text) => process.stderr.write(`\r\x1b[K${text}\n`),
     stop: () => bar.stop(),
   };
 }

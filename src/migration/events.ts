@@ -1,5 +1,6 @@
 import type { PhaseState } from '../control/control-store.js';
 import type { Phase, Side } from '../core/phases.js';
+import type { WaitNotice } from '../core/waits.js';
 
 /** Every event a migration instance emits; metrics and the dashboard consume them. Keys appear as key ids, never values. */
 export interface MigrationEvents {
@@ -19,6 +20,8 @@ export interface MigrationEvents {
   halted: { readonly from: Phase; readonly to: Phase; readonly reason: string };
   'lazy-copied': { readonly keyId: string };
   error: { readonly operation: string; readonly error: unknown };
+  /** A phase change (or a job) waits for an instance to acknowledge the phase: said once per instance, with when the wait gives up. */
+  waiting: WaitNotice;
   /** A call is about to be served with this phase-state version (tests and tracing). */
   served: { readonly phaseVersion: number; readonly write: boolean };
 }

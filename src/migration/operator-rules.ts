@@ -26,6 +26,35 @@ export function advanceChange(name: string, s: PhaseState, rampPercent: number |
   return { phase, rampPercent: phase === 'ramp' ? checkPercent(rampPercent ?? 10) : s.rampPercent };
 }
 
+/**
+ * The command line's `--ramp` on an advance that does not enter ramp would be
+ * ignored: refused instead, naming the phase that takes it. (The library's
+ * `advance({ rampPercent })` applies it only when entering ramp, so a caller
+ * may pass it on every step.)
+ */
+export function rampOnlyIntoRamp(name: string, to: Phase, rampPercent: number | undefined): void {
+  if (rampPercent === undefined || to === 'ramp') return;
+  throw new MidairError(
+    'INVALID_ARGUMENT',
+    `migration ${name}: the next phase is ${to}, not ramp, and only the advance into ramp takes --ramp (the share of keys read from new); nothing changed. Advance without --ramp; within ramp, \`midair phase set --ramp N\` changes the share`,
+  );
+}
+
+/**
+ * The reason an operator's change is audited with, trimmed: refused, with
+ * nothing written, when it is missing or blank (a reason of spaces says
+ * nothing in the audit log). `what` names the change for the message.
+ */
+export function requireReason(reason: string | undefined, what: string): string {
+  const trimmed = reason?.trim() ?? '';
+  if (trimmed === '')
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `${what} needs a reason that says why (it goes to the audit log), and ${reason === undefined ? 'none was given' : 'the one given is blank'}; nothing changed`,
+    );
+  return trimmed;
+}
+
 function completeRefusal(name: string): MidairError {
   return new MidairError(
     'INVALID_ARGUMENT',

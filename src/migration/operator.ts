@@ -7,7 +7,7 @@ import type { TypedEvents } from './events.js';
 import { readFacts } from './facts.js';
 import { raiseFences } from './fencing.js';
 import { checkGates, type GateCheck, type GateThresholds, type MigrationFacts } from './gates.js';
-import { advanceChange, passGates, rampChange, rollbackChange } from './operator-rules.js';
+import { advanceChange, passGates, rampChange, requireReason, rollbackChange } from './operator-rules.js';
 import type { RollbackResult, Settings, TransitionOptions } from './options.js';
 import type { Transitions } from './transitions.js';
 
@@ -36,6 +36,7 @@ export class Operator<K extends Key, E extends object> {
   }
 
   async advance(options: TransitionOptions & { readonly rampPercent?: number }): Promise<PhaseState> {
+    requireReason(options.reason, `migration ${this.#name}: advance`);
     if (options.gated) {
       const state = await this.#d.control.getState(this.#name);
       const to = state && nextPhase(state.phase);
@@ -64,8 +65,8 @@ export class Operator<K extends Key, E extends object> {
   }
 
   async rollback(options: TransitionOptions & { readonly resync?: VerifyOptions<E> | false }): Promise<RollbackResult> {
-    if (!options.reason)
-      throw new MidairError('INVALID_ARGUMENT', `a phase change needs a reason (it goes to the audit log)`);
+    // Refused before the re-sync writes anything.
+    options = { ...options, reason: requireReason(options.reason, `migration ${this.#name}: rollback`) };
     const from = (await this.#d.control.getState(this.#name))?.phase ?? 'old-only';
     const resyncOptions: VerifyOptions<E> | undefined =
       options.resync === false ? undefined : { mode: 'full', ...options.resync, repair: true };
@@ -112,10 +113,12 @@ export class Operator<K extends Key, E extends object> {
   }
 
   async setRamp(percent: number, options: TransitionOptions): Promise<PhaseState> {
+    requireReason(options.reason, `migration ${this.#name}: setRamp`);
     return this.#d.transitions.transition('set', options, (s) => rampChange(this.#name, s, percent));
   }
 
   async setStrict(strict: boolean, options: TransitionOptions): Promise<PhaseState> {
+    requireReason(options.reason, `migration ${this.#name}: setStrict`);
     return this.#d.transitions.transition('strict', options, () => ({ strict }));
   }
 

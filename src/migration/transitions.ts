@@ -1,13 +1,22 @@
-import type { AuditAction, AuditInput, ControlStore, PhaseSetting, PhaseState } from '../control/control-store.js';
+import type {
+  AuditAction,
+  AuditInput,
+  ControlStore,
+  InstanceInfo,
+  PhaseSetting,
+  PhaseState,
+} from '../control/control-store.js';
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import { crossesAuthority, PHASE_RULES, type Side } from '../core/phases.js';
 import { sleep } from '../core/sleep.js';
+import { secondsUntil, type WaitNotice } from '../core/waits.js';
 import type { TypedEvents } from './events.js';
 import { resetFactsForNew } from './facts.js';
 import { raiseFences } from './fencing.js';
 import type { Settings, TransitionOptions } from './options.js';
 import type { Repairer } from './repairer.js';
+import { requireReason } from './operator-rules.js';
 
 export interface TransitionDeps<K extends Key, E extends object> {
   readonly settings: Settings<K, E>;
@@ -38,11 +47,10 @@ export class Transitions<K extends Key, E extends object> {
     options: TransitionOptions,
     change: (s: PhaseState) => Partial<PhaseSetting>,
   ): Promise<PhaseState> {
-    if (!options.reason)
-      throw new MidairError('INVALID_ARGUMENT', `a phase change needs a reason (it goes to the audit log)`);
+    const reason = requireReason(options.reason, `migration ${this.#name}: a phase change (${action})`);
     const { control } = this.#d;
     const actor = options.actor ?? this.#d.actor;
-    const audit = { actor, action, reason: options.reason, forced: options.force ?? false };
+    const audit = { actor, action, reason, forced: options.force ?? false };
     for (;;) {
       const s = (await control.getState(this.#name)) ?? (await control.init(this.#name, actor));
       const target: PhaseSetting = {
@@ -56,7 +64,7 @@ export class Transitions<K extends Key, E extends object> {
       await this.waitForFleet(s.version);
       if (crossesAuthority(s.phase, target.phase)) {
         if (!s.writesPaused) {
-          await this.#freeze(s, target, audit, options.reason);
+          await this.#freeze(s, target, audit, reason);
           continue; // wait until every instance holds its writes
         }
         await this.#cutOver(s, target, audit);
@@ -68,7 +76,7 @@ export class Transitions<K extends Key, E extends object> {
       this.#d.published(next);
       // Back in old-only, new stops getting writes: what was known about it (backfill, verification, shadow counts) is stale.
       if (next.phase === 'old-only' && s.phase !== 'old-only') {
-        await resetFactsForNew(control, this.#name, actor, `${action} to old-only (${options.reason})`).catch(
+        await resetFactsForNew(control, this.#name, actor, `${action} to old-only (${reason})`).catch(
           (error: unknown) => this.#d.events.emit('error', { operation: 'reset facts', error }),
         );
       }
@@ -191,10 +199,15 @@ export class Transitions<K extends Key, E extends object> {
   async waitForFleet(version: number, withinMs = this.#d.settings.instanceExpiryMs): Promise<void> {
     const o = this.#d.settings;
     const deadline = Date.now() + o.ackTimeoutMs;
+    const said = new Set<string>();
     for (;;) {
       const seen = await this.#d.control.instances(this.#name, new Date(Date.now() - withinMs));
       const behind = seen.filter((i) => i.phaseVersion < version);
       if (behind.length === 0) return;
+      for (const i of behind.filter((b) => !said.has(b.instanceId))) {
+        said.add(i.instanceId);
+        this.#d.events.emit('waiting', fleetWait(i, version, new Date(deadline)));
+      }
       if (Date.now() > deadline) {
         throw new MidairError(
           'TIMEOUT',
@@ -206,4 +219,16 @@ export class Transitions<K extends Key, E extends object> {
       await sleep(Math.min(o.pollMs, 100));
     }
   }
+}
+
+/** An instance behind on the phase, as a wait for it is said: who, where it stands, and when the wait gives up. */
+function fleetWait(i: InstanceInfo, version: number, until: Date): WaitNotice {
+  const now = Date.now();
+  const seen = Math.max(0, Math.round((now - i.lastSeen.getTime()) / 1000));
+  return {
+    on: 'instance',
+    holder: i.instanceId,
+    until,
+    message: `waiting for instance ${i.instanceId} (host ${i.host}, at phase version ${i.phaseVersion}, last seen ${seen} s ago) to acknowledge phase version ${version}; giving up at ${until.toISOString()} (in ${secondsUntil(until, now)} s): an instance that is gone can be evicted with \`midair fleet evict\``,
+  };
 }

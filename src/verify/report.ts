@@ -40,8 +40,14 @@ function list(
  * @example console.log(formatVerifyReport(await migration.verify({ mode: 'full' })));
  */
 export function formatVerifyReport(r: VerifyReport): string {
+  const how = (s: VerifyReport['old']): string =>
+    s.hashing === 'none'
+      ? r.mode === 'count'
+        ? 'counted (count mode: nothing hashed or compared)'
+        : 'counted; sampled keys compared entity by entity'
+      : `hashed ${s.hashing === 'database' ? 'in the database' : `in JS (${s.reason ?? 'no pushdown'})`}`;
   const side = (label: string, s: VerifyReport['old']): string =>
-    `  ${label.padEnd(4)} ${s.store}: ${s.count} entities, hashed ${s.hashing === 'database' ? 'in the database' : `in JS (${s.reason ?? 'no pushdown'})`}`;
+    `  ${label.padEnd(4)} ${s.store}: ${s.count} entities, ${how(s)}`;
   const lines = [
     `verify (${r.mode}): ${r.status.toUpperCase()}${r.repair ? ` after repairing ${r.repair.repaired} of ${r.repair.keys} differing keys` : ''} in ${r.durationMs} ms${r.resumed ? ' (resumed)' : ''}`,
     side('old', r.old),

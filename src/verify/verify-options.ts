@@ -1,14 +1,16 @@
 import type { PaceOptions } from '../jobs/pace.js';
+import type { RunProgress } from '../jobs/run-progress.js';
+import type { WaitNotice } from '../core/waits.js';
 
 export const VERIFY_MODES = ['count', 'sample', 'full'] as const;
 /** `count`: both sides' counts. `sample`: random keys compared entity by entity. `full`: every entity, by hashes pushed into each database, then rows where they differ. */
 export type VerifyMode = (typeof VERIFY_MODES)[number];
 
-export interface VerifyProgress {
-  /** Old's entities covered so far (full mode). */
-  readonly rowsDone: number;
-  readonly total: number;
+/** A full verification as it goes: old's entities covered (by earlier processes of a resumed run too), at this run's rate; 100 % at the end. */
+export interface VerifyProgress extends RunProgress {
+  /** Segments this run compared. */
   readonly segments: number;
+  /** Segments that differed in the range last compared. */
   readonly differing: number;
 }
 
@@ -57,6 +59,8 @@ export interface VerifyOptions<E> extends PaceOptions {
   readonly leaseMs?: number;
   /** This process's name on its leases. */
   readonly owner?: string;
+  /** Called once for each range another process holds while this one has nothing else to compare (the holder, and when its lease runs out). */
+  readonly onRangeWait?: (notice: WaitNotice) => void;
   /** Start a new run even if an unfinished one was checkpointed. */
   readonly restart?: boolean;
   /** The run's name in the control store: runs with the same name resume each other. Default `verify`. */
@@ -74,9 +78,9 @@ export interface KeyList {
 export interface SideReport {
   readonly store: string;
   readonly count: number;
-  /** Where this side's hashes were computed. */
-  readonly hashing: 'database' | 'js';
-  /** Why this side hashed in JS. */
+  /** Where this side's hashes were computed (full mode); `none` in count and sample modes, which hash nothing. */
+  readonly hashing: 'database' | 'js' | 'none';
+  /** Why this side hashed in JS, or what it did instead of hashing. */
   readonly reason?: string;
 }
 

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { runLeasedRanges, type RangeStep } from '../jobs/leased-ranges.js';
-import { waitForPace, workerThrottles } from '../jobs/steps.js';
-import { sleep } from '../core/sleep.js';
+import { budgetedChunk, jobPacing, waitForPace, type JobPacing } from '../jobs/steps.js';
+import { RunMeter } from '../jobs/run-progress.js';
+import { processInstanceId } from '../core/instance-id.js';
 import type { Throttle } from '../jobs/throttle.js';
 import {
   CHECKPOINTS,
@@ -11,7 +12,7 @@ import {
   type VerifyRunState,
 } from '../control/checkpoints.js';
 import type { ControlStore, RangeLease } from '../control/control-store.js';
-import { errorSummary, MidairError } from '../core/errors.js';
+import { MidairError } from '../core/errors.js';
 import { keyId, parseKeyId, type Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
 import { chunked } from '../core/collections.js';
@@ -28,7 +29,8 @@ import {
 import { settle } from './recheck.js';
 import { compareSegment, type SegmentContext } from './segments.js';
 import { verifySide, type VerifySide } from './sides.js';
-import type { KeyList, SideReport, VerifyOptions, VerifyReport } from './verify-options.js';
+import { buildReport, matchedOf, wilsonUpper } from './report-build.js';
+import type { VerifyOptions, VerifyReport } from './verify-options.js';
 
 /** What a run found, with every tracked differing key (for repair) beside the capped report. */
 export interface VerifyOutcome {
@@ -162,9 +164,11 @@ interface FullPass<K extends Key, E extends object> {
   readonly runId: string;
   readonly total: number;
   readonly ctx: SegmentContext<K, E>;
-  readonly throttles: readonly Throttle[];
+  readonly pacing: JobPacing;
   readonly held: Map<number, HeldRange>;
   readonly progress: { segments: number; rows: number };
+  /** Old's count, and the rows the run covered before this process resumed it. */
+  meter: RunMeter;
 }
 
 /**
@@ -203,13 +207,21 @@ async function walkFull<K extends Key, E extends object>(
     trackLimit,
     signal: options.signal,
   };
-  const { throttles, paused } = workerThrottles(control, migration, name, workers, {
-    chunkSize: options.segmentRows ?? 10_000,
-    minChunkSize: ctx.leafRows,
-    maxChunkSize: 1_000_000,
-    targetChunkMs: options.targetSegmentMs ?? 500,
-    maxRowsPerSecond: options.maxRowsPerSecond,
-  });
+  const owner = options.owner ?? processInstanceId();
+  const pacing = jobPacing(
+    control,
+    migration,
+    name,
+    workers,
+    {
+      chunkSize: options.segmentRows ?? 10_000,
+      minChunkSize: ctx.leafRows,
+      maxChunkSize: 1_000_000,
+      targetChunkMs: options.targetSegmentMs ?? 500,
+      maxRowsPerSecond: options.maxRowsPerSecond,
+    },
+    { owner },
+  );
   const pass: FullPass<K, E> = {
     migration,
     name,
@@ -219,10 +231,12 @@ async function walkFull<K extends Key, E extends object>(
     runId,
     total,
     ctx,
-    throttles,
+    pacing,
     held: new Map<number, HeldRange>(),
     progress: { segments: 0, rows: 0 },
+    meter: new RunMeter(total, 0),
   };
+  if (resumed) pass.meter = new RunMeter(total, await coveredBefore(pass));
   const outcome = await runLeasedRanges<K>({
     migration,
     name,
@@ -231,13 +245,15 @@ async function walkFull<K extends Key, E extends object>(
     workers,
     ranges: workers > 1 ? (options.ranges ?? workers * 4) : (options.ranges ?? 1),
     leaseMs: options.leaseMs ?? 30_000,
-    owner: options.owner,
+    owner,
     signal: options.signal,
-    paused,
+    paused: pacing.paused,
+    onRangeWait: options.onRangeWait,
     // The lease's own progress may run ahead of the checkpoint (it is renewed first): only the checkpoint counts.
     step: async (w, lease, _leaseAfter, through) => walkSegment(pass, w, lease, through),
   });
   if (outcome.status !== 'complete') return { ...outcome, resumed };
+  report(pass, true);
   for (const range of await control.ranges(migration, name))
     mergeFindings(into, (await loadRange(pass, range.rangeId))?.findings ?? newFindings(), trackLimit);
   await saveCheckpoint(control, migration, runCheckpoint, { runId, complete: true });
@@ -263,7 +279,7 @@ async function walkSegment<K extends Key, E extends object>(
   lease: RangeLease,
   through: K | undefined,
 ): Promise<RangeStep<K>> {
-  const { migration, name, control, sides, options, runId, total, ctx, throttles, held, progress } = pass;
+  const { migration, name, control, sides, options, runId, ctx, pacing, held, progress } = pass;
   let state = held.get(lease.rangeId);
   if (state?.token !== lease.token) {
     // A fresh lease (perhaps taken over from another worker): its checkpoint is the truth, else the range's start.
@@ -274,13 +290,15 @@ async function walkSegment<K extends Key, E extends object>(
     held.set(lease.rangeId, state);
   }
   if (state.done) return { after: undefined, done: true };
-  const throttle = throttles[w] as Throttle;
+  const throttle = pacing.throttles[w] as Throttle;
   const after = state.after === undefined ? undefined : (parseKeyId(state.after) as K);
   if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle))) return { after, done: false };
+  const { size, read: counted } = await budgetedChunk(pacing.budget, throttle, options.signal);
+  if (options.signal?.aborted) return { after, done: false };
   const t0 = Date.now();
-  const boundary = await sides.old.keyAt({ after, through }, throttle.chunkSize, { signal: options.signal });
+  const boundary = await sides.old.keyAt({ after, through }, size, { signal: options.signal });
   // Once a segment of this range has differed, the next ones are cut before hashing (one pass, not two).
-  const presplit = state.findings.segments.differing > 0 ? throttle.chunkSize : undefined;
+  const presplit = state.findings.segments.differing > 0 ? size : undefined;
   const sizes = await compareSegment(
     ctx,
     { after, through: boundary ?? through },
@@ -290,6 +308,7 @@ async function walkSegment<K extends Key, E extends object>(
     presplit,
   );
   state.findings.rows += sizes.old;
+  counted(sizes.old);
   const done = boundary === undefined || (through !== undefined && keyId(boundary) === keyId(through));
   const next = boundary === undefined ? undefined : keyId(boundary);
   // Fenced: a worker that lost its lease must not overwrite the new holder's checkpoint.
@@ -305,88 +324,25 @@ async function walkSegment<K extends Key, E extends object>(
   state.done = done;
   progress.segments++;
   progress.rows += sizes.old;
-  options.onProgress?.({
-    rowsDone: progress.rows,
-    total,
-    segments: progress.segments,
-    differing: state.findings.segments.differing,
-  });
-  const wait = throttle.record(Math.max(sizes.old, sizes.new), Date.now() - t0);
-  if (wait > 0 && !done) await sleep(wait, options.signal);
+  throttle.record(Math.max(sizes.old, sizes.new), Date.now() - t0);
+  report(pass, false, state.findings.segments.differing);
   return { after: boundary, done };
 }
 
-/**
- * Entities found equal in a full pass: old's rows (the top-level segments
- * partition old) less every old key that differed — unless it proved equal
- * when read by key (a text key the engines order differently) — and less the
- * young ones left out. Counting equal segments instead would count a row
- * twice where two engines' orders make ranges overlap.
- */
-function matchedOf(findings: Findings, equalNow: readonly string[]): number {
-  const equal = new Set(equalNow);
-  let differed = 0;
-  for (const [id, c] of findings.candidates) if (c.kind !== 'extra' && !equal.has(id)) differed++;
-  let youngOld = 0;
-  for (const [id, inOld] of findings.young) if (inOld && !findings.candidates.has(id)) youngOld++;
-  return Math.max(0, findings.rows - differed - youngOld - findings.untracked);
-}
-
-function keyList(ids: readonly string[], total: number, max: number): KeyList {
-  return { total, keys: ids.slice(0, max) };
-}
-
-function buildReport<K extends Key, E extends object>(
-  mode: VerifyReport['mode'],
-  status: VerifyReport['status'],
-  sides: { readonly old: VerifySide<K, E>; readonly new: VerifySide<K, E> },
-  counts: { old: number; new: number },
-  findings: Findings,
-  real: ReadonlyMap<string, Candidate>,
-  changed: readonly string[],
-  extra: { resumed: boolean; sample: VerifyReport['sample']; durationMs: number; maxKeys: number; error?: unknown },
-): VerifyReport {
-  const side = (s: VerifySide<K, E>, count: number): SideReport => ({
-    store: s.store.name,
-    count,
-    hashing: s.hashing,
-    ...(s.reason === undefined ? {} : { reason: s.reason }),
+/** The pass's progress to the run's callback: old's rows covered (by earlier processes of the run too), at this run's rate. */
+function report<K extends Key, E extends object>(pass: FullPass<K, E>, done: boolean, differing = 0): void {
+  const { rows, segments } = pass.progress;
+  pass.options.onProgress?.({
+    ...(done ? pass.meter.done(rows) : pass.meter.at(rows)),
+    segments,
+    differing,
   });
-  const of = (kind: Candidate['kind']): [string, Candidate][] => [...real].filter(([, c]) => c.kind === kind);
-  const missing = of('missing').map(([id]) => id);
-  const extraKeys = of('extra').map(([id]) => id);
-  const different = of('different');
-  const error = extra.error;
-  return {
-    mode,
-    status,
-    old: side(sides.old, counts.old),
-    new: side(sides.new, counts.new),
-    matched: findings.matched,
-    missing: keyList(missing, missing.length, extra.maxKeys),
-    extra: keyList(extraKeys, extraKeys.length, extra.maxKeys),
-    different: {
-      total: different.length,
-      keys: different.slice(0, extra.maxKeys).map(([keyId, c]) => ({ keyId, fields: c.fields ?? [] })),
-    },
-    changedDuringRun: keyList(changed, changed.length, extra.maxKeys),
-    skippedYoung: findings.young.size,
-    segments: { ...findings.segments },
-    ...(extra.sample ? { sample: extra.sample } : {}),
-    untracked: findings.untracked,
-    resumed: extra.resumed,
-    durationMs: extra.durationMs,
-    ...(error === undefined ? {} : { error: errorSummary(error) }),
-  };
 }
 
-/** The Wilson score upper bound (95 %) of a proportion: how large the differing share could be, given a clean or nearly clean sample. */
-export function wilsonUpper(hits: number, n: number): number {
-  if (n === 0) return 1;
-  const z = 1.96;
-  const p = hits / n;
-  const denom = 1 + (z * z) / n;
-  const centre = p + (z * z) / (2 * n);
-  const margin = z * Math.sqrt((p * (1 - p)) / n + (z * z) / (4 * n * n));
-  return Math.min(1, (centre + margin) / denom);
+/** Old's rows the run's ranges covered before this process resumed it (their checkpoints). */
+async function coveredBefore<K extends Key, E extends object>(pass: FullPass<K, E>): Promise<number> {
+  let rows = 0;
+  for (const range of await pass.control.ranges(pass.migration, pass.name))
+    rows += (await loadRange(pass, range.rangeId))?.findings.rows ?? 0;
+  return rows;
 }

@@ -52,10 +52,10 @@ export async function acceptDeadLetters(
   ctx: CliContext,
   o: { readonly force?: boolean; readonly reason?: string; readonly keys?: readonly string[] },
 ): Promise<{ accepted: number }> {
-  if (!o.force || !o.reason)
+  if (!o.force || !o.reason?.trim())
     throw new MidairError(
       'INVALID_ARGUMENT',
-      'accepting dead letters drops rows new will never get: pass --force --reason "<why>" (the reason goes to the audit log)',
+      `accepting dead letters drops rows new will never get: pass --force --reason "<why>" (the reason goes to the audit log)${o.reason !== undefined && !o.reason.trim() ? '; the reason given is blank' : ''}; nothing changed`,
     );
   if (!(await ctx.state())) return { accepted: 0 };
   await ctx.prepareWrites({ stores: false });

@@ -6,6 +6,8 @@ import {
   advanceTarget,
   passGates,
   rampChange,
+  rampOnlyIntoRamp,
+  requireReason,
   rollbackResyncs,
   rollbackTarget,
 } from '../../migration/operator-rules.js';
@@ -28,10 +30,11 @@ export interface PhaseChange {
   readonly resync?: VerifyReport;
 }
 
-function reasonOf(options: PhaseOptions, fallback: string): string {
-  if (options.force && !options.reason)
+/** The audit reason: `--reason` when given (refused blank), else `fallback`; `--force` needs one. */
+function reasonOf(options: PhaseOptions, fallback: string, command: string): string {
+  if (options.force && options.reason === undefined)
     throw new MidairError('INVALID_ARGUMENT', '--force needs --reason "<why>": the reason goes to the audit log');
-  return options.reason ?? fallback;
+  return options.reason === undefined ? fallback : requireReason(options.reason, `${command} --reason`);
 }
 
 /** Asks on a terminal; without one, only `--yes` may confirm. */
@@ -66,7 +69,8 @@ export async function current(ctx: CliContext): Promise<PhaseState> {
 export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseChange> {
   const from = await current(ctx);
   const to = advanceTarget(ctx.spec.name, from.phase);
-  const reason = reasonOf(o, `midair phase advance to ${to}`);
+  rampOnlyIntoRamp(ctx.spec.name, to, o.ramp);
+  const reason = reasonOf(o, `midair phase advance to ${to}`, 'phase advance');
   if (to === 'new-primary')
     await confirm(
       `Entering new-primary makes new authoritative: this is the point of no return without a re-sync of old.`,
@@ -95,7 +99,7 @@ export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
     throw new MidairError('INVALID_ARGUMENT', 'phase set needs --ramp <percent>, e.g. --ramp 50');
   const from = await current(ctx);
   rampChange(ctx.spec.name, from, o.ramp); // refused outside ramp (or for a bad percentage) before anything is written
-  const reason = reasonOf(o, `midair phase set --ramp ${o.ramp}`);
+  const reason = reasonOf(o, `midair phase set --ramp ${o.ramp}`, 'phase set');
   await ctx.prepareWrites();
   const state = await ctx.migration.setRamp(o.ramp, { reason, actor: o.actor });
   return change(from, state, false);
@@ -113,7 +117,7 @@ export async function setRamp(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
 export async function rollback(ctx: CliContext, o: PhaseOptions, onResync?: () => void): Promise<PhaseChange> {
   const from = await current(ctx);
   const to = rollbackTarget(ctx.spec.name, from.phase);
-  const reason = reasonOf(o, `midair phase rollback to ${to}`);
+  const reason = reasonOf(o, `midair phase rollback to ${to}`, 'phase rollback');
   await ctx.prepareWrites();
   // The library re-syncs old from new where it must (leaving new-primary: before the switch; leaving old-read-only: right after).
   if (rollbackResyncs(from.phase)) onResync?.();

@@ -25,13 +25,22 @@ export interface Plan {
 
 const at = (phase: Phase, reached: Phase): boolean => PHASES.indexOf(reached) >= PHASES.indexOf(phase);
 
+/**
+ * A gate's item: done when it holds; failed only once it is due — from
+ * `dueFrom` on, the phase whose entry needed it and after which it must still
+ * hold — and pending before (work toward a later phase). Without `dueFrom` it
+ * gates the next advance only (the fleet's acknowledgements, the repair
+ * queue): pending until it holds.
+ */
+type GateItem = (g: Parameters<typeof checkGate>[0], item: string, dueFrom?: Phase) => PlanItem;
+
 /** What every section of the plan is built from. */
 interface PlanInputs {
   readonly f: MigrationFacts;
   readonly counts: { old: number; new: number };
   readonly t: GateThresholds;
   readonly phase: Phase;
-  readonly gate: (g: Parameters<typeof checkGate>[0], item: string, from: Phase) => PlanItem;
+  readonly gate: GateItem;
 }
 
 function phaseItems({ f, phase }: PlanInputs): PlanItem[] {
@@ -60,14 +69,25 @@ function backfillSection({ f, phase, gate }: PlanInputs): PlanSection {
       gate('backfill', 'backfill complete: every key copied, then keys old no longer has pruned', 'shadow-read'),
       {
         item: 'no dead letters left',
-        state: f.deadLetters === 0 ? (f.backfill.started ? 'done' : 'pending') : 'failed',
+        state: deadLetterState(f, phase),
         figure: `${f.deadLetters} dead letter(s)`,
       },
     ],
   };
 }
 
+/** Dead letters must be gone (retried or accepted) to enter shadow-read: pending before, failed from then on. */
+function deadLetterState(f: MigrationFacts, phase: Phase): ItemState {
+  if (f.deadLetters > 0) return at('shadow-read', phase) ? 'failed' : 'pending';
+  return f.backfill.started ? 'done' : 'pending';
+}
+
 function shadowSection({ t, phase, gate }: PlanInputs): PlanSection {
+  const item = `mismatch rate within ${((t.maxMismatchRate ?? 0.001) * 100).toFixed(2)} % over at least ${t.minComparisons ?? 1000} comparisons`;
+  // Counted per phase version, and needed to leave shadow-read and ramp: after them it gated a step already taken.
+  const shadow = at('new-primary', phase)
+    ? { item, state: 'done' as const, figure: 'checked on the way into new-primary; not needed after it' }
+    : gate('shadow', item);
   return {
     title: 'Shadow reads',
     items: [
@@ -75,11 +95,7 @@ function shadowSection({ t, phase, gate }: PlanInputs): PlanSection {
         item: 'shadow reads compare old and new off the hot path',
         state: at('shadow-read', phase) ? 'done' : 'pending',
       },
-      gate(
-        'shadow',
-        `mismatch rate within ${((t.maxMismatchRate ?? 0.001) * 100).toFixed(2)} % over at least ${t.minComparisons ?? 1000} comparisons`,
-        'shadow-read',
-      ),
+      shadow,
     ],
   };
 }
@@ -93,8 +109,8 @@ function cutoverSection({ f, phase, gate }: PlanInputs): PlanSection {
         state: at('new-primary', phase) ? 'done' : 'pending',
         figure: phase === 'ramp' ? `at ${f.state.rampPercent} %` : undefined,
       },
-      gate('fleet', 'every live instance on the current phase', 'dual-write'),
-      gate('repairs', 'repair queue drained', 'dual-write'),
+      gate('fleet', 'every live instance on the current phase'),
+      gate('repairs', 'repair queue drained'),
       {
         item: 'new becomes authoritative (writes freeze briefly and the repair queue drains)',
         state: at('new-primary', phase) ? 'done' : 'pending',
@@ -103,18 +119,43 @@ function cutoverSection({ f, phase, gate }: PlanInputs): PlanSection {
   };
 }
 
-function validationSection({ counts, phase, gate }: PlanInputs): PlanSection {
+function validationSection({ f, counts, phase, gate }: PlanInputs): PlanSection {
   return {
     title: 'Validation',
-    items: [
-      {
-        item: 'row counts match',
-        state: counts.old === counts.new ? 'done' : at('old-read-only', phase) ? 'pending' : 'failed',
-        figure: `old ${counts.old}, new ${counts.new}`,
-      },
-      gate('verification', 'full verification clean (hashes in each database, differing keys named)', 'ramp'),
-    ],
+    items: [countsItem(counts, phase), verificationItem(f, phase, gate)],
   };
+}
+
+/**
+ * Row counts are a hint, never a gate: they differ until the backfill ends,
+ * for a moment under live writes, and for good once old stops taking writes
+ * (old-read-only). The full verification is the check.
+ */
+function countsItem(counts: { old: number; new: number }, phase: Phase): PlanItem {
+  const figure = `old ${counts.old}, new ${counts.new}`;
+  if (at('old-read-only', phase))
+    return { item: 'row counts: old takes no writes from old-read-only on, so they may differ', state: 'done', figure };
+  return {
+    item: 'row counts match (a hint: `midair verify` is the check)',
+    state: counts.old === counts.new ? 'done' : 'pending',
+    figure,
+  };
+}
+
+/**
+ * Due from ramp (its entry needs it); in new-primary and old-read-only a clean
+ * verification from before new-primary is pending, not failed: the one
+ * complete needs runs once new is authoritative.
+ */
+function verificationItem(f: MigrationFacts, phase: Phase, gate: GateItem): PlanItem {
+  const item = 'full verification clean (hashes in each database, differing keys named)';
+  const v = f.lastVerification;
+  const cleanBefore =
+    v?.mode === 'full' &&
+    v.status === 'equal' &&
+    (phase === 'new-primary' || phase === 'old-read-only') &&
+    PHASES.indexOf(v.phase) < PHASES.indexOf('new-primary');
+  return cleanBefore ? { ...gate('verification', item), state: 'pending' } : gate('verification', item, 'ramp');
 }
 
 function rollbackSection({ phase }: PlanInputs, rollbackWindow: ReturnType<typeof checkGate>): PlanSection {
@@ -127,7 +168,7 @@ function rollbackSection({ phase }: PlanInputs, rollbackWindow: ReturnType<typeo
           : at('new-primary', phase)
             ? '`midair phase rollback` re-syncs old from new (verify and repair) and switches back: before the switch out of new-primary, right after it out of old-read-only'
             : '`midair phase rollback` goes back one phase at once: old is authoritative, nothing to copy back',
-        state: at('complete', phase) ? 'failed' : 'done',
+        state: 'done',
       },
       {
         item: 'rollback window before complete',
@@ -150,9 +191,10 @@ export function buildPlan(
   t: GateThresholds,
 ): Plan {
   const phase = f.state.phase;
-  const gate = (g: Parameters<typeof checkGate>[0], item: string, from: Phase): PlanItem => {
+  const gate: GateItem = (g, item, dueFrom) => {
     const c = checkGate(g, f, t);
-    return { item, state: c.ok ? 'done' : at(from, phase) ? 'failed' : 'pending', figure: c.detail };
+    const state = c.ok ? 'done' : dueFrom !== undefined && at(dueFrom, phase) ? 'failed' : 'pending';
+    return { item, state, figure: c.detail };
   };
   const inputs: PlanInputs = { f, counts, t, phase, gate };
   const phases = phaseItems(inputs);

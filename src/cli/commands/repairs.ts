@@ -1,6 +1,7 @@
 import { hostname, userInfo } from 'node:os';
 import { REPAIR_DIRECTIONS, type RepairDirection } from '../../control/control-store.js';
 import { MidairError } from '../../core/errors.js';
+import { requireReason } from '../../migration/operator-rules.js';
 import type { CliContext } from '../context.js';
 import { color } from '../output.js';
 
@@ -157,6 +158,7 @@ export async function retryRepairs(
     throw new MidairError('INVALID_ARGUMENT', 'repairs retry: give key ids or --all, not both; nothing changed');
   if (o.all !== true && keyIds.length === 0)
     throw new MidairError('INVALID_ARGUMENT', 'repairs retry: give the key ids to retry, or --all; nothing changed');
+  const why = o.reason === undefined ? 'midair repairs retry' : requireReason(o.reason, 'repairs retry --reason');
   const m = ctx.spec.name;
   const keys =
     o.all === true
@@ -164,7 +166,6 @@ export async function retryRepairs(
       : await parkedKeys(ctx, keyIds, 'repairs retry');
   if (keys.length === 0) return { migration: m, action: 'repair-retry', count: 0, keyIds: [] };
   const count = await ctx.control.retryParked(m, keys);
-  const why = o.reason ?? 'midair repairs retry';
   await ctx.control.appendAudit(m, {
     actor: cliActor(o.actor),
     action: 'repair-retry',

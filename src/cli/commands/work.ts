@@ -6,7 +6,7 @@ import { MidairError } from '../../core/errors.js';
 import { readControl } from '../../jobs/steps.js';
 import type { VerifyMode, VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
-import { rowsBar } from '../../demo/progress.js';
+import type { RunReport } from '../run-report.js';
 
 export interface WorkOptions {
   readonly workers?: number;
@@ -15,8 +15,22 @@ export interface WorkOptions {
   /** Let the prune delete more than `maxDeleteShare` of new. */
   readonly allowDeletes?: boolean;
   readonly maxDeleteShare?: number;
-  /** Draw a progress bar (on a terminal, not with --json). */
-  readonly bar?: boolean;
+  /** Where progress and waits go (a bar, lines, JSON lines); none by default. */
+  readonly report?: RunReport;
+}
+
+/** Reports nothing (a library caller, a test). */
+const SILENT: RunReport = { progress: () => undefined, notice: () => undefined, stop: () => undefined };
+
+/** Runs `job` with its waits heard from the migration too, and the report stopped at the end. */
+async function reported<T>(ctx: CliContext, report: RunReport, job: () => Promise<T>): Promise<T> {
+  const off = ctx.onWaiting((n) => report.notice(n));
+  try {
+    return await job();
+  } finally {
+    off();
+    report.stop();
+  }
 }
 
 /** A key-codec mismatch as the CLI refuses it: a configuration to fix (exit 2), nothing written. */
@@ -47,11 +61,10 @@ export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): 
   }
   await ctx.prepareWrites();
   const cfg = ctx.spec.backfill ?? {};
-  const bar = rowsBar(o.bar, sweep ? 'sweep' : 'backfill');
-  let started = false;
-  try {
-    const run = sweep ? ctx.migration.sweep.bind(ctx.migration) : ctx.migration.backfill.bind(ctx.migration);
-    return await run({
+  const report = o.report ?? SILENT;
+  const run = sweep ? ctx.migration.sweep.bind(ctx.migration) : ctx.migration.backfill.bind(ctx.migration);
+  return reported(ctx, report, async () =>
+    run({
       ...(cfg.chunkSize === undefined ? {} : { chunkSize: cfg.chunkSize }),
       ...((o.workers ?? cfg.workers) === undefined ? {} : { workers: o.workers ?? cfg.workers }),
       ...((o.maxRowsPerSecond ?? cfg.maxRowsPerSecond) === undefined
@@ -61,17 +74,10 @@ export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): 
       ...(o.allowDeletes ? { allowDeletes: true } : {}),
       ...(o.maxDeleteShare === undefined ? {} : { maxDeleteShare: o.maxDeleteShare }),
       keyMappings: ctx.keyMappings,
-      onProgress: (p) => {
-        if (!started) {
-          bar.start(p.total);
-          started = true;
-        }
-        bar.update(p.rowsDone, p.rowsPerSecond);
-      },
-    });
-  } finally {
-    bar.stop();
-  }
+      onProgress: (p) => report.progress(p),
+      onRangeWait: (n) => report.notice(n),
+    }),
+  );
 }
 
 export function formatBackfill(r: BackfillResult, label = 'backfill'): string {
@@ -89,7 +95,8 @@ export interface VerifyCliOptions {
   readonly repair?: boolean;
   readonly workers?: number;
   readonly restart?: boolean;
-  readonly bar?: boolean;
+  /** Where progress (full mode) and waits go. */
+  readonly report?: RunReport;
 }
 
 /** `midair verify` (with `--repair`, or as `midair repair`): refused, with nothing written, where the mappings spell keys differently. */
@@ -97,10 +104,9 @@ export async function verify(ctx: CliContext, o: VerifyCliOptions): Promise<Veri
   await checkKeys(ctx);
   await ctx.prepareWrites({ stores: o.repair ?? false });
   const cfg = ctx.spec.verify ?? {};
-  const bar = rowsBar(o.bar && (o.mode ?? 'full') === 'full', 'verify');
-  let started = false;
-  try {
-    return await ctx.migration.verify({
+  const report = o.report ?? SILENT;
+  return reported(ctx, report, async () =>
+    ctx.migration.verify({
       mode: o.mode ?? 'full',
       ...(cfg.ignoreFields ? { ignoreFields: cfg.ignoreFields } : {}),
       ...(cfg.segmentRows === undefined ? {} : { segmentRows: cfg.segmentRows }),
@@ -108,17 +114,10 @@ export async function verify(ctx: CliContext, o: VerifyCliOptions): Promise<Veri
       ...(o.workers === undefined ? {} : { workers: o.workers }),
       ...(o.restart ? { restart: true } : {}),
       repair: o.repair ?? false,
-      onProgress: (p) => {
-        if (!started) {
-          bar.start(p.total);
-          started = true;
-        }
-        bar.update(p.rowsDone, 0);
-      },
-    });
-  } finally {
-    bar.stop();
-  }
+      onProgress: (p) => report.progress(p),
+      onRangeWait: (n) => report.notice(n),
+    }),
+  );
 }
 
 /** A run's exit code: 0 complete; 1 complete with dead letters, stopped by a guard, or aborted; 2 refused (nothing written); 3 failed. */

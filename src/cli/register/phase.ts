@@ -10,10 +10,17 @@ export function registerPhase(cli: Cli): void {
   const phase = cli.program
     .command('phase')
     .description('move the migration: advance, set the ramp, roll back (every change is audited)');
+  // A phase change waits for every live instance to acknowledge the phase: each one it waits for is said at once.
   const phaseAction =
-    (run: (ctx: CliContext, o: PhaseOptions, log: Output) => Promise<PhaseChange>) => async (opts: PhaseOptions) =>
+    (label: string, run: (ctx: CliContext, o: PhaseOptions, log: Output) => Promise<PhaseChange>) =>
+    async (opts: PhaseOptions) =>
       cli.withContext(async (ctx, o) => {
-        const r = await run(ctx, { ...opts, actor: cli.actor() }, o);
+        const report = cli.report(label);
+        const off = ctx.onWaiting((n) => report.notice(n));
+        const r = await run(ctx, { ...opts, actor: cli.actor() }, o).finally(() => {
+          off();
+          report.stop();
+        });
         o.result(
           r,
           () =>
@@ -27,21 +34,27 @@ export function registerPhase(cli: Cli): void {
     .option('--reason <text>', 'why (goes to the audit log; required with --force)')
     .option('--force', 'pass failing gates (needs --reason)')
     .option('--yes', 'confirm entering new-primary or complete without asking')
-    .option('--ramp <percent>', 'the share of keys read from new when entering ramp (default 10)', percent)
-    .action(phaseAction((ctx, o) => advance(ctx, o)));
+    .option(
+      '--ramp <percent>',
+      'the share of keys read from new when entering ramp (default 10); refused when the next phase is not ramp',
+      percent,
+    )
+    .action(phaseAction('phase advance', (ctx, o) => advance(ctx, o)));
   phase
     .command('set')
     .description('change the ramp percentage (within ramp)')
     .requiredOption('--ramp <percent>', 'the share of keys read from new', percent)
     .option('--reason <text>', 'why (goes to the audit log)')
-    .action(phaseAction((ctx, o) => setRamp(ctx, o)));
+    .action(phaseAction('phase set', (ctx, o) => setRamp(ctx, o)));
   phase
     .command('rollback')
     .description('one phase back; from new-primary, old is re-synced from new first')
     .option('--reason <text>', 'why (goes to the audit log; required with --force)')
     .option('--force', 'roll back even where a re-sync could not make old whole, or from old-read-only')
     .action(
-      phaseAction((ctx, o, log) => rollback(ctx, o, () => log.line('re-syncing old from new before switching back…'))),
+      phaseAction('phase rollback', (ctx, o, log) =>
+        rollback(ctx, o, () => log.line('re-syncing old from new before switching back…')),
+      ),
     );
 
   const strict = cli.program

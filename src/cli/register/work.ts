@@ -33,7 +33,7 @@ export function registerWork(cli: Cli): void {
         maxDeleteShare?: number;
       }) =>
         cli.withContext(async (ctx, o) => {
-          const r = await backfill(ctx, { ...opts, bar: cli.terminal() });
+          const r = await backfill(ctx, { ...opts, report: cli.report('backfill') });
           o.result(r, () => formatBackfill(r));
           return backfillExitCode(r);
         }, true),
@@ -44,7 +44,7 @@ export function registerWork(cli: Cli): void {
     .description('copy what new still lacks (after a lazy migration)')
     .action(async () =>
       cli.withContext(async (ctx, o) => {
-        const r = await backfill(ctx, { bar: cli.terminal() }, true);
+        const r = await backfill(ctx, { report: cli.report('sweep') }, true);
         o.result(r, () => formatBackfill(r, 'sweep'));
         return backfillExitCode(r);
       }, true),
@@ -65,7 +65,7 @@ function registerVerify(cli: Cli): void {
       .option('--restart', 'start a new run even if one was checkpointed')
       .action(async (opts: { mode: VerifyMode; sampleSize?: number; workers?: number; restart?: boolean }) =>
         cli.withContext(async (ctx, o) => {
-          const r = await verify(ctx, { ...opts, repair, bar: cli.terminal() });
+          const r = await verify(ctx, { ...opts, repair, report: cli.report(name) });
           o.result(r, () => formatVerifyReport(r));
           return r.status === 'failed' ? EXIT.failure : verifyExitCode(r);
         }, true),
