@@ -53,6 +53,9 @@ async function refused(dir: string, args: readonly string[], why: RegExp): Promi
   return r;
 }
 
+/** No application runs in these tests: advances are forced past the fleet gate (it wants a live instance), and say so. */
+const NO_APP = ['--force', '--reason', 'test: no application here'] as const;
+
 async function ok(dir: string, ...args: string[]): Promise<CliRun> {
   const r = await midair(dir, args);
   expect({ args, code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ args, code: 0, stderr: '' });
@@ -92,7 +95,7 @@ async function streaming(dir: string, args: readonly string[], onStderr: (all: s
 describe('adoption 9: honest output — exit codes and progress that do not mislead', () => {
   it('regression: plan exited 1 at both ends of a successful migration; it exits 0 whenever what is due holds', async () => {
     const dir = world();
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     // Before the backfill: the row counts differ and the backfill is ahead — pending, not failed.
     let p = await plan(dir);
     expect(p).toMatchObject({ code: 0, phase: 'dual-write' });
@@ -103,7 +106,7 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
     expect(p.open.every((i) => i.state === 'pending')).toBe(true);
     await ok(dir, 'backfill');
     await ok(dir, 'verify');
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     expect(await plan(dir)).toMatchObject({ code: 0, phase: 'shadow-read' });
     // No application serves traffic here, so no shadow comparisons: forced past that gate, on the record.
     await ok(dir, 'phase', 'advance', '--ramp', '10', '--force', '--reason', 'test: no traffic to compare');
@@ -116,11 +119,16 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
       state: 'pending', // the one complete needs runs now that new is authoritative
     });
     await ok(dir, 'verify');
-    await ok(dir, 'phase', 'advance', '--yes');
+    await ok(dir, 'phase', 'advance', '--yes', ...NO_APP);
     expect(await plan(dir)).toMatchObject({ code: 0, phase: 'old-read-only' });
-    await ok(dir, 'phase', 'advance', '--yes');
+    await ok(dir, 'phase', 'advance', '--yes', ...NO_APP);
     p = await plan(dir);
-    expect(p).toMatchObject({ code: 0, phase: 'complete', open: [] });
+    // No application runs here: the one item left open is the fleet's, and it is pending, not failed.
+    expect(p).toMatchObject({
+      code: 0,
+      phase: 'complete',
+      open: [{ item: 'every live instance on the current phase', state: 'pending' }],
+    });
     const md = await midair(dir, ['plan']);
     expect(md.code).toBe(0);
     expect(md.stdout).toContain('- ✓ complete: old is no longer written; there is no way back');
@@ -129,7 +137,7 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
 
   it('plan exits 1 when an item due in this phase fails, and names it', async () => {
     const dir = world();
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     await ok(dir, 'phase', 'advance', '--force', '--reason', 'test: skip the backfill');
     const p = await plan(dir);
     expect(p.code).toBe(1);
@@ -143,7 +151,7 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
     const fresh = await refused(dir, ['phase', 'advance', '--ramp', '30'], /next phase is dual-write, not ramp/);
     expect(fresh.stderr).toContain('only the advance into ramp takes --ramp');
     expect(existsSync(join(dir, 'control.db'))).toBe(false);
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     await refused(dir, ['phase', 'advance', '--ramp', '30', '--json'], /^$/); // --json: the error is on stdout
     const r = await midair(dir, ['phase', 'advance', '--ramp', '30', '--json']);
     expect(r.json()).toMatchObject({ error: { code: 'INVALID_ARGUMENT' } });
@@ -152,7 +160,7 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
 
   it('regression: a --reason of spaces was accepted; every command that takes a reason refuses it, writing nothing', async () => {
     const dir = world();
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     const blank = /reason/;
     await refused(dir, ['phase', 'advance', '--reason', '   '], blank);
     await refused(dir, ['phase', 'advance', '--force', '--reason', '\t'], blank);
@@ -164,14 +172,14 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
     await refused(dir, ['dead-letters', 'accept', '--force', '--reason', '  '], /the reason given is blank/);
     await ok(dir, 'backfill');
     await ok(dir, 'verify');
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     await ok(dir, 'phase', 'advance', '--force', '--reason', 'test: into ramp');
     await refused(dir, ['phase', 'set', '--ramp', '50', '--reason', ' '], blank);
   });
 
   it('regression: off a terminal a backfill printed nothing until it ended; it prints progress lines (JSON lines with --json)', async () => {
     const dir = world(300);
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     const text = await midair(dir, ['backfill', '--workers', '2']);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/^backfill: complete in \d+ ms — 300 rows read/);
@@ -189,7 +197,7 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
 
   it('regression: a run waited out a dead worker’s lease silently; it says which range, who holds it and until when', async () => {
     const dir = world(40);
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     // A worker of another process died holding one of the run's two ranges, its lease 2 s from running out.
     const control = sqliteControlStore(await openSqlite(join(dir, 'control.db')), { ownsDatabase: true });
     await control.createRanges('users', 'backfill', [{ hi: keyId(20n) }, { lo: keyId(20n) }]);
@@ -208,7 +216,7 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
 
   it('regression: a phase change waited for an instance behind without a word; it names it and when it gives up', async () => {
     const dir = world();
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     const status = (await ok(dir, 'status', '--json')).json<{ version: number }>();
     const control = sqliteControlStore(await openSqlite(join(dir, 'control.db')), { ownsDatabase: true });
     const lagging = { migration: 'users', instanceId: 'app-7', host: 'h7', inFlightWrites: 0 };
@@ -230,7 +238,7 @@ describe('adoption 9: honest output — exit codes and progress that do not misl
 
   it('regression: verify in count mode said "hashed in JS"; it says it counted', async () => {
     const dir = world();
-    await ok(dir, 'phase', 'advance');
+    await ok(dir, 'phase', 'advance', ...NO_APP);
     const r = await midair(dir, ['verify', '--mode', 'count']);
     expect(r.code).toBe(1); // new is still empty
     expect(r.stdout).toContain('20 entities, counted (count mode: nothing hashed or compared)');
