@@ -171,6 +171,25 @@ interface FullPass<K extends Key, E extends object> {
   meter: RunMeter;
 }
 
+/** What walking one segment needs, from the run's options. */
+function segmentContext<K extends Key, E extends object>(
+  sides: { readonly old: VerifySide<K, E>; readonly new: VerifySide<K, E> },
+  ignore: ReadonlySet<string>,
+  trackLimit: number,
+  options: VerifyOptions<E>,
+): SegmentContext<K, E> {
+  return {
+    old: sides.old,
+    new: sides.new,
+    ignore,
+    leafRows: options.leafRows ?? 256,
+    factor: Math.max(2, options.bisectionFactor ?? 16),
+    minAgeMs: options.minAgeMs,
+    trackLimit,
+    signal: options.signal,
+  };
+}
+
 /**
  * The full pass: the key space as leased ranges (one, with one worker), each
  * walked in segments of old's rows; a checkpoint per segment holds the
@@ -197,16 +216,7 @@ async function walkFull<K extends Key, E extends object>(
   }
   const runId = run.runId;
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
-  const ctx: SegmentContext<K, E> = {
-    old: sides.old,
-    new: sides.new,
-    ignore,
-    leafRows: options.leafRows ?? 256,
-    factor: Math.max(2, options.bisectionFactor ?? 16),
-    minAgeMs: options.minAgeMs,
-    trackLimit,
-    signal: options.signal,
-  };
+  const ctx = segmentContext(sides, ignore, trackLimit, options);
   const owner = options.owner ?? processInstanceId();
   const pacing = jobPacing(
     control,

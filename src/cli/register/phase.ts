@@ -7,6 +7,12 @@ import { EXIT, type Output } from '../output.js';
 
 /** Moving the migration (phase, strict mode) and reading what moved it (the audit log). */
 export function registerPhase(cli: Cli): void {
+  registerPhaseChanges(cli);
+  registerStrict(cli);
+  registerAudit(cli);
+}
+
+function registerPhaseChanges(cli: Cli): void {
   const phase = cli.program
     .command('phase')
     .description('move the migration: advance, set the ramp, roll back (every change is audited)');
@@ -56,7 +62,9 @@ export function registerPhase(cli: Cli): void {
         rollback(ctx, o, () => log.line('re-syncing old from new before switching back…')),
       ),
     );
+}
 
+function registerStrict(cli: Cli): void {
   const strict = cli.program
     .command('strict')
     .description('strict dual writes: a write lands in both stores or fails (off: the second write is repaired)');
@@ -76,7 +84,9 @@ export function registerPhase(cli: Cli): void {
         }, true),
       );
   }
+}
 
+function registerAudit(cli: Cli): void {
   cli.program
     .command('audit')
     .description('the audit log: who changed what, when and why, newest first; writes nothing')
