@@ -37,7 +37,7 @@ export interface DemoMark {
 
 /** One of the operator's long jobs, run on the demo's job thread, and the slowest second served meanwhile. */
 export interface DemoJobSpan {
-  readonly job: 'backfill' | 'verification' | 'final verification' | 'sweep';
+  readonly job: 'backfill' | 'verification' | 'repair drain' | 'final verification' | 'sweep';
   readonly fromMs: number;
   readonly toMs: number;
   readonly minOpsPerSecond: number;

@@ -40,7 +40,8 @@ async function instance(
     instanceExpiryMs: 2000,
     timeoutMs: 1000,
     shadow: { recheckMs: 20 },
-    repair: { intervalMs: 100 },
+    // Small rounds: the repairs after the fault burst share the serving thread with the clients.
+    repair: { intervalMs: 100, batch: 25, concurrency: 2 },
     autoHalt: { windowMs: 3000, maxErrorRate: 0.2, minSamples: 20 },
   }).start();
 }
@@ -112,7 +113,7 @@ async function ramp(run: DemoRun, percent: number): Promise<void> {
 async function backfillAndVerify(run: DemoRun): Promise<void> {
   const { options, rows, dwell, jobs, record, note } = run;
   note('old-only: the application serves from old alone (the throughput baseline)');
-  await sleep(dwell);
+  await sleep(Math.max(dwell, 2000));
   await advance(run, 'start dual writes');
   await sleep(dwell / 2);
   const bar = rowsBar(options.progressBar, 'backfill', '         ');
@@ -132,7 +133,7 @@ async function backfillAndVerify(run: DemoRun): Promise<void> {
 
 /** Shadow reads, the ramp's first step, and a fault burst on new that auto-halt catches; back to the ramp. */
 async function shadowRampAndFaultBurst(run: DemoRun): Promise<void> {
-  const { dwell, faults, control, operator, record, note } = run;
+  const { dwell, faults, control, jobs, record, note } = run;
   await advance(run, 'compare reads off the hot path');
   await sleep(dwell);
   await advance(run, 'read 10 % of keys from new', { rampPercent: 10 });
@@ -144,8 +145,8 @@ async function shadowRampAndFaultBurst(run: DemoRun): Promise<void> {
   while (run.halts === 0 && Date.now() - burstStart < 10_000) await sleep(20);
   endBurst(run);
   note(`fault burst over (${faults.injected} calls failed in new; none reached a client)`);
-  await operator.drainRepairs();
-  note('repair queue drained: new caught up with the writes it missed');
+  const repaired = await record.job('repair drain', () => jobs.drainRepairs());
+  note(`repair queue drained (on the job thread, ${repaired} keys): new caught up with the writes it missed`);
   await sleep(dwell / 2);
   while ((await control.getState('users'))?.phase !== 'ramp')
     await advance(run, 'back to the ramp after the halt', { rampPercent: 10 });
@@ -181,8 +182,8 @@ async function cutOver(run: DemoRun): Promise<VerifyReport> {
  * walks every phase through its gates — old-only, dual writes, backfill,
  * verification, shadow reads, ramp 10 → 50 → 100 %, new-primary,
  * old-read-only, sweep, complete — with one fault burst on the new store
- * that auto-halt catches. The backfill, the verifications and the sweep run
- * on a thread of their own, so the instances keep serving. Ends with the
+ * that auto-halt catches. The backfill, the verifications, the repair drain
+ * and the sweep run on a thread of their own, so the instances keep serving. Ends with the
  * operations served, client-visible errors, lost writes, latency and
  * throughput per phase, and an HTML report.
  *

@@ -21,7 +21,7 @@ function throughputLine(r: DemoResult): string {
   );
   const jobs = r.jobs.map((j) => `${j.job} ${j.minOpsPerSecond}`).join(', ');
   return (
-    `served throughput ${t.ok ? 'held' : 'FELL'}: old-only served ${t.baselineOpsPerSecond} ops/s; ` +
+    `served throughput ${t.ok ? 'held' : 'FELL'}: old-only served ${t.oldOnlyMeanOpsPerSecond} ops/s, ${t.baselineOpsPerSecond} in its slowest second (the baseline); ` +
     `the slowest second of any phase served ${worst?.minOpsPerSecond ?? 0} (${worst?.phase ?? 'no phase'}, ${pct(worst?.shareOfBaseline ?? 0)}; floor ${pct(t.floorShare)}); ` +
     `slowest second while the jobs ran on their own thread: ${jobs || 'none ran'}.`
   );

@@ -11,6 +11,8 @@ export interface DemoJobs {
   backfill(onProgress: (rowsDone: number, rowsPerSecond: number) => void): Promise<BackfillResult>;
   verify(): Promise<VerifyReport>;
   sweep(): Promise<BackfillResult>;
+  /** Re-syncs every key in the repair queue; resolves how many. */
+  drainRepairs(): Promise<number>;
   /** Closes the thread's connections and ends it. */
   close(): Promise<void>;
 }
@@ -83,6 +85,7 @@ export async function startJobs(dir: string): Promise<DemoJobs> {
     backfill: async (onProgress) => call<BackfillResult>('backfill', onProgress),
     verify: async () => call<VerifyReport>('verify'),
     sweep: async () => call<BackfillResult>('sweep'),
+    drainRepairs: async () => call<number>('drain'),
     async close() {
       if (!failure) await call<null>('close');
       await worker.terminate();

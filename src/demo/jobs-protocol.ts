@@ -7,12 +7,13 @@ export type JobRequest =
   | { readonly id: number; readonly job: 'backfill' }
   | { readonly id: number; readonly job: 'verify' }
   | { readonly id: number; readonly job: 'sweep' }
+  | { readonly id: number; readonly job: 'drain' }
   | { readonly id: number; readonly job: 'close' };
 
 export type JobReply =
   | { readonly kind: 'ready' }
   | { readonly kind: 'progress'; readonly id: number; readonly rowsDone: number; readonly rowsPerSecond: number }
-  | { readonly kind: 'done'; readonly id: number; readonly result: BackfillResult | VerifyReport | null }
+  | { readonly kind: 'done'; readonly id: number; readonly result: BackfillResult | VerifyReport | number | null }
   | { readonly kind: 'failed'; readonly id: number; readonly code: string; readonly message: string };
 
 /** What the job thread is started with. */
@@ -33,7 +34,7 @@ export const JOB_SHARE = 0.25;
  * serving instance that writes meanwhile waits for it: small, fixed-size
  * chunks keep each wait short.
  */
-export const COPY_PACE = { chunkSize: 100, targetChunkMs: 0 } as const;
+export const COPY_PACE = { chunkSize: 50, targetChunkMs: 0 } as const;
 
 /** Verification only reads, but hashes on a CPU the serving thread shares: small segments, one short burst each. */
 export const VERIFY_PACE = { segmentRows: 1000, targetSegmentMs: 0, recheckDelayMs: 100 } as const;

@@ -36,6 +36,8 @@ const jobs = defineMigration<bigint, DemoUser>({
   actor: 'demo-operator',
   pollMs: 50,
   instanceExpiryMs: 2000,
+  // The repair drain in rounds small enough to pace between.
+  repair: { batch: 25, concurrency: 2 },
 });
 
 const reply = (message: JobReply): void => port.postMessage(message);
@@ -56,6 +58,8 @@ async function run(request: JobRequest): Promise<JobReply> {
       return { kind: 'done', id, result: await jobs.verify(VERIFY_PACE) };
     case 'sweep':
       return { kind: 'done', id, result: await jobs.sweep(COPY_PACE) };
+    case 'drain':
+      return { kind: 'done', id, result: await jobs.drainRepairs() };
     case 'close':
       stopCheckpoints();
       await jobs.close();

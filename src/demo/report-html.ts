@@ -30,7 +30,7 @@ function summary(result: Omit<DemoResult, 'reportPath'>): string {
   return `<div class="figures">
 <div><b>${result.ops}</b>operations served</div><div><b>${result.clientErrors}</b>client-visible errors</div>
 <div><b>${result.lostWrites}</b>lost writes</div><div><b>${result.halts}</b>auto-halt(s)</div>
-<div><b class="${t.ok ? 'ok' : 'bad'}">${slowest}</b>ops in the slowest second (old-only: ${t.baselineOpsPerSecond}/s, floor ${pct(t.floorShare)})</div>
+<div><b class="${t.ok ? 'ok' : 'bad'}">${slowest}</b>ops in the slowest second of any phase (old-only's slowest: ${t.baselineOpsPerSecond}; floor ${pct(t.floorShare)} of it)</div>
 <div><b>${escape(v.status)}</b>final verification (${v.matched} matched)</div></div>`;
 }
 
