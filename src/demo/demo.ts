@@ -146,7 +146,9 @@ async function shadowRampAndFaultBurst(run: DemoRun): Promise<void> {
   endBurst(run);
   note(`fault burst over (${faults.injected} calls failed in new; none reached a client)`);
   const repaired = await record.job('repair drain', () => jobs.drainRepairs());
-  note(`repair queue drained (on the job thread, ${repaired} keys): new caught up with the writes it missed`);
+  note(
+    `repair queue drained (on the job thread; ${repaired} keys still queued for it): new caught up with the writes it missed`,
+  );
   await sleep(dwell / 2);
   while ((await control.getState('users'))?.phase !== 'ramp')
     await advance(run, 'back to the ramp after the halt', { rampPercent: 10 });
