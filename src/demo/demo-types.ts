@@ -1,5 +1,6 @@
 // What the demo takes and what it returns: shared by the demo run and its HTML report.
 import type { VerifyReport } from '../verify/verify-options.js';
+import type { ThroughputVerdict } from './throughput.js';
 
 export interface DemoOptions {
   /** Users seeded into old. Default 10 000. */
@@ -27,6 +28,21 @@ export interface PhaseFigures {
   readonly p99Ms: number;
 }
 
+/** A moment the report marks on every chart. */
+export interface DemoMark {
+  readonly atMs: number;
+  readonly kind: 'fault-burst-start' | 'fault-burst-end' | 'auto-halt' | 'cutover';
+  readonly label: string;
+}
+
+/** One of the operator's long jobs, run on the demo's job thread, and the slowest second served meanwhile. */
+export interface DemoJobSpan {
+  readonly job: 'backfill' | 'verification' | 'repair drain' | 'final verification' | 'sweep';
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly minOpsPerSecond: number;
+}
+
 export interface DemoResult {
   readonly ok: boolean;
   readonly durationMs: number;
@@ -41,5 +57,9 @@ export interface DemoResult {
   readonly halts: number;
   readonly faultsInjected: number;
   readonly verification: VerifyReport;
+  /** Served throughput per phase against the old-only baseline: part of the verdict. */
+  readonly throughput: ThroughputVerdict;
+  readonly jobs: readonly DemoJobSpan[];
+  readonly marks: readonly DemoMark[];
   readonly reportPath: string | undefined;
 }
