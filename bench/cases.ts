@@ -316,18 +316,54 @@ interface Item {
   v: string;
 }
 
-async function servedP99(
-  phase: 'old-only' | 'shadow-read',
-  n: number,
-  delayMs = 50,
-  note?: (text: string) => void,
-): Promise<number> {
+/** Two stores holding the same rows, and how to let go of them. */
+interface StorePair {
+  readonly old: Store<bigint, object>;
+  readonly neu: Store<bigint, object>;
+  readonly close: () => Promise<void>;
+}
+
+/** Two memory stores holding the same 1 000 items, keys 0–999. */
+async function memoryPair(): Promise<{
+  old: Store<bigint, object>;
+  neu: Store<bigint, object>;
+  close(): Promise<void>;
+}> {
   const old = memoryStore<bigint, Item>({ key: 'id' });
   const neu = memoryStore<bigint, Item>({ key: 'id' });
   for (let i = 0n; i < 1000n; i++) {
     await old.put({ id: i, v: `v${i}` });
     await neu.put({ id: i, v: `v${i}` });
   }
+  return { old, neu, close: async () => Promise.resolve() };
+}
+
+/** Two PostgreSQL tables holding the same 1 000 users (keys 1–1 000; key 0 is absent in both), each store on a pool of its own. */
+async function pgPair(ctx: BenchContext): Promise<StorePair> {
+  const [a, b] = [await pgPool(ctx.pgUrl), await pgPool(ctx.pgUrl)];
+  await pgUsers(a, 'shadow_a', 1000);
+  await pgUsers(a, 'shadow_b', 1000);
+  const old = postgresStore<bigint, BenchUser>(a, usersMapping('shadow_a', SCHEMA));
+  const neu = postgresStore<bigint, BenchUser>(b, usersMapping('shadow_b', SCHEMA));
+  await old.setup();
+  await neu.setup();
+  return {
+    old,
+    neu,
+    close: async () => {
+      await Promise.all([a.end(), b.end()]);
+    },
+  };
+}
+
+async function servedP99(
+  phase: 'old-only' | 'shadow-read',
+  n: number,
+  delayMs = 50,
+  note?: (text: string) => void,
+  stores: () => Promise<StorePair> = memoryPair,
+): Promise<number> {
+  const { old, neu, close } = await stores();
   const m = await defineMigration({
     name: 'bench',
     old,
@@ -347,6 +383,7 @@ async function servedP99(
     times.push(ms(t0));
   }
   await m.close();
+  await close();
   if (phase === 'shadow-read' && m.stats.comparisons + m.stats.comparisonsDropped !== n)
     throw new Error(`${m.stats.comparisons} comparisons ran for ${n} reads`);
   const us = (p: number): string => (percentile(times, p) * 1000).toFixed(1);
@@ -371,6 +408,17 @@ const shadowSlow: BenchCase = {
   baseline: async (ctx) => servedP99('old-only', ctx.quick ? 2000 : 20_000, 50, ctx.note),
 };
 
+const shadowSlowPg: BenchCase = {
+  name: 'shadow read on PostgreSQL, new store 50 ms slower',
+  what: 'served p99 of `get` calls over 1 000 keys (20 000; 2 000 quick), one per turn of the event loop, in shadow-read (PostgreSQL stores on a pool each, new +50 ms, every read compared; the row count does not apply)',
+  baselineWhat: 'served p99 of the same `get` in old-only: a real round trip to old',
+  target: 1.05,
+  unit: 'µs',
+  setup: async () => Promise.resolve(true),
+  midair: async (ctx) => servedP99('shadow-read', ctx.quick ? 2000 : 20_000, 50, ctx.note, () => pgPair(ctx)),
+  baseline: async (ctx) => servedP99('old-only', ctx.quick ? 2000 : 20_000, 50, ctx.note, () => pgPair(ctx)),
+};
+
 export const CASES: readonly BenchCase[] = [
   backfillPg,
   backfillMaria,
@@ -379,6 +427,7 @@ export const CASES: readonly BenchCase[] = [
   verifyDiff,
   repositoryOverhead,
   shadowSlow,
+  shadowSlowPg,
   liveTraffic,
   fencedPut,
   crashSafeWrite,
