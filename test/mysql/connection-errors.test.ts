@@ -1,34 +1,20 @@
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { col, MidairError, sqlMapping, type Store } from '../../src/index.js';
+import { MidairError, type Store } from '../../src/index.js';
 import { mysqlStore, openMysqlPool } from '../../src/mysql/index.js';
 import { availability, openBackend, type Backend } from '../support/backends.js';
 import { SERVICE_URLS } from '../support/services.js';
+import { accounts, firstReadFailure, serverOf, urlWith as urlOf, type Account } from '../support/connection-failure.js';
 
 const { run, reason } = availability('mysql');
-
-interface Account {
-  id: number;
-  email: string;
-}
 
 /** A password no message or detail may show. */
 const PASSWORD = 'pw-never-shown-5190';
 
 /** The test server's URL with `change` applied. */
-function urlWith(change: (u: URL) => void): string {
-  const u = new URL(SERVICE_URLS.mysql);
-  change(u);
-  return u.toString();
-}
+const urlWith = (change: (u: URL) => void): string => urlOf('mysql', change);
 
-const server = (): string => {
-  const u = new URL(SERVICE_URLS.mysql);
-  return `${u.hostname}:${u.port || 3306}`;
-};
-
-const accounts = (table: string): ReturnType<typeof sqlMapping<Account>> =>
-  sqlMapping<Account>({ key: 'id', tables: [{ table, columns: { id: col.integer('id'), email: col.text('email') } }] });
+const server = (): string => serverOf('mysql', 3306);
 
 /** The error a read through a store on `url` fails with; the store (and its pool) is closed after. */
 async function failure(url: string, source = 'migrations.users.new.url'): Promise<MidairError> {
@@ -36,19 +22,7 @@ async function failure(url: string, source = 'migrations.users.new.url'): Promis
     ownsPool: true,
     source,
   });
-  try {
-    const err = await store.get(1).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MidairError);
-    const e = err as MidairError;
-    expect(e.message).not.toContain(PASSWORD);
-    expect(JSON.stringify(e.details)).not.toContain(PASSWORD);
-    return e;
-  } finally {
-    await store.close();
-  }
+  return firstReadFailure(store, PASSWORD);
 }
 
 describe.skipIf(!run)(

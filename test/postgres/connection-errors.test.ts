@@ -1,37 +1,26 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { col, MidairError, sqlMapping, type Store } from '../../src/index.js';
+import { MidairError, type Store } from '../../src/index.js';
 import { openPostgresPool, postgresStore } from '../../src/postgres/index.js';
 import { classifyPostgresError } from '../../src/postgres/postgres-errors.js';
 import { wrapSqlError } from '../../src/sql/sql-errors.js';
 import { availability, openBackend, type Backend } from '../support/backends.js';
 import { SERVICE_URLS } from '../support/services.js';
+import { accounts, firstReadFailure, serverOf, urlWith as urlOf, type Account } from '../support/connection-failure.js';
 
 const { run, reason } = availability('postgres');
-
-interface Account {
-  id: number;
-  email: string;
-}
 
 /** A password no message, detail or log line may show (the server trusts every local login, so it is ignored). */
 const PASSWORD = 'pw-never-shown-7361';
 
 /** The test server's URL with `change` applied, and a password in it. */
-function urlWith(change: (u: URL) => void): string {
-  const u = new URL(SERVICE_URLS.postgres);
-  u.password = PASSWORD;
-  change(u);
-  return u.toString();
-}
+const urlWith = (change: (u: URL) => void): string =>
+  urlOf('postgres', (u) => {
+    u.password = PASSWORD;
+    change(u);
+  });
 
-const server = (): string => {
-  const u = new URL(SERVICE_URLS.postgres);
-  return `${u.hostname}:${u.port || 5432}`;
-};
-
-const accounts = (table: string): ReturnType<typeof sqlMapping<Account>> =>
-  sqlMapping<Account>({ key: 'id', tables: [{ table, columns: { id: col.integer('id'), email: col.text('email') } }] });
+const server = (): string => serverOf('postgres', 5432);
 
 /** The error a read through a store on `url` fails with; the store (and its pool) is closed after. */
 async function failure(url: string, source?: string): Promise<MidairError> {
@@ -40,19 +29,7 @@ async function failure(url: string, source?: string): Promise<MidairError> {
     ownsPool: true,
     ...(source ? { source } : {}),
   });
-  try {
-    const err = await store.get(1).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MidairError);
-    const e = err as MidairError;
-    expect(e.message).not.toContain(PASSWORD);
-    expect(JSON.stringify(e.details)).not.toContain(PASSWORD);
-    return e;
-  } finally {
-    await store.close();
-  }
+  return firstReadFailure(store, PASSWORD);
 }
 
 describe.skipIf(!run)(
