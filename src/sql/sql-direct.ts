@@ -1,11 +1,12 @@
 import { throwIfAborted } from '../core/errors.js';
 import { MidairError } from '../core/errors.js';
-import type { Key } from '../core/keys.js';
+import { keyId, type Key } from '../core/keys.js';
 import type { CallOptions, Fence } from '../core/store.js';
 import { validateFence } from '../core/fence-rules.js';
 import type { MappedField } from '../mapping/mapping.js';
 import { keyEquals, readExpr, type Params, type Statement } from './sql-statements.js';
 import type { Prepared } from './sql-row-codec.js';
+import { marking } from './sql-errors.js';
 import type { StoreParts } from './sql-store-parts.js';
 
 /**
@@ -40,13 +41,14 @@ export class SqlDirectWrites<K extends Key, E extends object> {
     if (!this.supported || prepared.tuple) return false;
     const fence = this.#fence(options, 'put');
     const c = this.#p.dialect.compiler;
-    if (c.upsertTargetsKeyOnly) return (await this.#run('put', this.#upsert(prepared, fence), options)) > 0;
+    if (c.upsertTargetsKeyOnly)
+      return (await this.#run('put', prepared.id, this.#upsert(prepared, fence), options)) > 0;
     // MySQL: ON DUPLICATE KEY UPDATE would also take a clash on another unique key for the row to update, so an
     // existing row is updated and an absent one inserted; a duplicate (a racing insert, or another unique key) goes
     // to the full path, which tells the two apart.
-    if ((await this.#run('put', this.#update(prepared, fence), options)) > 0) return true;
+    if ((await this.#run('put', prepared.id, this.#update(prepared, fence), options)) > 0) return true;
     try {
-      return (await this.#run('put', this.#insert(prepared, fence), options)) > 0;
+      return (await this.#run('put', prepared.id, this.#insert(prepared, fence), options)) > 0;
     } catch (error) {
       if (error instanceof MidairError && error.code === 'UNIQUE_VIOLATION') return false;
       throw error;
@@ -65,7 +67,7 @@ export class SqlDirectWrites<K extends Key, E extends object> {
       sql: `DELETE FROM ${qualified} WHERE ${where}${this.#guard(params, fence)}`,
       params: params.values,
     };
-    return (await this.#run('delete', statement, options)) > 0;
+    return (await this.#run('delete', keyId(key), statement, options)) > 0;
   }
 
   /**
@@ -87,16 +89,17 @@ export class SqlDirectWrites<K extends Key, E extends object> {
     const sets = changed.map((f) => `${q(f.column)} = ${params.field(f, given[f.field])}`);
     const where = keyEquals(keyColumns, table.keyColumns, key, params);
     const update = `UPDATE ${qualified} SET ${sets.join(', ')} WHERE ${where}${this.#guard(params, fence)}`;
-    throwIfAborted(options?.signal, 'patch');
     if (dialect.compiler.updateReturning) {
       const returning = mapping.selectFields.map((f) => readExpr(dialect.compiler, f, q(f.column))).join(', ');
-      const { rows } = await runner.query('patch', `${update} RETURNING ${returning}`, params.values);
+      const statement = { sql: `${update} RETURNING ${returning}`, params: params.values };
+      const { rows } = await this.#statement('patch', keyId(key), statement, options);
       return rows[0] === undefined ? undefined : codec.decode(rows[0]);
     }
+    const mark = { table: table.table, key: keyId(key) };
     return runner.transaction(
       'patch',
       async (conn) => {
-        if ((await conn.query(update, params.values)).affected === 0) return undefined;
+        if ((await marking(mark, () => conn.query(update, params.values))).affected === 0) return undefined;
         const read = sql.byKey(key);
         const [row] = (await conn.query(read.sql, read.params)).rows;
         return row === undefined ? undefined : codec.decode(row);
@@ -116,9 +119,16 @@ export class SqlDirectWrites<K extends Key, E extends object> {
     return fence ? ` AND ${this.#p.fences.guard(params, fence)}` : '';
   }
 
-  async #run(operation: string, statement: Statement, options: CallOptions | undefined): Promise<number> {
+  /** One statement on its own, a failure marked with the table and the key it wrote (as the locked path marks them). */
+  async #statement(operation: string, key: string, statement: Statement, options: CallOptions | undefined) {
     throwIfAborted(options?.signal, operation);
-    return (await this.#p.runner.query(operation, statement.sql, statement.params)).affected;
+    const { runner, writeSql } = this.#p;
+    const mark = { table: writeSql.table(0).table.table, key };
+    return runner.attempt(operation, () => marking(mark, () => runner.driver.query(statement.sql, statement.params)));
+  }
+
+  async #run(operation: string, key: string, statement: Statement, options: CallOptions | undefined): Promise<number> {
+    return (await this.#statement(operation, key, statement, options)).affected;
   }
 
   /** `INSERT … SELECT <cells> WHERE <fence> ON CONFLICT (key) DO UPDATE …` (PostgreSQL, SQLite). */

@@ -94,3 +94,32 @@ describe.skipIf(!run)(`adoption 5: old-only is a pass-through${run ? '' : ` — 
     },
   );
 });
+
+describe.skipIf(!run)(`adoption 5: direct writes name what they break${run ? '' : ` — skipped: ${reason}`}`, () => {
+  const db = suiteBackends('postgres', 'mysql');
+
+  it.each(['postgres', 'mysql'] as const)(
+    'regression: a direct put that broke a unique constraint named neither the table nor the key, as the locked path does (%s)',
+    async (kind) => {
+      const table = db[kind].unique('direct_unique');
+      await db[kind].ddl({
+        postgres: `CREATE TABLE ${table} (id bigint PRIMARY KEY, bio text NOT NULL UNIQUE)`,
+        mysql: `CREATE TABLE ${table} (id bigint PRIMARY KEY, bio varchar(200) NOT NULL UNIQUE) ENGINE=InnoDB`,
+      });
+      const store = db[kind].store<bigint, Profile>(
+        sqlMapping<Profile>({
+          key: 'id',
+          tables: [{ table, columns: { id: col.bigint('id'), bio: col.text('bio') } }],
+        }),
+      );
+      await store.setup();
+      await store.put({ id: 1n, bio: 'secret-bio-value' }, { direct: true });
+      const err = await store.put({ id: 2n, bio: 'secret-bio-value' }, { direct: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: 'UNIQUE_VIOLATION', details: { table, key: 'n2' } });
+      expect((err as Error).message).not.toContain('secret-bio-value');
+    },
+  );
+});
