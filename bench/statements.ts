@@ -52,47 +52,57 @@ async function onAdmin(url: string, sql: string): Promise<void> {
   }
 }
 
+/** A store on a pool of its own whose statements are logged, set up; `close` ends the pool, then drops the namespace. */
+async function loggedSide<P extends { end(): Promise<void> }>(
+  raw: P,
+  open: (pool: P) => Store<bigint, Profile>,
+  drop: () => Promise<void>,
+): Promise<Side> {
+  const { pool, log } = withStatementLog(raw);
+  const store = open(pool);
+  await store.setup();
+  return {
+    store,
+    log,
+    close: async () => {
+      await raw.end();
+      await drop();
+    },
+  };
+}
+
 async function pgSide(url: string, schema: string, table: string): Promise<Side> {
   await onAdmin(
     url,
     `DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema}; CREATE TABLE ${schema}.${table} (id bigint PRIMARY KEY, bio text NOT NULL, visits integer NOT NULL)`,
   );
-  const raw = new pg.Pool({ connectionString: url, max: 4, options: `-c search_path=${schema}` });
-  const { pool, log } = withStatementLog(raw);
-  const store = postgresStore<bigint, Profile>(pool, mapping(table));
-  await store.setup();
-  return {
-    store,
-    log,
-    close: async () => {
-      await raw.end();
-      await onAdmin(url, `DROP SCHEMA ${schema} CASCADE`);
-    },
-  };
+  return loggedSide(
+    new pg.Pool({ connectionString: url, max: 4, options: `-c search_path=${schema}` }),
+    (pool) => postgresStore<bigint, Profile>(pool, mapping(table)),
+    () => onAdmin(url, `DROP SCHEMA ${schema} CASCADE`),
+  );
+}
+
+async function onMysql(url: string, statements: readonly string[]): Promise<void> {
+  const admin = await mysql.createConnection({ uri: url });
+  try {
+    for (const sql of statements) await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
 }
 
 async function mysqlSide(url: string, database: string, table: string): Promise<Side> {
-  const admin = await mysql.createConnection({ uri: url });
-  await admin.query(`DROP DATABASE IF EXISTS ${database}`);
-  await admin.query(`CREATE DATABASE ${database}`);
-  await admin.query(
+  await onMysql(url, [
+    `DROP DATABASE IF EXISTS ${database}`,
+    `CREATE DATABASE ${database}`,
     `CREATE TABLE ${database}.${table} (id bigint PRIMARY KEY, bio varchar(200) NOT NULL, visits int NOT NULL) ENGINE=InnoDB`,
+  ]);
+  return loggedSide(
+    mysql.createPool({ uri: url, database, connectionLimit: 4 }),
+    (pool) => mysqlStore<bigint, Profile>(pool, mapping(table)),
+    () => onMysql(url, [`DROP DATABASE ${database}`]),
   );
-  await admin.end();
-  const raw = mysql.createPool({ uri: url, database, connectionLimit: 4 });
-  const { pool, log } = withStatementLog(raw);
-  const store = mysqlStore<bigint, Profile>(pool, mapping(table));
-  await store.setup();
-  return {
-    store,
-    log,
-    close: async () => {
-      await raw.end();
-      const c = await mysql.createConnection({ uri: url });
-      await c.query(`DROP DATABASE ${database}`);
-      await c.end();
-    },
-  };
 }
 
 /** The fewest statements of `tries` runs of `call` (a poll or heartbeat that happens to fall inside one only adds). */
@@ -181,22 +191,16 @@ const APPLICATION: Readonly<Record<Op, number>> = { get: 1, 'put existing': 1, '
 
 export async function measureStatements(pgUrl: string, mysqlUrl: string): Promise<StatementCounts[]> {
   const tag = `${process.pid}`;
+  const pairs: readonly [string, () => Promise<Side>][] = [
+    ['PostgreSQL → PostgreSQL', () => pgSide(pgUrl, `bench_stmt_old_${tag}`, 'profiles')],
+    ['MariaDB → PostgreSQL', () => mysqlSide(mysqlUrl, `bench_stmt_old_${tag}`, 'profiles')],
+  ];
   const results: StatementCounts[] = [];
-  {
-    const old = await pgSide(pgUrl, `bench_stmt_old_${tag}`, 'profiles');
+  for (const [pair, oldSide] of pairs) {
+    const old = await oldSide();
     const neu = await pgSide(pgUrl, `bench_stmt_new_${tag}`, 'profiles');
     try {
-      results.push(await countPair('PostgreSQL → PostgreSQL', old, neu, pgUrl, `bench_stmt_ctl_${tag}`));
-    } finally {
-      await old.close();
-      await neu.close();
-    }
-  }
-  {
-    const old = await mysqlSide(mysqlUrl, `bench_stmt_old_${tag}`, 'profiles');
-    const neu = await pgSide(pgUrl, `bench_stmt_new_${tag}`, 'profiles');
-    try {
-      results.push(await countPair('MariaDB → PostgreSQL', old, neu, pgUrl, `bench_stmt_ctl_${tag}`));
+      results.push(await countPair(pair, old, neu, pgUrl, `bench_stmt_ctl_${tag}`));
     } finally {
       await old.close();
       await neu.close();
