@@ -1,5 +1,6 @@
 import { MidairError } from '../core/errors.js';
 import type { FieldValues } from '../core/lookup.js';
+import type { Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
 
 /** A lookup declared from the mapping: the entities whose `fields` equal the query's arguments, in order. */
@@ -44,8 +45,8 @@ export function whereOf<E>(name: string, def: FieldLookup<E>, args: readonly unk
 }
 
 /** Runs a lookup on one store; refused where the store cannot look up. */
-export async function runLookup<E extends object>(
-  store: Store<never, E>,
+export async function runLookup<K extends Key, E extends object>(
+  store: Store<K, E>,
   name: string,
   where: FieldValues<E>,
   signal: AbortSignal,

@@ -71,7 +71,7 @@ export function createListings<K extends Key, E extends object>(p: RepositoryPor
     const run = (side: Side): Promise<E[]> =>
       p.stores.timed(`query ${name} on ${side}`, (signal) =>
         where
-          ? runLookup(store(side) as unknown as Store<never, E>, name, where, signal)
+          ? runLookup(store(side), name, where, signal)
           : ((def as HandQuery<E>)[side] as (...a: readonly unknown[]) => Promise<E[]>)(...args),
       );
     const primary = await run(from);

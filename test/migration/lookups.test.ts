@@ -6,6 +6,7 @@ import {
   memoryControlStore,
   sqlMapping,
   type Migration,
+  type QueryDefs,
   type Store,
 } from '../../src/index.js';
 import { availabilityOfAll, suiteBackends, type Backend } from '../support/backends.js';
@@ -41,6 +42,24 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((m) => m.close()));
 });
 
+/** A started migration between the two stores, with `queries`, closed after the test. */
+async function started(
+  old: Store<bigint, User>,
+  neu: Store<bigint, User>,
+  queries: QueryDefs<User>,
+): Promise<Migration<bigint, User>> {
+  const m = defineMigration<bigint, User>({
+    name: 'users',
+    old,
+    new: neu,
+    control: memoryControlStore(),
+    repair: { enabled: false },
+    queries,
+  });
+  open.push(m);
+  return m.start();
+}
+
 const selects = (log: StatementLog): number => log.statements.filter((s) => /^\s*SELECT/i.test(s)).length;
 
 describe.skipIf(!run)(`adoption 3: queries from the mapping${run ? '' : ` — skipped: ${reason}`}`, () => {
@@ -49,20 +68,11 @@ describe.skipIf(!run)(`adoption 3: queries from the mapping${run ? '' : ` — sk
   it('regression: lookups by email and username were written twice by hand as ids-then-getMany; declared once, each side answers in one statement with whole entities', async () => {
     const old = await users(db.mysql, 'lookup_old');
     const neu = await users(db.postgres, 'lookup_new');
-    const m = defineMigration<bigint, User>({
-      name: 'users',
-      old: old.store,
-      new: neu.store,
-      control: memoryControlStore(),
-      repair: { enabled: false },
-      queries: {
-        byEmail: lookup<User>('email'),
-        byName: lookup<User>('username'),
-        byBoth: lookup<User>('email', 'username'),
-      },
+    const m = await started(old.store, neu.store, {
+      byEmail: lookup<User>('email'),
+      byName: lookup<User>('username'),
+      byBoth: lookup<User>('email', 'username'),
     });
-    open.push(m);
-    await m.start();
     const repo = m.repository();
     await repo.put({ id: 1n, email: 'ada@example.com', username: 'ada' });
     await repo.put({ id: 2n, email: 'bob@example.com', username: 'bob' });
@@ -87,16 +97,7 @@ describe.skipIf(!run)(`adoption 3: queries from the mapping${run ? '' : ` — sk
   it('where new is authoritative but not complete, a lookup merges old in: keys new never had come from old, keys new changed or deleted do not', async () => {
     const old = await users(db.postgres, 'merge_old');
     const neu = await users(db.mysql, 'merge_new');
-    const m = defineMigration<bigint, User>({
-      name: 'users',
-      old: old.store,
-      new: neu.store,
-      control: memoryControlStore(),
-      repair: { enabled: false },
-      queries: { byName: lookup<User>('username') },
-    });
-    open.push(m);
-    await m.start();
+    const m = await started(old.store, neu.store, { byName: lookup<User>('username') });
     while (m.state.phase !== 'new-primary') await m.advance({ reason: 'test: to new-primary', force: true });
     const repo = m.repository();
     // Old alone holds these (never copied): as a backfill that has not reached them yet leaves them.
