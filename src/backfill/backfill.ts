@@ -12,14 +12,16 @@ import { keyId, parseKeyId, type Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
 import { lastEntryIntoOldOnly, recordBackfillRun } from '../control/backfill-runs.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
-import { copyNext, pruneChunk, type ChunkContext, type Counts } from './chunks.js';
+import type { ChunkContext, Counts } from './chunks.js';
+import { nextChunk } from './pass-chunk.js';
 import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
 import { copiedBefore, copyInRanges } from './parallel.js';
-import { budgetedChunk, firstKeys, jobPacing, waitForPace, type JobPacing } from '../jobs/steps.js';
+import { budgetedChunk, jobPacing, waitForPace, type JobPacing } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import { RunMeter } from '../jobs/run-progress.js';
 import type { Throttle } from '../jobs/throttle.js';
+import { pruneStart, UNCHECKED, watched, type OrphanWatch } from './orphan-watch.js';
 
 export type {
   BackfillControl,
@@ -68,6 +70,8 @@ interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E
   /** The dead letters left, once the run has counted them. */
   pending: number | undefined;
   resumedAfter: string | undefined;
+  /** Whether the next chunk reads old's rows with its keys (chunks.ts). */
+  readonly readAhead: { rows: boolean };
 }
 
 /** What the passes of a started run share: the phase version its progress began under, its progress meter, how it copies. */
@@ -79,6 +83,10 @@ interface RunPlan {
   readonly throttle: Throttle;
   readonly sync: boolean;
   readonly passes: ('copy' | 'prune')[];
+  /** What the copy pass saw of keys new holds and old lacks (orphan-watch.ts); saved with each chunk. */
+  watch: OrphanWatch;
+  /** Where the prune pass starts when the copy pass hands over to it (as `keyId()` spells it; `undefined`: the first key). */
+  pruneAfter: string | undefined;
 }
 
 /**
@@ -113,6 +121,7 @@ export async function runBackfill<K extends Key, E extends object>(
     counts: zeroCounts(),
     pending: undefined,
     resumedAfter: undefined,
+    readAhead: { rows: true },
   };
   try {
     // Refused means nothing written: every check before the first write.
@@ -246,6 +255,10 @@ async function startRun<K extends Key, E extends object>(
   const pacing = jobPacing(control, migration, name, 1, options);
   const sync = (options.mode ?? 'sync') === 'sync' && !sweep;
   const passes: ('copy' | 'prune')[] = sweep ? ['copy'] : ['copy', 'prune'];
+  // A serial sync-mode copy watches for keys new holds and old lacks as it goes, so the prune can skip what it saw.
+  const resumedCopy = checkpoint.pass === 'copy' && checkpoint.after !== undefined;
+  const watching = sync && !parallel && passes.length > 1;
+  const watch = !watching ? UNCHECKED : resumedCopy ? (checkpoint.orphans ?? UNCHECKED) : { checked: true };
   return {
     since,
     meter: new RunMeter(total, before),
@@ -253,6 +266,8 @@ async function startRun<K extends Key, E extends object>(
     throttle: pacing.throttles[0] as Throttle,
     sync,
     passes,
+    watch,
+    pruneAfter: undefined,
   };
 }
 
@@ -298,8 +313,8 @@ async function runPass<K extends Key, E extends object>(
 ): Promise<BackfillResult | undefined> {
   const { migration, source, target, control, options, kind, counts } = run;
   const { since, throttle, sync, passes, pacing, meter } = plan;
-  let after =
-    checkpoint.pass === pass && checkpoint.after !== undefined ? (parseKeyId(checkpoint.after) as K) : undefined;
+  const start = checkpoint.pass === pass ? checkpoint.after : pass === 'prune' ? plan.pruneAfter : undefined;
+  let after = start !== undefined ? (parseKeyId(start) as K) : undefined;
   if (pass === 'prune' && !options.allowDeletes) {
     const tooMany = await deleteShareRefusal({
       migration,
@@ -333,9 +348,11 @@ async function runPass<K extends Key, E extends object>(
     const { size, read: counted } = await budgetedChunk(pacing.budget, throttle, options.signal);
     if (options.signal?.aborted) return finish(run, 'aborted', run.resumedAfter);
     const t0 = Date.now();
-    const chunk = await nextChunk(run, sync, pass, after, size);
+    const chunk = await nextChunk(run, sync, pass, after, size, plan.watch.checked);
     counted(chunk.read);
     if (chunk.stopped) return finish(run, 'stopped', run.resumedAfter, chunk.stopped);
+    if (pass === 'copy' && chunk.read > 0)
+      plan.watch = watched(plan.watch, after === undefined ? undefined : keyId(after), chunk.orphans);
     after = chunk.after;
     if (chunk.read === 0) break;
     await save(run, {
@@ -343,44 +360,17 @@ async function runPass<K extends Key, E extends object>(
       after: after === undefined ? undefined : keyId(after),
       complete: false,
       phaseVersion: since,
-      ...(pass === 'copy' ? { rowsDone: meter.rowsBefore + counts.rowsRead } : {}),
+      ...(pass === 'copy' ? { rowsDone: meter.rowsBefore + counts.rowsRead, orphans: plan.watch } : {}),
     });
     throttle.record(chunk.read, Date.now() - t0);
     if (pass === 'copy') report(run, plan);
     if (chunk.read < size) break;
   }
   if (pass === 'copy') report(run, plan, { done: true });
-  if (pass === 'copy' && passes.length > 1) await save(run, { pass: 'prune', complete: false, phaseVersion: since });
+  if (pass === 'copy' && passes.length > 1) {
+    // The prune starts where the copy pass last saw a key new holds and old lacks (at the first key when it could not watch).
+    plan.pruneAfter = pruneStart(plan.watch, after === undefined ? undefined : keyId(after));
+    await save(run, { pass: 'prune', after: plan.pruneAfter, complete: false, phaseVersion: since });
+  }
   return undefined;
-}
-
-/**
- * The pass's next chunk after `after`, copied (or pruned) and counted:
- * how many keys it read, where the pass stands, and the error that stopped the run, if one did.
- */
-async function nextChunk<K extends Key, E extends object>(
-  run: BackfillRun<K, E>,
-  sync: boolean,
-  pass: 'copy' | 'prune',
-  after: K | undefined,
-  size: number,
-): Promise<{ read: number; after: K | undefined; stopped?: unknown }> {
-  const { migration, source, target, control, options, counts } = run;
-  if (pass === 'copy') {
-    const r = await copyNext({ migration, source, target, control, options, counts }, sync, after, size);
-    const read = r.read;
-    if (read > 0) {
-      counts.chunks++;
-      counts.rowsRead += read;
-    }
-    if (r.stopped) return { read, after, stopped: r.stopped };
-    return { read, after: r.last };
-  }
-  const keys = await firstKeys(target, after, size, options.signal);
-  const read = keys.length;
-  if (read > 0) {
-    counts.chunks++;
-    await pruneChunk(keys, { migration, source, target, control, options, counts });
-  }
-  return { read, after: keys.at(-1) ?? after };
 }

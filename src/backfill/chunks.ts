@@ -1,10 +1,11 @@
 import type { ControlStore } from '../control/control-store.js';
 import { MidairError, PartialSyncError } from '../core/errors.js';
 import { keyId, type Key } from '../core/keys.js';
-import type { BulkWriteResult, Store } from '../core/store.js';
+import type { BulkWriteResult, Store, SyncManyResult } from '../core/store.js';
 import { orphansOf, pendingEitherWay } from './guards.js';
 import { firstKeys, firstPage } from '../jobs/steps.js';
 import type { BackfillOptions } from './backfill-options.js';
+import { orphansInRange } from './orphan-watch.js';
 
 /** What every chunk of one run shares. */
 export interface ChunkContext<K extends Key, E extends object> {
@@ -14,6 +15,13 @@ export interface ChunkContext<K extends Key, E extends object> {
   readonly control: ControlStore;
   readonly options: BackfillOptions<E>;
   readonly counts: Counts;
+  /**
+   * Whether a sync-mode chunk reads old's rows with its keys, before new's
+   * locks (one range read; a key new turns out to hold is read again under
+   * its lock), or its keys alone. Read ahead while most keys of a chunk are
+   * new to new (a first backfill); keys alone once most are not (a re-run).
+   */
+  readonly readAhead?: { rows: boolean };
 }
 
 /** Failures that belong to one row (its values), not to the run: they go to the dead letters. */
@@ -143,14 +151,16 @@ export async function pruneChunk<K extends Key, E extends object>(
 export async function syncChunk<K extends Key, E extends object>(
   keys: readonly K[],
   ctx: ChunkContext<K, E>,
+  ranged?: () => Promise<SyncManyResult>,
+  early?: ReadonlyMap<string, E>,
 ): Promise<unknown> {
   const { migration, source, target, control, options, counts } = ctx;
   const dead = new Map<string, string>();
   let stop: unknown;
   const read =
     (only?: ReadonlySet<string>) =>
-    async (keys: readonly K[]): Promise<(E | undefined | null)[]> => {
-      const values = await source.getMany(keys, { signal: options.signal });
+    async (keys: readonly K[], held?: ReadonlySet<string>): Promise<(E | undefined | null)[]> => {
+      const values = await readUnder(source, keys, held, early, options.signal);
       return Promise.all(
         values.map(async (value, i): Promise<E | undefined | null> => {
           const id = keyId(keys[i] as K);
@@ -176,8 +186,13 @@ export async function syncChunk<K extends Key, E extends object>(
     // Same engine and shape, no transform: rows go across as the database prints them.
     const direct = options.transform
       ? undefined
-      : await target.bulkCopy?.syncManyFrom(keys, source, { signal: options.signal, fence: options.fence });
-    tally(direct ?? (await target.syncMany(keys, read(), { signal: options.signal, fence: options.fence })));
+      : ranged
+        ? await ranged()
+        : await target.bulkCopy?.syncManyFrom(keys, source, { signal: options.signal, fence: options.fence });
+    tally(
+      direct ??
+        (await target.syncMany(keys, read(), { signal: options.signal, fence: options.fence, readFrom: source })),
+    );
   } catch (error) {
     if (!isRowError(error)) throw error;
     // One bad row fails its batch: sync that batch's keys one by one to find it (batches that committed stay counted).
@@ -211,9 +226,34 @@ export async function syncChunk<K extends Key, E extends object>(
 }
 
 /**
+ * Old's current values of `keys`, read under new's locks: where new said
+ * which keys it holds (`held`) and old's rows were read ahead (`early`), a
+ * key new holds neither a row nor a tombstone of takes the row read ahead
+ * (decision 0017); every other key is read again.
+ */
+async function readUnder<K extends Key, E extends object>(
+  source: Store<K, E>,
+  keys: readonly K[],
+  held: ReadonlySet<string> | undefined,
+  early: ReadonlyMap<string, E> | undefined,
+  signal: AbortSignal | undefined,
+): Promise<(E | undefined)[]> {
+  if (!held || !early) return source.getMany(keys, { signal });
+  const again = keys.filter((k) => held.has(keyId(k)) || !early.has(keyId(k)));
+  const reread = again.length > 0 ? await source.getMany(again, { signal }) : [];
+  const now = new Map(again.map((k, i) => [keyId(k), reread[i]]));
+  return keys.map((k) => {
+    const id = keyId(k);
+    return now.has(id) ? now.get(id) : early.get(id);
+  });
+}
+
+/**
  * Reads the copy pass's next chunk after `after` (keys only in sync mode:
  * the values are read under new's locks) and copies it. Resolves how many
  * keys it read, the last of them, and the error that stopped the run, if one did.
+ * With `watch` (sync mode), also how many keys new holds in the chunk's range
+ * that the chunk did not read (`orphans`, see orphan-watch.ts).
  */
 export async function copyNext<K extends Key, E extends object>(
   ctx: ChunkContext<K, E>,
@@ -221,12 +261,38 @@ export async function copyNext<K extends Key, E extends object>(
   after: K | undefined,
   size: number,
   through?: K,
-): Promise<{ read: number; last: K | undefined; stopped?: unknown }> {
-  const { source, options } = ctx;
+  watch = false,
+): Promise<{ read: number; last: K | undefined; stopped?: unknown; orphans?: number | undefined }> {
+  const { source, target, options } = ctx;
   if (sync) {
-    const keys = await firstKeys(source, after, size, options.signal, through);
+    const ahead = ctx.readAhead?.rows === true;
+    // Same engine and shape, no transform: old's keys and rows in one range read, where the stores can.
+    const ranged =
+      options.transform || !ahead
+        ? undefined
+        : await target.bulkCopy?.rangeFrom?.(
+            source,
+            { after, through, size },
+            { signal: options.signal, fence: options.fence },
+          );
+    // Else old's rows read ahead by range (then only the keys new holds are read again, under its locks), or its keys alone.
+    const page = ranged || !ahead ? undefined : await firstPage(source, after, size, options.signal, through);
+    const early = page && new Map(page.map((e) => [keyId(source.keyOf(e)), e]));
+    const keys = ranged
+      ? ranged.keys
+      : page
+        ? page.map((e) => source.keyOf(e))
+        : await firstKeys(source, after, size, options.signal, through);
     if (keys.length === 0) return { read: 0, last: after };
-    return { read: keys.length, last: keys[keys.length - 1], stopped: await syncChunk(keys, ctx) };
+    const before = { written: ctx.counts.inserted + ctx.counts.updated, updated: ctx.counts.updated };
+    const stopped = await syncChunk(keys, ctx, ranged && (() => ranged.sync()), early);
+    if (ctx.readAhead) {
+      // Most keys new to new: read ahead next time too; most held already: keys alone (their rows are read under the locks).
+      const written = ctx.counts.inserted + ctx.counts.updated - before.written;
+      ctx.readAhead.rows = written === 0 || (ctx.counts.updated - before.updated) * 2 <= written;
+    }
+    const orphans = watch && !stopped ? await orphansInRange(target, keys, after, options.signal) : undefined;
+    return { read: keys.length, last: keys[keys.length - 1], stopped, orphans };
   }
   const page = await firstPage(source, after, size, options.signal, through);
   if (page.length === 0) return { read: 0, last: after };

@@ -45,6 +45,7 @@ export async function copyInRanges<K extends Key, E extends object>(
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
   const owner = options.owner ?? processInstanceId();
   const { throttles, budget, paused } = jobPacing(control, migration, name, workers, options, { owner });
+  const readAhead = throttles.map(() => ({ rows: true }));
   const rows = new RangeRows(control, migration, name);
   return runLeasedRanges<K>({
     migration,
@@ -77,7 +78,13 @@ export async function copyInRanges<K extends Key, E extends object>(
         read,
         last: next,
         stopped,
-      } = await copyNext({ migration, source, target, control, options, counts }, sync, after, size, through);
+      } = await copyNext(
+        { migration, source, target, control, options, counts, readAhead: readAhead[w] },
+        sync,
+        after,
+        size,
+        through,
+      );
       counted(read);
       if (read > 0) {
         counts.chunks++;

@@ -44,6 +44,11 @@ export interface BackfillRunState {
   readonly at?: string | undefined;
   /** Rows the copy pass has read so far, over every run that resumed it (a resumed run's progress starts there). */
   readonly rowsDone?: number | undefined;
+  /**
+   * What the copy pass saw of keys new holds and old lacks (src/backfill/orphan-watch.ts):
+   * where the prune pass may start. Absent in checkpoints of older versions: the prune walks all of new.
+   */
+  readonly orphans?: { readonly checked: boolean; readonly from?: string | undefined } | undefined;
 }
 
 /** Rows copied in one leased range of a parallel backfill, beside the range's bounds (a range split anew starts at 0). */
@@ -135,6 +140,7 @@ const backfillRunState: z.ZodType<BackfillRunState> = z.object({
   reset: z.boolean().optional(),
   at: z.string().optional(),
   rowsDone: count.optional(),
+  orphans: z.object({ checked: z.boolean(), from: z.string().optional() }).optional(),
 });
 
 const backfillRangeRows: z.ZodType<BackfillRangeRows> = z.object({

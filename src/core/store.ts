@@ -22,6 +22,16 @@ export interface CallOptions {
   readonly fence?: Fence;
 }
 
+/** Options of {@link Store.syncMany}. */
+export interface SyncManyOptions<K extends Key, E extends object> extends CallOptions {
+  /**
+   * The store `read` reads. Where it shares no connection with this store
+   * (another database's pool), this store may sync several batches at once:
+   * a batch's `read` can never wait for a connection another batch holds.
+   */
+  readonly readFrom?: Store<K, E>;
+}
+
 /** A range of the key space in a store's own order: after `after` (exclusive) up to `through` (inclusive); an absent bound is open. */
 export interface KeyRange<K extends Key = Key> {
   readonly after?: K | undefined;
@@ -190,12 +200,15 @@ export interface Store<K extends Key, E extends object> {
    * {@link syncKey} for many keys at once (a backfill's chunk): takes all
    * their locks (in one order), then calls `read` with the keys and writes
    * what it returns — an entity (put), `undefined` (delete, leaving a
-   * tombstone), or `null` (leave that key alone).
+   * tombstone), or `null` (leave that key alone). A store that can passes
+   * `held` too: the ids of those keys it holds a row or a tombstone of, read
+   * under their locks (a caller may answer the others with values it read
+   * before the locks: decision 0017).
    */
   syncMany(
     keys: readonly K[],
-    read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>,
-    options?: CallOptions,
+    read: (keys: readonly K[], held?: ReadonlySet<string>) => Promise<readonly (E | undefined | null)[]>,
+    options?: SyncManyOptions<K, E>,
   ): Promise<SyncManyResult>;
   /**
    * Read-modify-write of one key under its lock in this store: `next` gets the
@@ -300,6 +313,19 @@ export interface BulkCopy<K extends Key, E extends object> {
    * another shape): the caller then uses {@link Store.syncMany}.
    */
   syncManyFrom(keys: readonly K[], source: Store<K, E>, options?: CallOptions): Promise<SyncManyResult | undefined>;
+  /**
+   * The source's next keys after `range.after` (up to `range.through`), at
+   * most `range.size`, read with their rows in one range read, and the sync
+   * of those keys ({@link syncManyFrom}, where a key the target holds no row
+   * and no tombstone of under its lock takes the row read by the range
+   * instead of reading it again). `undefined`, having done nothing, when the
+   * two cannot copy this way.
+   */
+  rangeFrom?(
+    source: Store<K, E>,
+    range: { readonly after?: K | undefined; readonly through?: K | undefined; readonly size: number },
+    options?: CallOptions,
+  ): Promise<{ readonly keys: readonly K[]; sync(): Promise<SyncManyResult> } | undefined>;
 }
 
 /** A store's fences (see {@link Fence}). */

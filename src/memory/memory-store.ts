@@ -309,7 +309,7 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
 
   async syncMany(
     keys: readonly K[],
-    read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>,
+    read: (keys: readonly K[], held?: ReadonlySet<string>) => Promise<readonly (E | undefined | null)[]>,
     options?: CallOptions,
   ): Promise<SyncManyResult> {
     this.#openWrite('syncMany', options);
@@ -320,7 +320,8 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
     try {
       for (const [id] of unique) releases.push(await this.#locks.acquire(id));
       const list = unique.map(([, k]) => k);
-      const values = await read(list);
+      const held = new Set(unique.map(([id]) => id).filter((id) => this.#rows.has(id) || this.#tombstones.has(id)));
+      const values = await read(list, held);
       this.#open('syncMany', options);
       this.#checkFence('syncMany', options);
       const result = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };

@@ -90,6 +90,7 @@ export interface MysqlDriverOptions {
 /** Adapts a `mysql2/promise` pool to midair's SQL driver contract. */
 export function mysqlDriver(pool: MysqlPool, options: MysqlDriverOptions = {}): SqlDriver {
   return {
+    pool,
     target: mysqlTarget(pool),
     query: (sql, params) => run(pool, sql, params),
     transaction: (fn, txOptions) => runTransaction(() => session(pool), begin, fn, txOptions),

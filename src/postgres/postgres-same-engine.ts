@@ -68,6 +68,42 @@ async function copyShape(side: CopySide<Key>): Promise<{ readonly text?: string;
   };
 }
 
+/** A key as the integer literal a COPY statement is written with (COPY takes no parameters): checked, never quoted text. */
+function integerLiteral(side: CopySide<Key>, key: Key): string {
+  const id = String(key);
+  if (!/^-?\d{1,19}$/.test(id))
+    throw new MidairError('INVALID_ARGUMENT', `syncManyFrom on ${side.name}: a key is not an integer`);
+  return id;
+}
+
+/** What a binary read of a side's rows selects: its columns in the order of `fields`, the key column, and where the key sits. */
+function tupleSelect(side: CopySide<Key>, fields: readonly string[]): { columns: string; key: string; keyAt: number } {
+  const { sql } = side;
+  const byField = new Map(sql.primary.fields.map((f) => [f.field, f]));
+  const keyField = sql.primary.keyColumns[0] as MappedField;
+  return {
+    columns: fields.map((name) => `t0.${sql.compiler.quoteId((byField.get(name) as MappedField).column)}`).join(', '),
+    key: `t0.${sql.compiler.quoteId(keyField.column)}`,
+    keyAt: fields.indexOf(keyField.field),
+  };
+}
+
+/** One binary COPY out of a side: its tuples by key, in the order read; `undefined` where the driver cannot COPY. */
+async function copyTuples<K extends Key>(
+  side: CopySide<K>,
+  text: string,
+  keyAt: number,
+  conn?: SqlConnection,
+): Promise<{ key: K; tuple: Buffer }[] | undefined> {
+  const data = await (conn ?? side.runner.driver).copyOut?.(text);
+  if (!data) return undefined;
+  const keyField = side.sql.primary.keyColumns[0] as MappedField;
+  return binaryTuples(data, keyAt).map(({ key, tuple }) => ({
+    key: keyField.codec.decode(key, 'postgres'),
+    tuple,
+  }));
+}
+
 /** The rows of `keys` as binary COPY tuples, their fields in the order of `fields`, by key id; `undefined` where the driver cannot COPY. */
 async function readTuples<K extends Key>(
   side: CopySide<K>,
@@ -77,24 +113,36 @@ async function readTuples<K extends Key>(
   conn?: SqlConnection,
 ): Promise<Map<string, Buffer> | undefined> {
   const { sql } = side;
-  const byField = new Map(sql.primary.fields.map((f) => [f.field, f]));
-  const columns = fields.map((name) => `t0.${sql.compiler.quoteId((byField.get(name) as MappedField).column)}`);
-  const keyField = sql.primary.keyColumns[0] as MappedField;
-  const keyAt = fields.indexOf(keyField.field);
+  const { columns, key, keyAt } = tupleSelect(side, fields);
   const found = new Map<string, Buffer>();
   for (const batch of chunked(keys, sql.batchRows(1))) {
     throwIfAborted(options?.signal, 'syncManyFrom');
-    // COPY takes no parameters: the keys are written in, as integers only (checked, never quoted text).
-    const ids = batch.map((k) => String(k));
-    if (ids.some((id) => !/^-?\d{1,19}$/.test(id)))
-      throw new MidairError('INVALID_ARGUMENT', `syncManyFrom on ${side.name}: a key is not an integer`);
-    const text = `COPY (SELECT ${columns.join(', ')} FROM ${sql.table0} t0 WHERE t0.${sql.compiler.quoteId(keyField.column)} = ANY('{${ids.join(',')}}'::bigint[])) TO STDOUT (FORMAT binary)`;
-    const data = await (conn ?? side.runner.driver).copyOut?.(text);
-    if (!data) return undefined;
-    for (const { key, tuple } of binaryTuples(data, keyAt))
-      found.set(keyId(keyField.codec.decode(key, 'postgres')), tuple);
+    const ids = batch.map((k) => integerLiteral(side, k));
+    const text = `COPY (SELECT ${columns} FROM ${sql.table0} t0 WHERE ${key} = ANY('{${ids.join(',')}}'::bigint[])) TO STDOUT (FORMAT binary)`;
+    const tuples = await copyTuples(side, text, keyAt, conn);
+    if (!tuples) return undefined;
+    for (const t of tuples) found.set(keyId(t.key), t.tuple);
   }
   return found;
+}
+
+/**
+ * The next `size` rows of a side after `after` (up to `through`), in key
+ * order, as binary COPY tuples, in one statement: a range walk, where a read
+ * by key would look up each key again.
+ */
+async function readRangeTuples<K extends Key>(
+  side: CopySide<K>,
+  fields: readonly string[],
+  range: { readonly after?: K | undefined; readonly through?: K | undefined; readonly size: number },
+): Promise<{ key: K; tuple: Buffer }[] | undefined> {
+  const { columns, key, keyAt } = tupleSelect(side, fields);
+  const where = [
+    ...(range.after === undefined ? [] : [`${key} > ${integerLiteral(side, range.after)}`]),
+    ...(range.through === undefined ? [] : [`${key} <= ${integerLiteral(side, range.through)}`]),
+  ];
+  const text = `COPY (SELECT ${columns} FROM ${side.sql.table0} t0${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ${key} LIMIT ${Math.max(1, Math.floor(range.size))}) TO STDOUT (FORMAT binary)`;
+  return copyTuples(side, text, keyAt);
 }
 
 /** The rows of `keys` as the database prints them, their cells in the order of `fields`, by key id. */
@@ -154,10 +202,58 @@ export const postgresSameEngineCopy: SameEngineCopy = {
       const via = shared ? conn : undefined;
       const found = binary ? await readTuples(source, batch, fields, options, via) : undefined;
       if (!found) return asPrepared(batch, await readCells(source, batch, fields, options, via)); // as text (also where COPY is not installed)
-      return batch.map((key) => {
-        const tuple = found.get(keyId(key));
-        return tuple === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [], tuple };
-      });
+      return asTuples(batch, found);
+    };
+  },
+
+  async planRange<K extends Key>(
+    target: CopySide<K>,
+    source: CopySide<K>,
+    range: { readonly after?: K | undefined; readonly through?: K | undefined; readonly size: number },
+    options?: CallOptions,
+  ): Promise<{ readonly keys: readonly K[]; readonly fetch: CopyFetch<K> } | undefined> {
+    const [mine, theirs] = await Promise.all([copyShape(target), copyShape(source)]);
+    // Only rows that cross as binary tuples, keyed by one integer column, are read by range.
+    if (mine.binary === undefined || mine.binary !== theirs.binary) return undefined;
+    const fields = target.sql.primary.fields.map((f) => f.field);
+    const read = await readRangeTuples(source, fields, range);
+    if (!read) return undefined;
+    const early = new Map(read.map((t) => [keyId(t.key), t.tuple]));
+    const [to, from] = [target.runner.driver, source.runner.driver];
+    const shared = to === from || (to.pool !== undefined && to.pool === from.pool);
+    return {
+      keys: read.map((t) => t.key),
+      // A key new holds no row and no tombstone of, under its lock, takes the row read before the lock (decision 0017);
+      // any other key is read again, under the lock.
+      fetch: async (batch, conn, held) => {
+        const again = held ? batch.filter((k) => held.has(keyId(k))) : batch;
+        const found =
+          again.length > 0
+            ? await readTuples(source, again, fields, options, shared ? conn : undefined)
+            : new Map<string, Buffer>();
+        if (!found)
+          return asPrepared(batch, await readCells(source, batch, fields, options, shared ? conn : undefined));
+        return asTuples(
+          batch,
+          new Map(
+            batch.map((k) => {
+              const id = keyId(k);
+              return [id, held && !held.has(id) ? early.get(id) : found.get(id)];
+            }),
+          ),
+        );
+      },
     };
   },
 };
+
+/** Tuples read for a batch's keys, as prepared writes (`undefined`: the source has none). */
+function asTuples<K extends Key>(
+  batch: readonly K[],
+  found: ReadonlyMap<string, Buffer | undefined>,
+): (Prepared<K> | undefined)[] {
+  return batch.map((key) => {
+    const tuple = found.get(keyId(key));
+    return tuple === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [], tuple };
+  });
+}

@@ -26,6 +26,8 @@ export interface CopySide<K extends Key> {
 export type CopyFetch<K> = (
   batch: readonly K[],
   conn: SqlConnection,
+  /** The batch's keys the target holds a row or a tombstone of, read under their locks. */
+  held?: ReadonlySet<string>,
 ) => Promise<readonly (Prepared<K> | undefined | null)[]>;
 
 /**
@@ -42,4 +44,17 @@ export interface SameEngineCopy {
     source: CopySide<K>,
     options?: CallOptions,
   ): Promise<CopyFetch<K> | undefined>;
+  /**
+   * The source's next rows after `range.after` (up to `range.through`), at
+   * most `range.size`, in key order, read in one statement without locks,
+   * and how to fetch a batch of them under the target's locks: a key the
+   * target holds neither a row nor a tombstone of takes the row read here,
+   * any other is read again. `undefined` when the two cannot copy so.
+   */
+  planRange?<K extends Key>(
+    target: CopySide<K>,
+    source: CopySide<K>,
+    range: { readonly after?: K | undefined; readonly through?: K | undefined; readonly size: number },
+    options?: CallOptions,
+  ): Promise<{ readonly keys: readonly K[]; readonly fetch: CopyFetch<K> } | undefined>;
 }

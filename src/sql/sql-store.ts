@@ -17,6 +17,7 @@ import type {
   PutOptions,
   ScanOptions,
   Store,
+  SyncManyOptions,
   SyncManyResult,
   SyncResult,
   Tombstone,
@@ -104,7 +105,10 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.patching = this.#writes;
     this.lookups = this.#reads;
     if (dialect.sameEngineCopy)
-      this.bulkCopy = { syncManyFrom: (keys, source, o) => this.#syncManyFrom(keys, source, o) };
+      this.bulkCopy = {
+        syncManyFrom: (keys, source, o) => this.#syncManyFrom(keys, source, o),
+        rangeFrom: (source, range, o) => this.#rangeFrom(source, range, o),
+      };
   }
 
   #open(operation: string, options?: CallOptions): void {
@@ -161,14 +165,15 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
 
   async syncMany(
     keys: readonly K[],
-    read: (keys: readonly K[]) => Promise<readonly (E | undefined | null)[]>,
-    options?: CallOptions,
+    read: (keys: readonly K[], held?: ReadonlySet<string>) => Promise<readonly (E | undefined | null)[]>,
+    options?: SyncManyOptions<K, E>,
   ): Promise<SyncManyResult> {
     const codec = this.#codec;
-    // One batch at a time: `read` may need a connection of the pool this store's batch holds one of
-    // (old and new in one database), and two batches each waiting for a second connection of a pool of two never end.
-    return this.#bulk.syncBatches('syncMany', keys, options, 1, async (batch) => {
-      const values = await read(batch);
+    // One batch at a time where `read` may need a connection of the pool this store's batch holds one of
+    // (old and new in one database): two batches each waiting for a second connection of a pool of two never end.
+    const lanes = this.#sharesNoConnection(options?.readFrom) ? this.#bulk.bulkConcurrency : 1;
+    return this.#bulk.syncBatches('syncMany', keys, options, lanes, async (batch, _conn, held) => {
+      const values = await read(batch, held);
       return batch.map((key, i) => {
         const value = values[i];
         return value === null || value === undefined ? value : codec.prepareFor(key, value, 'syncMany');
@@ -192,6 +197,32 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     if (this.#rowFormat === undefined || this.#rowFormat !== from.#rowFormat) return undefined;
     const fetch = await copy.plan(this.#side, from.#side, options);
     return fetch && this.#bulk.syncBatches('syncManyFrom', keys, options, this.#bulk.bulkConcurrency, fetch);
+  }
+
+  /** Whether `other` is a SQL store on another pool than this one's: its reads never wait for this store's connections. */
+  #sharesNoConnection(other: Store<K, E> | undefined): boolean {
+    if (!(other instanceof SqlStore)) return false;
+    const [mine, theirs] = [this.#side.runner.driver.pool, (other as SqlStore<K, E>).#side.runner.driver.pool];
+    return mine !== undefined && theirs !== undefined && mine !== theirs;
+  }
+
+  async #rangeFrom(
+    source: Store<K, E>,
+    range: { readonly after?: K | undefined; readonly through?: K | undefined; readonly size: number },
+    options?: CallOptions,
+  ): Promise<{ readonly keys: readonly K[]; sync(): Promise<SyncManyResult> } | undefined> {
+    const copy = this.#dialect.sameEngineCopy;
+    if (!copy?.planRange || !(source instanceof SqlStore)) return undefined;
+    const from = source as SqlStore<K, E>;
+    if (this.#rowFormat === undefined || this.#rowFormat !== from.#rowFormat) return undefined;
+    this.#open('syncManyFrom', options);
+    const planned = await copy.planRange(this.#side, from.#side, range, options);
+    if (!planned) return undefined;
+    return {
+      keys: planned.keys,
+      sync: () =>
+        this.#bulk.syncBatches('syncManyFrom', planned.keys, options, this.#bulk.bulkConcurrency, planned.fetch),
+    };
   }
 
   // ── schema ──────────────────────────────────────────────────────────────

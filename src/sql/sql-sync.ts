@@ -123,7 +123,8 @@ export class SqlBulkWrites<K extends Key, E extends object> {
   async #syncBatch(conn: SqlConnection, batch: readonly K[], fetch: CopyFetch<K>): Promise<SyncManyResult> {
     const counts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
     const { tombs, rows } = await this.#engine.lockMany(conn, batch);
-    const values = await fetch(batch, conn);
+    const held = new Set([...tombs.keys(), ...rows.keys()]);
+    const values = await fetch(batch, conn, held);
     const puts: Prepared<K>[] = [];
     const gone: K[] = [];
     batch.forEach((key, i) => {
