@@ -10,6 +10,9 @@ import type { MigrationStats } from './options.js';
 import { compareAnswers, type ShadowOptions } from './shadow.js';
 import { withTimeout } from './timeout.js';
 
+/** Keys per read of the other store: bounds how long one batch's comparisons hold the event loop. */
+const BATCH = 256;
+
 /** A comparison waiting to run: the key, the answer served, and where and under which phase it was served. */
 interface ShadowJob<K, E> {
   readonly key: K;
@@ -39,7 +42,10 @@ export interface ShadowDeps<K extends Key, E extends object> {
 export class ShadowComparator<K extends Key, E extends object> {
   readonly #d: ShadowDeps<K, E>;
   #inFlight = 0;
-  #queue: ShadowJob<K, E>[] = [];
+  /** Comparisons waiting for a read of the other store, per store: one read of many keys at a time each. */
+  readonly #waiting = new Map<Store<K, E>, ShadowJob<K, E>[]>();
+  /** Stores a batch read is running on (or about to). */
+  readonly #reading = new Set<Store<K, E>>();
   /** Resolved when the last comparison in flight ends (made only while someone waits). */
   #idle: { readonly promise: Promise<void>; readonly resolve: () => void } | undefined;
   /** Shadow comparisons in the current phase version, saved for the fleet-wide gate (at most once a second). */
@@ -87,8 +93,12 @@ export class ShadowComparator<K extends Key, E extends object> {
 
   /**
    * Queues a comparison off the served path: the call that served the answer
-   * only pushes a record; the queue is drained once per turn of the event
-   * loop, after the answers of that turn have gone back to their callers.
+   * only pushes a record. Each store the comparisons read has one read in
+   * flight at a time, of every key queued for it (up to {@link BATCH}): it
+   * starts in the next turn of the event loop, after the answers of this turn
+   * have gone back to their callers, and the keys queued while it runs go
+   * together in the next one. Against a slow store that is one statement per
+   * round trip instead of one per served call.
    */
   schedule(key: K, answer: E | undefined, servedFrom: Side, state: PhaseState): void {
     const shadow = this.#d.shadow;
@@ -98,20 +108,38 @@ export class ShadowComparator<K extends Key, E extends object> {
       return;
     }
     this.#inFlight++;
-    this.#queue.push({ key, answer, servedFrom, state });
-    if (this.#queue.length === 1) setImmediate(this.#drain);
+    const other = servedFrom === 'old' ? this.#d.new : this.#d.old;
+    const waiting = this.#waiting.get(other);
+    if (waiting) waiting.push({ key, answer, servedFrom, state });
+    else this.#waiting.set(other, [{ key, answer, servedFrom, state }]);
+    if (!this.#reading.has(other)) {
+      this.#reading.add(other);
+      setImmediate(() => void this.#readBatch(other));
+    }
   }
 
-  readonly #drain = (): void => {
-    const jobs = this.#queue;
-    this.#queue = [];
-    for (const job of jobs) void this.#run(job);
-  };
+  /** One read of the queued keys of `store`, then their comparisons; again while more were queued meanwhile. */
+  async #readBatch(store: Store<K, E>): Promise<void> {
+    const queued = this.#waiting.get(store) ?? [];
+    const jobs = queued.splice(0, BATCH);
+    if (queued.length === 0) this.#waiting.delete(store);
+    let found: Map<string, E | undefined> | undefined;
+    try {
+      const keys = [...new Map(jobs.map((j) => [keyId(j.key), j.key])).values()];
+      const values = await withTimeout((signal) => store.getMany(keys, { signal }), this.#d.timeoutMs, 'shadow read');
+      found = new Map(keys.map((k, i) => [keyId(k), values[i]]));
+    } catch {
+      found = undefined;
+    }
+    if (this.#waiting.has(store)) setImmediate(() => void this.#readBatch(store));
+    else this.#reading.delete(store);
+    await Promise.all(jobs.map(async (job) => this.#run(job, found)));
+  }
 
   /** One comparison, counted in flight from when it was queued until it ends (settle() waits for them all). */
-  async #run(job: ShadowJob<K, E>): Promise<void> {
+  async #run(job: ShadowJob<K, E>, found: ReadonlyMap<string, E | undefined> | undefined): Promise<void> {
     try {
-      await this.#compare(job);
+      await this.#compare(job, found);
     } catch (error) {
       this.#d.events.emit('error', { operation: 'background', error });
     } finally {
@@ -122,23 +150,25 @@ export class ShadowComparator<K extends Key, E extends object> {
     }
   }
 
-  async #compare({ key, answer, servedFrom, state }: ShadowJob<K, E>): Promise<void> {
+  /** Compares a served answer with `found` (the other store's batch read; `undefined`: it failed). */
+  async #compare(
+    { key, answer, servedFrom, state }: ShadowJob<K, E>,
+    found: ReadonlyMap<string, E | undefined> | undefined,
+  ): Promise<void> {
     const { shadow, stats, halt } = this.#d;
     const other = servedFrom === 'old' ? this.#d.new : this.#d.old;
     const served = servedFrom === 'old' ? this.#d.old : this.#d.new;
     const read = (s: Store<K, E>): Promise<E | undefined> =>
       withTimeout((signal) => s.get(key, { signal }), this.#d.timeoutMs, 'shadow read');
     let mine = answer;
-    let theirs: E | undefined;
-    try {
-      theirs = await read(other);
-      halt.recordSecondary(false);
-    } catch {
+    if (!found) {
       stats.secondaryFailures++;
       halt.recordSecondary(true);
       halt.check();
       return;
     }
+    let theirs = found.get(keyId(key));
+    halt.recordSecondary(false);
     const pair = (): [E | undefined, E | undefined] => (servedFrom === 'old' ? [mine, theirs] : [theirs, mine]);
     let fields = compareAnswers(...pair(), shadow);
     const recheck = shadow.recheckMs ?? 50;

@@ -47,6 +47,39 @@ describe('phase behaviour', () => {
     expect(r.migration.stats).toMatchObject({ comparisons: 1, mismatches: 1 });
   });
 
+  it('shadow-read: comparisons queued while new is slow go together in one read of new, and each key is still compared', async () => {
+    const r = await rig({ shadow: { recheckMs: 0, maxInFlight: 1000 } });
+    await r.goTo('shadow-read');
+    for (let i = 0; i < 40; i++) {
+      await r.oldStore.put(item(i, 1, `v${i}`));
+      await r.newStore.put(item(i, 1, i === 17 ? 'differs' : `v${i}`));
+    }
+    const reads: number[] = [];
+    const getMany = r.newStore.getMany.bind(r.newStore);
+    r.newStore.getMany = async (keys, options) => {
+      reads.push(keys.length);
+      return getMany(keys, options);
+    };
+    const mismatches: { keyId: string }[] = [];
+    r.migration.on('mismatch', (m) => mismatches.push(m));
+    const hold = deferred();
+    r.newFaults.gate = hold.promise; // the first read of new waits; the served calls go on
+    const repo = r.migration.repository();
+    await repo.get(0);
+    await new Promise((resolve) => setImmediate(resolve)); // the first comparison's read has started
+    for (let i = 1; i < 40; i++) {
+      await repo.get(i);
+      await new Promise((resolve) => setImmediate(resolve)); // one served call per turn, as requests arrive
+    }
+    r.newFaults.gate = undefined;
+    hold.resolve();
+    await r.migration.settle();
+    // One read for the first comparison, one for the 39 queued behind it.
+    expect(reads).toEqual([1, 39]);
+    expect(r.migration.stats).toMatchObject({ comparisons: 40, mismatches: 1 });
+    expect(mismatches.map((m) => m.keyId)).toEqual(['n17']);
+  });
+
   it('shadow-read: includes values only when asked, and ignores configured fields', async () => {
     const r = await rig({ shadow: { recheckMs: 0, includeValues: true, ignoreFields: ['version'] } });
     await r.goTo('shadow-read');
