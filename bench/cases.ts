@@ -128,7 +128,7 @@ const verifyEqualMaria: BenchCase = {
     await pgUsers(p, 'users_a', ctx.rows);
     maria = await mysqlUsers(ctx.mysqlUrl, p, 'users_m', ctx.rows);
     ctx.note(
-      'MariaDB keeps JSON as the text it was given and cannot order its keys in SQL, so its side hashes `prefs` rows in JS (see decision 0005); PostgreSQL hashes in SQL.',
+      'MariaDB keeps JSON as the text it was given and cannot order its keys in SQL: its side builds the canonical text of every other field in SQL and JS puts `prefs` in canonical form between those pieces (decision 0018); PostgreSQL hashes in SQL. Different engines, so the canonical hash, not the pair hash.',
     );
     return true;
   },

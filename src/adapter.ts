@@ -34,6 +34,7 @@ export type {
   KeyReads,
   KeyState,
   Lookups,
+  PairHash,
   PutOptions,
   RangeHash,
   ScanOptions,

@@ -89,17 +89,34 @@ export function canonicalJson(value: unknown): string {
   if (isLosslessNumber(value)) return jsonNumberDecimal(value) ?? '';
   if (typeof value === 'object') {
     const record = value as Record<string, unknown>;
-    const keys = Object.keys(record).filter((k) => record[k] !== undefined);
-    // ASCII keys (the common case) sort by length, then code units, which are their UTF-8 bytes.
-    keys.sort(keys.every(isAscii) ? asciiKeyOrder : jsonbKeyOrder);
     let out = '{';
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i] as string;
-      out += `${i > 0 ? ', ' : ''}${JSON.stringify(k)}: ${canonicalJson(record[k])}`;
+    for (const { key, prefix } of keyOrder(Object.keys(record))) {
+      const v = record[key];
+      if (v === undefined) continue;
+      out += `${out.length > 1 ? ', ' : ''}${prefix}${canonicalJson(v)}`;
     }
     return `${out}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+/** An object's keys in jsonb's order, each with its `"key": ` prefix. */
+type KeyOrder = readonly { readonly key: string; readonly prefix: string }[];
+
+/** Objects in one JSON column mostly share their key lists: each list's order is worked out once. */
+const keyOrders = new Map<string, { readonly keys: readonly string[]; readonly order: KeyOrder }>();
+
+function keyOrder(keys: readonly string[]): KeyOrder {
+  const signature = keys.join('\u0000');
+  const known = keyOrders.get(signature);
+  // A key holding U+0000 could give another list the same signature: the lists themselves must match.
+  if (known && known.keys.length === keys.length && known.keys.every((k, i) => k === keys[i])) return known.order;
+  // ASCII keys (the common case) sort by length, then code units, which are their UTF-8 bytes.
+  const sorted = [...keys].sort(keys.every(isAscii) ? asciiKeyOrder : jsonbKeyOrder);
+  const order = sorted.map((key) => ({ key, prefix: `${JSON.stringify(key)}: ` }));
+  if (keyOrders.size > 1000) keyOrders.clear();
+  keyOrders.set(signature, { keys, order });
+  return order;
 }
 
 /** No character beyond U+007F (then UTF-8 length and byte order are the string's own). */

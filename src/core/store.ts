@@ -281,6 +281,12 @@ export interface KeyReads<K extends Key> {
   hasMany(keys: readonly K[], options?: CallOptions): Promise<boolean[]>;
   /** The key at 1-based position `offset` within `range`, in the store's order; `undefined` when the range holds fewer. */
   keyAt(range: KeyRange<K>, offset: number, options?: CallOptions): Promise<K | undefined>;
+  /**
+   * The keys at positions `step`, `2 × step`, … within `range` (at most
+   * `limit` of them), in one read; absent where the store has no faster way
+   * than {@link keyAt} once per key.
+   */
+  keysEvery?(range: KeyRange<K>, step: number, limit: number, options?: CallOptions): Promise<K[]>;
 }
 
 /** Verification's hashes computed inside the database, over the canonical form of the entities (src/core/canonical.ts). */
@@ -291,6 +297,11 @@ export interface HashPushdown<K extends Key> {
    * its SQL cannot put in canonical form.
    */
   hashUnsupported(ignore: ReadonlySet<string>): string | undefined;
+  /**
+   * Which fields this store's hashes put in canonical form in JS, beside
+   * the database's share (MariaDB's JSON fields), and why; `undefined`: none.
+   */
+  hashedInJs?(ignore: ReadonlySet<string>): string | undefined;
   /** Count and hash sum of the entities in `range`. */
   hashRange(range: KeyRange<K>, ignore: ReadonlySet<string>, options?: CallOptions): Promise<RangeHash>;
   /**
@@ -301,6 +312,35 @@ export interface HashPushdown<K extends Key> {
     range: KeyRange<K>,
     splits: readonly K[],
     ignore: ReadonlySet<string>,
+    options?: CallOptions,
+  ): Promise<RangeHash[]>;
+  /**
+   * A cheaper row hash than the canonical form, valid only between two stores
+   * whose {@link PairHash.shape} is the same (one engine, the same fields,
+   * codecs and column types); absent where the store has none.
+   */
+  readonly pairHash?: PairHash<K>;
+}
+
+/**
+ * A row hash two stores of one engine and shape compute alike from the
+ * values as the database holds them, with no canonical text (see
+ * docs/decisions/0018). Verification uses it only when both sides report
+ * the same shape, and seeds it per run.
+ */
+export interface PairHash<K extends Key> {
+  /**
+   * What another store must match for the two to compare pair hashes, read
+   * from the catalog now (the engine, and each hashed field's codec and
+   * column type); `undefined` where these fields cannot be pair-hashed.
+   */
+  shape(ignore: ReadonlySet<string>, options?: CallOptions): Promise<string | undefined>;
+  /** {@link HashPushdown.hashParts} with the pair hash, seeded with `seed` (a signed 64-bit integer). */
+  hashParts(
+    range: KeyRange<K>,
+    splits: readonly K[],
+    ignore: ReadonlySet<string>,
+    seed: bigint,
     options?: CallOptions,
   ): Promise<RangeHash[]>;
 }

@@ -1,6 +1,12 @@
 import type { HashSql } from '../sql/sql-hash.js';
 import type { HashKind } from '../core/canonical.js';
 
+/** The framed canonical text of the parts (`<name><bytes>:<value>` each, nothing for NULL), in utf8mb4. */
+function rowText(parts: readonly { readonly name: string; readonly value: string }[]): string {
+  const framedParts = parts.map((p) => `COALESCE(CONCAT(${p.name}, LENGTH(${p.value}), ':', ${p.value}), '')`);
+  return framedParts.length > 0 ? `CONCAT(${framedParts.join(', ')})` : "''";
+}
+
 /** MySQL's and MariaDB's SQL for canonical values and row hashes (verification pushdown). */
 export const mysqlHashSql: HashSql = {
   /**
@@ -41,7 +47,9 @@ export const mysqlHashSql: HashSql = {
   },
 
   rowHash(parts: readonly { readonly name: string; readonly value: string }[]): string {
-    const framedParts = parts.map((p) => `COALESCE(CONCAT(${p.name}, LENGTH(${p.value}), ':', ${p.value}), '')`);
-    return `CAST(CONV(SUBSTRING(MD5(${framedParts.length > 0 ? `CONCAT(${framedParts.join(', ')})` : "''"}), 1, 15), 16, 10) AS UNSIGNED)`;
+    return `CAST(CONV(SUBSTRING(MD5(${rowText(parts)}), 1, 15), 16, 10) AS UNSIGNED)`;
   },
+
+  // JSON fields are put in canonical form in JS, between the pieces of this text (src/sql/sql-split-hash.ts).
+  rowText,
 };

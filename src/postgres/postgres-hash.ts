@@ -1,5 +1,6 @@
 import type { HashSql } from '../sql/sql-hash.js';
 import type { HashKind } from '../core/canonical.js';
+import { postgresPairHashSql } from './postgres-pair-hash.js';
 
 /** PostgreSQL's SQL for canonical values and row hashes (verification pushdown). */
 export const postgresHashSql: HashSql = {
@@ -49,4 +50,6 @@ export const postgresHashSql: HashSql = {
     );
     return `('x' || substr(md5(${framedParts.length > 0 ? framedParts.join(' || ') : "''"}), 1, 15))::bit(60)::bigint`;
   },
+
+  pair: postgresPairHashSql,
 };

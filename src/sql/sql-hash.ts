@@ -17,9 +17,40 @@ export interface HashSql {
    * as `<bytes>:<text>` — nothing for a NULL value.
    */
   rowHash(parts: readonly { readonly name: string; readonly value: string }[]): string;
+  /**
+   * SQL for the framed text {@link rowHash} hashes, unhashed (`''` for no
+   * parts), where the engine leaves some fields to JS (src/sql/sql-split-hash.ts).
+   */
+  rowText?(parts: readonly { readonly name: string; readonly value: string }[]): string;
+  /** The engine's pair hash (docs/decisions/0018), where it has one. */
+  readonly pair?: PairHashSql | undefined;
 }
 
-type SelectField = MappedField & { readonly tableIndex: number };
+/** A hashed field as the pair hash sees it: its codec, and where its column lives. */
+export interface PairField {
+  readonly field: string;
+  readonly codec: MappedField['codec'];
+  /** The qualified table holding the column, and the column's bare name. */
+  readonly table: string;
+  readonly column: string;
+}
+
+/** One engine's pair hash: a row hash two stores of this engine and shape compute alike, with no canonical text. */
+export interface PairHashSql {
+  /**
+   * What two stores must agree on, read from the catalog with `query`
+   * (the engine and each field's codec and column type), or `undefined`
+   * where these fields cannot be pair-hashed.
+   */
+  shape(
+    query: (sql: string, params: readonly unknown[]) => Promise<readonly (readonly unknown[])[]>,
+    fields: readonly PairField[],
+  ): Promise<string | undefined>;
+  /** SQL hashing one row of these columns (in this order) to a signed 64-bit integer, seeded with the `seed` placeholder. */
+  rowHash(columns: readonly string[], seed: string): string;
+}
+
+export type SelectField = MappedField & { readonly tableIndex: number };
 
 const NOTHING_IGNORED: ReadonlySet<string> = new Set();
 

@@ -131,6 +131,15 @@ export class SqlReads<K extends Key, E extends object> {
     return row === undefined ? undefined : this.#p.codec.decodeKey(row);
   }
 
+  async keysEvery(range: KeyRange<K>, step: number, limit: number, options?: CallOptions): Promise<K[]> {
+    this.#p.open('keysEvery', options);
+    if (!Number.isSafeInteger(step) || step < 1 || !Number.isSafeInteger(limit) || limit < 0)
+      throw new MidairError('INVALID_ARGUMENT', 'keysEvery: step and limit must be positive integers');
+    if (limit === 0) return [];
+    const rows = await this.#run('keysEvery', this.#p.sql.keysEvery(range, step, limit));
+    return rows.map((r) => this.#p.codec.decodeKey(r));
+  }
+
   async sampleKeys(count: number, options?: CallOptions): Promise<K[]> {
     this.#p.open('sampleKeys', options);
     if (!Number.isSafeInteger(count) || count < 1) return [];

@@ -136,6 +136,21 @@ export class StoreSql {
     };
   }
 
+  /** The keys at positions `step`, `2 × step`, … of the range (at most `limit`), by row number in one index walk. */
+  keysEvery(range: KeyRange<Key>, step: number, limit: number): Statement {
+    const params = this.params();
+    const where = this.rangeWhere(params, range);
+    const order = this.keyCols0.join(', ');
+    const keys = this.primary.keyColumns.map(
+      (f, i) => `${readExpr(this.compiler, f, this.keyCols0[i] as string)} AS k${i}`,
+    );
+    const inner = `SELECT ${keys.join(', ')}, ROW_NUMBER() OVER (ORDER BY ${order}) AS rn FROM ${this.table0} t0${where} ORDER BY ${order} LIMIT ${step * limit}`;
+    return {
+      sql: `SELECT ${keys.map((_k, i) => `s.k${i}`).join(', ')} FROM (${inner}) s WHERE s.rn % ${step} = 0 ORDER BY s.rn`,
+      params: params.values,
+    };
+  }
+
   /** `count` keys at random, sorted by the database itself, so they are in the order its scans use. */
   sampleKeys(count: number): string {
     const keyExprs = this.primary.keyColumns.map((f) =>

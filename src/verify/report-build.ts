@@ -42,7 +42,13 @@ export function buildReport<K extends Key, E extends object>(
 ): VerifyReport {
   const side = (s: VerifySide<K, E>, count: number): SideReport =>
     mode === 'full'
-      ? { store: s.store.name, count, hashing: s.hashing, ...(s.reason === undefined ? {} : { reason: s.reason }) }
+      ? {
+          store: s.store.name,
+          count,
+          hashing: s.hashing,
+          ...(s.reason === undefined ? {} : { reason: s.reason }),
+          rowHash: s.rowHash,
+        }
       : { store: s.store.name, count, hashing: 'none', reason: NOT_HASHED[mode] };
   const of = (kind: Candidate['kind']): [string, Candidate][] => [...real].filter(([, c]) => c.kind === kind);
   const missing = of('missing').map(([id]) => id);

@@ -45,7 +45,7 @@ export function formatVerifyReport(r: VerifyReport): string {
       ? r.mode === 'count'
         ? 'counted (count mode: nothing hashed or compared)'
         : 'counted; sampled keys compared entity by entity'
-      : `hashed ${s.hashing === 'database' ? 'in the database' : `in JS (${s.reason ?? 'no pushdown'})`}`;
+      : `hashed ${s.hashing === 'database' ? `in the database${s.reason === undefined ? '' : ` (${s.reason})`}` : `in JS (${s.reason ?? 'no pushdown'})`}${s.rowHash === 'pair' ? ' with the pair hash (same engine and shape)' : ''}`;
   const side = (label: string, s: VerifyReport['old']): string =>
     `  ${label.padEnd(4)} ${s.store}: ${s.count} entities, ${how(s)}`;
   const lines = [

@@ -77,17 +77,11 @@ async function cutPoints<K extends Key, E extends object>(
   range: KeyRange<K>,
   step: number,
 ): Promise<K[]> {
-  const splits: K[] = [];
-  let lo = range.after;
-  for (let i = 1; i < ctx.factor; i++) {
-    const hi = await splitter.keyAt({ after: lo, through: range.through, within: range.within }, step, {
-      signal: ctx.signal,
-    });
-    if (hi === undefined || (range.through !== undefined && keyId(hi) === keyId(range.through))) break;
-    splits.push(hi);
-    lo = hi;
-  }
-  return splits;
+  const keys = await splitter.keysEvery(range, step, ctx.factor - 1, { signal: ctx.signal });
+  // A cut at the range's own end would leave an empty last part.
+  const end = range.through === undefined ? undefined : keyId(range.through);
+  const at = keys.findIndex((k) => keyId(k) === end);
+  return at < 0 ? keys : keys.slice(0, at);
 }
 
 /** Hashes the parts of `range` cut at `splits` on both sides (one pass each) and compares each part; resolves the range's sizes. */

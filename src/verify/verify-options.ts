@@ -25,6 +25,13 @@ export interface VerifyOptions<E> extends PaceOptions {
   readonly transform?: (entity: E) => E | Promise<E>;
   /** Hash inside the databases where they can. `false` hashes streamed entities in JS on both sides. Default true. */
   readonly pushdown?: boolean;
+  /**
+   * Where both sides are stores of one engine with the same fields, codecs
+   * and column types, hash rows with that engine's cheaper pair hash (seeded
+   * per run) instead of the canonical form (docs/decisions/0018). `false`
+   * keeps the canonical form. Default true.
+   */
+  readonly pairHash?: boolean;
   /** Old's entities per top-level segment to start with; it adapts so a segment takes about `targetSegmentMs`. Default 10 000. */
   readonly segmentRows?: number;
   /** Default 500 ms; `0` keeps `segmentRows` fixed. */
@@ -80,8 +87,14 @@ export interface SideReport {
   readonly count: number;
   /** Where this side's hashes were computed (full mode); `none` in count and sample modes, which hash nothing. */
   readonly hashing: 'database' | 'js' | 'none';
-  /** Why this side hashed in JS, or what it did instead of hashing. */
+  /** Why this side hashed in JS (all of it, or beside the database some fields), or what it did instead of hashing. */
   readonly reason?: string;
+  /**
+   * Full mode: `pair` where both sides hashed with their engine's cheaper pair
+   * hash (the same engine and shape on both, docs/decisions/0018),
+   * `canonical` otherwise.
+   */
+  readonly rowHash?: 'canonical' | 'pair';
 }
 
 /** What verification found. Keys are key ids (`keyId()`); no row value ever appears. */

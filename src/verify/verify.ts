@@ -29,6 +29,7 @@ import {
 import { settle } from './recheck.js';
 import { compareSegment, type SegmentContext } from './segments.js';
 import { verifySide, type VerifySide } from './sides.js';
+import { pairSides } from './pair-hash.js';
 import { buildReport, matchedOf, wilsonUpper } from './report-build.js';
 import type { VerifyOptions, VerifyReport } from './verify-options.js';
 
@@ -55,8 +56,8 @@ export async function runVerify<K extends Key, E extends object>(
   // Key fields are always compared: left out, values swapped between two keys would hash the same.
   const keyFields = new Set([...(source.keyFields ?? []), ...(target.keyFields ?? [])]);
   const ignore = new Set((options.ignoreFields ?? []).filter((f) => !keyFields.has(f)));
-  const old = verifySide('old', source, { ignore, pushdown: options.pushdown ?? true, transform: options.transform });
-  const newSide = verifySide('new', target, { ignore, pushdown: options.pushdown ?? true });
+  let old = verifySide('old', source, { ignore, pushdown: options.pushdown ?? true, transform: options.transform });
+  let newSide = verifySide('new', target, { ignore, pushdown: options.pushdown ?? true });
   const findings = newFindings();
   const counts = { old: 0, new: 0 };
   let resumed = false;
@@ -88,6 +89,7 @@ export async function runVerify<K extends Key, E extends object>(
         throw new MidairError('INVALID_ARGUMENT', 'verify: sampleSize must be a positive integer');
       sample = await compareSample({ old, new: newSide }, n, ignore, findings, options);
     } else {
+      ({ old, new: newSide } = await pairSides({ old, new: newSide }, ignore, options.pairHash ?? true, options));
       const outcome = await walkFull(migration, { old, new: newSide }, control, ignore, findings, counts.old, options);
       resumed = outcome.resumed;
       if (outcome.status !== 'complete')

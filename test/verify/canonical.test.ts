@@ -26,6 +26,16 @@ describe('the canonical form', () => {
     expect(entityHash({ id: 1, v: null }, new Set())).toBe(entityHash({ id: 1 }, new Set()));
   });
 
+  it('orders the keys of objects that share a key list alike, and never takes one list for another', () => {
+    expect(canonicalJson({ theme: 'dark', n: 1, tags: ['a'] })).toBe('{"n": 1, "tags": ["a"], "theme": "dark"}');
+    expect(canonicalJson({ tags: [], theme: 'x', n: 2 })).toBe('{"n": 2, "tags": [], "theme": "x"}');
+    expect(canonicalJson({ theme: undefined, n: 3, tags: undefined })).toBe('{"n": 3}');
+    // Key lists joined with U+0000 look alike when a key holds U+0000.
+    expect(canonicalJson({ a: 1, b: 2 })).toBe('{"a": 1, "b": 2}');
+    expect(canonicalJson({ 'a\u0000b': 1 })).toBe('{"a\\u0000b": 1}');
+    differAndHashApart({ id: 1, j: { 'a\u0000b': 1 } }, { id: 1, j: {} });
+  });
+
   it('regression: non-finite JSON numbers do not hash like null', () => {
     differAndHashApart({ id: 1, j: { a: Infinity } }, { id: 1, j: { a: null } });
     differAndHashApart({ id: 1, j: [NaN] }, { id: 1, j: [null] });
