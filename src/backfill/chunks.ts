@@ -3,9 +3,10 @@ import { MidairError, PartialSyncError } from '../core/errors.js';
 import { keyId, type Key } from '../core/keys.js';
 import type { BulkWriteResult, Store, SyncManyResult } from '../core/store.js';
 import { orphansOf, pendingEitherWay } from './guards.js';
-import { firstKeys, firstPage } from '../jobs/steps.js';
+import { firstPage } from '../jobs/steps.js';
 import type { BackfillOptions } from './backfill-options.js';
 import { orphansInRange } from './orphan-watch.js';
+import { readChunk, readUnder, type ReadAhead } from './read-ahead.js';
 
 /** What every chunk of one run shares. */
 export interface ChunkContext<K extends Key, E extends object> {
@@ -21,7 +22,7 @@ export interface ChunkContext<K extends Key, E extends object> {
    * its lock), or its keys alone. Read ahead while most keys of a chunk are
    * new to new (a first backfill); keys alone once most are not (a re-run).
    */
-  readonly readAhead?: { rows: boolean };
+  readonly readAhead?: ReadAhead<K, E>;
 }
 
 /** Failures that belong to one row (its values), not to the run: they go to the dead letters. */
@@ -226,29 +227,6 @@ export async function syncChunk<K extends Key, E extends object>(
 }
 
 /**
- * Old's current values of `keys`, read under new's locks: where new said
- * which keys it holds (`held`) and old's rows were read ahead (`early`), a
- * key new holds neither a row nor a tombstone of takes the row read ahead
- * (decision 0017); every other key is read again.
- */
-async function readUnder<K extends Key, E extends object>(
-  source: Store<K, E>,
-  keys: readonly K[],
-  held: ReadonlySet<string> | undefined,
-  early: ReadonlyMap<string, E> | undefined,
-  signal: AbortSignal | undefined,
-): Promise<(E | undefined)[]> {
-  if (!held || !early) return source.getMany(keys, { signal });
-  const again = keys.filter((k) => held.has(keyId(k)) || !early.has(keyId(k)));
-  const reread = again.length > 0 ? await source.getMany(again, { signal }) : [];
-  const now = new Map(again.map((k, i) => [keyId(k), reread[i]]));
-  return keys.map((k) => {
-    const id = keyId(k);
-    return now.has(id) ? now.get(id) : early.get(id);
-  });
-}
-
-/**
  * Reads the copy pass's next chunk after `after` (keys only in sync mode:
  * the values are read under new's locks) and copies it. Resolves how many
  * keys it read, the last of them, and the error that stopped the run, if one did.
@@ -265,24 +243,7 @@ export async function copyNext<K extends Key, E extends object>(
 ): Promise<{ read: number; last: K | undefined; stopped?: unknown; orphans?: number | undefined }> {
   const { source, target, options } = ctx;
   if (sync) {
-    const ahead = ctx.readAhead?.rows === true;
-    // Same engine and shape, no transform: old's keys and rows in one range read, where the stores can.
-    const ranged =
-      options.transform || !ahead
-        ? undefined
-        : await target.bulkCopy?.rangeFrom?.(
-            source,
-            { after, through, size },
-            { signal: options.signal, fence: options.fence },
-          );
-    // Else old's rows read ahead by range (then only the keys new holds are read again, under its locks), or its keys alone.
-    const page = ranged || !ahead ? undefined : await firstPage(source, after, size, options.signal, through);
-    const early = page && new Map(page.map((e) => [keyId(source.keyOf(e)), e]));
-    const keys = ranged
-      ? ranged.keys
-      : page
-        ? page.map((e) => source.keyOf(e))
-        : await firstKeys(source, after, size, options.signal, through);
+    const { keys, ranged, early } = await readChunk(ctx, after, size, through);
     if (keys.length === 0) return { read: 0, last: after };
     const before = { written: ctx.counts.inserted + ctx.counts.updated, updated: ctx.counts.updated };
     const stopped = await syncChunk(keys, ctx, ranged && (() => ranged.sync()), early);
