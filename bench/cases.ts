@@ -182,7 +182,7 @@ async function timedBackfill(ctx: BenchContext, old: Store<bigint, BenchUser>, t
 
 const backfillPg: BenchCase = {
   name: 'backfill PostgreSQL → PostgreSQL',
-  what: '`backfill` into an empty table (sync mode: under new’s key locks, old’s rows cross as binary COPY tuples; then the prune pass)',
+  what: '`backfill` into an empty table (sync mode: old’s rows read ahead by range as binary COPY tuples, written under new’s key locks where new holds nothing; the copy pass watches for keys to prune, so the prune walks only the tail)',
   baselineWhat: '`psql COPY … TO STDOUT (FORMAT binary) | psql COPY … FROM STDIN (FORMAT binary)`',
   target: 2,
   unit: 'ms',
@@ -212,7 +212,7 @@ async function have(command: string): Promise<boolean> {
 
 const backfillMaria: BenchCase = {
   name: 'backfill MariaDB → PostgreSQL',
-  what: '`backfill` into an empty PostgreSQL table (sync mode: under new’s key locks, each row decoded from MariaDB and encoded for COPY; then the prune pass)',
+  what: '`backfill` into an empty PostgreSQL table (sync mode: old’s entities read ahead by range, encoded for COPY and written under new’s key locks where new holds nothing, two batches at once; the prune walks only the tail)',
   baselineWhat:
     'pgloader (its Debian package; data only, into the same empty table, 10 000-row batches: its default batches exhaust its heap at 1 M rows)',
   target: 0.5,
