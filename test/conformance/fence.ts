@@ -274,7 +274,7 @@ export function fenceSuite(get: () => Backend): void {
               },
               { fence: { migration: 'users', epoch: 1 } },
             );
-            if (late) landedAfter[w]++;
+            if (late) landedAfter[w] = (landedAfter[w] ?? 0) + 1;
           } catch (error) {
             return (error as { code?: string }).code ?? String(error);
           }
