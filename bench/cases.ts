@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type mysql from 'mysql2/promise';
 import type pg from 'pg';
 import { defineMigration, diffEntities, memoryControlStore, memoryStore, type Store } from '../src/index.js';
@@ -14,6 +13,9 @@ import { fencedPut } from './fencing.js';
 import { crashSafeWrite } from './crash-safety.js';
 import type { BenchCase, BenchContext } from './harness.js';
 import { liveTraffic } from './live-traffic.js';
+import { backfillUnderWrites } from './backfill-under-writes.js';
+import { wholeMigrationUnderLoad } from './whole-migration.js';
+import { backfillMemory } from './backfill-memory.js';
 import { repositoryOverhead } from './overhead.js';
 
 const ms = (t0: number): number => performance.now() - t0;
@@ -254,47 +256,6 @@ const backfillMaria: BenchCase = {
   },
 };
 
-/** Runs one backfill in a child process; resolves its peak RSS in MB. */
-async function backfillRss(ctx: BenchContext, source: string, rows: number): Promise<number> {
-  const child = fileURLToPath(new URL('./rss-child.ts', import.meta.url));
-  const { stdout } = await run(process.execPath, [
-    '--import',
-    'jiti/register',
-    child,
-    ctx.pgUrl,
-    source,
-    'users_rss',
-    String(rows),
-  ]);
-  const r = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { peakMb: number; startMb: number; ms: number };
-  ctx.note(`${rows} rows: peak ${r.peakMb} MB (${r.startMb} MB at start), ${Math.round(rows / (r.ms / 1000))} rows/s`);
-  return r.peakMb;
-}
-
-const backfillMemory: BenchCase = {
-  name: 'backfill memory',
-  what: 'peak RSS of a process running `backfill` PostgreSQL → PostgreSQL of 5× the rows',
-  baselineWhat: 'peak RSS of the same backfill of the rows',
-  target: 1.2,
-  unit: 'MB',
-  maxRepeats: 1,
-  async setup(ctx) {
-    const p = await pgp(ctx);
-    await pgUsers(p, 'users_a', ctx.rows);
-    await pgUsers(p, 'users_big', ctx.rows * 5);
-    await pgUsers(p, 'users_tiny', 1000);
-    // A first run fills the loader's transpile cache, so no measured run pays for compiling.
-    await backfillRss({ ...ctx, note: () => undefined }, 'users_tiny', 1000);
-    return true;
-  },
-  midair: async (ctx) => backfillRss(ctx, 'users_big', ctx.rows * 5),
-  baseline: async (ctx) => backfillRss(ctx, 'users_a', ctx.rows),
-  async teardown(ctx) {
-    await pgUsers(await pgp(ctx), 'users_big', 0);
-    await pgUsers(await pgp(ctx), 'users_tiny', 0);
-  },
-};
-
 /** A store whose every call first waits `delayMs` (a slow replica, a far region). */
 function slowed<K extends bigint, E extends object>(store: Store<K, E>, delayMs: number): Store<K, E> {
   return new Proxy(store, {
@@ -429,6 +390,8 @@ export const CASES: readonly BenchCase[] = [
   shadowSlow,
   shadowSlowPg,
   liveTraffic,
+  backfillUnderWrites,
+  wholeMigrationUnderLoad,
   fencedPut,
   crashSafeWrite,
 ];

@@ -284,6 +284,17 @@ function report<K extends Key, E extends object>(
   });
 }
 
+/** After a chunk of the copy: the source counted again when that is due (what is left grows with inserts ahead), then the progress. */
+async function reportCopied<K extends Key, E extends object>(
+  run: BackfillRun<K, E>,
+  plan: RunPlan,
+  chunkSize?: number,
+): Promise<void> {
+  const { source, options } = run;
+  await plan.meter.recount(async () => source.count({ signal: options.signal }));
+  report(run, plan, chunkSize === undefined ? {} : { chunkSize });
+}
+
 /** The copy pass over leased ranges, by several workers. Resolves the run's result if the run ends here. */
 async function copyInParallel<K extends Key, E extends object>(
   run: BackfillRun<K, E>,
@@ -295,7 +306,7 @@ async function copyInParallel<K extends Key, E extends object>(
   const outcome = await copyInRanges(migration, name, source, target, control, options, {
     counts,
     sync,
-    progress: (chunkSize) => report(run, plan, { chunkSize }),
+    progress: async (chunkSize) => reportCopied(run, plan, chunkSize),
   });
   if (outcome.status !== 'complete') return finish(run, outcome.status, run.resumedAfter, outcome.error);
   report(run, plan, { done: true });
@@ -363,7 +374,7 @@ async function runPass<K extends Key, E extends object>(
       ...(pass === 'copy' ? { rowsDone: meter.rowsBefore + counts.rowsRead, orphans: plan.watch } : {}),
     });
     throttle.record(chunk.read, Date.now() - t0);
-    if (pass === 'copy') report(run, plan);
+    if (pass === 'copy') await reportCopied(run, plan);
     if (chunk.read < size) break;
   }
   if (pass === 'copy') report(run, plan, { done: true });

@@ -15,8 +15,8 @@ import type { Throttle } from '../jobs/throttle.js';
 export interface ParallelCopy {
   readonly counts: Counts & { chunks: number; rowsRead: number };
   readonly sync: boolean;
-  /** Called after each chunk with the chunk size the worker will take next. */
-  readonly progress: (chunkSize: number) => void;
+  /** Called (and waited for) after each chunk with the chunk size the worker will take next. */
+  readonly progress: (chunkSize: number) => Promise<void>;
 }
 
 /** The rows a parallel run's earlier runs copied (its ranges' saved counts). */
@@ -93,7 +93,7 @@ export async function copyInRanges<K extends Key, E extends object>(
       }
       if (stopped) return { stop: stopped };
       throttle.record(read, Date.now() - t0);
-      run.progress(budget.chunk(throttle.chunkSize));
+      await run.progress(budget.chunk(throttle.chunkSize));
       return { after: next, done: read < size };
     },
   });

@@ -101,7 +101,7 @@ function barReport(label: string): RunReport {
     progress: (p) => {
       if (!started) bar.start(p.total, p.rowsDone);
       started = true;
-      bar.update(p.rowsDone, p.rowsPerSecond, p.total);
+      bar.update(p.rowsDone, p.rowsPerSecond, p.total, p.etaMs ?? null);
     },
     notice: (n) => bar.note(`${label}: ${n.message}`),
     stop: () => bar.stop(),

@@ -4,8 +4,12 @@ import cliProgress from 'cli-progress';
 export interface RowsBar {
   /** Starts at `done` rows (a resumed run starts from what earlier runs did). */
   start(total: number, done?: number): void;
-  /** `rowsPerSecond` is the run's own rate; the time left is worked out from it. `total` may grow (live inserts). */
-  update(done: number, rowsPerSecond: number, total?: number): void;
+  /**
+   * `rowsPerSecond` is the run's own rate; the time left is `etaMs` when the
+   * run estimated it (see RunProgress; `null`: it could not, shown `?`), else
+   * worked out from the rate. `total` may grow (live inserts).
+   */
+  update(done: number, rowsPerSecond: number, total?: number, etaMs?: number | null): void;
   /** A line printed above the bar (the bar draws again under it). */
   note(text: string): void;
   stop(): void;
@@ -41,9 +45,11 @@ export function rowsBar(enabled: boolean | undefined, label: string, indent = ' 
       total = t;
       bar.start(t, done, { speed: 0, left: '?' });
     },
-    update: (done, speed, t) => {
+    update: (done, speed, t, etaMs) => {
       if (t !== undefined && t !== total) bar.setTotal((total = t));
-      bar.update(done, { speed, left: etaText(done, total, speed) });
+      const left =
+        etaMs === undefined ? etaText(done, total, speed) : etaMs === null ? '?' : String(Math.ceil(etaMs / 1000));
+      bar.update(done, { speed, left });
     },
     note: (text) => process.stderr.write(`\r\x1b[K${text}\n`),
     stop: () => bar.stop(),

@@ -134,6 +134,7 @@ export class Repairer<K extends Key, E extends object> {
     },
   ): Promise<{ done: number; left: number; failing: number }> {
     let done = 0;
+    let limit = this.#batch * 5;
     const seen = new Set<string>();
     for (;;) {
       const r = await this.round(state, {
@@ -141,11 +142,18 @@ export class Repairer<K extends Key, E extends object> {
         fencedBelow: options.fencedBelow,
         includeDelayed: true,
         takeOver: true,
-        limit: this.#batch * 5,
+        limit,
       });
       done += r.done;
       const fresh = r.claimed.filter((id) => !seen.has(id));
       for (const id of r.claimed) seen.add(id);
+      // A full round of entries re-synced already (kept: their writes may still land) may hide entries behind them:
+      // the next round claims twice as many (regression: a queue of 620 kept 120 keys never re-synced).
+      const full = r.claimed.length + r.failed.length >= limit;
+      if (fresh.length === 0 && r.failed.length === 0 && full && options.now() <= options.deadline) {
+        limit *= 2;
+        continue;
+      }
       if ((fresh.length === 0 && r.failed.length === 0) || options.now() > options.deadline) {
         return { done, left: await this.#d.control.repairDepth(this.#d.name), failing: r.failed.length };
       }

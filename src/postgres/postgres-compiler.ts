@@ -10,5 +10,8 @@ export const postgresCompiler = sqlCompiler({
   upsert: onConflictUpsert,
   upsertFrom: onConflictUpsertFrom,
   updateReturning: true,
+  // EXCLUSIVE conflicts with the ROW SHARE lock every `SELECT … FOR SHARE` of the table takes, and PostgreSQL queues
+  // table locks in order: the raise waits for the writes holding the fence, and later writes wait for the raise.
+  fenceRaiseLock: (table: string): string => `LOCK TABLE ${table} IN EXCLUSIVE MODE`,
   deletedAtColumn: (): string => 'timestamptz NOT NULL DEFAULT now()',
 });

@@ -13,6 +13,14 @@ export interface SqlCompiler {
   readonly forUpdate: string;
   /** Appended to a SELECT that must hold the rows it reads against writers, not against other readers (a write's fence check). */
   readonly forShare: string;
+  /**
+   * A statement that makes a fence raise wait its turn behind the fenced
+   * writes in flight while the writes that come after wait behind it, where
+   * the row's exclusive lock alone would not (PostgreSQL grants new share
+   * locks of a row past a waiting exclusive one); `undefined` where a row
+   * lock queues fairly already.
+   */
+  readonly fenceRaiseLock?: (table: string) => string;
   /** A JS array binds as one array parameter (`col = ANY($1)`). */
   readonly arrayParams: boolean;
   /**

@@ -15,9 +15,9 @@ export const FENCE_TABLE_SUFFIX = '_midair_fences';
  * already), and is refused when the fence is above its epoch. Where rows are
  * locked one by one, a write that finds no row inserts it at epoch 0 and
  * holds that, so even the first raise has a row to wait on. Raising takes
- * the row's exclusive lock, which waits for every write in flight holding
- * the share lock: when the raise commits, no write that passed the old fence
- * is still uncommitted.
+ * the row's exclusive lock (on PostgreSQL after the table's, which queues in
+ * order), which waits for every write in flight holding the share lock: when
+ * the raise commits, no write that passed the old fence is still uncommitted.
  */
 export class SqlFences {
   readonly #dialect: SqlCompiler;
@@ -81,8 +81,28 @@ export class SqlFences {
     if (at > fence.epoch) throw fencedError(this.#store, operation, fence, at);
   }
 
-  /** In its own transaction: the row if absent, its exclusive lock (waiting for fenced writes in flight), then `epoch = greatest(epoch, fence.epoch)`. */
+  /**
+   * In its own transaction: the row if absent, its exclusive lock (waiting
+   * for fenced writes in flight), then `epoch = greatest(epoch, fence.epoch)`.
+   *
+   * PostgreSQL grants new share locks of a row past a waiting exclusive one,
+   * so under a steady stream of fenced writes the row's lock alone may never
+   * come (a backfill's raise timed out under 2 000 writes/s). There the raise
+   * first takes the fence table's lock that queues in order: it waits for the
+   * writes holding the fence, and the writes after it wait for its commit.
+   *
+   * A fence row already at `fence.epoch` or above is left as it is, with no
+   * lock: the raise that committed it waited for every write under a lower
+   * fence, and every later one is refused, so there is nothing to wait for,
+   * and no reason to hold up the writes (every start and every job raises to
+   * an epoch the fleet's phase change raised to already).
+   */
   async raise(conn: SqlConnection, fence: Fence): Promise<void> {
+    const committed = await this.read(conn, fence.migration);
+    // Without a row there is nothing writes hold yet: the raise creates it (a migration's start raises to 0 for that).
+    if (committed !== undefined && committed >= fence.epoch) return;
+    const queued = this.#dialect.fenceRaiseLock?.(this.#table);
+    if (queued) await conn.query(queued, []);
     await this.#ensureRow(conn, fence.migration);
     const current = (await this.read(conn, fence.migration, 'update')) ?? 0;
     if (fence.epoch <= current) return;

@@ -246,6 +246,125 @@ export function fenceSuite(get: () => Backend): void {
         expect((await store.get(1n))?.v).not.toBe('late');
       });
     }
+
+    it('regression: a raise is not starved by a steady stream of writes holding the fence (PostgreSQL let their share locks pass the raise; a backfill timed out raising it under 2 000 writes/s)', async () => {
+      const { store } = await fencedRows(get());
+      const { raise, fenceOf } = fencing(store);
+      await raise({ migration: 'users', epoch: 1 });
+      const WRITERS = 8;
+      // Eight writers, each holding the fence for 15 ms per write and starting its next write at once: at any moment
+      // several of them hold it. Each goes on until its write is refused, or 200 writes.
+      let started = 0;
+      let raising = false;
+      /** Per writer: writes it began after the raise was called that still landed. */
+      const landedAfter = Array.from({ length: WRITERS }, () => 0);
+      let allStarted = (): void => undefined;
+      const running = new Promise<void>((resolve) => (allStarted = resolve));
+      const writer = async (w: number): Promise<string> => {
+        await new Promise((resolve) => setTimeout(resolve, w * 5));
+        for (let n = 0; n < 200; n++) {
+          const late = raising;
+          try {
+            await store.syncKey(
+              BigInt(w + 1),
+              async () => {
+                if (n === 0 && ++started === WRITERS) allStarted();
+                await new Promise((resolve) => setTimeout(resolve, 15));
+                return row(w + 1, n + 1);
+              },
+              { fence: { migration: 'users', epoch: 1 } },
+            );
+            if (late) landedAfter[w] = (landedAfter[w] ?? 0) + 1;
+          } catch (error) {
+            return (error as { code?: string }).code ?? String(error);
+          }
+        }
+        return 'never refused';
+      };
+      const writers = Promise.all(Array.from({ length: WRITERS }, (_, w) => writer(w)));
+      await running;
+      raising = true;
+      await raise({ migration: 'users', epoch: 2 });
+      expect(await fenceOf('users')).toBe(2);
+      // The raise waited for the writes in flight, not for a lull: each writer's next write or the one after was refused.
+      expect(await writers).toEqual(Array.from({ length: WRITERS }, () => 'FENCED'));
+      expect(Math.max(...landedAfter)).toBeLessThanOrEqual(1);
+    });
+
+    it('raising a fence to the epoch it holds already waits for no write in flight at that epoch', async () => {
+      const backend = get();
+      const { store } = await fencedRows(backend);
+      const { raise, fenceOf } = fencing(store);
+      await raise({ migration: 'users', epoch: 2 });
+      let open = (): void => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let reading = (): void => undefined;
+      const readStarted = new Promise<void>((resolve) => (reading = resolve));
+      const write = store.syncKey(
+        1n,
+        async () => {
+          reading();
+          await gate;
+          return row(1, 1, 'in flight');
+        },
+        { fence: { migration: 'users', epoch: 2 } },
+      );
+      await readStarted; // the write holds the fence
+      if (backend.kind === 'sqlite') {
+        // One handle, whose write transactions take their turns: the raise comes after the write, whatever it finds.
+        const raised = raise({ migration: 'users', epoch: 2 });
+        open();
+        expect(await write).toBe('put');
+        await raised;
+      } else {
+        await raise({ migration: 'users', epoch: 2 }); // resolves while the write is still open: nothing to wait for
+        await raise({ migration: 'users', epoch: 1 }); // never lowers it either
+        open();
+        expect(await write).toBe('put');
+      }
+      expect(await fenceOf('users')).toBe(2);
+    });
+
+    it('a raise to an epoch another raise is still waiting to set waits for the write in flight too', async () => {
+      const backend = get();
+      const { table, store } = await fencedRows(backend);
+      const { raise, fenceOf } = fencing(store);
+      await raise({ migration: 'users', epoch: 1 });
+      const events: string[] = [];
+      let open = (): void => undefined;
+      const gate = new Promise<void>((resolve) => (open = resolve));
+      let reading = (): void => undefined;
+      const readStarted = new Promise<void>((resolve) => (reading = resolve));
+      const write = store
+        .syncKey(
+          1n,
+          async () => {
+            reading();
+            await gate;
+            return row(1, 1, 'in flight');
+          },
+          { fence: { migration: 'users', epoch: 1 } },
+        )
+        .then((result) => void events.push(`write ${result}`));
+      await readStarted;
+      const first = raise({ migration: 'users', epoch: 2 }).then(() => void events.push('first raised'));
+      if (backend.kind !== 'memory') await lockWaitOn(backend, `${table}_midair_fences`);
+      // The first raise has not committed: the second sees the old fence and must wait its turn, not return at once.
+      const second = raise({ migration: 'users', epoch: 2 }).then(() => void events.push('second raised'));
+      if (backend.kind === 'memory') {
+        open();
+        await Promise.all([write.catch(() => undefined), first, second]);
+        expect(events).toContain('second raised');
+      } else {
+        await turns(20);
+        expect(events).toEqual([]);
+        open();
+        await Promise.all([write, first, second]);
+        expect(events[0]).toBe('write put');
+        expect(events.slice(1).sort()).toEqual(['first raised', 'second raised']);
+      }
+      expect(await fenceOf('users')).toBe(2);
+    });
   });
 }
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { defineMigration, memoryControlStore, memoryStore, type BackfillProgress } from '../../src/index.js';
+import {
+  defineMigration,
+  memoryControlStore,
+  memoryStore,
+  type BackfillProgress,
+  type RunProgress,
+} from '../../src/index.js';
 import { progressOf, RunMeter } from '../../src/jobs/run-progress.js';
 import { item, rig, type Item } from '../migration/setup.js';
 import { simulate } from '../support/sim-clock.js';
@@ -36,6 +42,82 @@ describe('adoption 9: honest output — progress that does not mislead', () => {
     expect(meter.at(200)).toEqual({ rowsDone: 500, total: 1000, rowsPerSecond: 400, etaMs: 1250 });
     now += 500;
     expect(meter.done(390)).toEqual({ rowsDone: 690, total: 690, rowsPerSecond: 390, etaMs: 0 }); // rows were deleted meanwhile
+  });
+
+  it('the time left counts the rows inserted ahead of the copy while it runs: the source counted again, and the growth taken off the rate', async () => {
+    // A scripted run: old starts with 10 000 rows and gains 100 rows/s ahead of the copy, which copies 1 000 rows/s.
+    // It ends when 1 000 t = 10 000 + 100 t, at t = 11.1 s.
+    let now = 0;
+    const meter = new RunMeter(10_000, 0, () => now, { recountMs: 5000 });
+    const sourceAt = (t: number): number => 10_000 + 100 * t;
+    const truthMs = (t: number): number => Math.round((10_000 / 900 - t) * 1000);
+    const seen = new Map<number, RunProgress>();
+    for (let t = 1; t <= 10; t++) {
+      now = t * 1000;
+      await meter.recount(async () => Promise.resolve(sourceAt(t))); // due at 5 s and 10 s only
+      seen.set(t, meter.at(1000 * t));
+    }
+    expect(seen.get(4)).toMatchObject({ total: 10_000, etaMs: 6000 }); // no recount yet: what the start said
+    expect(seen.get(5)).toMatchObject({ total: 10_500, rowsPerSecond: 1000, etaMs: truthMs(5) }); // 5 500 left at 900/s
+    expect(seen.get(8)).toMatchObject({ total: 10_800, etaMs: truthMs(8) }); // carried forward at 100 rows/s
+    expect(meter.growthPerSecond).toBe(100);
+    // Rows left at the average rate alone would have said 2 s at 8 s, against the 3.1 s it really took.
+    expect(progressOf({ total: 10_000, rowsBefore: 0, rowsThisRun: 8000, elapsedMs: 8000 }).etaMs).toBe(2000);
+  });
+
+  it('the time left follows the rate of the run’s later half, not its average: a run that sped up is timed by what it does now', () => {
+    let now = 0;
+    const meter = new RunMeter(30_000, 0, () => now);
+    let rows = 0;
+    for (let t = 1; t <= 20; t++) {
+      now = t * 1000;
+      rows += t <= 10 ? 200 : 1000; // slow while the chunks grow (or the database is busy), fast after
+      meter.at(rows);
+    }
+    now = 20_000;
+    const p = meter.at(rows);
+    expect(p).toMatchObject({ rowsDone: 12_000, rowsPerSecond: 600 }); // the average still says 600
+    expect(p.etaMs).toBe(18_000); // 18 000 rows left at 1 000/s (the average would say 30 s)
+  });
+
+  it('no time left is shown while the source grows as fast as the run copies, or the run stands still', async () => {
+    let now = 0;
+    const meter = new RunMeter(1000, 0, () => now, { recountMs: 1000 });
+    now = 1000;
+    meter.at(500);
+    await meter.recount(async () => Promise.resolve(1500)); // 500 rows/s more, as fast as the copy
+    now = 2000;
+    expect(meter.at(1000).etaMs).toBeUndefined();
+    const still = new RunMeter(1000, 0, () => now);
+    now = 3000;
+    still.at(400);
+    now = 9000;
+    expect(still.at(400)).toMatchObject({ rowsPerSecond: 57, etaMs: undefined }); // nothing copied in the later half
+  });
+
+  it('counts the source at most every recountMs, spaced by what a count costs, one at a time; a failed count changes nothing', async () => {
+    let now = 0;
+    const meter = new RunMeter(1000, 0, () => now, { recountMs: 1000, recountSpacing: 40 });
+    const counts: number[] = [];
+    const slowCount = async (): Promise<number> => {
+      counts.push(now);
+      now += 500; // a count that takes half a second
+      return Promise.resolve(1100);
+    };
+    await meter.recount(slowCount); // not due yet
+    now = 1000;
+    const both = Promise.all([meter.recount(slowCount), meter.recount(slowCount)]); // the second finds one running
+    await both;
+    expect(counts).toEqual([1000]);
+    now = 15_000;
+    await meter.recount(slowCount); // 40 × 500 ms after the last one ended: due at 21.5 s
+    expect(counts).toEqual([1000]);
+    now = 21_500;
+    await meter.recount(async () => Promise.reject(new Error('connection lost')));
+    expect(meter.at(0).total).toBe(1100 + Math.round((100 / 1.5) * 20)); // still the last count, carried forward
+    now = 22_500;
+    await meter.recount(slowCount); // after a failure, due again recountMs later
+    expect(counts).toEqual([1000, 22_500]);
   });
 
   it('regression: a parallel backfill’s last report is 100 % (it stopped at 75 %: short last chunks went unreported)', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MidairError } from '../../src/index.js';
+import { keyId, MidairError } from '../../src/index.js';
 import { intercept, replaceMember } from './intercept.js';
 import { deferred, gatedControl, item, rig, type Item } from './setup.js';
 
@@ -128,6 +128,23 @@ describe('safety: regressions', () => {
       holder.gate = undefined;
       dead.resolve();
     }
+  });
+
+  it('regression: a drain re-syncs every queued key, also behind a full round of entries it keeps (a queue of 620 kept 120 keys never re-synced)', async () => {
+    const r = await rig({ repair: { enabled: false } });
+    await r.goTo('dual-write');
+    const keys = Array.from({ length: 620 }, (_, i) => i + 1);
+    for (const k of keys) await r.oldStore.put(item(k, 1, `old ${k}`));
+    // Second writes of the current version that failed: their writes may still land, so the drain keeps each entry
+    // (re-synced, queued again as an intent) — and the oldest entries are claimed first, round after round.
+    const epoch = r.migration.state.version;
+    await r.control.enqueueRepairs(
+      'items',
+      'old-to-new',
+      keys.map((k) => ({ keyId: keyId(k), reason: 'TIMEOUT', epoch })),
+    );
+    await r.migration.drainRepairs();
+    expect((await r.newStore.getMany(keys)).filter((e) => e === undefined)).toHaveLength(0);
   });
 
   it('regression: a write whose outcome was unknown was reconciled only once', async () => {
