@@ -16,10 +16,11 @@ import { copyNext, pruneChunk, type ChunkContext, type Counts } from './chunks.j
 import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
 import { copiedBefore, copyInRanges } from './parallel.js';
-import { budgetedChunk, firstKeys, jobPacing, waitForPace, type JobPacing } from '../jobs/steps.js';
+import { budgetedChunk, firstKeys, jobPacing, type JobPacing } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import { RunMeter } from '../jobs/run-progress.js';
 import type { Throttle } from '../jobs/throttle.js';
+import { Pacer } from '../jobs/pacer.js';
 
 export type {
   BackfillControl,
@@ -35,7 +36,7 @@ export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 /** The result of a run that did not start: nothing was written. */
 /** The result of a run that ended before its first chunk: refused, or failed (or aborted) while it prepared. */
 export function unstartedResult(status: 'refused' | 'failed' | 'aborted', error: unknown): BackfillResult {
-  return { status, ...zeroCounts(), durationMs: 0, error: errorSummary(error) };
+  return { status, ...zeroCounts(), durationMs: 0, rowsPerSecond: 0, waitedMs: {}, error: errorSummary(error) };
 }
 
 /** A run's counts before its first chunk. */
@@ -68,6 +69,8 @@ interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E
   /** The dead letters left, once the run has counted them. */
   pending: number | undefined;
   resumedAfter: string | undefined;
+  /** The run's pace (all its workers'), with how long it waited for each reason. */
+  readonly pacer: Pacer<K, E>;
 }
 
 /** What the passes of a started run share: the phase version its progress began under, its progress meter, how it copies. */
@@ -113,6 +116,7 @@ export async function runBackfill<K extends Key, E extends object>(
     counts: zeroCounts(),
     pending: undefined,
     resumedAfter: undefined,
+    pacer: new Pacer({ source, target, fleet: control, migration, options }),
   };
   try {
     // Refused means nothing written: every check before the first write.
@@ -144,11 +148,14 @@ function finish<K extends Key, E extends object>(
   error?: unknown,
 ): BackfillResult {
   const { counts, pending, started } = run;
+  const durationMs = Date.now() - started;
   return {
     status: status === 'complete' && (pending ?? 0) > 0 ? 'complete-with-dead-letters' : status,
     ...counts,
     ...(pending === undefined ? {} : { deadLettersPending: pending }),
-    durationMs: Date.now() - started,
+    durationMs,
+    rowsPerSecond: durationMs > 0 ? Math.round((counts.rowsRead * 1000) / durationMs) : 0,
+    waitedMs: run.pacer.waited,
     ...(resumedAfter === undefined ? {} : { resumedAfter }),
     ...(error === undefined ? {} : { error: errorSummary(error) }),
   };
@@ -244,6 +251,8 @@ async function startRun<K extends Key, E extends object>(
       ? (checkpoint.rowsDone ?? 0)
       : 0;
   const pacing = jobPacing(control, migration, name, 1, options);
+  // What the fleet served before this run's first chunk: what its served-latency pacing compares with.
+  await run.pacer.start();
   const sync = (options.mode ?? 'sync') === 'sync' && !sweep;
   const passes: ('copy' | 'prune')[] = sweep ? ['copy'] : ['copy', 'prune'];
   return {
@@ -266,6 +275,7 @@ function report<K extends Key, E extends object>(
   run.options.onProgress?.({
     ...(o.done ? plan.meter.done(rows) : plan.meter.at(rows)),
     chunkSize: o.chunkSize ?? plan.pacing.budget.chunk(plan.throttle.chunkSize),
+    waitedMs: run.pacer.waited,
   });
 }
 
@@ -280,6 +290,7 @@ async function copyInParallel<K extends Key, E extends object>(
   const outcome = await copyInRanges(migration, name, source, target, control, options, {
     counts,
     sync,
+    pacer: run.pacer,
     progress: (chunkSize) => report(run, plan, { chunkSize }),
   });
   if (outcome.status !== 'complete') return finish(run, outcome.status, run.resumedAfter, outcome.error);
@@ -317,7 +328,9 @@ async function runPass<K extends Key, E extends object>(
   for (;;) {
     if (options.signal?.aborted) return finish(run, 'aborted', run.resumedAfter);
     if (await pacing.paused()) {
+      const t0 = performance.now();
       await sleep(200, options.signal);
+      run.pacer.count('paused', performance.now() - t0);
       continue;
     }
     // The phase may have moved on while the run went: a chunk never runs where the run could not start.
@@ -329,8 +342,10 @@ async function runPass<K extends Key, E extends object>(
         run.resumedAfter,
         new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`),
       );
-    if (!(await waitForPace(source, target, options, after, throttle))) return finish(run, 'aborted', run.resumedAfter);
-    const { size, read: counted } = await budgetedChunk(pacing.budget, throttle, options.signal);
+    if (!(await run.pacer.beforeChunk(throttle, after))) return finish(run, 'aborted', run.resumedAfter);
+    const { size, read: counted } = await budgetedChunk(pacing.budget, throttle, options.signal, (reason, ms) =>
+      run.pacer.count(reason, ms),
+    );
     if (options.signal?.aborted) return finish(run, 'aborted', run.resumedAfter);
     const t0 = Date.now();
     const chunk = await nextChunk(run, sync, pass, after, size);
@@ -345,9 +360,11 @@ async function runPass<K extends Key, E extends object>(
       phaseVersion: since,
       ...(pass === 'copy' ? { rowsDone: meter.rowsBefore + counts.rowsRead } : {}),
     });
-    throttle.record(chunk.read, Date.now() - t0);
+    const chunkMs = Date.now() - t0;
+    throttle.record(chunk.read, chunkMs);
     if (pass === 'copy') report(run, plan);
     if (chunk.read < size) break;
+    await run.pacer.afterChunk(chunkMs);
   }
   if (pass === 'copy') report(run, plan, { done: true });
   if (pass === 'copy' && passes.length > 1) await save(run, { pass: 'prune', complete: false, phaseVersion: since });
