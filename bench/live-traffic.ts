@@ -1,7 +1,15 @@
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
-import { defineMigration, memoryControlStore, type BackfillOptions, type Store } from '../src/index.js';
+import {
+  defineMigration,
+  memoryControlStore,
+  type BackfillOptions,
+  type BackfillResult,
+  type ControlStore,
+  type Store,
+} from '../src/index.js';
+import { LatencyWindow } from '../src/migration/latency-window.js';
 import { postgresStore } from '../src/postgres/index.js';
 import { percentile } from '../src/demo/load.js';
 import { pgPool, pgUsers, SCHEMA, usersMapping, type BenchUser } from './data.js';
@@ -40,15 +48,21 @@ export const LOAD: LoadSettings = { rate: 500, connections: 4, seed: 20_240_611,
 /**
  * The adaptive-throttled backfill the case measures: short chunks (about
  * 20 ms each, so a chunk's transaction holds the CPU and the WAL briefly),
- * and a wait whenever a probe read of either store takes over 1 ms (the
- * tightest budget the probe's millisecond clock can tell).
+ * paced on both signals: the load's own p99 (it reports it with a
+ * heartbeat, as an instance does) against 1.2 × its level before the run
+ * (`servedLatencyFactor`, the default), and a commit probe of both stores
+ * against a budget of {@link PROBE_BUDGET_X} × the probe's median on the
+ * idle database, measured before each run (what an operator would read off
+ * their own database; `latencyBudgetMs` is absolute).
  */
 export const THROTTLED: BackfillOptions<BenchUser> = {
   chunkSize: 500,
   maxChunkSize: 20_000,
   targetChunkMs: 20,
-  latencyBudgetMs: 1,
+  servedLatencyFactor: 1.2,
 };
+/** The commit probe's budget, as a multiple of its idle median. */
+export const PROBE_BUDGET_X = 3;
 /** The same backfill with no pacing (as the plain backfill case runs it). */
 export const UNTHROTTLED: BackfillOptions<BenchUser> = { chunkSize: 5000, maxChunkSize: 20_000 };
 
@@ -84,6 +98,13 @@ const random = () => {
   t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
+/** Every write's latency goes to the main thread in batches, as an application instance would measure its own. */
+let batch = [];
+const flush = setInterval(() => {
+  if (batch.length === 0) return;
+  parentPort.postMessage({ type: 'latencies', values: batch });
+  batch = [];
+}, 50);
 const fromIssue = [];
 const fromSchedule = [];
 const issuedAt = [];
@@ -101,6 +122,7 @@ function fire(at) {
   pool.query(sql, [id]).then(
     () => {
       const t1 = performance.now();
+      batch.push(t1 - t0);
       if (counted) {
         fromIssue.push(t1 - t0);
         fromSchedule.push(t1 - at);
@@ -131,6 +153,7 @@ parentPort.on('message', (m) => {
   if (m !== 'stop') return;
   measuring = false;
   stopping = true;
+  clearInterval(flush);
   new Promise((resolve) => {
     drained = resolve;
     if (inFlight === 0) resolve();
@@ -151,9 +174,17 @@ parentPort.on('message', (m) => {
 
 const pgPath = createRequire(import.meta.url).resolve('pg');
 
-/** A running load: unmeasured until `measure()`; `stop()` ends it and resolves what was measured. */
+/**
+ * A running load: unmeasured until `measure()`; `stop()` ends it and
+ * resolves what was measured. From its start it keeps a window of its
+ * writes' latencies, as midair's repository does for the writes it serves,
+ * which `reportTo` heartbeats into a control store as an application
+ * instance of the migration would.
+ */
 export interface Load {
   measure(): void;
+  /** Heartbeats as the instance `bench-load` of `migration`, every 100 ms, with the p99 of its last second of writes. */
+  reportTo(control: ControlStore, migration: string): () => void;
   stop(): Promise<LoadResult>;
 }
 
@@ -178,12 +209,16 @@ export async function startLoad(
     | { type: 'ready' }
     | { type: 'done'; fromIssue: number[]; fromSchedule: number[]; issuedAt: number[]; errors: number };
   const waiters: ((m: Message) => void)[] = [];
+  const served = new LatencyWindow(1000, 4);
   const failed = new Promise<never>((_, reject) => {
     worker.on('error', reject);
     worker.on('exit', (code) => reject(new Error(`the load worker exited (${code}) before it finished`)));
   });
   failed.catch(() => undefined);
-  worker.on('message', (m: Message) => waiters.shift()?.(m));
+  worker.on('message', (m: Message | { type: 'latencies'; values: number[] }) => {
+    if (m.type !== 'latencies') return waiters.shift()?.(m);
+    for (const ms of m.values) served.record(ms);
+  });
   const next = async (): Promise<Message> =>
     Promise.race([new Promise<Message>((resolve) => waiters.push(resolve)), failed]);
   try {
@@ -197,6 +232,20 @@ export async function startLoad(
     measure() {
       worker.postMessage('measure');
       t0 = performance.now();
+    },
+    reportTo(control, migration) {
+      const beat = async (): Promise<void> =>
+        control.heartbeat({
+          migration,
+          instanceId: 'bench-load',
+          host: 'bench',
+          phaseVersion: (await control.getState(migration))?.version ?? 0,
+          inFlightWrites: 0,
+          servedWrites: served.report(),
+        });
+      void beat();
+      const timer = setInterval(() => void beat().catch(() => undefined), 100);
+      return () => clearInterval(timer);
     },
     async stop() {
       const windowMs = t0 === undefined ? 0 : performance.now() - t0;
@@ -226,8 +275,10 @@ const store = async (ctx: BenchContext, table: string): Promise<Store<bigint, Be
 export interface BackfillRun {
   readonly ms: number;
   readonly rowsPerSecond: number;
-  /** Times the run waited because a probe of the stores exceeded its latency budget. */
-  readonly latencyWaits: number;
+  /** Times the run waited, by reason (a probe past its budget, the load's p99 past its bound). */
+  readonly waits: Readonly<Record<string, number>>;
+  /** How long it waited for each reason, easing off included (the backfill's result). */
+  readonly waitedMs: BackfillResult['waitedMs'];
   /** The load measured over the run, when one ran. */
   readonly load?: LoadResult;
 }
@@ -247,21 +298,25 @@ export async function backfillLive(
   await target.setup();
   const old = await store(ctx, LIVE_OLD);
   await old.setup();
+  const control = memoryControlStore();
   const m = defineMigration({
     name: 'bench-live',
     old,
     new: target,
-    control: memoryControlStore(),
+    control,
     instanceExpiryMs: 1000,
     pollMs: 100,
   });
+  // The load is the application: it reports its writes' p99 with a heartbeat, as an instance's repository would.
+  const stopReports = load?.reportTo(control, 'bench-live');
   await m.advance({ reason: 'bench' });
-  let latencyWaits = 0;
+  const waits: Record<string, number> = {};
   load?.measure();
   const t0 = performance.now();
-  const r = await m.backfill({ ...options, onWait: (reason) => void (reason === 'latency' && latencyWaits++) });
+  const r = await m.backfill({ ...options, onWait: (reason) => void (waits[reason] = (waits[reason] ?? 0) + 1) });
   const ms = performance.now() - t0;
   const measured = await load?.stop();
+  stopReports?.();
   await m.close();
   if (r.status !== 'complete' || r.inserted !== ctx.rows)
     throw new Error(
@@ -271,7 +326,27 @@ export async function backfillLive(
   if (Number(rows[0]?.n) !== ctx.rows) throw new Error(`the new table holds ${rows[0]?.n} rows, not ${ctx.rows}`);
   // Emptied again, so autovacuum of the copied rows does not run into the next measurement.
   await pgUsers(p, LIVE_NEW, 0);
-  return { ms, rowsPerSecond: (ctx.rows * 1000) / ms, latencyWaits, ...(measured ? { load: measured } : {}) };
+  return {
+    ms,
+    rowsPerSecond: (ctx.rows * 1000) / ms,
+    waits,
+    waitedMs: r.waitedMs,
+    ...(measured ? { load: measured } : {}),
+  };
+}
+
+/** The commit probe's median on the idle database, ms (30 probes of the old store, 20 ms apart). */
+async function idleCommitMs(ctx: BenchContext): Promise<number> {
+  const probe = (await store(ctx, LIVE_OLD)).commitProbe;
+  if (!probe) throw new Error('the PostgreSQL store has no commit probe');
+  const times: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const t0 = performance.now();
+    await probe.commit();
+    times.push(performance.now() - t0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return percentile(times, 50);
 }
 
 /**
@@ -287,6 +362,15 @@ async function settle(ctx: BenchContext): Promise<void> {
 
 const p99us = (ms: readonly number[]): number => percentile(ms, 99) * 1000;
 
+/** A run's waits as the notes say them: how often it stopped for each reason, and for how long in all (easing off included). */
+function waitsText(r: BackfillRun): string {
+  const reasons = new Set([...Object.keys(r.waits), ...Object.keys(r.waitedMs)]);
+  if (reasons.size === 0) return 'none';
+  return [...reasons]
+    .map((k) => `${k} ${r.waits[k] ?? 0}× ${((r.waitedMs[k as keyof typeof r.waitedMs] ?? 0) / 1000).toFixed(1)} s`)
+    .join(', ');
+}
+
 /** What the runs saw, for the notes. */
 const seen = {
   unthrottled: undefined as BackfillRun | undefined,
@@ -294,11 +378,12 @@ const seen = {
   midairSchedule: [] as number[],
   idleSchedule: [] as number[],
   samples: [] as number[],
+  budgets: [] as number[],
 };
 
 export const liveTraffic: BenchCase = {
   name: 'live traffic during backfill',
-  what: `p99 latency (from issue to completion) of ${LOAD.rate} single-row UPDATEs/s on random keys of the old table (open-loop, ${LOAD.connections} connections, its own worker thread) while an adaptive-throttled \`backfill\` (latencyBudgetMs ${THROTTLED.latencyBudgetMs}, targetChunkMs ${THROTTLED.targetChunkMs}) copies it PostgreSQL → PostgreSQL into an empty table`,
+  what: `p99 latency (from issue to completion) of ${LOAD.rate} single-row UPDATEs/s on random keys of the old table (open-loop, ${LOAD.connections} connections, its own worker thread) while an adaptive-throttled \`backfill\` (targetChunkMs ${THROTTLED.targetChunkMs}; paced on the load's p99, which it reports with a heartbeat as an instance does, against servedLatencyFactor ${THROTTLED.servedLatencyFactor} × its level before the run, and on a commit probe of both stores against ${PROBE_BUDGET_X} × its idle median) copies it PostgreSQL → PostgreSQL into an empty table`,
   baselineWhat: 'p99 of the same load for as long on an idle database',
   target: 1.2,
   unit: 'ms',
@@ -308,6 +393,7 @@ export const liveTraffic: BenchCase = {
     seen.midairSchedule = [];
     seen.idleSchedule = [];
     seen.samples = [];
+    seen.budgets = [];
     await pgUsers(await pgp(ctx), LIVE_OLD, ctx.rows);
     await settle(ctx);
     seen.unthrottled = await backfillLive(ctx, UNTHROTTLED);
@@ -315,12 +401,13 @@ export const liveTraffic: BenchCase = {
   },
   async midair(ctx) {
     await settle(ctx);
+    await (await store(ctx, LIVE_OLD)).setup(); // the probe table, before the idle probe
+    const budget = PROBE_BUDGET_X * (await idleCommitMs(ctx));
+    seen.budgets.push(budget);
     const running = await startLoad(ctx, LIVE_OLD, ctx.rows);
     let run: BackfillRun;
     try {
-      // The quick run keeps the harness from rotting, on a machine doing other work: a 1 ms latency budget can hold
-      // the backfill for as long as the machine stays slow, so it gets a budget it can meet (its figure is no measurement).
-      run = await backfillLive(ctx, ctx.quick ? { ...THROTTLED, latencyBudgetMs: 25 } : THROTTLED, running);
+      run = await backfillLive(ctx, { ...THROTTLED, latencyBudgetMs: budget }, running);
     } catch (error) {
       await running.stop().catch(() => undefined);
       throw error;
@@ -350,8 +437,9 @@ export const liveTraffic: BenchCase = {
       const rate = median(seen.throttled.map((r) => r.rowsPerSecond));
       const share = rate / u.rowsPerSecond;
       ctx.note(
-        `backfill rate: unthrottled ${Math.round(u.rowsPerSecond)} rows/s (no load, ${JSON.stringify(UNTHROTTLED)}); throttled under the load ${seen.throttled.map((r) => Math.round(r.rowsPerSecond)).join(', ')} rows/s (median ${Math.round(rate)}, ${(share * 100).toFixed(0)} % of unthrottled: ${share >= 0.5 ? 'meets' : 'misses'} the ≥ 50 % requirement; ${JSON.stringify(THROTTLED)}, latency waits ${seen.throttled.map((r) => r.latencyWaits).join(', ')}).`,
+        `backfill rate: unthrottled ${Math.round(u.rowsPerSecond)} rows/s (no load, ${JSON.stringify(UNTHROTTLED)}); throttled under the load ${seen.throttled.map((r) => Math.round(r.rowsPerSecond)).join(', ')} rows/s (median ${Math.round(rate)}, ${(share * 100).toFixed(0)} % of unthrottled: ${share >= 0.5 ? 'meets' : 'misses'} the ≥ 50 % requirement; ${JSON.stringify(THROTTLED)}, commit-probe budget ${seen.budgets.map((b) => `${b.toFixed(2)} ms`).join(', ')}).`,
       );
+      ctx.note(`backfill waits under the load, per run: ${seen.throttled.map((r) => `${waitsText(r)}`).join('; ')}.`);
       ctx.note(
         `p99 from the scheduled time (timer lateness included): ${seen.midairSchedule.map((v) => v.toFixed(0)).join(', ')} µs during the backfill, ${seen.idleSchedule.map((v) => v.toFixed(0)).join(', ')} µs idle; ${median(seen.samples)} writes measured per run.`,
       );

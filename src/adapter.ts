@@ -24,6 +24,7 @@ export type {
   BulkCopy,
   BulkWriteResult,
   CallOptions,
+  CommitProbe,
   DeleteOptions,
   DirectPatch,
   DirectWrite,
@@ -79,6 +80,7 @@ export type {
   RepairEntry,
   RepairInput,
   RepairProblem,
+  ServedLatency,
 } from './control/control-store.js';
 export { INITIAL_SETTING } from './control/memory-control-store.js';
 export { sqlControlStore } from './control/sql-control-store.js';

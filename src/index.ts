@@ -57,7 +57,7 @@ export type { Store } from './core/store.js';
 // The control store: phase, audit log, fleet
 export { memoryControlStore } from './control/memory-control-store.js';
 export type { MemoryControlStoreOptions } from './control/memory-control-store.js';
-export type { AuditAction, AuditEntry, ControlStore, InstanceInfo } from './control/control-store.js';
+export type { AuditAction, AuditEntry, ControlStore, InstanceInfo, ServedLatency } from './control/control-store.js';
 
 // Backfill
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';
@@ -69,7 +69,7 @@ export type { KeyMappings } from './backfill/key-check.js';
 export { Throttle } from './jobs/throttle.js';
 export type { ThrottleOptions } from './jobs/throttle.js';
 export { inWindow } from './jobs/pace.js';
-export type { PaceOptions, PaceReason } from './jobs/pace.js';
+export type { PaceOptions, PaceReason, WaitedMs, WaitReason } from './jobs/pace.js';
 
 // Verification
 export { VERIFY_MODES } from './verify/verify-options.js';

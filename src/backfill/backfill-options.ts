@@ -1,6 +1,6 @@
 import type { Fence } from '../core/store.js';
 import type { ThrottleOptions } from '../jobs/throttle.js';
-import type { PaceOptions, PaceReason } from '../jobs/pace.js';
+import type { PaceOptions, PaceReason, WaitedMs } from '../jobs/pace.js';
 import type { KeyMappings } from './key-check.js';
 import type { RunProgress } from '../jobs/run-progress.js';
 import type { WaitNotice } from '../core/waits.js';
@@ -13,6 +13,8 @@ import type { WaitNotice } from '../core/waits.js';
 export interface BackfillProgress extends RunProgress {
   /** The size of the next chunk. */
   readonly chunkSize: number;
+  /** How long this run waited so far, ms, by reason (see {@link BackfillResult.waitedMs}). */
+  readonly waitedMs: WaitedMs;
 }
 
 export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
@@ -50,7 +52,7 @@ export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
    */
   readonly fence?: Fence;
   readonly onProgress?: (progress: BackfillProgress) => void;
-  /** Called when the run waits: outside its time windows, stores too slow, replicas lagging. */
+  /** Called when the run waits: outside its time windows, stores too slow, served writes slower than before it, replicas lagging. */
   readonly onWait?: (reason: PaceReason) => void;
   /**
    * Copy with this many workers in this process. Above 1, the key space is
@@ -114,6 +116,17 @@ export interface BackfillResult {
   /** Dead letters of the migration still waiting (this run's and earlier ones') when it ended. */
   readonly deadLettersPending?: number;
   readonly durationMs: number;
+  /** Rows this run read in its copy pass, over its whole duration (waits and the prune included): the rate it achieved. */
+  readonly rowsPerSecond: number;
+  /**
+   * How long this run waited, ms, by reason: `window` (outside its windows),
+   * `latency` (a probe past `latencyBudgetMs`, or easing off as it neared
+   * it), `served-latency` (the fleet's served writes past, or nearing,
+   * `servedLatencyFactor` × their level before the run), `replica-lag`,
+   * `ceiling` (the rows/s ceiling), `paused` (an operator's pause). A reason
+   * it never waited for is absent.
+   */
+  readonly waitedMs: WaitedMs;
   /** The key the run resumed after, if it resumed. */
   readonly resumedAfter?: string;
   readonly error?: { readonly code: string; readonly message: string };

@@ -17,10 +17,11 @@ import { nextChunk } from './pass-chunk.js';
 import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
 import { copiedBefore, copyInRanges } from './parallel.js';
-import { budgetedChunk, jobPacing, waitForPace, type JobPacing } from '../jobs/steps.js';
+import { budgetedChunk, jobPacing, type JobPacing } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import { RunMeter } from '../jobs/run-progress.js';
 import type { Throttle } from '../jobs/throttle.js';
+import { Pacer } from '../jobs/pacer.js';
 import { pruneStart, UNCHECKED, watched, type OrphanWatch } from './orphan-watch.js';
 
 export type {
@@ -37,7 +38,7 @@ export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 /** The result of a run that did not start: nothing was written. */
 /** The result of a run that ended before its first chunk: refused, or failed (or aborted) while it prepared. */
 export function unstartedResult(status: 'refused' | 'failed' | 'aborted', error: unknown): BackfillResult {
-  return { status, ...zeroCounts(), durationMs: 0, error: errorSummary(error) };
+  return { status, ...zeroCounts(), durationMs: 0, rowsPerSecond: 0, waitedMs: {}, error: errorSummary(error) };
 }
 
 /** A run's counts before its first chunk. */
@@ -72,6 +73,8 @@ interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E
   resumedAfter: string | undefined;
   /** Whether the next chunk reads old's rows with its keys (chunks.ts). */
   readonly readAhead: { rows: boolean };
+  /** The run's pace (all its workers'), with how long it waited for each reason. */
+  readonly pacer: Pacer<K, E>;
 }
 
 /** What the passes of a started run share: the phase version its progress began under, its progress meter, how it copies. */
@@ -122,6 +125,7 @@ export async function runBackfill<K extends Key, E extends object>(
     pending: undefined,
     resumedAfter: undefined,
     readAhead: { rows: true },
+    pacer: new Pacer({ source, target, fleet: control, migration, options }),
   };
   try {
     // Refused means nothing written: every check before the first write.
@@ -153,11 +157,14 @@ function finish<K extends Key, E extends object>(
   error?: unknown,
 ): BackfillResult {
   const { counts, pending, started } = run;
+  const durationMs = Date.now() - started;
   return {
     status: status === 'complete' && (pending ?? 0) > 0 ? 'complete-with-dead-letters' : status,
     ...counts,
     ...(pending === undefined ? {} : { deadLettersPending: pending }),
-    durationMs: Date.now() - started,
+    durationMs,
+    rowsPerSecond: durationMs > 0 ? Math.round((counts.rowsRead * 1000) / durationMs) : 0,
+    waitedMs: run.pacer.waited,
     ...(resumedAfter === undefined ? {} : { resumedAfter }),
     ...(error === undefined ? {} : { error: errorSummary(error) }),
   };
@@ -253,6 +260,8 @@ async function startRun<K extends Key, E extends object>(
       ? (checkpoint.rowsDone ?? 0)
       : 0;
   const pacing = jobPacing(control, migration, name, 1, options);
+  // What the fleet served before this run's first chunk: what its served-latency pacing compares with.
+  await run.pacer.start();
   const sync = (options.mode ?? 'sync') === 'sync' && !sweep;
   const passes: ('copy' | 'prune')[] = sweep ? ['copy'] : ['copy', 'prune'];
   // A serial sync-mode copy watches for keys new holds and old lacks as it goes, so the prune can skip what it saw.
@@ -281,6 +290,7 @@ function report<K extends Key, E extends object>(
   run.options.onProgress?.({
     ...(o.done ? plan.meter.done(rows) : plan.meter.at(rows)),
     chunkSize: o.chunkSize ?? plan.pacing.budget.chunk(plan.throttle.chunkSize),
+    waitedMs: run.pacer.waited,
   });
 }
 
@@ -306,6 +316,7 @@ async function copyInParallel<K extends Key, E extends object>(
   const outcome = await copyInRanges(migration, name, source, target, control, options, {
     counts,
     sync,
+    pacer: run.pacer,
     progress: async (chunkSize) => reportCopied(run, plan, chunkSize),
   });
   if (outcome.status !== 'complete') return finish(run, outcome.status, run.resumedAfter, outcome.error);
@@ -343,7 +354,9 @@ async function runPass<K extends Key, E extends object>(
   for (;;) {
     if (options.signal?.aborted) return finish(run, 'aborted', run.resumedAfter);
     if (await pacing.paused()) {
+      const t0 = performance.now();
       await sleep(200, options.signal);
+      run.pacer.count('paused', performance.now() - t0);
       continue;
     }
     // The phase may have moved on while the run went: a chunk never runs where the run could not start.
@@ -355,8 +368,10 @@ async function runPass<K extends Key, E extends object>(
         run.resumedAfter,
         new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`),
       );
-    if (!(await waitForPace(source, target, options, after, throttle))) return finish(run, 'aborted', run.resumedAfter);
-    const { size, read: counted } = await budgetedChunk(pacing.budget, throttle, options.signal);
+    if (!(await run.pacer.beforeChunk(throttle, after))) return finish(run, 'aborted', run.resumedAfter);
+    const { size, read: counted } = await budgetedChunk(pacing.budget, throttle, options.signal, (reason, ms) =>
+      run.pacer.count(reason, ms),
+    );
     if (options.signal?.aborted) return finish(run, 'aborted', run.resumedAfter);
     const t0 = Date.now();
     const chunk = await nextChunk(run, sync, pass, after, size, plan.watch.checked);
@@ -373,9 +388,11 @@ async function runPass<K extends Key, E extends object>(
       phaseVersion: since,
       ...(pass === 'copy' ? { rowsDone: meter.rowsBefore + counts.rowsRead, orphans: plan.watch } : {}),
     });
-    throttle.record(chunk.read, Date.now() - t0);
+    const chunkMs = Date.now() - t0;
+    throttle.record(chunk.read, chunkMs);
     if (pass === 'copy') await reportCopied(run, plan);
     if (chunk.read < size) break;
+    await run.pacer.afterChunk(chunkMs);
   }
   if (pass === 'copy') report(run, plan, { done: true });
   if (pass === 'copy' && passes.length > 1) {

@@ -8,13 +8,16 @@ import { copyNext, type Counts } from './chunks.js';
 import { phaseRefusal } from './guards.js';
 import { RangeRows } from './range-rows.js';
 import { runLeasedRanges } from '../jobs/leased-ranges.js';
-import { budgetedChunk, jobPacing, waitForPace } from '../jobs/steps.js';
+import { budgetedChunk, jobPacing } from '../jobs/steps.js';
 import type { Throttle } from '../jobs/throttle.js';
+import type { Pacer } from '../jobs/pacer.js';
 
 /** Where a parallel copy reports to: its chunk count and rows, and a progress callback after each chunk. */
-export interface ParallelCopy {
+export interface ParallelCopy<K extends Key, E extends object> {
   readonly counts: Counts & { chunks: number; rowsRead: number };
   readonly sync: boolean;
+  /** The run's pace, shared by its workers. */
+  readonly pacer: Pacer<K, E>;
   /** Called (and waited for) after each chunk with the chunk size the worker will take next. */
   readonly progress: (chunkSize: number) => Promise<void>;
 }
@@ -39,13 +42,19 @@ export async function copyInRanges<K extends Key, E extends object>(
   target: Store<K, E>,
   control: ControlStore,
   options: BackfillOptions<E>,
-  run: ParallelCopy,
+  run: ParallelCopy<K, E>,
 ): Promise<{ status: 'complete' | 'stopped' | 'aborted'; error?: unknown }> {
-  const { counts, sync } = run;
+  const { counts, sync, pacer } = run;
   const workers = Math.max(1, Math.floor(options.workers ?? 1));
   const owner = options.owner ?? processInstanceId();
-  const { throttles, budget, paused } = jobPacing(control, migration, name, workers, options, { owner });
+  const pacing = jobPacing(control, migration, name, workers, options, { owner });
+  const { throttles, budget } = pacing;
   const readAhead = throttles.map(() => ({ rows: true }));
+  const paused = async (): Promise<boolean> => {
+    const yes = await pacing.paused();
+    if (yes) pacer.count('paused', 200); // the leased ranges wait 200 ms before asking again
+    return yes;
+  };
   const rows = new RangeRows(control, migration, name);
   return runLeasedRanges<K>({
     migration,
@@ -70,8 +79,10 @@ export async function copyInRanges<K extends Key, E extends object>(
             `the phase changed while the ${options.missingOnly ? 'sweep' : 'backfill'} ran: ${moved.message}`,
           ),
         };
-      if (!(await waitForPace(source, target, options, after, throttle))) return { after, done: false };
-      const { size, read: counted } = await budgetedChunk(budget, throttle, options.signal);
+      if (!(await pacer.beforeChunk(throttle, after))) return { after, done: false };
+      const { size, read: counted } = await budgetedChunk(budget, throttle, options.signal, (reason, ms) =>
+        pacer.count(reason, ms),
+      );
       if (options.signal?.aborted) return { after, done: false };
       const t0 = Date.now();
       const {
@@ -92,8 +103,10 @@ export async function copyInRanges<K extends Key, E extends object>(
         await rows.add(lease, read);
       }
       if (stopped) return { stop: stopped };
-      throttle.record(read, Date.now() - t0);
+      const chunkMs = Date.now() - t0;
+      throttle.record(read, chunkMs);
       await run.progress(budget.chunk(throttle.chunkSize));
+      if (read >= size) await pacer.afterChunk(chunkMs);
       return { after: next, done: read < size };
     },
   });

@@ -1,3 +1,11 @@
+/** The latency of the calls an instance served over its recent window (about a second). */
+export interface ServedLatency {
+  /** The window's 99th percentile, ms. */
+  readonly p99Ms: number;
+  /** How many calls the window holds. */
+  readonly count: number;
+}
+
 /** One application instance, as its last heartbeat described it. */
 export interface InstanceInfo {
   readonly migration: string;
@@ -7,6 +15,13 @@ export interface InstanceInfo {
   readonly phaseVersion: number;
   /** Writes it has started and not finished. */
   readonly inFlightWrites: number;
+  /**
+   * The latency of the writes it served lately (the repository's calls, from
+   * call to answer), as its last heartbeat reported it; absent when it served
+   * none in that window, or runs a midair that does not report it. Jobs pace
+   * themselves on it (a backfill's `servedLatencyFactor`); nothing safe rests on it.
+   */
+  readonly servedWrites?: ServedLatency | undefined;
   readonly lastSeen: Date;
   readonly startedAt: Date;
 }

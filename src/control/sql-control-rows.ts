@@ -103,8 +103,12 @@ export function decodeAudit(row: Row, table: string): AuditEntry {
   };
 }
 
-/** Columns: migration, instance_id, host, phase_version, in_flight_writes, last_seen, started_at. */
+/** Columns: migration, instance_id, host, phase_version, in_flight_writes, last_seen, started_at, write_p99_ms, write_count. */
 export function decodeInstance(row: Row, table: string): InstanceInfo {
+  const served =
+    cellText(row[7]) === null || cellText(row[8]) === null
+      ? undefined
+      : { p99Ms: num(row, 7, table, 'write_p99_ms'), count: num(row, 8, table, 'write_count') };
   return {
     migration: text(row, 0, table, 'migration'),
     instanceId: text(row, 1, table, 'instance_id'),
@@ -113,6 +117,7 @@ export function decodeInstance(row: Row, table: string): InstanceInfo {
     inFlightWrites: num(row, 4, table, 'in_flight_writes'),
     lastSeen: time(row, 5, table, 'last_seen'),
     startedAt: time(row, 6, table, 'started_at'),
+    ...(served ? { servedWrites: served } : {}),
   };
 }
 

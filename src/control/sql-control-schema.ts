@@ -57,6 +57,8 @@ const COLUMNS = [
   'problem_store',
   'problem_constraint',
   'problem_message',
+  'write_p99_ms',
+  'write_count',
 ] as const;
 export type ControlColumn = (typeof COLUMNS)[number];
 
@@ -183,6 +185,7 @@ interface SchemaParts {
   readonly repairsIndex: { inline: string; statement: string };
   readonly parkedIndex: { inline: string; statement: string };
   readonly repairClaimColumns: AddedColumn[];
+  readonly servedColumns: AddedColumn[];
   readonly table: (name: ControlTable, parts: readonly string[], idx?: { inline: string }) => string;
 }
 
@@ -216,15 +219,33 @@ function schemaParts(dialect: SqlDialect, prefix: string): SchemaParts {
     { table: 'repairs', column: 'leased_until', definition: `${c.leased_until} ${sqlTypes.big} NOT NULL DEFAULT 0` },
     { table: 'repairs', column: 'epoch', definition: `${c.epoch} ${sqlTypes.big}` },
   ];
+  // Added later still: what an instance's heartbeat reports of the writes it served (NULL: nothing to report).
+  const servedColumns: AddedColumn[] = [
+    { table: 'instances', column: 'write_p99_ms', definition: `${c.write_p99_ms} ${sqlTypes.real}` },
+    { table: 'instances', column: 'write_count', definition: `${c.write_count} ${sqlTypes.big}` },
+  ];
   // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): declare its indexes inside CREATE TABLE.
   const table = (name: ControlTable, parts: readonly string[], idx?: { inline: string }): string =>
     `CREATE TABLE IF NOT EXISTS ${t[name]} (${[...parts, ...(mysql && idx ? [idx.inline] : [])].join(', ')})${sqlTypes.tableOptions}`;
-  return { t, c, sqlTypes, mysql, notNull, pk, auditIndex, repairsIndex, parkedIndex, repairClaimColumns, table };
+  return {
+    t,
+    c,
+    sqlTypes,
+    mysql,
+    notNull,
+    pk,
+    auditIndex,
+    repairsIndex,
+    parkedIndex,
+    repairClaimColumns,
+    servedColumns,
+    table,
+  };
 }
 
 /** CREATE TABLE for the phase, its audit log and the fleet. */
 function stateTables(p: SchemaParts): string[] {
-  const { c, sqlTypes, notNull, pk, table, auditIndex } = p;
+  const { c, sqlTypes, notNull, pk, table, auditIndex, servedColumns } = p;
   const limits = MYSQL_KEY_LIMITS;
   return [
     table('phase', [
@@ -261,6 +282,7 @@ function stateTables(p: SchemaParts): string[] {
       notNull('in_flight_writes', sqlTypes.big),
       notNull('last_seen', sqlTypes.big),
       notNull('started_at', sqlTypes.big),
+      ...servedColumns.map((x) => x.definition),
       pk('migration', 'instance_id'),
     ]),
   ];
@@ -374,7 +396,7 @@ function statements(p: SchemaParts): Pick<ControlSchema, 'insertIfAbsent' | 'ups
 /** Builds the control tables' schema for `dialect` with table names `prefix + name`. */
 export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchema {
   const p = schemaParts(dialect, prefix);
-  const { t, c, mysql, auditIndex, repairsIndex, parkedIndex, repairClaimColumns } = p;
+  const { t, c, mysql, auditIndex, repairsIndex, parkedIndex, repairClaimColumns, servedColumns } = p;
   const ddl = [
     ...stateTables(p),
     ...repairTables(p),
@@ -385,7 +407,7 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
     t,
     c,
     ddl,
-    added: repairClaimColumns,
+    added: [...repairClaimColumns, ...servedColumns],
     ...statements(p),
   };
 }

@@ -12,6 +12,8 @@ const INSTANCE_COLUMNS = [
   'in_flight_writes',
   'last_seen',
   'started_at',
+  'write_p99_ms',
+  'write_count',
 ] as const;
 
 /** The fleet over SQL: one row per instance in `instances`, upserted by each heartbeat with the context's clock. */
@@ -22,14 +24,27 @@ export function sqlFleet(x: SqlControlContext): Fleet {
       checkMigration('heartbeat', info.migration);
       fits('heartbeat', 'the instance id', info.instanceId, MYSQL_KEY_LIMITS.instanceId);
       const now = clock();
-      const row = [info.migration, info.instanceId, info.host, info.phaseVersion, info.inFlightWrites, now, now];
+      const served = info.servedWrites;
+      const row = [
+        info.migration,
+        info.instanceId,
+        info.host,
+        info.phaseVersion,
+        info.inFlightWrites,
+        now,
+        now,
+        served?.p99Ms ?? null,
+        served?.count ?? null,
+      ];
       const sql = schema.upsert(
         'instances',
         INSTANCE_COLUMNS,
         ['migration', 'instance_id'],
         [tuple(0, row.length)],
         (_cur, inc) =>
-          (['host', 'phase_version', 'in_flight_writes', 'last_seen'] as const).map((y) => `${c[y]} = ${inc(y)}`),
+          (['host', 'phase_version', 'in_flight_writes', 'last_seen', 'write_p99_ms', 'write_count'] as const).map(
+            (y) => `${c[y]} = ${inc(y)}`,
+          ),
       );
       await query('heartbeat', sql, row);
     },

@@ -163,6 +163,25 @@ export interface Store<K extends Key, E extends object> {
   readonly lookups?: Lookups<E>;
   /** A patch in one statement, for direct writes; without it, a patch is an {@link updateKey}. */
   readonly patching?: DirectPatch<K, E>;
+  /** A tiny write that commits, which a job's pacing times; without it, the pacing times a point read. */
+  readonly commitProbe?: CommitProbe;
+}
+
+/**
+ * A write as small as a write can be, for pacing a job by what the store's
+ * writers wait for: a point read never waits for the log to reach the disk,
+ * and every commit does. Only timing rests on it, never safety.
+ */
+export interface CommitProbe {
+  /**
+   * Commits one tiny write to midair's own probe table beside the store's
+   * tables — never a row of the user's tables, and never a fence or a
+   * tombstone — in a transaction of its own, so its commit writes and flushes
+   * the log as the application's writes do (and, on SQLite, takes the write
+   * lock they take). Resolves once it committed. Fails with SCHEMA_MISMATCH
+   * where the probe table is missing (`setup()` creates it).
+   */
+  commit(options?: CallOptions): Promise<void>;
 }
 
 /** A store's lookups by field values (what `lookup('email')` in a migration's `queries` runs). */

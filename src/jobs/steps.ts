@@ -2,45 +2,10 @@ import type { ControlStore, RangeLease } from '../control/control-store.js';
 import type { Key } from '../core/keys.js';
 import { scanKeysOf, type Store } from '../core/store.js';
 import { CHECKPOINTS, loadCheckpoint, type BackfillControl } from '../control/checkpoints.js';
-import { paceCheck, type PaceOptions, type PaceReason } from './pace.js';
+import type { WaitReason } from './pace.js';
 import { RowBudget } from './row-budget.js';
 import { Throttle, type ThrottleOptions } from './throttle.js';
 import { sleep } from '../core/sleep.js';
-
-/**
- * Waits until the next chunk may run (time windows, a latency probe of both
- * stores, replica lag), backing off up to 5 s between checks. Resolves false
- * when aborted meanwhile.
- */
-export async function waitForPace<K extends Key, E extends object>(
-  source: Store<K, E>,
-  target: Store<K, E>,
-  options: PaceOptions & {
-    readonly signal?: AbortSignal | undefined;
-    readonly onWait?: ((reason: PaceReason) => void) | undefined;
-  },
-  probeKey: K | undefined,
-  throttle: Throttle,
-): Promise<boolean> {
-  if (!options.windows && options.latencyBudgetMs === undefined && !options.replicaLag) return true;
-  const probe = async (): Promise<number> => {
-    if (probeKey === undefined) return 0;
-    const t0 = performance.now(); // sub-millisecond: a budget of 1 ms must be measurable
-    await Promise.all([
-      source.get(probeKey, { signal: options.signal }),
-      target.get(probeKey, { signal: options.signal }),
-    ]);
-    return performance.now() - t0;
-  };
-  for (let backoff = 100; ; backoff = Math.min(backoff * 2, 5000)) {
-    if (options.signal?.aborted) return false;
-    const reason = await paceCheck(options, probe);
-    if (!reason) return true;
-    if (reason === 'latency') throttle.shrink();
-    options.onWait?.(reason);
-    await sleep(reason === 'window' ? 30_000 : backoff, options.signal);
-  }
-}
 
 /** The operator's settings for the run `name` (pause, a rows/s ceiling); none saved, none set. */
 export async function readControl(control: ControlStore, migration: string, name: string): Promise<BackfillControl> {
@@ -147,9 +112,14 @@ export async function budgetedChunk(
   budget: RowBudget,
   throttle: Throttle,
   signal?: AbortSignal,
+  waited?: (reason: WaitReason, ms: number) => void,
 ): Promise<{ readonly size: number; readonly read: (rows: number) => void }> {
   const size = budget.chunk(throttle.chunkSize);
   const taken = budget.take(size);
-  if (taken.waitMs > 0) await sleep(taken.waitMs, signal);
+  if (taken.waitMs > 0) {
+    const t0 = performance.now();
+    await sleep(taken.waitMs, signal);
+    waited?.('ceiling', performance.now() - t0);
+  }
   return { size, read: (rows) => taken.giveBack(size - rows) };
 }

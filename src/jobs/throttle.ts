@@ -36,8 +36,16 @@ export class Throttle {
     this.maxRowsPerSecond = options.maxRowsPerSecond;
   }
 
+  /**
+   * The share of its size a chunk takes while the run eases off (the pace's
+   * duty cycle, in (0, 1]): shorter chunks hold their locks, the CPU and the
+   * log for less time at once. Never below `minChunkSize`.
+   */
+  scale = 1;
+
   get chunkSize(): number {
-    return this.#size;
+    if (this.scale >= 1) return this.#size;
+    return clamp(this.#size * Math.max(0, this.scale), this.#min, this.#max);
   }
 
   /** Rows per second, smoothed (undefined before the first chunk). */

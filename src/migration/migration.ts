@@ -188,6 +188,7 @@ export class Migration<K extends Key, E extends object> {
         ...parts,
         stats,
         events: this.#events,
+        servedWrites: this.#pieces.servedWrites,
         close: () => this.close(),
       }),
     );

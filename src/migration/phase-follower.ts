@@ -1,4 +1,4 @@
-import type { ControlStore, PhaseState } from '../control/control-store.js';
+import type { ControlStore, PhaseState, ServedLatency } from '../control/control-store.js';
 import { MidairError } from '../core/errors.js';
 import type { TypedEvents } from './events.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -23,6 +23,8 @@ export interface FollowerDeps {
   readonly start: () => Promise<unknown>;
   /** The phase served changed (not only its version). */
   readonly onPhaseChange: () => void;
+  /** The latency of the writes this instance served lately, which each heartbeat reports (jobs pace on it). */
+  readonly servedWrites: () => ServedLatency | undefined;
   /** After each refresh's heartbeat (the shadow counters are saved there). */
   readonly afterRefresh: () => Promise<void>;
 }
@@ -110,6 +112,7 @@ export class PhaseFollower {
       host,
       phaseVersion: this.#acked,
       inFlightWrites: this.#d.inFlight.total(),
+      servedWrites: this.#d.servedWrites(),
     });
   }
 

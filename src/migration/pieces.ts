@@ -13,6 +13,7 @@ import { Repairer } from './repairer.js';
 import { ShadowComparator } from './shadow-comparator.js';
 import { Transitions } from './transitions.js';
 import { InFlight, WriteTickets } from './write-tickets.js';
+import { LatencyWindow } from './latency-window.js';
 
 /** The pieces one migration instance is made of (docs/decisions/0010). */
 export interface Pieces<K extends Key, E extends object> {
@@ -26,7 +27,17 @@ export interface Pieces<K extends Key, E extends object> {
   readonly operator: Operator<K, E>;
   readonly jobs: Jobs<K, E>;
   readonly repairTick: RepairTick<K, E>;
+  /** The latency of the writes the repository served lately (reported with each heartbeat). */
+  readonly servedWrites: LatencyWindow;
 }
+
+/**
+ * The window each heartbeat's served-write latency covers: a second, in
+ * quarters, so a backfill that pushes it up sees it within a heartbeat or
+ * two and sees it fall again a second after it eased off.
+ */
+const SERVED_WINDOW_MS = 1000;
+const SERVED_WINDOW_SLICES = 4;
 
 /** Who the instance is and what it shares with its pieces. */
 export interface Identity {
@@ -77,6 +88,7 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
     halt,
   });
   const inFlight = new InFlight();
+  const servedWrites = new LatencyWindow(SERVED_WINDOW_MS, SERVED_WINDOW_SLICES);
   const { pollMs, instanceExpiryMs } = o;
   const f = (late.follower = new PhaseFollower({
     name,
@@ -90,6 +102,7 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
     inFlight,
     start: id.start,
     onPhaseChange: () => halt.reset(),
+    servedWrites: () => servedWrites.report(),
     afterRefresh: async () => shadow.saveCounters(),
   }));
   const tickets = new WriteTickets({ name, pauseTimeoutMs: o.pauseTimeoutMs, follower: f, inFlight, stats });
@@ -115,7 +128,7 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
     verify: async (v) => jobs.verify(v),
   }));
   const repairTick = new RepairTick(life, f, repairer, events);
-  return { life, background, repairer, halt, shadow, follower: f, tickets, operator, jobs, repairTick };
+  return { life, background, repairer, halt, shadow, follower: f, tickets, operator, jobs, repairTick, servedWrites };
 }
 
 function newRepairer<K extends Key, E extends object>(o: Settings<K, E>, id: Identity): Repairer<K, E> {

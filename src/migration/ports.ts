@@ -23,6 +23,8 @@ export interface PortDeps<K extends Key, E extends object> {
   readonly background: Background;
   readonly stats: MigrationStats;
   readonly events: TypedEvents;
+  /** Where served writes' latencies go (the heartbeat reports them). */
+  readonly servedWrites: { record(ms: number): void };
   readonly close: () => Promise<void>;
 }
 
@@ -52,6 +54,7 @@ export function createPorts<K extends Key, E extends object>(d: PortDeps<K, E>):
     }),
     sidelines: createSidelines({ settings: o, halt: d.halt, comparator: d.comparator, stats, events, track }),
     events,
+    servedWrite: (ms) => d.servedWrites.record(ms),
     close: d.close,
   };
 }

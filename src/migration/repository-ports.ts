@@ -81,5 +81,7 @@ export interface RepositoryPorts<K extends Key, E extends object> {
   readonly repairs: RepairLog;
   readonly sidelines: Sidelines<K, E>;
   readonly events: TypedEvents;
+  /** Records how long a served write took, from call to answer (the heartbeat reports the recent p99). */
+  readonly servedWrite: (ms: number) => void;
   close(): Promise<void>;
 }

@@ -32,7 +32,14 @@ export function createWrites<K extends Key, E extends object>(p: RepositoryPorts
     secondWrite(c, key, st, intent),
   );
   return {
-    write: (key: K, change: Change<E>): Promise<WriteResult<E>> => write(c, strictWrite, key, change),
+    write: async (key: K, change: Change<E>): Promise<WriteResult<E>> => {
+      const t0 = performance.now();
+      try {
+        return await write(c, strictWrite, key, change);
+      } finally {
+        p.servedWrite(performance.now() - t0);
+      }
+    },
   };
 }
 

@@ -22,6 +22,11 @@ export class MysqlDialect extends SqlDialect {
     cleanup: 'DO RELEASE_ALL_LOCKS()',
   });
 
+  /** `ON DUPLICATE KEY UPDATE`: MySQL's upsert (the probe table has no other unique key). */
+  override commitProbeSql(table: string): string {
+    return `INSERT INTO ${table} (\`slot\`, \`n\`) VALUES (?, 1) ON DUPLICATE KEY UPDATE \`n\` = 1 - \`n\``;
+  }
+
   /** Per table: whether it has a unique key besides the primary key (then ON DUPLICATE KEY UPDATE is unsafe). */
   readonly #otherUniqueKeys = new Map<string, Promise<boolean>>();
 

@@ -38,6 +38,17 @@ export abstract class SqlDialect {
     return this.compiler.forUpdate;
   }
 
+  /**
+   * The commit probe's one statement on the probe `table` (qualified):
+   * inserts the row of the slot bound as its only parameter, or flips its
+   * counter, so it always changes a row and its commit always writes the log.
+   * Standard SQL's upsert; engines that spell it otherwise override it.
+   */
+  commitProbeSql(table: string): string {
+    const [slot, n] = [this.quoteId('slot'), this.quoteId('n')];
+    return `INSERT INTO ${table} AS p (${slot}, ${n}) VALUES (${this.compiler.placeholder(1)}, 1) ON CONFLICT (${slot}) DO UPDATE SET ${n} = 1 - p.${n}`;
+  }
+
   /** Serialises writers of the same keys for the rest of the transaction (beyond what row locks give). */
   abstract lockKeys(conn: SqlConnection, namespace: string, keyIds: readonly string[]): Promise<void>;
 

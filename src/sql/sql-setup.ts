@@ -48,6 +48,7 @@ export class SqlSchema<K extends Key, E extends object> {
     };
     await runner.query('setup', this.#p.writeSql.createTombstoneTable(typeOf), []);
     await runner.query('setup', this.#p.fences.createTable(), []);
+    await runner.query('setup', this.#p.probe.createTable, []);
   }
 
   async check(options?: CallOptions): Promise<CheckReport> {

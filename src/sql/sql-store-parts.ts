@@ -5,6 +5,7 @@ import type { SqlMapping } from '../mapping/mapping.js';
 import type { SqlDialect } from './sql-dialect.js';
 import type { SqlDriver } from './sql-driver.js';
 import { FENCE_TABLE_SUFFIX, SqlFences } from './sql-fence.js';
+import { PROBE_TABLE_SUFFIX, SqlCommitProbe } from './sql-probe.js';
 import { RowCodec } from './sql-row-codec.js';
 import { SqlRunner } from './sql-transaction.js';
 import { StoreSql } from './store-sql.js';
@@ -45,6 +46,9 @@ export interface StoreParts<K extends Key, E extends object> {
   /** The fence table's bare name, and its statements. */
   readonly fenceTable: string;
   readonly fences: SqlFences;
+  /** The probe table's bare name, and the commit probe over it. */
+  readonly probeTable: string;
+  readonly probe: SqlCommitProbe;
   /** Throws CLOSED once the store is closed, and ABORTED once the caller gave up. */
   readonly open: (operation: string, options?: CallOptions) => void;
 }
@@ -68,12 +72,15 @@ export function storeParts<K extends Key, E extends object>(
   const { name, keyOf, versionOf, open } = own;
   const c = dialect.compiler;
   const fenceTable = `${mapping.tables[0].table}${FENCE_TABLE_SUFFIX}`;
+  const probeTable = `${mapping.tables[0].table}${PROBE_TABLE_SUFFIX}`;
   const tableHint = (table: string | undefined): string =>
     table === mapping.tombstone.table
       ? "; run store.setup() to create midair's tombstone table"
       : table === fenceTable
         ? "; run store.setup() to create midair's fence table"
-        : '';
+        : table === probeTable
+          ? "; run store.setup() to create midair's probe table (a backfill's pacing then times commits)"
+          : '';
   const runner = new SqlRunner(driver, {
     name,
     engine: dialect.name,
@@ -94,6 +101,8 @@ export function storeParts<K extends Key, E extends object>(
     keyOf,
     fenceTable,
     fences: new SqlFences(c, c.qualify(fenceTable, mapping.tombstone.schema), name),
+    probeTable,
+    probe: new SqlCommitProbe(dialect, runner, c.qualify(probeTable, mapping.tombstone.schema), open),
     open,
   };
 }

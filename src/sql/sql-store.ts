@@ -7,6 +7,7 @@ import type {
   BulkCopy,
   BulkWriteResult,
   CallOptions,
+  CommitProbe,
   DeleteOptions,
   DirectPatch,
   Fencing,
@@ -60,6 +61,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   readonly fencing: Fencing;
   readonly patching: DirectPatch<K, E>;
   readonly lookups: Lookups<E>;
+  readonly commitProbe: CommitProbe;
   readonly #dialect: SqlDialect;
   readonly #side: CopySide<K>;
   readonly #codec: RowCodec<K, E>;
@@ -104,6 +106,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     this.fencing = this.#writes;
     this.patching = this.#writes;
     this.lookups = this.#reads;
+    this.commitProbe = parts.probe;
     if (dialect.sameEngineCopy)
       this.bulkCopy = {
         syncManyFrom: (keys, source, o) => this.#syncManyFrom(keys, source, o),

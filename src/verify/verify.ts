@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { runLeasedRanges, type RangeStep } from '../jobs/leased-ranges.js';
-import { budgetedChunk, jobPacing, waitForPace, type JobPacing } from '../jobs/steps.js';
+import { budgetedChunk, jobPacing, type JobPacing } from '../jobs/steps.js';
+import { Pacer } from '../jobs/pacer.js';
 import { RunMeter } from '../jobs/run-progress.js';
 import { processInstanceId } from '../core/instance-id.js';
 import type { Throttle } from '../jobs/throttle.js';
@@ -167,6 +168,8 @@ interface FullPass<K extends Key, E extends object> {
   readonly total: number;
   readonly ctx: SegmentContext<K, E>;
   readonly pacing: JobPacing;
+  /** The pass's pace (windows, probes, the fleet's served latency), shared by its workers. */
+  readonly pacer: Pacer<K, E>;
   readonly held: Map<number, HeldRange>;
   readonly progress: { segments: number; rows: number };
   /** Old's count, and the rows the run covered before this process resumed it. */
@@ -234,6 +237,8 @@ async function walkFull<K extends Key, E extends object>(
     },
     { owner },
   );
+  const pacer = new Pacer({ source: sides.old.store, target: sides.new.store, fleet: control, migration, options });
+  await pacer.start();
   const pass: FullPass<K, E> = {
     migration,
     name,
@@ -244,6 +249,7 @@ async function walkFull<K extends Key, E extends object>(
     total,
     ctx,
     pacing,
+    pacer,
     held: new Map<number, HeldRange>(),
     progress: { segments: 0, rows: 0 },
     meter: new RunMeter(total, 0),
@@ -291,7 +297,7 @@ async function walkSegment<K extends Key, E extends object>(
   lease: RangeLease,
   through: K | undefined,
 ): Promise<RangeStep<K>> {
-  const { migration, name, control, sides, options, runId, ctx, pacing, held, progress } = pass;
+  const { migration, name, control, sides, options, runId, ctx, pacing, pacer, held, progress } = pass;
   let state = held.get(lease.rangeId);
   if (state?.token !== lease.token) {
     // A fresh lease (perhaps taken over from another worker): its checkpoint is the truth, else the range's start.
@@ -304,7 +310,7 @@ async function walkSegment<K extends Key, E extends object>(
   if (state.done) return { after: undefined, done: true };
   const throttle = pacing.throttles[w] as Throttle;
   const after = state.after === undefined ? undefined : (parseKeyId(state.after) as K);
-  if (!(await waitForPace(sides.old.store, sides.new.store, options, after, throttle))) return { after, done: false };
+  if (!(await pacer.beforeChunk(throttle, after))) return { after, done: false };
   const { size, read: counted } = await budgetedChunk(pacing.budget, throttle, options.signal);
   if (options.signal?.aborted) return { after, done: false };
   const t0 = Date.now();
@@ -336,8 +342,10 @@ async function walkSegment<K extends Key, E extends object>(
   state.done = done;
   progress.segments++;
   progress.rows += sizes.old;
-  throttle.record(Math.max(sizes.old, sizes.new), Date.now() - t0);
+  const segmentMs = Date.now() - t0;
+  throttle.record(Math.max(sizes.old, sizes.new), segmentMs);
   report(pass, false, state.findings.segments.differing);
+  if (!done) await pacer.afterChunk(segmentMs);
   return { after: boundary, done };
 }
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { availability, openBackend, type Backend, type BackendKind } from '../support/backends.js';
 import { checkSuite } from './check.js';
+import { commitProbeSuite } from './commit-probe.js';
 import { conditionalWriteSuite } from './conditional-write.js';
 import { directWriteSuite } from './direct-write.js';
 import { fenceSuite, fenceTableSuite } from './fence.js';
@@ -46,6 +47,7 @@ export function storeConformance(kind: BackendKind): void {
       tableSplitSuite(get);
       checkSuite(get, kind);
       fenceTableSuite(get);
+      commitProbeSuite(get);
     }
   });
 }

@@ -249,6 +249,31 @@ export function controlConformance(kind: BackendKind): void {
         expect((await control.instances('other', new Date(0))).map((i) => i.instanceId)).toEqual(['c']);
       });
 
+      it('a heartbeat carries the served writes’ latency (p99 and count) through to instances(), and one without clears it', async () => {
+        const { control, clock } = await fresh();
+        const base = { migration: 'm', host: 'h', phaseVersion: 2, inFlightWrites: 0 };
+        await control.heartbeat({ ...base, instanceId: 'a', servedWrites: { p99Ms: 1.375, count: 512 } });
+        await control.heartbeat({ ...base, instanceId: 'b' });
+        const byId = async (): Promise<Map<string, unknown>> =>
+          new Map((await control.instances('m', new Date(0))).map((i) => [i.instanceId, i.servedWrites]));
+        expect(await byId()).toEqual(
+          new Map<string, unknown>([
+            ['a', { p99Ms: 1.375, count: 512 }],
+            ['b', undefined],
+          ]),
+        );
+        clock.advance(250);
+        // The next heartbeat replaces the report; one with nothing to report (no writes lately) leaves none.
+        await control.heartbeat({ ...base, instanceId: 'b', servedWrites: { p99Ms: 0.0625, count: 60 } });
+        await control.heartbeat({ ...base, instanceId: 'a' });
+        expect(await byId()).toEqual(
+          new Map<string, unknown>([
+            ['a', undefined],
+            ['b', { p99Ms: 0.0625, count: 60 }],
+          ]),
+        );
+      });
+
       it('regression: removeInstance left the instance’s shadow counters behind for good; it removes them with the heartbeat, and only them', async () => {
         const { control } = await fresh();
         for (const id of ['a', 'b']) {
@@ -638,6 +663,36 @@ export function controlConformance(kind: BackendKind): void {
 
     // The memory store takes arguments as they come and has no tables.
     if (kind !== 'memory') {
+      describe('upgrade of the instances table', () => {
+        it('setup() adds the served-latency columns to an instances table an older midair created, keeping its rows', async () => {
+          const { control, prefix } = await fresh();
+          const base = { migration: 'm', host: 'h', phaseVersion: 2, inFlightWrites: 0 };
+          await control.heartbeat({ ...base, instanceId: 'old' });
+          const q = kind === 'mysql' ? (x: string): string => `\`${x}\`` : (x: string): string => `"${x}"`;
+          const instances = q(`${prefix}instances`);
+          if (kind === 'sqlite')
+            for (const col of ['write_p99_ms', 'write_count'])
+              await get().exec(`ALTER TABLE ${instances} DROP COLUMN ${q(col)}`);
+          else
+            await get().exec(
+              `ALTER TABLE ${instances} DROP COLUMN ${q('write_p99_ms')}, DROP COLUMN ${q('write_count')}`,
+            );
+          await expect(control.instances('m', new Date(0))).rejects.toMatchObject({ code: 'SCHEMA_MISMATCH' });
+          await control.setup();
+          await control.setup();
+          expect((await control.instances('m', new Date(0))).map((i) => [i.instanceId, i.servedWrites])).toEqual([
+            ['old', undefined],
+          ]);
+          await control.heartbeat({ ...base, instanceId: 'new', servedWrites: { p99Ms: 2.5, count: 100 } });
+          expect((await control.instances('m', new Date(0))).find((i) => i.instanceId === 'new')?.servedWrites).toEqual(
+            {
+              p99Ms: 2.5,
+              count: 100,
+            },
+          );
+        });
+      });
+
       describe('errors', () => {
         it('before setup, calls fail with SCHEMA_MISMATCH naming the table, not the values', async () => {
           const control = get().store(get().uniquePrefix());

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { inWindow } from '../../src/index.js';
-import { paceCheck } from '../../src/jobs/pace.js';
 import { item, rig } from '../migration/setup.js';
 
 const at = (hhmm: string): Date => new Date(`2026-11-23T${hhmm}:00Z`);
@@ -23,22 +22,6 @@ describe('backfill pacing', () => {
     ).toBe(true);
     expect(inWindow(undefined, at('12:00'))).toBe(true);
     expect(() => inWindow([{ from: '9am', to: '10:00' }], at('12:00'))).toThrow(/HH:MM/);
-  });
-
-  it('says why the next chunk must wait: outside the window, a slow probe, replica lag', async () => {
-    expect(
-      await paceCheck({ windows: [{ from: '01:00', to: '02:00' }] }, async () => Promise.resolve(0), at('12:00')),
-    ).toBe('window');
-    expect(await paceCheck({ latencyBudgetMs: 50 }, async () => Promise.resolve(80))).toBe('latency');
-    expect(await paceCheck({ latencyBudgetMs: 50 }, async () => Promise.resolve(20))).toBeUndefined();
-    expect(await paceCheck({ replicaLag: async () => Promise.resolve(5000) }, async () => Promise.resolve(0))).toBe(
-      'replica-lag',
-    );
-    expect(
-      await paceCheck({ replicaLag: async () => Promise.resolve(5000), maxReplicaLagMs: 10_000 }, async () =>
-        Promise.resolve(0),
-      ),
-    ).toBeUndefined();
   });
 
   it('a backfill waits while the replicas lag, then carries on', async () => {

@@ -86,7 +86,14 @@ export function formatBackfill(r: BackfillResult, label = 'backfill'): string {
       ? `complete with ${r.deadLettersPending ?? r.deadLetters} dead letters (\`midair dead-letters list\`)`
       : r.status;
   const head = `${label}: ${status} in ${r.durationMs} ms — ${r.rowsRead} rows read in ${r.chunks} chunks, ${r.inserted} inserted, ${r.updated} updated, ${r.deleted} deleted, ${r.deadLetters} dead letters`;
-  return r.error ? `${head}\n  error ${r.error.code}: ${r.error.message}` : head;
+  const waited = Object.entries(r.waitedMs)
+    .filter(([, ms]) => ms > 0)
+    .map(([reason, ms]) => `${reason} ${ms} ms`);
+  const pace =
+    r.rowsRead > 0
+      ? `\n  ${r.rowsPerSecond} rows/s; waited ${waited.length > 0 ? waited.join(', ') : 'for nothing'}`
+      : '';
+  return r.error ? `${head}${pace}\n  error ${r.error.code}: ${r.error.message}` : `${head}${pace}`;
 }
 
 export interface VerifyCliOptions {
