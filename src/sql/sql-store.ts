@@ -41,6 +41,15 @@ import { SqlWriteEngine } from './sql-write-engine.js';
 export type { SqlStoreOptions } from './sql-store-parts.js';
 
 /**
+ * Whether `store` is a SQL store itself, with its private state: a wrapper
+ * (a Proxy, say) passes `instanceof` but has none of it, and is treated as
+ * any other store.
+ */
+function isSqlStore<K extends Key, E extends object>(store: Store<K, E> | undefined): store is SqlStore<K, E> {
+  return store !== undefined && SqlStore.owns(store);
+}
+
+/**
  * The one SQL store, a facade over its pieces: statements compiled from the
  * mapping and the engine's compiler (store-sql.ts, store-write-sql.ts), run
  * by one runner (sql-transaction.ts), rows encoded by the row codec, writes
@@ -49,6 +58,11 @@ export type { SqlStoreOptions } from './sql-store-parts.js';
  * driver. Concurrency: decision 0002; the pieces: decision 0009.
  */
 export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
+  /** Whether `value` carries this class's private state (see {@link isSqlStore}). */
+  static owns(value: object): boolean {
+    return #side in value;
+  }
+
   readonly name: string;
   readonly versioned: boolean;
   readonly keyFields: readonly string[];
@@ -195,8 +209,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     options?: CallOptions,
   ): Promise<SyncManyResult | undefined> {
     const copy = this.#dialect.sameEngineCopy;
-    if (!copy || !(source instanceof SqlStore)) return undefined;
-    const from = source as SqlStore<K, E>;
+    if (!copy || !isSqlStore(source)) return undefined;
+    const from = source;
     if (this.#rowFormat === undefined || this.#rowFormat !== from.#rowFormat) return undefined;
     const fetch = await copy.plan(this.#side, from.#side, options);
     return fetch && this.#bulk.syncBatches('syncManyFrom', keys, options, this.#bulk.bulkConcurrency, fetch);
@@ -204,8 +218,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
 
   /** Whether `other` is a SQL store on another pool than this one's: its reads never wait for this store's connections. */
   #sharesNoConnection(other: Store<K, E> | undefined): boolean {
-    if (!(other instanceof SqlStore)) return false;
-    const [mine, theirs] = [this.#side.runner.driver.pool, (other as SqlStore<K, E>).#side.runner.driver.pool];
+    if (!isSqlStore(other)) return false;
+    const [mine, theirs] = [this.#side.runner.driver.pool, (other).#side.runner.driver.pool];
     return mine !== undefined && theirs !== undefined && mine !== theirs;
   }
 
@@ -215,8 +229,8 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
     options?: CallOptions,
   ): Promise<{ readonly keys: readonly K[]; sync(): Promise<SyncManyResult> } | undefined> {
     const copy = this.#dialect.sameEngineCopy;
-    if (!copy?.planRange || !(source instanceof SqlStore)) return undefined;
-    const from = source as SqlStore<K, E>;
+    if (!copy?.planRange || !isSqlStore(source)) return undefined;
+    const from = source;
     if (this.#rowFormat === undefined || this.#rowFormat !== from.#rowFormat) return undefined;
     this.#open('syncManyFrom', options);
     const planned = await copy.planRange(this.#side, from.#side, range, options);

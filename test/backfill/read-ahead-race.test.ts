@@ -77,6 +77,29 @@ describe.skipIf(!run)(
   () => {
     const db = suiteBackends('postgres', 'mysql');
 
+    it('regression: old behind a Proxy (a wrapper that passes instanceof) failed every chunk with a TypeError; now it is copied as any store', async () => {
+      const inner = await rows(db.postgres, 'proxy_old');
+      const target = await rows(db.postgres, 'proxy_new');
+      await inner.writeIfNewer(Array.from({ length: 50 }, (_, i) => ({ id: BigInt(i), name: `old ${i}`, n: 1 })));
+      const old = new Proxy(inner, {
+        get(t, prop, receiver) {
+          const value: unknown = Reflect.get(t, prop, receiver);
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(t) : value;
+        },
+      });
+      const m = defineMigration({ name: 'proxied', old, new: target, control: memoryControlStore() });
+      try {
+        await m.advance({ reason: 'test' });
+        expect(await m.backfill({ chunkSize: 20, targetChunkMs: 0 })).toMatchObject({
+          status: 'complete',
+          inserted: 50,
+        });
+        expect(await contents(target)).toEqual(await contents(inner));
+      } finally {
+        await m.close();
+      }
+    });
+
     it.each([
       ['PostgreSQL → PostgreSQL (one range read of binary COPY tuples)', 'postgres'],
       ['MariaDB → PostgreSQL (entities read ahead by range)', 'mysql'],
