@@ -13,6 +13,7 @@ import type { Store } from '../core/store.js';
 import { lastEntryIntoOldOnly, recordBackfillRun } from '../control/backfill-runs.js';
 import type { BackfillOptions, BackfillResult } from './backfill-options.js';
 import type { ChunkContext, Counts } from './chunks.js';
+import { refusedResult, zeroCounts } from './run-results.js';
 import { nextChunk } from './pass-chunk.js';
 import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
@@ -23,6 +24,7 @@ import { RunMeter } from '../jobs/run-progress.js';
 import type { Throttle } from '../jobs/throttle.js';
 import { Pacer } from '../jobs/pacer.js';
 import { pruneStart, UNCHECKED, watched, type OrphanWatch } from './orphan-watch.js';
+import { readAheadState, type ReadAhead } from './read-ahead.js';
 
 export type {
   BackfillControl,
@@ -35,29 +37,7 @@ export { acceptDeadLetters, retryDeadLetters } from './dead-letters.js';
 export { checkKeyMappings, type KeyMappings } from './key-check.js';
 export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 
-/** The result of a run that did not start: nothing was written. */
-/** The result of a run that ended before its first chunk: refused, or failed (or aborted) while it prepared. */
-export function unstartedResult(status: 'refused' | 'failed' | 'aborted', error: unknown): BackfillResult {
-  return { status, ...zeroCounts(), durationMs: 0, rowsPerSecond: 0, waitedMs: {}, error: errorSummary(error) };
-}
-
-/** A run's counts before its first chunk. */
-function zeroCounts(): Counts & { chunks: number; rowsRead: number } {
-  return {
-    chunks: 0,
-    rowsRead: 0,
-    inserted: 0,
-    updated: 0,
-    deleted: 0,
-    skippedExisting: 0,
-    skippedTombstoned: 0,
-    deadLetters: 0,
-  };
-}
-
-export function refusedResult(error: unknown): BackfillResult {
-  return unstartedResult('refused', error);
-}
+export { refusedResult, unstartedResult } from './run-results.js';
 
 /** What every step of one run shares: what its chunks share, and the run's own progress. */
 interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E> {
@@ -72,7 +52,7 @@ interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E
   pending: number | undefined;
   resumedAfter: string | undefined;
   /** Whether the next chunk reads old's rows with its keys (chunks.ts). */
-  readonly readAhead: { rows: boolean };
+  readonly readAhead: ReadAhead<K, E>;
   /** The run's pace (all its workers'), with how long it waited for each reason. */
   readonly pacer: Pacer<K, E>;
 }
@@ -124,7 +104,7 @@ export async function runBackfill<K extends Key, E extends object>(
     counts: zeroCounts(),
     pending: undefined,
     resumedAfter: undefined,
-    readAhead: { rows: true },
+    readAhead: readAheadState(),
     pacer: new Pacer({ source, target, fleet: control, migration, options }),
   };
   try {

@@ -6,6 +6,7 @@ import { MidairError } from '../core/errors.js';
 import { processInstanceId } from '../core/instance-id.js';
 import { copyNext, type Counts } from './chunks.js';
 import { phaseRefusal } from './guards.js';
+import { readAheadState } from './read-ahead.js';
 import { RangeRows } from './range-rows.js';
 import { runLeasedRanges } from '../jobs/leased-ranges.js';
 import { budgetedChunk, jobPacing } from '../jobs/steps.js';
@@ -49,7 +50,7 @@ export async function copyInRanges<K extends Key, E extends object>(
   const owner = options.owner ?? processInstanceId();
   const pacing = jobPacing(control, migration, name, workers, options, { owner });
   const { throttles, budget } = pacing;
-  const readAhead = throttles.map(() => ({ rows: true }));
+  const readAhead = throttles.map(() => readAheadState<K, E>());
   const paused = async (): Promise<boolean> => {
     const yes = await pacing.paused();
     if (yes) pacer.count('paused', 200); // the leased ranges wait 200 ms before asking again

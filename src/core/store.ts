@@ -17,22 +17,7 @@ import type {
   UpdateResult,
 } from './store-types.js';
 
-export type {
-  BulkWriteResult,
-  CallOptions,
-  DeleteOptions,
-  DirectWrite,
-  Fence,
-  KeyRange,
-  KeyState,
-  PutOptions,
-  RangeHash,
-  ScanOptions,
-  SyncManyResult,
-  SyncResult,
-  Tombstone,
-  UpdateResult,
-} from './store-types.js';
+export type * from './store-types.js';
 
 /** Options of {@link Store.syncMany}. */
 export interface SyncManyOptions<K extends Key, E extends object> extends CallOptions {

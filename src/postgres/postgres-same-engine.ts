@@ -182,6 +182,12 @@ function asPrepared<K extends Key>(
   });
 }
 
+/** Whether two sides draw on one pool: old is then read on the batch's own connection, so a batch never waits for a second one. */
+function sharePool(target: CopySide<Key>, source: CopySide<Key>): boolean {
+  const [to, from] = [target.runner.driver, source.runner.driver];
+  return to === from || (to.pool !== undefined && to.pool === from.pool);
+}
+
 /** PostgreSQL's same-engine copy: rows cross as text cells, or as binary COPY tuples where the column types agree too. */
 export const postgresSameEngineCopy: SameEngineCopy = {
   rowFormat,
@@ -195,14 +201,13 @@ export const postgresSameEngineCopy: SameEngineCopy = {
     // The same column types too: rows cross as binary COPY tuples, parsed by neither side.
     const binary = mine.binary !== undefined && mine.binary === theirs.binary;
     // One pool for both: old is read on the batch's own connection, so a batch never waits for a second one.
-    const [to, from] = [target.runner.driver, source.runner.driver];
-    const shared = to === from || (to.pool !== undefined && to.pool === from.pool);
+    const shared = sharePool(target, source);
     const fields = target.sql.primary.fields.map((f) => f.field);
     return async (batch, conn) => {
       const via = shared ? conn : undefined;
       const found = binary ? await readTuples(source, batch, fields, options, via) : undefined;
       if (!found) return asPrepared(batch, await readCells(source, batch, fields, options, via)); // as text (also where COPY is not installed)
-      return asTuples(batch, found);
+      return asTuples(batch, (id) => found.get(id));
     };
   },
 
@@ -219,29 +224,18 @@ export const postgresSameEngineCopy: SameEngineCopy = {
     const read = await readRangeTuples(source, fields, range);
     if (!read) return undefined;
     const early = new Map(read.map((t) => [keyId(t.key), t.tuple]));
-    const [to, from] = [target.runner.driver, source.runner.driver];
-    const shared = to === from || (to.pool !== undefined && to.pool === from.pool);
+    const shared = sharePool(target, source);
     return {
       keys: read.map((t) => t.key),
       // A key new holds no row and no tombstone of, under its lock, takes the row read before the lock (decision 0017);
       // any other key is read again, under the lock.
       fetch: async (batch, conn, held) => {
+        const via = shared ? conn : undefined;
         const again = held ? batch.filter((k) => held.has(keyId(k))) : batch;
         const found =
-          again.length > 0
-            ? await readTuples(source, again, fields, options, shared ? conn : undefined)
-            : new Map<string, Buffer>();
-        if (!found)
-          return asPrepared(batch, await readCells(source, batch, fields, options, shared ? conn : undefined));
-        return asTuples(
-          batch,
-          new Map(
-            batch.map((k) => {
-              const id = keyId(k);
-              return [id, held && !held.has(id) ? early.get(id) : found.get(id)];
-            }),
-          ),
-        );
+          again.length > 0 ? await readTuples(source, again, fields, options, via) : new Map<string, Buffer>();
+        if (!found) return asPrepared(batch, await readCells(source, batch, fields, options, via));
+        return asTuples(batch, (id) => (held && !held.has(id) ? early.get(id) : found.get(id)));
       },
     };
   },
@@ -250,10 +244,10 @@ export const postgresSameEngineCopy: SameEngineCopy = {
 /** Tuples read for a batch's keys, as prepared writes (`undefined`: the source has none). */
 function asTuples<K extends Key>(
   batch: readonly K[],
-  found: ReadonlyMap<string, Buffer | undefined>,
+  tupleOf: (id: string) => Buffer | undefined,
 ): (Prepared<K> | undefined)[] {
   return batch.map((key) => {
-    const tuple = found.get(keyId(key));
+    const tuple = tupleOf(keyId(key));
     return tuple === undefined ? undefined : { key, id: keyId(key), version: undefined, cells: [], tuple };
   });
 }

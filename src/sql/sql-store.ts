@@ -219,7 +219,7 @@ export class SqlStore<K extends Key, E extends object> implements Store<K, E> {
   /** Whether `other` is a SQL store on another pool than this one's: its reads never wait for this store's connections. */
   #sharesNoConnection(other: Store<K, E> | undefined): boolean {
     if (!isSqlStore(other)) return false;
-    const [mine, theirs] = [this.#side.runner.driver.pool, (other).#side.runner.driver.pool];
+    const [mine, theirs] = [this.#side.runner.driver.pool, other.#side.runner.driver.pool];
     return mine !== undefined && theirs !== undefined && mine !== theirs;
   }
 
