@@ -19,7 +19,7 @@ export type {
 } from './migration/migration.js';
 export type { QueryDefs, Repository } from './migration/repository.js';
 export { lookup, type FieldLookup, type HandQuery } from './migration/lookups.js';
-export type { MigrationEventName, MigrationEvents } from './migration/events.js';
+export type { MigrationEventName, MigrationEvents, StoreCall } from './migration/events.js';
 export type { WaitNotice } from './core/waits.js';
 export type { RepairSettings } from './migration/repairer.js';
 export type { ShadowOptions } from './migration/shadow.js';
@@ -33,7 +33,14 @@ export type { PhaseSetting, PhaseState } from './control/control-store.js';
 
 // Gates: the cutover checklist
 export { GATES, GATES_INTO, checkGate, checkGates } from './migration/gates.js';
-export type { Gate, GateCheck, GateThresholds, MigrationFacts, VerificationSummary } from './migration/gates.js';
+export type {
+  Gate,
+  GateCheck,
+  GateThresholds,
+  MigrationFacts,
+  SideFigures,
+  VerificationSummary,
+} from './migration/gates.js';
 
 // Mapping entities to tables
 export { col, compareKeyCodecs, sqlMapping } from './mapping/mapping.js';

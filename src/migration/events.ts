@@ -24,6 +24,20 @@ export interface MigrationEvents {
   waiting: WaitNotice;
   /** A call is about to be served with this phase-state version (tests and tracing). */
   served: { readonly phaseVersion: number; readonly write: boolean };
+  /** The repository finished a call on one store (metrics, the capacity figures): never a key or a value. */
+  'store-call': StoreCall;
+}
+
+/** One call the repository made on a store, from its start to its answer or failure. */
+export interface StoreCall {
+  readonly side: Side;
+  /** The store operation: get, readKey, list, sync, put, delete, update, or a strict mode's operation (a bounded set). */
+  readonly op: string;
+  /** The phase it was served under. */
+  readonly phase: Phase;
+  readonly ms: number;
+  /** The error code when it failed (TIMEOUT, FENCED, UNKNOWN, …); absent when it succeeded. */
+  readonly error?: string;
 }
 
 export type MigrationEventName = keyof MigrationEvents;
@@ -43,6 +57,11 @@ export class TypedEvents {
     set.add(listener);
     this.#listeners.set(name, set);
     return () => set.delete(listener);
+  }
+
+  /** Whether anything listens (a caller skips building a payload nobody hears). */
+  has(name: MigrationEventName): boolean {
+    return (this.#listeners.get(name)?.size ?? 0) > 0;
   }
 
   emit<N extends MigrationEventName>(name: N, payload: MigrationEvents[N]): void {

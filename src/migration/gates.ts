@@ -51,7 +51,21 @@ export interface MigrationFacts {
   readonly enteredNewPrimaryAt: Date | undefined;
   /** The last entry into old-only: backfill and verification facts recorded before it are left out. */
   readonly factsResetAt?: Date | undefined;
+  /**
+   * The calls live instances made on each store for the application in the
+   * current phase version (reads, dual writes, shadow reads), summed over
+   * the fleet: what the capacity gate compares.
+   */
+  readonly capacity?: { readonly old: SideFigures; readonly new: SideFigures } | undefined;
   readonly now: Date;
+}
+
+/** One store's calls over the fleet: how many, how many failed, and their p99. */
+export interface SideFigures {
+  readonly calls: number;
+  readonly errors: number;
+  /** ms; 0 with no calls. */
+  readonly p99Ms: number;
 }
 
 export interface GateCheck {

@@ -3,6 +3,7 @@ import { MidairError, type MidairErrorCode } from '../core/errors.js';
 import type { KeyState, Store } from '../core/store.js';
 import type { PhaseState } from '../control/control-store.js';
 import { PHASE_RULES, type Side } from '../core/phases.js';
+import type { TypedEvents } from './events.js';
 import type { RepositoryPorts, RepositoryStores } from './repository-ports.js';
 
 /** A timed call on one side; a failure says which store failed and whether it was authoritative under the state. */
@@ -87,12 +88,28 @@ export function isFenced(error: unknown): boolean {
   return error instanceof MidairError && error.code === 'FENCED';
 }
 
-export function sideCall<K extends Key, E extends object>(stores: RepositoryStores<K, E>): SideCall<K, E> {
+export function sideCall<K extends Key, E extends object>(
+  stores: RepositoryStores<K, E>,
+  events: TypedEvents,
+): SideCall<K, E> {
   return async (st, side, op, fn) => {
     const store = side === 'old' ? stores.old : stores.new;
+    // Timed only while someone listens: the call costs nothing more otherwise.
+    const started = events.has('store-call') ? performance.now() : undefined;
     try {
-      return await stores.timed(`${op} on ${side}`, (signal) => fn(store, signal));
+      const result = await stores.timed(`${op} on ${side}`, (signal) => fn(store, signal));
+      if (started !== undefined)
+        events.emit('store-call', { side, op, phase: st.phase, ms: performance.now() - started });
+      return result;
     } catch (error) {
+      if (started !== undefined)
+        events.emit('store-call', {
+          side,
+          op,
+          phase: st.phase,
+          ms: performance.now() - started,
+          error: errorCode(error),
+        });
       const details = { store: store.name, side, authoritative: side === authority(st) };
       if (error instanceof MidairError) {
         throw new MidairError(error.code, error.message, {

@@ -55,7 +55,7 @@ export interface Repository<K extends Key, E extends object> {
 const GET_MANY_CONCURRENCY = 16;
 
 export function createRepository<K extends Key, E extends object>(p: RepositoryPorts<K, E>): Repository<K, E> {
-  const call = sideCall(p.stores);
+  const call = sideCall(p.stores, p.events);
   const { write } = createWrites(p, call);
   const { read } = createReads(p, call);
   const { list, query } = createListings(p, call);
