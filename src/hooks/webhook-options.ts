@@ -38,6 +38,11 @@ export function checkWebhooks(
     // The URL itself is never in a message: its path or query may be the receiver's token.
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
       throw invalid(what, `${at}.url is not an http:// or https:// URL (its value is not shown: it may hold a token)`);
+    if (url.username !== '' || url.password !== '')
+      throw invalid(
+        what,
+        `${at}.url holds a user or a password, which fetch refuses to send; a receiver authenticates the request by its X-Midair-Signature (the secret)`,
+      );
     if (typeof hook.secret !== 'string' || hook.secret.length < MIN_SECRET_LENGTH)
       throw invalid(
         what,

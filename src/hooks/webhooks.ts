@@ -198,8 +198,9 @@ export class Webhooks {
       if ((error as { name?: unknown } | null)?.name === 'TimeoutError')
         return { ok: false, retry: true, code: 'TIMEOUT', why: `no answer within ${this.#s.timeoutMs} ms` };
       const cause = error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-      const code = typeof cause?.code === 'string' ? ` (${cause.code})` : '';
-      return { ok: false, retry: true, code: 'CONNECTION', why: `the request failed${code}` };
+      // Only the cause's code: its message may quote the URL.
+      const code = typeof cause?.code === 'string' ? cause.code : 'no error code';
+      return { ok: false, retry: true, code: 'CONNECTION', why: `the request failed (${code})` };
     }
   }
 

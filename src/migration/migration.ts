@@ -23,7 +23,7 @@ import { createPorts } from './ports.js';
 import type { RepairOptions } from './jobs.js';
 import { createRepository, type Repository } from './repository.js';
 import type { Webhooks } from '../hooks/webhooks.js';
-import { tellings } from './tellings.js';
+import { observability } from './observability.js';
 
 export type {
   AutoHaltOptions,
@@ -64,7 +64,7 @@ export class Migration<K extends Key, E extends object> {
     this.#control = options.control;
     this.instanceId = options.instanceId ?? processInstanceId();
     this.#actor = options.actor ?? defaultActor(this.#host);
-    const told = tellings(options, { migration: this.name, instance: this.instanceId }, this.#events);
+    const told = observability(options, { migration: this.name, instance: this.instanceId }, this.#events);
     this.#hooks = told.hooks;
     this.#pieces = assemblePieces(this.#settings, {
       name: this.name,
@@ -250,11 +250,9 @@ export class Migration<K extends Key, E extends object> {
   }
 
   /**
-   * Resolves the reason an advance into `to` is audited with when every gate
-   * into it passes (forced: with the gates it was forced past); throws
-   * BLOCKED when one fails and it is not forced, and announces the refusal
-   * (the `gate-refused` webhook). Writes nothing. `advance({ gated })` runs
-   * it; a caller that checks before preparing anything (the CLI) calls it.
+   * The audit reason when every gate into `to` passes (or is forced past);
+   * BLOCKED, announced as the `gate-refused` webhook, when one fails. Writes
+   * nothing: `advance({ gated })` runs it, and so may a check before writing.
    */
   async passGates(
     to: Phase,

@@ -143,6 +143,18 @@ describe('webhooks: delivery', () => {
     expect(error.message).not.toContain('/hooks/midair');
   });
 
+  it('a receiver that is gone (connection refused) is tried again, then reported with the socket error code', async () => {
+    const rx = await receiver();
+    await rx.close(); // nothing listens on its port any more
+    const r = await hooked(rx);
+    await r.migration.advance({ reason: 'test: dual writes' });
+    await r.migration.close();
+    expect(r.errors.map((e) => (e.error as MidairError).code)).toEqual(['CONNECTION']);
+    expect((r.errors[0]?.error as MidairError).message).toMatch(
+      /the request failed \(ECONNREFUSED\), on try 3 of 3; not sent again$/,
+    );
+  });
+
   it('a 4xx is not retried (the receiver refused it)', async () => {
     const rx = await receiver();
     rx.script([401]);
@@ -203,6 +215,9 @@ describe('webhooks: delivery', () => {
     expect(bad.message).toBe(
       'defineMigration items: webhooks[0].url is not an http:// or https:// URL (its value is not shown: it may hold a token)',
     );
+    const credentials = (await define({ url: 'https://ops:pw-t0ken@x.example/', secret: SECRET })) as MidairError;
+    expect(credentials.message).toMatch(/webhooks\[0\]\.url holds a user or a password, which fetch refuses to send/);
+    expect(credentials.message).not.toContain('t0ken');
     const short = (await define({ url: 'https://x.example/', secret: 'short' })) as MidairError;
     expect(short.message).toMatch(/webhooks\[0\]\.secret must be a string of at least 16 characters/);
     const event = (await define({ url: 'https://x.example/', secret: SECRET, events: ['halt'] })) as MidairError;

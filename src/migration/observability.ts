@@ -6,7 +6,7 @@ import { boundLogger, logAt, logEvents, type MidairLogger } from './log-events.j
 import type { MigrationOptions } from './options.js';
 
 /** What a migration instance tells the outside: its log lines and its webhooks (docs/decisions/0023). */
-export interface Tellings {
+export interface Observability {
   readonly hooks: Webhooks;
   /** Starts logging the events (once the pieces exist: `phase` reads the phase this instance serves). */
   readonly logEvents: (phase: () => Phase | undefined) => void;
@@ -18,11 +18,11 @@ export interface Tellings {
  * finally failed is an `error` event (logged like any other); one that
  * went out is a debug line.
  */
-export function tellings(
+export function observability(
   options: Pick<MigrationOptions<never, object>, 'logger' | 'webhooks' | 'webhookDelivery'>,
   who: { readonly migration: string; readonly instance: string },
   events: TypedEvents,
-): Tellings {
+): Observability {
   const what = `defineMigration ${who.migration}`;
   const receivers = checkWebhooks(options.webhooks, what);
   const delivery = webhookSettings(options.webhookDelivery, what);
