@@ -147,13 +147,17 @@ export class Webhooks {
     for (let attempt = 1; ; attempt++) {
       const outcome = await this.#post(q.receiver, item);
       if (outcome.ok) {
-        this.#reports.delivered?.({
-          type: item.type,
-          id: item.id,
-          hook: q.receiver.label,
-          attempts: attempt,
-          status: outcome.status,
-        });
+        try {
+          this.#reports.delivered?.({
+            type: item.type,
+            id: item.id,
+            hook: q.receiver.label,
+            attempts: attempt,
+            status: outcome.status,
+          });
+        } catch {
+          // A logger that throws does not undo a delivery.
+        }
         return;
       }
       const last = !outcome.retry || attempt >= this.#s.attempts || this.#stop.signal.aborted;
