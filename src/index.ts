@@ -24,7 +24,21 @@ export type { WaitNotice } from './core/waits.js';
 export type { RepairSettings } from './migration/repairer.js';
 export type { ShadowOptions } from './migration/shadow.js';
 export { LIFECYCLE_STATES } from './migration/lifecycle.js';
+export { EVENT_LOG_LEVELS } from './migration/log-events.js';
+export type { LogLevel, LogMethod, MidairLogger } from './migration/log-events.js';
 export type { LifecycleState } from './migration/lifecycle.js';
+
+// Webhooks: what a migration posts, and how a receiver checks it
+export { WEBHOOK_EVENTS } from './hooks/webhook-types.js';
+export type {
+  PhaseSummary,
+  WebhookBody,
+  WebhookEvent,
+  WebhookOptions,
+  WebhookPayloads,
+  WebhookSettings,
+} from './hooks/webhook-types.js';
+export { WEBHOOK_HEADERS, signWebhook, verifyWebhook } from './hooks/signature.js';
 
 // Phases
 export { HALT_TARGET, PHASE_RULES, PHASES, SIDES, crossesAuthority, nextPhase, previousPhase } from './core/phases.js';
@@ -92,5 +106,5 @@ export type {
 export { formatVerifyReport, verifyExitCode } from './verify/report.js';
 
 // Errors
-export { ERROR_CODES, MidairError } from './core/errors.js';
-export type { MidairErrorCode, MidairErrorDetails } from './core/errors.js';
+export { ERROR_CODES, MidairError, safeError } from './core/errors.js';
+export type { MidairErrorCode, MidairErrorDetails, SafeError } from './core/errors.js';

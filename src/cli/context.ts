@@ -4,7 +4,7 @@ import type { KeyMappings } from '../backfill/key-check.js';
 import { loadConfig, type ResolvedConfig, type ResolvedMigration } from '../config/load-config.js';
 import { openControl, openStore, parseConnection } from '../config/connect.js';
 import type { ControlStore, PhaseState } from '../control/control-store.js';
-import { MidairError } from '../core/errors.js';
+import { errorSummary, MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { DialectName } from '../mapping/codecs.js';
 import { defineMigration, type Migration } from '../migration/migration.js';
@@ -149,10 +149,15 @@ function assembleContext(o: Opening, p: Opened): CliContext {
       ...(spec.lazy === undefined ? {} : { lazy: spec.lazy }),
       ...(spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs }),
       ...(spec.shadow ? { shadow: spec.shadow } : {}),
+      ...(spec.webhooks ? { webhooks: spec.webhooks } : {}),
       repair: { enabled: false },
     });
     m.on('waiting', (notice) => {
       for (const w of waiters) w(notice);
+    });
+    // A webhook that could not be delivered is said on stderr (its origin only, never its URL or secret); the command's result stands.
+    m.on('error', ({ operation, error }) => {
+      if (operation.startsWith('webhook')) process.stderr.write(`midair: ${errorSummary(error).message}\n`);
     });
     return m;
   };

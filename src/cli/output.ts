@@ -1,5 +1,5 @@
 import pc from 'picocolors';
-import { MidairError } from '../core/errors.js';
+import { errorSummary, MidairError } from '../core/errors.js';
 import { EXIT } from './exit-codes.js';
 
 export { EXIT };
@@ -43,10 +43,9 @@ export function output(json: boolean): Output {
   };
 }
 
-/** An error for people: its code and message (never a row value: midair's messages carry none). */
+/** An error for people: its code and message (never a row value: midair's messages carry none, and a foreign error shows only its name). */
 export function printError(err: unknown, json: boolean): void {
-  const code = err instanceof MidairError ? err.code : 'UNKNOWN';
-  const message = err instanceof Error ? err.message : String(err);
+  const { code, message } = errorSummary(err);
   if (json) process.stdout.write(`${JSON.stringify({ error: { code, message } }, null, 2)}\n`);
   else process.stderr.write(`${color.red('midair:')} ${code}: ${message}\n`);
 }

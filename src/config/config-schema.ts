@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ColumnSpec, SqlMapping } from '../mapping/mapping.js';
+import { WEBHOOK_EVENTS } from '../hooks/webhook-types.js';
 
 /** Column types a declarative mapping may name (the `col.…` factories). */
 export const COLUMN_TYPES = [
@@ -97,6 +98,30 @@ const storeSchema = z
   .strict()
   .refine(needsOne, ONE_OF);
 
+const envName = (what: string) =>
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, {
+    error: `${what} is the name of an environment variable, e.g. "MIDAIR_HOOK_SECRET"`,
+  });
+
+/** A receiver of the migration's webhooks: its URL and its secret, each given or read from the environment. */
+const webhookSchema = z
+  .object({
+    url: name('url').optional(),
+    urlEnv: envName('urlEnv').optional(),
+    secret: name('secret').optional(),
+    secretEnv: envName('secretEnv').optional(),
+    events: z.array(z.enum(WEBHOOK_EVENTS, { error: `an event is one of ${WEBHOOK_EVENTS.join(', ')}` })).optional(),
+  })
+  .strict()
+  .refine((h) => (h.url === undefined) !== (h.urlEnv === undefined), {
+    error: 'give either url or urlEnv (an environment variable holding the URL), not both',
+  })
+  .refine((h) => (h.secret === undefined) !== (h.secretEnv === undefined), {
+    error:
+      'give either secretEnv (an environment variable holding the HMAC secret, best kept out of the file) or secret, not both',
+  });
+export type WebhookConfig = z.infer<typeof webhookSchema>;
+
 const fn = <T>(what: string) =>
   z.custom<T>((v) => typeof v === 'function', { error: `${what} must be a function (only in a .ts or .js config)` });
 
@@ -139,6 +164,8 @@ const migrationSchema = z
       .object({ ignoreFields: z.array(z.string()).optional(), segmentRows: z.number().int().positive().optional() })
       .strict()
       .optional(),
+    /** Where the migration's phase changes, auto-halts, refused gates, verifications and parked repairs are posted. */
+    webhooks: z.array(webhookSchema, { error: 'webhooks lists receivers: [{ url, secretEnv, events? }]' }).optional(),
   })
   .strict();
 export type MigrationConfig = z.infer<typeof migrationSchema>;

@@ -10,7 +10,10 @@ import {
   type MappingSpec,
   type MidairConfig,
   type MigrationConfig,
+  type WebhookConfig,
 } from './config-schema.js';
+import type { WebhookOptions } from '../hooks/webhook-types.js';
+import { checkWebhooks } from '../hooks/webhook-options.js';
 
 /** The files `midair` looks for, in this order. */
 export const CONFIG_FILES = [
@@ -30,10 +33,12 @@ export interface ResolvedStore {
   readonly name?: string | undefined;
 }
 
-export interface ResolvedMigration extends Omit<MigrationConfig, 'old' | 'new'> {
+export interface ResolvedMigration extends Omit<MigrationConfig, 'old' | 'new' | 'webhooks'> {
   readonly name: string;
   readonly old: ResolvedStore;
   readonly new: ResolvedStore;
+  /** Each receiver with its URL and secret read (never printed: a URL may hold a token). */
+  readonly webhooks?: readonly WebhookOptions[];
 }
 
 export interface ResolvedConfig {
@@ -121,6 +126,25 @@ function connection(
   return { url, from: `${at}.env ${variable}` };
 }
 
+/** A receiver's URL and secret, from the file or the environment; a variable that is not set is a CONFIG error naming it. */
+function webhook(path: string, at: string, h: WebhookConfig, env: NodeJS.ProcessEnv): WebhookOptions {
+  const read = (field: string, value: string | undefined, variable: string | undefined, what: string): string => {
+    if (value !== undefined) return value;
+    const found = env[variable as string];
+    if (!found)
+      throw configError(
+        path,
+        `${at}.${field}: the environment variable ${variable} is not set; export it with ${what}`,
+      );
+    return found;
+  };
+  return {
+    url: read('urlEnv', h.url, h.urlEnv, 'the URL the webhook is posted to'),
+    secret: read('secretEnv', h.secret, h.secretEnv, 'the HMAC secret the receiver checks signatures with'),
+    ...(h.events ? { events: h.events } : {}),
+  };
+}
+
 /** Validates a config object and resolves environment variables and declarative mappings. */
 export function resolveConfig(path: string, raw: unknown, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
   const parsed = configSchema.safeParse(raw);
@@ -143,7 +167,20 @@ export function resolveConfig(path: string, raw: unknown, env: NodeJS.ProcessEnv
       }
       return { ...connection(path, `migrations.${name}.${side}`, s, env), mapping, name: s.name };
     };
-    migrations.set(name, { ...m, name, old: store('old'), new: store('new') });
+    const { webhooks, ...rest } = m;
+    const hooks = webhooks?.map((h, i) => webhook(path, `migrations.${name}.webhooks[${i}]`, h, env));
+    try {
+      checkWebhooks(hooks, path, `migrations.${name}.webhooks`);
+    } catch (err) {
+      throw new MidairError('CONFIG', err instanceof Error ? err.message : String(err));
+    }
+    migrations.set(name, {
+      ...rest,
+      name,
+      old: store('old'),
+      new: store('new'),
+      ...(hooks ? { webhooks: hooks } : {}),
+    });
   }
   return { path, control: connection(path, 'control', config.control, env), migrations };
 }

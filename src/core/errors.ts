@@ -124,14 +124,91 @@ export function throwIfAborted(signal: AbortSignal | undefined, operation: strin
 }
 
 /**
- * An error as a run's result reports it: a MidairError's code and message
- * (which never carry row values); for anything else only its name, since a
- * foreign message (a user's transform, a driver) may quote a value.
+ * An error as midair logs it and puts it in a report: a plain object that
+ * can be printed or sent anywhere. A MidairError keeps its code, message and
+ * details (identifiers, never values); any other error — a driver's, a
+ * user's transform's — keeps only its name and the fields a driver fills
+ * with codes and schema names. Its message is dropped: a foreign message may
+ * quote a value (MySQL's `Duplicate entry '…' for key …`, PostgreSQL's
+ * `invalid input syntax for type integer: "…"`), and so are `detail`
+ * (`Key (email)=(…)`), `where`, `hint`, the statement and its parameters,
+ * the stack, and every other field. The same holds through `cause`, and
+ * through `errors` of an AggregateError.
+ *
+ * @example logger.error({ error: safeError(err) }, 'the backfill failed');
+ */
+export interface SafeError {
+  readonly name: string;
+  /** A MidairError's code; a driver's own code (`23505`, `ER_DUP_ENTRY`, `ECONNREFUSED`). */
+  readonly code?: string;
+  /** A MidairError's message only. */
+  readonly message?: string;
+  /** A MidairError's details (identifiers), when it has any. */
+  readonly details?: MidairErrorDetails;
+  /** A driver's error number, SQLSTATE, severity, and the schema names it reports. */
+  readonly errno?: number;
+  readonly sqlState?: string;
+  readonly severity?: string;
+  readonly schema?: string;
+  readonly table?: string;
+  readonly column?: string;
+  readonly constraint?: string;
+  /** A socket error's system call (`connect`, `getaddrinfo`). */
+  readonly syscall?: string;
+  readonly cause?: SafeError;
+  readonly errors?: readonly SafeError[];
+}
+
+/** The string fields of a foreign error kept: codes and schema names (never a value, never a statement). */
+const FOREIGN_FIELDS = ['sqlState', 'severity', 'schema', 'table', 'column', 'constraint', 'syscall'] as const;
+/** How deep a cause chain is followed, and how many errors of an AggregateError are kept. */
+const MAX_DEPTH = 8;
+const MAX_ERRORS = 5;
+
+export function safeError(error: unknown): SafeError {
+  return safe(error, 0, new Set());
+}
+
+function safe(error: unknown, depth: number, seen: Set<object>): SafeError {
+  if (typeof error !== 'object' || error === null) return { name: typeof error };
+  if (seen.has(error)) return { name: 'cycle' };
+  seen.add(error);
+  const e = error as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  if (error instanceof MidairError) {
+    out.name = error.name;
+    out.code = error.code;
+    out.message = error.message;
+    if (Object.keys(error.details).length > 0) out.details = error.details;
+  } else {
+    out.name = error instanceof Error ? error.name : (error.constructor?.name ?? 'object');
+    const text = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v : undefined);
+    const code = text(e.code) ?? (typeof e.code === 'number' ? String(e.code) : undefined);
+    if (code !== undefined) out.code = code;
+    if (typeof e.errno === 'number') out.errno = e.errno;
+    for (const field of FOREIGN_FIELDS) {
+      const value = text(e[field]);
+      if (value !== undefined) out[field] = value;
+    }
+  }
+  if (depth < MAX_DEPTH) {
+    if (e.cause !== undefined) out.cause = safe(e.cause, depth + 1, seen);
+    if (Array.isArray(e.errors) && e.errors.length > 0)
+      out.errors = e.errors.slice(0, MAX_ERRORS).map((x: unknown) => safe(x, depth + 1, seen));
+  }
+  return out as unknown as SafeError;
+}
+
+/**
+ * An error as a run's result reports it: {@link safeError}'s code and
+ * message — a MidairError's own (which never carry row values); for anything
+ * else UNKNOWN and only its name, since a foreign message may quote a value.
  */
 export function errorSummary(error: unknown): { readonly code: string; readonly message: string } {
+  const s = safeError(error);
   return error instanceof MidairError
-    ? { code: error.code, message: error.message }
-    : { code: 'UNKNOWN', message: error instanceof Error ? error.name : 'error' };
+    ? { code: s.code ?? 'UNKNOWN', message: s.message ?? '' }
+    : { code: 'UNKNOWN', message: error instanceof Error ? s.name : 'error' };
 }
 
 /**

@@ -6,7 +6,7 @@
  * write there (checkpoints, the last verification).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { MidairError } from '../core/errors.js';
+import { errorSummary } from '../core/errors.js';
 import { defineMigration } from '../migration/migration.js';
 import { checkpointEvery, openDemoStores } from './demo-stores.js';
 import {
@@ -73,8 +73,7 @@ port.on('message', (request: JobRequest) => {
     reply({
       kind: 'failed',
       id: request.id,
-      code: error instanceof MidairError ? error.code : 'UNKNOWN',
-      message: error instanceof Error ? error.message : String(error),
+      ...errorSummary(error),
     }),
   );
 });

@@ -16,7 +16,7 @@ export interface MigrationEvents {
   };
   repaired: { readonly keyId: string; readonly result: 'put' | 'deleted' | 'absent' };
   /** A repair that no retry can fix (a constraint) was moved out of the queue for the operator. */
-  'repair-parked': { readonly keyId: string; readonly code: string; readonly store: string };
+  'repair-parked': { readonly keyId: string; readonly code: string; readonly store: string; readonly side: Side };
   halted: { readonly from: Phase; readonly to: Phase; readonly reason: string };
   'lazy-copied': { readonly keyId: string };
   error: { readonly operation: string; readonly error: unknown };

@@ -1,5 +1,5 @@
 import type { ControlStore, PhaseState } from '../control/control-store.js';
-import { MidairError } from '../core/errors.js';
+import { errorSummary, MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import { PHASE_RULES } from '../core/phases.js';
 import { sleep } from '../core/sleep.js';
@@ -25,6 +25,8 @@ import type { VerificationSummary } from './gates.js';
 import type { Settings } from './options.js';
 import type { Repairer } from './repairer.js';
 import type { WriteTicket } from './repository-ports.js';
+import { verifiedPayload } from '../hooks/payloads.js';
+import type { Notify } from '../hooks/webhook-types.js';
 
 export interface JobDeps<K extends Key, E extends object> {
   readonly settings: Settings<K, E>;
@@ -36,6 +38,8 @@ export interface JobDeps<K extends Key, E extends object> {
   /** The phase to serve with (refreshed when stale). */
   readonly current: () => PhaseState | Promise<PhaseState>;
   readonly beginWrite: () => Promise<WriteTicket>;
+  /** Announces a verification this process ran (its webhook). */
+  readonly notify: Notify;
 }
 
 export type RepairOptions<E> = Pick<
@@ -135,15 +139,11 @@ export class Jobs<K extends Key, E extends object> {
         final = { ...report, status: clean ? 'equal' : 'different', repair };
       } catch (error) {
         // The differences were found but not all repaired: the run failed, and says why (regression: a failing store threw out of verify).
-        const code = error instanceof MidairError ? error.code : 'UNKNOWN';
-        final = {
-          ...report,
-          status: 'failed',
-          error: { code, message: error instanceof Error ? error.message : String(error) },
-        };
+        final = { ...report, status: 'failed', error: errorSummary(error) };
       }
     }
     if (final.status === 'equal' || final.status === 'different') await this.#saveVerification(final);
+    this.#d.notify('verified', verifiedPayload(final));
     return final;
   }
 

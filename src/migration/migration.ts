@@ -22,6 +22,8 @@ import { assemblePieces, type Pieces } from './pieces.js';
 import { createPorts } from './ports.js';
 import type { RepairOptions } from './jobs.js';
 import { createRepository, type Repository } from './repository.js';
+import type { Webhooks } from '../hooks/webhooks.js';
+import { observability } from './observability.js';
 
 export type {
   AutoHaltOptions,
@@ -51,6 +53,7 @@ export class Migration<K extends Key, E extends object> {
   readonly #actor: string;
   readonly #host = hostname();
   readonly #pieces: Pieces<K, E>;
+  readonly #hooks: Webhooks;
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: (() => Promise<void>) | undefined;
   #repository: Repository<K, E> | undefined;
@@ -61,6 +64,8 @@ export class Migration<K extends Key, E extends object> {
     this.#control = options.control;
     this.instanceId = options.instanceId ?? processInstanceId();
     this.#actor = options.actor ?? defaultActor(this.#host);
+    const told = observability(options, { migration: this.name, instance: this.instanceId }, this.#events);
+    this.#hooks = told.hooks;
     this.#pieces = assemblePieces(this.#settings, {
       name: this.name,
       instanceId: this.instanceId,
@@ -69,8 +74,10 @@ export class Migration<K extends Key, E extends object> {
       control: this.#control,
       stats: this.stats,
       events: this.#events,
+      notify: this.#hooks.send,
       start: async () => this.start(),
     });
+    told.logEvents(() => this.#pieces.follower.known?.phase);
   }
 
   /** Where this instance is in its life: `idle` (not started), `starting`, `running`, `closing`, `closed`. */
@@ -150,6 +157,8 @@ export class Migration<K extends Key, E extends object> {
     await this.settle();
     await this.#pieces.shadow.saveCounters(true).catch(() => undefined);
     if (wasStarted) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
+    // The webhooks queued (this instance's halts, repairs, jobs) go out before it is closed, up to their deadline.
+    await this.#hooks.close();
     this.#pieces.life.finish();
   }
 
@@ -238,6 +247,18 @@ export class Migration<K extends Key, E extends object> {
   /** Switches strict dual writes on or off for the whole fleet at once. */
   async setStrict(strict: boolean, options: TransitionOptions): Promise<PhaseState> {
     return this.#pieces.operator.setStrict(strict, options);
+  }
+
+  /**
+   * The audit reason when every gate into `to` passes (or is forced past);
+   * BLOCKED, announced as the `gate-refused` webhook, when one fails. Writes
+   * nothing: `advance({ gated })` runs it, and so may a check before writing.
+   */
+  async passGates(
+    to: Phase,
+    options: { readonly reason: string; readonly force?: boolean; readonly thresholds?: GateThresholds },
+  ): Promise<string> {
+    return this.#pieces.operator.passGates(to, options.thresholds ?? {}, options);
   }
 
   /**

@@ -10,6 +10,7 @@ import { checkGates, type GateCheck, type GateThresholds, type MigrationFacts } 
 import { advanceChange, passGates, rampChange, requireReason, rollbackChange } from './operator-rules.js';
 import type { RollbackResult, Settings, TransitionOptions } from './options.js';
 import type { Transitions } from './transitions.js';
+import type { Notify } from '../hooks/webhook-types.js';
 
 export interface OperatorDeps<K extends Key, E extends object> {
   readonly settings: Settings<K, E>;
@@ -17,6 +18,8 @@ export interface OperatorDeps<K extends Key, E extends object> {
   readonly instanceId: string;
   readonly events: TypedEvents;
   readonly transitions: Transitions<K, E>;
+  /** Announces a gated advance this process refused (its webhook). */
+  readonly notify: Notify;
   /** The verification the rollback re-syncs old with (a job). */
   readonly verify: (options: VerifyOptions<E>) => Promise<VerifyReport>;
 }
@@ -40,16 +43,8 @@ export class Operator<K extends Key, E extends object> {
     if (options.gated) {
       const state = await this.#d.control.getState(this.#name);
       const to = state && nextPhase(state.phase);
-      if (to)
-        options = {
-          ...options,
-          reason: passGates(
-            this.#name,
-            to,
-            await this.gates(to, typeof options.gated === 'object' ? options.gated : {}),
-            options,
-          ),
-        };
+      const thresholds = typeof options.gated === 'object' ? options.gated : {};
+      if (to) options = { ...options, reason: await this.passGates(to, thresholds, options) };
     }
     return this.#d.transitions.transition('advance', options, (s) => advanceChange(this.#name, s, options.rampPercent));
   }
@@ -62,6 +57,23 @@ export class Operator<K extends Key, E extends object> {
     const facts = await this.facts();
     const target = to ?? nextPhase(facts.state.phase);
     return target ? checkGates(target, facts, thresholds) : [];
+  }
+
+  /** The audit reason when the gates into `to` pass (or are forced); BLOCKED, announced as `gate-refused`, when not. */
+  async passGates(
+    to: Phase,
+    thresholds: GateThresholds,
+    options: { readonly reason: string; readonly force?: boolean },
+  ): Promise<string> {
+    const facts = await this.facts();
+    const checks = checkGates(to, facts, thresholds);
+    try {
+      return passGates(this.#name, to, checks, options);
+    } catch (error) {
+      const gates = checks.filter((g) => !g.ok).map((g) => ({ gate: g.gate, detail: g.detail }));
+      this.#d.notify('gate-refused', { from: facts.state.phase, to, gates });
+      throw error;
+    }
   }
 
   async rollback(options: TransitionOptions & { readonly resync?: VerifyOptions<E> | false }): Promise<RollbackResult> {

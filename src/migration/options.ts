@@ -8,6 +8,8 @@ import type { QueryDefs } from './repository-ports.js';
 import type { RepairSettings } from './repairer.js';
 import type { ShadowOptions } from './shadow.js';
 import type { VerifyReport } from '../verify/verify-options.js';
+import type { WebhookOptions, WebhookSettings } from '../hooks/webhook-types.js';
+import type { MidairLogger } from './log-events.js';
 
 export interface AutoHaltOptions {
   /** Window over which rates are measured. Default 60 s. */
@@ -75,6 +77,20 @@ export interface MigrationOptions<K extends Key, E extends object> {
   /** Run a repairer in this instance. Default true, every 500 ms. */
   readonly repair?: RepairSettings & { readonly enabled?: boolean; readonly intervalMs?: number };
   readonly queries?: QueryDefs<E>;
+  /**
+   * A pino-compatible logger (pino, or anything with its level methods):
+   * every event is logged with its name, the migration, the instance, the
+   * phase, and key ids, sides and codes — never a value or a credential.
+   * Levels: `EVENT_LOG_LEVELS`.
+   */
+  readonly logger?: MidairLogger;
+  /**
+   * Receivers of phase changes, auto-halts, refused gates, verification
+   * results and parked repairs, posted as signed JSON by the process that
+   * made them happen. Delivery never holds up the migration.
+   */
+  readonly webhooks?: readonly WebhookOptions[];
+  readonly webhookDelivery?: WebhookSettings;
 }
 
 export interface TransitionOptions {

@@ -14,6 +14,7 @@ import { ShadowComparator } from './shadow-comparator.js';
 import { Transitions } from './transitions.js';
 import { InFlight, WriteTickets } from './write-tickets.js';
 import { LatencyWindow } from './latency-window.js';
+import type { Notify } from '../hooks/webhook-types.js';
 
 /** The pieces one migration instance is made of (docs/decisions/0010). */
 export interface Pieces<K extends Key, E extends object> {
@@ -48,6 +49,8 @@ export interface Identity {
   readonly control: ControlStore;
   readonly stats: MigrationStats;
   readonly events: TypedEvents;
+  /** Announces what this process did (its webhooks): the piece that acted calls it, once per event. */
+  readonly notify: Notify;
   /** Starts the instance (the follower starts it on first use). */
   readonly start: () => Promise<unknown>;
 }
@@ -59,7 +62,7 @@ export interface Identity {
  * rollback verifies through the jobs).
  */
 export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E>, id: Identity): Pieces<K, E> {
-  const { name, instanceId, control, stats, events, actor } = id;
+  const { name, instanceId, control, stats, events, actor, notify } = id;
   const life = new Lifecycle(`migration ${name}`);
   const background = new Background(events);
   const track = (work: Promise<unknown>): void => background.track(work);
@@ -70,7 +73,12 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
   const halt = new AutoHalt({
     options: o.autoHalt,
     phase: () => (late.follower as PhaseFollower).known,
-    halt: async (from, to, reason) => op().halt(from, to, reason),
+    // The instance whose auto-halt fired announces it (its phase change is announced by the transition).
+    halt: async (from, to, reason) => {
+      const state = await op().halt(from, to, reason);
+      notify('halted', { from, to, reason });
+      return state;
+    },
     stats,
     events,
     track,
@@ -109,7 +117,7 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
   const published = (state: PhaseState): void => {
     if (life.started) f.apply(state);
   };
-  const transitions = new Transitions({ settings: o, control, actor, events, repairer, published });
+  const transitions = new Transitions({ settings: o, control, actor, events, repairer, published, notify });
   const jobs = new Jobs({
     settings: o,
     control,
@@ -118,6 +126,7 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
     awaitFleet: async () => op().awaitFleet(),
     current: () => f.current(),
     beginWrite: async () => tickets.begin(),
+    notify,
   });
   const operator = (late.operator = new Operator({
     settings: o,
@@ -125,6 +134,7 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
     instanceId,
     events,
     transitions,
+    notify,
     verify: async (v) => jobs.verify(v),
   }));
   const repairTick = new RepairTick(life, f, repairer, events);
@@ -132,7 +142,7 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
 }
 
 function newRepairer<K extends Key, E extends object>(o: Settings<K, E>, id: Identity): Repairer<K, E> {
-  const { name, instanceId, control, events, stats } = id;
+  const { name, instanceId, control, events, stats, notify } = id;
   return new Repairer(
     {
       name,
@@ -141,6 +151,7 @@ function newRepairer<K extends Key, E extends object>(o: Settings<K, E>, id: Ide
       old: o.old,
       new: o.new,
       events,
+      notify,
       timeoutMs: o.timeoutMs,
       lateLandingMs: o.lateLandingMs ?? 60_000,
       intentDelayMs: o.intentDelayMs ?? o.timeoutMs * 5,

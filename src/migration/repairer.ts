@@ -1,12 +1,13 @@
 import type { ControlStore, PhaseState, RepairDirection, RepairEntry } from '../control/control-store.js';
 import { INTENT_REASON, REPAIR_DIRECTIONS, STICKY_REPAIR_REASON } from '../control/control-store.js';
-import { MidairError } from '../core/errors.js';
+import { errorSummary, MidairError } from '../core/errors.js';
 import { parseKeyId, type Key } from '../core/keys.js';
 import type { Fence, Store } from '../core/store.js';
 import type { TypedEvents } from './events.js';
 import { PHASE_RULES } from '../core/phases.js';
 import { mapLimit } from '../core/collections.js';
 import { withTimeout } from './timeout.js';
+import type { Notify } from '../hooks/webhook-types.js';
 
 export interface RepairSettings {
   /** Entries claimed per round and direction. Default 100. */
@@ -50,6 +51,8 @@ export interface RepairerDeps<K extends Key, E extends object> {
   readonly old: Store<K, E>;
   readonly new: Store<K, E>;
   readonly events: TypedEvents;
+  /** Announces a parked repair (its webhook): the repairer that parked it, once. */
+  readonly notify: Notify;
   readonly timeoutMs: number;
   /** How long an unknown-outcome write's entry is kept (re-synced as its lease ends) while its version is not fenced out. */
   readonly lateLandingMs: number;
@@ -204,17 +207,23 @@ export class Repairer<K extends Key, E extends object> {
       return 'done';
     } catch (error) {
       const attempts = await d.control.failRepair(d.name, direction, entry.keyId, entry.seq).catch(() => 0);
-      const code = error instanceof MidairError ? error.code : 'UNKNOWN';
+      const { code, message } = errorSummary(error);
       if (PERMANENT.has(code) && attempts >= this.#maxAttempts) {
+        const constraint = error instanceof MidairError ? error.details.constraint : undefined;
         const parked = await d.control
-          .parkRepair(d.name, direction, entry.keyId, entry.seq, {
-            code,
-            store: target.name,
-            constraint: error instanceof MidairError ? error.details.constraint : undefined,
-            message: error instanceof Error ? error.message : String(error),
-          })
+          .parkRepair(d.name, direction, entry.keyId, entry.seq, { code, store: target.name, constraint, message })
           .catch(() => false);
-        if (parked) d.events.emit('repair-parked', { keyId: entry.keyId, code, store: target.name });
+        if (parked) {
+          const side = fromOld ? 'new' : 'old';
+          d.events.emit('repair-parked', { keyId: entry.keyId, code, store: target.name, side });
+          d.notify('repair-parked', {
+            keyId: entry.keyId,
+            side,
+            store: target.name,
+            code,
+            ...(constraint ? { constraint } : {}),
+          });
+        }
       }
       d.events.emit('error', { operation: `repair of ${entry.keyId}`, error });
       return 'failed';

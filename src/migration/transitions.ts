@@ -17,6 +17,8 @@ import { raiseFences } from './fencing.js';
 import type { Settings, TransitionOptions } from './options.js';
 import type { Repairer } from './repairer.js';
 import { requireReason } from './operator-rules.js';
+import { phaseSummary } from '../hooks/payloads.js';
+import type { Notify } from '../hooks/webhook-types.js';
 
 export interface TransitionDeps<K extends Key, E extends object> {
   readonly settings: Settings<K, E>;
@@ -26,6 +28,8 @@ export interface TransitionDeps<K extends Key, E extends object> {
   readonly repairer: Repairer<K, E>;
   /** A change this instance published (applied at once when the instance runs). */
   readonly published: (state: PhaseState) => void;
+  /** Announces a change this process published: every instance hears it, only the one that made it sends its webhook. */
+  readonly notify: Notify;
 }
 
 /**
@@ -74,6 +78,14 @@ export class Transitions<K extends Key, E extends object> {
       const next = await control.compareAndSet(this.#name, s.version, target, audit);
       if (!next) throw this.conflict();
       this.#d.published(next);
+      this.#d.notify('phase-changed', {
+        from: phaseSummary(s),
+        to: phaseSummary(next),
+        action,
+        actor,
+        reason,
+        forced: audit.forced,
+      });
       // Back in old-only, new stops getting writes: what was known about it (backfill, verification, shadow counts) is stale.
       if (next.phase === 'old-only' && s.phase !== 'old-only') {
         await resetFactsForNew(control, this.#name, actor, `${action} to old-only (${reason})`).catch(

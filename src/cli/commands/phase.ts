@@ -4,7 +4,6 @@ import { MidairError } from '../../core/errors.js';
 import { INITIAL_SETTING } from '../../control/memory-control-store.js';
 import {
   advanceTarget,
-  passGates,
   rampChange,
   rampOnlyIntoRamp,
   requireReason,
@@ -80,8 +79,7 @@ export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
     await confirm(`Entering complete stops every write to old: after it there is no rollback.`, o.yes);
   // A blocked gate writes nothing either: the gates are read before anything is prepared (with nothing recorded yet,
   // version 0, there are no facts to read; the library checks the gates once the state exists).
-  if (from.version > 0 && !o.force)
-    passGates(ctx.spec.name, to, await ctx.migration.gates(to, ctx.thresholds), { reason });
+  if (from.version > 0 && !o.force) await ctx.migration.passGates(to, { reason, thresholds: ctx.thresholds });
   await ctx.prepareWrites();
   const state = await ctx.migration.advance({
     reason,
