@@ -22,6 +22,7 @@ import { assemblePieces, type Pieces } from './pieces.js';
 import { createPorts } from './ports.js';
 import type { RepairOptions } from './jobs.js';
 import { createRepository, type Repository } from './repository.js';
+import type { MetricsSource } from './metrics-port.js';
 
 export type {
   AutoHaltOptions,
@@ -54,6 +55,7 @@ export class Migration<K extends Key, E extends object> {
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: (() => Promise<void>) | undefined;
   #repository: Repository<K, E> | undefined;
+  readonly #detachMetrics: (() => void)[];
 
   constructor(options: MigrationOptions<K, E>) {
     this.#settings = resolveOptions(options);
@@ -71,6 +73,13 @@ export class Migration<K extends Key, E extends object> {
       events: this.#events,
       start: async () => this.start(),
     });
+    const source: MetricsSource = {
+      migration: this.name,
+      control: this.#control,
+      instanceExpiryMs: this.#settings.instanceExpiryMs,
+      on: (name, listener) => this.#events.on(name, listener),
+    };
+    this.#detachMetrics = [options.metrics ?? []].flat().map((m) => m.attach(source));
   }
 
   /** Where this instance is in its life: `idle` (not started), `starting`, `running`, `closing`, `closed`. */
@@ -150,6 +159,7 @@ export class Migration<K extends Key, E extends object> {
     await this.settle();
     await this.#pieces.shadow.saveCounters(true).catch(() => undefined);
     if (wasStarted) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
+    for (const detach of this.#detachMetrics.splice(0)) detach();
     this.#pieces.life.finish();
   }
 

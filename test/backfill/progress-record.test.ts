@@ -11,7 +11,7 @@ const progress = (rowsDone: number, total = 1000): BackfillProgress => ({
   rowsPerSecond: 200,
   etaMs: ((total - rowsDone) * 1000) / 200,
   chunkSize: 100,
-  waitedMs: {} as BackfillProgress['waitedMs'],
+  waitedMs: {},
 });
 
 /** A control store that counts the checkpoints saved under `name`. */
