@@ -51,6 +51,8 @@ export class MetricsHub {
   /** Attached sources by migration name: the control store is read through the first of them. */
   readonly #sources = new Map<string, MetricsSource[]>();
   readonly #reads = new Map<string, CachedRead<ControlSamples>>();
+  /** Attached sources that give events, by migration name. */
+  readonly #listening = new Map<string, number>();
 
   constructor(options: ExporterOptions, who: string) {
     this.#settings = exporterSettings(options, who);
@@ -63,15 +65,20 @@ export class MetricsHub {
 
   attach(source: MetricsSource): () => void {
     const name = source.migration;
-    let tally = this.#tallies.get(name);
-    if (!tally) this.#tallies.set(name, (tally = new MigrationTally(name, this.#settings.buckets)));
+    const tally = this.#tallies.get(name) ?? new MigrationTally(name, this.#settings.buckets);
+    this.#tallies.set(name, tally);
     const stop = tally.listen(source);
+    if (source.on) this.#listening.set(name, (this.#listening.get(name) ?? 0) + 1);
     if (this.#settings.control) this.#sources.set(name, [...(this.#sources.get(name) ?? []), source]);
     let attached = true;
     return () => {
       if (!attached) return;
       attached = false;
       stop();
+      const listening = (this.#listening.get(name) ?? 0) - (source.on ? 1 : 0);
+      this.#listening.set(name, listening);
+      // No instance of it serves in this process any more: its served version is no longer a figure (its counts stay).
+      if (listening === 0) tally.phaseVersion = undefined;
       const left = (this.#sources.get(name) ?? []).filter((s) => s !== source);
       if (left.length > 0) this.#sources.set(name, left);
       else {

@@ -167,6 +167,9 @@ describe('Prometheus metrics', () => {
     const after = await scrape(registry);
     expect(valueIn(after.all, 'midair_phase', { migration: 'invoices', phase: 'old-only' })).toBeUndefined();
     expect(valueIn(after.all, 'midair_store_calls_total', { migration: 'invoices', op: 'put' })).toBe(2);
+    expect(valueIn(s.all, 'midair_instance_phase_version', { migration: 'invoices' })).toBe(b.state.version);
+    expect(valueIn(after.all, 'midair_instance_phase_version', { migration: 'invoices' })).toBeUndefined();
+    expect(valueIn(after.all, 'midair_instance_phase_version', { migration: 'orders' })).toBe(a.state.version);
     await a.close();
     expect(register.getMetricsAsArray()).toHaveLength(before);
     expect(await register.metrics()).not.toContain('midair_');
