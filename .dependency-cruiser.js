@@ -24,6 +24,14 @@ export default {
       to: { path: '^(node_modules/)?(@types/)?(pg|pg-copy-streams|mysql2|better-sqlite3)(/|$)' },
     },
     {
+      name: 'metrics-libraries-in-exporters',
+      comment:
+        'Only src/prometheus imports prom-client and only src/opentelemetry imports OpenTelemetry: the core counts and reads without them.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(prometheus|opentelemetry)/' },
+      to: { path: '(^|/)node_modules/(prom-client|@opentelemetry/)' },
+    },
+    {
       name: 'migration-not-cli',
       comment: 'src/migration never imports the CLI, the demo or the config loader.',
       severity: 'error',

@@ -17,6 +17,7 @@ import { backfillUnderWrites } from './backfill-under-writes.js';
 import { wholeMigrationUnderLoad } from './whole-migration.js';
 import { backfillMemory } from './backfill-memory.js';
 import { repositoryOverhead } from './overhead.js';
+import { metricsCost } from './metrics-cost.js';
 
 const ms = (t0: number): number => performance.now() - t0;
 
@@ -387,6 +388,7 @@ export const CASES: readonly BenchCase[] = [
   verifyEqualMaria,
   verifyDiff,
   repositoryOverhead,
+  metricsCost,
   shadowSlow,
   shadowSlowPg,
   liveTraffic,

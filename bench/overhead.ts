@@ -18,12 +18,12 @@ import { median, type BenchCase, type BenchContext } from './harness.js';
 const PHASES = ['dual-write', 'shadow-read'] as const;
 type Phase = (typeof PHASES)[number];
 
-const KEYS = 1000;
+export const KEYS = 1000;
 /** Calls per timed batch: the clock is read per batch, never per call. */
-const BATCH = 1000;
+export const BATCH = 1000;
 const FLAG = 'accounts-migration';
 
-interface Account {
+export interface Account {
   id: bigint;
   email: string;
   name: string;
@@ -31,7 +31,7 @@ interface Account {
   visits: number;
 }
 
-interface Op {
+export interface Op {
   readonly read: boolean;
   readonly key: bigint;
   readonly row: Account;
@@ -51,7 +51,7 @@ const account = (i: number): Account => ({
  * stores already hold, so old and new stay equal and every shadow comparison
  * matches (a mismatch would add a delayed re-check to midair's side only).
  */
-function batchOps(): readonly Op[] {
+export function batchOps(): readonly Op[] {
   let s = 0x2545f491;
   const next = (): number => {
     s ^= s << 13;
@@ -66,7 +66,7 @@ function batchOps(): readonly Op[] {
   });
 }
 
-async function filledStores(): Promise<{ old: Store<bigint, Account>; neu: Store<bigint, Account> }> {
+export async function filledStores(): Promise<{ old: Store<bigint, Account>; neu: Store<bigint, Account> }> {
   const old = memoryStore<bigint, Account>({ key: 'id', name: 'old' });
   const neu = memoryStore<bigint, Account>({ key: 'id', name: 'new' });
   for (let i = 0; i < KEYS; i++) {
@@ -112,7 +112,7 @@ interface PhaseFigures {
   readonly through: number;
 }
 
-const nextTurn = async (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export const nextTurn = async (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Times `calls` calls (whole batches, after a warm-up) directly and through the subject, batch by batch in alternating order. */
 async function measurePhase(

@@ -19,7 +19,8 @@ export type {
 } from './migration/migration.js';
 export type { QueryDefs, Repository } from './migration/repository.js';
 export { lookup, type FieldLookup, type HandQuery } from './migration/lookups.js';
-export type { MigrationEventName, MigrationEvents, StoreCall } from './migration/events.js';
+export type { MigrationEventName, MigrationEvents, ShadowCompared, StoreCall } from './migration/events.js';
+export type { MetricsSource, MigrationMetrics } from './migration/metrics-port.js';
 export type { WaitNotice } from './core/waits.js';
 export type { RepairSettings } from './migration/repairer.js';
 export type { ShadowOptions } from './migration/shadow.js';

@@ -58,6 +58,28 @@ export interface BackfillRangeRows {
   readonly rows: number;
 }
 
+/**
+ * A backfill or sweep run's copy progress as it last reported it, for the
+ * operator's view (metrics, the dashboard): the meter's figures, saved about
+ * once a second while the run copies and once more when it ends. Never read
+ * by a run (its own checkpoint is where it resumes from).
+ */
+export interface BackfillProgressRecord {
+  readonly rowsDone: number;
+  /** The meter's estimate of the rows to copy (equal to `rowsDone` once the copy reached the end). */
+  readonly total: number;
+  readonly rowsPerSecond: number;
+  readonly etaMs?: number | undefined;
+  /** False once the run ended (its `status` says how); true while it runs — or since its process died. */
+  readonly active: boolean;
+  /** How the run ended (a backfill result's status). */
+  readonly status?: string | undefined;
+  /** When it was saved (ISO). */
+  readonly at: string;
+  /** The phase-state version when the run started: a record from before the last rollback to old-only no longer counts. */
+  readonly phaseVersion: number;
+}
+
 /** Settings an operator can change while a backfill runs (through the control store). */
 export interface BackfillControl {
   readonly paused?: boolean | undefined;
@@ -149,6 +171,17 @@ const backfillRangeRows: z.ZodType<BackfillRangeRows> = z.object({
   rows: count,
 });
 
+const backfillProgressRecord: z.ZodType<BackfillProgressRecord> = z.object({
+  rowsDone: count,
+  total: count,
+  rowsPerSecond: z.number().nonnegative(),
+  etaMs: z.number().nonnegative().optional(),
+  active: z.boolean(),
+  status: z.string().optional(),
+  at: z.string(),
+  phaseVersion: version,
+});
+
 const backfillControl: z.ZodType<BackfillControl> = z.object({
   paused: z.boolean().optional(),
   maxRowsPerSecond: z.number().optional(),
@@ -220,6 +253,12 @@ export const CHECKPOINTS = Object.freeze({
     name: `${run}:copied:${rangeId}`,
     kind: 'rows copied in a backfill range',
     decoder: backfillRangeRows,
+  }),
+  /** The run's copy progress as it last reported it (the operator's view). */
+  backfillProgress: (run: string): Checkpoint<BackfillProgressRecord> => ({
+    name: `${run}:progress`,
+    kind: 'backfill progress',
+    decoder: backfillProgressRecord,
   }),
   /** Where operators pause, resume and retune a run. */
   backfillControl: (run: string): Checkpoint<BackfillControl> => ({

@@ -26,6 +26,13 @@ export interface MigrationEvents {
   served: { readonly phaseVersion: number; readonly write: boolean };
   /** The repository finished a call on one store (metrics, the capacity figures): never a key or a value. */
   'store-call': StoreCall;
+  /** A shadow comparison ended: the answers matched, mismatched (after its re-check), or the other store could not be read. */
+  'shadow-compared': ShadowCompared;
+}
+
+/** How one shadow comparison ended (no key: the `mismatch` event names it). */
+export interface ShadowCompared {
+  readonly result: 'match' | 'mismatch' | 'error';
 }
 
 /** One call the repository made on a store, from its start to its answer or failure. */

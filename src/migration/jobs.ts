@@ -16,6 +16,7 @@ import {
   type KeyMappings,
 } from '../backfill/backfill.js';
 import { phaseRefusal } from '../backfill/guards.js';
+import { withProgressRecord } from '../backfill/progress-record.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
@@ -70,7 +71,8 @@ export class Jobs<K extends Key, E extends object> {
     // sync that read old before an old-only period, is fenced out in both stores, so nothing lands behind the copy.
     await this.#d.awaitFleet();
     const state = await control.getState(this.#name);
-    if (!state) return runBackfill(this.#name, o.old, o.new, control, options);
+    const run = { control, migration: this.#name, phaseVersion: state?.version ?? 0 };
+    if (!state) return withProgressRecord(run, options, (opts) => runBackfill(this.#name, o.old, o.new, control, opts));
     try {
       await raiseFences(
         { old: o.old, new: o.new },
@@ -84,10 +86,10 @@ export class Jobs<K extends Key, E extends object> {
       // Like a failure in any chunk: a result that says why, and a run that can start again.
       return unstartedResult(options.signal?.aborted ? 'aborted' : 'failed', error);
     }
-    return runBackfill(this.#name, o.old, o.new, control, {
-      ...options,
-      fence: { migration: this.#name, epoch: state.version },
-    });
+    const fence = { migration: this.#name, epoch: state.version };
+    return withProgressRecord(run, options, (opts) =>
+      runBackfill(this.#name, o.old, o.new, control, { ...opts, fence }),
+    );
   }
 
   async sweep(options: Omit<BackfillOptions<E>, 'missingOnly' | 'tombstonesWin'> = {}): Promise<BackfillResult> {

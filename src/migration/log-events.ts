@@ -25,7 +25,7 @@ export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**
  * The level each event is logged at (docs/decisions/0023); `null`: never
- * logged — `store-call` and `served` come with every call, too hot for a log
+ * logged — `store-call`, `shadow-compared` and `served` come with every call, too hot for a log
  * (metrics count them). A new event does not compile until it is given one.
  */
 export const EVENT_LOG_LEVELS: Readonly<Record<MigrationEventName, LogLevel | null>> = {
@@ -41,6 +41,7 @@ export const EVENT_LOG_LEVELS: Readonly<Record<MigrationEventName, LogLevel | nu
   'lazy-copied': 'debug',
   served: null,
   'store-call': null,
+  'shadow-compared': null,
 };
 
 interface Line {

@@ -24,6 +24,7 @@ import type { RepairOptions } from './jobs.js';
 import { createRepository, type Repository } from './repository.js';
 import type { Webhooks } from '../hooks/webhooks.js';
 import { observability } from './observability.js';
+import type { MetricsSource } from './metrics-port.js';
 
 export type {
   AutoHaltOptions,
@@ -57,6 +58,7 @@ export class Migration<K extends Key, E extends object> {
   #timers: NodeJS.Timeout[] = [];
   #unsubscribe: (() => Promise<void>) | undefined;
   #repository: Repository<K, E> | undefined;
+  readonly #detachMetrics: (() => void)[];
 
   constructor(options: MigrationOptions<K, E>) {
     this.#settings = resolveOptions(options);
@@ -78,6 +80,13 @@ export class Migration<K extends Key, E extends object> {
       start: async () => this.start(),
     });
     told.logEvents(() => this.#pieces.follower.known?.phase);
+    const source: MetricsSource = {
+      migration: this.name,
+      control: this.#control,
+      instanceExpiryMs: this.#settings.instanceExpiryMs,
+      on: (name, listener) => this.#events.on(name, listener),
+    };
+    this.#detachMetrics = [options.metrics ?? []].flat().map((m) => m.attach(source));
   }
 
   /** Where this instance is in its life: `idle` (not started), `starting`, `running`, `closing`, `closed`. */
@@ -159,6 +168,7 @@ export class Migration<K extends Key, E extends object> {
     if (wasStarted) await this.#control.removeInstance(this.name, this.instanceId).catch(() => undefined);
     // The webhooks queued (this instance's halts, repairs, jobs) go out before it is closed, up to their deadline.
     await this.#hooks.close();
+    for (const detach of this.#detachMetrics.splice(0)) detach();
     this.#pieces.life.finish();
   }
 

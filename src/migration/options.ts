@@ -4,6 +4,7 @@ import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
 import type { GateThresholds } from './gates.js';
+import type { MigrationMetrics } from './metrics-port.js';
 import type { QueryDefs } from './repository-ports.js';
 import type { RepairSettings } from './repairer.js';
 import type { ShadowOptions } from './shadow.js';
@@ -91,6 +92,12 @@ export interface MigrationOptions<K extends Key, E extends object> {
    */
   readonly webhooks?: readonly WebhookOptions[];
   readonly webhookDelivery?: WebhookSettings;
+  /**
+   * Where this migration's figures are exported: `prometheusMetrics({ registry })`
+   * (`midair/prometheus`), `openTelemetryMetrics({ meter })` (`midair/opentelemetry`),
+   * or both. Attached now, detached by `close()`.
+   */
+  readonly metrics?: MigrationMetrics | readonly MigrationMetrics[];
 }
 
 export interface TransitionOptions {

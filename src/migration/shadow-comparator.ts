@@ -4,7 +4,7 @@ import type { Store } from '../core/store.js';
 import type { Side } from '../core/phases.js';
 import { sleep } from '../core/sleep.js';
 import type { AutoHalt } from './auto-halt.js';
-import type { TypedEvents } from './events.js';
+import type { ShadowCompared, TypedEvents } from './events.js';
 import { CHECKPOINTS, saveCheckpoint, type ShadowCounters } from '../control/checkpoints.js';
 import type { MigrationStats } from './options.js';
 import { compareAnswers, type ShadowOptions } from './shadow.js';
@@ -12,6 +12,13 @@ import { withTimeout } from './timeout.js';
 
 /** Keys per read of the other store: bounds how long one batch's comparisons hold the event loop. */
 const BATCH = 256;
+
+/** The `shadow-compared` payloads: one of three, made once (a comparison allocates nothing to say how it ended). */
+const COMPARED: Readonly<Record<ShadowCompared['result'], ShadowCompared>> = Object.freeze({
+  match: Object.freeze({ result: 'match' }),
+  mismatch: Object.freeze({ result: 'mismatch' }),
+  error: Object.freeze({ result: 'error' }),
+});
 
 /** A comparison waiting to run: the key, the answer served, and where and under which phase it was served. */
 interface ShadowJob<K, E> {
@@ -163,6 +170,7 @@ export class ShadowComparator<K extends Key, E extends object> {
     let mine = answer;
     if (!found) {
       stats.secondaryFailures++;
+      this.#d.events.emit('shadow-compared', COMPARED.error);
       halt.recordSecondary(true);
       halt.check();
       return;
@@ -179,6 +187,7 @@ export class ShadowComparator<K extends Key, E extends object> {
     }
     stats.comparisons++;
     this.#count(state.version, fields.length > 0);
+    this.#d.events.emit('shadow-compared', fields.length > 0 ? COMPARED.mismatch : COMPARED.match);
     halt.recordComparison(fields.length > 0);
     if (fields.length > 0) {
       stats.mismatches++;

@@ -61,6 +61,18 @@ describe('typed checkpoints', () => {
       ],
       [CHECKPOINTS.lastVerification, null],
       [CHECKPOINTS.shadow('host:1:abc'), { phaseVersion: 4, comparisons: 12, mismatches: 1 }],
+      [
+        CHECKPOINTS.backfillProgress('nightly'),
+        {
+          rowsDone: 400,
+          total: 1000,
+          rowsPerSecond: 250.5,
+          etaMs: 2400,
+          active: true,
+          at: '2026-01-01T00:00:00.000Z',
+          phaseVersion: 3,
+        },
+      ],
     ];
     for (const [i, [checkpoint, value]] of cases.entries()) {
       const m = `m${i}`;
@@ -74,6 +86,7 @@ describe('typed checkpoints', () => {
   it('every name is spelt in one place: a job’s names derive from its own', () => {
     expect(CHECKPOINTS.backfillRun('nightly').name).toBe('nightly');
     expect(CHECKPOINTS.backfillControl('nightly').name).toBe('nightly:control');
+    expect(CHECKPOINTS.backfillProgress('nightly').name).toBe('nightly:progress');
     expect(CHECKPOINTS.backfillRuns.name).toBe('backfill:runs');
     expect(CHECKPOINTS.verifyRun('verify').name).toBe('verify:run');
     expect(CHECKPOINTS.verifyRange('verify', 3).name).toBe('verify:range:3');

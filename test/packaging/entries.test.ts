@@ -74,6 +74,20 @@ describe('the entry points', () => {
     }
   });
 
+  it('the metrics libraries load only where asked for: the core loads neither, midair/prometheus loads prom-client, midair/opentelemetry loads nothing of OpenTelemetry (the meter is the application’s)', () => {
+    const metricsPackages = (urls: readonly string[]): string[] =>
+      ['prom-client', '@opentelemetry/'].filter((name) => urls.some((u) => u.includes(`/node_modules/${name}`)));
+    for (const entry of ['index.js', 'adapter.js', 'postgres/index.js'])
+      expect({ entry, loaded: metricsPackages(loadedBy(entry)) }).toEqual({ entry, loaded: [] });
+    const prometheus = loadedBy('prometheus/index.js');
+    expect(metricsPackages(prometheus)).toEqual(['prom-client']);
+    expect(packagesIn(prometheus)).toEqual([]);
+    const openTelemetry = loadedBy('opentelemetry/index.js');
+    expect(openTelemetry.some((u) => u.endsWith('/dist/opentelemetry/index.js'))).toBe(true);
+    expect(metricsPackages(openTelemetry)).toEqual([]);
+    expect(packagesIn(openTelemetry)).toEqual([]);
+  });
+
   it('the same recording sees them where they belong: the demo loads cli-progress', () => {
     expect(packagesIn(loadedBy('demo/index.js'))).toContain('cli-progress');
   });

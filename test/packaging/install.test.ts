@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 const JEST = join(ROOT, 'node_modules/jest/bin/jest.js');
-/** What the projects take from this checkout: midair's own dependencies, and the tools an application brings. */
-const SHARED = ['zod', 'lossless-json', 'typescript', '@types/node'];
+/** What the projects take from this checkout: midair's own dependencies, and the tools and peers an application brings. */
+const SHARED = ['zod', 'lossless-json', 'typescript', '@types/node', 'prom-client', '@opentelemetry/api'];
 
 /** A write and a read through midair, as each project's own code does it (`load` is how it takes the package). */
 const body = `
@@ -121,6 +121,70 @@ describe('adoption 1: the packed package in an application', () => {
       expect(lastJson(ok(run(process.execPath, ['out/app.js'], at)))).toEqual(EXPECTED);
     },
   );
+
+  it('the metrics entries load from an ES module, CommonJS and TypeScript (node10 resolution), and a scrape counts the write', () => {
+    const app = (load: string): string => `${load}
+const registry = new Registry();
+const migration = defineMigration({
+  name: 'users',
+  old: memoryStore({ key: 'id' }),
+  new: memoryStore({ key: 'id' }),
+  control: memoryControlStore(),
+  metrics: [prometheusMetrics({ registry }), openTelemetryMetrics({ meter: metrics.getMeter('app') })],
+});
+migration.start().then(async () => {
+  await migration.repository().put({ id: 1, name: 'Ada' });
+  const text = await registry.metrics();
+  console.log(JSON.stringify({ line: text.split('\\n').find((l) => l.startsWith('midair_store_calls_total{')) }));
+  await migration.close();
+});
+`;
+    const expected = { line: 'midair_store_calls_total{migration="users",side="old",op="put",result="ok"} 1' };
+    const esm = project('metrics-esm', {
+      'package.json': '{ "type": "module" }',
+      'app.mjs': app(`import { Registry } from 'prom-client';
+import { metrics } from '@opentelemetry/api';
+import { defineMigration, memoryControlStore, memoryStore } from 'midair';
+import { prometheusMetrics } from 'midair/prometheus';
+import { openTelemetryMetrics } from 'midair/opentelemetry';`),
+    });
+    expect(lastJson(ok(run(process.execPath, ['app.mjs'], esm)))).toEqual(expected);
+    const cjs = project('metrics-cjs', {
+      'package.json': '{ "type": "commonjs" }',
+      'app.js': app(`const { Registry } = require('prom-client');
+const { metrics } = require('@opentelemetry/api');
+const { defineMigration, memoryControlStore, memoryStore } = require('midair');
+const { prometheusMetrics } = require('midair/prometheus');
+const { openTelemetryMetrics } = require('midair/opentelemetry');`),
+    });
+    expect(lastJson(ok(run(process.execPath, ['app.js'], cjs)))).toEqual(expected);
+    const ts = project('metrics-ts', {
+      'package.json': '{ "type": "commonjs" }',
+      'tsconfig.json': JSON.stringify({
+        compilerOptions: {
+          module: 'commonjs',
+          moduleResolution: 'node10',
+          ignoreDeprecations: '6.0',
+          target: 'ES2022',
+          strict: true,
+          outDir: 'out',
+          types: ['node'],
+        },
+        files: ['app.ts'],
+      }),
+      'app.ts': app(`import { Registry } from 'prom-client';
+import { metrics } from '@opentelemetry/api';
+import { defineMigration, memoryControlStore, memoryStore } from 'midair';
+import { prometheusMetrics, type PrometheusMetricsOptions } from 'midair/prometheus';
+import { openTelemetryMetrics } from 'midair/opentelemetry';
+export type Options = PrometheusMetricsOptions;`).replace(
+        /memoryStore\(/g,
+        'memoryStore<number, { id: number; name: string }>(',
+      ),
+    });
+    ok(run(process.execPath, [TSC, '-p', 'tsconfig.json'], ts));
+    expect(lastJson(ok(run(process.execPath, ['out/app.js'], ts)))).toEqual(expected);
+  });
 
   it('regression: under jest the migrated path could not be exercised; a jest test requires midair and writes through it', () => {
     const at = project('jest', {
