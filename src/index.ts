@@ -64,7 +64,15 @@ export type { Store } from './core/store.js';
 // The control store: phase, audit log, fleet
 export { memoryControlStore } from './control/memory-control-store.js';
 export type { MemoryControlStoreOptions } from './control/memory-control-store.js';
-export type { AuditAction, AuditEntry, ControlStore, InstanceInfo, ServedLatency } from './control/control-store.js';
+export type {
+  AuditAction,
+  AuditEntry,
+  ControlStore,
+  InstanceInfo,
+  ServedLatency,
+  SideCalls,
+  StoreCallFigures,
+} from './control/control-store.js';
 
 // Backfill
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';
