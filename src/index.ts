@@ -34,6 +34,8 @@ export type { PhaseSetting, PhaseState } from './control/control-store.js';
 // Gates: the cutover checklist
 export { GATES, GATES_INTO, checkGate, checkGates } from './migration/gates.js';
 export type {
+  CallKindFigures,
+  CapacityBaseline,
   Gate,
   GateCheck,
   GateThresholds,
@@ -67,6 +69,7 @@ export type { MemoryControlStoreOptions } from './control/memory-control-store.j
 export type {
   AuditAction,
   AuditEntry,
+  CallFigures,
   ControlStore,
   InstanceInfo,
   ServedLatency,

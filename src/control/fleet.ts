@@ -8,13 +8,21 @@ export interface ServedLatency {
   readonly count: number;
 }
 
-/** One store's calls as one instance counted them: how many, how many failed, and the histogram of their latencies. */
-export interface SideCalls {
+/** One kind of call (reads or writes) on one store, as one instance counted them. */
+export interface CallFigures {
   readonly calls: number;
   /** Calls that failed because the store could not serve them (see docs/decisions/0021). */
   readonly errors: number;
   /** The latencies of all `calls` (failed ones too), on the scale of core/latency-buckets.ts. */
   readonly buckets: SparseBuckets;
+}
+
+/** One store's calls, reads and writes apart: each store's p99 is compared at the same mix of the two. */
+export interface SideCalls {
+  /** get, readKey, list and shadow reads. */
+  readonly reads: CallFigures;
+  /** put, delete, update, second writes (sync) and strict writes. */
+  readonly writes: CallFigures;
 }
 
 /**

@@ -45,20 +45,23 @@ export function mergeBuckets(histograms: Iterable<SparseBuckets>): Float64Array 
 }
 
 /**
- * The `q` quantile (0 < q ≤ 1, nearest rank) of dense counts, as the upper
- * edge of the bucket it falls in; 0 when they hold nothing.
+ * The `q` quantile (0 < q ≤ 1) of counts per bucket, as the upper edge of
+ * the bucket it falls in: the first bucket whose running total reaches
+ * `q` × the total (nearest rank for whole counts; counts may be weights); 0
+ * when they hold nothing.
  *
  * @example quantileMs(mergeBuckets([a, b]), 0.99) // the fleet's p99, ms
  */
 export function quantileMs(counts: ArrayLike<number>, q: number): number {
   let total = 0;
   for (let b = 0; b < counts.length; b++) total += counts[b] as number;
-  if (total === 0) return 0;
-  const rank = Math.max(1, Math.ceil(q * total));
+  if (!(total > 0)) return 0;
+  // Whole counts: seen ≥ ceil(q·total) ⟺ seen ≥ q·total; the slack keeps weights from missing it by a rounding.
+  const rank = q * total * (1 - 1e-12);
   let seen = 0;
   for (let b = 0; b < counts.length; b++) {
     seen += counts[b] as number;
-    if (seen >= rank) return upperEdgeMs(b);
+    if (seen > 0 && seen >= rank) return upperEdgeMs(b);
   }
   return upperEdgeMs(counts.length - 1);
 }

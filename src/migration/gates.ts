@@ -71,16 +71,36 @@ export interface MigrationFacts {
    * current phase version (reads, dual writes, shadow reads), summed over
    * the fleet: what the capacity gate compares.
    */
-  readonly capacity?: { readonly old: SideFigures; readonly new: SideFigures } | undefined;
+  readonly capacity?:
+    | {
+        readonly old: SideFigures;
+        readonly new: SideFigures;
+        /** Absent where the mix is not known: new's p99 is then held to old's overall p99. */
+        readonly baseline?: CapacityBaseline | undefined;
+      }
+    | undefined;
   readonly now: Date;
 }
 
-/** One store's calls over the fleet: how many, how many failed, and their p99. */
-export interface SideFigures {
+/** Calls on one store over the fleet: how many, how many failed, and their p99. */
+export interface CallKindFigures {
   readonly calls: number;
   readonly errors: number;
   /** ms; 0 with no calls. */
   readonly p99Ms: number;
+}
+
+/** One store's calls over the fleet, and the same for its reads alone and its writes alone (where known). */
+export interface SideFigures extends CallKindFigures {
+  readonly reads?: CallKindFigures;
+  readonly writes?: CallKindFigures;
+}
+
+/** What new's p99 is held to: old's p99 had old taken new's mix of reads and writes. */
+export interface CapacityBaseline {
+  readonly p99Ms: number;
+  /** The share of writes among new's calls, which old's are weighted to. */
+  readonly writeShare: number;
 }
 
 export interface GateCheck {
@@ -212,9 +232,10 @@ export function capacityThresholds(t: GateThresholds): {
 const times = (x: number): string => `${Number.isInteger(x) ? x.toFixed(1) : String(x)}×`;
 
 /**
- * New's p99 within `capacityLatencyFactor` × old's and its error rate within
- * `maxNewErrorRate`, over at least `minCapacityCalls` calls on each store in
- * the current phase version, fleet-wide.
+ * New's p99 within `capacityLatencyFactor` × old's (at new's mix of reads and
+ * writes) and its error rate within `maxNewErrorRate`, over at least
+ * `minCapacityCalls` calls on each store in the current phase version,
+ * fleet-wide.
  */
 function checkCapacity(gate: 'capacity', f: MigrationFacts, t: GateThresholds): GateCheck {
   const { factor, maxErrorRate, minCalls } = capacityThresholds(t);
@@ -247,10 +268,14 @@ function checkCapacity(gate: 'capacity', f: MigrationFacts, t: GateThresholds): 
       detail: `nothing to compare: ${grouped(neu.calls)} calls on new and ${grouped(old.calls)} on old in this phase (gates.minCapacityCalls is 0)`,
     };
   const rate = neu.errors / neu.calls;
+  const base = c.baseline?.p99Ms ?? old.p99Ms;
   // Both p99s are bucket edges of one scale: a hair of slack keeps an exact multiple of the limit from failing on rounding.
-  const slow = neu.p99Ms > factor * old.p99Ms * (1 + 1e-9);
+  const slow = neu.p99Ms > factor * base * (1 + 1e-9);
   const failing = rate > maxErrorRate;
-  const figures = `new p99 ${millis(neu.p99Ms)} vs old ${millis(old.p99Ms)} (${(neu.p99Ms / old.p99Ms).toFixed(2)}×, limit ${times(factor)}) over ${grouped(neu.calls)} calls on new and ${grouped(old.calls)} on old; new's errors ${grouped(neu.errors)} (${percent(rate, 2)}, limit ${percent(maxErrorRate, 2)})`;
+  const mix = c.baseline
+    ? `, old's p99 taken at new's mix of ${percent(c.baseline.writeShare, 0)} writes (${millis(old.p99Ms)} at its own)`
+    : '';
+  const figures = `new p99 ${millis(neu.p99Ms)} vs old ${millis(base)} (${(neu.p99Ms / base).toFixed(2)}×, limit ${times(factor)}) over ${grouped(neu.calls)} calls on new and ${grouped(old.calls)} on old${mix}; new's errors ${grouped(neu.errors)} (${percent(rate, 2)}, limit ${percent(maxErrorRate, 2)})`;
   const why = [slow ? 'new is slower than the limit' : '', failing ? 'new fails more often than the limit' : '']
     .filter(Boolean)
     .join(', and ');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkGate, checkGates, GATES_INTO, type MigrationFacts, type StoreCall } from '../../src/index.js';
-import type { InstanceInfo, StoreCallFigures } from '../../src/control/fleet.js';
+import type { CallFigures, InstanceInfo, StoreCallFigures } from '../../src/control/fleet.js';
 import { decodeStoreCalls, encodeStoreCalls, storeCallsProblem } from '../../src/control/store-calls.js';
 import { bucketOf, mergeBuckets, quantileMs, sparse, upperEdgeMs, BUCKETS } from '../../src/core/latency-buckets.js';
 import { CapacityRecorder, fleetCapacity } from '../../src/migration/capacity.js';
@@ -60,21 +60,28 @@ describe('the capacity histogram: merged exactly, its p99 read from the merge', 
   });
 });
 
+const NONE = { calls: 0, errors: 0, buckets: [] };
+
 describe('what one instance accumulates for the capacity gate', () => {
-  it('counts calls per store, with the errors that are the store’s own (not FENCED, not constraint errors)', () => {
+  it('counts reads and writes per store, with the errors that are the store’s own (not FENCED, not constraint errors)', () => {
     const r = new CapacityRecorder();
     r.record(call({ side: 'old', op: 'put', ms: 2 }));
     r.record(call({ side: 'old', op: 'get', ms: 1 }));
     for (const error of ['TIMEOUT', 'UNKNOWN', 'CONNECTION', 'DEADLOCK']) r.record(call({ error, ms: 100 }));
     for (const error of ['FENCED', 'UNIQUE_VIOLATION', 'CONFLICT', 'ABORTED']) r.record(call({ error, ms: 0.2 }));
     r.record(call({ op: 'shadow-read', ms: 0.5 }));
+    for (const op of ['sync', 'strict put', 'delete', 'update']) r.record(call({ op, ms: 3 }));
     const f = r.report(3);
     expect(f.phaseVersion).toBe(3);
-    expect(f.old).toMatchObject({ calls: 2, errors: 0 });
-    expect(f.new).toMatchObject({ calls: 9, errors: 4 });
+    expect(f.old).toEqual({
+      reads: { calls: 1, errors: 0, buckets: [[bucketOf(1), 1]] },
+      writes: { calls: 1, errors: 0, buckets: [[bucketOf(2), 1]] },
+    });
+    expect(f.new.reads).toMatchObject({ calls: 9, errors: 4 });
+    expect(f.new.writes).toEqual({ calls: 4, errors: 0, buckets: [[bucketOf(3), 4]] });
     // Failed calls are in the histogram too: the caller waited for them.
-    expect(f.new.buckets.reduce((n, [, c]) => n + c, 0)).toBe(9);
-    expect(f.new.buckets).toContainEqual([bucketOf(100), 4]);
+    expect(f.new.reads.buckets.reduce((n, [, c]) => n + c, 0)).toBe(9);
+    expect(f.new.reads.buckets).toContainEqual([bucketOf(100), 4]);
   });
 
   it('a call’s time is its own: the part spent in a call on the other store inside it is left out', () => {
@@ -83,29 +90,29 @@ describe('what one instance accumulates for the capacity gate', () => {
     r.record(call({ side: 'old', op: 'get', ms: 5 }));
     r.record(call({ side: 'new', op: 'sync', ms: 6, nestedMs: 5 }));
     const f = r.report(3);
-    expect(f.new.buckets).toEqual([[bucketOf(1), 1]]);
-    expect(f.old.buckets).toEqual([[bucketOf(5), 1]]);
+    expect(f.new.writes.buckets).toEqual([[bucketOf(1), 1]]);
+    expect(f.old.reads.buckets).toEqual([[bucketOf(5), 1]]);
   });
 
   it('starts afresh on a newer phase version, leaves out calls still finishing under an older one, and reports an empty version it serves', () => {
     const r = new CapacityRecorder();
     for (let i = 0; i < 5; i++) r.record(call({ phaseVersion: 3, ms: 9 }));
-    expect(r.report(3).new.calls).toBe(5);
+    expect(r.report(3).new.reads.calls).toBe(5);
     r.record(call({ phaseVersion: 4, ms: 1 }));
     r.record(call({ phaseVersion: 3, ms: 9, error: 'TIMEOUT' })); // late, from before the change
     expect(r.report(4)).toEqual({
       phaseVersion: 4,
-      old: { calls: 0, errors: 0, buckets: [] },
-      new: { calls: 1, errors: 0, buckets: [[bucketOf(1), 1]] },
+      old: { reads: NONE, writes: NONE },
+      new: { reads: { calls: 1, errors: 0, buckets: [[bucketOf(1), 1]] }, writes: NONE },
     });
     // The instance moved to version 6 and made no call under it yet: 6, with nothing counted.
     expect(r.report(6)).toEqual({
       phaseVersion: 6,
-      old: { calls: 0, errors: 0, buckets: [] },
-      new: { calls: 0, errors: 0, buckets: [] },
+      old: { reads: NONE, writes: NONE },
+      new: { reads: NONE, writes: NONE },
     });
     r.record(call({ phaseVersion: 5, ms: 1 }));
-    expect(r.report(6).new.calls).toBe(0);
+    expect(r.report(6).new.reads.calls).toBe(0);
   });
 });
 
@@ -120,30 +127,79 @@ const instance = (id: string, storeCalls?: StoreCallFigures): InstanceInfo => ({
   ...(storeCalls ? { storeCalls } : {}),
 });
 
+/** One kind of call: `calls` of them at `ms`, `errors` of them failed. */
+const kind = (calls: number, ms: number, errors = 0): CallFigures => ({
+  calls,
+  errors,
+  buckets: calls === 0 ? [] : [[bucketOf(ms), calls]],
+});
+const edge = (ms: number): number => upperEdgeMs(bucketOf(ms));
+
 describe('the fleet’s figures: live instances, current phase version', () => {
   it('sums the calls and merges the histograms of the instances on the current version only', () => {
-    const side = (calls: number, errors: number, ms: number): StoreCallFigures['old'] => ({
-      calls,
-      errors,
-      buckets: [[bucketOf(ms), calls]],
-    });
     const fleet = [
-      instance('a', { phaseVersion: 7, old: side(990, 0, 1), new: side(500, 1, 2) }),
-      instance('b', { phaseVersion: 7, old: side(10, 2, 30), new: side(500, 0, 4) }),
-      instance('stale', { phaseVersion: 6, old: side(5000, 0, 100), new: side(5000, 5000, 100) }),
+      instance('a', {
+        phaseVersion: 7,
+        old: { reads: kind(990, 1), writes: NONE },
+        new: { reads: kind(500, 2, 1), writes: NONE },
+      }),
+      instance('b', {
+        phaseVersion: 7,
+        old: { reads: kind(10, 30, 2), writes: NONE },
+        new: { reads: kind(500, 4), writes: NONE },
+      }),
+      instance('stale', {
+        phaseVersion: 6,
+        old: { reads: kind(5000, 100), writes: NONE },
+        new: { reads: kind(5000, 100, 5000), writes: NONE },
+      }),
       instance('older-midair'),
     ];
-    expect(fleetCapacity(fleet, 7)).toEqual({
-      old: { calls: 1000, errors: 2, p99Ms: upperEdgeMs(bucketOf(1)) },
-      new: { calls: 1000, errors: 1, p99Ms: upperEdgeMs(bucketOf(4)) },
+    expect(fleetCapacity(fleet, 7)).toMatchObject({
+      old: { calls: 1000, errors: 2, p99Ms: edge(1) },
+      new: { calls: 1000, errors: 1, p99Ms: edge(4) },
+      // Reads only on both: the baseline is old's reads.
+      baseline: { p99Ms: edge(1), writeShare: 0 },
     });
     // Everyone moved on: nothing counted yet in version 8.
-    expect(fleetCapacity(fleet, 8)).toEqual({
+    expect(fleetCapacity(fleet, 8)).toMatchObject({
       old: { calls: 0, errors: 0, p99Ms: 0 },
       new: { calls: 0, errors: 0, p99Ms: 0 },
     });
+    expect(fleetCapacity(fleet, 8)?.baseline).toBeUndefined();
     expect(fleetCapacity([instance('older-midair')], 7)).toBeUndefined();
     expect(fleetCapacity([], 7)).toBeUndefined();
+  });
+
+  it('holds new to old’s p99 at new’s mix of reads and writes, not to old’s own mix', () => {
+    // Shadow-read: old serves the reads (fast) and the first writes (slower); new takes mostly second writes.
+    const fleet = [
+      instance('a', {
+        phaseVersion: 7,
+        old: { reads: kind(9000, 0.2), writes: kind(1000, 3) },
+        new: { reads: kind(250, 0.3), writes: kind(1000, 4) },
+      }),
+    ];
+    const c = fleetCapacity(fleet, 7);
+    // Old's p99 over its own mix (10 % writes) falls among its writes, and each kind has its own…
+    expect(c?.old).toMatchObject({ calls: 10_000, p99Ms: edge(3) });
+    expect(c?.old.reads).toEqual({ calls: 9000, errors: 0, p99Ms: edge(0.2) });
+    expect(c?.old.writes).toEqual({ calls: 1000, errors: 0, p99Ms: edge(3) });
+    // …and new, 80 % writes, is held to old's reads and writes weighted 20:80.
+    expect(c?.baseline).toEqual({ p99Ms: edge(3), writeShare: 0.8 });
+    expect(c?.new).toMatchObject({ calls: 1250, p99Ms: edge(4) });
+    // Without the weighting a new store as fast as old at writes would fail: its p99 is a write's, old's mostly a read's.
+    const sameSpeed = [
+      instance('a', {
+        phaseVersion: 7,
+        old: { reads: kind(9950, 0.2), writes: kind(50, 3) },
+        new: { reads: kind(250, 0.2), writes: kind(1000, 3) },
+      }),
+    ];
+    const s = fleetCapacity(sameSpeed, 7);
+    expect(s?.old.p99Ms).toBe(edge(0.2));
+    expect(s?.baseline?.p99Ms).toBe(edge(3));
+    expect(checkGate('capacity', facts(s)).ok).toBe(true);
   });
 });
 
@@ -151,14 +207,17 @@ describe('the heartbeat’s figures as control stores keep them', () => {
   const figures: StoreCallFigures = {
     phaseVersion: 12,
     old: {
-      calls: 7,
-      errors: 1,
-      buckets: [
-        [0, 2],
-        [bucketOf(1.5), 5],
-      ],
+      reads: {
+        calls: 7,
+        errors: 1,
+        buckets: [
+          [0, 2],
+          [bucketOf(1.5), 5],
+        ],
+      },
+      writes: NONE,
     },
-    new: { calls: 0, errors: 0, buckets: [] },
+    new: { reads: NONE, writes: kind(3, 2) },
   };
 
   it('round-trip as text, and text this version cannot read is left out, not an error', () => {
@@ -167,28 +226,31 @@ describe('the heartbeat’s figures as control stores keep them', () => {
     for (const bad of ['{', '[]', '{"phaseVersion":1}', '{"phaseVersion":1,"old":{},"new":{}}'])
       expect(decodeStoreCalls(bad)).toBeUndefined();
     // A histogram that does not add up to its calls, or buckets off the scale, are not figures.
-    const off = { ...figures, old: { ...figures.old, calls: 8 } };
+    const off = { ...figures, old: { ...figures.old, reads: { ...figures.old.reads, calls: 8 } } };
     expect(decodeStoreCalls(JSON.stringify(off))).toBeUndefined();
-    const beyond = { ...figures, new: { calls: 1, errors: 0, buckets: [[BUCKETS, 1]] } };
+    const beyond = { ...figures, new: { reads: NONE, writes: { calls: 1, errors: 0, buckets: [[BUCKETS, 1]] } } };
     expect(decodeStoreCalls(JSON.stringify(beyond))).toBeUndefined();
   });
 
   it('a heartbeat with figures that could not be read back is refused, saying what is wrong', () => {
     expect(storeCallsProblem(figures)).toBeUndefined();
     expect(storeCallsProblem(undefined)).toBeUndefined();
-    const unordered = {
+    const unordered: StoreCallFigures = {
       ...figures,
       old: {
-        calls: 2,
-        errors: 0,
-        buckets: [
-          [5, 1],
-          [3, 1],
-        ] as const,
+        reads: NONE,
+        writes: {
+          calls: 2,
+          errors: 0,
+          buckets: [
+            [5, 1],
+            [3, 1],
+          ],
+        },
       },
     };
     expect(storeCallsProblem(unordered)).toMatch(/ascending bucket order/);
-    const tooMany = { ...figures, old: { calls: 1, errors: 2, buckets: [[5, 1]] as const } };
+    const tooMany: StoreCallFigures = { ...figures, new: { reads: kind(1, 2, 2), writes: NONE } };
     expect(storeCallsProblem(tooMany)).toMatch(/errors \(at most calls\)/);
   });
 });

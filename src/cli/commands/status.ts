@@ -9,6 +9,7 @@ import {
   type GateCheck,
   type GateThresholds,
   type MigrationFacts,
+  type CapacityBaseline,
   type SideFigures,
 } from '../../migration/gates.js';
 import { grouped, millis, percent } from '../../core/format.js';
@@ -74,6 +75,8 @@ export interface StatusReport {
 export interface CapacityReport {
   readonly old: SideFigures;
   readonly new: SideFigures;
+  /** Old's p99 at new's mix of reads and writes: what new's p99 is held to (null: old's overall p99 is). */
+  readonly baseline: CapacityBaseline | null;
   readonly limits: { readonly latencyFactor: number; readonly maxNewErrorRate: number; readonly minCalls: number };
 }
 
@@ -84,6 +87,7 @@ function capacityReport(facts: MigrationFacts, thresholds: GateThresholds): Capa
   return {
     old: c.old,
     new: c.new,
+    baseline: c.baseline ?? null,
     limits: { latencyFactor: factor, maxNewErrorRate: maxErrorRate, minCalls },
   };
 }
@@ -98,7 +102,10 @@ function sideLine(s: SideFigures): string {
 function capacityLine(c: CapacityReport | null): string {
   if (!c) return 'not reported by any live instance';
   const l = c.limits;
-  return `new ${sideLine(c.new)}; old ${sideLine(c.old)} in this phase (limits ${l.latencyFactor}× old's p99, ${percent(l.maxNewErrorRate, 2)} failed, ${grouped(l.minCalls)} calls)`;
+  const mix = c.baseline
+    ? `, ${millis(c.baseline.p99Ms)} at new's mix (${percent(c.baseline.writeShare, 0)} writes)`
+    : '';
+  return `new ${sideLine(c.new)}; old ${sideLine(c.old)}${mix} in this phase (limits ${l.latencyFactor}× old's p99, ${percent(l.maxNewErrorRate, 2)} failed, ${grouped(l.minCalls)} calls)`;
 }
 
 /** The facts of a migration nothing has run for yet (no state in the control store): old-only, nothing copied. */
