@@ -18,7 +18,9 @@ describe('the capacity gate on real traffic (memory stores, simulated clock)', (
         const gates = await run.migration.gates('ramp', THRESHOLDS);
         expect(gates.filter((g) => !g.ok).map((g) => g.gate)).toEqual(['capacity']);
         const capacity = gates.find((g) => g.gate === 'capacity');
-        expect(capacity?.detail).toMatch(/^new is slower than the limit: new p99 10\.\d ms vs old 2\.\d\d ms \(4\.\d\d×, limit 2\.0×\)/);
+        expect(capacity?.detail).toMatch(
+          /^new is slower than the limit: new p99 10\.\d ms vs old 2\.\d\d ms \(4\.\d\d×, limit 2\.0×\)/,
+        );
         // The figures the gate read: the fleet's, from the heartbeat.
         const facts = await run.migration.facts();
         expect(facts.capacity?.new.p99Ms).toBeGreaterThanOrEqual(10);
