@@ -47,6 +47,7 @@ describe.skipIf(!run)(`the capacity gate on a PostgreSQL control store${run ? ''
 
       delays.new = delays.old;
       await r.migration.rollback({ reason: 'test: new was too slow' });
+      await r.migration.awaitFleet(); // the gate into shadow-read wants the fleet's acknowledgement
       await r.migration.advance({ reason: 'test: again', gated: THRESHOLDS });
       await r.traffic(800);
       const again = (await r.migration.gates('ramp', THRESHOLDS)).find((g) => g.gate === 'capacity');

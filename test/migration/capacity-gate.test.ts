@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { memoryControlStore, memoryStore, MidairError, type GateThresholds, type Store } from '../../src/index.js';
+import {
+  memoryControlStore,
+  memoryStore,
+  MidairError,
+  type GateThresholds,
+  type Store,
+  type StoreCall,
+} from '../../src/index.js';
 import { simulate } from '../support/sim-clock.js';
 import { capacityRun, slowed, type Delays } from './capacity-support.js';
 
@@ -44,6 +51,7 @@ describe('the capacity gate on real traffic (memory stores, simulated clock)', (
         // A new store that keeps up: back to dual-write and into shadow-read again, so its calls count afresh.
         delays.new = 3;
         await run.migration.rollback({ reason: 'test: new was too slow' });
+        await run.migration.awaitFleet(); // the gate into shadow-read wants the fleet's acknowledgement
         await run.migration.advance({ reason: 'test: again', gated: THRESHOLDS });
         expect(run.migration.state.phase).toBe('shadow-read');
         await run.heartbeats();
@@ -89,6 +97,47 @@ describe('the capacity gate on real traffic (memory stores, simulated clock)', (
         });
         expect(run.migration.state.phase).toBe('ramp');
       } finally {
+        await run.close();
+      }
+    });
+    expect(outcome).toMatchObject({ settled: true });
+  });
+});
+
+describe('the store calls the figures are made of', () => {
+  it('a second write and a strict write are heard per store, each with its own time; shadow reads are heard on the store they read', async () => {
+    const outcome = await simulate(43, async () => {
+      const delays: Delays = { old: 2, new: 5 };
+      const run = await capacityRun(memoryControlStore(), delays, THRESHOLDS);
+      const heard: StoreCall[] = [];
+      const off = run.migration.on('store-call', (c) => heard.push(c));
+      const seen = (): string[] =>
+        heard
+          .splice(0)
+          .map((c) => `${c.side} ${c.op} ${c.ms}${c.nestedMs === undefined ? '' : ` (${c.nestedMs} inside)`}`);
+      const repo = run.migration.repository();
+      try {
+        await run.migration.advance({ reason: 'test: dual writes' });
+        await repo.put({ id: 1, version: 9, v: 'x' });
+        await run.migration.settle();
+        // Old's write, then new's sync, which read the authority (old) inside it: 7 ms on new, 2 of them old's.
+        expect(seen()).toEqual(['old put 2', 'old get 2', 'new sync 7 (2 inside)']);
+        await run.migration.setStrict(true, { reason: 'test: strict' });
+        await repo.put({ id: 1, version: 10, v: 'y' });
+        await run.migration.settle();
+        // Strict: new takes the value under old's lock first (5 ms inside old's 7), then the usual sync.
+        expect(seen()).toEqual(['new strict put 5', 'old put 7 (5 inside)', 'old get 2', 'new sync 7 (2 inside)']);
+        await run.migration.setStrict(false, { reason: 'test: back' });
+        await run.migration.backfill();
+        await run.migration.verify();
+        await run.migration.advance({ reason: 'test: shadow reads', gated: { minComparisons: 0 } });
+        heard.length = 0;
+        await repo.get(1);
+        await run.migration.settle();
+        expect(seen()).toEqual(['old get 2', 'new shadow-read 5']);
+        expect(heard).toEqual([]);
+      } finally {
+        off();
         await run.close();
       }
     });
