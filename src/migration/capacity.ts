@@ -54,13 +54,13 @@ export const isWrite = (op: string): boolean => WRITES.has(op) || op.startsWith(
  * call under a newer version starts the counts afresh; one still finishing
  * under an older version is left out. Each call's time is its own: what it
  * spent in a call on the other store inside it (`nestedMs`) is that call's.
- * O(1) per call, with no allocation; a few KB of memory.
+ * O(1) per call, with no allocation; 16 KB of memory.
  *
  * @example
  * ```ts
  * const figures = new CapacityRecorder();
  * migration.on('store-call', (c) => figures.record(c));
- * figures.report(7) // { phaseVersion: 7, old: { calls, errors, buckets }, new: … }
+ * figures.report(7) // { phaseVersion: 7, old: { reads: { calls, errors, buckets }, writes: … }, new: … }
  * ```
  */
 export class CapacityRecorder {
