@@ -49,6 +49,8 @@ export type { PhaseSetting, PhaseState } from './control/control-store.js';
 // Gates: the cutover checklist
 export { GATES, GATES_INTO, checkGate, checkGates } from './migration/gates.js';
 export type {
+  CallKindFigures,
+  CapacityBaseline,
   Gate,
   GateCheck,
   GateThresholds,
@@ -79,7 +81,16 @@ export type { Store } from './core/store.js';
 // The control store: phase, audit log, fleet
 export { memoryControlStore } from './control/memory-control-store.js';
 export type { MemoryControlStoreOptions } from './control/memory-control-store.js';
-export type { AuditAction, AuditEntry, ControlStore, InstanceInfo, ServedLatency } from './control/control-store.js';
+export type {
+  AuditAction,
+  AuditEntry,
+  CallFigures,
+  ControlStore,
+  InstanceInfo,
+  ServedLatency,
+  SideCalls,
+  StoreCallFigures,
+} from './control/control-store.js';
 
 // Backfill
 export type { BackfillControl, BackfillOptions, BackfillProgress, BackfillResult } from './backfill/backfill.js';

@@ -122,6 +122,9 @@ function thresholdsOf(spec: ResolvedMigration): GateThresholds {
     ...(g.minComparisons === undefined ? {} : { minComparisons: g.minComparisons }),
     ...(g.maxMismatchRate === undefined ? {} : { maxMismatchRate: g.maxMismatchRate }),
     ...(g.rollbackWindowHours === undefined ? {} : { rollbackWindowMs: g.rollbackWindowHours * 3_600_000 }),
+    ...(g.capacityLatencyFactor === undefined ? {} : { capacityLatencyFactor: g.capacityLatencyFactor }),
+    ...(g.maxNewErrorRate === undefined ? {} : { maxNewErrorRate: g.maxNewErrorRate }),
+    ...(g.minCapacityCalls === undefined ? {} : { minCapacityCalls: g.minCapacityCalls }),
   };
 }
 

@@ -149,6 +149,12 @@ const migrationSchema = z
         maxMismatchRate: z.number().min(0).max(1).optional(),
         /** Hours after entering new-primary before `complete` is allowed. Default 48. */
         rollbackWindowHours: z.number().min(0).optional(),
+        /** Highest ratio of new's p99 to old's over the application's calls in the phase, to enter ramp or new-primary. Default 2. */
+        capacityLatencyFactor: z.number().positive().optional(),
+        /** Highest share of new's calls that failed for the store's own reasons, to enter ramp or new-primary. Default 0.001. */
+        maxNewErrorRate: z.number().min(0).max(1).optional(),
+        /** Calls needed on each store in the current phase, fleet-wide, before the capacity gate compares them. Default 1000. */
+        minCapacityCalls: z.number().int().min(0).optional(),
       })
       .strict()
       .optional(),

@@ -15,7 +15,15 @@ export {
   type PhaseSetting,
   type PhaseState,
 } from './phase-log.js';
-export type { Fleet, HeartbeatInput, InstanceInfo, ServedLatency } from './fleet.js';
+export type {
+  CallFigures,
+  Fleet,
+  HeartbeatInput,
+  InstanceInfo,
+  ServedLatency,
+  SideCalls,
+  StoreCallFigures,
+} from './fleet.js';
 export {
   INTENT_REASON,
   REPAIR_DIRECTIONS,

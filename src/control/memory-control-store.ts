@@ -15,6 +15,7 @@ import { MidairError } from '../core/errors.js';
 import { memoryRepairQueue } from './memory-repair-queue.js';
 import type { RepairQueue } from './repair-queue.js';
 import { repairToken } from './repair-token.js';
+import { storeCallsProblem } from './store-calls.js';
 
 /** The state a new migration starts in. */
 export const INITIAL_SETTING: PhaseSetting = Object.freeze({
@@ -133,6 +134,11 @@ function fleetMethods(
   const { clock, instances, checkpoints, dead } = s;
   return {
     async heartbeat(info: HeartbeatInput) {
+      const problem = storeCallsProblem(info.storeCalls);
+      if (problem)
+        throw new MidairError('INVALID_ARGUMENT', `heartbeat on memory: ${problem}`, {
+          details: { store: 'memory', operation: 'heartbeat' },
+        });
       const id = `${info.migration}\u0000${info.instanceId}`;
       const now = new Date(clock());
       instances.set(id, { ...info, lastSeen: now, startedAt: instances.get(id)?.startedAt ?? now });

@@ -1,6 +1,7 @@
 import { MidairError } from '../core/errors.js';
 import { isPhase } from '../core/phases.js';
 import { cellText } from '../sql/sql-catalog.js';
+import { decodeStoreCalls } from './store-calls.js';
 import {
   type DeadLetter,
   type RangeLease,
@@ -103,12 +104,13 @@ export function decodeAudit(row: Row, table: string): AuditEntry {
   };
 }
 
-/** Columns: migration, instance_id, host, phase_version, in_flight_writes, last_seen, started_at, write_p99_ms, write_count. */
+/** Columns: migration, instance_id, host, phase_version, in_flight_writes, last_seen, started_at, write_p99_ms, write_count, store_calls. */
 export function decodeInstance(row: Row, table: string): InstanceInfo {
   const served =
     cellText(row[7]) === null || cellText(row[8]) === null
       ? undefined
       : { p99Ms: num(row, 7, table, 'write_p99_ms'), count: num(row, 8, table, 'write_count') };
+  const storeCalls = decodeStoreCalls(cellText(row[9]));
   return {
     migration: text(row, 0, table, 'migration'),
     instanceId: text(row, 1, table, 'instance_id'),
@@ -118,6 +120,7 @@ export function decodeInstance(row: Row, table: string): InstanceInfo {
     lastSeen: time(row, 5, table, 'last_seen'),
     startedAt: time(row, 6, table, 'started_at'),
     ...(served ? { servedWrites: served } : {}),
+    ...(storeCalls ? { storeCalls } : {}),
   };
 }
 

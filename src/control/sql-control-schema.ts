@@ -60,6 +60,7 @@ const COLUMNS = [
   'problem_message',
   'write_p99_ms',
   'write_count',
+  'store_calls',
 ] as const;
 export type ControlColumn = (typeof COLUMNS)[number];
 
@@ -166,6 +167,8 @@ function schemaParts(dialect: SqlDialect, prefix: string): SchemaParts {
   const servedColumns: AddedColumn[] = [
     { table: 'instances', column: 'write_p99_ms', definition: `${c.write_p99_ms} ${sqlTypes.real}` },
     { table: 'instances', column: 'write_count', definition: `${c.write_count} ${sqlTypes.big}` },
+    // And then the capacity figures: the instance's calls on each store in its phase version, as JSON (NULL: none).
+    { table: 'instances', column: 'store_calls', definition: `${c.store_calls} ${sqlTypes.text}` },
   ];
   // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): declare its indexes inside CREATE TABLE.
   const table = (name: ControlTable, parts: readonly string[], idx?: { inline: string }): string =>

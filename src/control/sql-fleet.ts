@@ -3,6 +3,7 @@ import type { Fleet } from './fleet.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeInstance } from './sql-control-rows.js';
 import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
+import { encodeStoreCalls, storeCallsProblem } from './store-calls.js';
 
 const INSTANCE_COLUMNS = [
   'migration',
@@ -14,6 +15,7 @@ const INSTANCE_COLUMNS = [
   'started_at',
   'write_p99_ms',
   'write_count',
+  'store_calls',
 ] as const;
 
 /** The fleet over SQL: one row per instance in `instances`, upserted by each heartbeat with the context's clock. */
@@ -23,6 +25,8 @@ export function sqlFleet(x: SqlControlContext): Fleet {
     async heartbeat(info) {
       checkMigration('heartbeat', info.migration);
       fits('heartbeat', 'the instance id', info.instanceId, MYSQL_KEY_LIMITS.instanceId);
+      const problem = storeCallsProblem(info.storeCalls);
+      if (problem) throw x.invalid('heartbeat', problem);
       const now = clock();
       const served = info.servedWrites;
       const row = [
@@ -35,6 +39,7 @@ export function sqlFleet(x: SqlControlContext): Fleet {
         now,
         served?.p99Ms ?? null,
         served?.count ?? null,
+        info.storeCalls ? encodeStoreCalls(info.storeCalls) : null,
       ];
       const sql = schema.upsert(
         'instances',
@@ -42,9 +47,17 @@ export function sqlFleet(x: SqlControlContext): Fleet {
         ['migration', 'instance_id'],
         [tuple(0, row.length)],
         (_cur, inc) =>
-          (['host', 'phase_version', 'in_flight_writes', 'last_seen', 'write_p99_ms', 'write_count'] as const).map(
-            (y) => `${c[y]} = ${inc(y)}`,
-          ),
+          (
+            [
+              'host',
+              'phase_version',
+              'in_flight_writes',
+              'last_seen',
+              'write_p99_ms',
+              'write_count',
+              'store_calls',
+            ] as const
+          ).map((y) => `${c[y]} = ${inc(y)}`),
       );
       await query('heartbeat', sql, row);
     },

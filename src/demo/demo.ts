@@ -209,7 +209,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     log(`${(atMs / 1000).toFixed(1).padStart(6)} s  ${event}`);
   };
   const faults: FaultSwitch = { down: false, injected: 0 };
-  const thresholds: GateThresholds = { minComparisons: 30, maxMismatchRate: 0.05, rollbackWindowMs: 0 };
+  const thresholds: GateThresholds = {
+    minComparisons: 30,
+    maxMismatchRate: 0.05,
+    minCapacityCalls: 200,
+    rollbackWindowMs: 0,
+  };
 
   const stores = await createDemoStores(dir, rows, note);
   const { old: operatorOld, new: operatorNew, control } = stores;

@@ -38,11 +38,22 @@ export interface ShadowCompared {
 /** One call the repository made on a store, from its start to its answer or failure. */
 export interface StoreCall {
   readonly side: Side;
-  /** The store operation: get, readKey, list, sync, put, delete, update, or a strict mode's operation (a bounded set). */
+  /**
+   * The store operation: get, readKey, list, sync, put, delete, update, a
+   * strict write's write of the other store (`strict put`, `strict delete`,
+   * `strict update`), or `shadow-read` (a shadow comparison's read): a bounded set.
+   */
   readonly op: string;
-  /** The phase it was served under. */
+  /** The phase it was served under, and that phase state's version. */
   readonly phase: Phase;
+  readonly phaseVersion: number;
   readonly ms: number;
+  /**
+   * The part of `ms` spent in calls made inside this one, on the other store
+   * (a sync's read of the authority, a strict write's write of the other
+   * store), each of which is a store call of its own; absent when none.
+   */
+  readonly nestedMs?: number;
   /** The error code when it failed (TIMEOUT, FENCED, UNKNOWN, …); absent when it succeeded. */
   readonly error?: string;
 }

@@ -10,6 +10,7 @@ import { INTENT_REASON, type AuditEntry, type ControlStore } from '../control/co
 import { MidairError } from '../core/errors.js';
 import { lastEntryIntoOldOnly, loadRuns } from '../control/backfill-runs.js';
 import type { MigrationFacts } from './gates.js';
+import { fleetCapacity } from './capacity.js';
 
 /** Whether a fact recorded at `version` / `at` is from before `since` (the last entry into old-only): it no longer holds. */
 function stale(
@@ -97,6 +98,7 @@ export async function readFacts(
     deadLetters: await control.deadLetterCount(migration),
     enteredNewPrimaryAt: entered?.at,
     factsResetAt: since?.at,
+    capacity: fleetCapacity(fleet, state.version),
     now,
   };
 }

@@ -1,22 +1,31 @@
 import { DEFAULT_RUN_NAMES, type VerificationSummary } from '../control/checkpoints.js';
 import type { InstanceInfo, ParkedRepair, PhaseState } from '../control/control-store.js';
 import { PHASES, type Phase } from '../core/phases.js';
-import { percent } from '../core/format.js';
+import { grouped, millis, percent } from '../core/format.js';
 
 /**
  * The cutover checklist as data: which conditions must hold before entering
  * each phase. Each is checked against the migration's real state and said
  * in plain words, with the figure measured.
  */
-export const GATES = ['fleet', 'backfill', 'verification', 'shadow', 'repairs', 'parked', 'rollback-window'] as const;
+export const GATES = [
+  'fleet',
+  'backfill',
+  'verification',
+  'shadow',
+  'capacity',
+  'repairs',
+  'parked',
+  'rollback-window',
+] as const;
 export type Gate = (typeof GATES)[number];
 
 export const GATES_INTO: Readonly<Record<Phase, readonly Gate[]>> = Object.freeze({
   'old-only': [],
   'dual-write': ['fleet'],
   'shadow-read': ['fleet', 'backfill'],
-  ramp: ['fleet', 'backfill', 'verification', 'shadow', 'repairs', 'parked'],
-  'new-primary': ['fleet', 'backfill', 'verification', 'shadow', 'repairs', 'parked'],
+  ramp: ['fleet', 'backfill', 'verification', 'shadow', 'capacity', 'repairs', 'parked'],
+  'new-primary': ['fleet', 'backfill', 'verification', 'shadow', 'capacity', 'repairs', 'parked'],
   'old-read-only': ['fleet', 'repairs', 'parked'],
   complete: ['fleet', 'repairs', 'parked', 'verification', 'rollback-window'],
 });
@@ -28,6 +37,12 @@ export interface GateThresholds {
   readonly maxMismatchRate?: number;
   /** Time after entering new-primary before complete. Default 48 h. */
   readonly rollbackWindowMs?: number;
+  /** Highest ratio of new's p99 to old's over the application's calls in the current phase. Default 2. */
+  readonly capacityLatencyFactor?: number;
+  /** Highest share of new's calls that failed for the store's own reasons (timeouts, connections, …). Default 0.001. */
+  readonly maxNewErrorRate?: number;
+  /** Calls needed on each store in the current phase, fleet-wide, before they are compared. Default 1000. */
+  readonly minCapacityCalls?: number;
 }
 
 // What the control store keeps for the gates: its shapes and decoders are in control/checkpoints.ts.
@@ -56,16 +71,36 @@ export interface MigrationFacts {
    * current phase version (reads, dual writes, shadow reads), summed over
    * the fleet: what the capacity gate compares.
    */
-  readonly capacity?: { readonly old: SideFigures; readonly new: SideFigures } | undefined;
+  readonly capacity?:
+    | {
+        readonly old: SideFigures;
+        readonly new: SideFigures;
+        /** Absent where the mix is not known: new's p99 is then held to old's overall p99. */
+        readonly baseline?: CapacityBaseline | undefined;
+      }
+    | undefined;
   readonly now: Date;
 }
 
-/** One store's calls over the fleet: how many, how many failed, and their p99. */
-export interface SideFigures {
+/** Calls on one store over the fleet: how many, how many failed, and their p99. */
+export interface CallKindFigures {
   readonly calls: number;
   readonly errors: number;
   /** ms; 0 with no calls. */
   readonly p99Ms: number;
+}
+
+/** One store's calls over the fleet, and the same for its reads alone and its writes alone (where known). */
+export interface SideFigures extends CallKindFigures {
+  readonly reads?: CallKindFigures;
+  readonly writes?: CallKindFigures;
+}
+
+/** What new's p99 is held to: old's p99 had old taken new's mix of reads and writes. */
+export interface CapacityBaseline {
+  readonly p99Ms: number;
+  /** The share of writes among new's calls, which old's are weighted to. */
+  readonly writeShare: number;
 }
 
 export interface GateCheck {
@@ -87,6 +122,8 @@ export function checkGate(gate: Gate, f: MigrationFacts, t: GateThresholds = {})
       return checkVerification(gate, f);
     case 'shadow':
       return checkShadow(gate, f, t);
+    case 'capacity':
+      return checkCapacity(gate, f, t);
     case 'repairs':
       return checkRepairs(gate, f);
     case 'parked':
@@ -177,6 +214,72 @@ function checkShadow(gate: 'shadow', f: MigrationFacts, t: GateThresholds): Gate
     ok: true,
     detail: `${mismatches} of ${comparisons} shadow comparisons mismatched (${percent(rate, 2)}, limit ${percent(max, 2)})`,
   };
+}
+
+/** The capacity gate's thresholds with their defaults (docs/decisions/0021). */
+export function capacityThresholds(t: GateThresholds): {
+  readonly factor: number;
+  readonly maxErrorRate: number;
+  readonly minCalls: number;
+} {
+  return {
+    factor: t.capacityLatencyFactor ?? 2,
+    maxErrorRate: t.maxNewErrorRate ?? 0.001,
+    minCalls: t.minCapacityCalls ?? 1000,
+  };
+}
+
+const times = (x: number): string => `${Number.isInteger(x) ? x.toFixed(1) : String(x)}×`;
+
+/**
+ * New's p99 within `capacityLatencyFactor` × old's (at new's mix of reads and
+ * writes) and its error rate within `maxNewErrorRate`, over at least
+ * `minCapacityCalls` calls on each store in the current phase version,
+ * fleet-wide.
+ */
+function checkCapacity(gate: 'capacity', f: MigrationFacts, t: GateThresholds): GateCheck {
+  const { factor, maxErrorRate, minCalls } = capacityThresholds(t);
+  const c = f.capacity;
+  if (!c)
+    return {
+      gate,
+      ok: false,
+      detail:
+        "no live instance reports its calls on the stores: the gate compares the application's own traffic, which each instance reports with its heartbeat (a midair older than this gate does not)",
+    };
+  const { old, new: neu } = c;
+  if (neu.calls < minCalls)
+    return {
+      gate,
+      ok: false,
+      detail: `new took ${grouped(neu.calls)} of the ${grouped(minCalls)} calls needed in this phase so far (old ${grouped(old.calls)}): it takes the application's second writes and shadow reads; wait for more traffic, or lower gates.minCapacityCalls`,
+    };
+  if (old.calls < minCalls)
+    return {
+      gate,
+      ok: false,
+      detail: `old took ${grouped(old.calls)} of the ${grouped(minCalls)} calls needed in this phase so far to compare new with (new ${grouped(neu.calls)})`,
+    };
+  // Only with gates.minCapacityCalls at 0: nothing measured to hold new to.
+  if (neu.calls === 0 || old.calls === 0)
+    return {
+      gate,
+      ok: true,
+      detail: `nothing to compare: ${grouped(neu.calls)} calls on new and ${grouped(old.calls)} on old in this phase (gates.minCapacityCalls is 0)`,
+    };
+  const rate = neu.errors / neu.calls;
+  const base = c.baseline?.p99Ms ?? old.p99Ms;
+  // Both p99s are bucket edges of one scale: a hair of slack keeps an exact multiple of the limit from failing on rounding.
+  const slow = neu.p99Ms > factor * base * (1 + 1e-9);
+  const failing = rate > maxErrorRate;
+  const mix = c.baseline
+    ? `, old's p99 taken at new's mix of ${percent(c.baseline.writeShare, 0)} writes (${millis(old.p99Ms)} at its own)`
+    : '';
+  const figures = `new p99 ${millis(neu.p99Ms)} vs old ${millis(base)} (${(neu.p99Ms / base).toFixed(2)}×, limit ${times(factor)}) over ${grouped(neu.calls)} calls on new and ${grouped(old.calls)} on old${mix}; new's errors ${grouped(neu.errors)} (${percent(rate, 2)}, limit ${percent(maxErrorRate, 2)})`;
+  const why = [slow ? 'new is slower than the limit' : '', failing ? 'new fails more often than the limit' : '']
+    .filter(Boolean)
+    .join(', and ');
+  return { gate, ok: !slow && !failing, detail: why ? `${why}: ${figures}` : figures };
 }
 
 function checkRepairs(gate: 'repairs', f: MigrationFacts): GateCheck {

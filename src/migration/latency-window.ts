@@ -1,13 +1,9 @@
 import type { ServedLatency } from '../control/fleet.js';
-
-/** Buckets per doubling of the latency: each is 2^(1/16) ≈ 4.4 % wide, the most a reported p99 is off by. */
-const PER_OCTAVE = 16;
-/** Latencies are bucketed in microseconds up to 2^31 µs (about 36 minutes); longer ones fall in the last bucket. */
-const BUCKETS = 31 * PER_OCTAVE + 1;
+import { BUCKETS, bucketOf, upperEdgeMs } from '../core/latency-buckets.js';
 
 /**
  * The latencies of the calls an instance served over a sliding window, as a
- * log-bucketed histogram in slices (recording is O(1), with no allocation),
+ * log-bucketed histogram (core/latency-buckets.ts) in slices (recording is O(1), with no allocation),
  * so a heartbeat can report the window's p99 and count. The window is
  * `slices` slices of `windowMs / slices` each; a report covers the current
  * slice and the whole ones before it.
@@ -67,15 +63,4 @@ export class LatencyWindow {
     }
     return { p99Ms: upperEdgeMs(BUCKETS - 1), count };
   }
-}
-
-/** Bucket 0 holds everything under 1 µs; bucket b ≥ 1 holds [2^((b-1)/16), 2^(b/16)) µs. */
-function bucketOf(ms: number): number {
-  const us = ms * 1000;
-  if (!(us >= 1)) return 0;
-  return Math.min(BUCKETS - 1, 1 + Math.floor(Math.log2(us) * PER_OCTAVE));
-}
-
-function upperEdgeMs(b: number): number {
-  return 2 ** (b / PER_OCTAVE) / 1000;
 }

@@ -1,4 +1,5 @@
 import type { ControlStore, PhaseState, ServedLatency } from '../control/control-store.js';
+import type { StoreCallFigures } from '../control/fleet.js';
 import { MidairError } from '../core/errors.js';
 import type { TypedEvents } from './events.js';
 import type { Lifecycle } from './lifecycle.js';
@@ -25,6 +26,8 @@ export interface FollowerDeps {
   readonly onPhaseChange: () => void;
   /** The latency of the writes this instance served lately, which each heartbeat reports (jobs pace on it). */
   readonly servedWrites: () => ServedLatency | undefined;
+  /** The calls this instance made on each store in phase version `version` (each heartbeat reports them; the capacity gate sums them). */
+  readonly storeCalls: (version: number) => StoreCallFigures;
   /** After each refresh's heartbeat (the shadow counters are saved there). */
   readonly afterRefresh: () => Promise<void>;
 }
@@ -113,6 +116,7 @@ export class PhaseFollower {
       phaseVersion: this.#acked,
       inFlightWrites: this.#d.inFlight.total(),
       servedWrites: this.#d.servedWrites(),
+      ...(this.#state ? { storeCalls: this.#d.storeCalls(this.#state.version) } : {}),
     });
   }
 

@@ -15,6 +15,7 @@ import { Transitions } from './transitions.js';
 import { InFlight, WriteTickets } from './write-tickets.js';
 import { LatencyWindow } from './latency-window.js';
 import type { Notify } from '../hooks/webhook-types.js';
+import { CapacityRecorder } from './capacity.js';
 
 /** The pieces one migration instance is made of (docs/decisions/0010). */
 export interface Pieces<K extends Key, E extends object> {
@@ -97,6 +98,9 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
   });
   const inFlight = new InFlight();
   const servedWrites = new LatencyWindow(SERVED_WINDOW_MS, SERVED_WINDOW_SLICES);
+  // The capacity gate's figures: every call the repository and the shadow reads make on a store, for the heartbeat.
+  const capacity = new CapacityRecorder();
+  events.on('store-call', (call) => capacity.record(call));
   const { pollMs, instanceExpiryMs } = o;
   const f = (late.follower = new PhaseFollower({
     name,
@@ -111,6 +115,7 @@ export function assemblePieces<K extends Key, E extends object>(o: Settings<K, E
     start: id.start,
     onPhaseChange: () => halt.reset(),
     servedWrites: () => servedWrites.report(),
+    storeCalls: (version) => capacity.report(version),
     afterRefresh: async () => shadow.saveCounters(),
   }));
   const tickets = new WriteTickets({ name, pauseTimeoutMs: o.pauseTimeoutMs, follower: f, inFlight, stats });

@@ -6,12 +6,18 @@ import { PHASE_RULES, type Side } from '../core/phases.js';
 import type { TypedEvents } from './events.js';
 import type { RepositoryPorts, RepositoryStores } from './repository-ports.js';
 
-/** A timed call on one side; a failure says which store failed and whether it was authoritative under the state. */
+/**
+ * A timed call on one side; a failure says which store failed and whether it
+ * was authoritative under the state. `fn` gets the store, the call's abort
+ * signal, and the call to make any call on the other store inside this one
+ * with (a sync's read of the authority): its time is told apart from this
+ * call's own in the `store-call` events.
+ */
 export type SideCall<K extends Key, E extends object> = <T>(
   st: PhaseState,
   side: Side,
   op: string,
-  fn: (s: Store<K, E>, signal: AbortSignal) => Promise<T>,
+  fn: (s: Store<K, E>, signal: AbortSignal, nested: SideCall<K, E>) => Promise<T>,
 ) => Promise<T>;
 
 /**
@@ -88,36 +94,55 @@ export function isFenced(error: unknown): boolean {
   return error instanceof MidairError && error.code === 'FENCED';
 }
 
+/** A call being timed: when it began, and how long the calls made inside it took. */
+interface Frame {
+  readonly started: number;
+  nestedMs: number;
+}
+
 export function sideCall<K extends Key, E extends object>(
   stores: RepositoryStores<K, E>,
   events: TypedEvents,
 ): SideCall<K, E> {
-  return async (st, side, op, fn) => {
-    const store = side === 'old' ? stores.old : stores.new;
-    // Timed only while someone listens: the call costs nothing more otherwise.
-    const started = events.has('store-call') ? performance.now() : undefined;
-    try {
-      const result = await stores.timed(`${op} on ${side}`, (signal) => fn(store, signal));
-      if (started !== undefined)
-        events.emit('store-call', { side, op, phase: st.phase, ms: performance.now() - started });
-      return result;
-    } catch (error) {
-      if (started !== undefined)
+  const within = (parent: Frame | undefined): SideCall<K, E> =>
+    async function call(st, side, op, fn) {
+      const store = side === 'old' ? stores.old : stores.new;
+      // Timed only while someone listens: the call costs nothing more otherwise.
+      const frame: Frame | undefined = events.has('store-call')
+        ? { started: performance.now(), nestedMs: 0 }
+        : undefined;
+      const heard = (code?: string): void => {
+        if (!frame) return;
+        const ms = performance.now() - frame.started;
+        if (parent) parent.nestedMs += ms;
         events.emit('store-call', {
           side,
           op,
           phase: st.phase,
-          ms: performance.now() - started,
-          error: errorCode(error),
+          phaseVersion: st.version,
+          ms,
+          ...(frame.nestedMs > 0 ? { nestedMs: frame.nestedMs } : {}),
+          ...(code === undefined ? {} : { error: code }),
         });
-      const details = { store: store.name, side, authoritative: side === authority(st) };
-      if (error instanceof MidairError) {
-        throw new MidairError(error.code, error.message, {
-          cause: error.cause ?? error,
-          details: { ...error.details, ...details },
-        });
+      };
+      try {
+        const result = await stores.timed(`${op} on ${side}`, (signal) =>
+          fn(store, signal, frame ? within(frame) : untimed),
+        );
+        heard();
+        return result;
+      } catch (error) {
+        heard(errorCode(error));
+        const details = { store: store.name, side, authoritative: side === authority(st) };
+        if (error instanceof MidairError) {
+          throw new MidairError(error.code, error.message, {
+            cause: error.cause ?? error,
+            details: { ...error.details, ...details },
+          });
+        }
+        throw new MidairError('UNKNOWN', `${op} on the ${side} store failed`, { cause: error, details });
       }
-      throw new MidairError('UNKNOWN', `${op} on the ${side} store failed`, { cause: error, details });
-    }
-  };
+    };
+  const untimed = within(undefined);
+  return untimed;
 }

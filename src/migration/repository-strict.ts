@@ -14,6 +14,7 @@ import {
   type Change,
   type PathContext,
   type SecondWrite,
+  type SideCall,
   type WriteResult,
 } from './repository-calls.js';
 
@@ -41,12 +42,15 @@ export function createStrictWrite<K extends Key, E extends object>(c: PathContex
     const intent = await p.repairs.recordIntent(id, st);
     let otherFailure: { error: unknown } | undefined;
     let after: E | undefined;
-    /** Under the authority's lock: the other store takes the value first (`null`: nothing to write anywhere). */
-    const both = async (value: E | undefined | null): Promise<E | undefined | null> => {
+    /**
+     * Under the authority's lock: the other store takes the value first (`null`: nothing to write anywhere), as a call
+     * of its own inside the authority's (`nested`), so each store's time is its own.
+     */
+    const both = async (nested: SideCall<K, E>, value: E | undefined | null): Promise<E | undefined | null> => {
       if (value === null) return null;
       try {
-        await p.stores.timed(`strict ${operation} on ${to}`, (sg) =>
-          storeOf(p, to).syncKey(key, async () => Promise.resolve(value), { signal: sg, fence }),
+        await nested(st, to, `strict ${operation}`, (s, sg) =>
+          s.syncKey(key, async () => Promise.resolve(value), { signal: sg, fence }),
         );
       } catch (error) {
         otherFailure = { error };
@@ -56,18 +60,19 @@ export function createStrictWrite<K extends Key, E extends object>(c: PathContex
     };
     let result: string;
     try {
-      result = await call(st, from, operation, (s, signal) => {
+      result = await call(st, from, operation, (s, signal, nested) => {
         if (change.op !== 'update')
-          return s.syncKey(key, () => both(change.op === 'put' ? change.entity : undefined) as Promise<E | undefined>, {
-            signal,
-            fence,
-          });
+          return s.syncKey(
+            key,
+            () => both(nested, change.op === 'put' ? change.entity : undefined) as Promise<E | undefined>,
+            { signal, fence },
+          );
         return s.updateKey(
           key,
           async (state) => {
-            const decided = await nextOf(c, st, key, state, change.next);
+            const decided = await nextOf({ p, call: nested }, st, key, state, change.next);
             after = decided.after;
-            return both(decided.write);
+            return both(nested, decided.write);
           },
           { signal, fence },
         );

@@ -56,11 +56,11 @@ function fenced<K extends Key, E extends object>(p: RepositoryPorts<K, E>, st: P
 function sync<K extends Key, E extends object>(c: PathContext<K, E>, st: PhaseState, key: K): Promise<unknown> {
   const { p, call } = c;
   const from = authority(st);
-  return call(st, other(from), 'sync', (s, signal) =>
+  return call(st, other(from), 'sync', (s, signal, nested) =>
     s.syncKey(
       key,
       async () => {
-        const value = await call(st, from, 'get', (a, sg) => a.get(key, { signal: sg }));
+        const value = await nested(st, from, 'get', (a, sg) => a.get(key, { signal: sg }));
         // Checked after the read, right before the write: a stall in between cannot slip past it.
         if (!(await p.serving.stillValid(st))) throw fenced(p, st);
         return value;
@@ -111,8 +111,8 @@ async function write<K extends Key, E extends object>(
     const intent = rules.secondWrite ? await p.repairs.recordIntent(id, st) : undefined;
     let result: WriteResult<E>;
     try {
-      result = await call(st, from, change.op, (s, signal) =>
-        apply(c, st, s, key, change, { signal, fence: p.serving.fence(st) }),
+      result = await call(st, from, change.op, (s, signal, nested) =>
+        apply({ p, call: nested }, st, s, key, change, { signal, fence: p.serving.fence(st) }),
       );
     } catch (error) {
       // The write may have applied before it failed (or will, after a timeout): reconcile the other store either way.

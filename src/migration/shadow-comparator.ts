@@ -9,6 +9,7 @@ import { CHECKPOINTS, saveCheckpoint, type ShadowCounters } from '../control/che
 import type { MigrationStats } from './options.js';
 import { compareAnswers, type ShadowOptions } from './shadow.js';
 import { withTimeout } from './timeout.js';
+import { errorCode } from './repository-calls.js';
 
 /** Keys per read of the other store: bounds how long one batch's comparisons hold the event loop. */
 const BATCH = 256;
@@ -133,7 +134,12 @@ export class ShadowComparator<K extends Key, E extends object> {
     let found: Map<string, E | undefined> | undefined;
     try {
       const keys = [...new Map(jobs.map((j) => [keyId(j.key), j.key])).values()];
-      const values = await withTimeout((signal) => store.getMany(keys, { signal }), this.#d.timeoutMs, 'shadow read');
+      // Heard under the newest phase state of the batch: the capacity figures count a call in the version it served.
+      const state = jobs.reduce(
+        (a, j) => (j.state.version > a.version ? j.state : a),
+        (jobs[0] as ShadowJob<K, E>).state,
+      );
+      const values = await this.#read(store, state, (signal) => store.getMany(keys, { signal }));
       found = new Map(keys.map((k, i) => [keyId(k), values[i]]));
     } catch {
       found = undefined;
@@ -141,6 +147,35 @@ export class ShadowComparator<K extends Key, E extends object> {
     if (this.#waiting.has(store)) setImmediate(() => void this.#readBatch(store));
     else this.#reading.delete(store);
     await Promise.all(jobs.map(async (job) => this.#run(job, found)));
+  }
+
+  /**
+   * A shadow read of `store`, bounded by the timeout, and heard as a
+   * `store-call` (op `shadow-read`) while something listens: shadow reads
+   * are how new's read latency is seen before it serves reads.
+   */
+  async #read<T>(store: Store<K, E>, state: PhaseState, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const events = this.#d.events;
+    const started = events.has('store-call') ? performance.now() : undefined;
+    const heard = (error?: string): void => {
+      if (started === undefined) return;
+      events.emit('store-call', {
+        side: store === this.#d.old ? 'old' : 'new',
+        op: 'shadow-read',
+        phase: state.phase,
+        phaseVersion: state.version,
+        ms: performance.now() - started,
+        ...(error === undefined ? {} : { error }),
+      });
+    };
+    try {
+      const result = await withTimeout(fn, this.#d.timeoutMs, 'shadow read');
+      heard();
+      return result;
+    } catch (error) {
+      heard(errorCode(error));
+      throw error;
+    }
   }
 
   /** One comparison, counted in flight from when it was queued until it ends (settle() waits for them all). */
@@ -165,8 +200,7 @@ export class ShadowComparator<K extends Key, E extends object> {
     const { shadow, stats, halt } = this.#d;
     const other = servedFrom === 'old' ? this.#d.new : this.#d.old;
     const served = servedFrom === 'old' ? this.#d.old : this.#d.new;
-    const read = (s: Store<K, E>): Promise<E | undefined> =>
-      withTimeout((signal) => s.get(key, { signal }), this.#d.timeoutMs, 'shadow read');
+    const read = (s: Store<K, E>): Promise<E | undefined> => this.#read(s, state, (signal) => s.get(key, { signal }));
     let mine = answer;
     if (!found) {
       stats.secondaryFailures++;

@@ -90,7 +90,7 @@ export default defineConfig({
           ],
         }),
       },
-      gates: { minComparisons: 20, maxMismatchRate: 0.05, rollbackWindowHours: 0 },
+      gates: { minComparisons: 20, maxMismatchRate: 0.05, minCapacityCalls: 20, rollbackWindowHours: 0 },
       verify: { segmentRows: 500 },
     },
   },

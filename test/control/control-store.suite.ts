@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MidairError, type ControlStore, type PhaseSetting } from '../../src/index.js';
+import { MidairError, type ControlStore, type PhaseSetting, type StoreCallFigures } from '../../src/index.js';
 import { INITIAL_SETTING, type AuditInput } from '../../src/adapter.js';
 import { availability, type BackendKind } from '../support/backends.js';
 import { manualClock, openControlBackend, type ControlBackend, type ManualClock } from './control-backends.js';
@@ -272,6 +272,71 @@ export function controlConformance(kind: BackendKind): void {
             ['b', { p99Ms: 0.0625, count: 60 }],
           ]),
         );
+      });
+
+      it('a heartbeat carries the instance’s store-call figures (calls, errors, histogram of reads and writes per store) through to instances(), and one without clears them', async () => {
+        const { control, clock } = await fresh();
+        const base = { migration: 'm', host: 'h', phaseVersion: 2, inFlightWrites: 0 };
+        const none = { calls: 0, errors: 0, buckets: [] };
+        const many: [number, number][] = [
+          [0, 7],
+          [101, 999_999_990],
+          [496, 10],
+        ];
+        const figures = {
+          phaseVersion: 3,
+          old: {
+            reads: { calls: 1_000_000_007, errors: 3, buckets: many },
+            writes: { calls: 2, errors: 0, buckets: [[120, 2]] },
+          },
+          new: { reads: none, writes: none },
+        } satisfies StoreCallFigures;
+        await control.heartbeat({ ...base, instanceId: 'a', storeCalls: figures });
+        await control.heartbeat({ ...base, instanceId: 'b' });
+        const byId = async (): Promise<Map<string, unknown>> =>
+          new Map((await control.instances('m', new Date(0))).map((i) => [i.instanceId, i.storeCalls]));
+        expect(await byId()).toEqual(
+          new Map<string, unknown>([
+            ['a', figures],
+            ['b', undefined],
+          ]),
+        );
+        clock.advance(250);
+        const next = {
+          ...figures,
+          phaseVersion: 4,
+          new: { reads: none, writes: { calls: 2, errors: 0, buckets: [[60, 2]] } },
+        } satisfies StoreCallFigures;
+        await control.heartbeat({ ...base, instanceId: 'a', storeCalls: next });
+        await control.heartbeat({ ...base, instanceId: 'b', storeCalls: figures });
+        expect(await byId()).toEqual(
+          new Map<string, unknown>([
+            ['a', next],
+            ['b', figures],
+          ]),
+        );
+        await control.heartbeat({ ...base, instanceId: 'a' });
+        expect((await byId()).get('a')).toBeUndefined();
+        // Figures that could not be read back are refused, and the heartbeat writes nothing.
+        const unordered = {
+          ...figures,
+          new: {
+            reads: none,
+            writes: {
+              calls: 2,
+              errors: 0,
+              buckets: [
+                [9, 1],
+                [3, 1],
+              ],
+            },
+          },
+        } satisfies StoreCallFigures;
+        await expect(control.heartbeat({ ...base, instanceId: 'b', storeCalls: unordered })).rejects.toMatchObject({
+          code: 'INVALID_ARGUMENT',
+          message: expect.stringContaining('storeCalls') as string,
+        });
+        expect((await byId()).get('b')).toEqual(figures);
       });
 
       it('regression: removeInstance left the instance’s shadow counters behind for good; it removes them with the heartbeat, and only them', async () => {
@@ -664,32 +729,39 @@ export function controlConformance(kind: BackendKind): void {
     // The memory store takes arguments as they come and has no tables.
     if (kind !== 'memory') {
       describe('upgrade of the instances table', () => {
-        it('setup() adds the served-latency columns to an instances table an older midair created, keeping its rows', async () => {
+        it('setup() adds the served-latency and store-call columns to an instances table an older midair created, keeping its rows', async () => {
           const { control, prefix } = await fresh();
           const base = { migration: 'm', host: 'h', phaseVersion: 2, inFlightWrites: 0 };
           await control.heartbeat({ ...base, instanceId: 'old' });
           const q = kind === 'mysql' ? (x: string): string => `\`${x}\`` : (x: string): string => `"${x}"`;
           const instances = q(`${prefix}instances`);
+          // As the first release left it: without the served-latency columns, and without the store-call figures.
+          const later = ['write_p99_ms', 'write_count', 'store_calls'];
           if (kind === 'sqlite')
-            for (const col of ['write_p99_ms', 'write_count'])
-              await get().exec(`ALTER TABLE ${instances} DROP COLUMN ${q(col)}`);
-          else
-            await get().exec(
-              `ALTER TABLE ${instances} DROP COLUMN ${q('write_p99_ms')}, DROP COLUMN ${q('write_count')}`,
-            );
+            for (const col of later) await get().exec(`ALTER TABLE ${instances} DROP COLUMN ${q(col)}`);
+          else await get().exec(`ALTER TABLE ${instances} ${later.map((col) => `DROP COLUMN ${q(col)}`).join(', ')}`);
           await expect(control.instances('m', new Date(0))).rejects.toMatchObject({ code: 'SCHEMA_MISMATCH' });
           await control.setup();
           await control.setup();
-          expect((await control.instances('m', new Date(0))).map((i) => [i.instanceId, i.servedWrites])).toEqual([
-            ['old', undefined],
-          ]);
-          await control.heartbeat({ ...base, instanceId: 'new', servedWrites: { p99Ms: 2.5, count: 100 } });
-          expect((await control.instances('m', new Date(0))).find((i) => i.instanceId === 'new')?.servedWrites).toEqual(
-            {
-              p99Ms: 2.5,
-              count: 100,
-            },
-          );
+          expect(
+            (await control.instances('m', new Date(0))).map((i) => [i.instanceId, i.servedWrites, i.storeCalls]),
+          ).toEqual([['old', undefined, undefined]]);
+          const none = { calls: 0, errors: 0, buckets: [] };
+          const storeCalls = {
+            phaseVersion: 2,
+            old: { reads: { calls: 5, errors: 1, buckets: [[40, 5]] }, writes: none },
+            new: { reads: none, writes: { calls: 1, errors: 0, buckets: [[80, 1]] } },
+          } satisfies StoreCallFigures;
+          await control.heartbeat({
+            ...base,
+            instanceId: 'new',
+            servedWrites: { p99Ms: 2.5, count: 100 },
+            storeCalls,
+          });
+          expect((await control.instances('m', new Date(0))).find((i) => i.instanceId === 'new')).toMatchObject({
+            servedWrites: { p99Ms: 2.5, count: 100 },
+            storeCalls,
+          });
         });
       });
 

@@ -44,7 +44,15 @@ export default defineConfig({
         }),
       },
       shadow: { ignoreFields: [] },
-      gates: { minComparisons: 1000, maxMismatchRate: 0.001, rollbackWindowHours: 48 },
+      gates: {
+        minComparisons: 1000,
+        maxMismatchRate: 0.001,
+        // Into ramp and new-primary: new's p99 within 2× old's, at most 0.1 % of its calls failing, over 1000 calls each.
+        capacityLatencyFactor: 2,
+        maxNewErrorRate: 0.001,
+        minCapacityCalls: 1000,
+        rollbackWindowHours: 48,
+      },
       backfill: { maxRowsPerSecond: 5000 },
     },
   },
@@ -77,7 +85,14 @@ const JSON_TEMPLATE = {
           ],
         },
       },
-      gates: { minComparisons: 1000, maxMismatchRate: 0.001, rollbackWindowHours: 48 },
+      gates: {
+        minComparisons: 1000,
+        maxMismatchRate: 0.001,
+        capacityLatencyFactor: 2,
+        maxNewErrorRate: 0.001,
+        minCapacityCalls: 1000,
+        rollbackWindowHours: 48,
+      },
     },
   },
 };

@@ -1,4 +1,5 @@
-import { checkGate, type GateThresholds, type MigrationFacts } from '../../migration/gates.js';
+import { capacityThresholds, checkGate, type GateThresholds, type MigrationFacts } from '../../migration/gates.js';
+import { grouped, percent } from '../../core/format.js';
 import { PHASES, PHASE_RULES, type Phase } from '../../core/phases.js';
 import type { CliContext } from '../context.js';
 import { factsOf } from './status.js';
@@ -96,6 +97,26 @@ function shadowSection({ t, phase, gate }: PlanInputs): PlanSection {
         state: at('shadow-read', phase) ? 'done' : 'pending',
       },
       shadow,
+    ],
+  };
+}
+
+/** New's latency and errors under the application's own calls, before it serves reads (ramp) and writes (new-primary). */
+function capacitySection({ t, phase, gate }: PlanInputs): PlanSection {
+  const { factor, maxErrorRate, minCalls } = capacityThresholds(t);
+  const item = `new's p99 within ${factor}× old's and at most ${percent(maxErrorRate, 2)} of its calls failing, over at least ${grouped(minCalls)} calls on each store in the phase`;
+  // Like the shadow gate: counted per phase version, needed to enter ramp and new-primary, not after.
+  const capacity = at('new-primary', phase)
+    ? { item, state: 'done' as const, figure: 'checked on the way into new-primary; not needed after it' }
+    : gate('capacity', item);
+  return {
+    title: 'Capacity',
+    items: [
+      {
+        item: "new takes the application's traffic alongside old: second writes from dual-write, shadow reads from shadow-read",
+        state: at('dual-write', phase) ? 'done' : 'pending',
+      },
+      capacity,
     ],
   };
 }
@@ -206,6 +227,7 @@ export function buildPlan(
       { title: 'Phases', items: phases },
       backfillSection(inputs),
       shadowSection(inputs),
+      capacitySection(inputs),
       cutoverSection(inputs),
       validationSection(inputs),
       rollbackSection(inputs, rollbackWindow),

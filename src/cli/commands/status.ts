@@ -1,13 +1,18 @@
 import { INITIAL_SETTING } from '../../control/memory-control-store.js';
 import { errorSummary } from '../../core/errors.js';
 import {
+  capacityThresholds,
   checkGates,
   describeInstance,
   GATES_INTO,
   noLiveInstance,
   type GateCheck,
+  type GateThresholds,
   type MigrationFacts,
+  type CapacityBaseline,
+  type SideFigures,
 } from '../../migration/gates.js';
+import { grouped, millis, percent } from '../../core/format.js';
 import { nextPhase, PHASES, PHASE_RULES, type Phase } from '../../core/phases.js';
 import type { CliContext } from '../context.js';
 import { auditLine, type AuditLine } from './audit.js';
@@ -54,12 +59,53 @@ export interface StatusReport {
   readonly factsResetAt: string | null;
   readonly lastVerification: MigrationFacts['lastVerification'] | null;
   readonly shadow: MigrationFacts['shadow'];
+  /**
+   * The fleet's calls on each store in this phase version and the capacity
+   * gate's limits; null when no live instance reports its calls.
+   */
+  readonly capacity: CapacityReport | null;
   readonly next: Phase | null;
   readonly gates: readonly GateCheck[];
   /** The newest audit entries: who changed what, when, why, forced or not. */
   readonly recentChanges: readonly AuditLine[];
   /** What the operator should know before moving the phase (no live instance follows the migration). */
   readonly warnings: readonly string[];
+}
+
+export interface CapacityReport {
+  readonly old: SideFigures;
+  readonly new: SideFigures;
+  /** Old's p99 at new's mix of reads and writes: what new's p99 is held to (null: old's overall p99 is). */
+  readonly baseline: CapacityBaseline | null;
+  readonly limits: { readonly latencyFactor: number; readonly maxNewErrorRate: number; readonly minCalls: number };
+}
+
+function capacityReport(facts: MigrationFacts, thresholds: GateThresholds): CapacityReport | null {
+  const c = facts.capacity;
+  if (!c) return null;
+  const { factor, maxErrorRate, minCalls } = capacityThresholds(thresholds);
+  return {
+    old: c.old,
+    new: c.new,
+    baseline: c.baseline ?? null,
+    limits: { latencyFactor: factor, maxNewErrorRate: maxErrorRate, minCalls },
+  };
+}
+
+/** A store's calls for the status line: p99, how many, how many failed. */
+function sideLine(s: SideFigures): string {
+  return s.calls === 0
+    ? 'no calls'
+    : `p99 ${millis(s.p99Ms)} over ${grouped(s.calls)} calls, ${grouped(s.errors)} failed (${percent(s.errors / s.calls, 2)})`;
+}
+
+function capacityLine(c: CapacityReport | null): string {
+  if (!c) return 'not reported by any live instance';
+  const l = c.limits;
+  const mix = c.baseline
+    ? `, ${millis(c.baseline.p99Ms)} at new's mix (${percent(c.baseline.writeShare, 0)} writes)`
+    : '';
+  return `new ${sideLine(c.new)}; old ${sideLine(c.old)}${mix} in this phase (limits ${l.latencyFactor}× old's p99, ${percent(l.maxNewErrorRate, 2)} failed, ${grouped(l.minCalls)} calls)`;
 }
 
 /** The facts of a migration nothing has run for yet (no state in the control store): old-only, nothing copied. */
@@ -133,6 +179,7 @@ export async function status(ctx: CliContext): Promise<{ report: StatusReport; f
       factsResetAt: facts.factsResetAt?.toISOString() ?? null,
       lastVerification: facts.lastVerification ?? null,
       shadow: facts.shadow,
+      capacity: capacityReport(facts, ctx.thresholds),
       next: next ?? null,
       gates: next ? checkGates(next, facts, ctx.thresholds) : [],
       recentChanges: audit.map(auditLine),
@@ -159,6 +206,7 @@ export function formatStatus(r: StatusReport): string {
     `  repairs    ${r.repairQueue} pending${r.parkedRepairs > 0 ? color.red(`, ${r.parkedRepairs} parked`) : ''}`,
     `  verified   ${r.lastVerification ? `${r.lastVerification.status} (${r.lastVerification.mode}, ${r.lastVerification.at}, in ${r.lastVerification.phase}): ${r.lastVerification.missing} missing, ${r.lastVerification.extra} extra, ${r.lastVerification.different} different` : 'never'}`,
     `  shadow     ${r.shadow.comparisons} comparisons, ${r.shadow.mismatches} mismatches in this phase`,
+    `  capacity   ${capacityLine(r.capacity)}`,
   ];
   for (const w of r.warnings) lines.push(color.yellow(`  warning    ${w}`));
   if (r.factsResetAt)
