@@ -20,6 +20,7 @@ import {
 } from './options.js';
 import { assemblePieces, type Pieces } from './pieces.js';
 import { createPorts } from './ports.js';
+import { startLoops, type InstanceLoops } from './instance-loops.js';
 import type { RepairOptions } from './jobs.js';
 import { createRepository, type Repository } from './repository.js';
 import type { Webhooks } from '../hooks/webhooks.js';
@@ -55,8 +56,7 @@ export class Migration<K extends Key, E extends object> {
   readonly #host = hostname();
   readonly #pieces: Pieces<K, E>;
   readonly #hooks: Webhooks;
-  #timers: NodeJS.Timeout[] = [];
-  #unsubscribe: (() => Promise<void>) | undefined;
+  #loops: InstanceLoops | undefined;
   #repository: Repository<K, E> | undefined;
   readonly #detachMetrics: (() => void)[];
 
@@ -121,34 +121,15 @@ export class Migration<K extends Key, E extends object> {
       throw error;
     }
     this.#pieces.life.ready();
-    this.#timers.push(
-      setInterval(
-        () =>
-          void this.#pieces.follower
-            .refresh()
-            .catch((error: unknown) => this.#events.emit('error', { operation: 'poll', error })),
-        this.#settings.pollMs,
-      ),
-    );
-    if (this.#settings.repair?.enabled ?? true) {
-      this.#timers.push(
-        setInterval(() => void this.#pieces.repairTick.tick(), this.#settings.repair?.intervalMs ?? 500),
-      );
-    }
-    for (const t of this.#timers) t.unref();
-    // A pushed change (PostgreSQL NOTIFY) is picked up at once; polling stays as the fallback.
-    this.#unsubscribe = await this.#control
-      .subscribe?.(
-        this.name,
-        () =>
-          void this.#pieces.follower
-            .refresh()
-            .catch((error: unknown) => this.#events.emit('error', { operation: 'refresh on notify', error })),
-      )
-      .catch((error: unknown) => {
-        this.#events.emit('error', { operation: 'subscribe', error });
-        return undefined;
-      });
+    this.#loops = await startLoops({
+      name: this.name,
+      control: this.#control,
+      events: this.#events,
+      follower: this.#pieces.follower,
+      repairTick: this.#pieces.repairTick,
+      pollMs: this.#settings.pollMs,
+      repair: this.#settings.repair,
+    });
     return this;
   }
 
@@ -160,8 +141,7 @@ export class Migration<K extends Key, E extends object> {
   async close(): Promise<void> {
     const wasStarted = this.#pieces.life.started;
     if (!this.#pieces.life.close()) return this.#pieces.life.closed();
-    for (const t of this.#timers) clearInterval(t);
-    await this.#unsubscribe?.().catch(() => undefined);
+    await this.#loops?.stop();
     await this.#pieces.follower.refreshing?.catch(() => undefined);
     await this.settle();
     await this.#pieces.shadow.saveCounters(true).catch(() => undefined);
