@@ -70,7 +70,10 @@ function chart(data: () => ChartData, c: ChartSpec, width: number, el: HTMLEleme
       cursor: { sync: { key: 'midair' } },
       scales: {
         x: { time: d.time === true, range: () => [data().axis.min, data().axis.max] },
-        y: blank ? { range: [0, 1] } : {},
+        // Every figure charted is 0 or more: from 0, and a range even before the first value (the axes keep one width).
+        y: blank
+          ? { range: [0, 1] }
+          : { range: (_u, _min, max) => [0, Number.isFinite(max) && max > 0 ? max * 1.1 : 1] },
       },
       axes: [
         d.time ? {} : { label: 's' },
