@@ -73,15 +73,16 @@ export async function liveMigration(rows = 5): Promise<Live> {
   };
 }
 
-/** An application instance in this process, and a dashboard context on the same stores (as the demo serves its own). */
-export interface InProcess extends Live {
-  readonly app: Migration<bigint, User>;
+/** The migration's stores and control store opened in this process, and a dashboard context over them. */
+export interface Opened extends Live {
+  readonly old: Store<bigint, User>;
   readonly newStore: Store<bigint, User>;
   readonly control: ControlStore;
 }
 
-export async function inProcessMigration(shadow: ShadowOptions<User>): Promise<InProcess> {
-  const { dir, config } = files(5);
+/** The stores in this process and a context on the same connections (as the demo serves its own). */
+export async function openedMigration(rows = 5): Promise<Opened> {
+  const { dir, config } = files(rows);
   const [oldDb, newDb, controlDb] = await Promise.all(
     ['old.db', 'new.db', 'control.db'].map((f) => openSqlite(join(dir, f))),
   );
@@ -90,6 +91,34 @@ export async function inProcessMigration(shadow: ShadowOptions<User>): Promise<I
   const old = sqliteStore<bigint, User>(oldDb, OLD_USERS, { ownsDatabase: true });
   const newStore = sqliteStore<bigint, User>(newDb, NEW_USERS, { ownsDatabase: true });
   await Promise.all([control.setup(), old.setup(), newStore.setup()]);
+  const loaded = await loadConfig(config);
+  const ctx = attachContext(loaded, pickMigration(loaded, 'users'), { control, old, new: newStore });
+  let closed = false;
+  return {
+    dir,
+    config,
+    ctx,
+    old,
+    newStore,
+    control,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await ctx.close();
+      await Promise.all([old.close(), newStore.close(), control.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** An application instance in this process too, on the same stores. */
+export interface InProcess extends Opened {
+  readonly app: Migration<bigint, User>;
+}
+
+export async function inProcessMigration(shadow: ShadowOptions<User>): Promise<InProcess> {
+  const opened = await openedMigration();
+  const { old, newStore, control } = opened;
   const app = await defineMigration<bigint, User>({
     name: 'users',
     old,
@@ -99,20 +128,12 @@ export async function inProcessMigration(shadow: ShadowOptions<User>): Promise<I
     pollMs: 50,
     shadow,
   }).start();
-  const loaded = await loadConfig(config);
-  const ctx = attachContext(loaded, pickMigration(loaded, 'users'), { control, old, new: newStore });
   return {
-    dir,
-    config,
-    ctx,
+    ...opened,
     app,
-    newStore,
-    control,
     close: async () => {
-      await ctx.close();
       await app.close();
-      await Promise.all([old.close(), newStore.close(), control.close()]);
-      rmSync(dir, { recursive: true, force: true });
+      await opened.close();
     },
   };
 }
