@@ -30,16 +30,20 @@ export class BackfillProgress {
   async read(
     control: ControlStore,
     migration: string,
-    b: { readonly run: string; readonly started: boolean; readonly complete: boolean; readonly ranges: number },
+    b: {
+      readonly run: string;
+      readonly started: boolean;
+      readonly complete: boolean;
+      readonly ranges: number;
+      /** The migration has a state: before, there may be no control tables to read (reading creates none). */
+      readonly migrationStarted: boolean;
+    },
   ): Promise<BackfillFigures> {
-    const settings = await readControl(control, migration, b.run);
+    if (b.run !== this.#run || !b.started) this.#forget(b.run);
+    const settings = b.migrationStarted ? await readControl(control, migration, b.run) : {};
     const steering = { paused: settings.paused === true, maxRowsPerSecond: settings.maxRowsPerSecond ?? null };
     const none = { rowsDone: null, total: null, rowsPerSecond: null, etaMs: null, ...steering };
-    if (b.run !== this.#run) this.#forget(b.run);
-    if (!b.started) {
-      this.#forget(b.run);
-      return none;
-    }
+    if (!b.started) return none;
     const rows = (await this.#rows(control, migration, b.run, b.ranges)) ?? this.#lastRows;
     const moved = rows !== undefined && rows !== this.#lastRows;
     this.#lastRows = rows;

@@ -116,8 +116,11 @@ export function dashboardApp(watched: ReadonlyMap<string, Watched>, o: AppOption
     const w = find(c);
     if (!w) return unknown(c);
     const view = await w.watch.current();
-    if (!view)
-      return errorResponse(c, new MidairError('CONNECTION', `migration ${w.watch.name} could not be read yet`));
+    if (!view) {
+      const why = w.watch.error;
+      const message = `migration ${w.watch.name} could not be read yet${why ? `: ${why.message}` : ''}`;
+      return c.json({ error: { code: why?.code ?? 'UNKNOWN', message } } satisfies ApiError, 503);
+    }
     return json(c, view);
   });
   app.get(`${API_BASE}/migrations/:name/samples`, (c) => {

@@ -48,6 +48,7 @@ export class MigrationWatch {
   readonly #recent: Ring<MismatchView> | undefined;
   readonly #offSources: (() => void)[] = [];
   #view: MigrationView | undefined;
+  #error: { readonly code: string; readonly message: string } | undefined;
   #stores: { at: number; value: StatusReport['stores'] } | undefined;
   #ticking: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -81,6 +82,11 @@ export class MigrationWatch {
   /** The last view read, or `undefined` before the first read succeeded. */
   get view(): MigrationView | undefined {
     return this.#view;
+  }
+
+  /** Why the last read failed, or `undefined` when it succeeded. */
+  get error(): { readonly code: string; readonly message: string } | undefined {
+    return this.#error;
   }
 
   /** The samples kept, oldest first. */
@@ -139,6 +145,7 @@ export class MigrationWatch {
         started: report.backfill.started,
         complete: report.backfill.complete,
         ranges: report.backfill.ranges,
+        migrationStarted: report.started,
       });
       const view = viewOf(report, facts, {
         thresholds: ctx.thresholds,
@@ -148,11 +155,13 @@ export class MigrationWatch {
       });
       this.#changed(this.#view, view);
       this.#view = view;
+      this.#error = undefined;
       const sample = sampleOf(view, at);
       this.#samples.push(sample);
       this.#emit('sample', { view, sample });
     } catch (err) {
       const error = errorSummary(err);
+      this.#error = error;
       if (this.#view) this.#view = { ...this.#view, error };
       this.#emit('failure', { error, view: this.#view ?? null });
     }
