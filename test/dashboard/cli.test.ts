@@ -86,6 +86,19 @@ describe('midair dashboard', () => {
     );
   });
 
+  it('a port already taken is refused, naming it', async () => {
+    const dir = project();
+    const config = join(dir, 'midair.config.ts');
+    const first = await serveDashboard({ config, migration: 'users' }, { port: 0 }, 'tester');
+    try {
+      await expect(
+        serveDashboard({ config, migration: 'users' }, { port: first.server.port }, 'tester'),
+      ).rejects.toThrow(`port ${first.server.port} on 127.0.0.1 is taken: pick another with --port`);
+    } finally {
+      await first.close();
+    }
+  });
+
   it('runs as a command until Ctrl-C, printing where it is and the token it made (JSON with --json)', async () => {
     const dir = project();
     const child = spawn(process.execPath, [CLI, 'dashboard', '--port', '0', '--json'], {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { verify } from '../../src/cli/commands/work.js';
 import { recordBackfillRun } from '../../src/control/backfill-runs.js';
 import { CHECKPOINTS, saveCheckpoint } from '../../src/control/checkpoints.js';
 import type { FeedEventName } from '../../src/dashboard/api-types.js';
@@ -108,6 +109,26 @@ describe('the dashboard’s sampler', () => {
     await watch.tick();
     expect(heard).toEqual(['phase', 'audit', 'gates', 'sample']);
     expect(watch.view).toMatchObject({ phase: 'dual-write', next: 'shadow-read' });
+  });
+
+  it('the last verification lists its differing keys: key ids and field names, never a value', async () => {
+    const o = await opened(); // users 1–5 in old, new empty
+    await o.newStore.put({ id: 2n, email: 'u2@example.com', name: 'someone else' });
+    await o.newStore.put({ id: 9n, email: 'u9@example.com', name: 'only in new' });
+    const report = await verify(o.ctx, { mode: 'full' }); // the command's own function
+    expect(report.status).toBe('different');
+    const watch = new MigrationWatch(o.ctx);
+    await watch.tick();
+    expect(watch.view?.verification).toMatchObject({
+      mode: 'full',
+      status: 'different',
+      missing: 4,
+      extra: 1,
+      different: 1,
+      keys: { missing: ['n1', 'n3', 'n4', 'n5'], extra: ['n9'], different: [{ keyId: 'n2', fields: ['name'] }] },
+    });
+    const shown = JSON.stringify(watch.view);
+    for (const value of ['someone else', 'only in new', 'user 2', 'u9@example.com']) expect(shown).not.toContain(value);
   });
 
   it('a read that fails keeps the last view, says why, and is an event', async () => {
