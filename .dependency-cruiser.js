@@ -40,9 +40,9 @@ export default {
     },
     {
       name: 'library-not-cli',
-      comment: 'Only the CLI imports src/cli.',
+      comment: 'Only the CLI and its dashboard (which runs the commands for its controls) import src/cli.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(cli|migration)/' },
+      from: { path: '^src/', pathNot: '^src/(cli|dashboard|migration)/' },
       to: { path: '^src/cli/' },
     },
     {
@@ -50,8 +50,16 @@ export default {
       comment:
         'The library never imports the config loader or the demo: they load the packages only the CLI needs (jiti, cli-progress, uplot).',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(cli|config|demo|migration)/' },
+      from: { path: '^src/', pathNot: '^src/(cli|config|dashboard|demo|migration)/' },
       to: { path: '^src/(config|demo)/' },
+    },
+    {
+      name: 'dashboard-server-in-cli',
+      comment:
+        'The dashboard server (hono) is the CLI’s: only the CLI imports it; the demo takes the chart types and the built charts’ location.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli|dashboard)/' },
+      to: { path: '^src/dashboard/', pathNot: '^src/dashboard/(chart-types|built)\\.ts$' },
     },
     {
       name: 'no-unresolvable',

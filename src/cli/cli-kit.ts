@@ -49,6 +49,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+export function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0 || n > 65_535)
+    throw new InvalidArgumentError('expected a port between 0 and 65535 (0: any free port)');
+  return n;
+}
+
 export function percent(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 100)

@@ -221,10 +221,11 @@ function assembleContext(o: Opening, p: Opened): CliContext {
  * Opening writes nothing: no control tables, no state, no tombstone tables,
  * and no new SQLite control file (a missing one reads as "nothing has run
  * yet" until {@link CliContext.prepareWrites}). `reads`: a read-only command,
- * which carries on when a store cannot be opened and reports it.
+ * which carries on when a store cannot be opened and reports it. `loaded`:
+ * the config, when the caller loaded it already (one context per migration).
  */
-export async function openContext(options: GlobalOptions, reads = false): Promise<CliContext> {
-  const config = await loadConfig(options.config);
+export async function openContext(options: GlobalOptions, reads = false, loaded?: ResolvedConfig): Promise<CliContext> {
+  const config = loaded ?? (await loadConfig(options.config));
   const spec = pickMigration(config, options.migration);
   const base = dirname(config.path);
   // Every URL is checked before anything is opened: a bad one must not leave a control database behind.
@@ -258,4 +259,32 @@ export async function openContext(options: GlobalOptions, reads = false): Promis
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * A context over stores and a control store this process opened already
+ * (the demo's, for its dashboard): the commands run on them as on any
+ * other, through a migration object of the context's own. Closing the
+ * context closes that object, never the stores.
+ */
+export function attachContext(
+  config: ResolvedConfig,
+  spec: ResolvedMigration,
+  open: { readonly control: ControlStore; readonly old: Store<Key, object>; readonly new: Store<Key, object> },
+): CliContext {
+  const base = dirname(config.path);
+  const opening: Opening = { config, spec, base, reads: true, opened: [], closeAll: async () => Promise.resolve() };
+  const keyMappings: KeyMappings = {
+    old: spec.old.mapping,
+    new: spec.new.mapping,
+    newDialect: parseConnection(spec.new.url, spec.new.from, base).kind satisfies DialectName,
+  };
+  return assembleContext(opening, {
+    control: open.control,
+    controlMissing: false,
+    old: open.old,
+    newSide: open.new,
+    unopened: {},
+    keyMappings,
+  });
 }

@@ -3,11 +3,12 @@ import { readFileSync } from 'node:fs';
 import { EXIT } from './exit-codes.js';
 
 /**
- * The packages the command line (its config loader, progress bars and the
- * demo's report) needs and the library does not: optional peers of `midair`,
- * so an application that only imports the library never installs them.
+ * The packages the command line (its config loader, progress bars, the
+ * demo's report and the dashboard's server) needs and the library does not:
+ * optional peers of `midair`, so an application that only imports the
+ * library never installs them.
  */
-const CLI_PACKAGES = ['commander', 'cli-progress', 'picocolors', 'jiti', 'uplot'] as const;
+const CLI_PACKAGES = ['commander', 'cli-progress', 'picocolors', 'jiti', 'uplot', 'hono', '@hono/node-server'] as const;
 
 function installed(name: string): boolean {
   try {

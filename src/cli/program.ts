@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { createCli } from './cli-kit.js';
 import { EXIT, exitCodeOf, printError } from './output.js';
+import { registerDashboard } from './register/dashboard.js';
 import { registerOperations } from './register/operations.js';
 import { registerPhase } from './register/phase.js';
 import { registerTools } from './register/tools.js';
@@ -42,6 +43,7 @@ registerTools(cli);
 registerPhase(cli);
 registerOperations(cli);
 registerWork(cli);
+registerDashboard(cli);
 
 try {
   await program.parseAsync();

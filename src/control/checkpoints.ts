@@ -99,7 +99,7 @@ export interface BackfillFact {
 /** Every backfill run by name (sweeps are not recorded). */
 export type BackfillRuns = Readonly<Record<string, BackfillFact>>;
 
-/** A verification's outcome as the control store keeps it (no keys, no values). */
+/** A verification's outcome as the control store keeps it: counts, and the first few differing keys (key ids and field names, never values). */
 export interface VerificationSummary {
   readonly at: string;
   readonly mode: string;
@@ -110,7 +110,22 @@ export interface VerificationSummary {
   readonly missing: number;
   readonly extra: number;
   readonly different: number;
+  /**
+   * The first {@link DIFFERING_KEYS_KEPT} keys of each kind that still
+   * differ (after its repair, if it repaired: those are `different`, with
+   * no fields). Absent in summaries of older versions.
+   */
+  readonly keys?:
+    | {
+        readonly missing: readonly string[];
+        readonly extra: readonly string[];
+        readonly different: readonly { readonly keyId: string; readonly fields: readonly string[] }[];
+      }
+    | undefined;
 }
+
+/** How many differing keys of each kind a verification's summary keeps. */
+export const DIFFERING_KEYS_KEPT = 20;
 
 /** A full verification run: its id, which every range checkpoint of the run carries, and whether it completed. */
 export interface VerifyRunState {
@@ -204,6 +219,13 @@ const verificationSummary: z.ZodType<VerificationSummary> = z.object({
   missing: count,
   extra: count,
   different: count,
+  keys: z
+    .object({
+      missing: z.array(z.string()),
+      extra: z.array(z.string()),
+      different: z.array(z.object({ keyId: z.string(), fields: z.array(z.string()) })),
+    })
+    .optional(),
 });
 
 const verifyRunState: z.ZodType<VerifyRunState> = z.object({ runId: z.string(), complete: z.boolean() });

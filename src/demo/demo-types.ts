@@ -1,6 +1,26 @@
 // What the demo takes and what it returns: shared by the demo run and its HTML report.
+import type { ControlStore } from '../control/control-store.js';
+import type { Store } from '../core/store.js';
+import type { SqlMapping } from '../mapping/mapping.js';
+import type { GateThresholds } from '../migration/gates.js';
+import type { Migration } from '../migration/migration.js';
 import type { VerifyReport } from '../verify/verify-options.js';
 import type { ThroughputVerdict } from './throughput.js';
+import type { DemoUser } from './users.js';
+
+/** The demo's migration while it runs, for something in this process that watches it (`midair demo --dashboard`). */
+export interface DemoLive {
+  readonly name: string;
+  /** The folder of its SQLite files. */
+  readonly dir: string;
+  readonly old: Store<bigint, DemoUser>;
+  readonly new: Store<bigint, DemoUser>;
+  readonly control: ControlStore;
+  readonly mappings: { readonly old: SqlMapping<DemoUser>; readonly new: SqlMapping<DemoUser> };
+  readonly thresholds: GateThresholds;
+  /** The application instances (a watcher hears their shadow mismatches). */
+  readonly fleet: readonly Migration<bigint, DemoUser>[];
+}
 
 export interface DemoOptions {
   /** Users seeded into old. Default 10 000. */
@@ -18,6 +38,12 @@ export interface DemoOptions {
   readonly log?: (line: string) => void;
   readonly progressBar?: boolean;
   readonly seed?: number;
+  /**
+   * Called once the instances serve, before the first phase change: starts
+   * a watcher (the dashboard) and resolves how to stop it, which the demo
+   * does before it closes the stores. A watcher that fails to start fails the demo.
+   */
+  readonly attach?: (live: DemoLive) => Promise<() => Promise<void>>;
 }
 
 export interface PhaseFigures {

@@ -15,7 +15,7 @@ import { rowsBar } from './progress.js';
 import { withFaults, type FaultSwitch } from './faults.js';
 import { startJobs } from './jobs-client.js';
 import { startLoad } from './load.js';
-import { rng, type DemoUser } from './users.js';
+import { newUsers, oldUsers, rng, type DemoUser } from './users.js';
 import { sleep } from '../core/sleep.js';
 
 /**
@@ -178,6 +178,22 @@ async function cutOver(run: DemoRun): Promise<VerifyReport> {
   return verification;
 }
 
+/** Starts the caller's watcher on the running demo; if it fails, everything the demo started is closed again. */
+async function attachWatcher(run: DemoRun, dir: string): Promise<() => Promise<void>> {
+  const { options, operatorOld, operatorNew, control, thresholds, fleet, operator, jobs } = run;
+  if (!options.attach) return async () => Promise.resolve();
+  const live = { name: 'users', dir, old: operatorOld, new: operatorNew, control, thresholds, fleet };
+  try {
+    const detach = await options.attach({ ...live, mappings: { old: oldUsers, new: newUsers } });
+    return async () => detach().catch(() => undefined);
+  } catch (err) {
+    await jobs.close();
+    for (const f of [...fleet, operator]) await f.close();
+    await Promise.all([operatorOld.close(), operatorNew.close(), control.close()]);
+    throw err;
+  }
+}
+
 /**
  * The whole migration on embedded SQLite, in under a minute: several
  * application instances read, write and delete continuously while the demo
@@ -222,6 +238,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const setup = { options, rows, dwell, began, note, faults, thresholds, jobs, record };
   const run = await startFleet({ ...setup, operatorOld, operatorNew, control });
   const { fleet, operator } = run;
+  const detach = await attachWatcher(run, dir);
   const load = startLoad(fleet, {
     rows,
     clientsPerInstance: options.clients ?? 2,
@@ -242,6 +259,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     await load.stop();
     for (const f of fleet) await f.settle();
     await jobs.close();
+    await detach();
   }
   for (const f of fleet) await f.close();
   await operator.close();

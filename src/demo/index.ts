@@ -7,7 +7,7 @@
 import type { DemoResult } from './demo-types.js';
 
 export { runDemo } from './demo.js';
-export type { DemoJobSpan, DemoMark, DemoOptions, DemoResult, PhaseFigures } from './demo-types.js';
+export type { DemoJobSpan, DemoLive, DemoMark, DemoOptions, DemoResult, PhaseFigures } from './demo-types.js';
 export type { PhasePeriod, PhaseThroughput, ServedSeries, ThroughputVerdict } from './throughput.js';
 
 const pct = (share: number): string => `${Math.round(share * 100)} %`;

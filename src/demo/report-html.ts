@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { needBuilt, REPORT_CHARTS } from '../dashboard/built.js';
 import type { DemoResult } from './demo-types.js';
 import type { OpSample } from './load.js';
-import { CHART_SCRIPT, chartData, phaseColors } from './report-charts.js';
+import { chartData, phaseColors } from './report-charts.js';
 
 const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** JSON inside a script element: `<` escaped, so no string in it can close the element. */
@@ -35,16 +35,18 @@ function summary(result: Omit<DemoResult, 'reportPath'>): string {
 }
 
 /**
- * A self-contained HTML page (uPlot inlined): the summary, then the phase
+ * A self-contained HTML page (the dashboard's charts inlined, uPlot inside): the summary, then the phase
  * band, throughput and latency charts on one time axis — the phase band
  * behind each, the fault burst, the auto-halt and the cutover marked on
  * each — latency and throughput per phase, the jobs and the event timeline.
  * Keys and counts only — no row values.
  */
 export function demoReportHtml(result: Omit<DemoResult, 'reportPath'>, samples: readonly OpSample[]): string {
-  const require = createRequire(import.meta.url);
-  const uplotJs = readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8');
-  const uplotCss = readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8');
+  // `</` in the inlined files would end their element early: escaped, it means the same to the script and the styles.
+  const inline = (file: string): string =>
+    readFileSync(needBuilt(file, 'the charts of the demo’s report'), 'utf8').replace(/<\//g, '<\\/');
+  const chartsJs = inline(REPORT_CHARTS.script);
+  const chartsCss = inline(REPORT_CHARTS.style);
   const colorOf = phaseColors(result);
   const phaseNames = [...new Set(result.throughput.periods.map((p) => p.phase))];
   const legend = phaseNames.map((p) => `<span><i style="background:${colorOf(p)}"></i>${escape(p)}</span>`).join(' ');
@@ -61,7 +63,7 @@ export function demoReportHtml(result: Omit<DemoResult, 'reportPath'>, samples: 
   const verdict = result.ok ? '<b class="ok">OK</b>' : '<b class="bad">FAILED</b>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>midair demo report</title>
-<style>${uplotCss}
+<style>${chartsCss}
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1000px;color:#1f2933}
 h1{font-size:1.5em} table{border-collapse:collapse;margin:.5em 0 1.5em} td,th{padding:.2em .8em;border-bottom:1px solid #e4e7eb;text-align:left}
 .ok{color:#2f9e44}.bad{color:#d9480f}
@@ -81,8 +83,7 @@ ${summary(result)}
 <h2>Jobs on their own thread</h2>
 <table><tr><th>job</th><th>ran</th><th>slowest second served meanwhile (ops)</th></tr>${jobs}</table>
 <h2>Timeline</h2><table>${events}</table>
-<script>${uplotJs}</script>
 <script type="application/json" id="chart-data">${scriptJson(chartData(result, samples))}</script>
-<script>${CHART_SCRIPT}</script></body></html>
+<script>${chartsJs}</script></body></html>
 `;
 }

@@ -45,6 +45,13 @@ export interface GateThresholds {
   readonly minCapacityCalls?: number;
 }
 
+/** The thresholds a gate applies when not given one. */
+export const DEFAULT_THRESHOLDS: Readonly<Required<GateThresholds>> = Object.freeze({
+  minComparisons: 1000,
+  maxMismatchRate: 0.001,
+  rollbackWindowMs: 48 * 3_600_000,
+});
+
 // What the control store keeps for the gates: its shapes and decoders are in control/checkpoints.ts.
 export type { BackfillFact, VerificationSummary } from '../control/checkpoints.js';
 
@@ -193,8 +200,8 @@ function checkVerification(gate: 'verification', f: MigrationFacts): GateCheck {
 }
 
 function checkShadow(gate: 'shadow', f: MigrationFacts, t: GateThresholds): GateCheck {
-  const min = t.minComparisons ?? 1000;
-  const max = t.maxMismatchRate ?? 0.001;
+  const min = t.minComparisons ?? DEFAULT_THRESHOLDS.minComparisons;
+  const max = t.maxMismatchRate ?? DEFAULT_THRESHOLDS.maxMismatchRate;
   const { comparisons, mismatches } = f.shadow;
   const rate = comparisons === 0 ? 0 : mismatches / comparisons;
   if (comparisons < min)
@@ -307,7 +314,7 @@ function checkParked(gate: 'parked', f: MigrationFacts): GateCheck {
 }
 
 function checkRollbackWindow(gate: 'rollback-window', f: MigrationFacts, t: GateThresholds): GateCheck {
-  const window = t.rollbackWindowMs ?? 48 * 3_600_000;
+  const window = t.rollbackWindowMs ?? DEFAULT_THRESHOLDS.rollbackWindowMs;
   if (!f.enteredNewPrimaryAt) return { gate, ok: false, detail: 'new-primary was never entered' };
   const waited = f.now.getTime() - f.enteredNewPrimaryAt.getTime();
   return waited >= window

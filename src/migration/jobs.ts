@@ -20,7 +20,7 @@ import { withProgressRecord } from '../backfill/progress-record.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
-import { CHECKPOINTS, saveCheckpoint } from '../control/checkpoints.js';
+import { CHECKPOINTS, DIFFERING_KEYS_KEPT, saveCheckpoint } from '../control/checkpoints.js';
 import { raiseFences } from './fencing.js';
 import type { VerificationSummary } from './gates.js';
 import type { Settings } from './options.js';
@@ -153,6 +153,7 @@ export class Jobs<K extends Key, E extends object> {
   async #saveVerification(report: VerifyReport): Promise<void> {
     const state = await this.#d.control.getState(this.#name);
     const remaining = report.repair ? report.repair.stillDifferent.total : undefined;
+    const first = <T>(list: readonly T[]): T[] => list.slice(0, DIFFERING_KEYS_KEPT);
     const summary: VerificationSummary = {
       at: new Date().toISOString(),
       mode: report.mode,
@@ -162,6 +163,17 @@ export class Jobs<K extends Key, E extends object> {
       missing: remaining === undefined ? report.missing.total : 0,
       extra: remaining === undefined ? report.extra.total : 0,
       different: remaining ?? report.different.total,
+      keys: report.repair
+        ? {
+            missing: [],
+            extra: [],
+            different: first(report.repair.stillDifferent.keys).map((keyId) => ({ keyId, fields: [] })),
+          }
+        : {
+            missing: first(report.missing.keys),
+            extra: first(report.extra.keys),
+            different: first(report.different.keys).map((k) => ({ keyId: k.keyId, fields: [...k.fields] })),
+          },
     };
     await saveCheckpoint(this.#d.control, this.#name, CHECKPOINTS.lastVerification, summary);
   }

@@ -38,6 +38,27 @@ export async function midair(cwd: string, args: readonly string[], env: NodeJS.P
   });
 }
 
+/** `midair <args>` with each chunk of its stderr handed to `onStderr` as it comes (to answer a wait while it waits). */
+export async function streaming(
+  dir: string,
+  args: readonly string[],
+  onStderr: (all: string) => void,
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: dir,
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => onStderr((stderr += d.toString())));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }));
+  });
+}
+
 /** Retries a CLI call until it exits 0 (a gate waiting on traffic), up to `ms`; resolves the last run. */
 export async function until(run: () => Promise<CliRun>, ms = 30_000): Promise<CliRun> {
   const deadline = Date.now() + ms;

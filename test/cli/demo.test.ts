@@ -1,20 +1,54 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDemo, type DemoResult } from '../../src/demo/index.js';
 import type { ChartData } from '../../src/demo/report-charts.js';
+import type { DashboardInfo, MigrationView } from '../../src/dashboard/api-types.js';
+import { REPORT_CHARTS } from '../../src/dashboard/built.js';
+import { chromiumAvailable, openBrowser } from '../support/browser.js';
 import { servedSeries, throughputVerdict, type ServedSeries } from '../../src/demo/throughput.js';
-import { midair, type CliRun } from './cli-support.js';
+import { streaming, type CliRun } from './cli-support.js';
+
+const chromium = chromiumAvailable();
 
 // The demo as a user runs it: the built command (its job thread is a built file), once for every test here.
 let dir: string;
 let run: CliRun;
 let result: DemoResult;
 
+/** What the demo's dashboard answered while the demo ran. */
+let served: Promise<{ info: DashboardInfo; view: MigrationView; page: string }> | undefined;
+
+async function probe(url: string): Promise<{ info: DashboardInfo; view: MigrationView; page: string }> {
+  const get = async (path: string): Promise<Response> => fetch(`${url}${path}`);
+  return {
+    info: (await (await get('api/v1')).json()) as DashboardInfo,
+    view: (await (await get('api/v1/migrations/users')).json()) as MigrationView,
+    page: await (await get('')).text(),
+  };
+}
+
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'midair-demo-test-'));
-  run = await midair(dir, ['demo', '--json', '--rows', '2000', '--seconds', '1', '--report', 'report.html']);
+  const args = [
+    'demo',
+    '--json',
+    '--rows',
+    '2000',
+    '--seconds',
+    '1',
+    '--report',
+    'report.html',
+    '--dashboard',
+    '--port',
+    '0',
+  ];
+  run = await streaming(dir, args, (stderr) => {
+    const url = /^dashboard: (http:\/\/127\.0\.0\.1:\d+\/)/m.exec(stderr)?.[1];
+    if (url && !served) served = probe(url);
+  });
   result = run.json<DemoResult>();
 });
 
@@ -64,7 +98,8 @@ describe('the demo (the README’s main command)', () => {
     );
     expect(formatDemo(result)).toMatch(/^OK: \d+ operations served, 0 client-visible errors, 0 lost writes/m);
     const html = readFileSync(join(dir, 'report.html'), 'utf8');
-    expect(html).toContain('uPlot'); // the chart library is inlined: the page is self-contained
+    // The dashboard's chart module (uPlot inside) is inlined: the page stands alone.
+    expect(html).toContain(readFileSync(REPORT_CHARTS.script, 'utf8').slice(0, 500));
     expect(html).toMatch(/<b>0<\/b>lost writes/);
     expect(html).not.toMatch(/<script src=/);
     expect(html).not.toMatch(/<link [^>]*href=/);
@@ -182,6 +217,34 @@ describe('adoption 10: the demo without downtime', () => {
     const cutover = result.throughput.periods.find((p) => p.phase === 'new-primary');
     expect(at('cutover') * 1000).toBeGreaterThanOrEqual(cutover?.fromMs ?? NaN);
     for (const m of result.marks) expect(html).toContain(`s — ${m.label}</li>`);
-    expect(html).toContain('range: c.x'); // the script gives every chart that one range
+  });
+
+  it.skipIf(!chromium)('the report draws its charts in a browser with the dashboard’s chart module', async () => {
+    const browser = await openBrowser();
+    try {
+      const page = await browser.context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(pathToFileURL(join(dir, 'report.html')).href);
+      for (const id of ['phases', 'ops', 'lat']) await page.locator(`#${id} .uplot canvas`).waitFor();
+      expect(await page.locator('.uplot').count()).toBe(3);
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+});
+
+describe('midair demo --dashboard', () => {
+  it('serves the dashboard while it runs, watch-only: the migration’s view, and the page', async () => {
+    expect(run.stderr).toMatch(
+      /^dashboard: http:\/\/127\.0\.0\.1:\d+\/ \(it watches; the demo moves the phases itself\)$/m,
+    );
+    const s = await served;
+    expect(s).toBeDefined();
+    expect(s?.info).toMatchObject({ migrations: [{ name: 'users' }], controls: false });
+    expect(s?.view.migration).toBe('users');
+    expect(s?.view.instances.length).toBeGreaterThan(0); // the demo's instances, heartbeating
+    expect(s?.page).toContain('<title>midair dashboard</title>');
   });
 });

@@ -1,12 +1,11 @@
 import Database from 'better-sqlite3';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { keyId } from '../../src/index.js';
 import { openSqlite, sqliteControlStore } from '../../src/sqlite/index.js';
-import { CLI, midair, writeSqliteUsers, type CliRun } from './cli-support.js';
+import { midair, streaming, writeSqliteUsers, type CliRun } from './cli-support.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -73,23 +72,6 @@ async function plan(dir: string): Promise<{ code: number; phase: string; open: {
   const p = r.json<PlanJson>();
   const open = p.sections.flatMap((s) => s.items).filter((i) => i.state !== 'done');
   return { code: r.code, phase: p.phase, open: open.map(({ item, state }) => ({ item, state })) };
-}
-
-/** `midair <args>` with each chunk of its stderr handed to `onStderr` as it comes (to answer a wait while it waits). */
-async function streaming(dir: string, args: readonly string[], onStderr: (all: string) => void): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: dir,
-      env: { ...process.env, NO_COLOR: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => onStderr((stderr += d.toString())));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }));
-  });
 }
 
 describe('adoption 9: honest output — exit codes and progress that do not mislead', () => {

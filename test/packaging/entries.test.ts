@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DIST = join(ROOT, 'dist');
 
 /** The packages only the command line needs (optional peers of midair). */
-const CLI_PACKAGES = ['commander', 'cli-progress', 'picocolors', 'uplot', 'jiti'];
+const CLI_PACKAGES = ['commander', 'cli-progress', 'picocolors', 'uplot', 'jiti', 'hono', '@hono/node-server'];
 
 // Hooks that record every URL the ES module loader resolves, in the process that imports an entry.
 const HOOKS = `import { appendFileSync } from 'node:fs';
@@ -105,7 +105,9 @@ describe('the entry points', () => {
     });
     expect(run.status).toBe(2);
     expect(run.stdout).toBe('');
-    expect(run.stderr).toContain('the command line needs commander, cli-progress, picocolors, jiti, uplot');
+    expect(run.stderr).toContain(
+      'the command line needs commander, cli-progress, picocolors, jiti, uplot, hono, @hono/node-server',
+    );
     expect(run.stderr).toContain('npm install --save-dev commander@^14.0.3 ');
   });
 });

@@ -78,6 +78,11 @@ describe('adoption 1: the packed package in an application', () => {
     expect(files).toContain('package/dist/index.js');
     expect(files).toContain('package/dist/cjs/index.js');
     expect(files).toContain('package/dist/cjs/package.json');
+    // The dashboard's built page and the charts the demo's report inlines (npm run build makes them).
+    expect(files).toContain('package/dist/dashboard/web/index.html');
+    expect(files).toMatch(/package\/dist\/dashboard\/web\/assets\/index-[\w-]+\.js/);
+    expect(files).toContain('package/dist/dashboard/report/charts.js');
+    expect(files).not.toContain('package/web/');
     expect(files).not.toContain('package/src/');
     expect(files).not.toContain('package/test/');
   });

@@ -81,3 +81,8 @@ export async function setStrict(
   await ctx.prepareWrites({ stores: false });
   return ctx.migration.setStrict(strict, { reason, actor: o.actor });
 }
+
+/** A strict-mode change as the command line prints it. */
+export function formatStrict(migration: string, s: Pick<PhaseState, 'strict' | 'version'>): string {
+  return `${migration}: strict dual writes ${s.strict ? 'on' : 'off'} (version ${s.version})`;
+}

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline/promises';
 import type { PhaseState } from '../../control/control-store.js';
+import type { Phase } from '../../core/phases.js';
 import { MidairError } from '../../core/errors.js';
 import { INITIAL_SETTING } from '../../control/memory-control-store.js';
 import {
@@ -10,6 +11,7 @@ import {
   rollbackResyncs,
   rollbackTarget,
 } from '../../migration/operator-rules.js';
+import { formatVerifyReport } from '../../verify/report.js';
 import type { VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
 
@@ -19,7 +21,16 @@ export interface PhaseOptions {
   readonly yes?: boolean;
   readonly ramp?: number;
   readonly actor?: string;
+  /**
+   * How a step that cannot be undone is confirmed: on a terminal, or with
+   * `yes` (the default); the dashboard passes its own, which never reads the
+   * terminal and refuses unless the page confirmed.
+   */
+  readonly confirm?: Confirm;
 }
+
+/** Confirms `question` (resolves) or refuses with nothing written (throws); `yes` is the caller's prior confirmation. */
+export type Confirm = (question: string, yes: boolean | undefined) => Promise<void>;
 
 export interface PhaseChange {
   readonly from: { readonly phase: string; readonly version: number };
@@ -37,7 +48,7 @@ function reasonOf(options: PhaseOptions, fallback: string, command: string): str
 }
 
 /** Asks on a terminal; without one, only `--yes` may confirm. */
-async function confirm(question: string, yes: boolean | undefined): Promise<void> {
+async function confirmOnTerminal(question: string, yes: boolean | undefined): Promise<void> {
   if (yes) return;
   if (!process.stdin.isTTY || !process.stdout.isTTY) {
     throw new MidairError('INVALID_ARGUMENT', `${question} Not on a terminal, so pass --yes to confirm.`);
@@ -59,9 +70,25 @@ const change = (from: PhaseState, to: PhaseState, forced: boolean, resync?: Veri
   ...(resync ? { resync } : {}),
 });
 
+/** A phase change as the command line prints it (and the dashboard answers it). */
+export function formatPhaseChange(migration: string, r: PhaseChange): string {
+  const ramp = r.to.phase === 'ramp' ? ` ${r.to.rampPercent} %` : '';
+  const forced = r.forced ? ' — forced, recorded in the audit log' : '';
+  const resync = r.resync ? `\n${formatVerifyReport(r.resync)}` : '';
+  return `${migration}: ${r.from.phase} → ${r.to.phase}${ramp} (version ${r.to.version})${forced}${resync}`;
+}
+
 /** The current state, or the state a migration starts in (version 0: nothing recorded yet). Reads only. */
 export async function current(ctx: CliContext): Promise<PhaseState> {
   return (await ctx.state()) ?? { migration: ctx.spec.name, ...INITIAL_SETTING, version: 0, changedAt: new Date() };
+}
+
+/** What entering `to` asks the operator to confirm, or `undefined` when it asks nothing. */
+export function advanceConfirmation(to: Phase): string | undefined {
+  if (to === 'new-primary')
+    return 'Entering new-primary makes new authoritative: this is the point of no return without a re-sync of old.';
+  if (to === 'complete') return 'Entering complete stops every write to old: after it there is no rollback.';
+  return undefined;
 }
 
 /** `midair phase advance`: the next phase, through its gates. Everything is checked before the first write. */
@@ -70,13 +97,8 @@ export async function advance(ctx: CliContext, o: PhaseOptions): Promise<PhaseCh
   const to = advanceTarget(ctx.spec.name, from.phase);
   rampOnlyIntoRamp(ctx.spec.name, to, o.ramp);
   const reason = reasonOf(o, `midair phase advance to ${to}`, 'phase advance');
-  if (to === 'new-primary')
-    await confirm(
-      `Entering new-primary makes new authoritative: this is the point of no return without a re-sync of old.`,
-      o.yes,
-    );
-  if (to === 'complete')
-    await confirm(`Entering complete stops every write to old: after it there is no rollback.`, o.yes);
+  const question = advanceConfirmation(to);
+  if (question) await (o.confirm ?? confirmOnTerminal)(question, o.yes);
   // A blocked gate writes nothing either: the gates are read before anything is prepared (with nothing recorded yet,
   // version 0, there are no facts to read; the library checks the gates once the state exists).
   if (from.version > 0 && !o.force) await ctx.migration.passGates(to, { reason, thresholds: ctx.thresholds });

@@ -144,14 +144,29 @@ async function reach(ctx: CliContext, side: 'old' | 'new'): Promise<Reachability
   }
 }
 
-/** `midair status`: reads only — the control store, and a schema check of each store to say whether it answers. */
-export async function status(ctx: CliContext): Promise<{ report: StatusReport; facts: MigrationFacts }> {
+/** Whether each store answers: a schema check of each (what `status` shows beside the control store's facts). */
+export async function reachability(ctx: CliContext): Promise<StatusReport['stores']> {
+  const [old, newSide] = await Promise.all([reach(ctx, 'old'), reach(ctx, 'new')]);
+  return { old, new: newSide };
+}
+
+/**
+ * `midair status`: reads only — the control store, and a schema check of
+ * each store to say whether it answers. `o.stores`: what a recent
+ * {@link reachability} found, so a caller that reads every second (the
+ * dashboard) checks the schemas less often; `o.auditLimit`: how many of the
+ * newest audit entries (default 5).
+ */
+export async function status(
+  ctx: CliContext,
+  o: { readonly stores?: StatusReport['stores']; readonly auditLimit?: number } = {},
+): Promise<{ report: StatusReport; facts: MigrationFacts }> {
   const { facts, started } = await factsOf(ctx);
   const s = facts.state;
   const next = nextPhase(s.phase);
   const ranges = started ? await ctx.control.ranges(ctx.spec.name, facts.backfill.run ?? 'backfill') : [];
-  const audit = started ? await ctx.migration.auditLog(5) : [];
-  const [oldReach, newReach] = await Promise.all([reach(ctx, 'old'), reach(ctx, 'new')]);
+  const audit = started ? await ctx.migration.auditLog(o.auditLimit ?? 5) : [];
+  const { old: oldReach, new: newReach } = o.stores ?? (await reachability(ctx));
   return {
     facts,
     report: {

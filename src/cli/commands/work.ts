@@ -153,3 +153,10 @@ export async function controlBackfill(ctx: CliContext, change: BackfillControl):
   await ctx.migration.controlBackfill(next);
   return next;
 }
+
+/** What `backfill pause|resume|rate` changed (`change`, what was asked), as the command line prints it. */
+export function formatSteering(migration: string, change: BackfillControl, now: BackfillControl): string {
+  return change.maxRowsPerSecond === undefined
+    ? `${migration}: backfill ${now.paused ? 'paused' : 'resumed'}`
+    : `${migration}: backfill ceiling ${now.maxRowsPerSecond ?? change.maxRowsPerSecond} rows/s`;
+}

@@ -1,7 +1,13 @@
-import { formatVerifyReport } from '../../verify/report.js';
 import { moment, percent, positiveInt, type Cli } from '../cli-kit.js';
-import { advance, rollback, setRamp, type PhaseChange, type PhaseOptions } from '../commands/phase.js';
-import { formatAudit, listAudit, setStrict } from '../commands/audit.js';
+import {
+  advance,
+  formatPhaseChange,
+  rollback,
+  setRamp,
+  type PhaseChange,
+  type PhaseOptions,
+} from '../commands/phase.js';
+import { formatAudit, formatStrict, listAudit, setStrict } from '../commands/audit.js';
 import type { CliContext } from '../context.js';
 import { EXIT, type Output } from '../output.js';
 
@@ -27,11 +33,7 @@ function registerPhaseChanges(cli: Cli): void {
           off();
           report.stop();
         });
-        o.result(
-          r,
-          () =>
-            `${ctx.spec.name}: ${r.from.phase} → ${r.to.phase}${r.to.phase === 'ramp' ? ` ${r.to.rampPercent} %` : ''} (version ${r.to.version})${r.forced ? ' — forced, recorded in the audit log' : ''}${r.resync ? `\n${formatVerifyReport(r.resync)}` : ''}`,
-        );
+        o.result(r, () => formatPhaseChange(ctx.spec.name, r));
         return r.resync && r.resync.status !== 'equal' ? EXIT.notClean : EXIT.ok;
       }, true);
   phase
@@ -79,7 +81,7 @@ function registerStrict(cli: Cli): void {
       .action(async (opts: { reason?: string }) =>
         cli.withContext(async (ctx, o) => {
           const r = await setStrict(ctx, on, { ...opts, actor: cli.actor() });
-          o.result(r, () => `${ctx.spec.name}: strict dual writes ${r.strict ? 'on' : 'off'} (version ${r.version})`);
+          o.result(r, () => formatStrict(ctx.spec.name, r));
           return EXIT.ok;
         }, true),
       );

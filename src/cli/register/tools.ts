@@ -1,7 +1,9 @@
 import { Option } from 'commander';
-import { formatDemo, runDemo } from '../../demo/index.js';
+import { formatDemo, runDemo, type DemoLive } from '../../demo/index.js';
+import { DEFAULT_PORT } from '../../dashboard/server.js';
 import { formatVerifyReport } from '../../verify/report.js';
-import { positiveInt, type Cli } from '../cli-kit.js';
+import { port, positiveInt, type Cli } from '../cli-kit.js';
+import { demoDashboard } from '../commands/dashboard.js';
 import { init } from '../commands/init.js';
 import { plan, planMarkdown } from '../commands/plan.js';
 import { formatStatus, status } from '../commands/status.js';
@@ -88,10 +90,22 @@ function registerEmbedded(cli: Cli): void {
     .option('--report <file>', 'where to write the HTML report', 'midair-demo-report.html')
     .option('--no-report', 'write no HTML report')
     .option('--dir <path>', 'keep the SQLite files in this folder instead of a temporary one')
+    .option('--dashboard', 'serve the dashboard while it runs (watch-only: the demo moves the phases itself)')
+    .option('--port <n>', `the dashboard's port (default ${DEFAULT_PORT}; 0 picks a free one)`, port)
     .action(
-      async (opts: { rows: number; seconds: number; instances: number; report: string | false; dir?: string }) => {
+      async (opts: {
+        rows: number;
+        seconds: number;
+        instances: number;
+        report: string | false;
+        dir?: string;
+        dashboard?: boolean;
+        port?: number;
+      }) => {
         const json = cli.globals().json === true;
         const log = json ? undefined : (line: string): void => console.log(line);
+        // With --json the dashboard's address goes to stderr: stdout holds the one JSON result.
+        const say = log ?? ((line: string): void => void process.stderr.write(`${line}\n`));
         log?.(`midair demo: ${opts.rows} users, ${opts.instances} instances, SQLite users → users + user_profiles\n`);
         const result = await runDemo({
           rows: opts.rows,
@@ -101,6 +115,7 @@ function registerEmbedded(cli: Cli): void {
           dir: opts.dir,
           log,
           progressBar: cli.terminal(),
+          ...(opts.dashboard ? { attach: async (live: DemoLive) => demoDashboard(live, opts.port, say) } : {}),
         });
         cli.out().result(result, () => formatDemo(result));
         process.exitCode = result.ok ? EXIT.ok : EXIT.notClean;

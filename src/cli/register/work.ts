@@ -2,7 +2,14 @@ import { Option, type Command } from 'commander';
 import { formatVerifyReport, verifyExitCode } from '../../verify/report.js';
 import { VERIFY_MODES, type VerifyMode } from '../../verify/verify-options.js';
 import { positiveInt, share, type Cli } from '../cli-kit.js';
-import { backfill, backfillExitCode, controlBackfill, formatBackfill, verify } from '../commands/work.js';
+import {
+  backfill,
+  backfillExitCode,
+  controlBackfill,
+  formatBackfill,
+  formatSteering,
+  verify,
+} from '../commands/work.js';
 import { EXIT } from '../output.js';
 
 /** The heavy work: backfill (and steering a running one), sweep, verify and repair. */
@@ -91,7 +98,7 @@ function registerSteering(cli: Cli, backfillCommand: Command): void {
       .action(async () =>
         cli.withContext(async (ctx, o) => {
           const r = await controlBackfill(ctx, { paused: name === 'pause' });
-          o.result(r, () => `${ctx.spec.name}: backfill ${r.paused ? 'paused' : 'resumed'}`);
+          o.result(r, () => formatSteering(ctx.spec.name, { paused: name === 'pause' }, r));
           return EXIT.ok;
         }, true),
       );
@@ -103,7 +110,7 @@ function registerSteering(cli: Cli, backfillCommand: Command): void {
     .action(async (rowsPerSecond: number) =>
       cli.withContext(async (ctx, o) => {
         const r = await controlBackfill(ctx, { maxRowsPerSecond: rowsPerSecond });
-        o.result(r, () => `${ctx.spec.name}: backfill ceiling ${r.maxRowsPerSecond ?? rowsPerSecond} rows/s`);
+        o.result(r, () => formatSteering(ctx.spec.name, { maxRowsPerSecond: rowsPerSecond }, r));
         return EXIT.ok;
       }, true),
     );
