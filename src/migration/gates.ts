@@ -50,6 +50,9 @@ export const DEFAULT_THRESHOLDS: Readonly<Required<GateThresholds>> = Object.fre
   minComparisons: 1000,
   maxMismatchRate: 0.001,
   rollbackWindowMs: 48 * 3_600_000,
+  capacityLatencyFactor: 2,
+  maxNewErrorRate: 0.001,
+  minCapacityCalls: 1000,
 });
 
 // What the control store keeps for the gates: its shapes and decoders are in control/checkpoints.ts.
@@ -230,9 +233,9 @@ export function capacityThresholds(t: GateThresholds): {
   readonly minCalls: number;
 } {
   return {
-    factor: t.capacityLatencyFactor ?? 2,
-    maxErrorRate: t.maxNewErrorRate ?? 0.001,
-    minCalls: t.minCapacityCalls ?? 1000,
+    factor: t.capacityLatencyFactor ?? DEFAULT_THRESHOLDS.capacityLatencyFactor,
+    maxErrorRate: t.maxNewErrorRate ?? DEFAULT_THRESHOLDS.maxNewErrorRate,
+    minCalls: t.minCapacityCalls ?? DEFAULT_THRESHOLDS.minCapacityCalls,
   };
 }
 
