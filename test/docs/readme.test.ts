@@ -13,7 +13,16 @@ import { TS_TEMPLATE } from '../../src/cli/commands/init.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 /** What the README's examples import besides midair. */
-const PACKAGES = ['pg', 'mysql2', 'better-sqlite3', 'pino', 'prom-client', '@types/node', '@types/pg', '@types/better-sqlite3'];
+const PACKAGES = [
+  'pg',
+  'mysql2',
+  'better-sqlite3',
+  'pino',
+  'prom-client',
+  '@types/node',
+  '@types/pg',
+  '@types/better-sqlite3',
+];
 
 const PRELUDE = `import type { Migration } from 'midair';
 interface User { id: bigint; email: string; name: string }

@@ -83,12 +83,23 @@ function deadLetterState(f: MigrationFacts, phase: Phase): ItemState {
   return f.backfill.started ? 'done' : 'pending';
 }
 
+/**
+ * A gate counted per phase version and needed to enter ramp and new-primary
+ * (shadow, capacity): from new-primary on it gated a step already taken.
+ */
+function untilNewPrimary(
+  { phase, gate }: Pick<PlanInputs, 'phase' | 'gate'>,
+  name: 'shadow' | 'capacity',
+  item: string,
+): PlanItem {
+  return at('new-primary', phase)
+    ? { item, state: 'done', figure: 'checked on the way into new-primary; not needed after it' }
+    : gate(name, item);
+}
+
 function shadowSection({ t, phase, gate }: PlanInputs): PlanSection {
   const item = `mismatch rate within ${((t.maxMismatchRate ?? 0.001) * 100).toFixed(2)} % over at least ${t.minComparisons ?? 1000} comparisons`;
-  // Counted per phase version, and needed to leave shadow-read and ramp: after them it gated a step already taken.
-  const shadow = at('new-primary', phase)
-    ? { item, state: 'done' as const, figure: 'checked on the way into new-primary; not needed after it' }
-    : gate('shadow', item);
+  const shadow = untilNewPrimary({ phase, gate }, 'shadow', item);
   return {
     title: 'Shadow reads',
     items: [
@@ -105,10 +116,7 @@ function shadowSection({ t, phase, gate }: PlanInputs): PlanSection {
 function capacitySection({ t, phase, gate }: PlanInputs): PlanSection {
   const { factor, maxErrorRate, minCalls } = capacityThresholds(t);
   const item = `new's p99 within ${factor}× old's and at most ${percent(maxErrorRate, 2)} of its calls failing, over at least ${grouped(minCalls)} calls on each store in the phase`;
-  // Like the shadow gate: counted per phase version, needed to enter ramp and new-primary, not after.
-  const capacity = at('new-primary', phase)
-    ? { item, state: 'done' as const, figure: 'checked on the way into new-primary; not needed after it' }
-    : gate('capacity', item);
+  const capacity = untilNewPrimary({ phase, gate }, 'capacity', item);
   return {
     title: 'Capacity',
     items: [
