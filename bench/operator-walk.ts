@@ -112,7 +112,7 @@ async function queueDrained(m: Migration<bigint, BenchUser>, s: WalkSettings): P
   while ((await m.facts()).repairDepth > 0 && performance.now() < deadline) await sleep(250);
 }
 
-/** One advance through its gates; while only the repair queue blocks, waits (the instances drain it) and tries again. */
+/** One advance through its gates; while only the repair queue, the fleet or the capacity figures block, waits and tries again. */
 async function advanceThroughGates(
   m: Migration<bigint, BenchUser>,
   s: WalkSettings,
@@ -124,7 +124,9 @@ async function advanceThroughGates(
   const deadline = performance.now() + s.gateWaitMs;
   for (;;) {
     const blocked = (await m.gates(to, s.gates)).filter((g) => !g.ok);
-    const waitable = blocked.every((g) => g.gate === 'repairs' || g.gate === 'fleet');
+    // The repair queue drains, the fleet acknowledges, and the capacity figures grow with the application's calls:
+    // those are waited for; anything else blocks at once.
+    const waitable = blocked.every((g) => g.gate === 'repairs' || g.gate === 'fleet' || g.gate === 'capacity');
     if (blocked.length === 0 || !waitable || performance.now() > deadline) break;
     await sleep(250);
   }
