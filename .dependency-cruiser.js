@@ -18,10 +18,10 @@ export default {
     },
     {
       name: 'drivers-in-engines',
-      comment: 'Only the engine folders (src/postgres, src/mysql, src/sqlite) import a database driver.',
+      comment: 'Only the engine folders (src/postgres, src/mysql, src/sqlite, src/redis) import a database driver.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(postgres|mysql|sqlite)/' },
-      to: { path: '^(node_modules/)?(@types/)?(pg|pg-copy-streams|mysql2|better-sqlite3)(/|$)' },
+      from: { path: '^src/', pathNot: '^src/(postgres|mysql|sqlite|redis)/' },
+      to: { path: '^(node_modules/)?(@types/)?(pg|pg-copy-streams|mysql2|better-sqlite3|ioredis)(/|$)' },
     },
     {
       name: 'metrics-libraries-in-exporters',

@@ -98,6 +98,9 @@ async function verifyClean(
   for (let runs = 1; runs <= 3; runs++) {
     await queueDrained(m, s);
     report = await m.verify({ mode: 'full' });
+    s.log?.(
+      `verification ${runs}: ${report.status} (${report.missing.total} missing, ${report.extra.total} extra, ${report.different.total} different)`,
+    );
     if (report.status === 'equal') return { report, runs };
     await m.verify({ mode: 'full', repair: true });
   }

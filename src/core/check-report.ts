@@ -12,6 +12,10 @@ export const CHECK_PROBLEM_CODES = [
   'CHARSET',
   'UNIQUE_MISMATCH',
   'FOREIGN_KEY',
+  /** The store's persistence can lose acknowledged writes in a crash (Redis without `appendfsync always`). */
+  'DURABILITY',
+  /** Entities the store holds that its key index does not list (Redis: written without midair, before `setup()`). */
+  'UNINDEXED',
 ] as const;
 export type CheckProblemCode = (typeof CHECK_PROBLEM_CODES)[number];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Backend, BackendKind } from '../support/backends.js';
+import { appliesAtOnce, type Backend, type BackendKind } from '../support/backends.js';
 import { thingDdl, thingMapping, type Row, type Thing } from './fixtures.js';
 import { edgeThings } from './types.js';
 import { fencedRows, fencing, lockWaitOn } from './fence.js';
@@ -66,7 +66,7 @@ export function directWriteSuite(get: () => Backend, kind: BackendKind): void {
 
     // In process a direct write takes no turn at all (there is no statement to wait on a lock), and a patch is an
     // updateKey (the repository's tests cover that path).
-    if (kind === 'memory') return;
+    if (appliesAtOnce(kind)) return;
 
     it('a direct patch sets only the given fields in place, and decides nothing for an absent key or a raised fence', async () => {
       const { store } = await fencedRows(get());

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Store } from '../../src/index.js';
 import type { Fence } from '../../src/core/store.js';
-import type { Backend } from '../support/backends.js';
+import { appliesAtOnce, type Backend } from '../support/backends.js';
 import { rowDdl, rowMapping, type Row } from './fixtures.js';
 
 const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
@@ -107,7 +107,7 @@ export function fenceSuite(get: () => Backend): void {
         expect(error, what).toMatchObject({ code: 'FENCED' });
         expect((error as Error).message, what).toMatch(/"users".*epoch 5.*epoch 4/);
       }
-      if (store.bulkCopy && backend.kind !== 'memory') {
+      if (store.bulkCopy && !appliesAtOnce(backend.kind)) {
         await backend.ddl(rowDdl(table.replace('fenced', 'source')));
         await source.setup();
         await source.writeIfNewer(many);
@@ -231,7 +231,7 @@ export function fenceSuite(get: () => Backend): void {
           events.push('fence raised');
           seenOnRaise = await store.get(1n);
         });
-        if (backend.kind === 'memory') {
+        if (appliesAtOnce(backend.kind)) {
           // In process the check is made as the write applies: the raise need not wait, and the write is refused.
           await raised;
           open();
@@ -361,10 +361,10 @@ export function fenceSuite(get: () => Backend): void {
         events.push(`${name} raised${(await store.get(1n)) ? ' after the write' : ' before the write'}`);
       };
       const first = raise({ migration: 'users', epoch: 2 }).then(() => seen('first'));
-      if (backend.kind !== 'memory') await lockWaitOn(backend, `${table}_midair_fences`);
+      if (!appliesAtOnce(backend.kind)) await lockWaitOn(backend, `${table}_midair_fences`);
       // The first raise has not committed: the second sees the old fence and must wait its turn, not return at once.
       const second = raise({ migration: 'users', epoch: 2 }).then(() => seen('second'));
-      if (backend.kind === 'memory') {
+      if (appliesAtOnce(backend.kind)) {
         open();
         await Promise.all([write.catch(() => undefined), first, second]);
         expect(events.some((e) => e.startsWith('second raised'))).toBe(true);

@@ -8,7 +8,7 @@ import {
   type SqlMapping,
   type Store,
 } from '../../src/index.js';
-import type { Backend, BackendKind, Ddl } from '../support/backends.js';
+import { isSql, type Backend, type BackendKind, type Ddl } from '../support/backends.js';
 import { emptyThing, thingDdl, thingMapping, type Thing } from './fixtures.js';
 
 const MB_TEXT = `${'x'.repeat(1024 * 1024 - 8)}😀é\u0000`.replace('\u0000', 'z');
@@ -244,7 +244,7 @@ export function typesSuite(get: () => Backend, kind: BackendKind): void {
   });
 
   for (const type of jsonVariants(kind)) {
-    describe(`JSON values kept exactly (${kind === 'postgres' ? type : kind === 'mysql' ? 'MariaDB JSON' : kind === 'sqlite' ? 'TEXT' : 'memory'})`, () => {
+    describe(`JSON values kept exactly (${kind === 'postgres' ? type : kind === 'mysql' ? 'MariaDB JSON' : kind === 'sqlite' ? 'TEXT' : kind === 'redis' ? 'Redis hash field' : 'memory'})`, () => {
       let table: string;
       let store: Store<bigint, Doc>;
       beforeAll(async () => {
@@ -280,7 +280,7 @@ export function typesSuite(get: () => Backend, kind: BackendKind): void {
         expect(scanned).toEqual(JSON_CASES.map((c) => expectedDoc(c, type, kind)));
       });
 
-      if (kind !== 'memory') {
+      if (isSql(kind)) {
         it('stores JSON null as JSON text and SQL NULL as NULL, never one for the other', async () => {
           const nulls = await get().raw(`SELECT id FROM ${table} WHERE j IS NULL`);
           expect(nulls.map((r) => String(r[0]))).toEqual(['9']);

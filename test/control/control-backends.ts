@@ -9,7 +9,10 @@ import { memoryControlStore, type ControlStore } from '../../src/index.js';
 import { mysqlControlStore } from '../../src/mysql/index.js';
 import { postgresControlStore } from '../../src/postgres/index.js';
 import { sqliteControlStore } from '../../src/sqlite/index.js';
-import type { BackendKind } from '../support/backends.js';
+import type { BACKEND_KINDS } from '../support/backends.js';
+
+/** The kinds that hold a control store (Redis is a store only). */
+export type ControlKind = (typeof BACKEND_KINDS)[number];
 import { SERVICE_URLS } from '../support/services.js';
 
 /** What a test may pass to a control store: its clock. */
@@ -19,7 +22,7 @@ export interface StoreOptions {
 
 /** One database (or process memory) holding control tables for one test file, in its own schema/database/file. */
 export interface ControlBackend {
-  readonly kind: BackendKind;
+  readonly kind: ControlKind;
   /** A fresh table prefix, so each test starts from empty tables. */
   uniquePrefix(): string;
   /** A control store over this backend's main connection pool. */
@@ -51,7 +54,7 @@ function namespace(): string {
   return `midair_${inject('runId')}_${Math.floor(Math.random() * 1e9).toString(36)}`;
 }
 
-export async function openControlBackend(kind: BackendKind): Promise<ControlBackend> {
+export async function openControlBackend(kind: ControlKind): Promise<ControlBackend> {
   let n = 0;
   const uniquePrefix = (): string => `mc${++n}_`;
   switch (kind) {

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MidairError, type ControlStore, type PhaseSetting, type StoreCallFigures } from '../../src/index.js';
 import { INITIAL_SETTING, type AuditInput } from '../../src/adapter.js';
-import { availability, type BackendKind } from '../support/backends.js';
-import { manualClock, openControlBackend, type ControlBackend, type ManualClock } from './control-backends.js';
+import { availability } from '../support/backends.js';
+import {
+  manualClock,
+  openControlBackend,
+  type ControlBackend,
+  type ControlKind,
+  type ManualClock,
+} from './control-backends.js';
 import { repairQueueConformance } from './repair-queue.suite.js';
 const audit = (reason: string, action: AuditInput['action'] = 'advance', forced = false): AuditInput => ({
   actor: 'ops@host',
@@ -32,7 +38,7 @@ const AWKWARD_KEYS = [
  * The one suite every control store passes: memory, SQLite, PostgreSQL and
  * MySQL/MariaDB. Each test works in tables of its own (a fresh prefix).
  */
-export function controlConformance(kind: BackendKind): void {
+export function controlConformance(kind: ControlKind): void {
   const { run, reason } = availability(kind);
   describe.skipIf(!run)(`${kind} control store${run ? '' : ` — skipped: ${reason}`}`, () => {
     let backend: ControlBackend | undefined;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ControlStore, PhaseSetting } from '../../src/index.js';
 import { INITIAL_SETTING } from '../../src/adapter.js';
 import type { RepairProblem } from '../../src/control/control-store.js';
-import type { BackendKind } from '../support/backends.js';
+import type { ControlKind as BackendKind } from './control-backends.js';
 import type { ControlBackend, ManualClock } from './control-backends.js';
 
 interface Suite {

@@ -65,7 +65,14 @@ const packagesIn = (urls: readonly string[]): string[] =>
 
 describe('the entry points', () => {
   it('the root import, the adapter entry and the engine entries load none of the command line’s packages', () => {
-    for (const entry of ['index.js', 'adapter.js', 'postgres/index.js', 'mysql/index.js', 'sqlite/index.js']) {
+    for (const entry of [
+      'index.js',
+      'adapter.js',
+      'postgres/index.js',
+      'mysql/index.js',
+      'sqlite/index.js',
+      'redis/index.js',
+    ]) {
       const urls = loadedBy(entry);
       // The recording sees the entry and the library's own dependency: an empty log would prove nothing.
       expect(urls.some((u) => u.endsWith(`/dist/${entry}`))).toBe(true);

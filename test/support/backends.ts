@@ -1,16 +1,27 @@
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { memoryStore, type DialectName, type Key, type SqlMapping, type Store } from '../../src/index.js';
+import {
+  memoryStore,
+  type ColumnSpec,
+  type DialectName,
+  type Key,
+  type SqlMapping,
+  type Store,
+} from '../../src/index.js';
 import { mysqlStore } from '../../src/mysql/index.js';
 import { postgresStore } from '../../src/postgres/index.js';
 import { sqliteStore } from '../../src/sqlite/index.js';
+import { redisMapping, redisStore, type RedisMappingSpec } from '../../src/redis/index.js';
 import { SERVICE_LABELS, SERVICE_URLS, storeFilter } from './services.js';
 import { withStatementLog, type StatementLog } from './statement-log.js';
 
+/** The kinds that hold control stores too. */
 export const BACKEND_KINDS = ['memory', 'sqlite', 'postgres', 'mysql'] as const;
-export type BackendKind = (typeof BACKEND_KINDS)[number];
+/** Every store kind: the control-store kinds and Redis (a store only). */
+export type BackendKind = (typeof BACKEND_KINDS)[number] | 'redis';
 
 /** Session time zones the tests use, with their (fixed) offsets for servers without zone tables. */
 export const ZONE_OFFSETS = {
@@ -35,9 +46,25 @@ export interface Backend {
   store<K extends Key, E extends object>(mapping: SqlMapping<E>): Store<K, E>;
   /** A store whose connections use another session time zone. */
   storeInZone<K extends Key, E extends object>(mapping: SqlMapping<E>, zone: Zone): Store<K, E>;
+  /** Redis: the client the stores use (to look at what they wrote). */
+  readonly redis?: Redis;
   /** A store on a pool of its own whose every statement is logged (servers only: SQLite and memory send none over a wire). */
   loggedStore?<K extends Key, E extends object>(mapping: SqlMapping<E>): { store: Store<K, E>; log: StatementLog };
   close(): Promise<void>;
+}
+
+/**
+ * Whether the store checks a write's fence and applies it in one atomic step
+ * (in process, or one Redis script): no write holds anything a raise waits
+ * for, and a direct write takes no turn.
+ */
+export function appliesAtOnce(kind: BackendKind): boolean {
+  return kind === 'memory' || kind === 'redis';
+}
+
+/** Whether the backend is a SQL database (tables, DDL, statements). */
+export function isSql(kind: BackendKind): boolean {
+  return kind === 'sqlite' || kind === 'postgres' || kind === 'mysql';
 }
 
 /** {@link availability} of several servers at once: run only where all are reachable; the reason names each that is not. */
@@ -56,7 +83,7 @@ export function availabilityOfAll(...kinds: BackendKind[]): { run: boolean; reas
 export function availability(kind: BackendKind): { run: boolean; reason: string } {
   const filter = storeFilter();
   if (filter && !filter.has(kind)) return { run: false, reason: `not in MIDAIR_STORES` };
-  if (kind === 'postgres' || kind === 'mysql') {
+  if (kind === 'postgres' || kind === 'mysql' || kind === 'redis') {
     const s = inject('services')[kind];
     if (!s.available) return { run: false, reason: `${SERVICE_LABELS[kind]} unreachable at ${SERVICE_URLS[kind]}` };
   }
@@ -169,6 +196,32 @@ export async function openBackend(kind: BackendKind): Promise<Backend> {
         },
       };
     }
+    case 'redis': {
+      const ns = namespace();
+      const client = new Redis(SERVICE_URLS.redis, { maxRetriesPerRequest: 1 });
+      // One store per table name, as a database would have one table; a mapping over several tables is one hash.
+      const store = <K extends Key, E extends object>(mapping: SqlMapping<E>): Store<K, E> =>
+        redisStore<K, E>(client, redisMapping<E>(redisSpecOf(mapping, `${ns}:${mapping.tables[0].table}:`)));
+      return {
+        kind,
+        dialect: undefined,
+        unique,
+        redis: client,
+        ddl: async () => Promise.resolve(),
+        raw: async () => Promise.resolve([]),
+        store,
+        storeInZone: store,
+        close: async () => {
+          let cursor = '0';
+          do {
+            const [next, keys] = await client.scan(cursor, 'MATCH', `*${ns}*`, 'COUNT', 1000);
+            cursor = next;
+            if (keys.length > 0) await client.del(...keys);
+          } while (cursor !== '0');
+          client.disconnect();
+        },
+      };
+    }
     case 'mysql': {
       const database = namespace();
       const admin = await mysql.createConnection({ uri: SERVICE_URLS.mysql });
@@ -207,4 +260,21 @@ export async function openBackend(kind: BackendKind): Promise<Backend> {
       };
     }
   }
+}
+
+/** A SQL mapping's fields as a Redis mapping: one hash under `prefix`, each field under its column's name (its field name where two tables' columns share one). */
+export function redisSpecOf<E extends object>(mapping: SqlMapping<E>, prefix: string): RedisMappingSpec<E> {
+  const fields: Record<string, ColumnSpec> = {};
+  const names = new Set<string>();
+  for (const f of mapping.selectFields) {
+    const name = names.has(f.column) ? f.field : f.column;
+    names.add(name);
+    fields[f.field] = { column: name, codec: f.codec, in: () => fields[f.field] as ColumnSpec };
+  }
+  return {
+    prefix,
+    key: mapping.keyFields as never,
+    ...(mapping.versionField ? { version: mapping.versionField as never } : {}),
+    fields: fields as never,
+  };
 }

@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { REQUIRE_SERVICES, SERVICE_LABELS, SERVICE_URLS, SERVICES, safeUrl, type Service } from './services.js';
@@ -17,10 +18,22 @@ async function probe(service: Service): Promise<string | undefined> {
       await client.connect();
       await client.query('SELECT 1');
       await client.end();
-    } else {
+    } else if (service === 'mysql') {
       const conn = await mysql.createConnection({ uri: SERVICE_URLS.mysql, connectTimeout: 3000 });
       await conn.query('SELECT 1');
       await conn.end();
+    } else {
+      const client = new Redis(SERVICE_URLS.redis, {
+        connectTimeout: 3000,
+        maxRetriesPerRequest: 0,
+        lazyConnect: true,
+      });
+      try {
+        await client.connect();
+        await client.ping();
+      } finally {
+        client.disconnect();
+      }
     }
     return undefined;
   } catch (err) {

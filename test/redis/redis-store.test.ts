@@ -1,0 +1,3 @@
+import { storeConformance } from '../conformance/store.suite.js';
+
+storeConformance('redis');
