@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { KeyMappings } from '../backfill/key-check.js';
 import { loadConfig, type ResolvedConfig, type ResolvedMigration } from '../config/load-config.js';
-import { openControl, openStore, parseConnection } from '../config/connect.js';
+import { codecDialect, openControl, openStore, parseConnection } from '../config/connect.js';
 import type { ControlStore, PhaseState } from '../control/control-store.js';
 import { errorSummary, MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
-import type { DialectName } from '../mapping/codecs.js';
 import { defineMigration, type Migration } from '../migration/migration.js';
 import type { GateThresholds } from '../migration/gates.js';
 import type { Store } from '../core/store.js';
@@ -106,7 +105,7 @@ async function openSide(
   const s = o.spec[side];
   const name = s.name ?? `${side} (${s.mapping.tables.map((t) => t.table).join(' + ')})`;
   try {
-    const store = await openStore<Key, object>(s.url, s.from, s.mapping, o.base, name);
+    const store = await openStore<Key, object>(s.url, s.from, s.mapping, o.base, name, s.prefix);
     o.opened.push(store);
     return store;
   } catch (err) {
@@ -252,7 +251,7 @@ export async function openContext(options: GlobalOptions, reads = false, loaded?
     const keyMappings: KeyMappings = {
       old: spec.old.mapping,
       new: spec.new.mapping,
-      newDialect: newUrl.kind satisfies DialectName,
+      newDialect: codecDialect(newUrl.kind),
     };
     return assembleContext(opening, { control, controlMissing, old, newSide, unopened, keyMappings });
   } catch (err) {
@@ -277,7 +276,7 @@ export function attachContext(
   const keyMappings: KeyMappings = {
     old: spec.old.mapping,
     new: spec.new.mapping,
-    newDialect: parseConnection(spec.new.url, spec.new.from, base).kind satisfies DialectName,
+    newDialect: codecDialect(parseConnection(spec.new.url, spec.new.from, base).kind),
   };
   return assembleContext(opening, {
     control: open.control,

@@ -90,11 +90,17 @@ const needsOne = (v: { url?: string | undefined; env?: string | undefined }): bo
   (v.url === undefined) !== (v.env === undefined);
 const ONE_OF = {
   error:
-    'give either url (a connection URL such as postgres://user@host/db, mysql://…, sqlite:file.db) or env (an environment variable holding one), not both',
+    'give either url (a connection URL such as postgres://user@host/db, mysql://…, sqlite:file.db, redis://…) or env (an environment variable holding one), not both',
 };
 
 const storeSchema = z
-  .object({ ...connectionFields, mapping: mappingSchema, name: name('name').optional() })
+  .object({
+    ...connectionFields,
+    mapping: mappingSchema,
+    name: name('name').optional(),
+    /** Redis stores: the text every entity's key starts with (default: the mapping's table and ":"). */
+    prefix: name('prefix').optional(),
+  })
   .strict()
   .refine(needsOne, ONE_OF);
 

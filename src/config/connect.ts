@@ -4,14 +4,21 @@ import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { SqlMapping } from '../mapping/mapping.js';
 import type { Store } from '../core/store.js';
+import type { DialectName } from '../mapping/codecs.js';
 import { assertServerUrl } from '../sql/server-url.js';
 
-export const URL_KINDS = ['postgres', 'mysql', 'sqlite'] as const;
+export const URL_KINDS = ['postgres', 'mysql', 'sqlite', 'redis'] as const;
 export type UrlKind = (typeof URL_KINDS)[number];
+
+/** The codecs' dialect a store of this kind writes keys in (Redis holds the text forms SQLite does). */
+export function codecDialect(kind: UrlKind): DialectName {
+  return kind === 'redis' ? 'sqlite' : kind;
+}
 
 /**
  * What a connection URL names: `postgres://` or `postgresql://`, `mysql://`
- * or `mariadb://`, `sqlite:<path>` (relative to `baseDir`). A server URL the
+ * or `mariadb://`, `sqlite:<path>` (relative to `baseDir`), `redis://` or
+ * `rediss://` (a store only). A server URL the
  * driver could not use (a port out of range, an IPv6 host missing a bracket)
  * is refused here, before anything connects. `from` names the config field in
  * messages; the URL itself is never printed (it may hold a password).
@@ -31,6 +38,7 @@ export function parseConnection(
     assertServerUrl(mysqlUrl, 'mysql', from);
     return { kind: 'mysql', url: mysqlUrl };
   }
+  if (scheme === 'redis' || scheme === 'rediss') return { kind: 'redis', url };
   if (scheme === 'sqlite' || scheme === 'file') {
     const rest = url.slice(scheme.length + 1).replace(/^\/\/(?=\/)/, '');
     if (!rest) throw new MidairError('CONFIG', `${from}: a sqlite URL needs a file, e.g. sqlite:data/app.db`);
@@ -38,7 +46,7 @@ export function parseConnection(
   }
   throw new MidairError(
     'CONFIG',
-    `${from}: unsupported URL scheme${scheme ? ` "${scheme}"` : ''}; use postgres://…, mysql://… (MariaDB too) or sqlite:<file>`,
+    `${from}: unsupported URL scheme${scheme ? ` "${scheme}"` : ''}; use postgres://…, mysql://… (MariaDB too), sqlite:<file> or redis://…`,
   );
 }
 
@@ -60,8 +68,9 @@ export async function openStore<K extends Key, E extends object>(
   mapping: SqlMapping<E>,
   baseDir: string,
   name?: string,
+  prefix?: string,
 ): Promise<Store<K, E>> {
-  return naming(from, () => openStoreAt<K, E>(parseConnection(url, from, baseDir), from, mapping, name));
+  return naming(from, () => openStoreAt<K, E>(parseConnection(url, from, baseDir), from, mapping, name, prefix));
 }
 
 async function openStoreAt<K extends Key, E extends object>(
@@ -69,9 +78,18 @@ async function openStoreAt<K extends Key, E extends object>(
   from: string,
   mapping: SqlMapping<E>,
   name?: string,
+  prefix?: string,
 ): Promise<Store<K, E>> {
   const options = { ...(name ? { name } : {}), source: from };
   switch (c.kind) {
+    case 'redis': {
+      const { openRedisClient, redisMappingFromSql, redisStore } = await import('../redis/index.js');
+      const entities = redisMappingFromSql(mapping, prefix);
+      return redisStore<K, E>(await openRedisClient(c.url, from), entities, {
+        ...(name ? { name } : {}),
+        ownsClient: true,
+      });
+    }
     case 'postgres': {
       const { openPostgresPool, postgresStore } = await import('../postgres/index.js');
       return postgresStore<K, E>(await openPostgresPool(c.url, 8, from), mapping, { ...options, ownsPool: true });
@@ -98,6 +116,11 @@ export async function openControl(url: string, from: string, baseDir: string): P
 async function openControlAt(c: ReturnType<typeof parseConnection>, from: string): Promise<ControlStore> {
   const source = { source: from };
   switch (c.kind) {
+    case 'redis':
+      throw new MidairError(
+        'CONFIG',
+        `${from}: Redis holds stores, not the control store (its phase, audit log and repair queue need transactions across keys); use sqlite:…, postgres://… or mysql://…`,
+      );
     case 'postgres': {
       const { openPostgresPool, postgresControlStore } = await import('../postgres/index.js');
       return postgresControlStore(await openPostgresPool(c.url, 4, from), { ...source, ownsPool: true });

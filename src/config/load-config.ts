@@ -31,6 +31,8 @@ export interface ResolvedStore {
   readonly from: string;
   readonly mapping: SqlMapping<object>;
   readonly name?: string | undefined;
+  /** Redis stores: the key prefix of the entities. */
+  readonly prefix?: string | undefined;
 }
 
 export interface ResolvedMigration extends Omit<MigrationConfig, 'old' | 'new' | 'webhooks'> {
@@ -165,7 +167,7 @@ export function resolveConfig(path: string, raw: unknown, env: NodeJS.ProcessEnv
           err,
         );
       }
-      return { ...connection(path, `migrations.${name}.${side}`, s, env), mapping, name: s.name };
+      return { ...connection(path, `migrations.${name}.${side}`, s, env), mapping, name: s.name, prefix: s.prefix };
     };
     const { webhooks, ...rest } = m;
     const hooks = webhooks?.map((h, i) => webhook(path, `migrations.${name}.webhooks[${i}]`, h, env));

@@ -19,3 +19,5 @@
 export { redisStore, RedisStore, type RedisStoreOptions } from './redis-store.js';
 export { redisMapping, type RedisMapping, type RedisMappingSpec, type RedisField } from './redis-mapping.js';
 export type { RedisClient } from './redis-client.js';
+export { redisMappingFromSql } from './from-sql.js';
+export { openRedisClient } from './open.js';

@@ -2,10 +2,12 @@ import type { CheckProblem, CheckReport } from '../core/check-report.js';
 import type { Key } from '../core/keys.js';
 import type { CallOptions } from '../core/store.js';
 import { execAll } from './redis-client.js';
-import type { RedisParts } from './redis-parts.js';
+import { SCRIPTS, type RedisParts } from './redis-parts.js';
 
 /** Entities `check()` decodes, and keys under the prefix it looks up in the index. */
 const SAMPLE = 100;
+/** SCAN pages (of about 1 000 keys each) `check()` walks looking for entities under the prefix. */
+const SCAN_PAGES = 100;
 
 /**
  * What a Redis store's `check()` reports: persistence that can lose
@@ -113,30 +115,46 @@ async function decoding<K extends Key, E extends object>(
   }));
 }
 
-/** One SCAN page under the prefix, looked up in the index: entities written without midair and not indexed yet. */
+/**
+ * Entities under the prefix, found by SCAN (up to {@link SAMPLE} of them, or
+ * {@link SCAN_PAGES} pages of the keyspace), looked up in the index: those
+ * written without midair and not indexed yet.
+ */
 async function unindexed<K extends Key, E extends object>(
   p: RedisParts<K, E>,
   options?: CallOptions,
 ): Promise<CheckProblem[]> {
   const { prefix, keys } = p.mapping;
-  const [, names] = await p.call(
-    'check',
-    async () => p.client.scan('0', 'MATCH', `${prefix}*`, 'COUNT', SAMPLE, 'TYPE', 'hash'),
-    options,
-  );
-  const members = names.flatMap((n) => {
+  const names: string[] = [];
+  let cursor = '0';
+  for (let page = 0; page < SCAN_PAGES && names.length < SAMPLE; page++) {
+    const [next, found] = await p.call(
+      'check',
+      async () => p.client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000, 'TYPE', 'hash'),
+      options,
+    );
+    names.push(...found);
+    cursor = next;
+    if (cursor === '0') break;
+  }
+  const found = names.flatMap((n) => {
     const key = p.order.parseText(n.slice(prefix.length));
-    return key === undefined ? [] : [p.order.encode(key)];
+    return key === undefined ? [] : [{ name: n, member: p.order.encode(key) }];
   });
-  if (members.length === 0) return [];
-  const scores = await p.call('check', async () => p.client.zmscore(keys.index, ...members), options);
-  const missing = scores.filter((s) => s === null).length;
+  if (found.length === 0) return [];
+  const missing = (await p.run(
+    'check',
+    SCRIPTS.countUnindexed,
+    [keys.index, ...found.map((f) => f.name)],
+    found.map((f) => f.member),
+    options,
+  )) as number;
   if (missing === 0) return [];
   return [
     {
       code: 'UNINDEXED',
       severity: 'error',
-      message: `${p.name}: ${missing} of ${members.length} sampled entities under "${prefix}" are not in midair's key index, so scans, counts and verification would miss them; run setup() (it indexes what the prefix holds), deleting ${keys.indexed} first if setup() ran before, and write only through midair from then on`,
+      message: `${p.name}: ${missing} of ${found.length} sampled entities under "${prefix}" are not in midair's key index, so scans, counts and verification would miss them; run setup() (it indexes what the prefix holds), deleting ${keys.indexed} first if setup() ran before, and write only through midair from then on`,
     },
   ];
 }

@@ -52,7 +52,7 @@ export async function execAll(pipeline: ChainableCommander): Promise<unknown[]> 
 export function redisError(error: unknown, store: string, operation: string): MidairError {
   if (error instanceof MidairError) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (message.includes('MIDAIR_WRONGTYPE'))
+  if (message.includes('MIDAIR_WRONGTYPE') || message.includes('WRONGTYPE'))
     return new MidairError(
       'SCHEMA_MISMATCH',
       `${operation} on ${store}: a key under the prefix holds something other than a hash; nothing was written`,

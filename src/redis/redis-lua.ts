@@ -191,3 +191,17 @@ for k = 2, #KEYS do
 end
 return added
 `;
+
+/**
+ * How many of the given entities exist and are not in the index, checked in
+ * one step (a delete through the store between a SCAN and the check would
+ * otherwise look like an unindexed entity). `KEYS`: index, then one entity
+ * key per member; `ARGV`: the members.
+ */
+export const COUNT_UNINDEXED = `
+local missing = 0
+for k = 2, #KEYS do
+  if redis.call('EXISTS', KEYS[k]) == 1 and not redis.call('ZSCORE', KEYS[1], ARGV[k - 1]) then missing = missing + 1 end
+end
+return missing
+`;

@@ -5,7 +5,7 @@ import type { Key } from '../core/keys.js';
 import type { CallOptions, KeyRange, Tombstone } from '../core/store.js';
 import type { Version } from '../core/versions.js';
 import { redisError, Script, type Arg, type RedisClient } from './redis-client.js';
-import { APPLY, HASH, INDEX_EXISTING, RAISE_FENCE, STATE } from './redis-lua.js';
+import { APPLY, COUNT_UNINDEXED, HASH, INDEX_EXISTING, RAISE_FENCE, STATE } from './redis-lua.js';
 import type { RedisMapping } from './redis-mapping.js';
 import { RedisRows } from './redis-rows.js';
 import type { OrderKeys } from './order-key.js';
@@ -16,6 +16,7 @@ export const SCRIPTS = {
   hash: new Script(HASH),
   raiseFence: new Script(RAISE_FENCE),
   indexExisting: new Script(INDEX_EXISTING),
+  countUnindexed: new Script(COUNT_UNINDEXED),
 } as const;
 
 /** Bounds of a lex range of the index: `-`/`+` when open, `(`/`[` before a member. */

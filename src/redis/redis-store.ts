@@ -33,6 +33,8 @@ import { RedisWrites } from './redis-writes.js';
 export interface RedisStoreOptions {
   /** The store's name in messages and metrics; default `redis:<prefix>`. */
   readonly name?: string;
+  /** Close the client with the store (a client the store's opener made for it); default false: the client is yours. */
+  readonly ownsClient?: boolean;
 }
 
 /**
@@ -55,9 +57,11 @@ export class RedisStore<K extends Key, E extends object> implements Store<K, E> 
   readonly #p: RedisParts<K, E>;
   readonly #reads: RedisReads<K, E>;
   readonly #writes: RedisWrites<K, E>;
+  readonly #ownsClient: boolean;
 
   constructor(client: RedisClient, mapping: RedisMapping<E>, options: RedisStoreOptions = {}) {
     this.name = options.name ?? `redis:${mapping.prefix}`;
+    this.#ownsClient = options.ownsClient === true;
     const p = new RedisParts<K, E>(client, mapping, this.name);
     this.#p = p;
     this.versioned = mapping.versionField !== undefined;
@@ -177,8 +181,9 @@ export class RedisStore<K extends Key, E extends object> implements Store<K, E> 
   }
 
   async close(): Promise<void> {
+    if (this.#p.closed) return;
     this.#p.closed = true;
-    return Promise.resolve();
+    if (this.#ownsClient) await this.#p.client.quit().catch(() => this.#p.client.disconnect());
   }
 }
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
@@ -17,6 +17,8 @@ import {
 import { mysqlStore } from '../../src/mysql/index.js';
 import { postgresControlStore, postgresStore } from '../../src/postgres/index.js';
 import { openSqlite, sqliteControlStore, sqliteStore } from '../../src/sqlite/index.js';
+import { redisMappingFromSql, redisStore } from '../../src/redis/index.js';
+import { Redis } from 'ioredis';
 import { availability } from '../support/backends.js';
 import { SERVICE_URLS } from '../support/services.js';
 import { midair, until, writeUsersConfig, type CliRun } from './cli-support.js';
@@ -283,6 +285,71 @@ async function serverWorld(): Promise<World> {
   };
 }
 
+/** PostgreSQL and Redis: `direction` says which is old. Redis holds each user as one hash under its prefix. */
+async function redisWorld(direction: 'into' | 'out of'): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), 'midair-cli-'));
+  const ns = `midair_${inject('runId')}_clr${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 2 });
+  await admin.query(`CREATE SCHEMA ${ns}`);
+  if (direction === 'into') await admin.query(DDL_OLD.replace('TABLE users', `TABLE ${ns}.users`));
+  else for (const sql of DDL_NEW) await admin.query(sql.replace(/TABLE (\w+)/, `TABLE ${ns}.$1`));
+  const controlUrl = `${SERVICE_URLS.postgres}${SERVICE_URLS.postgres.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${ns}`)}`;
+  const prefix = `${ns}:users:`;
+  writeUsersConfig(
+    dir,
+    {
+      control: controlUrl,
+      old: direction === 'into' ? SERVICE_URLS.postgres : SERVICE_URLS.redis,
+      new: direction === 'into' ? SERVICE_URLS.redis : SERVICE_URLS.postgres,
+    },
+    direction === 'into' ? { old: ns } : { new: ns },
+    direction === 'into' ? { new: prefix } : { old: prefix },
+  );
+  // Out of Redis, new (PostgreSQL) is slower than old by design: the operator widens the capacity gate's factor.
+  if (direction === 'out of') {
+    const file = join(dir, 'midair.config.ts');
+    writeFileSync(file, readFileSync(file, 'utf8').replace('gates: {', 'gates: { capacityLatencyFactor: 20,'));
+  }
+  const pgPool = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 8 });
+  const client = new Redis(SERVICE_URLS.redis, { maxRetriesPerRequest: 1 });
+  const sql =
+    direction === 'into'
+      ? postgresStore<bigint, User>(pgPool, oldMapping(ns))
+      : postgresStore<bigint, User>(pgPool, newMapping(ns));
+  const kv = redisStore<bigint, User>(
+    client,
+    redisMappingFromSql(direction === 'into' ? newMapping() : oldMapping(), prefix),
+  );
+  const [old, neu] = direction === 'into' ? [sql, kv] : [kv, sql];
+  await old.setup();
+  await neu.setup();
+  const controlPools: pg.Pool[] = [];
+  return {
+    dir,
+    old,
+    new: neu,
+    control: async () => {
+      const pool = new pg.Pool({ connectionString: controlUrl, max: 4 });
+      controlPools.push(pool);
+      return Promise.resolve(postgresControlStore(pool));
+    },
+    close: async () => {
+      for (const p of controlPools) await p.end();
+      await pgPool.end();
+      let cursor = '0';
+      do {
+        const [next, keys] = await client.scan(cursor, 'MATCH', `*${ns}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length > 0) await client.del(...keys);
+      } while (cursor !== '0');
+      client.disconnect();
+      await admin.query(`DROP SCHEMA ${ns} CASCADE`);
+      await admin.end();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('the midair CLI, end to end in its own processes', () => {
   const worlds: World[] = [];
   afterAll(async () => {
@@ -304,6 +371,17 @@ describe('the midair CLI, end to end in its own processes', () => {
       await walk(world);
     },
   );
+
+  const withRedis = [availability('postgres'), availability('redis')].filter((a) => !a.run);
+  for (const direction of ['into', 'out of'] as const)
+    it.skipIf(withRedis.length > 0)(
+      `PostgreSQL ${direction === 'into' ? '→ Redis' : '← Redis'} (a table ${direction} one hash per user): the same path${withRedis.length > 0 ? ` — skipped: ${withRedis.map((a) => a.reason).join('; ')}` : ''}`,
+      async () => {
+        const world = await redisWorld(direction);
+        worlds.push(world);
+        await walk(world);
+      },
+    );
 
   it('a forced gate needs a reason, and its audit entry says what was forced past', async () => {
     const world = await sqliteWorld();

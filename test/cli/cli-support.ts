@@ -86,13 +86,15 @@ export function writeSqliteUsers(dir: string, old: (db: Database.Database) => vo
   writeUsersConfig(dir, { control: 'sqlite:control.db', old: 'sqlite:old.db', new: 'sqlite:new.db' });
 }
 
-/** The users migration as a config file: old `users(id, email, name)`, new `users(id, email)` + `user_profiles(user_id, full_name)`. */
+/** The users migration as a config file: old `users(id, email, name)`, new `users(id, email)` + `user_profiles(user_id, full_name)` (a Redis side: one hash under its prefix). */
 export function writeUsersConfig(
   dir: string,
   urls: { control: string; old: string; new: string },
   schemas: { old?: string; new?: string } = {},
+  prefixes: { old?: string; new?: string } = {},
 ): string {
   const schema = (s: string | undefined): string => (s ? `, schema: '${s}'` : '');
+  const prefix = (p: string | undefined): string => (p ? `, prefix: ${JSON.stringify(p)}` : '');
   const text = `import { col, sqlMapping } from 'midair';
 import { defineConfig } from 'midair/config';
 interface User { id: bigint; email: string; name: string }
@@ -100,9 +102,9 @@ export default defineConfig({
   control: ${JSON.stringify(urls.control)},
   migrations: {
     users: {
-      old: { url: ${JSON.stringify(urls.old)}, mapping: sqlMapping<User>({ key: 'id', tables: [{ table: 'users'${schema(schemas.old)}, columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') } }] }) },
+      old: { url: ${JSON.stringify(urls.old)}${prefix(prefixes.old)}, mapping: sqlMapping<User>({ key: 'id', tables: [{ table: 'users'${schema(schemas.old)}, columns: { id: col.bigint('id'), email: col.text('email'), name: col.text('name') } }] }) },
       new: {
-        url: ${JSON.stringify(urls.new)},
+        url: ${JSON.stringify(urls.new)}${prefix(prefixes.new)},
         mapping: sqlMapping<User>({
           key: 'id',
           tables: [

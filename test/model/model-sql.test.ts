@@ -12,7 +12,7 @@ const PER_DIRECTION = Number(process.env.MIDAIR_MODEL_SQL_HISTORIES ?? 12);
 const BASE_SEED = Number(process.env.MIDAIR_MODEL_SQL_SEED ?? 1);
 const WORKLOAD = { longPauses: false } as const;
 
-const { run, reason } = availabilityOfAll('postgres', 'mysql');
+const { run, reason } = availabilityOfAll('postgres', 'mysql', 'redis');
 
 async function docs(backend: Backend, name: string): Promise<Store<number, Doc> & { table: string }> {
   const table = backend.unique(`docs_${name}`);
@@ -27,8 +27,8 @@ async function docs(backend: Backend, name: string): Promise<Store<number, Doc> 
   return Object.assign(store, { table });
 }
 
-describe.skipIf(!run)(`model-based test on real databases${run ? '' : ` — skipped: ${reason}`}`, () => {
-  const db = suiteBackends('postgres', 'mysql');
+describe.skipIf(!run)(`model-based test on real stores${run ? '' : ` — skipped: ${reason}`}`, () => {
+  const db = suiteBackends('postgres', 'mysql', 'redis');
 
   /** Fresh tables for each history: a write of an earlier history that lands late cannot reach this one. */
   async function pair(from: Backend, to: Backend): Promise<ModelStores> {
@@ -38,8 +38,10 @@ describe.skipIf(!run)(`model-based test on real databases${run ? '' : ` — skip
   it.each([
     ['PostgreSQL → MariaDB', 'postgres', 'mysql'],
     ['MariaDB → PostgreSQL', 'mysql', 'postgres'],
+    ['PostgreSQL → Redis', 'postgres', 'redis'],
+    ['Redis → PostgreSQL', 'redis', 'postgres'],
   ] as const)(`holds the invariants over ${PER_DIRECTION} histories, %s`, async (label, from, to) => {
-    const backend = (kind: typeof from): Backend => (kind === 'postgres' ? db.postgres : db.mysql);
+    const backend = (kind: typeof from): Backend => db[kind];
     const results: HistoryResult[] = [];
     let firstTrace: string[] | undefined;
     for (let i = 0; i < PER_DIRECTION; i++) {

@@ -3,18 +3,11 @@ import mysql from 'mysql2/promise';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, inject } from 'vitest';
-import {
-  memoryStore,
-  type ColumnSpec,
-  type DialectName,
-  type Key,
-  type SqlMapping,
-  type Store,
-} from '../../src/index.js';
+import { memoryStore, type DialectName, type Key, type SqlMapping, type Store } from '../../src/index.js';
 import { mysqlStore } from '../../src/mysql/index.js';
 import { postgresStore } from '../../src/postgres/index.js';
 import { sqliteStore } from '../../src/sqlite/index.js';
-import { redisMapping, redisStore, type RedisMappingSpec } from '../../src/redis/index.js';
+import { redisMappingFromSql, redisStore } from '../../src/redis/index.js';
 import { SERVICE_LABELS, SERVICE_URLS, storeFilter } from './services.js';
 import { withStatementLog, type StatementLog } from './statement-log.js';
 
@@ -201,7 +194,7 @@ export async function openBackend(kind: BackendKind): Promise<Backend> {
       const client = new Redis(SERVICE_URLS.redis, { maxRetriesPerRequest: 1 });
       // One store per table name, as a database would have one table; a mapping over several tables is one hash.
       const store = <K extends Key, E extends object>(mapping: SqlMapping<E>): Store<K, E> =>
-        redisStore<K, E>(client, redisMapping<E>(redisSpecOf(mapping, `${ns}:${mapping.tables[0].table}:`)));
+        redisStore<K, E>(client, redisMappingFromSql<E>(mapping, `${ns}:${mapping.tables[0].table}:`));
       return {
         kind,
         dialect: undefined,
@@ -260,21 +253,4 @@ export async function openBackend(kind: BackendKind): Promise<Backend> {
       };
     }
   }
-}
-
-/** A SQL mapping's fields as a Redis mapping: one hash under `prefix`, each field under its column's name (its field name where two tables' columns share one). */
-export function redisSpecOf<E extends object>(mapping: SqlMapping<E>, prefix: string): RedisMappingSpec<E> {
-  const fields: Record<string, ColumnSpec> = {};
-  const names = new Set<string>();
-  for (const f of mapping.selectFields) {
-    const name = names.has(f.column) ? f.field : f.column;
-    names.add(name);
-    fields[f.field] = { column: name, codec: f.codec, in: () => fields[f.field] as ColumnSpec };
-  }
-  return {
-    prefix,
-    key: mapping.keyFields as never,
-    ...(mapping.versionField ? { version: mapping.versionField as never } : {}),
-    fields: fields as never,
-  };
 }
