@@ -19,7 +19,7 @@ import { postgresControlStore, postgresStore } from '../../src/postgres/index.js
 import { openSqlite, sqliteControlStore, sqliteStore } from '../../src/sqlite/index.js';
 import { redisMappingFromSql, redisStore } from '../../src/redis/index.js';
 import { Redis } from 'ioredis';
-import { availability } from '../support/backends.js';
+import { availability, dropRedisKeys } from '../support/backends.js';
 import { SERVICE_URLS } from '../support/services.js';
 import { midair, until, writeUsersConfig, type CliRun } from './cli-support.js';
 
@@ -243,6 +243,21 @@ async function sqliteWorld(): Promise<World> {
   };
 }
 
+/** Control stores on PostgreSQL, one pool each (an application instance's own connection), all closed together. */
+function pgControls(url: string): { open: () => Promise<ControlStore>; close: () => Promise<void> } {
+  const pools: pg.Pool[] = [];
+  return {
+    open: async () => {
+      const pool = new pg.Pool({ connectionString: url, max: 4 });
+      pools.push(pool);
+      return Promise.resolve(postgresControlStore(pool));
+    },
+    close: async () => {
+      for (const p of pools) await p.end();
+    },
+  };
+}
+
 async function serverWorld(): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'midair-cli-'));
   const ns = `midair_${inject('runId')}_cli${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -262,18 +277,14 @@ async function serverWorld(): Promise<World> {
   const neu = mysqlStore<bigint, User>(myPool, newMapping());
   await old.setup();
   await neu.setup();
-  const controlPools: pg.Pool[] = [];
+  const controls = pgControls(controlUrl);
   return {
     dir,
     old,
     new: neu,
-    control: async () => {
-      const pool = new pg.Pool({ connectionString: controlUrl, max: 4 });
-      controlPools.push(pool);
-      return Promise.resolve(postgresControlStore(pool));
-    },
+    control: controls.open,
     close: async () => {
-      for (const p of controlPools) await p.end();
+      await controls.close();
       await pgPool.end();
       await myPool.end();
       await admin.query(`DROP SCHEMA ${ns} CASCADE`);
@@ -323,25 +334,16 @@ async function redisWorld(direction: 'into' | 'out of'): Promise<World> {
   const [old, neu] = direction === 'into' ? [sql, kv] : [kv, sql];
   await old.setup();
   await neu.setup();
-  const controlPools: pg.Pool[] = [];
+  const controls = pgControls(controlUrl);
   return {
     dir,
     old,
     new: neu,
-    control: async () => {
-      const pool = new pg.Pool({ connectionString: controlUrl, max: 4 });
-      controlPools.push(pool);
-      return Promise.resolve(postgresControlStore(pool));
-    },
+    control: controls.open,
     close: async () => {
-      for (const p of controlPools) await p.end();
+      await controls.close();
       await pgPool.end();
-      let cursor = '0';
-      do {
-        const [next, keys] = await client.scan(cursor, 'MATCH', `*${ns}*`, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await client.del(...keys);
-      } while (cursor !== '0');
+      await dropRedisKeys(client, ns);
       client.disconnect();
       await admin.query(`DROP SCHEMA ${ns} CASCADE`);
       await admin.end();

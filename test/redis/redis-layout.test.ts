@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { col, type Store } from '../../src/index.js';
 import { entityHash } from '../../src/adapter.js';
 import { redisMapping, redisStore } from '../../src/redis/index.js';
-import { availability } from '../support/backends.js';
+import { availability, dropRedisKeys } from '../support/backends.js';
 import { SERVICE_URLS } from '../support/services.js';
 
 interface User {
@@ -52,12 +52,7 @@ describe.skipIf(!run)(`the Redis store's layout and its own guarantees${run ? ''
     client = new Redis(SERVICE_URLS.redis, { maxRetriesPerRequest: 1 });
   });
   afterAll(async () => {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `*${ns}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
+    await dropRedisKeys(client, ns);
     client.disconnect();
   });
 

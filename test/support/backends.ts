@@ -60,6 +60,16 @@ export function isSql(kind: BackendKind): boolean {
   return kind === 'sqlite' || kind === 'postgres' || kind === 'mysql';
 }
 
+/** Deletes every Redis key whose name holds `ns` (a test run's namespace). */
+export async function dropRedisKeys(client: Redis, ns: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', `*${ns}*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await client.del(...keys);
+  } while (cursor !== '0');
+}
+
 /** {@link availability} of several servers at once: run only where all are reachable; the reason names each that is not. */
 export function availabilityOfAll(...kinds: BackendKind[]): { run: boolean; reason: string } {
   const each = kinds.map((kind) => availability(kind));
@@ -205,12 +215,7 @@ export async function openBackend(kind: BackendKind): Promise<Backend> {
         store,
         storeInZone: store,
         close: async () => {
-          let cursor = '0';
-          do {
-            const [next, keys] = await client.scan(cursor, 'MATCH', `*${ns}*`, 'COUNT', 1000);
-            cursor = next;
-            if (keys.length > 0) await client.del(...keys);
-          } while (cursor !== '0');
+          await dropRedisKeys(client, ns);
           client.disconnect();
         },
       };
