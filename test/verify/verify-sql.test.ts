@@ -79,9 +79,11 @@ const PAIRS = [
   ['PostgreSQL → PostgreSQL', 'postgres', 'postgres'],
   ['SQLite → PostgreSQL', 'sqlite', 'postgres'],
   ['PostgreSQL → SQLite', 'postgres', 'sqlite'],
+  ['PostgreSQL → Redis', 'postgres', 'redis'],
+  ['Redis → PostgreSQL', 'redis', 'postgres'],
 ] as const;
 
-const needed: readonly BackendKind[] = ['postgres', 'mysql'];
+const needed: readonly BackendKind[] = ['postgres', 'mysql', 'redis'];
 const skipped = needed.map((k) => availability(k)).filter((a) => !a.run);
 
 describe.skipIf(skipped.length > 0)(
@@ -90,7 +92,7 @@ describe.skipIf(skipped.length > 0)(
     const backends = new Map<BackendKind, Backend>();
     const open: Migration<bigint, Profile>[] = [];
     beforeAll(async () => {
-      for (const kind of ['postgres', 'mysql', 'sqlite'] as const) backends.set(kind, await openBackend(kind));
+      for (const kind of ['postgres', 'mysql', 'sqlite', 'redis'] as const) backends.set(kind, await openBackend(kind));
     });
     afterAll(async () => {
       await Promise.all(open.map((m) => m.close()));
@@ -142,8 +144,11 @@ describe.skipIf(skipped.length > 0)(
         // The same JSON with its keys in another order, written behind midair's back: equal.
         const reordered = '{"a": {"b": null, "z": 1}, "tags": [0, "x"], "theme": "light"}';
         const q = to === 'mysql' ? '`' : '"';
+        const target = backend(to);
         if (to === 'sqlite')
           await neu.store.put({ ...profile(500), prefs: JSON.parse(reordered) as unknown }); // stored as that text
+        else if (target.rawHashSet)
+          await target.rawHashSet(neu.table, '500', 'prefs', reordered); // its kept row hash now stale
         else await backend(to).raw(`UPDATE ${q}${neu.table}${q} SET prefs = '${reordered}' WHERE id = 500`);
         await old.store.delete(600n); // deleted in old, not in new
 
