@@ -145,6 +145,3 @@ export class OrderKeys<K extends Key> {
     return new MidairError('ENCODING', `${this.#where}: the key index holds a member that encodes no key`);
   }
 }
-
-/** Concatenation of byte strings, as a Redis argument. */
-export const bytesOf = (text: string): Buffer => Buffer.from(text, 'latin1');

@@ -1,6 +1,7 @@
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { CallOptions } from '../core/store.js';
+import type { Version } from '../core/versions.js';
 import type { Arg } from './redis-client.js';
 import { SCRIPTS, type RedisParts } from './redis-parts.js';
 import type { Cell } from './redis-rows.js';
@@ -12,6 +13,8 @@ export interface RawState {
   readonly exists: boolean;
   /** The cells of the fields asked for (all, the version's, or none). */
   readonly cells: readonly (Buffer | null)[];
+  /** The entity's version, where it exists and its version field was read. */
+  readonly version: Version | undefined;
 }
 
 /** One write of APPLY: a put (`p` clearing the tombstone, `k` keeping it) or a delete (`d` leaving `extra` as the tombstone, `x` leaving tombstones alone). */
@@ -61,6 +64,8 @@ export class RedisCas<K extends Key, E extends object> {
         : fields === 'version' && p.versionAt !== undefined
           ? [p.names[p.versionAt] ?? '']
           : [];
+    // Where the version's cell is among the cells read: its own place in a full read, the only cell of a version read.
+    const versionCell = fields === 'all' ? p.versionAt : names.length === 1 ? 0 : undefined;
     const out: RawState[] = [];
     for (let from = 0; from < keys.length; from += BATCH) {
       const batch = keys.slice(from, from + BATCH);
@@ -74,11 +79,14 @@ export class RedisCas<K extends Key, E extends object> {
       const width = 3 + names.length;
       for (let i = 0; i < batch.length; i++) {
         const at = i * width;
+        const exists = reply[at + 2] === 1;
+        const cells = reply.slice(at + 3, at + width) as (Buffer | null)[];
         out.push({
           rev: (reply[at] as Buffer).toString('latin1'),
           tomb: reply[at + 1] as Buffer | null,
-          exists: reply[at + 2] === 1,
-          cells: reply.slice(at + 3, at + width) as (Buffer | null)[],
+          exists,
+          cells,
+          version: exists && versionCell !== undefined ? p.versionFrom(cells[versionCell]) : undefined,
         });
       }
     }

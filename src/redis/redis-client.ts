@@ -28,11 +28,6 @@ export class Script {
     }
   }
 
-  /** Queues it on a pipeline (loaded beforehand with {@link load}). */
-  queue(pipeline: ChainableCommander, keys: readonly Arg[], args: readonly Arg[]): void {
-    pipeline.callBuffer('EVALSHA', [this.sha, keys.length, ...keys, ...args]);
-  }
-
   async load(client: RedisClient): Promise<void> {
     await client.script('LOAD', this.source);
   }

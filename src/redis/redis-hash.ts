@@ -1,4 +1,4 @@
-import { canonicalEntity, hash60 } from '../core/canonical.js';
+import { entityHash } from '../core/canonical.js';
 import type { Key } from '../core/keys.js';
 import type { CallOptions, HashPushdown, KeyRange, RangeHash } from '../core/store.js';
 import { SCRIPTS, type RedisParts } from './redis-parts.js';
@@ -82,7 +82,7 @@ export class RedisHashing<K extends Key, E extends object> implements HashPushdo
         for (const row of rows) {
           if (row === undefined) continue;
           count++;
-          sum += hash60(canonicalEntity(row, ignore));
+          sum += entityHash(row, ignore);
         }
       }
       if (members.length < CHUNK) break;

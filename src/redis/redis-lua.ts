@@ -10,9 +10,10 @@
  */
 
 /**
- * The digest of an entity's mapped fields as Redis holds them (`vals`: one
- * string or `false` per field, in the mapping's order): what tells a cached
- * row hash from one made stale by a write that did not go through the store.
+ * Helpers the scripts share: `digest`, of an entity's mapped fields as Redis
+ * holds them (`vals`: one string or `false` per field, in the mapping's
+ * order), which tells a kept row hash from one made stale by a write that did
+ * not go through the store; and `revOf`, a key's revision from its meta.
  */
 const DIGEST = `
 local function digest(vals)
@@ -110,20 +111,14 @@ return out
  * when none), its tombstone (or nil), 1 or 0 for whether the entity exists,
  * then the F values (nil where absent).
  */
-export const STATE = `
+export const STATE = `${DIGEST}
 local nf = tonumber(ARGV[1])
 local names = {}
 for i = 1, nf do names[i] = ARGV[1 + i] end
 local out = {}
 for k = 3, #KEYS do
   local member = ARGV[nf + k - 1]
-  local meta = redis.call('HGET', KEYS[1], member)
-  local rev = ''
-  if meta then
-    local bar = string.find(meta, '|', 1, true)
-    if bar then rev = string.sub(meta, 1, bar - 1) else rev = meta end
-  end
-  out[#out + 1] = rev
+  out[#out + 1] = revOf(redis.call('HGET', KEYS[1], member))
   out[#out + 1] = redis.call('HGET', KEYS[2], member)
   local exists = redis.call('EXISTS', KEYS[k])
   out[#out + 1] = exists

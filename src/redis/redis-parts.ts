@@ -25,6 +25,8 @@ export interface LexRange {
   readonly max: Buffer;
   /** The range is empty (a lower bound at or past the upper one). */
   readonly empty: boolean;
+  /** The member the range starts after (`undefined`: from the first key). */
+  readonly after: Buffer | undefined;
 }
 
 const OPEN_MIN = Buffer.from('-');
@@ -112,6 +114,7 @@ export class RedisParts<K extends Key, E extends object> {
       min: after === undefined ? OPEN_MIN : Buffer.concat([Buffer.from('('), after]),
       max: through === undefined ? OPEN_MAX : Buffer.concat([Buffer.from('['), through]),
       empty: after !== undefined && through !== undefined && Buffer.compare(after, through) >= 0,
+      after,
     };
   }
 

@@ -131,22 +131,19 @@ export class RedisReads<K extends Key, E extends object> {
     const lex = p.lex(range);
     if (lex.empty || first < 1 || limit < 1) return [];
     const index = p.mapping.keys.index;
+    const after = lex.after;
     const [below, upTo] = await p.call(
       operation,
       async () => {
         const pipeline = p.client.pipeline();
         // Members up to the lower bound (excluded from the range), and up to the upper one.
-        pipeline.zlexcount(
-          index,
-          '-',
-          lex.min.subarray(0, 1).toString() === '(' ? Buffer.concat([Buffer.from('['), lex.min.subarray(1)]) : '-',
-        );
+        pipeline.zlexcount(index, '-', after === undefined ? '-' : Buffer.concat([Buffer.from('['), after]));
         pipeline.zlexcount(index, '-', lex.max);
         return (await execAll(pipeline)) as number[];
       },
       options,
     );
-    const start = lex.min.equals(Buffer.from('-')) ? 0 : (below ?? 0);
+    const start = after === undefined ? 0 : (below ?? 0);
     const end = upTo ?? 0; // ranks below `end` are in the range
     const ranks: number[] = [];
     for (let r = start + first - 1; r < end && ranks.length < limit; r += step) ranks.push(r);

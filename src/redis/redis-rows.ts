@@ -1,4 +1,4 @@
-import { canonicalEntity, hash60 } from '../core/canonical.js';
+import { entityHash } from '../core/canonical.js';
 import { MidairError } from '../core/errors.js';
 import type { RedisField } from './redis-mapping.js';
 
@@ -66,6 +66,6 @@ export class RedisRows<E extends object> {
    */
   rowHash(cells: readonly Cell[]): string {
     const entity = this.decode(cells.map((c) => (c === null ? null : Buffer.isBuffer(c) ? c : Buffer.from(c))));
-    return hash60(canonicalEntity(entity, NONE)).toString(16).padStart(15, '0');
+    return entityHash(entity, NONE).toString(16).padStart(15, '0');
   }
 }

@@ -15,6 +15,7 @@ import {
 import type { Version } from '../core/versions.js';
 import { RedisCas, type Op, type Plan, type RawState } from './redis-cas.js';
 import type { RedisParts } from './redis-parts.js';
+import type { Cell } from './redis-rows.js';
 
 /** Keys per syncMany round: each round reads the source once for its keys. */
 const SYNC_BATCH = 1000;
@@ -33,9 +34,8 @@ export class RedisWrites<K extends Key, E extends object> {
     return this.#cas;
   }
 
-  /** A put of `entity`: its cells and row hash. */
-  #putOp(key: K, entity: E, keepTombstone: boolean): Op<K> {
-    const cells = this.#p.rows.encode(entity);
+  /** A put of an entity's cells, with their row hash. */
+  #putOp(key: K, cells: readonly Cell[], keepTombstone: boolean): Op<K> {
     return { key, kind: keepTombstone ? 'k' : 'p', cells, extra: this.#p.rows.rowHash(cells) };
   }
 
@@ -43,8 +43,7 @@ export class RedisWrites<K extends Key, E extends object> {
   #deleteOp(key: K, s: RawState, tombstone: boolean, version?: Version): Op<K> {
     if (!tombstone) return { key, kind: 'x' };
     const previous = this.#p.tombstoneFrom(key, s.tomb)?.version;
-    const rowVersion = s.exists ? this.#p.versionFrom(s.cells[0]) : undefined;
-    return { key, kind: 'd', extra: this.#p.tombstoneText(maxVersion(maxVersion(previous, rowVersion), version)) };
+    return { key, kind: 'd', extra: this.#p.tombstoneText(maxVersion(maxVersion(previous, s.version), version)) };
   }
 
   #sameKey(operation: string, key: K, value: E): void {
@@ -60,7 +59,7 @@ export class RedisWrites<K extends Key, E extends object> {
     p.openWrite('put', options);
     const key = p.keyOf(entity);
     if (p.versionAt !== undefined) p.versionOf(entity);
-    const op = this.#putOp(key, entity, options?.keepTombstone === true || options?.direct === true);
+    const op = this.#putOp(key, p.rows.encode(entity), options?.keepTombstone === true || options?.direct === true);
     await this.#cas.apply('put', [op], ['*'], options);
   }
 
@@ -80,7 +79,7 @@ export class RedisWrites<K extends Key, E extends object> {
       'version',
       async (_, [s]) => {
         const state = s as RawState;
-        if (state.exists && !deleteAllowed(options?.version, p.versionFrom(state.cells[0])))
+        if (state.exists && !deleteAllowed(options?.version, state.version))
           return Promise.resolve([{ result: false }]);
         return Promise.resolve([{ op: this.#deleteOp(key, state, tombstone, options?.version), result: state.exists }]);
       },
@@ -93,16 +92,15 @@ export class RedisWrites<K extends Key, E extends object> {
     const p = this.#p;
     p.openWrite('writeIfNewer', options);
     // Everything validated and grouped by key before anything is read or written: a bad entity writes nothing.
-    const byKey = new Map<string, { key: K; entities: E[] }>();
+    const byKey = new Map<string, { key: K; entities: { version: Version | undefined; cells: Cell[] }[] }>();
     for (const entity of entities) {
       const key = p.keyOf(entity);
-      p.versionOf(entity);
-      p.rows.encode(entity);
+      const written = { version: p.versionOf(entity), cells: p.rows.encode(entity) };
       p.order.encode(key);
       const id = keyId(key);
       const group = byKey.get(id);
-      if (group) group.entities.push(entity);
-      else byKey.set(id, { key, entities: [entity] });
+      if (group) group.entities.push(written);
+      else byKey.set(id, { key, entities: [written] });
     }
     const groups = [...byKey.values()];
     const results = await this.#cas.loop(
@@ -113,17 +111,16 @@ export class RedisWrites<K extends Key, E extends object> {
         Promise.resolve(
           keys.map((key, i): Plan<K, BulkWriteResult> => {
             const s = states[i] as RawState;
-            const group = byKey.get(keyId(key)) as { entities: E[] };
+            const group = byKey.get(keyId(key)) as { entities: { version: Version | undefined; cells: Cell[] }[] };
             const counts = emptyBulkResult();
-            let current = s.exists ? { version: p.versionFrom(s.cells[0]) } : undefined;
+            let current = s.exists ? { version: s.version } : undefined;
             let tomb = this.#p.tombstoneFrom(key, s.tomb);
-            let write: E | undefined;
+            let write: Cell[] | undefined;
             // In order, as writing them one by one would: a later entity of the key meets the earlier one's outcome.
-            for (const entity of group.entities) {
-              const version = p.versionOf(entity);
+            for (const { version, cells } of group.entities) {
               const decision = decideWrite(version, current, tomb);
               if (decision === 'insert' || decision === 'update') {
-                write = entity;
+                write = cells;
                 current = { version };
                 tomb = undefined;
                 counts[decision === 'insert' ? 'inserted' : 'updated']++;
@@ -186,20 +183,15 @@ export class RedisWrites<K extends Key, E extends object> {
         const value = await decide(state);
         if (value === null) return [{ result: 'unchanged' as const }];
         if (value === undefined) {
-          // The version is the first cell of a 'version' read, and found among all cells of an 'all' read.
-          const versionState =
-            fields === 'all' && p.versionAt !== undefined
-              ? { ...state, cells: [state.cells[p.versionAt] ?? null] }
-              : state;
           return [
             {
-              op: this.#deleteOp(key, versionState, true),
+              op: this.#deleteOp(key, state, true),
               result: state.exists ? ('deleted' as const) : ('absent' as const),
             },
           ];
         }
         this.#sameKey(operation, key, value);
-        return [{ op: this.#putOp(key, value, false), result: 'put' as const }];
+        return [{ op: this.#putOp(key, p.rows.encode(value), false), result: 'put' as const }];
       },
       options,
     );
@@ -233,7 +225,7 @@ export class RedisWrites<K extends Key, E extends object> {
               if (value === undefined)
                 return { op: this.#deleteOp(key, s, true), result: s.exists ? 'deleted' : 'unchanged' };
               this.#sameKey('syncMany', key, value);
-              return { op: this.#putOp(key, value, false), result: s.exists ? 'updated' : 'inserted' };
+              return { op: this.#putOp(key, p.rows.encode(value), false), result: s.exists ? 'updated' : 'inserted' };
             });
           },
           options,
