@@ -98,15 +98,19 @@ describe.skipIf(!run)(`the Redis store's layout and its own guarantees${run ? ''
     for (let id = 1; id <= 20; id++) await store.put(user(id));
     // The SCAN answers, then the application deletes what it found, before check() looks the keys up.
     const scan = client.scan.bind(client);
+    let deleted = 0;
     const racing = Object.create(client) as Redis;
     racing.scan = (async (...args: Parameters<Redis['scan']>) => {
       const [next, found] = await scan(...args);
-      for (const name of found) if (name.startsWith(prefix)) await store.delete(BigInt(name.slice(prefix.length)));
+      for (const name of found)
+        if (name.startsWith(prefix) && (await store.delete(BigInt(name.slice(prefix.length))))) deleted++;
       return [next, found];
     }) as Redis['scan'];
     const checked = redisStore<bigint, User>(racing, redisMapping<User>(mappingOf(prefix)));
     expect((await checked.check()).problems.map((p) => p.code)).not.toContain('UNINDEXED');
-    expect(await store.count()).toBe(0);
+    // However far check()'s SCAN got through a shared server's keys, it met some of these, and deleted them first.
+    expect(deleted).toBeGreaterThan(0);
+    expect(await store.count()).toBe(20 - deleted);
   });
 
   it('check() says how much a crash can lose, from the server’s own settings, and names fields that do not decode', async () => {
