@@ -24,6 +24,13 @@ export default {
       to: { path: '^(node_modules/)?(@types/)?(pg|pg-copy-streams|mysql2|better-sqlite3|ioredis)(/|$)' },
     },
     {
+      name: 'queue-library-in-queue',
+      comment: 'Only src/queue imports BullMQ: the embedded default (leases in the control store) runs without it.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/queue/' },
+      to: { path: '(^|/)node_modules/bullmq(/|$)' },
+    },
+    {
       name: 'metrics-libraries-in-exporters',
       comment:
         'Only src/prometheus imports prom-client and only src/opentelemetry imports OpenTelemetry: the core counts and reads without them.',

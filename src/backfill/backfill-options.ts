@@ -1,4 +1,5 @@
 import type { Fence } from '../core/store.js';
+import type { RangeQueue } from '../jobs/range-queue.js';
 import type { ThrottleOptions } from '../jobs/throttle.js';
 import type { PaceOptions, PaceReason, WaitedMs } from '../jobs/pace.js';
 import type { KeyMappings } from './key-check.js';
@@ -63,6 +64,14 @@ export interface BackfillOptions<E> extends ThrottleOptions, PaceOptions {
    * evenly between the processes holding leases on it.
    */
   readonly workers?: number;
+  /**
+   * Hand the copy pass to worker processes through a distributed queue
+   * (`midair/queue`: BullMQ on Redis or PostgreSQL) instead of copying here:
+   * the key space is split into `ranges` ranges (default 64), one job each,
+   * and this process follows their progress through the control store, then
+   * runs the prune pass itself. `workers` does not apply.
+   */
+  readonly queue?: RangeQueue;
   /** Called once for each range another process holds while this one has nothing else to copy (with the holder and when its lease runs out). */
   readonly onRangeWait?: (notice: WaitNotice) => void;
   /** Ranges to split the key space into (parallel runs). Default 4 × workers. */

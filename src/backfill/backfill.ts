@@ -18,6 +18,7 @@ import { nextChunk } from './pass-chunk.js';
 import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
 import { copiedBefore, copyInRanges } from './parallel.js';
+import { followQueuedCopy } from './queued.js';
 import { budgetedChunk, jobPacing, type JobPacing } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
 import { RunMeter } from '../jobs/run-progress.js';
@@ -38,6 +39,11 @@ export { checkKeyMappings, type KeyMappings } from './key-check.js';
 export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 
 export { refusedResult, unstartedResult } from './run-results.js';
+
+/** Whether the copy pass goes over leased ranges: several workers here, or workers elsewhere through a queue. */
+function overRanges(options: Pick<BackfillOptions<unknown>, 'workers' | 'queue'>): boolean {
+  return (options.workers ?? 1) > 1 || options.queue !== undefined;
+}
 
 /** What every step of one run shares: what its chunks share, and the run's own progress. */
 interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E> {
@@ -115,7 +121,7 @@ export async function runBackfill<K extends Key, E extends object>(
     if (checkpoint.complete) return await completedBefore(run, checkpoint);
     const plan = await startRun(run, checkpoint);
     let skip = checkpoint.pass === 'prune' ? 1 : 0;
-    if ((options.workers ?? 1) > 1 && skip === 0) {
+    if (overRanges(options) && skip === 0) {
       const ended = await copyInParallel(run, plan);
       if (ended) return ended;
       skip = 1;
@@ -195,7 +201,7 @@ async function resumePoint<K extends Key, E extends object>(run: BackfillRun<K, 
     (checkpoint.phaseVersion ?? 0) < lastReset.version &&
     (checkpoint.complete || checkpoint.pass !== undefined || checkpoint.after !== undefined);
   if (staleProgress) checkpoint = { complete: false };
-  if ((options.restart || staleProgress) && (options.workers ?? 1) > 1) await control.dropRanges(migration, name);
+  if ((options.restart || staleProgress) && overRanges(options)) await control.dropRanges(migration, name);
   return checkpoint;
 }
 
@@ -233,7 +239,7 @@ async function startRun<K extends Key, E extends object>(
     });
   run.resumedAfter = checkpoint.after;
   const total = await source.count({ signal: options.signal });
-  const parallel = (options.workers ?? 1) > 1 && checkpoint.pass !== 'prune';
+  const parallel = overRanges(options) && checkpoint.pass !== 'prune';
   const before = parallel
     ? await copiedBefore(control, migration, name)
     : checkpoint.pass === 'copy'
@@ -293,12 +299,27 @@ async function copyInParallel<K extends Key, E extends object>(
   const { migration, name, source, target, control, options, counts } = run;
   const { sync, passes, since } = plan;
   report(run, plan);
-  const outcome = await copyInRanges(migration, name, source, target, control, options, {
-    counts,
-    sync,
-    pacer: run.pacer,
-    progress: async (chunkSize) => reportCopied(run, plan, chunkSize),
-  });
+  const outcome = options.queue
+    ? await followQueuedCopy(
+        {
+          migration,
+          name,
+          source,
+          control,
+          options,
+          queue: options.queue,
+          counts,
+          servedBaseline: run.pacer.servedBaseline,
+          progress: async () => reportCopied(run, plan),
+        },
+        plan.meter.rowsBefore,
+      )
+    : await copyInRanges(migration, name, source, target, control, options, {
+        counts,
+        sync,
+        pacer: run.pacer,
+        progress: async (chunkSize) => reportCopied(run, plan, chunkSize),
+      });
   if (outcome.status !== 'complete') return finish(run, outcome.status, run.resumedAfter, outcome.error);
   report(run, plan, { done: true });
   if (passes.length === 1) return await complete(run);

@@ -1,7 +1,8 @@
 import type { ControlStore } from '../control/control-store.js';
 import { MidairError, PartialSyncError } from '../core/errors.js';
 import { keyId, type Key } from '../core/keys.js';
-import type { BulkWriteResult, Store, SyncManyResult } from '../core/store.js';
+import type { BulkWriteResult, Fence, Store, SyncManyResult } from '../core/store.js';
+import { writeCall } from './write-call.js';
 import { orphansOf, pendingEitherWay } from './guards.js';
 import { firstPage } from '../jobs/steps.js';
 import type { BackfillOptions } from './backfill-options.js';
@@ -23,6 +24,8 @@ export interface ChunkContext<K extends Key, E extends object> {
    * new to new (a first backfill); keys alone once most are not (a re-run).
    */
   readonly readAhead?: ReadAhead<K, E>;
+  /** The lease of the range the chunk belongs to, as its fence (parallel and queued runs): checked where each write lands. */
+  readonly lease?: Fence | undefined;
 }
 
 /** Failures that belong to one row (its values), not to the run: they go to the dead letters. */
@@ -92,13 +95,13 @@ export async function copyChunk<K extends Key, E extends object>(
     }
   }
   try {
-    if (rows.length > 0) add(counts, await target.writeIfNewer(rows, { signal: options.signal, fence: options.fence }));
+    if (rows.length > 0) add(counts, await target.writeIfNewer(rows, writeCall(ctx)));
   } catch (error) {
     if (!isRowError(error)) throw error;
     // One bad row fails the whole statement: write them one by one to find it.
     for (const e of rows) {
       try {
-        add(counts, await target.writeIfNewer([e], { signal: options.signal, fence: options.fence }));
+        add(counts, await target.writeIfNewer([e], writeCall(ctx)));
       } catch (rowError) {
         if (!isRowError(rowError)) throw rowError;
         if (options.onRowError === 'stop') return rowError;
@@ -137,7 +140,7 @@ export async function pruneChunk<K extends Key, E extends object>(
       // Re-created meanwhile (its own sync copies it), or a repair queued since: leave it alone.
       return now.map((v, i) => (v === undefined && !pending.has(keyId(ks[i] as K)) ? undefined : null));
     },
-    { signal: options.signal, fence: options.fence },
+    writeCall(ctx),
   );
   counts.deleted += r.deleted;
 }
@@ -189,11 +192,8 @@ export async function syncChunk<K extends Key, E extends object>(
       ? undefined
       : ranged
         ? await ranged()
-        : await target.bulkCopy?.syncManyFrom(keys, source, { signal: options.signal, fence: options.fence });
-    tally(
-      direct ??
-        (await target.syncMany(keys, read(), { signal: options.signal, fence: options.fence, readFrom: source })),
-    );
+        : await target.bulkCopy?.syncManyFrom(keys, source, writeCall(ctx));
+    tally(direct ?? (await target.syncMany(keys, read(), { ...writeCall(ctx), readFrom: source })));
   } catch (error) {
     if (!isRowError(error)) throw error;
     // One bad row fails its batch: sync that batch's keys one by one to find it (batches that committed stay counted).
@@ -207,7 +207,7 @@ export async function syncChunk<K extends Key, E extends object>(
       const id = keyId(key);
       if (dead.has(id)) continue;
       try {
-        tally(await target.syncMany([key], read(new Set([id])), { signal: options.signal, fence: options.fence }));
+        tally(await target.syncMany([key], read(new Set([id])), writeCall(ctx)));
       } catch (rowError) {
         if (!isRowError(rowError)) throw rowError;
         if (options.onRowError === 'stop') return rowError;

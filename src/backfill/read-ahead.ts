@@ -2,12 +2,15 @@ import { keyId, type Key } from '../core/keys.js';
 import type { Store, SyncManyResult } from '../core/store.js';
 import { firstKeys, firstPage } from '../jobs/steps.js';
 import type { BackfillOptions } from './backfill-options.js';
+import type { Fence } from '../core/store.js';
+import { writeCall } from './write-call.js';
 
 /** What a chunk's read needs of its run. */
 interface ReadContext<K extends Key, E extends object> {
   readonly source: Store<K, E>;
   readonly target: Store<K, E>;
   readonly options: BackfillOptions<E>;
+  readonly lease?: Fence | undefined;
   readonly readAhead?: ReadAhead<K, E> | undefined;
 }
 
@@ -80,11 +83,7 @@ async function readNow<K extends Key, E extends object>(
   const ranged =
     options.transform || !ahead
       ? undefined
-      : await target.bulkCopy?.rangeFrom?.(
-          source,
-          { after, through, size },
-          { signal: options.signal, fence: options.fence },
-        );
+      : await target.bulkCopy?.rangeFrom?.(source, { after, through, size }, writeCall(ctx));
   if (ranged) return { keys: ranged.keys, ranged };
   if (!ahead) return { keys: await firstKeys(source, after, size, options.signal, through) };
   // Else old's rows read ahead by range (then only the keys new holds are read again, under its locks).

@@ -7,6 +7,7 @@ import { registerOperations } from './register/operations.js';
 import { registerPhase } from './register/phase.js';
 import { registerTools } from './register/tools.js';
 import { registerWork } from './register/work.js';
+import { registerWorker } from './register/worker.js';
 
 const EXIT_CODES = `Exit codes: ${EXIT.ok} done; ${EXIT.notClean} done, and what it checked is not clean (differences, a blocked gate, an unfinished run, dead letters); ${EXIT.usage} bad usage, configuration, a refused step or a schema error (nothing written); ${EXIT.failure} a store or the control store failed.`;
 
@@ -43,6 +44,7 @@ registerTools(cli);
 registerPhase(cli);
 registerOperations(cli);
 registerWork(cli);
+registerWorker(cli);
 registerDashboard(cli);
 
 try {

@@ -169,6 +169,10 @@ const migrationSchema = z
         maxRowsPerSecond: z.number().positive().optional(),
         chunkSize: z.number().int().positive().optional(),
         workers: z.number().int().positive().optional(),
+        /** Ranges a parallel or queued run splits the key space into (default 4 × workers; 64 queued). */
+        ranges: z.number().int().positive().optional(),
+        /** How long a range's lease lasts without renewal, ms (renewed after every chunk). Default 30 000. */
+        leaseMs: z.number().int().positive().optional(),
       })
       .strict()
       .optional(),

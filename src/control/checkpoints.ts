@@ -51,13 +51,6 @@ export interface BackfillRunState {
   readonly orphans?: { readonly checked: boolean; readonly from?: string | undefined } | undefined;
 }
 
-/** Rows copied in one leased range of a parallel backfill, beside the range's bounds (a range split anew starts at 0). */
-export interface BackfillRangeRows {
-  readonly lo?: string | undefined;
-  readonly hi?: string | undefined;
-  readonly rows: number;
-}
-
 /**
  * A backfill or sweep run's copy progress as it last reported it, for the
  * operator's view (metrics, the dashboard): the meter's figures, saved about
@@ -180,12 +173,6 @@ const backfillRunState: z.ZodType<BackfillRunState> = z.object({
   orphans: z.object({ checked: z.boolean(), from: z.string().optional() }).optional(),
 });
 
-const backfillRangeRows: z.ZodType<BackfillRangeRows> = z.object({
-  lo: z.string().optional(),
-  hi: z.string().optional(),
-  rows: count,
-});
-
 const backfillProgressRecord: z.ZodType<BackfillProgressRecord> = z.object({
   rowsDone: count,
   total: count,
@@ -269,12 +256,6 @@ export const CHECKPOINTS = Object.freeze({
     name: run,
     kind: 'backfill run state',
     decoder: backfillRunState,
-  }),
-  /** Rows copied in one leased range of a parallel run. */
-  backfillRangeRows: (run: string, rangeId: number): Checkpoint<BackfillRangeRows> => ({
-    name: `${run}:copied:${rangeId}`,
-    kind: 'rows copied in a backfill range',
-    decoder: backfillRangeRows,
   }),
   /** The run's copy progress as it last reported it (the operator's view). */
   backfillProgress: (run: string): Checkpoint<BackfillProgressRecord> => ({

@@ -37,7 +37,7 @@ export {
   type RepairQueue,
 } from './repair-queue.js';
 export type { DeadLetter, DeadLetters } from './dead-letters.js';
-export type { RangeLease, RangeLeases } from './range-leases.js';
+export type { RangeClaim, RangeLease, RangeLeases } from './range-leases.js';
 export type { CheckpointStore } from './checkpoint-store.js';
 
 /** What every control store has besides its contracts: a name, its tables' setup, and close. */

@@ -14,7 +14,7 @@ import { CHECKPOINTS } from './checkpoints.js';
 import { MidairError } from '../core/errors.js';
 import { memoryRepairQueue } from './memory-repair-queue.js';
 import type { RepairQueue } from './repair-queue.js';
-import { repairToken } from './repair-token.js';
+import { nextToken } from './range-leases.js';
 import { storeCallsProblem } from './store-calls.js';
 
 /** The state a new migration starts in. */
@@ -211,32 +211,40 @@ function rangeMethods(
           token: 0,
           leasedUntil: new Date(0),
           complete: false,
+          rows: 0,
         })),
       );
       return Promise.resolve(true);
     },
-    async claimRange(migration, name, owner, leaseMs) {
+    async claimRange(migration, name, owner, leaseMs, options) {
       const list = rangeSets.get(`${migration}\u0000${name}`) ?? [];
       const now = clock();
-      const i = list.findIndex((r) => !r.complete && r.leasedUntil.getTime() < now);
+      const i = list.findIndex(
+        (r) =>
+          !r.complete &&
+          r.leasedUntil.getTime() < now &&
+          (options?.rangeId === undefined || r.rangeId === options.rangeId),
+      );
       const free = list[i];
       if (!free) return Promise.resolve(undefined);
-      const claimed: RangeLease = { ...free, owner, token: repairToken(), leasedUntil: new Date(now + leaseMs) };
+      const token = nextToken(free.token, options?.above);
+      const claimed: RangeLease = { ...free, owner, token, leasedUntil: new Date(now + leaseMs) };
       list[i] = claimed;
       return Promise.resolve(claimed);
     },
-    async renewRange(migration, name, rangeId, token, leaseMs, after) {
+    async renewRange(migration, name, rangeId, token, leaseMs, after, rows) {
       const list = rangeSets.get(`${migration}\u0000${name}`) ?? [];
       const r = list[rangeId];
       if (!r || r.token !== token || r.complete) return Promise.resolve(false);
-      list[rangeId] = { ...r, after: after ?? r.after, leasedUntil: new Date(clock() + leaseMs) };
+      const more = { after: after ?? r.after, rows: r.rows + (rows ?? 0) };
+      list[rangeId] = { ...r, ...more, leasedUntil: new Date(clock() + leaseMs) };
       return Promise.resolve(true);
     },
-    async completeRange(migration, name, rangeId, token) {
+    async completeRange(migration, name, rangeId, token, rows) {
       const list = rangeSets.get(`${migration}\u0000${name}`) ?? [];
       const r = list[rangeId];
       if (!r || r.token !== token || r.complete) return Promise.resolve(false);
-      list[rangeId] = { ...r, complete: true, leasedUntil: new Date(0) };
+      list[rangeId] = { ...r, complete: true, leasedUntil: new Date(0), rows: r.rows + (rows ?? 0) };
       return Promise.resolve(true);
     },
     ranges: async (migration, name) => Promise.resolve([...(rangeSets.get(`${migration}\u0000${name}`) ?? [])]),

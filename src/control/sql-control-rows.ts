@@ -190,5 +190,6 @@ export function decodeRange(row: Row, table: string): RangeLease {
     token: num(row, 5, table, 'token'),
     leasedUntil: time(row, 6, table, 'leased_until'),
     complete: num(row, 7, table, 'complete') === 1,
+    rows: num(row, 8, table, 'rows_done'),
   };
 }

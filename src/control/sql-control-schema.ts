@@ -61,6 +61,7 @@ const COLUMNS = [
   'write_p99_ms',
   'write_count',
   'store_calls',
+  'rows_done',
 ] as const;
 export type ControlColumn = (typeof COLUMNS)[number];
 
@@ -130,6 +131,7 @@ interface SchemaParts {
   readonly parkedIndex: { inline: string; statement: string };
   readonly repairClaimColumns: AddedColumn[];
   readonly servedColumns: AddedColumn[];
+  readonly rangeColumns: AddedColumn[];
   readonly table: (name: ControlTable, parts: readonly string[], idx?: { inline: string }) => string;
 }
 
@@ -170,6 +172,10 @@ function schemaParts(dialect: SqlDialect, prefix: string): SchemaParts {
     // And then the capacity figures: the instance's calls on each store in its phase version, as JSON (NULL: none).
     { table: 'instances', column: 'store_calls', definition: `${c.store_calls} ${sqlTypes.text}` },
   ];
+  // And the rows each leased range copied, counted with the renewal that holds its token (so once per row).
+  const rangeColumns: AddedColumn[] = [
+    { table: 'ranges', column: 'rows_done', definition: `${c.rows_done} ${sqlTypes.big} NOT NULL DEFAULT 0` },
+  ];
   // MySQL has no CREATE INDEX IF NOT EXISTS (MariaDB has): declare its indexes inside CREATE TABLE.
   const table = (name: ControlTable, parts: readonly string[], idx?: { inline: string }): string =>
     `CREATE TABLE IF NOT EXISTS ${t[name]} (${[...parts, ...(mysql && idx ? [idx.inline] : [])].join(', ')})${sqlTypes.tableOptions}`;
@@ -185,6 +191,7 @@ function schemaParts(dialect: SqlDialect, prefix: string): SchemaParts {
     parkedIndex,
     repairClaimColumns,
     servedColumns,
+    rangeColumns,
     table,
   };
 }
@@ -284,7 +291,7 @@ function repairTables(p: SchemaParts): string[] {
 
 /** CREATE TABLE for leased ranges and checkpoints. */
 function rangeTables(p: SchemaParts): string[] {
-  const { c, sqlTypes, notNull, pk, table } = p;
+  const { c, sqlTypes, notNull, pk, table, rangeColumns } = p;
   const limits = MYSQL_KEY_LIMITS;
   return [
     table('ranges', [
@@ -298,6 +305,7 @@ function rangeTables(p: SchemaParts): string[] {
       notNull('token', sqlTypes.big),
       notNull('leased_until', sqlTypes.big),
       notNull('complete', sqlTypes.int),
+      ...rangeColumns.map((x) => x.definition),
       pk('migration', 'name', 'range_id'),
     ]),
     table('checkpoints', [
@@ -342,7 +350,7 @@ function statements(p: SchemaParts): Pick<ControlSchema, 'insertIfAbsent' | 'ups
 /** Builds the control tables' schema for `dialect` with table names `prefix + name`. */
 export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchema {
   const p = schemaParts(dialect, prefix);
-  const { t, c, mysql, auditIndex, repairsIndex, parkedIndex, repairClaimColumns, servedColumns } = p;
+  const { t, c, mysql, auditIndex, repairsIndex, parkedIndex, repairClaimColumns, servedColumns, rangeColumns } = p;
   const ddl = [
     ...stateTables(p),
     ...repairTables(p),
@@ -353,7 +361,7 @@ export function controlSchema(dialect: SqlDialect, prefix: string): ControlSchem
     t,
     c,
     ddl,
-    added: [...repairClaimColumns, ...servedColumns],
+    added: [...repairClaimColumns, ...servedColumns, ...rangeColumns],
     ...statements(p),
   };
 }

@@ -1,7 +1,6 @@
 import { chunked } from '../core/collections.js';
 import { rangesClaimName } from './checkpoints.js';
-import type { RangeLease, RangeLeases } from './range-leases.js';
-import { repairToken } from './repair-token.js';
+import { nextToken, type RangeLease, type RangeLeases } from './range-leases.js';
 import type { SqlControlContext } from './sql-control-context.js';
 import { decodeRange, num } from './sql-control-rows.js';
 import { MYSQL_KEY_LIMITS } from './sql-control-schema.js';
@@ -17,12 +16,23 @@ const RANGE_COLUMNS = [
   'token',
   'leased_until',
   'complete',
+  'rows_done',
 ] as const;
 
 /** Every range of one backfill, in range order. */
 async function readRanges(x: SqlControlContext, migration: string, rangeName: string): Promise<RangeLease[]> {
   const { prefix, t, c, ph, query } = x;
-  const cols = ['range_id', 'lo', 'hi', 'after_key', 'owner', 'token', 'leased_until', 'complete'] as const;
+  const cols = [
+    'range_id',
+    'lo',
+    'hi',
+    'after_key',
+    'owner',
+    'token',
+    'leased_until',
+    'complete',
+    'rows_done',
+  ] as const;
   const sql = `SELECT ${cols.map((y) => c[y]).join(', ')} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} ORDER BY ${c.range_id}`;
   const { rows } = await query('ranges', sql, [migration, rangeName]);
   return rows.map((r) => decodeRange(r, prefix + 'ranges'));
@@ -68,7 +78,7 @@ function claimMethods(x: SqlControlContext): Pick<RangeLeases, 'createRanges' | 
           const params: unknown[] = [];
           const rows = batch.map((r, j) => {
             params.push(migration, rangeName, r.i, r.lo ?? null, r.hi ?? null);
-            return `(${placeholders(j * 5, 5)}, NULL, NULL, 0, 0, 0)`;
+            return `(${placeholders(j * 5, 5)}, NULL, NULL, 0, 0, 0, 0)`;
           });
           await conn.query(
             `INSERT INTO ${t.ranges} (${RANGE_COLUMNS.map((y) => c[y]).join(', ')}) VALUES ${rows.join(', ')}`,
@@ -79,14 +89,16 @@ function claimMethods(x: SqlControlContext): Pick<RangeLeases, 'createRanges' | 
       });
     },
 
-    async claimRange(migration, rangeName, owner, leaseMs) {
+    async claimRange(migration, rangeName, owner, leaseMs, options) {
       const now = clock();
-      const sql = `SELECT ${c.range_id}, ${c.token} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} AND ${c.complete} = 0 AND ${c.leased_until} < ${ph(3)} ORDER BY ${c.range_id} LIMIT 20`;
-      const { rows } = await query('claimRange', sql, [migration, rangeName, now]);
+      const one = options?.rangeId === undefined ? '' : ` AND ${c.range_id} = ${ph(4)}`;
+      const sql = `SELECT ${c.range_id}, ${c.token} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} AND ${c.complete} = 0 AND ${c.leased_until} < ${ph(3)}${one} ORDER BY ${c.range_id} LIMIT 20`;
+      const params = [migration, rangeName, now, ...(options?.rangeId === undefined ? [] : [options.rangeId])];
+      const { rows } = await query('claimRange', sql, params);
       for (const r of rows) {
         const rangeId = num(r, 0, prefix + 'ranges', 'range_id');
         const old = num(r, 1, prefix + 'ranges', 'token');
-        const token = repairToken();
+        const token = nextToken(old, options?.above);
         // Compare-and-swap on the old token: of two claimers, one wins.
         const update =
           `UPDATE ${t.ranges} SET ${c.owner} = ${ph(1)}, ${c.token} = ${ph(2)}, ${c.leased_until} = ${ph(3)} ` +
@@ -113,13 +125,15 @@ function leaseMethods(
 ): Pick<RangeLeases, 'renewRange' | 'completeRange' | 'ranges' | 'dropRanges'> {
   const { t, c, ph, query, transaction, now: clock } = x;
   return {
-    async renewRange(migration, rangeName, rangeId, token, leaseMs, after) {
+    async renewRange(migration, rangeName, rangeId, token, leaseMs, after, rows) {
       const sql =
-        `UPDATE ${t.ranges} SET ${c.leased_until} = ${ph(1)}, ${c.after_key} = COALESCE(${ph(2)}, ${c.after_key}) ` +
-        `WHERE ${c.migration} = ${ph(3)} AND ${c.name} = ${ph(4)} AND ${c.range_id} = ${ph(5)} AND ${c.token} = ${ph(6)} AND ${c.complete} = 0`;
+        `UPDATE ${t.ranges} SET ${c.leased_until} = ${ph(1)}, ${c.after_key} = COALESCE(${ph(2)}, ${c.after_key}), ` +
+        `${c.rows_done} = ${c.rows_done} + ${ph(3)} ` +
+        `WHERE ${c.migration} = ${ph(4)} AND ${c.name} = ${ph(5)} AND ${c.range_id} = ${ph(6)} AND ${c.token} = ${ph(7)} AND ${c.complete} = 0`;
       const { affected } = await query('renewRange', sql, [
         clock() + leaseMs,
         after ?? null,
+        rows ?? 0,
         migration,
         rangeName,
         rangeId,
@@ -128,11 +142,11 @@ function leaseMethods(
       return affected === 1;
     },
 
-    async completeRange(migration, rangeName, rangeId, token) {
+    async completeRange(migration, rangeName, rangeId, token, rows) {
       const sql =
-        `UPDATE ${t.ranges} SET ${c.complete} = 1, ${c.leased_until} = 0 ` +
-        `WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} AND ${c.range_id} = ${ph(3)} AND ${c.token} = ${ph(4)} AND ${c.complete} = 0`;
-      const { affected } = await query('completeRange', sql, [migration, rangeName, rangeId, token]);
+        `UPDATE ${t.ranges} SET ${c.complete} = 1, ${c.leased_until} = 0, ${c.rows_done} = ${c.rows_done} + ${ph(1)} ` +
+        `WHERE ${c.migration} = ${ph(2)} AND ${c.name} = ${ph(3)} AND ${c.range_id} = ${ph(4)} AND ${c.token} = ${ph(5)} AND ${c.complete} = 0`;
+      const { affected } = await query('completeRange', sql, [rows ?? 0, migration, rangeName, rangeId, token]);
       return affected === 1;
     },
 

@@ -58,6 +58,8 @@ export interface MidairErrorDetails {
   /** In a migration: which side failed, and whether it was the authoritative one for the phase that served the call. */
   readonly side?: 'old' | 'new';
   readonly authoritative?: boolean;
+  /** FENCED: the name of the fence that refused the write (a migration's, or a leased range's). */
+  readonly fence?: string;
 }
 
 export class MidairError extends Error {

@@ -19,6 +19,14 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** Writes only: refuse (FENCED, nothing written) when the store's fence for `fence.migration` is above `fence.epoch`. Reads ignore it. */
   readonly fence?: Fence;
+  /**
+   * Writes only: a second fence, a job's lease on the range it writes (its
+   * name from {@link leaseFenceName}, its epoch the lease's token). Refused
+   * the same way as `fence`, checked with it where the write lands, so a
+   * worker whose range was handed to another cannot write after the new
+   * holder raised it.
+   */
+  readonly lease?: Fence;
 }
 
 /** A range of the key space in a store's own order: after `after` (exclusive) up to `through` (inclusive); an absent bound is open. */

@@ -1,4 +1,4 @@
-import { RangeRows } from '../backfill/range-rows.js';
+import { rowsInRanges } from '../jobs/range-split.js';
 import { CHECKPOINTS, loadCheckpoint } from '../control/checkpoints.js';
 import type { ControlStore } from '../control/control-store.js';
 import { RunMeter } from '../jobs/run-progress.js';
@@ -77,7 +77,7 @@ export class BackfillProgress {
 
   /** The copy pass's rows: a parallel run's ranges' counts, else the serial run's checkpoint (absent in its prune pass). */
   async #rows(control: ControlStore, migration: string, run: string, ranges: number): Promise<number | undefined> {
-    if (ranges > 0) return new RangeRows(control, migration, run).copiedBefore();
+    if (ranges > 0) return rowsInRanges(control, migration, run);
     const checkpoint = await loadCheckpoint(control, migration, CHECKPOINTS.backfillRun(run));
     return checkpoint?.pass === 'copy' || checkpoint?.complete ? checkpoint.rowsDone : undefined;
   }

@@ -28,6 +28,13 @@ export interface PaceOptions {
    * the pace to the probe. `Infinity` turns it off. Default 1.2.
    */
   readonly servedLatencyFactor?: number;
+  /**
+   * The fleet's served-write levels before the run began (p99 ms by
+   * instance id), where another process measured them: the jobs of a queued
+   * run carry the levels its starting process read, so each worker compares
+   * with the fleet before the run, not with a fleet the run already loads.
+   */
+  readonly servedBaseline?: Readonly<Record<string, number>>;
   /** Returns the current replica lag in ms (the caller knows its topology). */
   readonly replicaLag?: () => Promise<number>;
   /** Back off while `replicaLag()` is above this. Default 1000 ms when `replicaLag` is given. */

@@ -85,7 +85,12 @@ export class Pacer<K extends Key, E extends object> {
 
   /** Before the first chunk: the fleet's served latency the run will be compared with (about a second, where the fleet reports). */
   async start(): Promise<void> {
-    await this.#served?.start(async (ms) => this.#sleep(ms, this.#o.signal));
+    await this.#served?.start(async (ms) => this.#sleep(ms, this.#o.signal), this.#o.servedBaseline);
+  }
+
+  /** The fleet's served levels the run compares with (p99 ms by instance; empty: none, or served pacing off). */
+  get servedBaseline(): Record<string, number> {
+    return Object.fromEntries(this.#served?.baseline ?? []);
   }
 
   /** How long the run waited so far, ms, by reason. */

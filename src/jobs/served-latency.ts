@@ -87,9 +87,16 @@ export class ServedFleet {
    * Reads the levels before the run's first chunk — what later reports are
    * compared with: each instance's median over {@link SERVED_BASELINE_READS}
    * reads a quarter second apart. A fleet that reports nothing at the first
-   * read costs no wait.
+   * read costs no wait. With `preset` (levels another process read before
+   * the run), those, without reading.
    */
-  async start(sleep: (ms: number) => Promise<void>): Promise<void> {
+  async start(sleep: (ms: number) => Promise<void>, preset?: Readonly<Record<string, number>>): Promise<void> {
+    if (preset) {
+      this.#baseline = new Map(Object.entries(preset));
+      this.#readAt = -Infinity;
+      this.#ratio = undefined;
+      return;
+    }
     const seen = new Map<string, number[]>();
     for (let read = 0; read < SERVED_BASELINE_READS; read++) {
       if (read > 0) await sleep(SERVED_REFRESH_MS);

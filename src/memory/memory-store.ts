@@ -25,7 +25,7 @@ import type { Version } from '../core/versions.js';
 import { KeyedMutex } from '../core/keyed-mutex.js';
 import { SortedKeys } from './sorted-keys.js';
 import { matchesFields } from '../core/lookup.js';
-import { fencedError, validateFence, validateMigrationName } from '../core/fence-rules.js';
+import { fencedError, fencesOf, validateFence, validateFences, validateMigrationName } from '../core/fence-rules.js';
 
 export interface MemoryStoreOptions<E> extends EntityShape<E> {
   readonly name?: string;
@@ -118,15 +118,15 @@ class MemoryStore<K extends Key, E extends object> implements Store<K, E> {
   /** Validates a write's fence before anything is read or written. */
   #openWrite(operation: string, options?: CallOptions): void {
     this.#open(operation, options);
-    if (options?.fence) validateFence(options.fence, `${operation} on ${this.name}`);
+    validateFences(options, `${operation} on ${this.name}`);
   }
 
   /** Refuses the write (FENCED) if the fence has moved past its epoch; synchronous with the write that follows. */
   #checkFence(operation: string, options?: CallOptions): void {
-    const fence = options?.fence;
-    if (!fence) return;
-    const at = this.#fences.get(fence.migration) ?? 0;
-    if (at > fence.epoch) throw fencedError(this.name, operation, fence, at);
+    for (const fence of fencesOf(options)) {
+      const at = this.#fences.get(fence.migration) ?? 0;
+      if (at > fence.epoch) throw fencedError(this.name, operation, fence, at);
+    }
   }
 
   async #raiseFence(fence: Fence, options?: CallOptions): Promise<void> {

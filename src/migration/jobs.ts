@@ -17,6 +17,7 @@ import {
 } from '../backfill/backfill.js';
 import { phaseRefusal } from '../backfill/guards.js';
 import { withProgressRecord } from '../backfill/progress-record.js';
+import { runBackfillRange, type RangeJobResult } from '../backfill/queued.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
@@ -90,6 +91,21 @@ export class Jobs<K extends Key, E extends object> {
     return withProgressRecord(run, options, (opts) =>
       runBackfill(this.#name, o.old, o.new, control, { ...opts, fence }),
     );
+  }
+
+  /**
+   * Works one range of a queued backfill or sweep (a worker's job): the
+   * range's lease claimed and its fence raised in new, then copied from its
+   * progress under the phase fence of the phase it started in.
+   */
+  async backfillRange(
+    job: { readonly name: string; readonly rangeId: number },
+    options: BackfillOptions<E> = {},
+  ): Promise<RangeJobResult> {
+    const { control, settings: o } = this.#d;
+    const state = await control.getState(this.#name);
+    const fence = state ? { fence: { migration: this.#name, epoch: state.version } } : {};
+    return runBackfillRange(this.#name, o.old, o.new, control, { ...options, ...fence, name: job.name }, job.rangeId);
   }
 
   async sweep(options: Omit<BackfillOptions<E>, 'missingOnly' | 'tombstonesWin'> = {}): Promise<BackfillResult> {

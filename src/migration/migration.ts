@@ -3,6 +3,7 @@ import type { AuditEntry, ControlStore, InstanceInfo, PhaseState } from '../cont
 import type { Key } from '../core/keys.js';
 import type { Phase } from '../core/phases.js';
 import type { BackfillControl, BackfillOptions, BackfillResult, KeyMappings } from '../backfill/backfill.js';
+import type { RangeJobResult } from '../backfill/queued.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
 import { processInstanceId } from '../core/instance-id.js';
 import { TypedEvents, type MigrationEventName, type MigrationEvents } from './events.js';
@@ -290,6 +291,20 @@ export class Migration<K extends Key, E extends object> {
    */
   async backfill(options: BackfillOptions<E> = {}): Promise<BackfillResult> {
     return this.#pieces.jobs.backfill(options);
+  }
+
+  /**
+   * Works one range of a backfill or sweep that another process queued
+   * (`backfill({ queue })`): what a worker (`midair worker`) runs for each
+   * job. Safe to run twice for the same range at once — a queue may deliver a
+   * job twice —: the range's lease decides who copies it, and its fence in
+   * new refuses the writes of a worker that lost it.
+   */
+  async backfillRange(
+    job: { readonly name: string; readonly rangeId: number },
+    options: BackfillOptions<E> = {},
+  ): Promise<RangeJobResult> {
+    return this.#pieces.jobs.backfillRange(job, options);
   }
 
   /** Copies what new still lacks (keys in old, absent in new): after a lazy migration, also in old-read-only. */

@@ -1,5 +1,6 @@
 import { hostname, userInfo } from 'node:os';
 import type { ControlStore, PhaseState } from '../control/control-store.js';
+import { LEASE_FENCE_MARK } from '../core/fence-rules.js';
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
@@ -137,6 +138,11 @@ export function resolveOptions<K extends Key, E extends object>(options: Migrati
     throw new MidairError(
       'INVALID_ARGUMENT',
       'defineMigration: `name` is required (it identifies the migration in the control store)',
+    );
+  if (options.name.includes(LEASE_FENCE_MARK))
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `defineMigration: the name "${options.name}" holds "${LEASE_FENCE_MARK}", which midair keeps for the fences of leased ranges; choose a name without it`,
     );
   const o = {
     timeoutMs: 2000,

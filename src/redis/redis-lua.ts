@@ -35,33 +35,36 @@ end
 /**
  * Applies writes of many keys. `KEYS`: index, meta, tombs, fences, clock,
  * then one entity key per write. `ARGV`: fence migration (`''`: none),
- * fence epoch, the number of mapped fields F, their hash field names, then
+ * fence epoch, the lease's fence name (`''`: none) and epoch, the number of
+ * mapped fields F, their hash field names, then
  * per write: member, the revision it expects (`*`: any), its kind — `p` put
  * (clears the tombstone), `k` put keeping the tombstone, `d` delete leaving
  * the tombstone given, `x` delete leaving tombstones as they are — and its
  * extra (a put's row hash; a `d`'s tombstone); a put then carries a string of
  * F flags (`1`: the field has a value) and the values that are present.
  *
- * Refuses the whole call, writing nothing, with `MIDAIR_FENCED <epoch>` when
- * the fence is above the call's epoch, and with `MIDAIR_WRONGTYPE <n>` when
+ * Refuses the whole call, writing nothing, with `MIDAIR_FENCED <epoch> <1|3>` when
+ * a fence (the phase's, 1, or the lease's, 3) is above the call's epoch, and with `MIDAIR_WRONGTYPE <n>` when
  * the n-th write's key holds something other than a hash. Returns one flag per write: 1
  * applied, 0 left alone because the key's revision is not the one expected.
  */
 export const APPLY = `${DIGEST}
-if ARGV[1] ~= '' then
-  local at = tonumber(redis.call('HGET', KEYS[4], ARGV[1]) or '0')
-  if at > tonumber(ARGV[2]) then return redis.error_reply('MIDAIR_FENCED ' .. at) end
+for f = 1, 3, 2 do
+  if ARGV[f] ~= '' then
+    local at = tonumber(redis.call('HGET', KEYS[4], ARGV[f]) or '0')
+    if at > tonumber(ARGV[f + 1]) then return redis.error_reply('MIDAIR_FENCED ' .. at .. ' ' .. f) end
+  end
 end
 for k = 6, #KEYS do
   local t = redis.call('TYPE', KEYS[k])['ok']
   if t ~= 'hash' and t ~= 'none' then return redis.error_reply('MIDAIR_WRONGTYPE ' .. (k - 5)) end
 end
-local nf = tonumber(ARGV[3])
+local nf = tonumber(ARGV[5])
 local names = {}
-for i = 1, nf do names[i] = ARGV[3 + i] end
+for i = 1, nf do names[i] = ARGV[5 + i] end
 local rev = nil
 local out = {}
-local a = 4 + nf
+local a = 6 + nf
 local w = 0
 while a <= #ARGV do
   w = w + 1

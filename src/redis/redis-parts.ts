@@ -1,6 +1,6 @@
 import { keyReader, versionReader } from '../core/entity.js';
 import { MidairError, throwIfAborted } from '../core/errors.js';
-import { fencedError, validateFence } from '../core/fence-rules.js';
+import { fencedError, validateFences } from '../core/fence-rules.js';
 import type { Key } from '../core/keys.js';
 import type { CallOptions, KeyRange, Tombstone } from '../core/store.js';
 import type { Version } from '../core/versions.js';
@@ -67,7 +67,7 @@ export class RedisParts<K extends Key, E extends object> {
 
   openWrite(operation: string, options?: CallOptions): void {
     this.open(operation, options);
-    if (options?.fence) validateFence(options.fence, `${operation} on ${this.name}`);
+    validateFences(options, `${operation} on ${this.name}`);
   }
 
   entityKey(key: K): string {
@@ -80,8 +80,9 @@ export class RedisParts<K extends Key, E extends object> {
     try {
       return await script.run(this.client, keys, args);
     } catch (error) {
-      const fenced = /MIDAIR_FENCED (\d+)/.exec(String((error as Error).message));
-      if (fenced && options?.fence) throw fencedError(this.name, operation, options.fence, Number(fenced[1]));
+      const fenced = /MIDAIR_FENCED (\d+) ([13])/.exec(String((error as Error).message));
+      const fence = fenced?.[2] === '3' ? options?.lease : options?.fence;
+      if (fenced && fence) throw fencedError(this.name, operation, fence, Number(fenced[1]));
       throw redisError(error, this.name, operation);
     }
   }
@@ -146,10 +147,17 @@ export class RedisParts<K extends Key, E extends object> {
     return { key, version, deletedAt: new Date(Number(bar === -1 ? text : text.slice(0, bar))) };
   }
 
-  /** The arguments every APPLY call starts with: the fence, then the fields. */
+  /** The arguments every APPLY call starts with: the fence and the lease's, then the fields. */
   applyHead(options?: CallOptions): Arg[] {
-    const fence = options?.fence;
-    return [fence?.migration ?? '', fence?.epoch ?? 0, this.names.length, ...this.names];
+    const { fence, lease } = options ?? {};
+    return [
+      fence?.migration ?? '',
+      fence?.epoch ?? 0,
+      lease?.migration ?? '',
+      lease?.epoch ?? 0,
+      this.names.length,
+      ...this.names,
+    ];
   }
 
   /** The keys every APPLY call starts with. */

@@ -2,7 +2,7 @@ import { throwIfAborted } from '../core/errors.js';
 import { MidairError } from '../core/errors.js';
 import { keyId, type Key } from '../core/keys.js';
 import type { CallOptions, Fence } from '../core/store.js';
-import { validateFence } from '../core/fence-rules.js';
+import { fencesOf, validateFences } from '../core/fence-rules.js';
 import type { MappedField } from '../mapping/mapping.js';
 import { keyEquals, readExpr, type Params, type Statement } from './sql-statements.js';
 import type { Prepared } from './sql-row-codec.js';
@@ -108,15 +108,20 @@ export class SqlDirectWrites<K extends Key, E extends object> {
     );
   }
 
-  #fence(options: CallOptions | undefined, operation: string): Fence | undefined {
-    const fence = options?.fence;
-    if (fence) validateFence(fence, `${operation} on ${this.#p.name}`);
-    return fence;
+  #fence(options: CallOptions | undefined, operation: string): readonly Fence[] | undefined {
+    validateFences(options, `${operation} on ${this.#p.name}`);
+    const fences = fencesOf(options);
+    return fences.length > 0 ? fences : undefined;
   }
 
-  /** ` AND <the fence holds>`, or nothing without a fence. */
-  #guard(params: Params, fence: Fence | undefined): string {
-    return fence ? ` AND ${this.#p.fences.guard(params, fence)}` : '';
+  /** `<every fence holds>`, each as its own EXISTS. */
+  #holds(params: Params, fences: readonly Fence[]): string {
+    return fences.map((f) => this.#p.fences.guard(params, f)).join(' AND ');
+  }
+
+  /** ` AND <the fences hold>`, or nothing without a fence. */
+  #guard(params: Params, fences: readonly Fence[] | undefined): string {
+    return fences ? ` AND ${this.#holds(params, fences)}` : '';
   }
 
   /** One statement on its own, a failure marked with the table and the key it wrote (as the locked path marks them). */
@@ -132,18 +137,18 @@ export class SqlDirectWrites<K extends Key, E extends object> {
   }
 
   /** `INSERT … SELECT <cells> WHERE <fence> ON CONFLICT (key) DO UPDATE …` (PostgreSQL, SQLite). */
-  #upsert(prepared: Prepared<K>, fence: Fence | undefined): Statement {
+  #upsert(prepared: Prepared<K>, fence: readonly Fence[] | undefined): Statement {
     const { writeSql, sql, dialect } = this.#p;
     if (!fence) return writeSql.writeRows(0, [prepared.cells[0] ?? []]);
     const { qualified, columns, keyColumns, table } = writeSql.table(0);
     const params = sql.params();
     const cells = this.#cells(params, table.fields, prepared);
-    const source = `SELECT ${cells.join(', ')} WHERE ${this.#p.fences.guard(params, fence)}`;
+    const source = `SELECT ${cells.join(', ')} WHERE ${this.#holds(params, fence)}`;
     return { sql: dialect.compiler.upsertFrom(qualified, columns, keyColumns, source), params: params.values };
   }
 
   /** `UPDATE … SET <values> WHERE <key> AND <fence>` (`affected` counts rows found, as the drivers report them). */
-  #update(prepared: Prepared<K>, fence: Fence | undefined): Statement {
+  #update(prepared: Prepared<K>, fence: readonly Fence[] | undefined): Statement {
     const { writeSql, sql } = this.#p;
     const { qualified, columns, keyColumns, table } = writeSql.table(0);
     const params = sql.params();
@@ -161,13 +166,13 @@ export class SqlDirectWrites<K extends Key, E extends object> {
   }
 
   /** `INSERT … SELECT <cells> FROM DUAL WHERE <fence>`, or a plain insert without a fence (MySQL). */
-  #insert(prepared: Prepared<K>, fence: Fence | undefined): Statement {
+  #insert(prepared: Prepared<K>, fence: readonly Fence[] | undefined): Statement {
     const { writeSql, sql } = this.#p;
     const { qualified, columns, table } = writeSql.table(0);
     const params = sql.params();
     const cells = this.#cells(params, table.fields, prepared);
     const source = fence
-      ? `SELECT ${cells.join(', ')} FROM DUAL WHERE ${this.#p.fences.guard(params, fence)}`
+      ? `SELECT ${cells.join(', ')} FROM DUAL WHERE ${this.#holds(params, fence)}`
       : `VALUES (${cells.join(', ')})`;
     return { sql: `INSERT INTO ${qualified} (${columns.join(', ')}) ${source}`, params: params.values };
   }

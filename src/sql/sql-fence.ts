@@ -69,16 +69,27 @@ export class SqlFences {
   }
 
   /**
-   * The first statements of a fenced write's transaction: refuses it with
-   * FENCED (the caller rolls back, so nothing is written) when the fence is
-   * above its epoch, and otherwise holds the fence for the rest of the transaction.
+   * The first statement of a fenced write's transaction: refuses it with
+   * FENCED (the caller rolls back, so nothing is written) when a fence it
+   * carries (its phase's, its lease's) is below the store's, and otherwise
+   * holds them for the rest of the transaction — both rows in one statement.
    */
-  async check(conn: SqlConnection, fence: Fence, operation: string): Promise<void> {
+  async check(conn: SqlConnection, fences: readonly Fence[], operation: string): Promise<void> {
     // No row: fence 0, and nothing to lock — a migration creates its row at start (raiseFence to 0), so fenced writes
     // find it. Inserting it here held an exclusive lock for the whole write, and first writes of a fresh store waited
     // on each other, across a shared pool for good (regression: a CI run hung on it).
-    const at = (await this.read(conn, fence.migration, 'share')) ?? 0;
-    if (at > fence.epoch) throw fencedError(this.#store, operation, fence, at);
+    const d = this.#dialect;
+    const names = fences.map((f, i) => d.placeholder(i + 1)).join(', ');
+    const sql = `SELECT ${this.#migration}, ${this.#epoch} FROM ${this.#table} WHERE ${this.#migration} IN (${names})${d.forShare}`;
+    const { rows } = await conn.query(
+      sql,
+      fences.map((f) => f.migration),
+    );
+    const held = new Map(rows.map((r) => [String(r[0]), Number(r[1])]));
+    for (const fence of fences) {
+      const at = held.get(fence.migration) ?? 0;
+      if (at > fence.epoch) throw fencedError(this.#store, operation, fence, at);
+    }
   }
 
   /**

@@ -5,7 +5,7 @@ import type { Version } from '../core/versions.js';
 import { wrapsWrites } from '../mapping/codecs.js';
 import type { MappedField, MappedTable } from '../mapping/mapping.js';
 import { chunked } from '../core/collections.js';
-import { validateFence } from '../core/fence-rules.js';
+import { fencesOf, validateFences } from '../core/fence-rules.js';
 import type { SqlConnection } from './sql-driver.js';
 import { marking } from './sql-errors.js';
 import type { Prepared } from './sql-row-codec.js';
@@ -40,9 +40,9 @@ export class SqlWriteEngine<K extends Key, E extends object> {
   }
 
   /**
-   * Runs a write transaction, retried on deadlock. With `options.fence`, the
-   * transaction's first statements check the fence (and hold it to the end);
-   * without it, no statement is added.
+   * Runs a write transaction, retried on deadlock. With `options.fence` (or
+   * `options.lease`, or both), the transaction's first statement checks them
+   * (and holds them to the end); without either, no statement is added.
    */
   async write<T>(
     operation: string,
@@ -50,14 +50,15 @@ export class SqlWriteEngine<K extends Key, E extends object> {
     fn: (conn: SqlConnection) => Promise<T>,
   ): Promise<T> {
     const { fences, runner, dialect, name } = this.#p;
-    const fence = options?.fence;
-    if (fence) validateFence(fence, `${operation} on ${name}`);
-    const fenced = fence
-      ? async (conn: SqlConnection): Promise<T> => {
-          await fences.check(conn, fence, operation);
-          return fn(conn);
-        }
-      : fn;
+    validateFences(options, `${operation} on ${name}`);
+    const held = fencesOf(options);
+    const fenced =
+      held.length > 0
+        ? async (conn: SqlConnection): Promise<T> => {
+            await fences.check(conn, held, operation);
+            return fn(conn);
+          }
+        : fn;
     return runner.transaction(operation, fenced, { tx: dialect.writeTransaction, signal: options?.signal });
   }
 

@@ -268,7 +268,7 @@ async function walkFull<K extends Key, E extends object>(
     paused: pacing.paused,
     onRangeWait: options.onRangeWait,
     // The lease's own progress may run ahead of the checkpoint (it is renewed first): only the checkpoint counts.
-    step: async (w, lease, _leaseAfter, through) => walkSegment(pass, w, lease, through),
+    step: async (w, { lease }, _leaseAfter, through) => walkSegment(pass, w, lease, through),
   });
   if (outcome.status !== 'complete') return { ...outcome, resumed };
   report(pass, true);

@@ -72,3 +72,55 @@ describe('parallel backfill over leased ranges', () => {
     expect(second.rowsRead).toBeLessThan(3000);
   });
 });
+
+describe('leased ranges fenced where the write lands', () => {
+  it('a worker stalled past its lease cannot write once its range changed hands: its write is refused, every row counted once', async () => {
+    const r = await rig();
+    await fill(r.oldStore, 1000);
+    await r.goTo('dual-write');
+    let stalled = (): void => undefined;
+    const isStalled = new Promise<void>((resolve) => (stalled = resolve));
+    let resume = (): void => undefined;
+    const gate = new Promise<void>((resolve) => (resume = resolve));
+    const refusals: string[] = [];
+    let first = true;
+    // Process A's new store: its first sync stalls (the process paused) before it writes.
+    const stalling = new Proxy(r.newStore, {
+      get(target, prop, receiver) {
+        if (prop !== 'syncMany') {
+          const value = Reflect.get(target, prop, receiver) as unknown;
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+        }
+        return async (...args: Parameters<typeof target.syncMany>) => {
+          if (first) {
+            first = false;
+            stalled();
+            await gate;
+          }
+          return target.syncMany(...args).catch((error: unknown) => {
+            refusals.push((error as { code?: string }).code ?? 'unknown');
+            throw error;
+          });
+        };
+      },
+    });
+    const a = await r.instance({ instanceId: 'process-a', new: stalling });
+    const b = await r.instance({ instanceId: 'process-b' });
+    const options = { workers: 2, ranges: 2, chunkSize: 100, targetChunkMs: 0, leaseMs: 100 };
+    const runA = a.backfill({ ...options, owner: 'process-a' });
+    await isStalled;
+    // The other workers copy the other range, wait for the stalled one's lease to run out, take it over and finish it.
+    const resultB = await b.backfill({ ...options, owner: 'process-b' });
+    expect(resultB, JSON.stringify(resultB.error)).toMatchObject({ status: 'complete' });
+    resume();
+    const resultA = await runA;
+    expect(refusals).toEqual(['FENCED']); // A's late write landed nowhere
+    expect(resultA, JSON.stringify(resultA.error)).toMatchObject({ status: 'complete' });
+    expect(resultA.inserted + resultB.inserted).toBe(1000); // every key inserted once
+    const ranges = await r.control.ranges('items', 'backfill');
+    expect(ranges.reduce((sum, x) => sum + x.rows, 0)).toBe(1000); // A's stalled chunk was never counted
+    expect(await r.newStore.getMany(Array.from({ length: 1000 }, (_, i) => i))).toEqual(
+      await r.oldStore.getMany(Array.from({ length: 1000 }, (_, i) => i)),
+    );
+  });
+});

@@ -5,6 +5,7 @@ import { commitProbeSuite } from './commit-probe.js';
 import { conditionalWriteSuite } from './conditional-write.js';
 import { directWriteSuite } from './direct-write.js';
 import { fenceSuite, fenceTableSuite } from './fence.js';
+import { leaseFenceSuite } from './lease-fence.js';
 import { hashSuite } from './hash.js';
 import { lookupSuite } from './lookup.js';
 import { readKeySuite } from './read-key.js';
@@ -39,6 +40,7 @@ export function storeConformance(kind: BackendKind): void {
     syncSuite(get);
     hashSuite(get, kind);
     fenceSuite(get);
+    leaseFenceSuite(get);
     directWriteSuite(get, kind);
     lookupSuite(get, kind);
     readKeySuite(get);

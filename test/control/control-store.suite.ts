@@ -444,6 +444,37 @@ export function controlConformance(kind: ControlKind): void {
         expect(await control.ranges('m', 'backfill')).toEqual([]);
         expect(await control.createRanges('m', 'backfill', [{}])).toBe(true);
       });
+
+      it('claim a named range with a token that only grows (above a fence given), and count rows only under the token that holds it', async () => {
+        const { control, clock } = await fresh();
+        await control.createRanges('m', 'bf', [{ hi: 'n10' }, { lo: 'n10' }]);
+        const first = await control.claimRange('m', 'bf', 'worker-a', 30, { rangeId: 1 });
+        expect(first?.rangeId).toBe(1);
+        expect(first?.rows).toBe(0);
+        expect(await control.claimRange('m', 'bf', 'worker-b', 30, { rangeId: 1 })).toBeUndefined(); // held
+        expect(await control.renewRange('m', 'bf', 1, first?.token ?? -1, 30, 'n20', 10)).toBe(true);
+        clock.advance(31);
+        // Taken over above a fence an earlier holder's writes may carry.
+        const second = await control.claimRange('m', 'bf', 'worker-b', 30, { rangeId: 1, above: 1000 });
+        expect(second?.token).toBe(1001);
+        expect(second?.after).toBe('n20');
+        expect(second?.rows).toBe(10);
+        // The old holder's last step is not counted: its renewal and its completion no longer hold the range.
+        expect(await control.renewRange('m', 'bf', 1, first?.token ?? -1, 30, 'n30', 10)).toBe(false);
+        expect(await control.completeRange('m', 'bf', 1, first?.token ?? -1, 10)).toBe(false);
+        expect(await control.renewRange('m', 'bf', 1, second?.token ?? -1, 30, 'n25', 5)).toBe(true);
+        clock.advance(31);
+        const third = await control.claimRange('m', 'bf', 'worker-c', 30, { rangeId: 1 });
+        expect(third?.token).toBe(1002); // one above the last, with no fence given
+        expect(await control.completeRange('m', 'bf', 1, third?.token ?? -1, 7)).toBe(true);
+        const ranges = await control.ranges('m', 'bf');
+        expect(ranges.map((r) => [r.rangeId, r.complete, r.rows])).toEqual([
+          [0, false, 0],
+          [1, true, 22],
+        ]);
+        // Range 0 was never named: a claim of any range finds it.
+        expect((await control.claimRange('m', 'bf', 'worker-d', 30))?.rangeId).toBe(0);
+      });
     });
 
     describe('dead letters', () => {

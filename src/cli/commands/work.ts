@@ -7,6 +7,7 @@ import { readControl } from '../../jobs/steps.js';
 import type { VerifyMode, VerifyReport } from '../../verify/verify-options.js';
 import type { CliContext } from '../context.js';
 import type { RunReport } from '../run-report.js';
+import type { RangeQueue } from '../../jobs/range-queue.js';
 
 export interface WorkOptions {
   readonly workers?: number;
@@ -17,6 +18,12 @@ export interface WorkOptions {
   readonly maxDeleteShare?: number;
   /** Where progress and waits go (a bar, lines, JSON lines); none by default. */
   readonly report?: RunReport;
+  /** Hand the copy to `midair worker` processes through the BullMQ queue at this URL (redis:// or postgres://). */
+  readonly queue?: string;
+  /** The queue is `<queuePrefix>-<migration>` (default `midair`). */
+  readonly queuePrefix?: string;
+  /** Ranges to split the key space into (a queued or parallel run). */
+  readonly ranges?: number;
 }
 
 /** Reports nothing (a library caller, a test). */
@@ -59,12 +66,36 @@ export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): 
     if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH') return refusedResult(err);
     throw err;
   }
-  await ctx.prepareWrites();
+  // The queue is opened (its URL checked) before the first write: a bad URL refuses the run with nothing written.
+  const queue =
+    o.queue === undefined
+      ? undefined
+      : await (
+          await import('../../queue/index.js')
+        ).bullmqQueue(o.queue, o.queuePrefix === undefined ? {} : { prefix: o.queuePrefix });
+  try {
+    await ctx.prepareWrites();
+    return await runWork(ctx, o, sweep, queue);
+  } finally {
+    await queue?.close();
+  }
+}
+
+async function runWork(
+  ctx: CliContext,
+  o: WorkOptions,
+  sweep: boolean,
+  queue: RangeQueue | undefined,
+): Promise<BackfillResult> {
   const cfg = ctx.spec.backfill ?? {};
   const report = o.report ?? SILENT;
   const run = sweep ? ctx.migration.sweep.bind(ctx.migration) : ctx.migration.backfill.bind(ctx.migration);
+  const ranges = o.ranges ?? cfg.ranges;
   return reported(ctx, report, async () =>
     run({
+      ...(queue ? { queue } : {}),
+      ...(ranges === undefined ? {} : { ranges }),
+      ...(cfg.leaseMs === undefined ? {} : { leaseMs: cfg.leaseMs }),
       ...(cfg.chunkSize === undefined ? {} : { chunkSize: cfg.chunkSize }),
       ...((o.workers ?? cfg.workers) === undefined ? {} : { workers: o.workers ?? cfg.workers }),
       ...((o.maxRowsPerSecond ?? cfg.maxRowsPerSecond) === undefined

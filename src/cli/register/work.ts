@@ -20,6 +20,12 @@ export function registerWork(cli: Cli): void {
       'copy old into new beside live writes (resumes where a killed run stopped); from dual-write to ramp only',
     )
     .option('--workers <n>', 'parallel workers over leased key ranges', positiveInt)
+    .option(
+      '--queue <url>',
+      'hand the copy to `midair worker` processes through a BullMQ queue (redis://… or postgres://…) and follow it',
+    )
+    .option('--queue-prefix <prefix>', 'the queue is <prefix>-<migration> (default midair)')
+    .option('--ranges <n>', 'key ranges to split the copy into (default 4 × workers; 64 with --queue)', positiveInt)
     .option('--max-rows-per-second <n>', 'a ceiling on the copy rate', positiveInt)
     .option('--restart', 'start from the first key, ignoring the checkpoint')
     .option(
@@ -34,6 +40,9 @@ export function registerWork(cli: Cli): void {
     .action(
       async (opts: {
         workers?: number;
+        queue?: string;
+        queuePrefix?: string;
+        ranges?: number;
         maxRowsPerSecond?: number;
         restart?: boolean;
         allowDeletes?: boolean;
@@ -49,9 +58,11 @@ export function registerWork(cli: Cli): void {
   cli.program
     .command('sweep')
     .description('copy what new still lacks (after a lazy migration)')
-    .action(async () =>
+    .option('--queue <url>', 'hand the copy to `midair worker` processes through a BullMQ queue, and follow it')
+    .option('--queue-prefix <prefix>', 'the queue is <prefix>-<migration> (default midair)')
+    .action(async (opts: { queue?: string; queuePrefix?: string }) =>
       cli.withContext(async (ctx, o) => {
-        const r = await backfill(ctx, { report: cli.report('sweep') }, true);
+        const r = await backfill(ctx, { ...opts, report: cli.report('sweep') }, true);
         o.result(r, () => formatBackfill(r, 'sweep'));
         return backfillExitCode(r);
       }, true),

@@ -1,0 +1,138 @@
+import { Queue } from 'bullmq';
+import { afterAll, describe, expect, it } from 'vitest';
+import { defineMigration, type Migration } from '../../src/index.js';
+import { leaseFenceName } from '../../src/core/fence-rules.js';
+import { queueName } from '../../src/queue/index.js';
+import { midair } from '../cli/cli-support.js';
+import { availabilityOfAll } from '../support/backends.js';
+import { SERVICE_URLS } from '../support/services.js';
+import { queueWorld, startWorker, waitFor, type QueueWorld, type User, type WorkerProcess } from './queue-support.js';
+
+const USERS = 20_000;
+const available = availabilityOfAll('postgres', 'redis');
+
+/** Live writes through an application instance in dual-write: updates of existing users (so old's count stays). */
+function liveWrites(m: Migration<bigint, User>) {
+  const repo = m.repository();
+  const stats = { writes: 0, errors: 0, codes: new Set<string>() };
+  let running = true;
+  const loop = (async () => {
+    for (let n = 0; running; n++) {
+      const id = BigInt(1 + Math.floor(Math.random() * USERS));
+      try {
+        await repo.put({ id, email: `u${id}@example.com`, name: `live ${n}` });
+        stats.writes++;
+      } catch (error) {
+        stats.errors++;
+        stats.codes.add(String((error as { code?: string }).code ?? error));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  })();
+  return {
+    stats,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+async function dropQueue(url: string, prefix: string): Promise<void> {
+  const u = new URL(url);
+  const q = new Queue(queueName('users', prefix), {
+    connection: { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null },
+  });
+  await q.obliterate({ force: true });
+  await q.close();
+}
+
+describe.skipIf(!available.run)(`distributed backfill over BullMQ workers${available.reason}`, () => {
+  const worlds: QueueWorld[] = [];
+  const workers: WorkerProcess[] = [];
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    for (const w of worlds) {
+      await dropQueue(SERVICE_URLS.redis, w.ns);
+      await w.close();
+    }
+  });
+
+  it('three workers, one SIGKILLed mid-run and one SIGSTOPped past its lock: new equals old, every row counted once, the stopped one cannot write after its range changed hands', async () => {
+    const world = await queueWorld(USERS, '{ chunkSize: 200, leaseMs: 1500 }');
+    worlds.push(world);
+    const app = await defineMigration<bigint, User>({
+      name: 'users',
+      old: world.old,
+      new: world.new,
+      control: world.control,
+      instanceId: 'app',
+      pollMs: 50,
+      instanceExpiryMs: 5000,
+      autoHalt: false,
+    }).start();
+    const cli = async (...args: string[]) => midair(world.dir, args);
+    const queue = ['--queue', SERVICE_URLS.redis, '--queue-prefix', world.ns];
+    const load = liveWrites(app);
+    try {
+      expect((await cli('phase', 'advance')).code).toBe(0);
+      const pool = [0, 1, 2].map(() => startWorker(world.dir, [...queue, '--lock-ms', '1000']));
+      workers.push(...pool);
+      await Promise.all(pool.map(async (w) => w.ready));
+      const [killed, stopped, survivor] = pool as [WorkerProcess, WorkerProcess, WorkerProcess];
+      const coordinator = cli('backfill', ...queue, '--ranges', '16', '--max-rows-per-second', '2500', '--json');
+      const ranges = async () => world.control.ranges('users', 'backfill');
+      const owns = (w: WorkerProcess, owner: string | undefined) => owner?.includes(`:${w.pid}:`) === true;
+      await waitFor('3 000 rows copied', async () => (await ranges()).reduce((s, r) => s + r.rows, 0) >= 3000);
+      killed.child.kill('SIGKILL');
+      // Stopped while it holds a live lease on an unfinished range: its BullMQ lock and its lease both run out.
+      const held = await waitFor('the second worker to hold a range', async () =>
+        (await ranges()).find((r) => !r.complete && owns(stopped, r.owner) && r.leasedUntil.getTime() > Date.now()),
+      );
+      stopped.child.kill('SIGSTOP');
+      // Another worker takes the range over (a new token); the stopped one resumes only then.
+      await waitFor(
+        'the stopped worker’s range to change hands',
+        async () => {
+          const now = (await ranges()).find((r) => r.rangeId === held.rangeId);
+          return now !== undefined && now.token > held.token && !owns(stopped, now.owner);
+        },
+        120_000,
+      );
+      stopped.child.kill('SIGCONT');
+      const result = await coordinator;
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+      // The bar, status and the dashboard read the same progress: the ranges' rows in the control store.
+      expect(result.stderr).toMatch(/"progress":"backfill","rowsDone":20000,"total":20000,"percent":100/);
+      expect(result.json()).toMatchObject({ status: 'complete', rowsRead: USERS });
+      // The resumed worker found its range gone: its job ended as lost, and what it did not finish was not counted.
+      const lost = await waitFor('the resumed worker to let its range go', async () =>
+        Promise.resolve(stopped.events.find((e) => e.rangeId === held.rangeId && e.status === 'lost')),
+      );
+      expect(lost.run).toBe('backfill');
+      const final = await ranges();
+      expect(final.every((r) => r.complete)).toBe(true);
+      expect(final.reduce((s, r) => s + r.rows, 0)).toBe(USERS); // every key counted once, over every holder
+      // Each range's fence in new stands at its last holder's token: every earlier holder's writes are refused there.
+      const fences = await world.pool.query<{ migration: string; epoch: string }>(
+        `SELECT migration, epoch FROM ${world.ns}_new.users_midair_fences`,
+      );
+      const epochs = new Map(fences.rows.map((f) => [f.migration, Number(f.epoch)]));
+      for (const r of final)
+        expect(epochs.get(leaseFenceName('users', 'backfill', r.rangeId)), `range ${r.rangeId}`).toBe(r.token);
+      expect(epochs.get(leaseFenceName('users', 'backfill', held.rangeId))).toBeGreaterThan(held.token);
+      expect(survivor.events.some((e) => e.status === 'complete')).toBe(true);
+      // SIGTERM: the two live workers stop cleanly.
+      stopped.child.kill('SIGTERM');
+      survivor.child.kill('SIGTERM');
+      expect(await stopped.exited).toBe(0);
+      expect(await survivor.exited).toBe(0);
+    } finally {
+      await load.stop();
+      await app.close();
+    }
+    expect(load.stats.writes).toBeGreaterThan(0);
+    expect(load.stats.errors, [...load.stats.codes].join(', ')).toBe(0);
+    expect(await world.compare()).toEqual({ differing: 0, old: USERS, new: USERS });
+  });
+});
