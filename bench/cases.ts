@@ -18,6 +18,8 @@ import { wholeMigrationUnderLoad } from './whole-migration.js';
 import { backfillMemory } from './backfill-memory.js';
 import { repositoryOverhead } from './overhead.js';
 import { metricsCost } from './metrics-cost.js';
+import { backfillRedis } from './redis-backfill.js';
+import { queuedFour, queuedTwo } from './queue-workers.js';
 
 const ms = (t0: number): number => performance.now() - t0;
 
@@ -385,6 +387,9 @@ export const CASES: readonly BenchCase[] = [
   backfillPg,
   backfillMaria,
   backfillMemory,
+  backfillRedis,
+  queuedTwo,
+  queuedFour,
   verifyEqualMaria,
   verifyDiff,
   repositoryOverhead,
