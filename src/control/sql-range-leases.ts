@@ -22,17 +22,7 @@ const RANGE_COLUMNS = [
 /** Every range of one backfill, in range order. */
 async function readRanges(x: SqlControlContext, migration: string, rangeName: string): Promise<RangeLease[]> {
   const { prefix, t, c, ph, query } = x;
-  const cols = [
-    'range_id',
-    'lo',
-    'hi',
-    'after_key',
-    'owner',
-    'token',
-    'leased_until',
-    'complete',
-    'rows_done',
-  ] as const;
+  const cols = RANGE_COLUMNS.slice(2); // all but migration and name, in decodeRange's order
   const sql = `SELECT ${cols.map((y) => c[y]).join(', ')} FROM ${t.ranges} WHERE ${c.migration} = ${ph(1)} AND ${c.name} = ${ph(2)} ORDER BY ${c.range_id}`;
   const { rows } = await query('ranges', sql, [migration, rangeName]);
   return rows.map((r) => decodeRange(r, prefix + 'ranges'));

@@ -1,4 +1,5 @@
 import type { Queue } from 'bullmq';
+import { zeroCounts } from '../backfill/run-results.js';
 import type { FailedRange, QueuedRun, RangeJob, RangeJobCounts, RangeQueue } from '../jobs/range-queue.js';
 import { queueBackend, queueName, type QueueBackend, type RangeQueueJob } from './connection.js';
 
@@ -20,16 +21,7 @@ function ofRun(job: RangeQueueJob | undefined, run: QueuedRun): job is RangeQueu
   return job?.data.kind === run.kind && job.data.name === run.name && job.data.migration === run.migration;
 }
 
-const ZERO: RangeJobCounts = {
-  rowsRead: 0,
-  inserted: 0,
-  updated: 0,
-  deleted: 0,
-  skippedExisting: 0,
-  skippedTombstoned: 0,
-  deadLetters: 0,
-  chunks: 0,
-};
+const ZERO: RangeJobCounts = zeroCounts();
 
 /**
  * A {@link RangeQueue} on BullMQ: one queue per migration, one job per

@@ -4,7 +4,8 @@ import type { Fence } from '../../src/core/store.js';
 import { appliesAtOnce, type Backend } from '../support/backends.js';
 import { rowDdl, rowMapping, type Row } from './fixtures.js';
 
-const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
+/** A row of the fixture table. */
+export const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
 
 /** A table name no other test (of this run or another) uses: the lock-wait probe finds statements by it. */
 export async function fencedRows(backend: Backend): Promise<{ table: string; store: Store<bigint, Row> }> {
@@ -50,7 +51,8 @@ export async function lockWaitOn(backend: Backend, table: string): Promise<void>
   }
 }
 
-async function refusal(call: () => Promise<unknown>): Promise<unknown> {
+/** What a call that must be refused threw (an error saying it was not, if it was not). */
+export async function refusal(call: () => Promise<unknown>): Promise<unknown> {
   return call().then(
     () => new Error('the write was not refused'),
     (e: unknown) => e,

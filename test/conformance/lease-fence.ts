@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { leaseFenceName } from '../../src/core/fence-rules.js';
 import { appliesAtOnce, type Backend } from '../support/backends.js';
-import { fencedRows, fencing, lockWaitOn } from './fence.js';
+import { fencedRows, fencing, lockWaitOn, refusal, row } from './fence.js';
 import { rowDdl, rowMapping, type Row } from './fixtures.js';
-
-const row = (id: number, version: number, v = `v${version}`): Row => ({ id: BigInt(id), version, v });
-
-async function refusal(call: () => Promise<unknown>): Promise<unknown> {
-  return call().then(
-    () => new Error('the write was not refused'),
-    (e: unknown) => e,
-  );
-}
 
 /**
  * A write's second fence, its job's lease on a range (`CallOptions.lease`):
