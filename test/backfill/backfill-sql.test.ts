@@ -11,7 +11,7 @@ interface Account {
   version: number;
 }
 
-const { run, reason } = availabilityOfAll('postgres', 'mysql');
+const { run, reason } = availabilityOfAll('postgres', 'mysql', 'redis');
 
 async function accounts(backend: Backend, name: string): Promise<Store<bigint, Account>> {
   const table = backend.unique(name);
@@ -47,7 +47,7 @@ async function contents(store: Store<bigint, Account>): Promise<Account[]> {
 }
 
 describe.skipIf(!run)(`backfill on real databases${run ? '' : ` — skipped: ${reason}`}`, () => {
-  const db = suiteBackends('postgres', 'mysql');
+  const db = suiteBackends('postgres', 'mysql', 'redis');
   let controlDb: ControlBackend;
   beforeAll(async () => {
     controlDb = await openControlBackend('postgres');
@@ -104,11 +104,12 @@ describe.skipIf(!run)(`backfill on real databases${run ? '' : ` — skipped: ${r
   it.each([
     ['PostgreSQL → MariaDB', 'postgres', 'mysql'],
     ['MariaDB → PostgreSQL', 'mysql', 'postgres'],
+    ['PostgreSQL → Redis', 'postgres', 'redis'],
   ] as const)(
     '%s: killed at random points beside live writes, resumed until complete: contents equal, no duplicates',
     async (_label, from, to) => {
-      const old = await accounts(from === 'postgres' ? db.postgres : db.mysql, 'accounts_old');
-      const target = await accounts(to === 'postgres' ? db.postgres : db.mysql, 'accounts_new');
+      const old = await accounts(db[from], 'accounts_old');
+      const target = await accounts(db[to], 'accounts_new');
       const N = 3000;
       for (let i = 0; i < N; i += 500) {
         await old.writeIfNewer(
