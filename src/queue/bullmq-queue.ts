@@ -1,11 +1,14 @@
 import type { Queue } from 'bullmq';
 import { zeroCounts } from '../backfill/run-results.js';
+import { MidairError } from '../core/errors.js';
 import type { FailedRange, QueuedRun, RangeJob, RangeJobCounts, RangeQueue } from '../jobs/range-queue.js';
 import { queueBackend, queueName, type QueueBackend, type RangeQueueJob } from './connection.js';
 
 /** Attempts per range job before it goes to the failed set (the queue's dead letters), with exponential backoff. */
 export const JOB_ATTEMPTS = 5;
 const BACKOFF_MS = 1000;
+/** How long a queue may take to answer before a run is refused. */
+const REACH_MS = 10_000;
 
 /** Options of a range queue: where, and the queue name's prefix (the queue is `<prefix>-<migration>`). */
 export interface BullmqQueueOptions {
@@ -46,12 +49,41 @@ export class BullmqRangeQueue implements RangeQueue {
     let q = this.#queues.get(name);
     if (!q) {
       q = this.#backend.queue(name);
+      // A lost connection reaches each call as its own error (or, while connecting, `reachable`); not also an unhandled event.
+      q.on('error', () => undefined);
       this.#queues.set(name, q);
     }
     return q;
   }
 
+  /**
+   * Resolves once the queue of `migration` answers; CONNECTION when it does
+   * not within `ms` (BullMQ itself would retry for ever). Called before
+   * anything is written, so an unreachable queue refuses the run.
+   */
+  async reachable(migration: string, ms = REACH_MS): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new MidairError(
+              'CONNECTION',
+              `the queue at ${this.where} did not answer within ${ms / 1000} s: check the --queue URL and that the server runs`,
+            ),
+          ),
+        ms,
+      );
+    });
+    try {
+      await Promise.race([this.#queue(migration).waitUntilReady(), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async enqueue(run: QueuedRun, rangeIds: readonly number[]): Promise<void> {
+    await this.reachable(run.migration);
     const q = this.#queue(run.migration);
     const fresh: RangeJob[] = [];
     for (const rangeId of rangeIds) {

@@ -135,4 +135,30 @@ describe.skipIf(!available.run)(`distributed backfill over BullMQ workers${avail
     expect(load.stats.errors, [...load.stats.codes].join(', ')).toBe(0);
     expect(await world.compare()).toEqual({ differing: 0, old: USERS, new: USERS });
   });
+
+  it('refuses a run, writing nothing, when the queue is not a queue URL or does not answer', async () => {
+    const world = await queueWorld(100, '{ chunkSize: 50 }');
+    worlds.push(world);
+    const cli = async (...args: string[]) => midair(world.dir, args);
+    expect((await cli('phase', 'advance', '--force', '--reason', 'test')).code).toBe(0);
+    const before = (await cli('status', '--json')).json<Record<string, unknown>>();
+    const wrongKind = await cli('backfill', '--queue', 'mysql://127.0.0.1:3306/test');
+    expect(wrongKind.code).toBe(2);
+    expect(wrongKind.stderr).toMatch(
+      /--queue: a queue URL is redis:\/\/, rediss:\/\/, postgres:\/\/ or postgresql:\/\//,
+    );
+    const silent = await cli('backfill', '--queue', 'redis://127.0.0.1:1', '--json');
+    expect(silent.code).toBe(2);
+    expect(silent.json()).toMatchObject({
+      status: 'refused',
+      rowsRead: 0,
+      error: {
+        code: 'CONNECTION',
+        message: expect.stringMatching(/the queue at 127\.0\.0\.1:1 did not answer/) as unknown,
+      },
+    });
+    expect(await world.control.ranges('users', 'backfill')).toEqual([]); // nothing split, nothing queued
+    expect((await cli('status', '--json')).json()).toEqual(before);
+    expect((await world.compare()).new).toBe(0);
+  });
 });

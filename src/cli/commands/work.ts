@@ -66,13 +66,19 @@ export async function backfill(ctx: CliContext, o: WorkOptions, sweep = false): 
     if (err instanceof MidairError && err.code === 'SCHEMA_MISMATCH') return refusedResult(err);
     throw err;
   }
-  // The queue is opened (its URL checked) before the first write: a bad URL refuses the run with nothing written.
+  // The queue is opened (its URL checked, its server reached) before the first write: else the run is refused, nothing written.
   const queue =
     o.queue === undefined
       ? undefined
       : await (
           await import('../../queue/index.js')
         ).bullmqQueue(o.queue, o.queuePrefix === undefined ? {} : { prefix: o.queuePrefix });
+  try {
+    await queue?.reachable(ctx.spec.name);
+  } catch (error) {
+    await queue?.close();
+    return refusedResult(error);
+  }
   try {
     await ctx.prepareWrites();
     return await runWork(ctx, o, sweep, queue);
