@@ -15,6 +15,7 @@ const TSC = join(ROOT, 'node_modules/typescript/bin/tsc');
 /** What the README's examples import besides midair. */
 const PACKAGES = [
   'pg',
+  'bullmq',
   'mysql2',
   'better-sqlite3',
   'pino',
