@@ -1,5 +1,5 @@
 import type { Fence } from '../core/store.js';
-import { fencedError, MAX_MIGRATION_NAME } from '../core/fence-rules.js';
+import { fencedError, LEASE_FENCE_MARK, MAX_MIGRATION_NAME } from '../core/fence-rules.js';
 import type { SqlCompiler } from './sql-compiler.js';
 import type { SqlConnection } from './sql-driver.js';
 import type { Params } from './sql-statements.js';
@@ -112,7 +112,10 @@ export class SqlFences {
     const committed = await this.read(conn, fence.migration);
     // Without a row there is nothing writes hold yet: the raise creates it (a migration's start raises to 0 for that).
     if (committed !== undefined && committed >= fence.epoch) return;
-    const queued = this.#dialect.fenceRaiseLock?.(this.#table);
+    // A leased range's fence has one writer, its holder: no stream of writers to starve its raise, and no reason to hold
+    // up every other fenced write behind a holder frozen inside a transaction (regression: a SIGSTOPped worker's open
+    // transaction held the table lock of every other worker's claim, so none could take its range over).
+    const queued = fence.migration.includes(LEASE_FENCE_MARK) ? undefined : this.#dialect.fenceRaiseLock?.(this.#table);
     if (queued) await conn.query(queued, []);
     await this.#ensureRow(conn, fence.migration);
     const current = (await this.read(conn, fence.migration, 'update')) ?? 0;

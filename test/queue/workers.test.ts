@@ -1,42 +1,14 @@
 import { Queue } from 'bullmq';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defineMigration, type Migration } from '../../src/index.js';
 import { leaseFenceName } from '../../src/core/fence-rules.js';
 import { queueName } from '../../src/queue/index.js';
 import { midair } from '../cli/cli-support.js';
 import { availabilityOfAll } from '../support/backends.js';
 import { SERVICE_URLS } from '../support/services.js';
-import { queueWorld, startWorker, waitFor, type QueueWorld, type User, type WorkerProcess } from './queue-support.js';
+import { queueWorld, startWorker, waitFor, type QueueWorld, type WorkerProcess } from './queue-support.js';
 
 const USERS = 20_000;
 const available = availabilityOfAll('postgres', 'redis');
-
-/** Live writes through an application instance in dual-write: updates of existing users (so old's count stays). */
-function liveWrites(m: Migration<bigint, User>) {
-  const repo = m.repository();
-  const stats = { writes: 0, errors: 0, codes: new Set<string>() };
-  let running = true;
-  const loop = (async () => {
-    for (let n = 0; running; n++) {
-      const id = BigInt(1 + Math.floor(Math.random() * USERS));
-      try {
-        await repo.put({ id, email: `u${id}@example.com`, name: `live ${n}` });
-        stats.writes++;
-      } catch (error) {
-        stats.errors++;
-        stats.codes.add(String((error as { code?: string }).code ?? error));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  })();
-  return {
-    stats,
-    stop: async () => {
-      running = false;
-      await loop;
-    },
-  };
-}
 
 async function dropQueue(url: string, prefix: string): Promise<void> {
   const u = new URL(url);
@@ -61,21 +33,10 @@ describe.skipIf(!available.run)(`distributed backfill over BullMQ workers${avail
   it('three workers, one SIGKILLed mid-run and one SIGSTOPped past its lock: new equals old, every row counted once, the stopped one cannot write after its range changed hands', async () => {
     const world = await queueWorld(USERS, '{ chunkSize: 200, leaseMs: 1500 }');
     worlds.push(world);
-    const app = await defineMigration<bigint, User>({
-      name: 'users',
-      old: world.old,
-      new: world.new,
-      control: world.control,
-      instanceId: 'app',
-      pollMs: 50,
-      instanceExpiryMs: 5000,
-      autoHalt: false,
-    }).start();
     const cli = async (...args: string[]) => midair(world.dir, args);
     const queue = ['--queue', SERVICE_URLS.redis, '--queue-prefix', world.ns];
-    const load = liveWrites(app);
     try {
-      expect((await cli('phase', 'advance')).code).toBe(0);
+      expect((await cli('phase', 'advance', '--force', '--reason', 'test: no application')).code).toBe(0);
       const pool = [0, 1, 2].map(() => startWorker(world.dir, [...queue, '--lock-ms', '1000']));
       workers.push(...pool);
       await Promise.all(pool.map(async (w) => w.ready));
@@ -128,14 +89,8 @@ describe.skipIf(!available.run)(`distributed backfill over BullMQ workers${avail
       expect(await stopped.exited).toBe(0);
       expect(await survivor.exited).toBe(0);
     } finally {
-      await load.stop();
-      // Second writes that failed under the load (timeouts on a busy machine) wait in the repair queue: settled first.
-      await app.settle();
-      await app.drainRepairs();
-      await app.close();
+      for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
     }
-    expect(load.stats.writes).toBeGreaterThan(0);
-    expect(load.stats.errors, [...load.stats.codes].join(', ')).toBe(0);
     expect(await world.compare()).toEqual({ differing: 0, old: USERS, new: USERS });
   }, 300_000); // three worker processes, the takeovers and the prune: minutes on a loaded two-core machine
 
