@@ -17,7 +17,8 @@ import { refusedResult, zeroCounts } from './run-results.js';
 import { nextChunk } from './pass-chunk.js';
 import { deleteShareRefusal, phaseRefusal, type RunKind } from './guards.js';
 import { checkKeyMappings } from './key-check.js';
-import { copiedBefore, copyInRanges } from './parallel.js';
+import { copyInRanges, overRanges } from './parallel.js';
+import { rowsInRanges } from '../jobs/range-split.js';
 import { followQueuedCopy } from './queued.js';
 import { budgetedChunk, jobPacing, type JobPacing } from '../jobs/steps.js';
 import { sleep } from '../core/sleep.js';
@@ -39,11 +40,6 @@ export { checkKeyMappings, type KeyMappings } from './key-check.js';
 export { DEFAULT_MAX_DELETE_SHARE, refusalInPhase } from './guards.js';
 
 export { refusedResult, unstartedResult } from './run-results.js';
-
-/** Whether the copy pass goes over leased ranges: several workers here, or workers elsewhere through a queue. */
-function overRanges(options: Pick<BackfillOptions<unknown>, 'workers' | 'queue'>): boolean {
-  return (options.workers ?? 1) > 1 || options.queue !== undefined;
-}
 
 /** What every step of one run shares: what its chunks share, and the run's own progress. */
 interface BackfillRun<K extends Key, E extends object> extends ChunkContext<K, E> {
@@ -241,7 +237,7 @@ async function startRun<K extends Key, E extends object>(
   const total = await source.count({ signal: options.signal });
   const parallel = overRanges(options) && checkpoint.pass !== 'prune';
   const before = parallel
-    ? await copiedBefore(control, migration, name)
+    ? await rowsInRanges(control, migration, name)
     : checkpoint.pass === 'copy'
       ? (checkpoint.rowsDone ?? 0)
       : 0;

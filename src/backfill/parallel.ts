@@ -7,7 +7,6 @@ import { processInstanceId } from '../core/instance-id.js';
 import { copyNext, type Counts } from './chunks.js';
 import { phaseRefusal } from './guards.js';
 import { readAheadState } from './read-ahead.js';
-import { rowsInRanges } from '../jobs/range-split.js';
 import { runLeasedRanges, runOneRange, type OneRangeOutcome, type RangeStep } from '../jobs/leased-ranges.js';
 import type { FencedLease } from '../jobs/lease-fence.js';
 import { budgetedChunk, jobPacing } from '../jobs/steps.js';
@@ -24,9 +23,9 @@ export interface ParallelCopy<K extends Key, E extends object> {
   readonly progress: (chunkSize: number) => Promise<void>;
 }
 
-/** The rows a parallel run's earlier runs copied (its ranges' counts). */
-export async function copiedBefore(control: ControlStore, migration: string, name: string): Promise<number> {
-  return rowsInRanges(control, migration, name);
+/** Whether the copy pass goes over leased ranges: several workers here, or workers elsewhere through a queue. */
+export function overRanges(options: Pick<BackfillOptions<unknown>, 'workers' | 'queue'>): boolean {
+  return (options.workers ?? 1) > 1 || options.queue !== undefined;
 }
 
 /** What the steps of a range copy need: the run's stores, options and shared counts. */

@@ -293,13 +293,7 @@ export class Migration<K extends Key, E extends object> {
     return this.#pieces.jobs.backfill(options);
   }
 
-  /**
-   * Works one range of a backfill or sweep that another process queued
-   * (`backfill({ queue })`): what a worker (`midair worker`) runs for each
-   * job. Safe to run twice for the same range at once — a queue may deliver a
-   * job twice —: the range's lease decides who copies it, and its fence in
-   * new refuses the writes of a worker that lost it.
-   */
+  /** One range of a queued backfill or sweep (a `midair worker` job); safe twice at once: its lease and fence decide. */
   async backfillRange(
     job: { readonly name: string; readonly rangeId: number },
     options: BackfillOptions<E> = {},
