@@ -2,20 +2,13 @@ import type { ControlStore } from '../control/control-store.js';
 import { MidairError } from '../core/errors.js';
 import type { Key } from '../core/keys.js';
 import type { Store } from '../core/store.js';
-import { sleep } from '../core/sleep.js';
 import { Pacer } from '../jobs/pacer.js';
-import { rowsInRanges, splitKeySpace } from '../jobs/range-split.js';
-import type { FailedRange, QueuedRun, RangeJobCounts, RangeQueue } from '../jobs/range-queue.js';
+import { carriedSettings, followQueuedRun } from '../jobs/queued-run.js';
+import type { QueuedRun, RangeJobCounts, RangeQueue } from '../jobs/range-queue.js';
 import type { BackfillOptions } from './backfill-options.js';
 import { phaseRefusal } from './guards.js';
 import { copyOneRange, type ParallelCopy } from './parallel.js';
 import { zeroCounts } from './run-results.js';
-
-/** How often the process following a queued run reads the ranges' progress. */
-const FOLLOW_MS = 500;
-
-/** Ranges a queued run is split into by default: enough for a few dozen workers to share, and each retried alone. */
-export const DEFAULT_QUEUED_RANGES = 64;
 
 /** The settings of a run that every worker applies alike, carried in its jobs (JSON). */
 export type QueuedSettings = Pick<
@@ -47,35 +40,12 @@ const QUEUED_SETTINGS = [
   'latencyBudgetMs',
 ] as const satisfies readonly (keyof QueuedSettings)[];
 
-/**
- * What a queued run's jobs carry of its options (JSON): the settings every
- * worker applies alike, and the fleet's served levels before the run (read
- * once, by the process that starts it). A served-latency factor of
- * `Infinity` (off) travels as no levels at all.
- */
+/** What a queued backfill's jobs carry of its options (JSON): see {@link carriedSettings}. */
 export function queuedSettings(
   options: QueuedSettings,
   servedBaseline: Record<string, number>,
 ): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of QUEUED_SETTINGS) if (options[k] !== undefined) out[k] = options[k];
-  const factor = options.servedLatencyFactor;
-  if (factor !== undefined && Number.isFinite(factor)) out.servedLatencyFactor = factor;
-  out.servedBaseline = factor === undefined || Number.isFinite(factor) ? servedBaseline : {};
-  return out;
-}
-
-/** The failed ranges of a queued run as one error: which ranges, how often tried, and why. */
-function failedError(failed: readonly FailedRange[], where: string): MidairError {
-  const list = failed
-    .slice(0, 5)
-    .map((f) => `range ${f.rangeId} (${f.attempts} attempts): ${f.reason}`)
-    .join('; ');
-  const more = failed.length > 5 ? `; and ${failed.length - 5} more` : '';
-  return new MidairError(
-    'BLOCKED',
-    `${failed.length} range job(s) on the queue at ${where} failed on every attempt: ${list}${more}. Fix the cause, then run the backfill with --queue again: it queues them again and resumes each from its progress`,
-  );
+  return carriedSettings(options, QUEUED_SETTINGS, servedBaseline);
 }
 
 /**
@@ -107,29 +77,26 @@ export async function followQueuedCopy<K extends Key, E extends object>(
   const { migration, name, source, control, options, queue } = c;
   const kind = options.missingOnly ? 'sweep' : 'backfill';
   const run: QueuedRun = { kind, migration, name, settings: queuedSettings(options, c.servedBaseline) };
-  await splitKeySpace(control, { migration, name }, source, options.ranges ?? DEFAULT_QUEUED_RANGES, options.signal);
-  const open = (await control.ranges(migration, name)).filter((r) => !r.complete).map((r) => r.rangeId);
-  await queue.enqueue(run, open);
-  for (;;) {
-    if (options.signal?.aborted) return { status: 'aborted' };
-    const ranges = await control.ranges(migration, name);
-    const rows = await rowsInRanges(control, migration, name);
-    c.counts.rowsRead = Math.max(0, rows - before);
-    await c.progress(rows);
-    if (ranges.every((r) => r.complete)) break;
-    const failed = (await queue.failed(run)).filter((f) => ranges.some((r) => r.rangeId === f.rangeId && !r.complete));
-    if (failed.length > 0) return { status: 'stopped', error: failedError(failed, queue.where) };
-    const moved = await phaseRefusal(control, migration, kind);
-    if (moved)
-      return {
-        status: 'stopped',
-        error: new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`),
-      };
-    await sleep(FOLLOW_MS, options.signal);
-  }
+  const outcome = await followQueuedRun({
+    control,
+    run,
+    queue,
+    keySource: source,
+    ranges: options.ranges,
+    signal: options.signal,
+    progress: async (rows) => {
+      c.counts.rowsRead = Math.max(0, rows - before);
+      await c.progress(rows);
+    },
+    moved: async () => {
+      const moved = await phaseRefusal(control, migration, kind);
+      return moved && new MidairError('BLOCKED', `the phase changed while the ${kind} ran: ${moved.message}`);
+    },
+  });
+  if (outcome.status !== 'complete') return outcome;
   const done = await queue.counts(run);
   Object.assign(c.counts, { ...done, rowsRead: c.counts.rowsRead });
-  return { status: 'complete' };
+  return outcome;
 }
 
 /** How one queued range's job ended, with what it copied. */

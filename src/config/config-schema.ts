@@ -177,7 +177,16 @@ const migrationSchema = z
       .strict()
       .optional(),
     verify: z
-      .object({ ignoreFields: z.array(z.string()).optional(), segmentRows: z.number().int().positive().optional() })
+      .object({
+        ignoreFields: z.array(z.string()).optional(),
+        segmentRows: z.number().int().positive().optional(),
+        /** A ceiling on old's rows compared per second, over every worker and process of a pass. */
+        maxRowsPerSecond: z.number().positive().optional(),
+        /** Ranges a parallel or queued pass splits the key space into (default 4 × workers; 64 queued). */
+        ranges: z.number().int().positive().optional(),
+        /** How long a range's lease lasts without renewal, ms (renewed after every segment). Default 30 000. */
+        leaseMs: z.number().int().positive().optional(),
+      })
       .strict()
       .optional(),
     /** Where the migration's phase changes, auto-halts, refused gates, verifications and parked repairs are posted. */

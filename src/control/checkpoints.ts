@@ -247,7 +247,7 @@ const shadowCounters: z.ZodType<ShadowCounters> = z.object({
 
 /**
  * Every checkpoint name. A job's own names derive from the name it runs
- * under (`nightly`, `nightly:control`, `verify:run`, `verify:range:3`); the
+ * under (`nightly`, `nightly:control`, `verify:run`, `verify:range:3@1:<run id>`); the
  * facts the gates read have fixed names or one per instance.
  */
 export const CHECKPOINTS = Object.freeze({
@@ -281,9 +281,18 @@ export const CHECKPOINTS = Object.freeze({
     kind: 'verification run',
     decoder: verifyRunState,
   }),
-  /** One leased range of that run. */
-  verifyRange: (job: string, rangeId: number): Checkpoint<VerifyRangeState> => ({
-    name: `${job}:range:${rangeId}`,
+  /**
+   * One leased range of that run, as the holder of the lease `token` left it:
+   * each holder writes its own, so one that stalled and lost the range (or
+   * worked a run since restarted) cannot overwrite what the next holder
+   * found. Without a holder: the one checkpoint per range of older versions.
+   */
+  verifyRange: (
+    job: string,
+    rangeId: number,
+    holder?: { readonly runId: string; readonly token: number },
+  ): Checkpoint<VerifyRangeState> => ({
+    name: holder === undefined ? `${job}:range:${rangeId}` : `${job}:range:${rangeId}@${holder.token}:${holder.runId}`,
     kind: 'verification range',
     decoder: verifyRangeState,
   }),

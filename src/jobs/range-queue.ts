@@ -45,6 +45,15 @@ export interface RangeJobCounts {
   readonly chunks: number;
 }
 
+/** What a verification range's job reports: old's entities compared, and the segments hashed. */
+export interface VerifyJobCounts {
+  readonly rows: number;
+  readonly segments: number;
+}
+
+/** What any range job returns to the queue. */
+export type RangeJobValue = RangeJobCounts | VerifyJobCounts;
+
 export interface RangeQueue {
   /** Where the queue lives, for messages (host:port, never a password). */
   readonly where: string;

@@ -20,6 +20,7 @@ import { withProgressRecord } from '../backfill/progress-record.js';
 import { runBackfillRange, type RangeJobResult } from '../backfill/queued.js';
 import { repairKeys } from '../verify/repair.js';
 import { runVerify } from '../verify/verify.js';
+import { runVerifyRange, type VerifyRangeResult } from '../verify/queued.js';
 import type { RepairReport, VerifyOptions, VerifyReport } from '../verify/verify-options.js';
 import { CHECKPOINTS, DIFFERING_KEYS_KEPT, saveCheckpoint } from '../control/checkpoints.js';
 import { raiseFences } from './fencing.js';
@@ -163,6 +164,20 @@ export class Jobs<K extends Key, E extends object> {
     if (final.status === 'equal' || final.status === 'different') await this.#saveVerification(final);
     this.#d.notify('verified', verifiedPayload(final));
     return final;
+  }
+
+  /**
+   * Works one range of a queued verification (a worker's job): the range's
+   * lease claimed, then compared segment by segment from its last holder's
+   * checkpoint. Writes nothing to either store.
+   */
+  async verifyRange(
+    job: { readonly name: string; readonly rangeId: number },
+    options: VerifyOptions<E> = {},
+  ): Promise<VerifyRangeResult> {
+    const o = this.#d.settings;
+    const merged = { ...options, ignoreFields: options.ignoreFields ?? o.shadow?.ignoreFields, name: job.name };
+    return runVerifyRange(this.#name, o.old, o.new, this.#d.control, merged, job.rangeId);
   }
 
   /** Keeps the outcome (counts only) where the gates and `status` read it. */

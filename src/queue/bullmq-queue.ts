@@ -1,7 +1,14 @@
 import type { Queue } from 'bullmq';
 import { zeroCounts } from '../backfill/run-results.js';
 import { MidairError } from '../core/errors.js';
-import type { FailedRange, QueuedRun, RangeJob, RangeJobCounts, RangeQueue } from '../jobs/range-queue.js';
+import type {
+  FailedRange,
+  QueuedRun,
+  RangeJob,
+  RangeJobCounts,
+  RangeJobValue,
+  RangeQueue,
+} from '../jobs/range-queue.js';
 import { queueBackend, queueName, type QueueBackend, type RangeQueueJob } from './connection.js';
 
 /** Attempts per range job before it goes to the failed set (the queue's dead letters), with exponential backoff. */
@@ -35,7 +42,7 @@ const ZERO: RangeJobCounts = zeroCounts();
 export class BullmqRangeQueue implements RangeQueue {
   readonly where: string;
   readonly #backend: QueueBackend;
-  readonly #queues = new Map<string, Queue<RangeJob, RangeJobCounts>>();
+  readonly #queues = new Map<string, Queue<RangeJob, RangeJobValue>>();
   readonly #prefix: string | undefined;
 
   constructor(backend: QueueBackend, options: BullmqQueueOptions = {}) {
@@ -44,7 +51,7 @@ export class BullmqRangeQueue implements RangeQueue {
     this.#prefix = options.prefix;
   }
 
-  #queue(migration: string): Queue<RangeJob, RangeJobCounts> {
+  #queue(migration: string): Queue<RangeJob, RangeJobValue> {
     const name = queueName(migration, this.#prefix);
     let q = this.#queues.get(name);
     if (!q) {

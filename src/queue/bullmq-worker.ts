@@ -1,8 +1,11 @@
 import type { BackfillOptions } from '../backfill/backfill-options.js';
 import type { RangeJobResult } from '../backfill/queued.js';
 import { errorSummary, MidairError } from '../core/errors.js';
-import type { RangeJob, RangeJobCounts } from '../jobs/range-queue.js';
+import type { RangeJob, RangeJobCounts, RangeJobValue, VerifyJobCounts } from '../jobs/range-queue.js';
 import { queueBackend, queueName, type RangeQueueJob } from './connection.js';
+import { processInstanceId } from '../core/instance-id.js';
+import type { VerifyOptions } from '../verify/verify-options.js';
+import type { VerifyRangeResult } from '../verify/queued.js';
 
 /** What a worker needs of a migration: its name, and working one range of a queued run. */
 export interface RangeWorking<E extends object> {
@@ -11,6 +14,10 @@ export interface RangeWorking<E extends object> {
     job: { readonly name: string; readonly rangeId: number },
     options?: BackfillOptions<E>,
   ): Promise<RangeJobResult>;
+  verifyRange(
+    job: { readonly name: string; readonly rangeId: number },
+    options?: VerifyOptions<E>,
+  ): Promise<VerifyRangeResult>;
 }
 
 /** One job as the worker's log sees it: the run, the range, how it ended, and counts — never row values. */
@@ -22,7 +29,10 @@ export interface WorkerJobEvent {
   readonly attempt: number;
   /** `handed-back`: the worker is stopping and put the job back on the queue with its range's progress. */
   readonly status: RangeJobResult['status'] | 'handed-back' | 'failed';
+  /** A copy's counts (backfill and sweep jobs). */
   readonly counts?: RangeJobCounts;
+  /** A verification's: old's entities compared, and the segments hashed. */
+  readonly compared?: VerifyJobCounts;
   readonly error?: { readonly code: string; readonly message: string };
 }
 
@@ -42,14 +52,19 @@ export interface QueueWorkerOptions<E extends object> {
   readonly signal?: AbortSignal;
   /** This process's name on the range leases. Default host:pid:random. */
   readonly owner?: string;
-  /** The worker's own options for every job (the config's transform, pacing); the run's settings come with each job. */
+  /** The worker's own options for every backfill and sweep job (the config's transform, pacing); the run's settings come with each job. */
   readonly backfill?: Omit<BackfillOptions<E>, 'signal' | 'owner' | 'queue'>;
+  /** …and for every verification job. */
+  readonly verify?: Omit<VerifyOptions<E>, 'signal' | 'owner' | 'queue'>;
   /** Once the worker listens: where the queue is (host:port, never a password). */
   readonly onReady?: (where: string) => void;
   readonly onJob?: (event: WorkerJobEvent) => void;
   /** A queue-level error (a lost connection, retried by BullMQ): its message only. */
   readonly onError?: (message: string) => void;
 }
+
+/** What a job's end event carries beside its status. */
+type JobEnd = Pick<WorkerJobEvent, 'counts' | 'compared'>;
 
 function countsOf(r: RangeJobResult): RangeJobCounts {
   const { rowsRead, inserted, updated, deleted, skippedExisting, skippedTombstoned, deadLetters, chunks } = r;
@@ -90,33 +105,45 @@ export async function runQueueWorker<E extends object>(
       attempt: job.attemptsMade + 1,
       ...e,
     });
-  const processor = async (job: RangeQueueJob, token?: string): Promise<RangeJobCounts> => {
+  const base = options.owner ?? processInstanceId();
+  /** Ends a job whose worker stops: its range was handed back with its progress; the job goes back on the queue for another worker. */
+  const handBack = async (job: RangeQueueJob, token: string | undefined, e: JobEnd): Promise<never> => {
+    await job.moveToWait(token);
+    event(job, { status: 'handed-back', ...e });
+    throw new WaitingError();
+  };
+  /** Fails a job for good (the phase refuses it, or a row or step stopped it): no retry can fix it. */
+  const fail = (job: RangeQueueJob, status: 'refused' | 'stopped', reason: unknown, e: JobEnd): never => {
+    const error = errorSummary(reason);
+    event(job, { status, ...e, error });
+    throw new UnrecoverableError(`${status}: ${error.code}: ${error.message}`);
+  };
+  const processor = async (job: RangeQueueJob, token?: string): Promise<RangeJobValue> => {
     const { kind, name, rangeId, settings } = job.data;
     if (job.data.migration !== migration.name)
       throw new UnrecoverableError(`a job of migration ${job.data.migration} on the queue of ${migration.name}`);
-    if (kind === 'verify') throw new UnrecoverableError('this worker works backfill and sweep jobs only');
+    // Each job its own lease holder: the run's rows/s ceiling is shared out per holder, so jobs at once each take a share.
+    const own = { signal: stop.signal, owner: `${base}~${job.id ?? rangeId}` };
+    if (kind === 'verify') {
+      const r = await migration.verifyRange(
+        { name, rangeId },
+        { ...options.verify, ...(settings as VerifyOptions<E>), ...own },
+      );
+      const end = { compared: { rows: r.rows, segments: r.segments } };
+      if (r.status === 'aborted') return handBack(job, token, end);
+      if (r.status === 'stopped') return fail(job, 'stopped', r.error, end);
+      event(job, { status: r.status, ...end });
+      return end.compared;
+    }
     const r = await migration.backfillRange(
       { name, rangeId },
-      {
-        ...options.backfill,
-        ...(settings as BackfillOptions<E>),
-        signal: stop.signal,
-        ...(options.owner === undefined ? {} : { owner: options.owner }),
-      },
+      { ...options.backfill, ...(settings as BackfillOptions<E>), ...own },
     );
-    if (r.status === 'aborted') {
-      // Stopping: the range was handed back with its progress; the job goes back on the queue for another worker.
-      await job.moveToWait(token);
-      event(job, { status: 'handed-back', counts: countsOf(r) });
-      throw new WaitingError();
-    }
-    if (r.status === 'refused' || r.status === 'stopped') {
-      const error = errorSummary(r.error);
-      event(job, { status: r.status, counts: countsOf(r), error });
-      throw new UnrecoverableError(`${r.status}: ${error.code}: ${error.message}`);
-    }
-    event(job, { status: r.status, counts: countsOf(r) });
-    return countsOf(r);
+    const end = { counts: countsOf(r) };
+    if (r.status === 'aborted') return handBack(job, token, end);
+    if (r.status === 'refused' || r.status === 'stopped') return fail(job, r.status, r.error, end);
+    event(job, { status: r.status, ...end });
+    return end.counts;
   };
   const worker = backend.worker(queueName(migration.name, options.prefix), processor, {
     concurrency: options.concurrency ?? 1,

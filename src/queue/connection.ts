@@ -3,21 +3,21 @@ import type { Job, Processor, Queue, Worker, WorkerOptions } from 'bullmq';
 
 type BullMq = typeof BullMqModule;
 import { MidairError } from '../core/errors.js';
-import type { RangeJob, RangeJobCounts } from '../jobs/range-queue.js';
+import type { RangeJob, RangeJobValue } from '../jobs/range-queue.js';
 
 /** A queue on one backend: its constructors bound to the connection, and where it lives (for messages). */
 export interface QueueBackend {
   /** `host:port` (and the database), never a password. */
   readonly where: string;
-  queue(name: string): Queue<RangeJob, RangeJobCounts>;
+  queue(name: string): Queue<RangeJob, RangeJobValue>;
   worker(
     name: string,
-    processor: Processor<RangeJob, RangeJobCounts>,
+    processor: Processor<RangeJob, RangeJobValue>,
     options: Omit<WorkerOptions, 'connection'>,
-  ): Worker<RangeJob, RangeJobCounts>;
+  ): Worker<RangeJob, RangeJobValue>;
 }
 
-export type RangeQueueJob = Job<RangeJob, RangeJobCounts>;
+export type RangeQueueJob = Job<RangeJob, RangeJobValue>;
 
 /** The queue's name for a migration's jobs: BullMQ names may not hold `:`. */
 export function queueName(migration: string, prefix = 'midair'): string {
@@ -70,9 +70,9 @@ export async function queueBackend(url: string, from = '--queue'): Promise<Queue
     const connection = redisOptions(u);
     return {
       where,
-      queue: (name) => new b.Queue<RangeJob, RangeJobCounts>(name, { connection }),
+      queue: (name) => new b.Queue<RangeJob, RangeJobValue>(name, { connection }),
       worker: (name, processor, options) =>
-        new b.Worker<RangeJob, RangeJobCounts>(name, processor, { ...options, connection }),
+        new b.Worker<RangeJob, RangeJobValue>(name, processor, { ...options, connection }),
     };
   }
   if (u.protocol === 'postgres:' || u.protocol === 'postgresql:') {
@@ -82,12 +82,12 @@ export async function queueBackend(url: string, from = '--queue'): Promise<Queue
       where,
       // The same API on another backend: typed as the default backend's classes, whose methods it shares.
       queue: (name) =>
-        new pg.Queue<RangeJob, RangeJobCounts>(name, { connection }) as unknown as Queue<RangeJob, RangeJobCounts>,
+        new pg.Queue<RangeJob, RangeJobValue>(name, { connection }) as unknown as Queue<RangeJob, RangeJobValue>,
       worker: (name, processor, options) =>
-        new pg.Worker<RangeJob, RangeJobCounts>(name, processor, {
+        new pg.Worker<RangeJob, RangeJobValue>(name, processor, {
           ...options,
           connection,
-        }) as unknown as Worker<RangeJob, RangeJobCounts>,
+        }) as unknown as Worker<RangeJob, RangeJobValue>,
     };
   }
   throw new MidairError(

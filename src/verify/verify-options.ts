@@ -1,4 +1,5 @@
 import type { PaceOptions } from '../jobs/pace.js';
+import type { RangeQueue } from '../jobs/range-queue.js';
 import type { RunProgress } from '../jobs/run-progress.js';
 import type { WaitNotice } from '../core/waits.js';
 
@@ -60,7 +61,13 @@ export interface VerifyOptions<E> extends PaceOptions {
   readonly repair?: boolean;
   /** Workers in this process; above 1 the key space is split into ranges leased through the control store (several processes may share a run). Default 1. */
   readonly workers?: number;
-  /** Ranges to split the key space into. Default 4 × workers (1 with one worker). */
+  /**
+   * Hand the full pass to `midair worker` processes through this queue
+   * (`bullmqQueue` from `midair/queue`) and follow it: its ranges' findings
+   * are merged, rechecked and reported here. Full mode only.
+   */
+  readonly queue?: RangeQueue;
+  /** Ranges to split the key space into. Default 4 × workers (1 with one worker); 64 with a queue. */
   readonly ranges?: number;
   /** Lease length of a range. Default 30 s. */
   readonly leaseMs?: number;

@@ -112,6 +112,20 @@ describe('adoption 7: the operator’s commands', () => {
     expect(run.code).toBe(0);
     expect(run.json()).toMatchObject({ status: 'complete', rowsRead: 5 });
   });
+
+  it('a running verification is paused, resumed and re-rated from the command line apart from the backfill', async () => {
+    const dir = await started();
+    expect((await midair(dir, ['verify', 'rate', '900', '--json'])).json()).toEqual({ maxRowsPerSecond: 900 });
+    const paused = await midair(dir, ['verify', 'pause']);
+    expect(paused.stdout).toContain('users: verification paused');
+    expect((await midair(dir, ['backfill', 'pause', '--json'])).json()).toEqual({ paused: true });
+    expect((await midair(dir, ['verify', 'resume', '--json'])).json()).toEqual({
+      maxRowsPerSecond: 900,
+      paused: false,
+    });
+    const run = await midair(dir, ['verify', '--json']); // the run itself still answers to `midair verify`
+    expect(run.json()).toMatchObject({ mode: 'full', status: 'different' });
+  });
 });
 
 describe('adoption 6: the CLI and a migration no application follows', () => {

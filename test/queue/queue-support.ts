@@ -3,11 +3,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, inject } from 'vitest';
 import { postgresControlStore, postgresStore } from '../../src/postgres/index.js';
 import { col, sqlMapping, type ControlStore, type Store } from '../../src/index.js';
-import type { WorkerJobEvent } from '../../src/queue/index.js';
-import { CLI, writeUsersConfig } from '../cli/cli-support.js';
+import { Queue } from 'bullmq';
+import { queueName, type WorkerJobEvent } from '../../src/queue/index.js';
+import { CLI, midair, writeUsersConfig } from '../cli/cli-support.js';
+import type { RangeLease } from '../../src/control/range-leases.js';
 import { SERVICE_URLS } from '../support/services.js';
 
 export interface User {
@@ -78,7 +80,12 @@ export interface QueueWorld {
   close(): Promise<void>;
 }
 
-export async function queueWorld(users: number, backfill: string): Promise<QueueWorld> {
+/** `backfill` and `verify`: the config's settings for each (object literals as text). */
+export async function queueWorld(
+  users: number,
+  backfill: string,
+  verify = '{ segmentRows: 500 }',
+): Promise<QueueWorld> {
   const dir = mkdtempSync(join(tmpdir(), 'midair-queue-'));
   const ns = `midair_${inject('runId')}_q${Math.floor(Math.random() * 1e6).toString(36)}`;
   const pool = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 8 });
@@ -98,7 +105,11 @@ export async function queueWorld(users: number, backfill: string): Promise<Queue
     { control: controlUrl, old: SERVICE_URLS.postgres, new: SERVICE_URLS.postgres },
     { old: ns, new: `${ns}_new` },
   );
-  writeFileSync(file, readFileSync(file, 'utf8').replace('verify: {', `backfill: ${backfill}, verify: {`));
+  const settings = readFileSync(file, 'utf8').replace(
+    'verify: { segmentRows: 500 }',
+    `backfill: ${backfill}, verify: ${verify}`,
+  );
+  writeFileSync(file, settings);
   const old = postgresStore<bigint, User>(
     pool,
     sqlMapping<User>({
@@ -158,4 +169,83 @@ export async function queueWorld(users: number, backfill: string): Promise<Queue
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Removes the users migration's queue under `prefix` (a test's own), jobs and all. */
+export async function dropQueue(url: string, prefix: string): Promise<void> {
+  const u = new URL(url);
+  const q = new Queue(queueName('users', prefix), {
+    connection: { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null },
+  });
+  await q.obliterate({ force: true });
+  await q.close();
+}
+
+/** A suite's worlds and worker processes, every one killed and dropped after the suite (queue, schemas, files). */
+export function queueFixtures(): { readonly worlds: QueueWorld[]; readonly workers: WorkerProcess[] } {
+  const worlds: QueueWorld[] = [];
+  const workers: WorkerProcess[] = [];
+  afterAll(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    for (const w of worlds) {
+      await dropQueue(SERVICE_URLS.redis, w.ns);
+      await w.close();
+    }
+  });
+  return { worlds, workers };
+}
+
+/** Whether `owner` (a lease's holder) is a job of the worker process `w`. */
+export const ownedBy = (w: WorkerProcess, owner: string | undefined): boolean => owner?.includes(`:${w.pid}:`) === true;
+
+/**
+ * The faults of a three-worker run: once `rows` rows are done, `killed` is
+ * SIGKILLed; then `stopped` is SIGSTOPped while it holds a live lease on an
+ * unfinished range, and SIGCONTed only once another worker took that range
+ * over (a new token). Resolves the range as `stopped` held it.
+ */
+export async function killAndStall(
+  ranges: () => Promise<RangeLease[]>,
+  rows: number,
+  killed: WorkerProcess,
+  stopped: WorkerProcess,
+): Promise<RangeLease> {
+  await waitFor(`${rows} rows done`, async () => (await ranges()).reduce((s, r) => s + r.rows, 0) >= rows);
+  killed.child.kill('SIGKILL');
+  // Stopped while it holds a live lease on an unfinished range: its BullMQ lock and its lease both run out.
+  const held = await waitFor('the second worker to hold a range', async () =>
+    (await ranges()).find((r) => !r.complete && ownedBy(stopped, r.owner) && r.leasedUntil.getTime() > Date.now()),
+  );
+  stopped.child.kill('SIGSTOP');
+  await waitFor(
+    'the stopped worker’s range to change hands',
+    async () => {
+      const now = (await ranges()).find((r) => r.rangeId === held.rangeId);
+      return now !== undefined && now.token > held.token && !ownedBy(stopped, now.owner);
+    },
+    120_000,
+  );
+  stopped.child.kill('SIGCONT');
+  return held;
+}
+
+/** A started run's side of a test: the migration advanced past old-only (no application follows it), and `n` workers listening. */
+export async function startFleet(
+  world: QueueWorld,
+  workers: WorkerProcess[],
+  n: number,
+  args: readonly string[],
+): Promise<{
+  readonly fleet: WorkerProcess[];
+  readonly queue: string[];
+  readonly cli: (...a: string[]) => ReturnType<typeof midair>;
+}> {
+  const cli = async (...a: string[]) => midair(world.dir, a);
+  const queue = ['--queue', SERVICE_URLS.redis, '--queue-prefix', world.ns];
+  const advanced = await cli('phase', 'advance', '--force', '--reason', 'test: no application');
+  if (advanced.code !== 0) throw new Error(`phase advance: ${advanced.stderr}`);
+  const fleet = Array.from({ length: n }, () => startWorker(world.dir, [...queue, ...args]));
+  workers.push(...fleet);
+  await Promise.all(fleet.map(async (w) => w.ready));
+  return { fleet, queue, cli };
 }

@@ -1,66 +1,24 @@
-import { Queue } from 'bullmq';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { leaseFenceName } from '../../src/core/fence-rules.js';
-import { queueName } from '../../src/queue/index.js';
 import { midair } from '../cli/cli-support.js';
 import { availabilityOfAll } from '../support/backends.js';
-import { SERVICE_URLS } from '../support/services.js';
-import { queueWorld, startWorker, waitFor, type QueueWorld, type WorkerProcess } from './queue-support.js';
+import { killAndStall, queueFixtures, queueWorld, startFleet, waitFor, type WorkerProcess } from './queue-support.js';
 
 const USERS = 20_000;
 const available = availabilityOfAll('postgres', 'redis');
 
-async function dropQueue(url: string, prefix: string): Promise<void> {
-  const u = new URL(url);
-  const q = new Queue(queueName('users', prefix), {
-    connection: { host: u.hostname, port: Number(u.port || 6379), maxRetriesPerRequest: null },
-  });
-  await q.obliterate({ force: true });
-  await q.close();
-}
-
 describe.skipIf(!available.run)(`distributed backfill over BullMQ workers${available.reason}`, () => {
-  const worlds: QueueWorld[] = [];
-  const workers: WorkerProcess[] = [];
-  afterAll(async () => {
-    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
-    for (const w of worlds) {
-      await dropQueue(SERVICE_URLS.redis, w.ns);
-      await w.close();
-    }
-  });
+  const { worlds, workers } = queueFixtures();
 
   it('three workers, one SIGKILLed mid-run and one SIGSTOPped past its lock: new equals old, every row counted once, the stopped one cannot write after its range changed hands', async () => {
     const world = await queueWorld(USERS, '{ chunkSize: 200, leaseMs: 1500 }');
     worlds.push(world);
-    const cli = async (...args: string[]) => midair(world.dir, args);
-    const queue = ['--queue', SERVICE_URLS.redis, '--queue-prefix', world.ns];
+    const { fleet: pool, queue, cli } = await startFleet(world, workers, 3, ['--lock-ms', '1000']);
     try {
-      expect((await cli('phase', 'advance', '--force', '--reason', 'test: no application')).code).toBe(0);
-      const pool = [0, 1, 2].map(() => startWorker(world.dir, [...queue, '--lock-ms', '1000']));
-      workers.push(...pool);
-      await Promise.all(pool.map(async (w) => w.ready));
       const [killed, stopped, survivor] = pool as [WorkerProcess, WorkerProcess, WorkerProcess];
       const coordinator = cli('backfill', ...queue, '--ranges', '16', '--max-rows-per-second', '2500', '--json');
       const ranges = async () => world.control.ranges('users', 'backfill');
-      const owns = (w: WorkerProcess, owner: string | undefined) => owner?.includes(`:${w.pid}:`) === true;
-      await waitFor('3 000 rows copied', async () => (await ranges()).reduce((s, r) => s + r.rows, 0) >= 3000);
-      killed.child.kill('SIGKILL');
-      // Stopped while it holds a live lease on an unfinished range: its BullMQ lock and its lease both run out.
-      const held = await waitFor('the second worker to hold a range', async () =>
-        (await ranges()).find((r) => !r.complete && owns(stopped, r.owner) && r.leasedUntil.getTime() > Date.now()),
-      );
-      stopped.child.kill('SIGSTOP');
-      // Another worker takes the range over (a new token); the stopped one resumes only then.
-      await waitFor(
-        'the stopped worker’s range to change hands',
-        async () => {
-          const now = (await ranges()).find((r) => r.rangeId === held.rangeId);
-          return now !== undefined && now.token > held.token && !owns(stopped, now.owner);
-        },
-        120_000,
-      );
-      stopped.child.kill('SIGCONT');
+      const held = await killAndStall(ranges, 3000, killed, stopped);
       const result = await coordinator;
       expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
       // The bar, status and the dashboard read the same progress: the ranges' rows in the control store.

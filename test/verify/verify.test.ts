@@ -293,6 +293,62 @@ describe('verify on memory stores', () => {
     expect(report).toMatchObject({ status: 'different', resumed: true, matched: 3499, missing: { total: 1 } });
   });
 
+  /** The control store as a process sees it that stalls once: its first `method` call on a verification range waits until another worker has completed the range. */
+  function stallingOnce(
+    control: ControlStore,
+    method: 'saveCheckpoint' | 'renewRange',
+  ): { control: ControlStore; stalled: () => boolean } {
+    let stalled = false;
+    const proxy = new Proxy(control, {
+      get(target, prop, receiver) {
+        const value: unknown = Reflect.get(target, prop, receiver);
+        if (typeof value !== 'function') return value;
+        const fn = (value as (...a: unknown[]) => Promise<unknown>).bind(target);
+        if (prop !== method) return fn;
+        return async (...args: unknown[]) => {
+          const onRange = method === 'renewRange' ? args[1] === 'verify' : String(args[1]).includes(':range:');
+          if (!stalled && onRange) {
+            stalled = true;
+            while (!(await target.ranges('items', 'verify')).every((x) => x.complete))
+              await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+          return fn(...args);
+        };
+      },
+    });
+    return { control: proxy, stalled: () => stalled };
+  }
+
+  for (const [method, when] of [
+    ['saveCheckpoint', 'after its segment'],
+    ['renewRange', 'after its checkpoint'],
+  ] as const)
+    it(`regression: a verify worker that stalled ${when} and lost its range overwrote the new holder's findings, or its rows went uncounted`, async () => {
+      const r = await rig();
+      const ids = gappy(400);
+      await fill(r.oldStore, ids);
+      await fill(r.newStore, ids);
+      await r.newStore.put({ ...item(ids[390] as number, 1), v: 'late' }); // in the range's last segment
+      const stalling = stallingOnce(r.control, method);
+      const { runVerify } = await import('../../src/verify/verify.js');
+      const { report } = await runVerify('items', r.oldStore, r.newStore, stalling.control, {
+        workers: 2,
+        ranges: 1,
+        leaseMs: 50,
+        segmentRows: 10,
+        targetSegmentMs: 0,
+        recheckDelayMs: 1,
+      });
+      expect(stalling.stalled()).toBe(true);
+      expect(report).toMatchObject({
+        status: 'different',
+        matched: 399,
+        different: { total: 1, keys: [{ keyId: keyId(ids[390] as number) }] },
+      });
+      // Every row counted once over the range's holders: the progress a bar and `status` read.
+      expect((await r.control.ranges('items', 'verify')).reduce((n, x) => n + x.rows, 0)).toBe(400);
+    });
+
   it('regression: ignoring a key field cannot hide values swapped between two keys', async () => {
     const r = await rig();
     await r.oldStore.put(item(1, 1, 'x'));

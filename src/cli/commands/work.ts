@@ -139,29 +139,71 @@ export interface VerifyCliOptions {
   readonly repair?: boolean;
   readonly workers?: number;
   readonly restart?: boolean;
+  /** Hand the full pass to `midair worker` processes through the BullMQ queue at this URL, and follow it. */
+  readonly queue?: string;
+  readonly queuePrefix?: string;
+  /** Ranges to split the key space into (a queued or parallel pass). */
+  readonly ranges?: number;
+  readonly maxRowsPerSecond?: number;
   /** Where progress (full mode) and waits go. */
   readonly report?: RunReport;
 }
 
-/** `midair verify` (with `--repair`, or as `midair repair`): refused, with nothing written, where the mappings spell keys differently. */
+/** The queue at `url`, answering: else CONFIG (exit 2), before anything is written. */
+async function openQueue(url: string, prefix: string | undefined, migration: string): Promise<RangeQueue> {
+  const { bullmqQueue } = await import('../../queue/index.js');
+  const queue = await bullmqQueue(url, prefix === undefined ? {} : { prefix });
+  try {
+    await queue.reachable(migration);
+    return queue;
+  } catch (error) {
+    await queue.close();
+    if (error instanceof MidairError && error.code === 'CONNECTION')
+      throw new MidairError('CONFIG', error.message, { cause: error });
+    throw error;
+  }
+}
+
+/**
+ * `midair verify` (with `--repair`, or as `midair repair`): refused, with
+ * nothing written, where the mappings spell keys differently, or where a
+ * queue is named that does not answer (or for a mode other than full).
+ */
 export async function verify(ctx: CliContext, o: VerifyCliOptions): Promise<VerifyReport> {
+  const mode = o.mode ?? 'full';
+  if (o.queue !== undefined && mode !== 'full')
+    throw new MidairError(
+      'INVALID_ARGUMENT',
+      `--queue spreads a full pass over workers; --mode ${mode} runs in this process: drop --queue or use --mode full`,
+    );
   await checkKeys(ctx);
-  await ctx.prepareWrites({ stores: o.repair ?? false });
-  const cfg = ctx.spec.verify ?? {};
-  const report = o.report ?? SILENT;
-  return reported(ctx, report, async () =>
-    ctx.migration.verify({
-      mode: o.mode ?? 'full',
-      ...(cfg.ignoreFields ? { ignoreFields: cfg.ignoreFields } : {}),
-      ...(cfg.segmentRows === undefined ? {} : { segmentRows: cfg.segmentRows }),
-      ...(o.sampleSize === undefined ? {} : { sampleSize: o.sampleSize }),
-      ...(o.workers === undefined ? {} : { workers: o.workers }),
-      ...(o.restart ? { restart: true } : {}),
-      repair: o.repair ?? false,
-      onProgress: (p) => report.progress(p),
-      onRangeWait: (n) => report.notice(n),
-    }),
-  );
+  const queue = o.queue === undefined ? undefined : await openQueue(o.queue, o.queuePrefix, ctx.spec.name);
+  try {
+    await ctx.prepareWrites({ stores: o.repair ?? false });
+    const cfg = ctx.spec.verify ?? {};
+    const report = o.report ?? SILENT;
+    return await reported(ctx, report, async () =>
+      ctx.migration.verify({
+        mode,
+        ...(queue ? { queue } : {}),
+        ...((o.ranges ?? cfg.ranges) === undefined ? {} : { ranges: o.ranges ?? cfg.ranges }),
+        ...((o.maxRowsPerSecond ?? cfg.maxRowsPerSecond) === undefined
+          ? {}
+          : { maxRowsPerSecond: o.maxRowsPerSecond ?? cfg.maxRowsPerSecond }),
+        ...(cfg.leaseMs === undefined ? {} : { leaseMs: cfg.leaseMs }),
+        ...(cfg.ignoreFields ? { ignoreFields: cfg.ignoreFields } : {}),
+        ...(cfg.segmentRows === undefined ? {} : { segmentRows: cfg.segmentRows }),
+        ...(o.sampleSize === undefined ? {} : { sampleSize: o.sampleSize }),
+        ...(o.workers === undefined ? {} : { workers: o.workers }),
+        ...(o.restart ? { restart: true } : {}),
+        repair: o.repair ?? false,
+        onProgress: (p) => report.progress(p),
+        onRangeWait: (n) => report.notice(n),
+      }),
+    );
+  } finally {
+    await queue?.close();
+  }
 }
 
 /** A run's exit code: 0 complete; 1 complete with dead letters, stopped by a guard, or aborted; 2 refused (nothing written); 3 failed. */
@@ -178,22 +220,35 @@ export function backfillExitCode(r: BackfillResult): number {
   }
 }
 
-/** `midair backfill pause|resume|rate N`: steers a running backfill through the control store, keeping the other setting. */
-export async function controlBackfill(ctx: CliContext, change: BackfillControl): Promise<BackfillControl> {
+/** The jobs `pause|resume|rate` steer: a backfill, or a full verification. */
+export type SteeredJob = 'backfill' | 'verify';
+
+/** `midair backfill|verify pause|resume|rate N`: steers a running job through the control store, keeping the other setting. */
+export async function controlBackfill(
+  ctx: CliContext,
+  change: BackfillControl,
+  job: SteeredJob = 'backfill',
+): Promise<BackfillControl> {
   if (!(await ctx.state()))
     throw new MidairError(
       'INVALID_ARGUMENT',
-      `migration ${ctx.spec.name} has not started: there is no backfill to steer (run \`midair phase advance\` first)`,
+      `migration ${ctx.spec.name} has not started: there is no ${job === 'verify' ? 'verification' : 'backfill'} to steer (run \`midair phase advance\` first)`,
     );
   await ctx.prepareWrites({ stores: false });
-  const next: BackfillControl = { ...(await readControl(ctx.control, ctx.spec.name, 'backfill')), ...change };
-  await ctx.migration.controlBackfill(next);
+  const next: BackfillControl = { ...(await readControl(ctx.control, ctx.spec.name, job)), ...change };
+  await ctx.migration.controlBackfill(next, job);
   return next;
 }
 
-/** What `backfill pause|resume|rate` changed (`change`, what was asked), as the command line prints it. */
-export function formatSteering(migration: string, change: BackfillControl, now: BackfillControl): string {
+/** What `backfill|verify pause|resume|rate` changed (`change`, what was asked), as the command line prints it. */
+export function formatSteering(
+  migration: string,
+  change: BackfillControl,
+  now: BackfillControl,
+  job: SteeredJob = 'backfill',
+): string {
+  const what = job === 'verify' ? 'verification' : 'backfill';
   return change.maxRowsPerSecond === undefined
-    ? `${migration}: backfill ${now.paused ? 'paused' : 'resumed'}`
-    : `${migration}: backfill ceiling ${now.maxRowsPerSecond ?? change.maxRowsPerSecond} rows/s`;
+    ? `${migration}: ${what} ${now.paused ? 'paused' : 'resumed'}`
+    : `${migration}: ${what} ceiling ${now.maxRowsPerSecond ?? change.maxRowsPerSecond} rows/s`;
 }

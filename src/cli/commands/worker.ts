@@ -14,13 +14,15 @@ export function formatJob(e: WorkerJobEvent): string {
   const counts = c
     ? ` — ${c.rowsRead} rows read, ${c.inserted} inserted, ${c.updated} updated, ${c.deleted} deleted`
     : '';
+  const v = e.compared;
+  const compared = v ? ` — ${v.rows} rows compared in ${v.segments} segments` : '';
   const error = e.error ? `: ${e.error.code}: ${e.error.message}` : '';
-  return `${e.kind} ${e.run} range ${e.rangeId} (attempt ${e.attempt}): ${e.status}${counts}${error}`;
+  return `${e.kind} ${e.run} range ${e.rangeId} (attempt ${e.attempt}): ${e.status}${counts}${compared}${error}`;
 }
 
 /**
- * `midair worker`: works the migration's queued backfill and sweep jobs
- * until `signal` fires (SIGTERM, Ctrl-C), then hands each running job's
+ * `midair worker`: works the migration's queued backfill, sweep and
+ * verification jobs until `signal` fires (SIGTERM, Ctrl-C), then hands each running job's
  * range back with its progress and returns it to the queue.
  */
 export async function runWorker(

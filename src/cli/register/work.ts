@@ -9,6 +9,7 @@ import {
   formatBackfill,
   formatSteering,
   verify,
+  type SteeredJob,
 } from '../commands/work.js';
 import { EXIT } from '../output.js';
 
@@ -68,60 +69,83 @@ export function registerWork(cli: Cli): void {
       }, true),
     );
 
-  registerVerify(cli);
-  registerSteering(cli, backfillCommand);
+  registerSteering(cli, backfillCommand, 'backfill');
+  registerSteering(cli, registerVerify(cli), 'verify');
 }
 
-function registerVerify(cli: Cli): void {
-  const verifyCommand = (name: string, repair: boolean, description: string): void => {
+/** `verify` and `repair`; resolves the `verify` command (its steering goes under it). */
+function registerVerify(cli: Cli): Command {
+  const verifyCommand = (name: string, repair: boolean, description: string): Command =>
     cli.program
       .command(name)
       .description(description)
       .addOption(new Option('--mode <mode>', 'count, sample or full').choices(VERIFY_MODES).default('full'))
       .option('--sample-size <n>', 'keys sampled from each side (sample mode)', positiveInt)
       .option('--workers <n>', 'parallel workers over leased key ranges', positiveInt)
+      .option(
+        '--queue <url>',
+        'hand the full pass to `midair worker` processes through a BullMQ queue (redis://… or postgres://…) and follow it',
+      )
+      .option('--queue-prefix <prefix>', 'the queue is <prefix>-<migration> (default midair)')
+      .option('--ranges <n>', 'key ranges to split the pass into (default 4 × workers; 64 with --queue)', positiveInt)
+      .option(
+        '--max-rows-per-second <n>',
+        'a ceiling on old’s rows compared per second, over every worker',
+        positiveInt,
+      )
       .option('--restart', 'start a new run even if one was checkpointed')
-      .action(async (opts: { mode: VerifyMode; sampleSize?: number; workers?: number; restart?: boolean }) =>
-        cli.withContext(async (ctx, o) => {
-          const r = await verify(ctx, { ...opts, repair, report: cli.report(name) });
-          o.result(r, () => formatVerifyReport(r));
-          return r.status === 'failed' ? EXIT.failure : verifyExitCode(r);
-        }, true),
+      .action(
+        async (opts: {
+          mode: VerifyMode;
+          sampleSize?: number;
+          workers?: number;
+          queue?: string;
+          queuePrefix?: string;
+          ranges?: number;
+          maxRowsPerSecond?: number;
+          restart?: boolean;
+        }) =>
+          cli.withContext(async (ctx, o) => {
+            const r = await verify(ctx, { ...opts, repair, report: cli.report(name) });
+            o.result(r, () => formatVerifyReport(r));
+            return r.status === 'failed' ? EXIT.failure : verifyExitCode(r);
+          }, true),
       );
-  };
-  verifyCommand(
+  const command = verifyCommand(
     'verify',
     false,
     'compare old and new entity by entity (hashes in each database, then the exact differing keys)',
   );
   verifyCommand('repair', true, 're-sync what differs from the authoritative store, then verify those keys again');
+  return command;
 }
 
-/** `backfill pause|resume|rate`: a running backfill steered through the control store. */
-function registerSteering(cli: Cli, backfillCommand: Command): void {
+/** `backfill|verify pause|resume|rate`: a running job steered through the control store, in every process that runs it. */
+function registerSteering(cli: Cli, parent: Command, job: SteeredJob): void {
+  const what = job === 'verify' ? 'verification' : 'backfill';
   for (const [name, description] of [
-    ['pause', 'pause the running backfill at its next chunk, in every process that runs it (it keeps its leases)'],
-    ['resume', 'resume a paused backfill'],
+    ['pause', `pause the running ${what} at its next step, in every process that runs it (it keeps its leases)`],
+    ['resume', `resume a paused ${what}`],
   ] as const) {
-    backfillCommand
+    parent
       .command(name)
       .description(description)
       .action(async () =>
         cli.withContext(async (ctx, o) => {
-          const r = await controlBackfill(ctx, { paused: name === 'pause' });
-          o.result(r, () => formatSteering(ctx.spec.name, { paused: name === 'pause' }, r));
+          const r = await controlBackfill(ctx, { paused: name === 'pause' }, job);
+          o.result(r, () => formatSteering(ctx.spec.name, { paused: name === 'pause' }, r, job));
           return EXIT.ok;
         }, true),
       );
   }
-  backfillCommand
+  parent
     .command('rate')
-    .description('change the running backfill’s ceiling, in rows per second over every worker and process')
+    .description(`change the running ${what}’s ceiling, in rows per second over every worker and process`)
     .argument('<rowsPerSecond>', 'the new ceiling', positiveInt)
     .action(async (rowsPerSecond: number) =>
       cli.withContext(async (ctx, o) => {
-        const r = await controlBackfill(ctx, { maxRowsPerSecond: rowsPerSecond });
-        o.result(r, () => formatSteering(ctx.spec.name, { maxRowsPerSecond: rowsPerSecond }, r));
+        const r = await controlBackfill(ctx, { maxRowsPerSecond: rowsPerSecond }, job);
+        o.result(r, () => formatSteering(ctx.spec.name, { maxRowsPerSecond: rowsPerSecond }, r, job));
         return EXIT.ok;
       }, true),
     );

@@ -2,12 +2,12 @@ import { positiveInt, type Cli } from '../cli-kit.js';
 import { formatJob, runWorker, type WorkerCliOptions } from '../commands/worker.js';
 import { EXIT } from '../output.js';
 
-/** `midair worker`: a long-running process that works queued backfill and sweep jobs. */
+/** `midair worker`: a long-running process that works queued backfill, sweep and verification jobs. */
 export function registerWorker(cli: Cli): void {
   cli.program
     .command('worker')
     .description(
-      'work the migration’s queued backfill and sweep jobs (started with `backfill --queue`) until SIGTERM or Ctrl-C, which hands each running range back with its progress',
+      'work the migration’s queued backfill, sweep and verification jobs (started with `backfill --queue`, `sweep --queue`, `verify --queue`) until SIGTERM or Ctrl-C, which hands each running range back with its progress',
     )
     .requiredOption('--queue <url>', 'the BullMQ queue: redis://host[:port][/db] or postgres://…')
     .option('--queue-prefix <prefix>', 'the queue name’s prefix, as `backfill --queue-prefix` gave it (default midair)')
